@@ -1,0 +1,92 @@
+"""A small generic directed acyclic graph that knows nothing of assets."""
+
+from __future__ import annotations
+
+import graphlib
+from collections.abc import Hashable, Iterable, Mapping
+from typing import Generic, TypeVar
+
+T = TypeVar("T", bound=Hashable)
+
+
+class DAG(Generic[T]):
+    """Nodes and the upstream edges between them.
+
+    >>> dag = DAG({"c": ["b"], "b": ["a"], "a": []})
+    >>> dag.order()
+    ['a', 'b', 'c']
+    >>> sorted(dag.ancestors(["c"])), sorted(dag.descendants(["a"]))
+    (['a', 'b'], ['b', 'c'])
+    """
+
+    def __init__(self, upstream: Mapping[T, Iterable[T]]):
+        self._upstream: dict[T, tuple[T, ...]] = {node: tuple(ups) for node, ups in upstream.items()}
+        self._downstream: dict[T, list[T]] = {node: [] for node in self._upstream}
+        for node, ups in self._upstream.items():
+            for up in ups:
+                self._downstream.setdefault(up, []).append(node)
+                self._upstream.setdefault(up, ())
+        self._order: list[T] | None = None
+
+    @property
+    def nodes(self) -> list[T]:
+        return list(self._upstream)
+
+    def __contains__(self, node: object) -> bool:
+        return node in self._upstream
+
+    def __len__(self) -> int:
+        return len(self._upstream)
+
+    def upstream(self, node: T) -> tuple[T, ...]:
+        return self._upstream[node]
+
+    def downstream(self, node: T) -> tuple[T, ...]:
+        return tuple(self._downstream.get(node, ()))
+
+    def order(self) -> list[T]:
+        """Every node after all of its upstream nodes (stable for equal inputs)."""
+        if self._order is None:
+            self._order = list(graphlib.TopologicalSorter(self._upstream).static_order())
+        return self._order
+
+    def find_cycle(self) -> list[T] | None:
+        """A cycle as a path whose last node equals its first, or None.
+
+        >>> DAG({"a": ["c"], "b": ["a"], "c": ["b"]}).find_cycle()
+        ['a', 'b', 'c', 'a']
+        """
+        try:
+            graphlib.TopologicalSorter(self._upstream).prepare()
+        except graphlib.CycleError as error:
+            return list(error.args[1])  # upstream -> downstream
+        return None
+
+    def ancestors(self, nodes: Iterable[T], depth: int | None = None) -> set[T]:
+        """Every node upstream of ``nodes`` (not the nodes themselves), at most ``depth`` edges away."""
+        return self._walk(nodes, self._upstream, depth)
+
+    def descendants(self, nodes: Iterable[T], depth: int | None = None) -> set[T]:
+        """Every node downstream of ``nodes`` (not the nodes themselves), at most ``depth`` edges away."""
+        return self._walk(nodes, self._downstream, depth)
+
+    def subdag(self, nodes: Iterable[T]) -> DAG[T]:
+        """The graph restricted to ``nodes`` and the edges between them."""
+        keep = set(nodes)
+        return DAG({node: [up for up in self._upstream[node] if up in keep] for node in self.order() if node in keep})
+
+    @staticmethod
+    def _walk(start: Iterable[T], edges: Mapping[T, Iterable[T]], depth: int | None) -> set[T]:
+        seen: set[T] = set()
+        frontier = list(start)
+        level = 0
+        while frontier and (depth is None or level < depth):
+            following = []
+            for node in frontier:
+                for nxt in edges.get(node, ()):
+                    if nxt not in seen:
+                        seen.add(nxt)
+                        following.append(nxt)
+            frontier = following
+            level += 1
+        return seen

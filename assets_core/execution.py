@@ -1,0 +1,379 @@
+"""Materializing a plan: assets run in parallel in dependency order; each is stored, then recorded.
+
+Values made in the run are handed to downstream assets in memory and dropped once their last consumer is
+done; everything else is read from storage. A planned asset whose upstreams turn out to hold the same data
+as when it last ran is skipped (early cutoff), so a refactoring that changes no output rebuilds nothing below.
+"""
+
+from __future__ import annotations
+
+import graphlib
+import inspect
+import json
+import os
+import random
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from assets_core.capture import capture, capturing_run
+from assets_core.definitions import Asset, Output, RetryPolicy
+from assets_core.errors import AssetsError
+from assets_core.graph import AssetGraph
+from assets_core.plan import Plan, Versions, reasons_for
+from assets_core.sources import Observation, read_source
+from assets_core.state import (
+    AssetState,
+    Event,
+    FailureRecord,
+    MaterializationRecord,
+    ObservationRecord,
+    Recorder,
+    RunRecord,
+    now,
+)
+from assets_core.storage import Storage, Stored
+
+MATERIALIZED, SKIPPED, FAILED = "materialized", "skipped", "failed"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one planned asset in a run."""
+
+    asset: str
+    status: str  # materialized | skipped | failed
+    detail: str = ""
+    duration: float = 0.0
+    data_version: str | None = None
+    rows: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"asset": self.asset, "status": self.status, "detail": self.detail,
+                "duration": round(self.duration, 6), "data_version": self.data_version, "rows": self.rows}
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    status: str  # success | failed
+    outcomes: tuple[Outcome, ...]
+
+    def _names(self, status: str) -> list[str]:
+        return [o.asset for o in self.outcomes if o.status == status]
+
+    @property
+    def materialized(self) -> list[str]:
+        return self._names(MATERIALIZED)
+
+    @property
+    def skipped(self) -> list[str]:
+        return self._names(SKIPPED)
+
+    @property
+    def failed(self) -> list[str]:
+        return self._names(FAILED)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "status": self.status, "materialized": self.materialized,
+                "skipped": self.skipped, "failed": self.failed,
+                "outcomes": [o.to_json() for o in self.outcomes]}
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    workers: int = max(4, os.cpu_count() or 1)
+    force: bool = False
+    trigger: str = "manual"
+    retry: RetryPolicy | None = None  # the project default; an asset's own policy wins
+    selection: tuple[str, ...] = ()
+
+
+Listener = Callable[[Event], None]
+
+
+@dataclass
+class _Attempt:
+    """What a worker thread reports back about one asset."""
+
+    asset: str
+    started_at: Any
+    duration: float
+    logs: list[tuple[str, str]]
+    retries: list[str] = field(default_factory=list)
+    stored: Stored | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    error: str = ""
+    traceback: str = ""
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+class Execution:
+    """One run of a plan. Create it, then call :meth:`run` once."""
+
+    def __init__(self, graph: AssetGraph, storage: Storage, recorder: Recorder, state: Mapping[str, AssetState],
+                 versions: Versions, observations: Mapping[str, Observation], settings: RunSettings,
+                 listener: Listener | None = None):
+        self.graph, self.storage, self.recorder = graph, storage, recorder
+        self.state, self.versions, self.observations = state, versions, observations
+        self.settings = settings
+        self.listener = listener or (lambda event: None)
+        self.run_id = new_run_id()
+        self.data_versions: dict[str, str | None] = {}
+        self.locations: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
+        self.remaining: dict[str, int] = {}
+        self.blocked: set[str] = set()
+        self.outcomes: list[Outcome] = []
+        self._load_lock = threading.Lock()
+        self._lazy: dict[str, frozenset[str]] = {}
+
+    def run(self, plan: Plan) -> RunResult:
+        self._prepare(plan)
+        self.recorder.begin_run(RunRecord(self.run_id, self.settings.trigger, self.settings.selection, "running",
+                                          now(), pid=os.getpid()))
+        status = "failed"
+        try:
+            self._emit([Event(self.run_id, "planned", f"{len(plan)} asset(s) to run: {', '.join(plan.assets)}")])
+            self._record_observations()
+            self._schedule(plan)
+            status = "failed" if any(o.status == FAILED for o in self.outcomes) else "success"
+        except BaseException:
+            status = "interrupted"
+            raise
+        finally:
+            self.recorder.end_run(self.run_id, status)
+        return RunResult(self.run_id, status, tuple(self.outcomes))
+
+    def _prepare(self, plan: Plan) -> None:
+        for name, own in self.state.items():
+            if own.materialization is not None and name not in self.versions.lost:
+                self.data_versions[name] = own.materialization.data_version
+                self.locations[name] = own.materialization.location
+        for name, observation in self.observations.items():
+            self.data_versions[name] = observation.data_version
+        for name in plan.assets:
+            for upstream in set(self.graph[name].inputs.values()):
+                self.remaining[upstream] = self.remaining.get(upstream, 0) + 1
+
+    def _record_observations(self) -> None:
+        for name, observation in self.observations.items():
+            last = self.state.get(name, AssetState()).observation
+            if last is None or (last.data_version, last.fingerprint) != (observation.data_version,
+                                                                          observation.fingerprint):
+                self.recorder.record_observation(
+                    ObservationRecord(name, self.run_id, observation.data_version, observation.fingerprint))
+
+    def _schedule(self, plan: Plan) -> None:
+        planned = set(plan.assets)
+        sorter = graphlib.TopologicalSorter(
+            {name: [up for up in self.graph.upstream(name) if up in planned] for name in plan.assets})
+        sorter.prepare()
+        reasons = {step.asset: step.reasons for step in plan.steps}
+        futures: dict[Future[_Attempt], str] = {}
+        with capturing_run(), ThreadPoolExecutor(self.settings.workers, thread_name_prefix="asset") as pool:
+            try:
+                while sorter.is_active():
+                    for name in sorter.get_ready():
+                        skip = self._skip_reason(name)
+                        if skip is not None:
+                            self._skip(name, skip)
+                            sorter.done(name)
+                            continue
+                        self.listener(Event(self.run_id, "started", "; ".join(r.detail for r in reasons[name]),
+                                            asset=name))
+                        futures[pool.submit(self._attempt, name)] = name
+                    if not futures:
+                        continue
+                    done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        name = futures.pop(future)
+                        self._complete(future.result())
+                        sorter.done(name)
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+
+    def _skip_reason(self, name: str) -> str | None:
+        item = self.graph[name]
+        broken = [up for up in item.upstream if up in self.blocked]
+        if broken:
+            return f"upstream '{broken[0]}' failed" if len(broken) == 1 else \
+                f"upstreams {', '.join(repr(b) for b in broken)} failed"
+        if self.settings.force:
+            return None
+        current = {up: self.data_versions.get(up) for up in item.upstream}
+        own = self.state.get(name, AssetState())
+        if reasons_for(item, own, self.versions.code[name], current, lost=name in self.versions.lost):
+            return None
+        return "its upstreams hold the same data as when it last ran (early cutoff)"
+
+    def _skip(self, name: str, detail: str) -> None:
+        if "failed" in detail:
+            self.blocked.add(name)
+        self.outcomes.append(Outcome(name, SKIPPED, detail))
+        self._release_inputs(name)
+        self._emit([Event(self.run_id, SKIPPED, detail, asset=name)])
+
+    def _attempt(self, name: str) -> _Attempt:
+        """Run one asset in a worker thread, with retries; never raises for the asset's own failures."""
+        item = self.graph[name]
+        policy = item.options.retry or self.settings.retry or RetryPolicy()
+        started_at, clock = now(), time.perf_counter()
+        logs: list[tuple[str, str]] = []
+        retries: list[str] = []
+        for attempt in range(1, policy.max_attempts + 1):
+            with capture() as captured:
+                try:
+                    value = item.fn(**self._inputs(item))  # type: ignore[misc]
+                    metadata: Mapping[str, Any] = {}
+                    if isinstance(value, Output):
+                        value, metadata = value.value, _json_metadata(name, value.metadata)
+                    stored = self.storage.write(name, value, item.options.io)
+                    logs += captured.lines
+                    return _Attempt(name, started_at, time.perf_counter() - clock, logs, retries, stored, metadata)
+                except Exception as error:  # the asset's own failure: recorded, never raised
+                    message, trace = _describe(error), _user_traceback(error)
+            logs += captured.lines
+            if attempt < policy.max_attempts and isinstance(error, policy.retry_on):
+                pause = retry_delay(policy, attempt)
+                retries.append(f"attempt {attempt} of {policy.max_attempts} failed: {message}; "
+                               f"retrying in {pause:.2f}s")
+                time.sleep(pause)
+                continue
+            break
+        return _Attempt(name, started_at, time.perf_counter() - clock, logs, retries, error=message, traceback=trace)
+
+    def _inputs(self, item: Asset) -> dict[str, Any]:
+        lazy = self._lazy.get(item.name)
+        if lazy is None:
+            lazy = self._lazy[item.name] = lazy_parameters(item)
+        return {param: self._value(upstream, param in lazy) for param, upstream in item.inputs.items()}
+
+    def _value(self, name: str, lazy: bool) -> Any:
+        value = self.values.get(name)
+        if value is None and lazy:
+            return self._load(name, lazy=True)
+        if value is None:
+            with self._load_lock:
+                value = self.values.get(name)
+                if value is None:
+                    value = self.values[name] = self._load(name, lazy=False)
+        if lazy and isinstance(value, pl.DataFrame):
+            return value.lazy()
+        return value
+
+    def _load(self, name: str, lazy: bool) -> Any:
+        item = self.graph[name]
+        if item.is_source:
+            observation = self.observations.get(name)
+            if observation is None:
+                raise AssetsError(f"source asset '{name}' was not observed before the run")
+            return read_source(item, observation.files, lazy)
+        location = self.locations.get(name)
+        if location is None:
+            raise AssetsError(f"upstream '{name}' has no stored value; materialize it first ('+{name}')")
+        return self.storage.read(location, lazy)
+
+    def _complete(self, attempt: _Attempt) -> None:
+        name = attempt.asset
+        events = [Event(self.run_id, "started", "started", asset=name, created_at=attempt.started_at)]
+        events += [Event(self.run_id, "log", text, asset=name, level=level) for level, text in attempt.logs]
+        events += [Event(self.run_id, "retry", text, asset=name, level="WARNING") for text in attempt.retries]
+        if attempt.stored is None:
+            self.blocked.add(name)
+            events.append(Event(self.run_id, "log", attempt.traceback.rstrip(), asset=name, level="ERROR"))
+            events.append(Event(self.run_id, FAILED, attempt.error, asset=name, level="ERROR"))
+            self.recorder.record_failure(FailureRecord(name, self.run_id, attempt.error, attempt.traceback,
+                                                       attempt=len(attempt.retries) + 1), events)
+            outcome = Outcome(name, FAILED, attempt.error, attempt.duration)
+        else:
+            stored = attempt.stored
+            detail = f"{stored.rows} rows" if stored.rows is not None else "stored"
+            events.append(Event(self.run_id, MATERIALIZED, detail, asset=name))
+            self.recorder.record_materialization(self._record(attempt, stored), events)
+            self.data_versions[name], self.locations[name] = stored.data_version, stored.location
+            if self.remaining.get(name) and stored.value is not None:
+                self.values[name] = stored.value
+            outcome = Outcome(name, MATERIALIZED, detail, attempt.duration, stored.data_version, stored.rows)
+        self.outcomes.append(outcome)
+        self._release_inputs(name)
+        for event in events:
+            if event.kind != "started":
+                self.listener(event)
+
+    def _record(self, attempt: _Attempt, stored: Stored) -> MaterializationRecord:
+        item = self.graph[attempt.asset]
+        consumed = {up: self.data_versions[up] for up in item.upstream if self.data_versions.get(up) is not None}
+        return MaterializationRecord(
+            asset=item.name, run_id=self.run_id, data_version=stored.data_version,
+            code_version=self.versions.code[item.name], upstream_versions=consumed, location=stored.location,
+            rows=stored.rows, schema=stored.schema, bytes=stored.bytes, duration=attempt.duration,
+            metadata=attempt.metadata)
+
+    def _release_inputs(self, name: str) -> None:
+        for upstream in set(self.graph[name].inputs.values()):
+            left = self.remaining.get(upstream, 0) - 1
+            self.remaining[upstream] = left
+            if left <= 0:
+                self.values.pop(upstream, None)
+
+    def _emit(self, events: list[Event]) -> None:
+        self.recorder.record_events(events)
+        for event in events:
+            self.listener(event)
+
+
+def retry_delay(policy: RetryPolicy, attempt: int) -> float:
+    """Seconds to wait after failed attempt number ``attempt`` (1-based).
+
+    >>> retry_delay(RetryPolicy(max_attempts=5, delay=1, backoff=2, max_delay=3), 3)
+    3
+    """
+    pause = policy.delay * policy.backoff ** (attempt - 1)
+    if policy.max_delay is not None:
+        pause = min(pause, policy.max_delay)
+    if policy.jitter:
+        pause += pause * policy.jitter * random.random()
+    return pause
+
+
+def _user_traceback(error: BaseException) -> str:
+    """The traceback from the asset's own code down, without the framework's frames above it."""
+    tb = error.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(error), error, tb))
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+def _json_metadata(name: str, metadata: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        return json.loads(json.dumps(dict(metadata), default=str))
+    except (TypeError, ValueError) as error:
+        raise AssetsError(f"asset '{name}' returned metadata that is not JSON-able: {error}") from error
+
+
+def lazy_parameters(item: Asset) -> frozenset[str]:
+    """Parameters annotated as ``pl.LazyFrame``: they receive a lazy scan instead of a loaded frame."""
+    lazy = set()
+    for param in inspect.signature(item.fn).parameters.values():  # type: ignore[arg-type]
+        annotation = param.annotation
+        if annotation is pl.LazyFrame or (isinstance(annotation, str) and annotation.endswith("LazyFrame")):
+            lazy.add(param.name)
+    return frozenset(lazy)

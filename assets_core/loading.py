@@ -1,0 +1,150 @@
+"""Finding a project's assets: load a module, a file, or what ``[tool.assets]`` in pyproject.toml names.
+
+Discovery is explicit: the assets are the :class:`Asset` values (or lists, tuples and dicts of them) found
+at the top level of the loaded module, and of every submodule when it is a package.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import pkgutil
+import sys
+import tomllib
+import traceback
+import types
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assets_core.definitions import Asset
+from assets_core.errors import LoadError, Location, ProjectError, did_you_mean
+
+_OWN_PACKAGES = ("assets_core", "catalog", "tui")
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """The ``[tool.assets]`` table of a project's pyproject.toml (every key optional)."""
+
+    root: Path
+    module: str | None = None
+    file: str | None = None
+    home: str | None = None
+    catalog: str | None = None
+    workers: int | None = None
+    durable: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)  # keys later features read
+
+
+KNOWN_KEYS = {"module", "file", "home", "catalog", "workers", "durable"}
+
+
+def read_config(root: str | os.PathLike[str]) -> ProjectConfig:
+    """Read ``[tool.assets]`` from ``root/pyproject.toml`` (an empty config when there is none)."""
+    root = Path(root).resolve()
+    path = root / "pyproject.toml"
+    if not path.is_file():
+        return ProjectConfig(root)
+    try:
+        table = tomllib.loads(path.read_text()).get("tool", {}).get("assets", {})
+    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as error:
+        raise ProjectError(f"{path} cannot be read: {error}; fix the file (it must be valid TOML)") from error
+    if not isinstance(table, dict):
+        raise ProjectError(f"{path}: [tool.assets] must be a table")
+    known = {key: table[key] for key in KNOWN_KEYS if key in table}
+    extra = {key: value for key, value in table.items() if key not in KNOWN_KEYS}
+    return ProjectConfig(root, extra=extra, **known)
+
+
+def load_assets(root: str | os.PathLike[str], module: str | None = None, file: str | None = None) -> list[Asset]:
+    """Import the project's definitions and collect its assets.
+
+    Exactly one of ``module`` (a dotted name importable from ``root``) or ``file`` (a path, relative to
+    ``root`` unless absolute) is given.
+    """
+    root = Path(root).resolve()
+    _forget_project_modules(root)
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    loaded = _import_file(root, file) if file is not None else _import_module(root, module or "")
+    return list(collect_assets(loaded))
+
+
+def collect_assets(module: types.ModuleType) -> Iterator[Asset]:
+    """The assets at the top level of ``module`` and, for a package, of all its submodules."""
+    yield from _assets_in(vars(module).values())
+    for info in pkgutil.walk_packages(getattr(module, "__path__", []), prefix=module.__name__ + "."):
+        yield from _assets_in(vars(_guarded_import(info.name, Path(module.__file__ or ".").parent)).values())
+
+
+def _assets_in(values: Iterable[Any]) -> Iterator[Asset]:
+    for value in values:
+        if isinstance(value, Asset):
+            yield value
+        elif isinstance(value, (list, tuple)):
+            yield from (v for v in value if isinstance(v, Asset))
+        elif isinstance(value, dict):
+            yield from (v for v in value.values() if isinstance(v, Asset))
+
+
+def _import_module(root: Path, name: str) -> types.ModuleType:
+    if importlib.util.find_spec(name.split(".")[0]) is None:
+        candidates = [p.stem for p in root.glob("*.py")] + [p.name for p in root.iterdir() if (p / "__init__.py").exists()]
+        raise ProjectError(
+            f"no module named '{name}' in {root}{did_you_mean(name, candidates)}; "
+            "pass -m with a module importable from the project folder, or -f with a file")
+    return _guarded_import(name, root)
+
+
+def _import_file(root: Path, file: str) -> types.ModuleType:
+    path = (root / file).resolve()
+    if not path.is_file():
+        candidates = [str(p.relative_to(root)) for p in root.glob("*.py")]
+        raise ProjectError(f"no file {path}{did_you_mean(file, candidates)}; pass -f with a Python file")
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
+    name = "_assets_defs_" + "_".join(path.relative_to(root).with_suffix("").parts) if path.is_relative_to(root) \
+        else "_assets_defs_" + path.stem
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:
+        sys.modules.pop(name, None)
+        raise _load_error(error, root) from error
+    return module
+
+
+def _guarded_import(name: str, root: Path) -> types.ModuleType:
+    try:
+        return importlib.import_module(name)
+    except Exception as error:
+        raise _load_error(error, root) from error
+
+
+def _load_error(error: BaseException, root: Path) -> LoadError:
+    """A message pointing at the user's own line that failed while the definitions were imported."""
+    if isinstance(error, SyntaxError):
+        location = Location(error.filename or "?", error.lineno or 0, error.offset or 0)
+        return LoadError(f"has a syntax error: {error.msg}", location=location)
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if _is_project_file(f.filename, root)]
+    location = Location(frames[-1].filename, frames[-1].lineno or 0) if frames else None
+    return LoadError(f"failed while loading the definitions: {type(error).__name__}: {error}", location=location)
+
+
+def _is_project_file(path: str, root: Path) -> bool:
+    real = os.path.realpath(path)
+    return real.startswith(str(root) + os.sep) and "site-packages" not in real
+
+
+def _forget_project_modules(root: Path) -> None:
+    """Drop already imported project modules so that a reload sees the files as they are now."""
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if path and name.split(".")[0] not in _OWN_PACKAGES and _is_project_file(path, root):
+            del sys.modules[name]

@@ -1,0 +1,101 @@
+"""A project: its asset graph joined to its storage and catalog, with the operations the front ends offer.
+
+Planning stays pure (``plan.py``); this module does the I/O at the edges: observing source files, reading the
+recorded state, checking that stored values still exist, and running the plan.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from assets_core.definitions import Asset
+from assets_core.execution import Execution, Listener, RunResult, RunSettings
+from assets_core.graph import AssetGraph
+from assets_core.plan import Plan, Status, Versions, assess, build_plan
+from assets_core.selection import Selection, parse_selection
+from assets_core.sources import Observation, SourceMissingError, observe
+from assets_core.state import AssetState, Catalog, MemoryCatalog
+from assets_core.storage import Storage
+from assets_core.versioning import CodeVersioner
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything staleness was computed from, taken at one moment."""
+
+    state: Mapping[str, AssetState]
+    versions: Versions
+    observations: Mapping[str, Observation]
+    statuses: Mapping[str, Status]
+
+
+class Project:
+    """The assets of one project with the storage and catalog they are materialized into."""
+
+    def __init__(self, assets: Iterable[Asset], root: str | os.PathLike[str] = ".", storage: Storage | None = None,
+                 catalog: Catalog | None = None):
+        self.root = Path(root).resolve()
+        self.graph = AssetGraph.build(assets)
+        self.storage = storage or Storage(self.root / ".assets" / "storage")
+        self.catalog: Catalog = catalog if catalog is not None else MemoryCatalog()
+        self._code_versions: dict[str, str] | None = None
+
+    @property
+    def code_versions(self) -> dict[str, str]:
+        if self._code_versions is None:
+            self._code_versions = CodeVersioner(self.root).versions(self.graph)
+        return self._code_versions
+
+    def snapshot(self, names: Collection[str] | None = None) -> Snapshot:
+        """Observe sources, read the recorded state, and assess every asset."""
+        state = self.catalog.read_state(self.graph.names)
+        observations = self._observe(state)
+        lost = {name for name, own in state.items()
+                if own.materialization is not None and not self.storage.exists(own.materialization.location)}
+        versions = Versions(self.code_versions, {n: o.data_version for n, o in observations.items()}, lost)
+        return Snapshot(state, versions, observations, assess(self.graph, state, versions))
+
+    def select(self, words: Iterable[str] | Selection, snapshot: Snapshot | None = None) -> set[str]:
+        selection = words if isinstance(words, Selection) else parse_selection(words)
+        statuses = snapshot.statuses if snapshot is not None else None
+        if statuses is None and any(t.field == "status" for t in selection.terms):
+            statuses = self.snapshot().statuses
+        return selection.resolve(self.graph, statuses)
+
+    def statuses(self, words: Iterable[str] = ()) -> list[Status]:
+        snapshot = self.snapshot()
+        chosen = self.select(words, snapshot)
+        return [snapshot.statuses[name] for name in self.graph.order() if name in chosen]
+
+    def plan(self, words: Iterable[str] = (), force: bool = False, snapshot: Snapshot | None = None) -> Plan:
+        snapshot = snapshot or self.snapshot()
+        return build_plan(self.graph, self.select(words, snapshot), snapshot.statuses, snapshot.state, force)
+
+    def materialize(self, words: Iterable[str] = (), settings: RunSettings | None = None,
+                    listener: Listener | None = None) -> RunResult:
+        """Plan the selection and run what is stale (everything selected with ``force``)."""
+        words = list(words)
+        settings = settings or RunSettings()
+        if not settings.selection:
+            settings = RunSettings(settings.workers, settings.force, settings.trigger, settings.retry, tuple(words))
+        snapshot = self.snapshot()
+        plan = self.plan(words, settings.force, snapshot)
+        execution = Execution(self.graph, self.storage, self.catalog, snapshot.state, snapshot.versions,
+                              snapshot.observations, settings, listener)
+        return execution.run(plan)
+
+    def _observe(self, state: Mapping[str, AssetState]) -> dict[str, Observation]:
+        observations = {}
+        for item in self.graph:
+            if not item.is_source:
+                continue
+            last = state.get(item.name, AssetState()).observation
+            previous = (last.fingerprint, last.data_version) if last is not None else None
+            try:
+                observations[item.name] = observe(item, self.root, previous)
+            except SourceMissingError:
+                continue
+        return observations

@@ -1,0 +1,174 @@
+"""What planning knows of the past, and the narrow protocol through which execution records the present.
+
+The catalog package implements :class:`Catalog` on SQL; :class:`MemoryCatalog` implements it in memory for
+in-process use (a notebook, a test) where nothing needs to outlive the process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+
+def now() -> datetime:
+    """The current time, timezone-aware in UTC (every recorded time is)."""
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class MaterializationRecord:
+    """One successful materialization of an asset."""
+
+    asset: str
+    run_id: str
+    data_version: str
+    code_version: str
+    upstream_versions: Mapping[str, str]  # upstream asset -> data version it consumed
+    location: str  # path of the stored value, relative to the storage root
+    rows: int | None
+    schema: tuple[tuple[str, str], ...] | None  # (column, type) in column order
+    bytes: int
+    duration: float  # seconds spent in the asset's own code and storage
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    partition: str = ""
+    created_at: datetime = field(default_factory=now)
+
+
+@dataclass(frozen=True)
+class FailureRecord:
+    """One failed attempt to materialize an asset."""
+
+    asset: str
+    run_id: str
+    error: str  # one-line message
+    traceback: str
+    attempt: int = 1
+    partition: str = ""
+    created_at: datetime = field(default_factory=now)
+
+
+@dataclass(frozen=True)
+class ObservationRecord:
+    """One observation of a source asset's files."""
+
+    asset: str
+    run_id: str
+    data_version: str
+    fingerprint: str  # cheap summary (paths, sizes, mtimes) that lets an unchanged file skip re-hashing
+    created_at: datetime = field(default_factory=now)
+
+
+@dataclass(frozen=True)
+class AssetState:
+    """The recorded past of one asset that staleness depends on."""
+
+    materialization: MaterializationRecord | None = None
+    failure: FailureRecord | None = None  # set only when the latest attempt failed
+    observation: ObservationRecord | None = None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A run: one invocation that plans and materializes a selection."""
+
+    run_id: str
+    trigger: str  # "manual", "schedule", "sensor", "tui", ...
+    selection: tuple[str, ...]
+    status: str  # "running", "success", "failed", "interrupted"
+    started_at: datetime
+    ended_at: datetime | None = None
+    pid: int | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """A log line or a lifecycle event of a run, optionally about one asset."""
+
+    run_id: str
+    kind: str  # "log", "planned", "started", "materialized", "skipped", "failed", "observed", ...
+    message: str
+    asset: str | None = None
+    level: str = "INFO"
+    created_at: datetime = field(default_factory=now)
+
+
+class StateReader(Protocol):
+    """Reads the recorded state that planning needs."""
+
+    def read_state(self, assets: Iterable[str]) -> dict[str, AssetState]:
+        """The state of each named asset that has any (assets with no record are left out)."""
+        ...
+
+
+class Recorder(Protocol):
+    """Records what a run does. Called from one thread at a time."""
+
+    def begin_run(self, run: RunRecord) -> None: ...
+
+    def record_events(self, events: Sequence[Event]) -> None: ...
+
+    def record_materialization(self, record: MaterializationRecord, events: Sequence[Event]) -> None:
+        """Store the materialization and its events atomically."""
+        ...
+
+    def record_failure(self, record: FailureRecord, events: Sequence[Event]) -> None: ...
+
+    def record_observation(self, record: ObservationRecord) -> None: ...
+
+    def end_run(self, run_id: str, status: str) -> None: ...
+
+
+class Catalog(StateReader, Recorder, Protocol):
+    """Both halves: what a run reads and what it records."""
+
+
+class MemoryCatalog:
+    """A :class:`Catalog` held in memory, for in-process use where nothing must outlive the process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.runs: dict[str, RunRecord] = {}
+        self.events: list[Event] = []
+        self.materializations: list[MaterializationRecord] = []
+        self.failures: list[FailureRecord] = []
+        self.observations: list[ObservationRecord] = []
+        self._state: dict[str, AssetState] = {}
+
+    def read_state(self, assets: Iterable[str]) -> dict[str, AssetState]:
+        with self._lock:
+            return {name: self._state[name] for name in assets if name in self._state}
+
+    def begin_run(self, run: RunRecord) -> None:
+        with self._lock:
+            self.runs[run.run_id] = run
+
+    def record_events(self, events: Sequence[Event]) -> None:
+        with self._lock:
+            self.events.extend(events)
+
+    def record_materialization(self, record: MaterializationRecord, events: Sequence[Event]) -> None:
+        with self._lock:
+            self.materializations.append(record)
+            self.events.extend(events)
+            old = self._state.get(record.asset, AssetState())
+            self._state[record.asset] = replace(old, materialization=record, failure=None)
+
+    def record_failure(self, record: FailureRecord, events: Sequence[Event]) -> None:
+        with self._lock:
+            self.failures.append(record)
+            self.events.extend(events)
+            old = self._state.get(record.asset, AssetState())
+            self._state[record.asset] = replace(old, failure=record)
+
+    def record_observation(self, record: ObservationRecord) -> None:
+        with self._lock:
+            self.observations.append(record)
+            old = self._state.get(record.asset, AssetState())
+            self._state[record.asset] = replace(old, observation=record)
+
+    def end_run(self, run_id: str, status: str) -> None:
+        with self._lock:
+            self.runs[run_id] = replace(self.runs[run_id], status=status, ended_at=now())

@@ -1,0 +1,199 @@
+"""Code versions: a hash of what an asset's code does, blind to comments, docstrings and formatting.
+
+A Python asset's code version covers its function's normalized syntax tree plus, followed transitively, the
+project-local helper functions and classes and the module constants it uses. Descriptions, tags and
+decorator arguments are metadata: changing them changes no version.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import inspect
+import os
+import sys
+import textwrap
+import types
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from assets_core.definitions import Asset
+
+_CONSTANT_TYPES = (int, float, complex, str, bytes, bool, type(None))
+_LIBRARY_ROOTS = tuple({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
+
+
+def digest(*parts: str | bytes) -> str:
+    """A short stable hash of the parts.
+
+    >>> digest("a", "b") == digest("a", "b") != digest("ab")
+    True
+    """
+    h = hashlib.sha256()
+    for part in parts:
+        data = part.encode() if isinstance(part, str) else part
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    return h.hexdigest()[:32]
+
+
+class CodeVersioner:
+    """Computes code versions, caching the expensive parsing per code object across assets."""
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = os.path.realpath(root)
+        self._trees: dict[types.CodeType, tuple[str, frozenset[str]]] = {}
+        self._local: dict[int, tuple[Any, bool]] = {}  # id -> (object kept alive, is it project-local?)
+
+    def version(self, item: Asset) -> str:
+        """The code version of one asset ("" for a source asset, whose version is its data)."""
+        if item.kind == "source":
+            return ""
+        if item.fn is None:
+            return digest(item.kind)
+        return digest(item.kind, self._function(item.fn, set()))
+
+    def versions(self, assets: Iterable[Asset]) -> dict[str, str]:
+        return {item.name: self.version(item) for item in assets}
+
+    def _function(self, fn: Callable[..., Any], seen: set[int]) -> str:
+        code = fn.__code__  # type: ignore[attr-defined]
+        tree, names = self._tree(fn, code)
+        refs = []
+        for name in sorted(names):
+            found, value = _lookup(fn, name)
+            if found:
+                refs.append(f"{name}={self._value(value, seen)}")
+        return digest(tree, *refs)
+
+    def _tree(self, fn: Callable[..., Any], code: types.CodeType) -> tuple[str, frozenset[str]]:
+        cached = self._trees.get(code)
+        if cached is None:
+            node = _parse_function(fn)
+            cached = (_dump(node), _loaded_names(node)) if node is not None else (_bytecode(code), frozenset(code.co_names))
+            self._trees[code] = cached
+        return cached
+
+    def _value(self, value: Any, seen: set[int]) -> str:
+        """A fingerprint of one referenced value: helpers by code, constants by value, libraries not at all."""
+        if isinstance(value, Asset):
+            value = value.fn
+        if isinstance(value, _CONSTANT_TYPES):
+            return repr(value)
+        if isinstance(value, (tuple, list, frozenset, set, dict)):
+            return _container(value)
+        if not self._is_local(value) or id(value) in seen:
+            return ""
+        seen.add(id(value))
+        if isinstance(value, types.FunctionType):
+            return self._function(value, seen)
+        if isinstance(value, type):
+            return _class_source(value)
+        if isinstance(value, types.ModuleType):
+            return ""  # what a function uses of a module is followed through its `module.attr` names
+        return ""
+
+    def _is_local(self, value: Any) -> bool:
+        cached = self._local.get(id(value))
+        if cached is None or cached[0] is not value:
+            cached = (value, self._find_local(value))
+            self._local[id(value)] = cached
+        return cached[1]
+
+    def _find_local(self, value: Any) -> bool:
+        try:
+            path = inspect.getsourcefile(value)  # type: ignore[arg-type]
+        except TypeError:
+            return False
+        if not path:
+            return False
+        path = os.path.realpath(path)
+        return path.startswith(self.root + os.sep) and not path.startswith(_LIBRARY_ROOTS) \
+            and "site-packages" not in path
+
+
+def _lookup(fn: Callable[..., Any], name: str) -> tuple[bool, Any]:
+    """Resolve a name (or ``module.attr``) the way the function would: closure, then module globals."""
+    base, _, attr = name.partition(".")
+    code = fn.__code__  # type: ignore[attr-defined]
+    found, value = False, None
+    if base in code.co_freevars:
+        cell = (fn.__closure__ or ())[code.co_freevars.index(base)]  # type: ignore[attr-defined]
+        try:
+            found, value = True, cell.cell_contents
+        except ValueError:  # an empty cell
+            return False, None
+    else:
+        scope = getattr(fn, "__globals__", {})
+        found, value = base in scope, scope.get(base)
+    if not found or not attr:
+        return found, value
+    if not isinstance(value, types.ModuleType) or not hasattr(value, attr):
+        return False, None
+    return True, getattr(value, attr)
+
+
+def _parse_function(fn: Callable[..., Any]) -> ast.AST | None:
+    try:
+        source = textwrap.dedent(inspect.getsource(fn))
+        module = ast.parse(source)
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return None
+    for node in module.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return _normalize(node)
+    return None
+
+
+def _normalize(node: ast.AST) -> ast.AST:
+    """Drop what does not change behaviour: docstrings, decorators (metadata), and the function's name."""
+    for child in ast.walk(node):
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)):
+            body = child.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                child.body = body[1:] or [ast.Pass()]
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        node.decorator_list = []
+        node.name = "_"
+    return node
+
+
+def _dump(node: ast.AST) -> str:
+    return ast.dump(node, annotate_fields=False, include_attributes=False)
+
+
+def _loaded_names(node: ast.AST) -> frozenset[str]:
+    """Names read by the function, including ``module.attr`` pairs."""
+    names: set[str] = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load):
+            names.add(child.id)
+        elif isinstance(child, ast.Attribute) and isinstance(child.value, ast.Name):
+            names.add(f"{child.value.id}.{child.attr}")
+    return frozenset(names)
+
+
+def _bytecode(code: types.CodeType) -> str:
+    consts = [_bytecode(c) if isinstance(c, types.CodeType) else repr(c) for c in code.co_consts]
+    return digest(code.co_code, repr(consts), repr(code.co_names))
+
+
+def _class_source(cls: type) -> str:
+    try:
+        return _dump(_normalize(ast.parse(textwrap.dedent(inspect.getsource(cls)))))
+    except (OSError, TypeError, SyntaxError):
+        return cls.__qualname__
+
+
+def _container(value: Any) -> str:
+    if isinstance(value, Mapping):
+        items = sorted(((repr(k), _container(v)) for k, v in value.items()))
+        return "{" + ",".join(f"{k}:{v}" for k, v in items) + "}"
+    if isinstance(value, (set, frozenset)):
+        return "{" + ",".join(sorted(_container(v) for v in value)) + "}"
+    if isinstance(value, (tuple, list)):
+        return "[" + ",".join(_container(v) for v in value) + "]"
+    if isinstance(value, _CONSTANT_TYPES):
+        return repr(value)
+    return type(value).__qualname__

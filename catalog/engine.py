@@ -1,0 +1,151 @@
+"""Connecting to the catalog database: the engine, SQLite's settings, and database errors told as CatalogErrors."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+
+from assets_core.errors import CatalogError
+
+BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another process's transaction before giving up
+WRITE = {"catalog_write": True}  # execution option: this transaction writes (BEGIN IMMEDIATE on SQLite)
+HOW_TO_MOVE = "move the file away, or point --catalog / ASSETS_CATALOG at another file"
+
+
+def sqlite_url(path: str | os.PathLike[str]) -> str:
+    """The SQLAlchemy URL of a SQLite catalog file.
+
+    >>> sqlite_url("/srv/project/.assets/catalog.db")
+    'sqlite:////srv/project/.assets/catalog.db'
+    >>> sqlite_url(".assets/catalog.db")
+    'sqlite:///.assets/catalog.db'
+    """
+    path = Path(path).expanduser()
+    return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
+
+
+def parse_url(url: str) -> URL:
+    """The parsed URL, or a CatalogError saying what a valid one looks like."""
+    try:
+        return make_url(url)
+    except ArgumentError as error:
+        raise CatalogError(
+            f"'{url}' is not a database URL; use e.g. 'sqlite:///path/to/catalog.db' "
+            "or a SQLAlchemy URL such as 'postgresql://user@host/db'"
+        ) from error
+
+
+def sqlite_file(url: URL) -> Path | None:
+    """The file of a SQLite URL, or ``None`` for other databases and in-memory SQLite.
+
+    >>> sqlite_file(make_url("sqlite:////tmp/catalog.db"))
+    PosixPath('/tmp/catalog.db')
+    >>> sqlite_file(make_url("sqlite://")) is None
+    True
+    """
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    if url.database.startswith("file:"):  # a URI filename: leave its options to SQLite
+        return None
+    return Path(url.database)
+
+
+def describe(url: URL) -> str:
+    """How to name the database in a message: the file of a SQLite catalog, else the URL without password."""
+    path = sqlite_file(url)
+    if path is not None:
+        return str(path)
+    return url.render_as_string(hide_password=True)
+
+
+def create_catalog_engine(url: URL) -> Engine:
+    """An engine for the catalog; for a SQLite file, also its folder, WAL mode and a generous busy timeout."""
+    path = sqlite_file(url)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise CatalogError(
+                f"cannot create the folder of the catalog {path}: {error.strerror}; "
+                "point --catalog / ASSETS_CATALOG at a writable location"
+            ) from error
+    engine = create_engine(url, json_serializer=_to_json)
+    if url.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "begin", _begin_sqlite)
+    return engine
+
+
+def _to_json(value: Any) -> str:
+    # Metadata may hold values JSON cannot (dates, decimals): store their text rather than fail the run.
+    return json.dumps(value, default=str, separators=(",", ":"))
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # Take transaction control from the driver, so that _begin_sqlite decides how each one begins.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def _begin_sqlite(connection: Any) -> None:
+    # A writer takes the write lock up front: a deferred transaction that later upgrades from reading to
+    # writing can fail at once with "database is locked", whatever the busy timeout.
+    if connection.get_execution_options().get("catalog_write"):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        connection.exec_driver_sql("BEGIN")
+
+
+@contextmanager
+def translated_errors(url: URL) -> Iterator[None]:
+    """Re-raise database errors as CatalogErrors that say what failed, where, and how to fix it."""
+    try:
+        yield
+    except DBAPIError as error:
+        raise CatalogError(explain(error, describe(url))) from error
+
+
+def explain(error: DBAPIError, where: str) -> str:
+    """A message for a database error: what failed, on which catalog, and what to do about it."""
+    text = str(error.orig) if error.orig is not None else str(error)
+    lowered = text.lower()
+    if "database is locked" in lowered or "database table is locked" in lowered:
+        return (
+            f"the catalog {where} stayed locked by another process for {BUSY_TIMEOUT_MS // 1000} s; "
+            "wait for the other assets command to finish, or stop it, then try again"
+        )
+    if "unable to open database file" in lowered:
+        return (
+            f"cannot open the catalog {where}: its folder is missing or not writable; "
+            "point --catalog / ASSETS_CATALOG at a writable location"
+        )
+    if "file is not a database" in lowered or "file is encrypted" in lowered:
+        return f"{where} is not a SQLite database, so it cannot be the catalog; {HOW_TO_MOVE}"
+    if "readonly database" in lowered or "read-only" in lowered:
+        return (
+            f"the catalog {where} is read-only; make the file and its folder writable, "
+            "or point --catalog / ASSETS_CATALOG at a writable location"
+        )
+    if "disk i/o error" in lowered or "disk is full" in lowered or "database or disk is full" in lowered:
+        return (
+            f"the disk failed while using the catalog {where} ({text}); check free space and that the "
+            "file is on a local disk (SQLite's WAL mode does not work on network file systems)"
+        )
+    if "malformed" in lowered or "corrupt" in lowered:
+        return f"the catalog {where} is damaged ({text}); {HOW_TO_MOVE} and run again to start a new one"
+    return f"the catalog {where} failed: {text}"

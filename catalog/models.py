@@ -1,0 +1,186 @@
+"""The SQL tables of the catalog: definitions, lineage, runs, the history of every record, and state pointers.
+
+History tables (materialization, failure, observation, event) only ever grow. ``asset_state`` holds, per
+asset, the ids of its latest records; it is updated in the same transaction as each record, so reading the
+state of every asset is one join rather than a scan of history.
+
+Some columns are named after words that SQLModel or pydantic reserve (``schema``, ``metadata``); their
+Python attributes carry a suffix and the SQL columns keep the plain name.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, Table
+from sqlmodel import Field, SQLModel
+
+# SQLite keeps no time zone: every time is stored in UTC and given back its zone when read.
+UtcDateTime = DateTime(timezone=True)
+
+
+class AssetRow(SQLModel, table=True):
+    """An asset definition as last loaded."""
+
+    __tablename__ = "asset"
+
+    name: str = Field(primary_key=True)
+    kind: str
+    group: str = "default"
+    description: str = ""
+    code_version: str = ""
+    upstream: list[str] = Field(default_factory=list, sa_type=JSON)
+    tags: list[str] = Field(default_factory=list, sa_type=JSON)
+    owners: list[str] = Field(default_factory=list, sa_type=JSON)
+    file: str = ""
+    line: int = 0
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class LineageEdgeRow(SQLModel, table=True):
+    """One asset-level lineage edge (upstream feeds downstream), as last loaded."""
+
+    __tablename__ = "lineage_edge"
+
+    upstream: str = Field(primary_key=True)
+    downstream: str = Field(primary_key=True, index=True)
+
+
+class RunRow(SQLModel, table=True):
+    """One run: an invocation that plans and materializes a selection."""
+
+    __tablename__ = "run"
+
+    run_id: str = Field(primary_key=True)
+    trigger: str
+    selection: list[str] = Field(default_factory=list, sa_type=JSON)
+    status: str = Field(index=True)
+    started_at: datetime = Field(sa_type=UtcDateTime, index=True)
+    ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    pid: int | None = None
+    heartbeat_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class MaterializationRow(SQLModel, table=True):
+    """One successful materialization of an asset (or of one partition of it)."""
+
+    __tablename__ = "materialization"
+
+    id: int | None = Field(default=None, primary_key=True)
+    asset: str = Field(index=True)
+    run_id: str = Field(index=True)
+    partition: str = ""
+    data_version: str
+    code_version: str
+    upstream_versions: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+    location: str
+    rows: int | None = None
+    schema_columns: list[list[str]] | None = Field(
+        default=None, sa_column=Column("schema", JSON(none_as_null=True), nullable=True)
+    )
+    bytes: int
+    duration: float
+    metadata_json: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column("metadata", JSON, nullable=False)
+    )
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class FailureRow(SQLModel, table=True):
+    """One failed attempt to materialize an asset."""
+
+    __tablename__ = "failure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    asset: str = Field(index=True)
+    run_id: str = Field(index=True)
+    partition: str = ""
+    attempt: int = 1
+    error: str
+    traceback: str
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class ObservationRow(SQLModel, table=True):
+    """One observation of a source asset's files."""
+
+    __tablename__ = "observation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    asset: str = Field(index=True)
+    run_id: str = Field(index=True)
+    data_version: str
+    fingerprint: str
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class EventRow(SQLModel, table=True):
+    """A log line or a lifecycle event of a run, optionally about one asset."""
+
+    __tablename__ = "event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True)
+    asset: str | None = Field(default=None, index=True)
+    kind: str
+    level: str = "INFO"
+    message: str
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class AssetStateRow(SQLModel, table=True):
+    """Pointers to the latest records of one asset; ``failure_id`` is set only while the latest attempt failed."""
+
+    __tablename__ = "asset_state"
+
+    asset: str = Field(primary_key=True)
+    materialization_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("materialization.id"), nullable=True)
+    )
+    failure_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("failure.id"), nullable=True)
+    )
+    observation_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("observation.id"), nullable=True)
+    )
+
+
+class MetaRow(SQLModel, table=True):
+    """Facts about the catalog database itself, such as ``schema_version``."""
+
+    __tablename__ = "catalog_meta"
+
+    key: str = Field(primary_key=True)
+    value: str
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core :class:`~sqlalchemy.Table` behind a table model, for fast Core statements."""
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, Table)
+    return table
+
+
+ASSET = table_of(AssetRow)
+LINEAGE_EDGE = table_of(LineageEdgeRow)
+RUN = table_of(RunRow)
+MATERIALIZATION = table_of(MaterializationRow)
+FAILURE = table_of(FailureRow)
+OBSERVATION = table_of(ObservationRow)
+EVENT = table_of(EventRow)
+ASSET_STATE = table_of(AssetStateRow)
+META = table_of(MetaRow)
+
+# Every table of the catalog, parents before children (the order ``create_all`` would pick anyway).
+TABLES: tuple[Table, ...] = (
+    META,
+    ASSET,
+    LINEAGE_EDGE,
+    RUN,
+    MATERIALIZATION,
+    FAILURE,
+    OBSERVATION,
+    EVENT,
+    ASSET_STATE,
+)

@@ -1,0 +1,79 @@
+"""The catalog's schema version: creating a new database, migrating an old one, refusing one we cannot read.
+
+``MIGRATIONS[n]`` upgrades a database from version ``n`` to ``n + 1``, so ``len(MIGRATIONS)`` is always
+``SCHEMA_VERSION``. A new database is created at the current version directly; migrations only ever run on
+databases an older release wrote. To change the schema: change the models, append a migration that brings a
+database of the previous version to the new shape, and increase ``SCHEMA_VERSION``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Connection, inspect, select, update
+from sqlalchemy.engine import URL
+
+from assets_core.errors import CatalogError
+from catalog.engine import HOW_TO_MOVE, describe
+from catalog.models import META, TABLES
+
+SCHEMA_VERSION = 1
+
+Migration = Callable[[Connection], None]
+
+
+def _create_missing_tables(connection: Connection) -> None:
+    """Version 0 to 1: version 0 is a database with the meta table whose other tables may be missing."""
+    for table in TABLES:
+        table.create(connection, checkfirst=True)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_create_missing_tables,)
+
+
+def ensure_schema(connection: Connection, url: URL) -> None:
+    """Create, migrate or check the schema, in the open write transaction of ``connection``.
+
+    Raises:
+        CatalogError: the database belongs to something else, or to a newer release of ``assets``.
+    """
+    tables = set(inspect(connection).get_table_names())
+    if not tables:
+        for table in TABLES:
+            table.create(connection)
+        connection.execute(META.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+        return
+    found = _stored_version(connection, url, tables)
+    if found > SCHEMA_VERSION:
+        raise CatalogError(
+            f"the catalog {describe(url)} has schema version {found}, written by a newer release of assets; "
+            f"this release reads up to version {SCHEMA_VERSION}: upgrade the assets package "
+            "(pip install -U assets), or point --catalog / ASSETS_CATALOG at another file"
+        )
+    if found < SCHEMA_VERSION:
+        migrate(connection, found)
+
+
+def migrate(connection: Connection, version: int) -> None:
+    """Run every migration from ``version`` to :data:`SCHEMA_VERSION`, then record the new version."""
+    for migration in MIGRATIONS[version:SCHEMA_VERSION]:
+        migration(connection)
+    connection.execute(
+        update(META).where(META.c.key == "schema_version").values(value=str(SCHEMA_VERSION))
+    )
+
+
+def _stored_version(connection: Connection, url: URL, tables: set[str]) -> int:
+    if META.name not in tables:
+        shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+        raise CatalogError(
+            f"{describe(url)} is a database of something else (tables: {shown}), not an assets catalog; "
+            f"{HOW_TO_MOVE}"
+        )
+    value = connection.execute(select(META.c.value).where(META.c.key == "schema_version")).scalar()
+    if value is None or not value.strip().isdigit():
+        raise CatalogError(
+            f"the catalog {describe(url)} records no valid schema version ({value!r}); it is damaged "
+            f"or was not written by assets; {HOW_TO_MOVE}"
+        )
+    return int(value)
