@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -20,12 +21,21 @@ class Location:
     column: int = 0
 
     def __str__(self) -> str:
-        text = self.file
+        text = _shown_path(self.file)
         if self.line:
             text += f":{self.line}"
             if self.column:
                 text += f":{self.column}"
         return text
+
+
+def _shown_path(path: str) -> str:
+    """A path relative to the current folder when it lies below it, else as given."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if relative.startswith("..") else relative
 
 
 class DefinitionError(AssetsError):

@@ -137,6 +137,7 @@ class Execution:
         self.outcomes: list[Outcome] = []
         self._load_lock = threading.Lock()
         self._lazy: dict[str, frozenset[str]] = {}
+        self._why: dict[str, str] = {}
 
     def run(self, plan: Plan) -> RunResult:
         self._prepare(plan)
@@ -190,8 +191,8 @@ class Execution:
                             self._skip(name, skip)
                             sorter.done(name)
                             continue
-                        self.listener(Event(self.run_id, "started", "; ".join(r.detail for r in reasons[name]),
-                                            asset=name))
+                        self._why[name] = "; ".join(r.detail for r in reasons[name])
+                        self.listener(Event(self.run_id, "started", self._why[name], asset=name))
                         futures[pool.submit(self._attempt, name)] = name
                     if not futures:
                         continue
@@ -288,7 +289,7 @@ class Execution:
 
     def _complete(self, attempt: _Attempt) -> None:
         name = attempt.asset
-        events = [Event(self.run_id, "started", "started", asset=name, created_at=attempt.started_at)]
+        events = [Event(self.run_id, "started", self._why.get(name, ""), asset=name, created_at=attempt.started_at)]
         events += [Event(self.run_id, "log", text, asset=name, level=level) for level, text in attempt.logs]
         events += [Event(self.run_id, "retry", text, asset=name, level="WARNING") for text in attempt.retries]
         if attempt.stored is None:

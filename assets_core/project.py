@@ -78,13 +78,15 @@ class Project:
                     listener: Listener | None = None) -> RunResult:
         """Plan the selection and run what is stale (everything selected with ``force``)."""
         words = list(words)
-        settings = settings or RunSettings()
-        if not settings.selection:
-            settings = RunSettings(settings.workers, settings.force, settings.trigger, settings.retry, tuple(words))
+        settings = settings or RunSettings(selection=tuple(words))
         snapshot = self.snapshot()
-        plan = self.plan(words, settings.force, snapshot)
+        return self.run(self.plan(words, settings.force, snapshot), snapshot, settings, listener)
+
+    def run(self, plan: Plan, snapshot: Snapshot, settings: RunSettings | None = None,
+            listener: Listener | None = None) -> RunResult:
+        """Run a plan made from ``snapshot``."""
         execution = Execution(self.graph, self.storage, self.catalog, snapshot.state, snapshot.versions,
-                              snapshot.observations, settings, listener)
+                              snapshot.observations, settings or RunSettings(), listener)
         return execution.run(plan)
 
     def _observe(self, state: Mapping[str, AssetState]) -> dict[str, Observation]:

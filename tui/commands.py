@@ -1,0 +1,161 @@
+"""The subcommands of ``assets``: each opens what it needs, does one thing, and prints text or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from assets_core.execution import RunSettings
+from assets_core.plan import Status
+from tui import render
+from tui.progress import BarReporter, LineReporter
+from tui.render import Cell, status_cell, table
+from tui.workspace import Options, Workspace, open_catalog_only, open_workspace
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, default=str))
+
+
+def _print_lines(console: Console, lines: list[str]) -> None:
+    for line in lines:
+        console.print(line)
+
+
+def list_assets(args: argparse.Namespace, options: Options, console: Console) -> int:
+    workspace = open_workspace(options)
+    graph = workspace.project.graph
+    chosen = workspace.project.select(args.selection)
+    items = [item for item in graph if item.name in chosen]
+    if args.json:
+        _print_json([{"asset": i.name, "kind": i.kind, "group": i.group, "description": i.description,
+                      "upstream": list(graph.upstream(i.name)), "downstream": list(graph.downstream(i.name)),
+                      "tags": list(i.tags), "owners": list(i.owners)} for i in items])
+        return 0
+    rows = [[i.name, i.kind, i.group, ", ".join(graph.upstream(i.name)) or "-"] for i in items]
+    _print_lines(console, table(["asset", "kind", "group", "upstream"], rows))
+    return 0
+
+
+def status(args: argparse.Namespace, options: Options, console: Console) -> int:
+    workspace = open_workspace(options)
+    statuses = workspace.project.statuses(args.selection)
+    if args.json:
+        _print_json([s.to_json() for s in statuses])
+        return 0
+    _print_lines(console, table(["asset", "status", "why"], [_status_row(workspace, s) for s in statuses]))
+    counts: dict[str, int] = {}
+    for s in statuses:
+        counts[s.status] = counts.get(s.status, 0) + 1
+    console.print(", ".join(f"{n} {name}" for name, n in sorted(counts.items())))
+    return 0
+
+
+def _status_row(workspace: Workspace, status: Status) -> list[str | Cell]:
+    kind = workspace.project.graph[status.asset].kind
+    cell = status_cell(status.status) if kind != "source" or status.status != "fresh" else status_cell("source")
+    why = "; ".join(r.detail for r in status.reasons) or "-"
+    return [status.asset, cell, why]
+
+
+def plan(args: argparse.Namespace, options: Options, console: Console) -> int:
+    workspace = open_workspace(options)
+    result = workspace.project.plan(args.selection, force=args.force)
+    if args.json:
+        _print_json([step.to_json() for step in result.steps])
+        return 0
+    if not result.steps:
+        console.print("nothing to do: every selected asset is fresh")
+        return 0
+    rows = [[str(i), step.asset, "; ".join(r.detail for r in step.reasons)] for i, step in enumerate(result.steps, 1)]
+    _print_lines(console, table(["#", "asset", "why"], rows))
+    console.print(f"{len(result.steps)} asset(s) would run")
+    return 0
+
+
+def materialize(args: argparse.Namespace, options: Options, console: Console) -> int:
+    workspace = open_workspace(options)
+    workspace.save_definitions()
+    project = workspace.project
+    workers = args.workers or workspace.config.workers
+    settings = RunSettings(force=args.force, selection=tuple(args.selection),
+                           **({"workers": workers} if workers else {}))
+    snapshot = project.snapshot()
+    planned = project.plan(args.selection, args.force, snapshot)
+    if args.json:
+        result = project.run(planned, snapshot, settings)
+        _print_json(result.to_json())
+        return 1 if result.failed else 0
+    reporter = BarReporter(console, len(planned)) if console.is_terminal else LineReporter(console)
+    with reporter:
+        result = project.run(planned, snapshot, settings, listener=reporter)
+    _summarize(console, result)
+    return 1 if result.failed else 0
+
+
+def _summarize(console: Console, result: Any) -> None:
+    if not result.outcomes:
+        console.print("nothing to do: every selected asset is fresh")
+        return
+    glyph, colour = render.STATUS_STYLE[result.status]
+    console.print(f"[{colour}]{glyph} run {result.run_id} {result.status}[/]: {len(result.materialized)} materialized, "
+                  f"{len(result.skipped)} skipped, {len(result.failed)} failed")
+    for outcome in result.outcomes:
+        if outcome.status == "failed":
+            console.print(f"  [red]✗ {escape(outcome.asset)}[/]: {escape(outcome.detail)}")
+    if result.failed:
+        console.print(f"see the log: assets logs {result.run_id}")
+
+
+def runs(args: argparse.Namespace, options: Options, console: Console) -> int:
+    catalog = open_catalog_only(options)
+    views = catalog.list_runs(limit=args.limit)
+    if args.json:
+        _print_json([_run_json(v) for v in views])
+        return 0
+    if not views:
+        console.print("no runs yet: try 'assets materialize'")
+        return 0
+    rows = [[v.run_id, status_cell(v.status), v.trigger, render.moment(v.started_at), render.duration(v.duration),
+             str(v.materialized), str(v.skipped), str(v.failed), " ".join(v.selection) or "*"] for v in views]
+    _print_lines(console, table(["run", "status", "trigger", "started", "took", "done", "skipped", "failed",
+                                 "selection"], rows))
+    return 0
+
+
+def _run_json(view: Any) -> dict[str, Any]:
+    return {"run_id": view.run_id, "status": view.status, "trigger": view.trigger,
+            "selection": list(view.selection), "started_at": view.started_at, "ended_at": view.ended_at,
+            "duration": view.duration, "materialized": view.materialized, "skipped": view.skipped,
+            "failed": view.failed}
+
+
+def logs(args: argparse.Namespace, options: Options, console: Console) -> int:
+    catalog = open_catalog_only(options)
+    run = catalog.find_run(args.run_id)
+    levels = [level.strip().upper() for level in args.level.split(",")] if args.level else None
+    events = catalog.run_events(run.run_id, asset=args.asset, levels=levels)
+    if args.json:
+        _print_json({"run": _run_json(run), "events": [
+            {"at": e.created_at, "asset": e.asset, "kind": e.kind, "level": e.level, "message": e.message}
+            for e in events]})
+        return 0
+    console.print(f"run {run.run_id} ({run.status}, {run.trigger}, started {render.moment(run.started_at)})")
+    for event in events:
+        style = {"ERROR": "red", "WARNING": "yellow"}.get(event.level, "")
+        head = f"{event.created_at.astimezone():%H:%M:%S} {event.level:<7} {event.asset or '-'} {event.kind}:"
+        text = escape(f"{head} {event.message}")
+        console.print(f"[{style}]{text}[/]" if style else text)
+    return 0
+
+
+def show(args: argparse.Namespace, options: Options, console: Console) -> int:
+    from tui.show import show_asset  # the one command that reads stored values
+
+    workspace = open_workspace(options)
+    return show_asset(workspace, args.asset, args, console, _print_json)
+

@@ -1,0 +1,96 @@
+"""``assets show ASSET``: one asset's definition, status, latest materialization, history and rows."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
+from rich.console import Console
+from rich.markup import escape
+
+from assets_core.errors import SelectionError, did_you_mean
+from assets_core.state import MaterializationRecord
+from tui import render
+from tui.render import status_cell, table
+from tui.workspace import Workspace
+
+
+def show_asset(workspace: Workspace, name: str, args: argparse.Namespace, console: Console,
+               print_json: Callable[[Any], None]) -> int:
+    project = workspace.project
+    graph = project.graph
+    if name not in graph:
+        raise SelectionError(f"'{name}' is not an asset{did_you_mean(name, graph.names)}")
+    item = graph[name]
+    status = project.snapshot().statuses[name]
+    history = workspace.catalog.asset_history(name, limit=args.history)
+    latest = history[0] if history else None
+    head = _head(project.storage, latest, args.head) if args.head else None
+    if args.json:
+        print_json({
+            "asset": name, "kind": item.kind, "group": item.group, "description": item.description,
+            "upstream": list(graph.upstream(name)), "downstream": list(graph.downstream(name)),
+            "tags": list(item.tags), "owners": list(item.owners), "location": str(item.location or ""),
+            "code_version": project.code_versions[name], **status.to_json(),
+            "latest": _record_json(latest) if latest else None,
+            "history": [_record_json(r) for r in history],
+            **({"head": head.to_dicts() if isinstance(head, pl.DataFrame) else head} if args.head else {}),
+        })
+        return 0
+    console.print(f"[bold]{escape(name)}[/]  {status_cell(status.status).markup()}  "
+                  f"{escape(item.kind)} asset in group {escape(item.group)}")
+    fields = [("description", item.description), ("defined at", str(item.location or "")),
+              ("upstream", ", ".join(graph.upstream(name))), ("downstream", ", ".join(graph.downstream(name))),
+              ("tags", ", ".join(item.tags)), ("owners", ", ".join(item.owners)),
+              ("source path", item.path or ""), ("code version", project.code_versions[name])]
+    for label, value in fields:
+        if value:
+            console.print(f"  {label:<13}{escape(value)}")
+    for reason in status.reasons:
+        console.print(f"  [yellow]why[/]          {escape(reason.kind)}: {escape(reason.detail)}")
+    if latest is not None:
+        _print_latest(console, latest)
+        console.print("[bold]history[/]")
+        rows = [[r.run_id, render.moment(r.created_at), render.duration(r.duration),
+                 "-" if r.rows is None else str(r.rows), r.data_version[:12]] for r in history]
+        for line in table(["run", "at", "took", "rows", "data version"], rows):
+            console.print("  " + line)
+    if head is not None:
+        console.print(f"[bold]first {args.head} rows[/]")
+        console.print(escape(str(head)), markup=False)
+    return 0
+
+
+def _print_latest(console: Console, record: MaterializationRecord) -> None:
+    console.print("[bold]latest materialization[/]")
+    fields = [("run", record.run_id), ("at", render.moment(record.created_at)),
+              ("took", render.duration(record.duration)), ("rows", "-" if record.rows is None else str(record.rows)),
+              ("size", render.size(record.bytes)), ("data version", record.data_version),
+              ("stored at", record.location)]
+    for label, value in fields:
+        console.print(f"  {label:<13}{escape(value)}")
+    if record.schema:
+        console.print("  schema       " + escape(", ".join(f"{c}: {t}" for c, t in record.schema)))
+    for key, value in record.metadata.items():
+        console.print(f"  {escape(str(key)):<13}{escape(str(value))}")
+
+
+def _head(storage: Any, record: MaterializationRecord | None, rows: int) -> Any:
+    if record is None:
+        return None
+    value = storage.read(record.location, lazy=record.location.endswith(".parquet"))
+    if isinstance(value, pl.LazyFrame):
+        return value.head(rows).collect()
+    if isinstance(value, list):
+        return value[:rows]
+    return value
+
+
+def _record_json(record: MaterializationRecord) -> dict[str, Any]:
+    return {"run_id": record.run_id, "created_at": record.created_at, "data_version": record.data_version,
+            "code_version": record.code_version, "upstream_versions": dict(record.upstream_versions),
+            "rows": record.rows, "bytes": record.bytes, "duration": record.duration, "location": record.location,
+            "schema": [list(c) for c in record.schema] if record.schema else None,
+            "metadata": dict(record.metadata), "partition": record.partition}

@@ -1,0 +1,84 @@
+"""Opening a project from the command line: its folder, definitions, home, storage and catalog."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from assets_core.errors import ProjectError
+from assets_core.loading import ProjectConfig, load_assets, read_config
+from assets_core.project import Project
+from assets_core.storage import Storage
+from catalog import DefinitionView, SqlCatalog, open_catalog, sqlite_url
+
+
+@dataclass(frozen=True)
+class Options:
+    """The options every subcommand shares."""
+
+    project: str | None = None
+    module: str | None = None
+    file: str | None = None
+    home: str | None = None
+    catalog: str | None = None
+
+
+@dataclass
+class Workspace:
+    """A loaded project with its SQL catalog."""
+
+    project: Project
+    catalog: SqlCatalog
+    config: ProjectConfig
+    home: Path
+
+    def save_definitions(self) -> None:
+        """Record the assets as loaded now, with their code versions and upstreams."""
+        graph, versions = self.project.graph, self.project.code_versions
+        self.catalog.save_definitions([
+            DefinitionView(
+                name=item.name, kind=item.kind, group=item.group, description=item.description,
+                code_version=versions[item.name], upstream=graph.upstream(item.name), tags=item.tags,
+                owners=item.owners, file=item.location.file if item.location else "",
+                line=item.location.line if item.location else 0)
+            for item in graph])
+
+
+def open_workspace(options: Options) -> Workspace:
+    """Load the project the options point at; raise :class:`ProjectError` when there is nothing to load."""
+    root = Path(options.project or ".").resolve()
+    if not root.is_dir():
+        raise ProjectError(f"the project folder {root} does not exist; pass --project with an existing folder")
+    config = read_config(root)
+    module, file = options.module, options.file
+    if module is None and file is None:
+        module, file = config.module, config.file
+    if module is None and file is None:
+        raise ProjectError(
+            f"no definitions to load in {root}: pass -m MODULE or -f FILE, or add to pyproject.toml:\n"
+            "  [tool.assets]\n  module = \"defs\"")
+    assets = load_assets(root, module=module, file=file)
+    home = resolve_home(root, options.home, config)
+    catalog = open_catalog(catalog_url(options, config, home))
+    storage = Storage(home / "storage", durable=bool(config.durable))
+    return Workspace(Project(assets, root, storage, catalog), catalog, config, home)
+
+
+def open_catalog_only(options: Options) -> SqlCatalog:
+    """The catalog alone, for commands that need no definitions (runs, logs)."""
+    root = Path(options.project or ".").resolve()
+    config = read_config(root)
+    return open_catalog(catalog_url(options, config, resolve_home(root, options.home, config)))
+
+
+def catalog_url(options: Options, config: ProjectConfig, home: Path) -> str:
+    """The catalog: --catalog, then ASSETS_CATALOG, then [tool.assets] catalog, then SQLite in the home."""
+    return options.catalog or os.environ.get("ASSETS_CATALOG") or config.catalog or sqlite_url(home / "catalog.db")
+
+
+def resolve_home(root: Path, home: str | None, config: ProjectConfig) -> Path:
+    """Where storage and catalog live: --home, then ASSETS_HOME, then [tool.assets] home, then .assets."""
+    chosen = home or os.environ.get("ASSETS_HOME") or config.home or ".assets"
+    path = Path(chosen)
+    return path if path.is_absolute() else (root / path)
