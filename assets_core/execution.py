@@ -245,9 +245,9 @@ class Execution:
                     logs += captured.lines
                     return _Attempt(name, started_at, time.perf_counter() - clock, logs, retries, stored, metadata)
                 except Exception as error:  # the asset's own failure: recorded, never raised
-                    message, trace = _describe(error), _user_traceback(error)
+                    failure, message, trace = error, _describe(error), _user_traceback(error)
             logs += captured.lines
-            if attempt < policy.max_attempts and isinstance(error, policy.retry_on):
+            if attempt < policy.max_attempts and isinstance(failure, policy.retry_on):
                 pause = retry_delay(policy, attempt)
                 retries.append(f"attempt {attempt} of {policy.max_attempts} failed: {message}; "
                                f"retrying in {pause:.2f}s")

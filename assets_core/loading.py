@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import linecache
 import os
 import pkgutil
 import sys
@@ -67,6 +68,7 @@ def load_assets(root: str | os.PathLike[str], module: str | None = None, file: s
     """
     root = Path(root).resolve()
     _forget_project_modules(root)
+    linecache.clearcache()  # code versions read sources through linecache: see the files as they are now
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     loaded = _import_file(root, file) if file is not None else _import_module(root, module or "")

@@ -164,14 +164,23 @@ def _dump(node: ast.AST) -> str:
 
 
 def _loaded_names(node: ast.AST) -> frozenset[str]:
-    """Names read by the function, including ``module.attr`` pairs."""
+    """Names the function reads from outside itself, including ``module.attr`` pairs.
+
+    Parameters and names it assigns are its own (a parameter named like an asset is that asset's value, not
+    a reference to the asset's code), so they are left out.
+    """
     names: set[str] = set()
+    own: set[str] = set()
     for child in ast.walk(node):
-        if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load):
+        if isinstance(child, ast.arg):
+            own.add(child.arg)
+        elif isinstance(child, ast.Name) and not isinstance(child.ctx, ast.Load):
+            own.add(child.id)
+        elif isinstance(child, ast.Name):
             names.add(child.id)
         elif isinstance(child, ast.Attribute) and isinstance(child.value, ast.Name):
             names.add(f"{child.value.id}.{child.attr}")
-    return frozenset(names)
+    return frozenset(n for n in names if n.partition(".")[0] not in own)
 
 
 def _bytecode(code: types.CodeType) -> str:
