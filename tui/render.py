@@ -38,12 +38,12 @@ def status_cell(status: str) -> Cell:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str | Cell]]) -> list[str]:
-    """Rows aligned under upper-case headers; the last column is never padded.
+    """Rows (rich markup) aligned under upper-case headers; the last column is never padded.
 
-    >>> print("\\n".join(table(["a", "b"], [["x", "1"], ["long", "2"]])))
-    A     B
+    >>> print("\\n".join(table(["a", "b"], [["x", "1"], ["long", Cell("2", "red")]])))
+    [bold]A[/]     [bold]B[/]
     x     1
-    long  2
+    long  [red]2[/]
     """
     cells = [[c if isinstance(c, Cell) else Cell(str(c)) for c in row] for row in rows]
     heads = [Cell(h.upper(), "bold") for h in headers]
