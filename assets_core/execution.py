@@ -280,7 +280,7 @@ class Execution:
         if item.is_source:
             observation = self.observations.get(name)
             if observation is None:
-                raise AssetsError(f"source asset '{name}' was not observed before the run")
+                raise AssetsError(f"source asset '{name}' has no file to read (see 'assets status {name}')")
             return read_source(item, observation.files, lazy)
         location = self.locations.get(name)
         if location is None:

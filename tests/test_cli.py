@@ -159,10 +159,23 @@ def test_real_entry_point(project):
     assert json.loads(result.stdout)["materialized"] == ["customers", "report"]
 
 
-@pytest.mark.parametrize("command", ["list", "status", "plan", "materialize", "runs", "logs", "show"])
+@pytest.mark.parametrize("command", ["list", "status", "plan", "materialize", "runs", "logs", "show", "prune"])
 def test_every_subcommand_has_help(capsys, command):
     with pytest.raises(SystemExit) as exited:
         main([command, "--help"])
     assert exited.value.code == 0
     help_text = capsys.readouterr().out
     assert "--json" in help_text and "--home" in help_text and "--catalog" in help_text
+
+
+def test_prune_keeps_the_newest_versions(project, capsys):
+    for rows in range(3, 6):
+        (project.root / "raw.csv").write_text("id,name\n" + "".join(f"{i},n{i}\n" for i in range(rows)))
+        assert run(capsys, "materialize")[0] == 0
+    folder = project.root / ".assets" / "storage" / "customers"
+    assert len(list(folder.iterdir())) == 3
+    code, result = run_json(capsys, "prune", "customers", "--keep", "1")
+    assert code == 0 and len(result["removed"]["customers"]) == 2
+    assert len(list(folder.iterdir())) == 1
+    code, shown = run_json(capsys, "show", "customers", "--head", "10")
+    assert len(shown["head"]) == 5 and shown["status"] == "fresh"

@@ -60,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("asset", metavar="ASSET")
     show.add_argument("--head", type=_positive, metavar="N", help="also print the first N rows of its value")
     show.add_argument("--history", type=_positive, default=10, metavar="N", help="materializations listed (10)")
+    prune = add("prune", "delete stored versions older than the newest N of each asset")
+    prune.add_argument("selection", nargs="*", help="selection (default: everything)")
+    prune.add_argument("--keep", type=_positive, default=3, metavar="N",
+                       help="stored versions kept per asset, newest first (default: 3; the latest is always kept)")
     return parser
 
 
@@ -71,6 +75,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, Options, Console], int]] = {
     "runs": commands.runs,
     "logs": commands.logs,
     "show": commands.show,
+    "prune": commands.prune,
 }
 
 

@@ -159,3 +159,22 @@ def show(args: argparse.Namespace, options: Options, console: Console) -> int:
     workspace = open_workspace(options)
     return show_asset(workspace, args.asset, args, console, _print_json)
 
+
+
+def prune(args: argparse.Namespace, options: Options, console: Console) -> int:
+    workspace = open_workspace(options)
+    project = workspace.project
+    removed: dict[str, list[str]] = {}
+    for name in sorted(project.select(args.selection)):
+        if project.graph[name].is_source:
+            continue
+        keep = [record.location for record in workspace.catalog.asset_history(name, limit=args.keep)]
+        gone = project.storage.prune(name, keep)
+        if gone:
+            removed[name] = gone
+    if args.json:
+        _print_json({"removed": removed})
+        return 0
+    count = sum(len(v) for v in removed.values())
+    console.print(f"removed {count} stored version(s) of {len(removed)} asset(s); kept the newest {args.keep} of each")
+    return 0
