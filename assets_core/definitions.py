@@ -19,6 +19,7 @@ from assets_core.errors import DefinitionError, InvalidNameError, Location
 
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 IO_CHOICES = ("auto", "parquet", "json")
+CONTEXT_PARAMETER = "context"  # a parameter with this name receives the run's AssetContext, not an upstream
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,10 @@ class Asset:
     options: AssetOptions = field(default_factory=AssetOptions)
     fn: Callable[..., Any] | None = None
     path: str | None = None
+    read_options: Mapping[str, Any] = field(default_factory=dict)  # passed to polars when a source is read
     location: Location | None = None
     problems: tuple[DefinitionError, ...] = ()
+    wants_context: bool = False
 
     @property
     def upstream(self) -> tuple[str, ...]:
@@ -143,6 +146,8 @@ def _python_asset(
                 f"has parameter '{parameter}', which names no upstream; declare each upstream as a named "
                 "parameter (or list extra ones in deps=...)", asset=asset_name, location=location))
             continue
+        if parameter.name == CONTEXT_PARAMETER and parameter.name not in inputs:
+            continue
         resolved[parameter.name] = inputs.get(parameter.name, parameter.name)
     for key in inputs:
         if key not in parameters:
@@ -164,6 +169,7 @@ def _python_asset(
         fn=func,
         location=location,
         problems=tuple(problems) + tuple(name_problems(asset_name, location)),
+        wants_context=CONTEXT_PARAMETER in parameters and CONTEXT_PARAMETER not in inputs,
     )
 
 
@@ -175,11 +181,14 @@ def source_asset(
     description: str = "",
     tags: Iterable[str] | Mapping[str, str] = (),
     owners: Iterable[str] = (),
+    read_options: Mapping[str, Any] | None = None,
 ) -> Asset:
     """Declare external data the framework observes but does not produce.
 
     ``path`` is a file or a glob, relative to the project folder unless absolute. CSV and Parquet files are
-    read into a polars DataFrame (a glob's files are concatenated); any other file is passed on as its path.
+    read into a polars DataFrame (a glob's files are concatenated), with ``read_options`` passed to
+    ``pl.read_csv`` / ``pl.read_parquet`` (e.g. ``{"schema_overrides": {"zip": pl.String}}``); any other file
+    is passed on as its path.
 
     >>> raw = source_asset("raw_orders", "data/orders.csv")
     >>> raw.kind, raw.path, raw.upstream
@@ -195,6 +204,7 @@ def source_asset(
         tags=normalize_tags(tags),
         owners=tuple(owners),
         path=os.fspath(path),
+        read_options=dict(read_options or {}),
         location=location,
         problems=tuple(name_problems(name, location)),
     )

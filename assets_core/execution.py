@@ -19,12 +19,14 @@ import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from assets_core.capture import capture, capturing_run
-from assets_core.definitions import Asset, Output, RetryPolicy
+from assets_core.context import AssetContext
+from assets_core.definitions import CONTEXT_PARAMETER, Asset, Output, RetryPolicy
 from assets_core.errors import AssetsError
 from assets_core.graph import AssetGraph
 from assets_core.plan import Plan, Versions, reasons_for
@@ -62,7 +64,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class RunResult:
-    run_id: str
+    run_id: str | None  # None when there was nothing to do and no run was recorded
     status: str  # success | failed
     outcomes: tuple[Outcome, ...]
 
@@ -123,10 +125,11 @@ class Execution:
 
     def __init__(self, graph: AssetGraph, storage: Storage, recorder: Recorder, state: Mapping[str, AssetState],
                  versions: Versions, observations: Mapping[str, Observation], settings: RunSettings,
-                 listener: Listener | None = None):
+                 listener: Listener | None = None, home: Path | None = None):
         self.graph, self.storage, self.recorder = graph, storage, recorder
         self.state, self.versions, self.observations = state, versions, observations
         self.settings = settings
+        self.home = home or storage.root.parent
         self.listener = listener or (lambda event: None)
         self.run_id = new_run_id()
         self.data_versions: dict[str, str | None] = {}
@@ -140,6 +143,9 @@ class Execution:
         self._why: dict[str, str] = {}
 
     def run(self, plan: Plan) -> RunResult:
+        """Run the plan; a plan with nothing to run and no source change to record makes no run at all."""
+        if not plan.steps and not self._changed_observations():
+            return RunResult(None, "success", ())
         self._prepare(plan)
         self.recorder.begin_run(RunRecord(self.run_id, self.settings.trigger, self.settings.selection, "running",
                                           now(), pid=os.getpid()))
@@ -167,13 +173,19 @@ class Execution:
             for upstream in set(self.graph[name].inputs.values()):
                 self.remaining[upstream] = self.remaining.get(upstream, 0) + 1
 
-    def _record_observations(self) -> None:
+    def _changed_observations(self) -> list[tuple[str, Observation]]:
+        changed = []
         for name, observation in self.observations.items():
             last = self.state.get(name, AssetState()).observation
             if last is None or (last.data_version, last.fingerprint) != (observation.data_version,
                                                                           observation.fingerprint):
-                self.recorder.record_observation(
-                    ObservationRecord(name, self.run_id, observation.data_version, observation.fingerprint))
+                changed.append((name, observation))
+        return changed
+
+    def _record_observations(self) -> None:
+        for name, observation in self._changed_observations():
+            self.recorder.record_observation(
+                ObservationRecord(name, self.run_id, observation.data_version, observation.fingerprint))
 
     def _schedule(self, plan: Plan) -> None:
         planned = set(plan.assets)
@@ -237,7 +249,7 @@ class Execution:
         for attempt in range(1, policy.max_attempts + 1):
             with capture() as captured:
                 try:
-                    value = item.fn(**self._inputs(item))  # type: ignore[misc]
+                    value = item.fn(**self._inputs(item, attempt))  # type: ignore[misc]
                     metadata: Mapping[str, Any] = {}
                     if isinstance(value, Output):
                         value, metadata = value.value, _json_metadata(name, value.metadata)
@@ -256,11 +268,14 @@ class Execution:
             break
         return _Attempt(name, started_at, time.perf_counter() - clock, logs, retries, error=message, traceback=trace)
 
-    def _inputs(self, item: Asset) -> dict[str, Any]:
+    def _inputs(self, item: Asset, attempt: int) -> dict[str, Any]:
         lazy = self._lazy.get(item.name)
         if lazy is None:
             lazy = self._lazy[item.name] = lazy_parameters(item)
-        return {param: self._value(upstream, param in lazy) for param, upstream in item.inputs.items()}
+        values = {param: self._value(upstream, param in lazy) for param, upstream in item.inputs.items()}
+        if item.wants_context:
+            values[CONTEXT_PARAMETER] = AssetContext(item.name, self.run_id, self.home, attempt=attempt)
+        return values
 
     def _value(self, name: str, lazy: bool) -> Any:
         value = self.values.get(name)

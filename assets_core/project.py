@@ -36,10 +36,11 @@ class Project:
     """The assets of one project with the storage and catalog they are materialized into."""
 
     def __init__(self, assets: Iterable[Asset], root: str | os.PathLike[str] = ".", storage: Storage | None = None,
-                 catalog: Catalog | None = None):
+                 catalog: Catalog | None = None, home: str | os.PathLike[str] | None = None):
         self.root = Path(root).resolve()
+        self.home = Path(home) if home is not None else self.root / ".assets"
         self.graph = AssetGraph.build(assets)
-        self.storage = storage or Storage(self.root / ".assets" / "storage")
+        self.storage = storage or Storage(self.home / "storage")
         self.catalog: Catalog = catalog if catalog is not None else MemoryCatalog()
         self._code_versions: dict[str, str] | None = None
 
@@ -86,7 +87,7 @@ class Project:
             listener: Listener | None = None) -> RunResult:
         """Run a plan made from ``snapshot``."""
         execution = Execution(self.graph, self.storage, self.catalog, snapshot.state, snapshot.versions,
-                              snapshot.observations, settings or RunSettings(), listener)
+                              snapshot.observations, settings or RunSettings(), listener, self.home)
         return execution.run(plan)
 
     def _observe(self, state: Mapping[str, AssetState]) -> dict[str, Observation]:

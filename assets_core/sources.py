@@ -70,9 +70,13 @@ def read_source(item: Asset, files: tuple[Path, ...], lazy: bool = False) -> Any
         paths = [str(f) for f in files]
         try:
             if lazy:
-                return scan(paths if len(paths) > 1 else paths[0])
-            frames = [read(p) for p in paths]
+                return scan(paths if len(paths) > 1 else paths[0], **item.read_options)
+            frames = [read(p, **item.read_options) for p in paths]
             return frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
-        except (OSError, pl.exceptions.PolarsError) as error:
-            raise StorageError(f"source asset '{item.name}' cannot read {paths[0]}: {error}") from error
+        except (OSError, TypeError, pl.exceptions.PolarsError) as error:
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise StorageError(
+                f"source asset '{item.name}' cannot read {paths[0]}: {first}; fix the file, or pass "
+                "read_options to source_asset(...), e.g. read_options={'schema_overrides': {'col': pl.String}}"
+            ) from error
     return files[0] if len(files) == 1 else list(files)

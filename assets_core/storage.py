@@ -155,7 +155,7 @@ class Storage:
             raise StorageError(
                 f"asset '{asset}' returned a {type(value).__name__}, which is neither a table nor JSON ({error}); "
                 "return a polars DataFrame or LazyFrame, a pyarrow Table, or JSON-able data") from error
-        rows = len(value) if isinstance(value, (list, dict)) else None
+        rows = len(value) if isinstance(value, list) else None
         return self._publish_bytes(folder, memoryview(text.encode()), JSON_SUFFIX, rows, None, json.loads(text))
 
     def _publish_bytes(self, folder: Path, data: memoryview, suffix: str, rows: int | None,

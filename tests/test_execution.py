@@ -226,3 +226,52 @@ def test_corrupted_stored_file_is_a_clear_error(tmp_path):
     storage.path(stored.location).write_bytes(b"not parquet")
     with pytest.raises(StorageError, match="may be corrupted"):
         storage.read(stored.location)
+
+
+def test_context_parameter_tells_the_run_and_home(tmp_path):
+    seen = {}
+
+    @asset
+    def side_output(context):
+        seen["context"] = context
+        context.log.info("writing beside the storage")
+        (context.home / "side.txt").write_text(context.run_id)
+        return [1]
+
+    catalog = MemoryCatalog()
+    project = Project([side_output], tmp_path, catalog=catalog, home=tmp_path / "home")
+    result = project.materialize()
+    context = seen["context"]
+    assert (context.asset, context.run_id, context.attempt) == ("side_output", result.run_id, 1)
+    assert (tmp_path / "home" / "side.txt").read_text() == result.run_id
+    assert side_output.upstream == ()
+    assert ("side_output", "assets.side_output: writing beside the storage") in \
+        [(e.asset, e.message) for e in catalog.events if e.kind == "log"]
+
+
+def test_source_read_options_reach_polars(tmp_path):
+    (tmp_path / "codes.csv").write_text("zip\n" + "01067\n" * 3)
+    plain = source_asset("plain", "codes.csv")
+    typed = source_asset("typed", "codes.csv", read_options={"schema_overrides": {"zip": pl.String}})
+
+    @asset
+    def both(plain, typed):
+        return {"plain": plain["zip"][0], "typed": typed["zip"][0]}
+
+    project = _project(tmp_path, plain, typed, both)
+    project.materialize()
+    location = project.catalog.read_state(["both"])["both"].materialization.location
+    assert project.storage.read(location) == {"plain": 1067, "typed": "01067"}
+
+
+def test_nothing_to_do_records_no_run(tmp_path):
+    @asset
+    def one():
+        return {"a": 1}
+
+    catalog = MemoryCatalog()
+    project = _project(tmp_path, one, catalog=catalog)
+    first = project.materialize()
+    assert first.run_id is not None and catalog.materializations[0].rows is None  # a dict has no rows
+    again = project.materialize()
+    assert again.run_id is None and again.outcomes == () and len(catalog.runs) == 1

@@ -56,8 +56,7 @@ def status(args: argparse.Namespace, options: Options, console: Console) -> int:
 
 
 def _status_row(workspace: Workspace, status: Status) -> list[str | Cell]:
-    kind = workspace.project.graph[status.asset].kind
-    cell = status_cell(status.status) if kind != "source" or status.status != "fresh" else status_cell("source")
+    cell = render.asset_status_cell(workspace.project.graph[status.asset].kind, status.status)
     why = "; ".join(r.detail for r in status.reasons) or "-"
     return [status.asset, cell, why]
 

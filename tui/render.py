@@ -37,6 +37,11 @@ def status_cell(status: str) -> Cell:
     return Cell(f"{glyph} {status}", colour)
 
 
+def asset_status_cell(kind: str, status: str) -> Cell:
+    """An asset's status as shown to people: a fresh source shows as a source."""
+    return status_cell("source" if kind == "source" and status == "fresh" else status)
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[str | Cell]]) -> list[str]:
     """Rows (rich markup) aligned under upper-case headers; the last column is never padded.
 

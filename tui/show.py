@@ -10,10 +10,13 @@ import polars as pl
 from rich.console import Console
 from rich.markup import escape
 
+from assets_core.definitions import Asset
 from assets_core.errors import SelectionError, did_you_mean
+from assets_core.project import Project
+from assets_core.sources import read_source, source_files
 from assets_core.state import MaterializationRecord
 from tui import render
-from tui.render import status_cell, table
+from tui.render import table
 from tui.workspace import Workspace
 
 
@@ -27,7 +30,7 @@ def show_asset(workspace: Workspace, name: str, args: argparse.Namespace, consol
     status = project.snapshot().statuses[name]
     history = workspace.catalog.asset_history(name, limit=args.history)
     latest = history[0] if history else None
-    head = _head(project.storage, latest, args.head) if args.head else None
+    head = _head(project, item, latest, args.head) if args.head else None
     if args.json:
         print_json({
             "asset": name, "kind": item.kind, "group": item.group, "description": item.description,
@@ -39,7 +42,7 @@ def show_asset(workspace: Workspace, name: str, args: argparse.Namespace, consol
             **({"head": head.to_dicts() if isinstance(head, pl.DataFrame) else head} if args.head else {}),
         })
         return 0
-    console.print(f"[bold]{escape(name)}[/]  {status_cell(status.status).markup()}  "
+    console.print(f"[bold]{escape(name)}[/]  {render.asset_status_cell(item.kind, status.status).markup()}  "
                   f"{escape(item.kind)} asset in group {escape(item.group)}")
     fields = [("description", item.description), ("defined at", str(item.location or "")),
               ("upstream", ", ".join(graph.upstream(name))), ("downstream", ", ".join(graph.downstream(name))),
@@ -47,9 +50,9 @@ def show_asset(workspace: Workspace, name: str, args: argparse.Namespace, consol
               ("source path", item.path or ""), ("code version", project.code_versions[name])]
     for label, value in fields:
         if value:
-            console.print(f"  {label:<13}{escape(value)}")
+            console.print(f"  {label:<12} {escape(value)}")
     for reason in status.reasons:
-        console.print(f"  [yellow]why[/]          {escape(reason.kind)}: {escape(reason.detail)}")
+        console.print(f"  [yellow]{'why':<12}[/] {escape(reason.kind)}: {escape(reason.detail)}")
     if latest is not None:
         _print_latest(console, latest)
         console.print("[bold]history[/]")
@@ -69,18 +72,20 @@ def _print_latest(console: Console, record: MaterializationRecord) -> None:
               ("took", render.duration(record.duration)), ("rows", "-" if record.rows is None else str(record.rows)),
               ("size", render.size(record.bytes)), ("data version", record.data_version),
               ("stored at", record.location)]
-    for label, value in fields:
-        console.print(f"  {label:<13}{escape(value)}")
     if record.schema:
-        console.print("  schema       " + escape(", ".join(f"{c}: {t}" for c, t in record.schema)))
-    for key, value in record.metadata.items():
-        console.print(f"  {escape(str(key)):<13}{escape(str(value))}")
+        fields.append(("schema", ", ".join(f"{c}: {t}" for c, t in record.schema)))
+    fields += [(str(key), str(value)) for key, value in record.metadata.items()]
+    for label, value in fields:
+        console.print(f"  {escape(label):<12} {escape(value)}")
 
 
-def _head(storage: Any, record: MaterializationRecord | None, rows: int) -> Any:
-    if record is None:
+def _head(project: Project, item: Asset, record: MaterializationRecord | None, rows: int) -> Any:
+    if item.is_source:
+        value = read_source(item, source_files(item, project.root), lazy=True)
+    elif record is None:
         return None
-    value = storage.read(record.location, lazy=record.location.endswith(".parquet"))
+    else:
+        value = project.storage.read(record.location, lazy=record.location.endswith(".parquet"))
     if isinstance(value, pl.LazyFrame):
         return value.head(rows).collect()
     if isinstance(value, list):

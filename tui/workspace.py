@@ -62,7 +62,7 @@ def open_workspace(options: Options) -> Workspace:
     home = resolve_home(root, options.home, config)
     catalog = open_catalog(catalog_url(options, config, home))
     storage = Storage(home / "storage", durable=bool(config.durable))
-    return Workspace(Project(assets, root, storage, catalog), catalog, config, home)
+    return Workspace(Project(assets, root, storage, catalog, home), catalog, config, home)
 
 
 def open_catalog_only(options: Options) -> SqlCatalog:
