@@ -27,7 +27,7 @@ import polars as pl
 from assets_core.capture import capture, capturing_run
 from assets_core.context import AssetContext
 from assets_core.definitions import CONTEXT_PARAMETER, Asset, Output, RetryPolicy
-from assets_core.errors import AssetsError
+from assets_core.errors import AssetsError, StorageError
 from assets_core.graph import AssetGraph
 from assets_core.plan import Plan, Versions, reasons_for
 from assets_core.sources import Observation, read_source
@@ -146,6 +146,11 @@ class Execution:
         """Run the plan; a plan with nothing to run and no source change to record makes no run at all."""
         if not plan.steps and not self._changed_observations():
             return RunResult(None, "success", ())
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StorageError(f"cannot create the home folder {self.home} ({error.strerror}); "
+                               "choose another with --home") from error
         self._prepare(plan)
         self.recorder.begin_run(RunRecord(self.run_id, self.settings.trigger, self.settings.selection, "running",
                                           now(), pid=os.getpid()))
