@@ -93,6 +93,7 @@ def _assets_in(values: Iterable[Any]) -> Iterator[Asset]:
 
 
 def _import_module(root: Path, name: str) -> types.ModuleType:
+    _forget_shadowed(root, name.split(".")[0])
     if importlib.util.find_spec(name.split(".")[0]) is None:
         candidates = [p.stem for p in root.glob("*.py")] + [p.name for p in root.iterdir() if (p / "__init__.py").exists()]
         raise ProjectError(
@@ -142,6 +143,15 @@ def _load_error(error: BaseException, root: Path) -> LoadError:
 def _is_project_file(path: str, root: Path) -> bool:
     real = os.path.realpath(path)
     return real.startswith(str(root) + os.sep) and "site-packages" not in real
+
+
+def _forget_shadowed(root: Path, top: str) -> None:
+    """Forget a module of the same name imported from elsewhere (another project loaded in this process)."""
+    module = sys.modules.get(top)
+    path = getattr(module, "__file__", None) if module is not None else None
+    if path and not _is_project_file(path, root) and (root / top).exists() | (root / f"{top}.py").exists():
+        for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+            del sys.modules[name]
 
 
 def _forget_project_modules(root: Path) -> None:

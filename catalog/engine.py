@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,17 +60,29 @@ def sqlite_file(url: URL) -> Path | None:
 
 
 def describe(url: URL) -> str:
-    """How to name the database in a message: the file of a SQLite catalog, else the URL without password."""
-    path = sqlite_file(url)
-    if path is not None:
-        return str(path)
+    """How to name the database in a message: a SQLite catalog's file, else the URL without its password.
+
+    >>> describe(make_url("sqlite:////tmp/catalog.db")), describe(make_url("postgresql://ana:secret@db/assets"))
+    ('/tmp/catalog.db', 'postgresql://ana:***@db/assets')
+    """
+    if url.get_backend_name() == "sqlite" and url.database:
+        return url.database
     return url.render_as_string(hide_password=True)
+
+
+# Metadata may hold values JSON cannot (dates, decimals): store their text rather than fail the run.
+_to_json = json.JSONEncoder(default=str, separators=(",", ":")).encode
 
 
 def create_catalog_engine(url: URL) -> Engine:
     """An engine for the catalog; for a SQLite file, also its folder, WAL mode and a generous busy timeout."""
     path = sqlite_file(url)
     if path is not None:
+        if path.is_dir():
+            raise CatalogError(
+                f"the catalog {path} is a folder, not a file; point --catalog / ASSETS_CATALOG at a file "
+                f"such as {sqlite_url(path / 'catalog.db')}"
+            )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -82,11 +95,6 @@ def create_catalog_engine(url: URL) -> Engine:
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
     return engine
-
-
-def _to_json(value: Any) -> str:
-    # Metadata may hold values JSON cannot (dates, decimals): store their text rather than fail the run.
-    return json.dumps(value, default=str, separators=(",", ":"))
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -103,8 +111,7 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_sqlite(connection: Any) -> None:
-    # A writer takes the write lock up front: a deferred transaction that later upgrades from reading to
-    # writing can fail at once with "database is locked", whatever the busy timeout.
+    # Core writers take the write lock up front, as DriverTransactions does (see there why).
     if connection.get_execution_options().get("catalog_write"):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
     else:
@@ -116,13 +123,13 @@ def translated_errors(url: URL) -> Iterator[None]:
     """Re-raise database errors as CatalogErrors that say what failed, where, and how to fix it."""
     try:
         yield
-    except DBAPIError as error:
+    except (DBAPIError, sqlite3.Error) as error:  # the SQLite driver's own errors come from DriverTransaction
         raise CatalogError(explain(error, describe(url))) from error
 
 
-def explain(error: DBAPIError, where: str) -> str:
+def explain(error: Exception, where: str) -> str:
     """A message for a database error: what failed, on which catalog, and what to do about it."""
-    text = str(error.orig) if error.orig is not None else str(error)
+    text = str(error.orig) if isinstance(error, DBAPIError) and error.orig is not None else str(error)
     lowered = text.lower()
     if "database is locked" in lowered or "database table is locked" in lowered:
         return (
@@ -141,7 +148,7 @@ def explain(error: DBAPIError, where: str) -> str:
             f"the catalog {where} is read-only; make the file and its folder writable, "
             "or point --catalog / ASSETS_CATALOG at a writable location"
         )
-    if "disk i/o error" in lowered or "disk is full" in lowered or "database or disk is full" in lowered:
+    if "disk i/o error" in lowered or "disk is full" in lowered:
         return (
             f"the disk failed while using the catalog {where} ({text}); check free space and that the "
             "file is on a local disk (SQLite's WAL mode does not work on network file systems)"

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, Table
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, Table
 from sqlmodel import Field, SQLModel
 
 # SQLite keeps no time zone: every time is stored in UTC and given back its zone when read.
@@ -119,9 +119,11 @@ class EventRow(SQLModel, table=True):
     """A log line or a lifecycle event of a run, optionally about one asset."""
 
     __tablename__ = "event"
+    # Starts with run_id, for a run's log; holds kind and asset too, so a run's counts never read the rows.
+    __table_args__ = (Index("ix_event_run_id_kind_asset", "run_id", "kind", "asset"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    run_id: str = Field(index=True)
+    run_id: str
     asset: str | None = Field(default=None, index=True)
     kind: str
     level: str = "INFO"
@@ -133,6 +135,8 @@ class AssetStateRow(SQLModel, table=True):
     """Pointers to the latest records of one asset; ``failure_id`` is set only while the latest attempt failed."""
 
     __tablename__ = "asset_state"
+    # Looked up and updated by asset only: on SQLite the primary key is the table, one B-tree instead of two.
+    __table_args__ = {"sqlite_with_rowid": False}
 
     asset: str = Field(primary_key=True)
     materialization_id: int | None = Field(

@@ -58,9 +58,7 @@ def migrate(connection: Connection, version: int) -> None:
     """Run every migration from ``version`` to :data:`SCHEMA_VERSION`, then record the new version."""
     for migration in MIGRATIONS[version:SCHEMA_VERSION]:
         migration(connection)
-    connection.execute(
-        update(META).where(META.c.key == "schema_version").values(value=str(SCHEMA_VERSION))
-    )
+    connection.execute(update(META).where(META.c.key == "schema_version").values(value=str(SCHEMA_VERSION)))
 
 
 def _stored_version(connection: Connection, url: URL, tables: set[str]) -> int:

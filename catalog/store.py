@@ -1,17 +1,19 @@
 """``SqlCatalog``: the :class:`~assets_core.state.Catalog` protocol, plus what the front end reads, on SQL.
 
-Every write is one short transaction of Core statements (no ORM session), which on SQLite begins with
+Every write is one short transaction (see :mod:`catalog.transactions`), which on SQLite begins with
 ``BEGIN IMMEDIATE``, so several processes can share one catalog file without "database is locked" errors.
+Reads go through SQLAlchemy Core and return frozen values (:mod:`catalog.queries`).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, update
+from sqlalchemy import Connection
 
 from assets_core.errors import CatalogError
 from assets_core.state import (
@@ -27,21 +29,16 @@ from catalog import queries
 from catalog.engine import WRITE, create_catalog_engine, describe, parse_url, translated_errors
 from catalog.models import ASSET, ASSET_STATE, EVENT, FAILURE, LINEAGE_EDGE, MATERIALIZATION, OBSERVATION, RUN
 from catalog.records import (
+    definition_values,
     event_values,
     failure_values,
     materialization_values,
     observation_values,
     run_values,
-    to_utc,
 )
 from catalog.schema import ensure_schema
+from catalog.transactions import WriteTransaction, transactions
 from catalog.views import DefinitionView, RunView
-
-_INSERT_MATERIALIZATION = insert(MATERIALIZATION)
-_INSERT_FAILURE = insert(FAILURE)
-_INSERT_OBSERVATION = insert(OBSERVATION)
-_INSERT_EVENT = insert(EVENT)
-_INSERT_STATE = insert(ASSET_STATE)
 
 
 class SqlCatalog:
@@ -58,9 +55,9 @@ class SqlCatalog:
         self._url = parse_url(url)
         self.url = self._url.render_as_string(hide_password=True)
         self._engine = create_catalog_engine(self._url)
-        self._writer = self._engine.execution_options(**WRITE)
+        self._transactions = transactions(self._engine)
         try:
-            with self._write() as connection:
+            with translated_errors(self._url), self._engine.execution_options(**WRITE).begin() as connection:
                 ensure_schema(connection, self._url)
         except BaseException:
             self._engine.dispose()
@@ -70,7 +67,8 @@ class SqlCatalog:
         return f"SqlCatalog({self.url!r})"
 
     def close(self) -> None:
-        """Close every pooled connection; the catalog reconnects if used again."""
+        """Close every connection; the catalog reconnects if used again."""
+        self._transactions.close()
         self._engine.dispose()
 
     def __enter__(self) -> SqlCatalog:
@@ -82,9 +80,9 @@ class SqlCatalog:
         self.close()
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with translated_errors(self._url), self._writer.begin() as connection:
-            yield connection
+    def _transaction(self) -> Iterator[WriteTransaction]:
+        with translated_errors(self._url), self._transactions.begin() as transaction:
+            yield transaction
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -103,41 +101,36 @@ class SqlCatalog:
 
     def begin_run(self, run: RunRecord) -> None:
         """Record a run as begun; recording a run id again replaces the earlier record."""
-        values = run_values(run) | {"heartbeat_at": now()}
-        with self._write() as connection:
-            key = RUN.c.run_id == run.run_id
-            if connection.execute(update(RUN).where(key).values(values)).rowcount == 0:
-                connection.execute(insert(RUN).values(values))
+        values = run_values(run, heartbeat_at=now())
+        with self._transaction() as transaction:
+            if transaction.update(RUN, "run_id", run.run_id, values) == 0:
+                transaction.insert(RUN, values)
 
     def record_events(self, events: Sequence[Event]) -> None:
         """Record events, in order."""
-        if not events:
-            return
-        with self._write() as connection:
-            connection.execute(_INSERT_EVENT, event_values(events))
+        if events:
+            with self._transaction() as transaction:
+                transaction.insert_many(EVENT, event_values(events))
 
     def record_materialization(self, record: MaterializationRecord, events: Sequence[Event]) -> None:
         """Store the materialization and its events atomically; the asset's latest failure is cleared."""
-        with self._write() as connection:
-            found = connection.execute(_INSERT_MATERIALIZATION, materialization_values(record))
-            if events:
-                connection.execute(_INSERT_EVENT, event_values(events))
-            pointers = {"materialization_id": found.inserted_primary_key[0], "failure_id": None}
-            _point(connection, record.asset, pointers)
+        with self._transaction() as transaction:
+            found = transaction.insert(MATERIALIZATION, materialization_values(record))
+            transaction.insert_many(EVENT, event_values(events))
+            _point(transaction, record.asset, {"materialization_id": found, "failure_id": None})
 
     def record_failure(self, record: FailureRecord, events: Sequence[Event]) -> None:
         """Store the failed attempt and its events atomically; the asset's latest materialization stays."""
-        with self._write() as connection:
-            found = connection.execute(_INSERT_FAILURE, failure_values(record))
-            if events:
-                connection.execute(_INSERT_EVENT, event_values(events))
-            _point(connection, record.asset, {"failure_id": found.inserted_primary_key[0]})
+        with self._transaction() as transaction:
+            found = transaction.insert(FAILURE, failure_values(record))
+            transaction.insert_many(EVENT, event_values(events))
+            _point(transaction, record.asset, {"failure_id": found})
 
     def record_observation(self, record: ObservationRecord) -> None:
         """Store an observation of a source asset."""
-        with self._write() as connection:
-            found = connection.execute(_INSERT_OBSERVATION, observation_values(record))
-            _point(connection, record.asset, {"observation_id": found.inserted_primary_key[0]})
+        with self._transaction() as transaction:
+            found = transaction.insert(OBSERVATION, observation_values(record))
+            _point(transaction, record.asset, {"observation_id": found})
 
     def end_run(self, run_id: str, status: str) -> None:
         """Record the run's final status and end time.
@@ -145,7 +138,7 @@ class SqlCatalog:
         Raises:
             CatalogError: no run has this id.
         """
-        self._update_run(run_id, status=status, ended_at=now())
+        self._update_run(run_id, {"status": status, "ended_at": now()})
 
     def heartbeat(self, run_id: str) -> None:
         """Record that the run's process is still alive.
@@ -153,11 +146,11 @@ class SqlCatalog:
         Raises:
             CatalogError: no run has this id.
         """
-        self._update_run(run_id, heartbeat_at=now())
+        self._update_run(run_id, {"heartbeat_at": now()})
 
-    def _update_run(self, run_id: str, **values: Any) -> None:
-        with self._write() as connection:
-            changed = connection.execute(update(RUN).where(RUN.c.run_id == run_id).values(values)).rowcount
+    def _update_run(self, run_id: str, values: dict[str, Any]) -> None:
+        with self._transaction() as transaction:
+            changed = transaction.update(RUN, "run_id", run_id, values)
         if changed == 0:
             raise CatalogError(f"no run '{run_id}' in the catalog {describe(self._url)}; begin the run first")
 
@@ -169,20 +162,18 @@ class SqlCatalog:
         Raises:
             CatalogError: two definitions share a name.
         """
-        names = [definition.name for definition in definitions]
-        duplicates = sorted({name for name in names if names.count(name) > 1}) if len(set(names)) < len(names) else []
+        duplicates = sorted(name for name, count in Counter(d.name for d in definitions).items() if count > 1)
         if duplicates:
-            raise CatalogError(f"cannot save definitions: more than one is named {', '.join(map(repr, duplicates))}")
-        saved_at = to_utc(now())
-        rows = [_definition_values(definition, saved_at) for definition in definitions]
+            named = ", ".join(f"'{name}'" for name in duplicates)
+            raise CatalogError(f"cannot save the asset definitions: more than one is named {named}")
+        saved_at = now()
+        rows = [definition_values(definition, saved_at) for definition in definitions]
         edges = sorted({(up, d.name) for d in definitions for up in d.upstream})
-        with self._write() as connection:
-            connection.execute(delete(LINEAGE_EDGE))
-            connection.execute(delete(ASSET))
-            if rows:
-                connection.execute(insert(ASSET), rows)
-            if edges:
-                connection.execute(insert(LINEAGE_EDGE), [{"upstream": u, "downstream": d} for u, d in edges])
+        with self._transaction() as transaction:
+            transaction.delete_all(LINEAGE_EDGE)
+            transaction.delete_all(ASSET)
+            transaction.insert_many(ASSET, rows)
+            transaction.insert_many(LINEAGE_EDGE, [{"upstream": up, "downstream": down} for up, down in edges])
 
     def list_definitions(self) -> list[DefinitionView]:
         """Every asset definition as last saved, by name."""
@@ -248,27 +239,7 @@ def open_catalog(url: str) -> SqlCatalog:
     return SqlCatalog(url)
 
 
-_UPDATE_STATE = update(ASSET_STATE).where(ASSET_STATE.c.asset == bindparam("key"))
-
-
-def _point(connection: Connection, asset: str, pointers: dict[str, Any]) -> None:
-    """Point the asset's state at its newest records (creating its state row on its first record)."""
-    # The SET clause is made of the pointers given: only those change.
-    if connection.execute(_UPDATE_STATE, {"key": asset, **pointers}).rowcount == 0:
-        connection.execute(_INSERT_STATE, {"asset": asset, **pointers})
-
-
-def _definition_values(definition: DefinitionView, saved_at: Any) -> dict[str, Any]:
-    return {
-        "name": definition.name,
-        "kind": definition.kind,
-        "group": definition.group,
-        "description": definition.description,
-        "code_version": definition.code_version,
-        "upstream": list(definition.upstream),
-        "tags": list(definition.tags),
-        "owners": list(definition.owners),
-        "file": definition.file,
-        "line": definition.line,
-        "updated_at": saved_at,
-    }
+def _point(transaction: WriteTransaction, asset: str, pointers: dict[str, Any]) -> None:
+    """Point the asset's state at its newest records (only the pointers given change)."""
+    if transaction.update(ASSET_STATE, "asset", asset, pointers) == 0:
+        transaction.insert(ASSET_STATE, {"asset": asset, **pointers})

@@ -1,0 +1,58 @@
+"""Fixtures of the catalog tests: real SQLite files in temporary folders, and records built with few words."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assets_core.state import Event, FailureRecord, MaterializationRecord, ObservationRecord, RunRecord
+from catalog import SqlCatalog, open_catalog, sqlite_url
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def at(seconds: float) -> datetime:
+    """A fixed moment, ``seconds`` after T0: tests never depend on the clock."""
+    return T0 + timedelta(seconds=seconds)
+
+
+def run(run_id: str, started: float = 0, status: str = "running", **fields: Any) -> RunRecord:
+    return RunRecord(run_id, fields.pop("trigger", "manual"), fields.pop("selection", ()), status, at(started),
+                     **fields)
+
+
+def materialization(asset: str, run_id: str = "r1", version: str = "v1", **fields: Any) -> MaterializationRecord:
+    values: dict[str, Any] = {
+        "code_version": "c1", "upstream_versions": {}, "location": f"{asset}/{version}.parquet", "rows": 3,
+        "schema": (("id", "Int64"),), "bytes": 100, "duration": 0.25, "created_at": T0,
+    }
+    values.update(fields)
+    return MaterializationRecord(asset=asset, run_id=run_id, data_version=version, **values)
+
+
+def failure(asset: str, run_id: str = "r1", error: str = "boom", **fields: Any) -> FailureRecord:
+    fields.setdefault("created_at", T0)
+    return FailureRecord(asset, run_id, error, fields.pop("traceback", "Traceback: boom"), **fields)
+
+
+def observation(asset: str, run_id: str = "r1", version: str = "o1") -> ObservationRecord:
+    return ObservationRecord(asset, run_id, version, f"fingerprint-{version}", created_at=T0)
+
+
+def event(run_id: str, kind: str, asset: str | None = None, level: str = "INFO", message: str = "") -> Event:
+    return Event(run_id, kind, message or f"{kind} {asset or ''}".strip(), asset, level, created_at=T0)
+
+
+@pytest.fixture
+def catalog_path(tmp_path: Path) -> Path:
+    return tmp_path / "home" / "catalog.db"
+
+
+@pytest.fixture
+def catalog(catalog_path: Path) -> Iterator[SqlCatalog]:
+    with open_catalog(sqlite_url(catalog_path)) as opened:
+        yield opened

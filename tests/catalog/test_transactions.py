@@ -1,0 +1,70 @@
+"""Writes through the SQLite driver store exactly what writes through SQLAlchemy Core store."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from assets_core.errors import CatalogError
+from assets_core.state import Event
+from catalog import DefinitionView, SqlCatalog, open_catalog, sqlite_url
+from catalog.transactions import CoreTransactions, DriverTransactions
+from tests.catalog.conftest import at, event, failure, materialization, observation, run
+
+NOW_COLUMNS = {"run": ("heartbeat_at", "ended_at"), "asset": ("updated_at",)}  # set from the clock
+
+
+def _record_everything(catalog: SqlCatalog) -> None:
+    catalog.begin_run(run("r1", pid=42, selection=("a", "b")))
+    catalog.record_events([event("r1", "planned"), event("r1", "log", "a", level="DEBUG", message="héllo ✓")])
+    catalog.record_materialization(
+        materialization("a", metadata={"n": 1, "nested": [1.5, None, "x"]}, upstream_versions={"raw": "r1"},
+                        partition="2024", created_at=at(1.000001)),
+        [event("r1", "materialized", "a")],
+    )  # fmt: skip
+    catalog.record_materialization(materialization("b", schema=None, rows=None), [])
+    catalog.record_failure(failure("a", attempt=2), [event("r1", "failed", "a", level="ERROR")])
+    catalog.record_observation(observation("raw"))
+    catalog.record_materialization(materialization("a", version="v2"), [])
+    catalog.save_definitions([DefinitionView("a", "python", upstream=("raw",), tags=("t",), file="defs.py", line=3)])
+    catalog.end_run("r1", "success")
+
+
+def _rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    with closing(sqlite3.connect(path)) as connection:
+        tables = [name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        rows = {}
+        for table in tables:
+            columns = [c[1] for c in connection.execute(f"PRAGMA table_info({table})")]
+            kept = [c for c in columns if c not in NOW_COLUMNS.get(table, ())]
+            selected = ", ".join(f'"{column}"' for column in kept)
+            rows[table] = connection.execute(f'SELECT {selected} FROM "{table}" ORDER BY 1, 2').fetchall()
+        return rows
+
+
+def test_the_driver_and_core_paths_store_the_same_rows(tmp_path: Path) -> None:
+    driver_path, core_path = tmp_path / "driver.db", tmp_path / "core.db"
+    with open_catalog(sqlite_url(driver_path)) as on_driver, open_catalog(sqlite_url(core_path)) as on_core:
+        assert isinstance(on_driver._transactions, DriverTransactions)
+        on_core._transactions = CoreTransactions(on_core._engine)
+        _record_everything(on_driver)
+        _record_everything(on_core)
+        assert on_core.read_state(["a", "b", "raw"]) == on_driver.read_state(["a", "b", "raw"])
+        assert on_core.run_events("r1") == on_driver.run_events("r1")
+    driver_rows, core_rows = _rows(driver_path), _rows(core_path)
+    assert driver_rows["materialization"] and driver_rows["event"]
+    assert driver_rows == core_rows
+
+
+def test_a_failed_write_leaves_nothing_behind(catalog: SqlCatalog, catalog_path: Path) -> None:
+    catalog.record_materialization(materialization("a"), [])
+    bad_event = Event("r1", "materialized", None, "b")  # type: ignore[arg-type]  # NOT NULL: all must roll back
+    with pytest.raises(CatalogError, match="NOT NULL"):
+        catalog.record_materialization(materialization("b"), [bad_event])
+    assert list(catalog.read_state(["a", "b"])) == ["a"]
+    assert catalog.asset_history("b") == []
+    catalog.record_materialization(materialization("c"), [])  # the catalog is still usable
+    assert list(catalog.read_state(["a", "b", "c"])) == ["a", "c"]
