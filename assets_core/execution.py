@@ -141,6 +141,9 @@ class Execution:
         self._load_lock = threading.Lock()
         self._lazy: dict[str, frozenset[str]] = {}
         self._why: dict[str, str] = {}
+        self._done: list[MaterializationRecord] = []  # recorded in one transaction per scheduling round
+        self._failed: list[FailureRecord] = []
+        self._events: list[Event] = []
 
     def run(self, plan: Plan) -> RunResult:
         """Run the plan; a plan with nothing to run and no source change to record makes no run at all."""
@@ -211,6 +214,7 @@ class Execution:
                         self._why[name] = "; ".join(r.detail for r in reasons[name])
                         self.listener(Event(self.run_id, "started", self._why[name], asset=name))
                         futures[pool.submit(self._attempt, name)] = name
+                    self._flush()  # while the workers run what was just submitted
                     if not futures:
                         continue
                     done, _ = wait(futures, return_when=FIRST_COMPLETED)
@@ -218,10 +222,17 @@ class Execution:
                         name = futures.pop(future)
                         self._complete(future.result())
                         sorter.done(name)
+                self._flush()
             except BaseException:
                 for future in futures:
                     future.cancel()
                 raise
+
+    def _flush(self) -> None:
+        """Record what finished since the last flush, in one transaction."""
+        if self._done or self._failed or self._events:
+            self.recorder.record_results(self._done, self._failed, self._events)
+            self._done, self._failed, self._events = [], [], []
 
     def _skip_reason(self, name: str) -> str | None:
         item = self.graph[name]
@@ -242,7 +253,9 @@ class Execution:
             self.blocked.add(name)
         self.outcomes.append(Outcome(name, SKIPPED, detail))
         self._release_inputs(name)
-        self._emit([Event(self.run_id, SKIPPED, detail, asset=name)])
+        event = Event(self.run_id, SKIPPED, detail, asset=name)
+        self._events.append(event)
+        self.listener(event)
 
     def _attempt(self, name: str) -> _Attempt:
         """Run one asset in a worker thread, with retries; never raises for the asset's own failures."""
@@ -316,19 +329,20 @@ class Execution:
             self.blocked.add(name)
             events.append(Event(self.run_id, "log", attempt.traceback.rstrip(), asset=name, level="ERROR"))
             events.append(Event(self.run_id, FAILED, attempt.error, asset=name, level="ERROR"))
-            self.recorder.record_failure(FailureRecord(name, self.run_id, attempt.error, attempt.traceback,
-                                                       attempt=len(attempt.retries) + 1), events)
+            self._failed.append(FailureRecord(name, self.run_id, attempt.error, attempt.traceback,
+                                              attempt=len(attempt.retries) + 1))
             outcome = Outcome(name, FAILED, attempt.error, attempt.duration)
         else:
             stored = attempt.stored
             detail = f"{stored.rows} rows" if stored.rows is not None else "stored"
             events.append(Event(self.run_id, MATERIALIZED, detail, asset=name))
-            self.recorder.record_materialization(self._record(attempt, stored), events)
+            self._done.append(self._record(attempt, stored))
             self.data_versions[name], self.locations[name] = stored.data_version, stored.location
             if self.remaining.get(name) and stored.value is not None:
                 self.values[name] = stored.value
             outcome = Outcome(name, MATERIALIZED, detail, attempt.duration, stored.data_version, stored.rows)
         self.outcomes.append(outcome)
+        self._events += events
         self._release_inputs(name)
         for event in events:
             if event.kind != "started":

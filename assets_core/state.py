@@ -110,11 +110,13 @@ class Recorder(Protocol):
 
     def record_events(self, events: Sequence[Event]) -> None: ...
 
-    def record_materialization(self, record: MaterializationRecord, events: Sequence[Event]) -> None:
-        """Store the materialization and its events atomically."""
-        ...
+    def record_results(self, materializations: Sequence[MaterializationRecord], failures: Sequence[FailureRecord],
+                       events: Sequence[Event]) -> None:
+        """Store finished materializations and failed attempts with their events, atomically.
 
-    def record_failure(self, record: FailureRecord, events: Sequence[Event]) -> None: ...
+        A materialization clears its asset's latest failure; a failure leaves its latest materialization.
+        """
+        ...
 
     def record_observation(self, record: ObservationRecord) -> None: ...
 
@@ -149,19 +151,24 @@ class MemoryCatalog:
         with self._lock:
             self.events.extend(events)
 
-    def record_materialization(self, record: MaterializationRecord, events: Sequence[Event]) -> None:
+    def record_results(self, materializations: Sequence[MaterializationRecord], failures: Sequence[FailureRecord],
+                       events: Sequence[Event]) -> None:
         with self._lock:
-            self.materializations.append(record)
+            for record in materializations:
+                self.materializations.append(record)
+                old = self._state.get(record.asset, AssetState())
+                self._state[record.asset] = replace(old, materialization=record, failure=None)
+            for failure in failures:
+                self.failures.append(failure)
+                old = self._state.get(failure.asset, AssetState())
+                self._state[failure.asset] = replace(old, failure=failure)
             self.events.extend(events)
-            old = self._state.get(record.asset, AssetState())
-            self._state[record.asset] = replace(old, materialization=record, failure=None)
+
+    def record_materialization(self, record: MaterializationRecord, events: Sequence[Event]) -> None:
+        self.record_results([record], [], events)
 
     def record_failure(self, record: FailureRecord, events: Sequence[Event]) -> None:
-        with self._lock:
-            self.failures.append(record)
-            self.events.extend(events)
-            old = self._state.get(record.asset, AssetState())
-            self._state[record.asset] = replace(old, failure=record)
+        self.record_results([], [record], events)
 
     def record_observation(self, record: ObservationRecord) -> None:
         with self._lock:

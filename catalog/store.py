@@ -112,19 +112,28 @@ class SqlCatalog:
             with self._transaction() as transaction:
                 transaction.insert_many(EVENT, event_values(events))
 
-    def record_materialization(self, record: MaterializationRecord, events: Sequence[Event]) -> None:
-        """Store the materialization and its events atomically; the asset's latest failure is cleared."""
+    def record_results(self, materializations: Sequence[MaterializationRecord], failures: Sequence[FailureRecord],
+                       events: Sequence[Event]) -> None:
+        """Store finished materializations and failed attempts with their events, in one transaction.
+
+        A materialization clears its asset's latest failure; a failure leaves the latest materialization.
+        """
         with self._transaction() as transaction:
-            found = transaction.insert(MATERIALIZATION, materialization_values(record))
+            for record in materializations:
+                found = transaction.insert(MATERIALIZATION, materialization_values(record))
+                _point(transaction, record.asset, {"materialization_id": found, "failure_id": None})
+            for failure in failures:
+                found = transaction.insert(FAILURE, failure_values(failure))
+                _point(transaction, failure.asset, {"failure_id": found})
             transaction.insert_many(EVENT, event_values(events))
-            _point(transaction, record.asset, {"materialization_id": found, "failure_id": None})
+
+    def record_materialization(self, record: MaterializationRecord, events: Sequence[Event]) -> None:
+        """Store one materialization and its events atomically; the asset's latest failure is cleared."""
+        self.record_results([record], [], events)
 
     def record_failure(self, record: FailureRecord, events: Sequence[Event]) -> None:
-        """Store the failed attempt and its events atomically; the asset's latest materialization stays."""
-        with self._transaction() as transaction:
-            found = transaction.insert(FAILURE, failure_values(record))
-            transaction.insert_many(EVENT, event_values(events))
-            _point(transaction, record.asset, {"failure_id": found})
+        """Store one failed attempt and its events atomically; the asset's latest materialization stays."""
+        self.record_results([], [record], events)
 
     def record_observation(self, record: ObservationRecord) -> None:
         """Store an observation of a source asset."""

@@ -36,8 +36,8 @@ PROTOCOL_METHODS = sorted(
 
 def test_the_protocol_has_the_methods_we_expect() -> None:
     assert PROTOCOL_METHODS == [
-        "begin_run", "end_run", "read_state", "record_events", "record_failure", "record_materialization",
-        "record_observation",
+        "begin_run", "end_run", "read_state", "record_events", "record_observation",
+        "record_results",
     ]  # fmt: skip
 
 
