@@ -54,7 +54,8 @@ class Output:
 class Asset:
     """A declared asset: how it is made, from which upstreams, and how it is described.
 
-    ``kind`` is ``"python"`` (made by ``fn``) or ``"source"`` (files at ``path`` the framework observes).
+    ``kind`` is ``"python"`` (made by ``fn``), ``"sql"`` (a SELECT in ``sql``, see ``assets_core.sql``) or
+    ``"source"`` (files at ``path`` the framework observes).
     """
 
     name: str
@@ -69,7 +70,10 @@ class Asset:
     fn: Callable[..., Any] | None = None
     path: str | None = None
     read_options: Mapping[str, Any] = field(default_factory=dict)  # passed to polars when a source is read
+    sql: str | None = None
+    dialect: str = "duckdb"
     location: Location | None = None
+    upstream_locations: Mapping[str, Location] = field(default_factory=dict)  # where each upstream is named
     problems: tuple[DefinitionError, ...] = ()
     wants_context: bool = False
 

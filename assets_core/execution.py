@@ -267,7 +267,7 @@ class Execution:
         for attempt in range(1, policy.max_attempts + 1):
             with capture() as captured:
                 try:
-                    value = item.fn(**self._inputs(item, attempt))  # type: ignore[misc]
+                    value = self._compute(item, attempt)
                     metadata: Mapping[str, Any] = {}
                     if isinstance(value, Output):
                         value, metadata = value.value, _json_metadata(name, value.metadata)
@@ -285,6 +285,13 @@ class Execution:
                 continue
             break
         return _Attempt(name, started_at, time.perf_counter() - clock, logs, retries, error=message, traceback=trace)
+
+    def _compute(self, item: Asset, attempt: int) -> Any:
+        if item.kind == "sql":
+            from assets_core.sql import run_sql  # sqlglot is loaded only by projects with SQL assets
+
+            return run_sql(item, {ref: self._value(upstream, lazy=True) for ref, upstream in item.inputs.items()})
+        return item.fn(**self._inputs(item, attempt))  # type: ignore[misc]
 
     def _inputs(self, item: Asset, attempt: int) -> dict[str, Any]:
         lazy = self._lazy.get(item.name)

@@ -108,9 +108,13 @@ def _unknown_upstreams(item: Asset, by_name: dict[str, Asset]) -> Sequence[Defin
         if upstream in by_name:
             continue
         param = params.get(upstream)
-        via = f"parameter '{param}' " if param is not None and param == upstream else ""
-        via = via or (f"inputs['{param}'] " if param is not None else "deps ")
+        if item.kind == "sql":
+            via = "its FROM clause"
+        elif param is not None and param == upstream:
+            via = f"parameter '{param}'"
+        else:
+            via = f"inputs['{param}']" if param is not None else "deps"
         errors.append(UnknownUpstreamError(
-            f"reads '{upstream}' (through {via.strip()}), which is not an asset{did_you_mean(upstream, by_name)}",
-            asset=item.name, location=item.location))
+            f"reads '{upstream}' (through {via}), which is not an asset{did_you_mean(upstream, by_name)}",
+            asset=item.name, location=item.upstream_locations.get(upstream, item.location)))
     return errors

@@ -16,11 +16,11 @@ import tomllib
 import traceback
 import types
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from assets_core.definitions import Asset
+from assets_core.definitions import Asset, source_asset
 from assets_core.errors import LoadError, Location, ProjectError, did_you_mean
 
 _OWN_PACKAGES = ("assets_core", "catalog", "tui")
@@ -37,10 +37,18 @@ class ProjectConfig:
     catalog: str | None = None
     workers: int | None = None
     durable: bool = False
+    sql_folders: tuple[str, ...] = ()  # folders of .sql files, one SQL asset per file
+    source_folders: tuple[str, ...] = ()  # folders of CSV/Parquet files, one source asset per file (dbt's seeds)
+    dialect: str = "duckdb"  # the SQL dialect the .sql files are written in
     extra: dict[str, Any] = field(default_factory=dict)  # keys later features read
 
+    @property
+    def has_definitions(self) -> bool:
+        return bool(self.module or self.file or self.sql_folders or self.source_folders)
 
-KNOWN_KEYS = {"module", "file", "home", "catalog", "workers", "durable"}
+
+KNOWN_KEYS = {"module", "file", "home", "catalog", "workers", "durable", "sql_folders", "source_folders", "dialect"}
+TABLE_SUFFIXES = (".csv", ".parquet")
 
 
 def read_config(root: str | os.PathLike[str]) -> ProjectConfig:
@@ -56,6 +64,14 @@ def read_config(root: str | os.PathLike[str]) -> ProjectConfig:
     if not isinstance(table, dict):
         raise ProjectError(f"{path}: [tool.assets] must be a table")
     known = {key: table[key] for key in KNOWN_KEYS if key in table}
+    for key in ("sql_folders", "source_folders"):
+        if key in known:
+            value = known[key]
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ProjectError(f"{path}: [tool.assets] {key} must be a list of folder names")
+            known[key] = tuple(value)
     extra = {key: value for key, value in table.items() if key not in KNOWN_KEYS}
     return ProjectConfig(root, extra=extra, **known)
 
@@ -73,6 +89,33 @@ def load_assets(root: str | os.PathLike[str], module: str | None = None, file: s
         sys.path.insert(0, str(root))
     loaded = _import_file(root, file) if file is not None else _import_module(root, module or "")
     return list(collect_assets(loaded))
+
+
+def load_project_assets(config: ProjectConfig, module: str | None = None, file: str | None = None) -> list[Asset]:
+    """Every asset of a project: from its module or file, its SQL folders and its source folders."""
+    assets: list[Asset] = []
+    if module is not None or file is not None:
+        assets += load_assets(config.root, module=module, file=file)
+    for folder in config.sql_folders:
+        from assets_core.sql import sql_folder  # sqlglot is loaded only by projects with SQL assets
+
+        assets += sql_folder(_folder(config.root, folder, "sql_folders"), dialect=config.dialect)
+    for folder in config.source_folders:
+        assets += source_folder(config.root, _folder(config.root, folder, "source_folders"))
+    return assets
+
+
+def source_folder(root: Path, folder: Path) -> list[Asset]:
+    """One source asset per CSV or Parquet file in ``folder``, named after the file."""
+    return [replace(source_asset(path.stem, os.path.relpath(path, root)), location=Location(str(path)))
+            for path in sorted(folder.iterdir()) if path.suffix.lower() in TABLE_SUFFIXES and path.is_file()]
+
+
+def _folder(root: Path, name: str, key: str) -> Path:
+    path = (root / name).resolve()
+    if not path.is_dir():
+        raise ProjectError(f"[tool.assets] {key} names '{name}', but {path} is not a folder; fix the name")
+    return path
 
 
 def collect_assets(module: types.ModuleType) -> Iterator[Asset]:

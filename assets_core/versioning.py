@@ -49,6 +49,10 @@ class CodeVersioner:
         """The code version of one asset ("" for a source asset, whose version is its data)."""
         if item.kind == "source":
             return ""
+        if item.kind == "sql":
+            from assets_core.sql import normalized_sql  # sqlglot is loaded only by projects with SQL assets
+
+            return digest("sql", item.dialect, normalized_sql(item))
         if item.fn is None:
             return digest(item.kind)
         return digest(item.kind, self._function(item.fn, set()))

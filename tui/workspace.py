@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assets_core.errors import ProjectError
-from assets_core.loading import ProjectConfig, load_assets, read_config
+from assets_core.loading import ProjectConfig, load_project_assets, read_config
 from assets_core.project import Project
 from assets_core.storage import Storage
 from catalog import DefinitionView, SqlCatalog, open_catalog, sqlite_url
@@ -54,11 +54,11 @@ def open_workspace(options: Options) -> Workspace:
     module, file = options.module, options.file
     if module is None and file is None:
         module, file = config.module, config.file
-    if module is None and file is None:
+    if module is None and file is None and not config.has_definitions:
         raise ProjectError(
             f"no definitions to load in {root}: pass -m MODULE or -f FILE, or add to pyproject.toml:\n"
-            "  [tool.assets]\n  module = \"defs\"")
-    assets = load_assets(root, module=module, file=file)
+            "  [tool.assets]\n  module = \"defs\"        # and/or: sql_folders = [\"models\"]")
+    assets = load_project_assets(config, module=module, file=file)
     home = resolve_home(root, options.home, config)
     catalog = open_catalog(catalog_url(options, config, home))
     storage = Storage(home / "storage", durable=bool(config.durable))
