@@ -191,9 +191,11 @@ def test_unknown_module_suggests_a_close_one(folder):
 
 
 def test_config_is_read_from_pyproject(folder):
-    folder.write("pyproject.toml", '[tool.assets]\nmodule = "defs"\nworkers = 3\nsql_folders = ["models"]\n')
+    folder.write("pyproject.toml", '[tool.assets]\nmodule = "defs"\nworkers = 3\nsql_folders = "models"\n'
+                                   'alerts = {webhook = "http://127.0.0.1:9/hook"}\n')
     config = read_config(folder.root)
-    assert (config.module, config.workers, config.extra) == ("defs", 3, {"sql_folders": ["models"]})
+    assert (config.module, config.workers, config.sql_folders) == ("defs", 3, ("models",))
+    assert config.extra == {"alerts": {"webhook": "http://127.0.0.1:9/hook"}}
 
 
 def test_broken_pyproject_is_a_clear_error(folder):
