@@ -40,6 +40,7 @@ class AssetOptions:
 
     retry: RetryPolicy | None = None
     io: str = "auto"  # "auto": Parquet for tables, JSON for other values; or force "parquet" / "json"
+    schema: Mapping[str, str] | tuple[str, ...] | None = None  # its columns (and types), for column lineage
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,20 @@ import os
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assets_core.definitions import Asset
 from assets_core.execution import Execution, Listener, RunResult, RunSettings
 from assets_core.graph import AssetGraph
 from assets_core.plan import Plan, Status, Versions, assess, build_plan
 from assets_core.selection import Selection, parse_selection
-from assets_core.sources import Observation, SourceMissingError, observe
+from assets_core.sources import Observation, SourceMissingError, observe, source_columns
 from assets_core.state import AssetState, Catalog, MemoryCatalog
 from assets_core.storage import Storage
 from assets_core.versioning import CodeVersioner
+
+if TYPE_CHECKING:
+    from assets_core.lineage import TableLineage
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,32 @@ class Project:
         execution = Execution(self.graph, self.storage, self.catalog, snapshot.state, snapshot.versions,
                               snapshot.observations, settings or RunSettings(), listener, self.home)
         return execution.run(plan)
+
+    def schemas(self, snapshot: Snapshot | None = None) -> dict[str, tuple[str, ...] | None]:
+        """The columns of every non-SQL asset as far as known: a source's files, a declared schema, or the
+        schema of the last materialization (SQL assets' columns are inferred by ``lineage``)."""
+        snapshot = snapshot or self.snapshot()
+        result: dict[str, tuple[str, ...] | None] = {}
+        for item in self.graph:
+            record = snapshot.state.get(item.name, AssetState()).materialization
+            if item.is_source:
+                observation = snapshot.observations.get(item.name)
+                result[item.name] = source_columns(item, observation.files) if observation else None
+            elif item.options.schema is not None:
+                result[item.name] = tuple(item.options.schema)
+            elif record is not None and record.schema is not None:
+                result[item.name] = tuple(column for column, _ in record.schema)
+            else:
+                result[item.name] = None
+        return result
+
+    def lineage(self, snapshot: Snapshot | None = None,
+                cached: Mapping[str, TableLineage] | None = None) -> dict[str, TableLineage]:
+        """Column lineage of every SQL asset (cached results whose SQL and upstream schemas are unchanged
+        are reused)."""
+        from assets_core.lineage import project_lineage  # sqlglot's optimizer only when lineage is asked for
+
+        return project_lineage(self.graph, self.schemas(snapshot), cached)
 
     def _observe(self, state: Mapping[str, AssetState]) -> dict[str, Observation]:
         observations = {}

@@ -80,3 +80,14 @@ def read_source(item: Asset, files: tuple[Path, ...], lazy: bool = False) -> Any
                 "read_options to source_asset(...), e.g. read_options={'schema_overrides': {'col': pl.String}}"
             ) from error
     return files[0] if len(files) == 1 else list(files)
+
+
+def source_columns(item: Asset, files: tuple[Path, ...]) -> tuple[str, ...] | None:
+    """The columns of a CSV or Parquet source (from the first file's header), or None for other files."""
+    suffix = files[0].suffix.lower()
+    if suffix not in TABLE_READERS:
+        return None
+    try:
+        return tuple(TABLE_READERS[suffix][1](str(files[0]), **item.read_options).collect_schema().names())
+    except (OSError, TypeError, pl.exceptions.PolarsError):
+        return None

@@ -7,6 +7,7 @@ like an asset is not taken for that asset; ``schema.table`` maps onto the dotted
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Iterable, Mapping
@@ -90,7 +91,7 @@ def parse_statement(name: str, sql: str, dialect: str, location: Location) -> tu
                                                                                   list[DefinitionError]]:
     """Parse one SELECT statement; return it, or the problems that stop it from being one."""
     try:
-        statements = [s for s in sqlglot.parse(sql, dialect=dialect) if s is not None]
+        statements = list(_parse(sql, dialect))
     except ParseError as error:
         first = error.errors[0] if error.errors else {}
         where = _offset(location, first.get("line", 1), _start_column(first))
@@ -108,6 +109,15 @@ def parse_statement(name: str, sql: str, dialect: str, location: Location) -> tu
             f"is a {statement.key.upper()} statement; a SQL asset is one SELECT (its result is the asset)",
             asset=name, location=location)]
     return statement, []
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(sql: str, dialect: str) -> tuple[exp.Expression, ...]:
+    """Parse once per (SQL, dialect): loading, versioning, lineage and execution all need the tree.
+
+    Callers must not modify the trees returned (``rename_tables`` copies before it rewrites).
+    """
+    return tuple(s for s in sqlglot.parse(sql, dialect=dialect) if s is not None)
 
 
 def table_references(statement: exp.Expression) -> list[TableReference]:
@@ -150,24 +160,41 @@ def run_sql(item: Asset, frames: Mapping[str, pl.LazyFrame | pl.DataFrame]) -> p
     statement, problems = parse_statement(item.name, item.sql or "", item.dialect, item.location or Location("?"))
     if statement is None:
         raise MaterializationError(item.name, str(problems[0]))
+    statement, safe_to_ref = rename_tables(statement, {ref: ref for ref in item.inputs})
     registered: dict[str, Any] = {}
-    safe_names: dict[str, str] = {}
-    for index, ref in enumerate(item.inputs):
-        safe_names[ref] = f"__asset_{index}"
+    for safe, ref in safe_to_ref.items():
         value = frames[ref]
-        registered[safe_names[ref]] = value.lazy() if isinstance(value, pl.DataFrame) else value
+        registered[safe] = value.lazy() if isinstance(value, pl.DataFrame) else value
+    text = statement.sql(dialect="duckdb")
+    try:
+        return pl.SQLContext(frames=registered).execute(text, eager=False)
+    except (pl.exceptions.PolarsError, ValueError) as error:
+        raise MaterializationError(item.name, f"polars could not run its SQL: {error}") from error
+
+
+def rename_tables(statement: exp.Expression, names: Mapping[str, str]) -> tuple[exp.Expression, dict[str, str]]:
+    """A copy of ``statement`` whose table references are flat, safe names; and each safe name's value in
+    ``names`` (table reference -> value). A reference without an alias keeps its old name as its alias, so
+    columns qualified with the table name still resolve.
+
+    >>> statement, safe = rename_tables(sqlglot.parse_one("select o.id from finance.orders o"),
+    ...                                 {"finance.orders": "finance.orders"})
+    >>> statement.sql(), safe
+    ('SELECT o.id FROM __asset_0 AS o', {'__asset_0': 'finance.orders'})
+    >>> rename_tables(sqlglot.parse_one("select id from orders"), {"orders": "orders"})[1]
+    {'orders': 'orders'}
+    """
+    if not any("." in ref or ref.startswith("__asset_") for ref in names):
+        return statement, dict(names)  # flat names need no renaming
     statement = statement.copy()
+    safe_names = {ref: f"__asset_{index}" for index, ref in enumerate(names)}
     for scope in traverse_scope(statement):
         for alias, source in list(scope.sources.items()):
             if isinstance(source, exp.Table) and table_name(source) in safe_names:
                 replacement = exp.to_table(safe_names[table_name(source)])
                 replacement.set("alias", source.args.get("alias") or exp.TableAlias(this=exp.to_identifier(alias)))
                 source.replace(replacement)
-    text = statement.sql(dialect="duckdb")
-    try:
-        return pl.SQLContext(frames=registered).execute(text, eager=False)
-    except (pl.exceptions.PolarsError, ValueError) as error:
-        raise MaterializationError(item.name, f"polars could not run its SQL: {error}") from error
+    return statement, {safe: names[ref] for ref, safe in safe_names.items()}
 
 
 def _offset(location: Location, line: int, column: int) -> Location:
