@@ -45,9 +45,15 @@ class DAG(Generic[T]):
         return tuple(self._downstream.get(node, ()))
 
     def order(self) -> list[T]:
-        """Every node after all of its upstream nodes (stable for equal inputs)."""
+        """Every node after all of its upstream nodes, in declaration order where free to choose.
+
+        Raises ``graphlib.CycleError`` when there is a cycle (see :meth:`find_cycle`).
+        """
         if self._order is None:
-            self._order = list(graphlib.TopologicalSorter(self._upstream).static_order())
+            order = self._kahn()
+            if len(order) < len(self._upstream):
+                raise graphlib.CycleError("the graph has a cycle", self.find_cycle())
+            self._order = order
         return self._order
 
     def find_cycle(self) -> list[T] | None:
@@ -56,11 +62,30 @@ class DAG(Generic[T]):
         >>> DAG({"a": ["c"], "b": ["a"], "c": ["b"]}).find_cycle()
         ['a', 'b', 'c', 'a']
         """
+        if self._order is not None or len(self._kahn()) == len(self._upstream):
+            return None
         try:
             graphlib.TopologicalSorter(self._upstream).prepare()
         except graphlib.CycleError as error:
             return list(error.args[1])  # upstream -> downstream
         return None
+
+    def _kahn(self) -> list[T]:
+        waiting = {node: len(set(ups)) for node, ups in self._upstream.items()}
+        ready = [node for node, count in waiting.items() if count == 0]
+        order: list[T] = []
+        while ready:
+            following: list[T] = []
+            for node in ready:
+                order.append(node)
+                for down in dict.fromkeys(self._downstream.get(node, ())):
+                    waiting[down] -= 1
+                    if waiting[down] == 0:
+                        following.append(down)
+            ready = following
+        if len(order) == len(self._upstream):
+            self._order = order
+        return order
 
     def ancestors(self, nodes: Iterable[T], depth: int | None = None) -> set[T]:
         """Every node upstream of ``nodes`` (not the nodes themselves), at most ``depth`` edges away."""

@@ -44,6 +44,8 @@ from assets_core.state import (
 from assets_core.storage import Storage, Stored
 
 MATERIALIZED, SKIPPED, FAILED = "materialized", "skipped", "failed"
+FLUSH_SECONDS = 0.25  # finished assets are recorded at least this often...
+FLUSH_COUNT = 500  # ...or once this many wait, in one transaction: few writes, and none while the GIL is contended
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,7 @@ class Execution:
         self._done: list[MaterializationRecord] = []  # recorded in one transaction per scheduling round
         self._failed: list[FailureRecord] = []
         self._events: list[Event] = []
+        self._flushed = time.perf_counter()
 
     def run(self, plan: Plan) -> RunResult:
         """Run the plan; a plan with nothing to run and no source change to record makes no run at all."""
@@ -214,9 +217,10 @@ class Execution:
                         self._why[name] = "; ".join(r.detail for r in reasons[name])
                         self.listener(Event(self.run_id, "started", self._why[name], asset=name))
                         futures[pool.submit(self._attempt, name)] = name
-                    self._flush()  # while the workers run what was just submitted
                     if not futures:
+                        self._flush()
                         continue
+                    self._flush(lazily=True)  # while the workers run what was just submitted
                     done, _ = wait(futures, return_when=FIRST_COMPLETED)
                     for future in done:
                         name = futures.pop(future)
@@ -228,11 +232,15 @@ class Execution:
                     future.cancel()
                 raise
 
-    def _flush(self) -> None:
-        """Record what finished since the last flush, in one transaction."""
+    def _flush(self, lazily: bool = False) -> None:
+        """Record what finished since the last flush, in one transaction (``lazily``: only when due)."""
+        if lazily and len(self._done) + len(self._failed) < FLUSH_COUNT \
+                and time.perf_counter() - self._flushed < FLUSH_SECONDS:
+            return
         if self._done or self._failed or self._events:
             self.recorder.record_results(self._done, self._failed, self._events)
             self._done, self._failed, self._events = [], [], []
+        self._flushed = time.perf_counter()
 
     def _skip_reason(self, name: str) -> str | None:
         item = self.graph[name]

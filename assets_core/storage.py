@@ -1,17 +1,20 @@
 """Durable storage of materialized values: Parquet for tables, JSON for the rest, written atomically.
 
-Each value is stored under its asset's folder at a name derived from its content (``<data version>.parquet``),
-so earlier versions stay readable until pruned, and a value identical to the last one costs no new file.
-A value is written to a temporary file in the same folder and renamed into place: no reader ever sees a
-half-written file. ``durable=True`` also flushes each file to disk before the rename (slower, survives power loss).
+Each value is stored in the storage folder under a name made of its asset and its content,
+``<asset>@<data version>.parquet``, so earlier versions stay readable until pruned, and a value identical to
+the last one costs no new file. A value is written to a temporary file in the same folder and renamed into
+place: no reader ever sees a half-written file. ``durable=True`` also flushes each file and the folder to disk
+(slower; survives power loss, not only a killed process). One flat folder keeps a first materialization of many
+assets from paying a directory creation each.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
-import tempfile
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,16 +30,19 @@ from assets_core.errors import StorageError
 SMALL_TABLE_ROWS = 100_000  # below this, pyarrow writes a table faster than polars' threaded writer
 TABLE_SUFFIX = ".parquet"
 JSON_SUFFIX = ".json"
+SEPARATOR = "@"  # between asset and version: never part of an asset name
+
+Schema = tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
 class Stored:
     """Where a value went and what it holds."""
 
-    location: str  # relative to the storage root, with forward slashes
+    location: str  # the file's name in the storage folder
     data_version: str
     rows: int | None
-    schema: tuple[tuple[str, str], ...] | None
+    schema: Schema | None
     bytes: int
     value: Any  # the value as a downstream asset receives it (a polars DataFrame for tables), if cheap to keep
 
@@ -46,26 +52,30 @@ def is_table(value: Any) -> bool:
 
 
 class Storage:
-    """Stored values of every asset, below one root folder."""
+    """Stored values of every asset, in one folder."""
 
     def __init__(self, root: str | os.PathLike[str], durable: bool = False):
         self.root = Path(root)
         self.durable = durable
+        self._root = os.fspath(root)
+        self._made = False
 
     def write(self, asset: str, value: Any, io: str = "auto") -> Stored:
         """Store ``value`` as the newest version of ``asset``."""
-        folder = self._folder(asset)
+        if not NAME_PATTERN.match(asset):
+            raise StorageError(f"'{asset}' is not a valid asset name, so nothing can be stored for it")
         if io == "parquet" and not is_table(value):
             raise StorageError(
                 f"asset '{asset}' has options.io='parquet' but returned a {type(value).__name__}; "
                 "return a polars DataFrame or LazyFrame or a pyarrow Table")
+        self._make_root()
         try:
             if is_table(value) and io != "json":
-                return self._write_table(asset, folder, value)
-            return self._write_json(asset, folder, value)
+                return self._write_table(asset, value)
+            return self._write_json(asset, value)
         except OSError as error:
             raise StorageError(
-                f"cannot store asset '{asset}' in {folder} ({error.strerror or error}); the previous version "
+                f"cannot store asset '{asset}' in {self.root} ({error.strerror or error}); the previous version "
                 "is untouched: free some space or fix the folder's permissions, then run again") from error
 
     def read(self, location: str, lazy: bool = False) -> Any:
@@ -86,20 +96,22 @@ class Storage:
                 "materialize the asset again (with --force)") from error
 
     def path(self, location: str) -> Path:
-        path = (self.root / location).resolve()
-        if not path.is_relative_to(self.root.resolve()):
+        if not _is_name(location):
             raise StorageError(f"the location '{location}' lies outside the storage folder {self.root}")
-        return path
+        return self.root / location
 
     def exists(self, location: str) -> bool:
-        return self.path(location).is_file()
+        """Whether a stored value is still there (one ``stat``: this runs for every asset of every status)."""
+        return _is_name(location) and os.path.isfile(os.path.join(self._root, location))
 
     def locations(self, asset: str) -> list[str]:
         """Every stored version of an asset, as locations."""
-        folder = self._folder(asset, create=False)
-        if not folder.is_dir():
+        prefix = asset + SEPARATOR
+        try:
+            names = os.listdir(self._root)
+        except FileNotFoundError:
             return []
-        return sorted(self._relative(p) for p in folder.iterdir() if p.suffix in (TABLE_SUFFIX, JSON_SUFFIX))
+        return sorted(n for n in names if n.startswith(prefix) and n.endswith((TABLE_SUFFIX, JSON_SUFFIX)))
 
     def prune(self, asset: str, keep: Iterable[str]) -> list[str]:
         """Delete the asset's stored versions not in ``keep``; return the removed locations."""
@@ -109,25 +121,20 @@ class Storage:
             self.path(location).unlink(missing_ok=True)
         return removed
 
-    def _folder(self, asset: str, create: bool = True) -> Path:
-        if not NAME_PATTERN.match(asset):
-            raise StorageError(f"'{asset}' is not a valid asset name, so it has no storage folder")
-        folder = self.root.joinpath(*asset.split("."))
-        if create:
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-            except OSError as error:
-                raise StorageError(
-                    f"cannot create the storage folder {folder} ({error.strerror}); "
-                    "check its permissions or choose another home with --home") from error
-        return folder
+    def _make_root(self) -> None:
+        if self._made:
+            return
+        try:
+            os.makedirs(self._root, exist_ok=True)
+        except OSError as error:
+            raise StorageError(
+                f"cannot create the storage folder {self.root} ({error.strerror}); "
+                "check its permissions or choose another home with --home") from error
+        self._made = True
 
-    def _relative(self, path: Path) -> str:
-        return path.relative_to(self.root).as_posix()
-
-    def _write_table(self, asset: str, folder: Path, value: Any) -> Stored:
+    def _write_table(self, asset: str, value: Any) -> Stored:
         if isinstance(value, pl.LazyFrame):
-            return self._sink_lazy(asset, folder, value)
+            return self._sink_lazy(asset, value)
         frame = value if isinstance(value, pl.DataFrame) else pl.from_arrow(value)
         assert isinstance(frame, pl.DataFrame)
         schema = tuple((name, str(dtype)) for name, dtype in frame.schema.items())
@@ -135,20 +142,19 @@ class Storage:
             table = value if isinstance(value, pa.Table) else frame.to_arrow()
             sink = pa.BufferOutputStream()
             pq.write_table(table, sink)
-            data = memoryview(sink.getvalue())
-            return self._publish_bytes(folder, data, TABLE_SUFFIX, frame.height, schema, frame)
-        with self._temporary(folder) as temp:
+            return self._publish_bytes(asset, memoryview(sink.getvalue()), TABLE_SUFFIX, frame.height, schema, frame)
+        with self._temporary() as temp:
             frame.write_parquet(temp)
-            return self._publish_file(folder, temp, TABLE_SUFFIX, frame.height, schema, frame)
+            return self._publish_file(asset, temp, TABLE_SUFFIX, frame.height, schema, frame)
 
-    def _sink_lazy(self, asset: str, folder: Path, frame: pl.LazyFrame) -> Stored:
-        with self._temporary(folder) as temp:
+    def _sink_lazy(self, asset: str, frame: pl.LazyFrame) -> Stored:
+        with self._temporary() as temp:
             frame.sink_parquet(temp)
-            metadata = pq.read_metadata(temp)
+            rows = pq.read_metadata(temp).num_rows
             schema = tuple((name, str(dtype)) for name, dtype in pl.read_parquet_schema(temp).items())
-            return self._publish_file(folder, temp, TABLE_SUFFIX, metadata.num_rows, schema, None)
+            return self._publish_file(asset, temp, TABLE_SUFFIX, rows, schema, None)
 
-    def _write_json(self, asset: str, folder: Path, value: Any) -> Stored:
+    def _write_json(self, asset: str, value: Any) -> Stored:
         try:
             text = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
         except (TypeError, ValueError) as error:
@@ -156,74 +162,76 @@ class Storage:
                 f"asset '{asset}' returned a {type(value).__name__}, which is neither a table nor JSON ({error}); "
                 "return a polars DataFrame or LazyFrame, a pyarrow Table, or JSON-able data") from error
         rows = len(value) if isinstance(value, list) else None
-        return self._publish_bytes(folder, memoryview(text.encode()), JSON_SUFFIX, rows, None, json.loads(text))
+        return self._publish_bytes(asset, memoryview(text.encode()), JSON_SUFFIX, rows, None, json.loads(text))
 
-    def _publish_bytes(self, folder: Path, data: memoryview, suffix: str, rows: int | None,
-                       schema: tuple[tuple[str, str], ...] | None, value: Any) -> Stored:
+    def _publish_bytes(self, asset: str, data: memoryview, suffix: str, rows: int | None, schema: Schema | None,
+                       value: Any) -> Stored:
         version = hashlib.sha256(data).hexdigest()[:32]
-        final = folder / f"{version}{suffix}"
-        if not final.exists():
-            with self._temporary(folder) as temp:
-                with open(temp, "wb") as handle:
-                    handle.write(data)
-                    self._flush(handle)
+        location = f"{asset}{SEPARATOR}{version}{suffix}"
+        final = os.path.join(self._root, location)
+        if not os.path.exists(final):
+            with self._temporary() as temp:
+                descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                try:
+                    written = 0
+                    while written < len(data):
+                        written += os.write(descriptor, data[written:])
+                    if self.durable:
+                        os.fsync(descriptor)
+                finally:
+                    os.close(descriptor)
                 self._rename(temp, final)
-        return Stored(self._relative(final), version, rows, schema, len(data), value)
+        return Stored(location, version, rows, schema, len(data), value)
 
-    def _publish_file(self, folder: Path, temp: Path, suffix: str, rows: int | None,
-                      schema: tuple[tuple[str, str], ...] | None, value: Any) -> Stored:
+    def _publish_file(self, asset: str, temp: str, suffix: str, rows: int | None, schema: Schema | None,
+                      value: Any) -> Stored:
         version = _file_digest(temp)
-        size = temp.stat().st_size
-        final = folder / f"{version}{suffix}"
+        size = os.path.getsize(temp)
+        location = f"{asset}{SEPARATOR}{version}{suffix}"
         if self.durable:
-            with open(temp, "rb+") as handle:
-                self._flush(handle)
-        self._rename(temp, final)
-        return Stored(self._relative(final), version, rows, schema, size, value)
+            descriptor = os.open(temp, os.O_RDONLY)
+            try:
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+        self._rename(temp, os.path.join(self._root, location))
+        return Stored(location, version, rows, schema, size, value)
 
-    def _flush(self, handle: Any) -> None:
-        if self.durable:
-            handle.flush()
-            os.fsync(handle.fileno())
-
-    def _rename(self, temp: Path, final: Path) -> None:
+    def _rename(self, temp: str, final: str) -> None:
         os.replace(temp, final)
         if self.durable:
-            descriptor = os.open(final.parent, os.O_RDONLY)
+            descriptor = os.open(self._root, os.O_RDONLY)
             try:
                 os.fsync(descriptor)
             finally:
                 os.close(descriptor)
 
-    class _temporary:
-        """A temporary file path in ``folder`` that is removed unless it was renamed into place."""
-
-        def __init__(self, folder: Path):
-            self.folder = folder
-
-        def __enter__(self) -> Path:
-            try:
-                descriptor, name = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".part")
-            except OSError as error:
-                raise StorageError(
-                    f"cannot write in the storage folder {self.folder} ({error.strerror}); "
-                    "check its permissions and free space, or choose another home with --home") from error
-            os.close(descriptor)
-            self.path = Path(name)
-            return self.path
-
-        def __exit__(self, *exc: object) -> None:
-            self.path.unlink(missing_ok=True)
+    @contextlib.contextmanager
+    def _temporary(self) -> Iterator[str]:
+        """A temporary file name in the storage folder, removed when the write fails (renamed into place
+        otherwise)."""
+        temp = os.path.join(self._root, f".tmp-{uuid.uuid4().hex}.part")
+        try:
+            yield temp
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+            raise
 
 
-def _file_digest(path: Path) -> str:
+def _is_name(location: str) -> bool:
+    """A location is a plain file name in the storage folder: nothing can reach outside it.
+
+    >>> _is_name("orders@ab12.parquet"), _is_name("../etc/passwd"), _is_name("a/b")
+    (True, False, False)
+    """
+    return bool(location) and "/" not in location and os.sep not in location and location not in (".", "..") \
+        and SEPARATOR in location
+
+
+def _file_digest(path: str) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in _blocks(handle):
+        while block := handle.read(1 << 20):
             h.update(block)
     return h.hexdigest()[:32]
-
-
-def _blocks(handle: Any, size: int = 1 << 20) -> Iterator[bytes]:
-    while block := handle.read(size):
-        yield block

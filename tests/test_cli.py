@@ -148,7 +148,7 @@ def test_module_option_and_home_option(folder, capsys, tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     code, out, err = run(capsys, "materialize", "--project", str(folder.root), "-m", "pipeline", "--home", str(home))
     assert code == 0, err
-    assert (home / "catalog.db").exists() and (home / "storage" / "customers").is_dir()
+    assert (home / "catalog.db").exists() and list((home / "storage").glob("customers@*.parquet"))
     assert not (folder.root / ".assets").exists()
 
 
@@ -172,10 +172,10 @@ def test_prune_keeps_the_newest_versions(project, capsys):
     for rows in range(3, 6):
         (project.root / "raw.csv").write_text("id,name\n" + "".join(f"{i},n{i}\n" for i in range(rows)))
         assert run(capsys, "materialize")[0] == 0
-    folder = project.root / ".assets" / "storage" / "customers"
-    assert len(list(folder.iterdir())) == 3
+    folder = project.root / ".assets" / "storage"
+    assert len(list(folder.glob("customers@*"))) == 3
     code, result = run_json(capsys, "prune", "customers", "--keep", "1")
     assert code == 0 and len(result["removed"]["customers"]) == 2
-    assert len(list(folder.iterdir())) == 1
+    assert len(list(folder.glob("customers@*"))) == 1
     code, shown = run_json(capsys, "show", "customers", "--head", "10")
     assert len(shown["head"]) == 5 and shown["status"] == "fresh"

@@ -185,8 +185,7 @@ def test_write_is_atomic_a_failure_mid_write_keeps_the_previous_version(tmp_path
     monkeypatch.setattr(storage_module.os, "replace", crash)
     with pytest.raises(StorageError, match="No space left on device.*previous version is untouched"):
         storage.write("orders", pl.DataFrame({"a": [3, 4, 5]}))
-    folder = tmp_path / "orders"
-    assert [p.name for p in folder.iterdir()] == [first.location.split("/")[1]]  # no temporary file left
+    assert [p.name for p in tmp_path.iterdir()] == [first.location]  # no temporary file left
     assert storage.read(first.location)["a"].to_list() == [1, 2]
 
 
@@ -210,7 +209,7 @@ def test_identical_values_share_one_file_and_versions_differ_by_content(tmp_path
     assert storage.read(c.location) == {"v": 2}
 
 
-@pytest.mark.parametrize("name", ["../outside", "a/b", "/etc/passwd", "a..b"])
+@pytest.mark.parametrize("name", ["../outside", "a/b", "/etc/passwd", "a..b", "a@b"])
 def test_no_name_reaches_outside_the_storage_folder(tmp_path, name):
     storage = Storage(tmp_path / "storage")
     with pytest.raises(StorageError):

@@ -36,13 +36,15 @@ class Workspace:
     def save_definitions(self) -> None:
         """Record the assets as loaded now, with their code versions and upstreams."""
         graph, versions = self.project.graph, self.project.code_versions
-        self.catalog.save_definitions([
+        definitions = [
             DefinitionView(
                 name=item.name, kind=item.kind, group=item.group, description=item.description,
                 code_version=versions[item.name], upstream=graph.upstream(item.name), tags=item.tags,
                 owners=item.owners, file=item.location.file if item.location else "",
                 line=item.location.line if item.location else 0)
-            for item in graph])
+            for item in graph]
+        if sorted(self.catalog.list_definitions(), key=_name) != sorted(definitions, key=_name):
+            self.catalog.save_definitions(definitions)
 
 
 def open_workspace(options: Options) -> Workspace:
@@ -82,3 +84,7 @@ def resolve_home(root: Path, home: str | None, config: ProjectConfig) -> Path:
     chosen = home or os.environ.get("ASSETS_HOME") or config.home or ".assets"
     path = Path(chosen)
     return path if path.is_absolute() else (root / path)
+
+
+def _name(definition: DefinitionView) -> str:
+    return definition.name
