@@ -11,6 +11,7 @@ import inspect
 import os
 import re
 import sys
+import types
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -144,16 +145,15 @@ def _python_asset(
     location = _function_location(func)
     problems: list[DefinitionError] = []
     resolved: dict[str, str] = {}
-    parameters = inspect.signature(func).parameters
-    for parameter in parameters.values():
-        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
-            problems.append(DefinitionError(
-                f"has parameter '{parameter}', which names no upstream; declare each upstream as a named "
-                "parameter (or list extra ones in deps=...)", asset=asset_name, location=location))
+    parameters, variadic = _parameters(func)
+    for parameter in variadic:
+        problems.append(DefinitionError(
+            f"has parameter '{parameter}', which names no upstream; declare each upstream as a named "
+            "parameter (or list extra ones in deps=...)", asset=asset_name, location=location))
+    for parameter in parameters:
+        if parameter == CONTEXT_PARAMETER and parameter not in inputs:
             continue
-        if parameter.name == CONTEXT_PARAMETER and parameter.name not in inputs:
-            continue
-        resolved[parameter.name] = inputs.get(parameter.name, parameter.name)
+        resolved[parameter] = inputs.get(parameter, parameter)
     for key in inputs:
         if key not in parameters:
             known = ", ".join(parameters) or "none"
@@ -176,6 +176,25 @@ def _python_asset(
         problems=tuple(problems) + tuple(name_problems(asset_name, location)),
         wants_context=CONTEXT_PARAMETER in parameters and CONTEXT_PARAMETER not in inputs,
     )
+
+
+def _parameters(func: Callable[..., Any]) -> tuple[list[str], list[str]]:
+    """A function's named parameters, and its ``*args`` / ``**kwargs`` ones (read off the code object: a
+    factory may declare thousands of assets, and ``inspect.signature`` costs ten times more)."""
+    code = getattr(func, "__code__", None)
+    if code is None or not isinstance(func, types.FunctionType):
+        parameters = inspect.signature(func).parameters.values()
+        named = [p.name for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        return named, [str(p) for p in parameters if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    count = code.co_argcount + code.co_kwonlyargcount
+    named = list(code.co_varnames[:count])
+    variadic = []
+    if code.co_flags & inspect.CO_VARARGS:
+        variadic.append("*" + code.co_varnames[count])
+        count += 1
+    if code.co_flags & inspect.CO_VARKEYWORDS:
+        variadic.append("**" + code.co_varnames[count])
+    return named, variadic
 
 
 def source_asset(

@@ -32,7 +32,7 @@ def digest(*parts: str | bytes) -> str:
     h = hashlib.sha256()
     for part in parts:
         data = part.encode() if isinstance(part, str) else part
-        h.update(len(data).to_bytes(8, "little"))
+        h.update(b"%d:" % len(data))
         h.update(data)
     return h.hexdigest()[:32]
 
@@ -55,15 +55,15 @@ class CodeVersioner:
             return digest("sql", item.dialect, normalized_sql(item))
         if item.fn is None:
             return digest(item.kind)
-        return digest(item.kind, self._function(item.fn, set()))
+        return self._function(item.fn, set(), item.kind)
 
     def versions(self, assets: Iterable[Asset]) -> dict[str, str]:
         return {item.name: self.version(item) for item in assets}
 
-    def _function(self, fn: Callable[..., Any], seen: set[int]) -> str:
+    def _function(self, fn: Callable[..., Any], seen: set[int], kind: str = "function") -> str:
         code = fn.__code__  # type: ignore[attr-defined]
         tree, names = self._tree(fn, code)
-        refs = []
+        refs = [kind]
         for name in sorted(names):
             found, value = _lookup(fn, name)
             if found:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from rich.console import Console
@@ -18,7 +19,8 @@ from tui.workspace import Options, Workspace, open_catalog_only, open_workspace
 
 
 def _print_json(value: Any) -> None:
-    print(json.dumps(value, indent=2, default=str))
+    """JSON on stdout: indented for a person at a terminal, compact (and much faster) for a program."""
+    print(json.dumps(value, indent=2 if sys.stdout.isatty() else None, default=str))
 
 
 def _print_lines(console: Console, lines: list[str]) -> None:
