@@ -25,11 +25,12 @@ from typing import Any
 import polars as pl
 
 from assets_core.capture import capture, capturing_run
+from assets_core.checks import Check, CheckResult
 from assets_core.context import AssetContext
 from assets_core.definitions import CONTEXT_PARAMETER, Asset, Output, RetryPolicy
 from assets_core.errors import AssetsError, StorageError
 from assets_core.graph import AssetGraph
-from assets_core.plan import Plan, Versions, reasons_for
+from assets_core.plan import Plan, Reason, Versions, reasons_for
 from assets_core.sources import Observation, read_source
 from assets_core.state import (
     AssetState,
@@ -44,6 +45,7 @@ from assets_core.state import (
 from assets_core.storage import Storage, Stored
 
 MATERIALIZED, SKIPPED, FAILED = "materialized", "skipped", "failed"
+UPSTREAM_REASONS = ("upstream_changed", "upstream_stale")  # the reasons a run may resolve before the asset starts
 FLUSH_SECONDS = 0.25  # finished assets are recorded at least this often...
 FLUSH_COUNT = 500  # ...or once this many wait, in one transaction: few writes, and none while the GIL is contended
 
@@ -116,6 +118,15 @@ class _Attempt:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     error: str = ""
     traceback: str = ""
+    checks: list[tuple[Check, CheckResult]] = field(default_factory=list)
+
+    @property
+    def blocking_failure(self) -> str:
+        """The message of the first failed blocking check ("" when none failed)."""
+        for check, result in self.checks:
+            if check.blocking and not result.passed:
+                return f"check '{check.name}' failed: {result.message}"
+        return ""
 
 
 def new_run_id() -> str:
@@ -209,7 +220,7 @@ class Execution:
             try:
                 while sorter.is_active():
                     for name in sorter.get_ready():
-                        skip = self._skip_reason(name)
+                        skip = self._skip_reason(name, reasons[name])
                         if skip is not None:
                             self._skip(name, skip)
                             sorter.done(name)
@@ -242,14 +253,15 @@ class Execution:
             self._done, self._failed, self._events = [], [], []
         self._flushed = time.perf_counter()
 
-    def _skip_reason(self, name: str) -> str | None:
+    def _skip_reason(self, name: str, planned: tuple[Reason, ...]) -> str | None:
+        """Why a planned asset need not run after all (None: it runs)."""
         item = self.graph[name]
         broken = [up for up in item.upstream if up in self.blocked]
         if broken:
             return f"upstream '{broken[0]}' failed" if len(broken) == 1 else \
                 f"upstreams {', '.join(repr(b) for b in broken)} failed"
-        if self.settings.force:
-            return None
+        if self.settings.force or any(r.kind not in UPSTREAM_REASONS for r in planned):
+            return None  # it runs for a reason of its own, whatever its upstreams made
         current = {up: self.data_versions.get(up) for up in item.upstream}
         own = self.state.get(name, AssetState())
         if reasons_for(item, own, self.versions.code[name], current, lost=name in self.versions.lost):
@@ -280,8 +292,10 @@ class Execution:
                     if isinstance(value, Output):
                         value, metadata = value.value, _json_metadata(name, value.metadata)
                     stored = self.storage.write(name, value, item.options.io)
+                    checks = self._check(item, stored)
                     logs += captured.lines
-                    return _Attempt(name, started_at, time.perf_counter() - clock, logs, retries, stored, metadata)
+                    return _Attempt(name, started_at, time.perf_counter() - clock, logs, retries, stored, metadata,
+                                    checks=checks)
                 except Exception as error:  # the asset's own failure: recorded, never raised
                     failure, message, trace = error, _describe(error), _user_traceback(error)
             logs += captured.lines
@@ -293,6 +307,14 @@ class Execution:
                 continue
             break
         return _Attempt(name, started_at, time.perf_counter() - clock, logs, retries, error=message, traceback=trace)
+
+    def _check(self, item: Asset, stored: Stored) -> list[tuple[Check, CheckResult]]:
+        """Run the asset's checks on its new value, before the value is recorded (and so published)."""
+        checks = self.graph.checks.get(item.name, ())
+        if not checks:
+            return []
+        value = stored.value if stored.value is not None else self.storage.read(stored.location, lazy=True)
+        return [(check, check.run(value)) for check in checks]
 
     def _compute(self, item: Asset, attempt: int) -> Any:
         if item.kind == "sql":
@@ -340,13 +362,16 @@ class Execution:
         events = [Event(self.run_id, "started", self._why.get(name, ""), asset=name, created_at=attempt.started_at)]
         events += [Event(self.run_id, "log", text, asset=name, level=level) for level, text in attempt.logs]
         events += [Event(self.run_id, "retry", text, asset=name, level="WARNING") for text in attempt.retries]
-        if attempt.stored is None:
+        events += [_check_event(self.run_id, name, check, result) for check, result in attempt.checks]
+        error = attempt.error or attempt.blocking_failure
+        if attempt.stored is None or error:
             self.blocked.add(name)
-            events.append(Event(self.run_id, "log", attempt.traceback.rstrip(), asset=name, level="ERROR"))
-            events.append(Event(self.run_id, FAILED, attempt.error, asset=name, level="ERROR"))
-            self._failed.append(FailureRecord(name, self.run_id, attempt.error, attempt.traceback,
+            if attempt.traceback:
+                events.append(Event(self.run_id, "log", attempt.traceback.rstrip(), asset=name, level="ERROR"))
+            events.append(Event(self.run_id, FAILED, error, asset=name, level="ERROR"))
+            self._failed.append(FailureRecord(name, self.run_id, error, attempt.traceback,
                                               attempt=len(attempt.retries) + 1))
-            outcome = Outcome(name, FAILED, attempt.error, attempt.duration)
+            outcome = Outcome(name, FAILED, error, attempt.duration)
         else:
             stored = attempt.stored
             detail = f"{stored.rows} rows" if stored.rows is not None else "stored"
@@ -383,6 +408,14 @@ class Execution:
         self.recorder.record_events(events)
         for event in events:
             self.listener(event)
+
+
+def _check_event(run_id: str, asset: str, check: Check, result: CheckResult) -> Event:
+    if result.passed:
+        return Event(run_id, "check", f"check '{check.name}' passed", asset=asset)
+    level = "ERROR" if check.blocking else "WARNING"
+    kind = "blocking" if check.blocking else "non-blocking"
+    return Event(run_id, "check", f"{kind} check '{check.name}' failed: {result.message}", asset=asset, level=level)
 
 
 def retry_delay(policy: RetryPolicy, attempt: int) -> float:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
+from typing import TypeVar
+
+from assets_core.checks import Check, Freshness, check_problems
 from assets_core.dag import DAG
 from assets_core.definitions import Asset
 from assets_core.errors import (
@@ -14,6 +17,9 @@ from assets_core.errors import (
     UnknownUpstreamError,
     did_you_mean,
 )
+
+
+T = TypeVar("T")
 
 
 class AssetGraph:
@@ -29,13 +35,23 @@ class AssetGraph:
     (['a', 'b'], ('b',))
     """
 
-    def __init__(self, assets: dict[str, Asset], dag: DAG[str]):
+    def __init__(self, assets: dict[str, Asset], dag: DAG[str], checks: Iterable[Check] = (),
+                 freshness: Iterable[Freshness] = ()):
         self._assets = assets
         self.dag = dag
+        self.checks: dict[str, tuple[Check, ...]] = {}
+        for item in checks:
+            self.checks[item.asset] = (*self.checks.get(item.asset, ()), item)
+        self.freshness: dict[str, Freshness] = {item.asset: item for item in freshness}
 
     @classmethod
-    def build(cls, assets: Iterable[Asset]) -> AssetGraph:
-        """Check the assets and build their graph; raise :class:`DefinitionErrors` listing every problem."""
+    def build(cls, definitions: Iterable[Asset | Check | Freshness]) -> AssetGraph:
+        """Check the assets (and the checks attached to them) and build their graph; raise
+        :class:`DefinitionErrors` listing every problem."""
+        definitions = list(definitions)
+        assets = [d for d in definitions if isinstance(d, Asset)]
+        checks = [d for d in definitions if isinstance(d, Check)]
+        policies = [d for d in definitions if isinstance(d, Freshness)]
         by_name: dict[str, Asset] = {}
         errors: list[DefinitionError] = []
         for item in _unique(assets):
@@ -54,9 +70,10 @@ class AssetGraph:
             errors.append(CycleError(
                 "is part of a cycle: " + " -> ".join(cycle) + "; remove one of these upstream edges",
                 asset=first.name, location=first.location))
+        errors += check_problems([*_unique(checks), *_unique(policies)], by_name)
         if errors:
             raise DefinitionErrors(errors)
-        return cls(by_name, dag)
+        return cls(by_name, dag, _unique(checks), _unique(policies))
 
     def __getitem__(self, name: str) -> Asset:
         return self._assets[name]
@@ -85,10 +102,10 @@ class AssetGraph:
         return self.dag.downstream(name)
 
 
-def _unique(assets: Iterable[Asset]) -> list[Asset]:
+def _unique(items: Iterable[T]) -> list[T]:
     seen: set[int] = set()
     result = []
-    for item in assets:
+    for item in items:
         if id(item) not in seen:
             seen.add(id(item))
             result.append(item)

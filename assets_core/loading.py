@@ -1,7 +1,8 @@
 """Finding a project's assets: load a module, a file, or what ``[tool.assets]`` in pyproject.toml names.
 
-Discovery is explicit: the assets are the :class:`Asset` values (or lists, tuples and dicts of them) found
-at the top level of the loaded module, and of every submodule when it is a package.
+Discovery is explicit: the definitions are the :class:`Asset`, :class:`Check` and :class:`Freshness` values
+(or lists, tuples and dicts of them) found at the top level of the loaded module, and of every submodule when
+it is a package.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from assets_core.checks import Check, Freshness
 from assets_core.definitions import Asset, source_asset
 from assets_core.errors import LoadError, Location, ProjectError, did_you_mean
 
 _OWN_PACKAGES = ("assets_core", "catalog", "tui")
+DEFINITION_TYPES = (Asset, Check, Freshness)  # what a project's modules declare
 
 
 @dataclass(frozen=True)
@@ -125,14 +128,14 @@ def collect_assets(module: types.ModuleType) -> Iterator[Asset]:
         yield from _assets_in(vars(_guarded_import(info.name, Path(module.__file__ or ".").parent)).values())
 
 
-def _assets_in(values: Iterable[Any]) -> Iterator[Asset]:
+def _assets_in(values: Iterable[Any]) -> Iterator[Any]:
     for value in values:
-        if isinstance(value, Asset):
+        if isinstance(value, DEFINITION_TYPES):
             yield value
         elif isinstance(value, (list, tuple)):
-            yield from (v for v in value if isinstance(v, Asset))
+            yield from (v for v in value if isinstance(v, DEFINITION_TYPES))
         elif isinstance(value, dict):
-            yield from (v for v in value.values() if isinstance(v, Asset))
+            yield from (v for v in value.values() if isinstance(v, DEFINITION_TYPES))
 
 
 def _import_module(root: Path, name: str) -> types.ModuleType:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from assets_core.definitions import Asset
 from assets_core.errors import SelectionError
@@ -21,7 +22,7 @@ STATUSES = (FRESH, STALE, MISSING, FAILED)
 @dataclass(frozen=True)
 class Reason:
     """Why an asset is not fresh. ``kind`` is one of missing, code_changed, upstream_changed,
-    upstream_stale, failed, source_changed, forced."""
+    upstream_stale, failed, overdue, source_changed, forced."""
 
     kind: str
     detail: str
@@ -76,6 +77,7 @@ class Versions:
     code: Mapping[str, str]
     sources: Mapping[str, str | None]  # source asset -> data version of its files now (None: no file)
     lost: Collection[str] = frozenset()  # assets whose stored value has vanished from storage
+    now: datetime | None = None  # the time freshness policies are judged at (None: not judged)
 
 
 def assess(graph: AssetGraph, state: Mapping[str, AssetState], versions: Versions) -> dict[str, Status]:
@@ -90,6 +92,9 @@ def assess(graph: AssetGraph, state: Mapping[str, AssetState], versions: Version
         current = {up: data_version(graph[up], state.get(up), versions) for up in item.upstream}
         own = state.get(name, AssetState())
         reasons = reasons_for(item, own, versions.code[name], current, stale_upstreams, name in versions.lost)
+        policy = graph.freshness.get(name)
+        if policy is not None and versions.now is not None and own.materialization is not None:
+            reasons += _overdue(own.materialization, policy.max_age, versions.now)
         statuses[name] = Status(name, _status_of(own, reasons, name in versions.lost), tuple(reasons))
     return statuses
 
@@ -188,6 +193,27 @@ def _upstream_reasons(up: str, record: MaterializationRecord, now: str | None, s
         reasons.append(Reason(
             "upstream_changed", f"upstream '{up}' has new data ({consumed[:8]} -> {now[:8]})", up))
     return reasons
+
+
+def _overdue(record: MaterializationRecord, max_age: timedelta, now: datetime) -> list[Reason]:
+    age = now - record.created_at
+    if age <= max_age:
+        return []
+    return [Reason("overdue", f"last materialized {_hours(age)} ago; its freshness policy allows {_hours(max_age)}")]
+
+
+def _hours(delta: timedelta) -> str:
+    """A duration in the largest fitting unit.
+
+    >>> _hours(timedelta(hours=26)), _hours(timedelta(minutes=90)), _hours(timedelta(seconds=30))
+    ('26h', '90m', '30s')
+    """
+    seconds = int(delta.total_seconds())
+    if seconds >= 2 * 3600:
+        return f"{seconds // 3600}h"
+    if seconds >= 120:
+        return f"{seconds // 60}m"
+    return f"{seconds}s"
 
 
 def _status_of(own: AssetState, reasons: list[Reason], lost: bool) -> str:

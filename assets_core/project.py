@@ -18,7 +18,7 @@ from assets_core.graph import AssetGraph
 from assets_core.plan import Plan, Status, Versions, assess, build_plan
 from assets_core.selection import Selection, parse_selection
 from assets_core.sources import Observation, SourceMissingError, observe, source_columns
-from assets_core.state import AssetState, Catalog, MemoryCatalog
+from assets_core.state import AssetState, Catalog, MemoryCatalog, now
 from assets_core.storage import Storage
 from assets_core.versioning import CodeVersioner
 
@@ -60,7 +60,7 @@ class Project:
         observations = self._observe(state)
         lost = {name for name, own in state.items()
                 if own.materialization is not None and not self.storage.exists(own.materialization.location)}
-        versions = Versions(self.code_versions, {n: o.data_version for n, o in observations.items()}, lost)
+        versions = Versions(self.code_versions, {n: o.data_version for n, o in observations.items()}, lost, now())
         return Snapshot(state, versions, observations, assess(self.graph, state, versions))
 
     def select(self, words: Iterable[str] | Selection, snapshot: Snapshot | None = None) -> set[str]:
