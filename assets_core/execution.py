@@ -16,7 +16,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +24,8 @@ from typing import Any
 
 import polars as pl
 
+from assets_core.alerts import Alert, AlertHook, deliver_all
+from assets_core.anomalies import Anomaly, might_be_slow, might_have_odd_rows, odd_rows, slow_run
 from assets_core.capture import capture, capturing_run
 from assets_core.checks import Check, CheckResult
 from assets_core.context import AssetContext
@@ -46,6 +48,7 @@ from assets_core.storage import Storage, Stored
 
 MATERIALIZED, SKIPPED, FAILED = "materialized", "skipped", "failed"
 UPSTREAM_REASONS = ("upstream_changed", "upstream_stale")  # the reasons a run may resolve before the asset starts
+ANOMALY_HISTORY = 20  # materializations an anomaly is judged against
 FLUSH_SECONDS = 0.25  # finished assets are recorded at least this often...
 FLUSH_COUNT = 500  # ...or once this many wait, in one transaction: few writes, and none while the GIL is contended
 
@@ -138,11 +141,15 @@ class Execution:
 
     def __init__(self, graph: AssetGraph, storage: Storage, recorder: Recorder, state: Mapping[str, AssetState],
                  versions: Versions, observations: Mapping[str, Observation], settings: RunSettings,
-                 listener: Listener | None = None, home: Path | None = None):
+                 listener: Listener | None = None, home: Path | None = None, hooks: Sequence[AlertHook] = (),
+                 project: str = ""):
         self.graph, self.storage, self.recorder = graph, storage, recorder
         self.state, self.versions, self.observations = state, versions, observations
         self.settings = settings
         self.home = home or storage.root.parent
+        self.hooks, self.project = tuple(hooks), project
+        self._deliveries: list[Future[list[str]]] = []
+        self._alert_pool: ThreadPoolExecutor | None = None
         self.listener = listener or (lambda event: None)
         self.run_id = new_run_id()
         self.data_versions: dict[str, str | None] = {}
@@ -242,6 +249,8 @@ class Execution:
                 for future in futures:
                     future.cancel()
                 raise
+            finally:
+                self._finish_alerts()
 
     def _flush(self, lazily: bool = False) -> None:
         """Record what finished since the last flush, in one transaction (``lazily``: only when due)."""
@@ -372,10 +381,14 @@ class Execution:
             self._failed.append(FailureRecord(name, self.run_id, error, attempt.traceback,
                                               attempt=len(attempt.retries) + 1))
             outcome = Outcome(name, FAILED, error, attempt.duration)
+            self._alert(Alert("check" if not attempt.error else "failure", name, self.run_id, error, self.project))
         else:
             stored = attempt.stored
             detail = f"{stored.rows} rows" if stored.rows is not None else "stored"
             events.append(Event(self.run_id, MATERIALIZED, detail, asset=name))
+            for anomaly in self._anomalies(name, attempt.duration, stored.rows):
+                events.append(Event(self.run_id, "anomaly", anomaly.message, asset=name, level="WARNING"))
+                self._alert(Alert("anomaly", name, self.run_id, anomaly.message, self.project))
             self._done.append(self._record(attempt, stored))
             self.data_versions[name], self.locations[name] = stored.data_version, stored.location
             if self.remaining.get(name) and stored.value is not None:
@@ -387,6 +400,40 @@ class Execution:
         for event in events:
             if event.kind != "started":
                 self.listener(event)
+
+    def _anomalies(self, name: str, duration: float, rows: int | None) -> list[Anomaly]:
+        """Compare with the asset's history, read only when a cheap test says it might be odd."""
+        previous = self.state.get(name, AssetState()).materialization
+        slow = might_be_slow(duration)
+        odd = might_have_odd_rows(rows, previous.rows if previous else None)
+        if not (slow or odd):
+            return []
+        history = self.recorder.asset_history(name, limit=ANOMALY_HISTORY)
+        found = []
+        if slow and (anomaly := slow_run(name, duration, [m.duration for m in history])):
+            found.append(anomaly)
+        counts = [m.rows for m in history if m.rows is not None]
+        if odd and rows is not None and (anomaly := odd_rows(name, rows, counts)):
+            found.append(anomaly)
+        return found
+
+    def _alert(self, alert: Alert) -> None:
+        """Deliver in the background: a slow webhook must not hold the run up."""
+        hooks = [hook for hook in self.hooks if alert.kind in hook.on]
+        if not hooks:
+            return
+        if self._alert_pool is None:
+            self._alert_pool = ThreadPoolExecutor(1, thread_name_prefix="alert")
+        self._deliveries.append(self._alert_pool.submit(deliver_all, hooks, [alert]))
+
+    def _finish_alerts(self) -> None:
+        """Wait for the alerts still being delivered, and record every delivery that failed."""
+        if self._alert_pool is None:
+            return
+        self._alert_pool.shutdown(wait=True)
+        problems = [line for future in self._deliveries for line in future.result()]
+        if problems:
+            self.recorder.record_events([Event(self.run_id, "alert", line, level="WARNING") for line in problems])
 
     def _record(self, attempt: _Attempt, stored: Stored) -> MaterializationRecord:
         item = self.graph[attempt.asset]

@@ -1,6 +1,7 @@
 """Finding a project's assets: load a module, a file, or what ``[tool.assets]`` in pyproject.toml names.
 
-Discovery is explicit: the definitions are the :class:`Asset`, :class:`Check` and :class:`Freshness` values
+Discovery is explicit: the definitions are the :class:`Asset`, :class:`Check`, :class:`Freshness` and
+:class:`AlertHook` values
 (or lists, tuples and dicts of them) found at the top level of the loaded module, and of every submodule when
 it is a package.
 """
@@ -21,12 +22,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from assets_core.alerts import AlertHook
 from assets_core.checks import Check, Freshness
 from assets_core.definitions import Asset, source_asset
 from assets_core.errors import LoadError, Location, ProjectError, did_you_mean
 
 _OWN_PACKAGES = ("assets_core", "catalog", "tui")
-DEFINITION_TYPES = (Asset, Check, Freshness)  # what a project's modules declare
+DEFINITION_TYPES = (Asset, Check, Freshness, AlertHook)  # what a project's modules declare
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assets_core.alerts import AlertHook
+from assets_core.checks import Check, Freshness
 from assets_core.definitions import Asset
 from assets_core.execution import Execution, Listener, RunResult, RunSettings
 from assets_core.graph import AssetGraph
@@ -39,11 +41,14 @@ class Snapshot:
 class Project:
     """The assets of one project with the storage and catalog they are materialized into."""
 
-    def __init__(self, assets: Iterable[Asset], root: str | os.PathLike[str] = ".", storage: Storage | None = None,
-                 catalog: Catalog | None = None, home: str | os.PathLike[str] | None = None):
+    def __init__(self, definitions: Iterable[Asset | Check | Freshness | AlertHook], root: str | os.PathLike[str] = ".",
+                 storage: Storage | None = None, catalog: Catalog | None = None,
+                 home: str | os.PathLike[str] | None = None):
+        definitions = list(definitions)
         self.root = Path(root).resolve()
         self.home = Path(home) if home is not None else self.root / ".assets"
-        self.graph = AssetGraph.build(assets)
+        self.graph = AssetGraph.build(d for d in definitions if not isinstance(d, AlertHook))
+        self.hooks: list[AlertHook] = [d for d in definitions if isinstance(d, AlertHook)]
         self.storage = storage or Storage(self.home / "storage")
         self.catalog: Catalog = catalog if catalog is not None else MemoryCatalog()
         self._code_versions: dict[str, str] | None = None
@@ -91,7 +96,8 @@ class Project:
             listener: Listener | None = None) -> RunResult:
         """Run a plan made from ``snapshot``."""
         execution = Execution(self.graph, self.storage, self.catalog, snapshot.state, snapshot.versions,
-                              snapshot.observations, settings or RunSettings(), listener, self.home)
+                              snapshot.observations, settings or RunSettings(), listener, self.home, self.hooks,
+                              self.root.name)
         return execution.run(plan)
 
     def schemas(self, snapshot: Snapshot | None = None) -> dict[str, tuple[str, ...] | None]:

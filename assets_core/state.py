@@ -102,6 +102,10 @@ class StateReader(Protocol):
         """The state of each named asset that has any (assets with no record are left out)."""
         ...
 
+    def asset_history(self, asset: str, limit: int = 50) -> list[MaterializationRecord]:
+        """The latest ``limit`` materializations of an asset, newest first."""
+        ...
+
 
 class Recorder(Protocol):
     """Records what a run does. Called from one thread at a time."""
@@ -142,6 +146,10 @@ class MemoryCatalog:
     def read_state(self, assets: Iterable[str]) -> dict[str, AssetState]:
         with self._lock:
             return {name: self._state[name] for name in assets if name in self._state}
+
+    def asset_history(self, asset: str, limit: int = 50) -> list[MaterializationRecord]:
+        with self._lock:
+            return [m for m in reversed(self.materializations) if m.asset == asset][:limit]
 
     def begin_run(self, run: RunRecord) -> None:
         with self._lock:

@@ -36,7 +36,7 @@ PROTOCOL_METHODS = sorted(
 
 def test_the_protocol_has_the_methods_we_expect() -> None:
     assert PROTOCOL_METHODS == [
-        "begin_run", "end_run", "read_state", "record_events", "record_observation",
+        "asset_history", "begin_run", "end_run", "read_state", "record_events", "record_observation",
         "record_results",
     ]  # fmt: skip
 
