@@ -77,6 +77,10 @@ class Storage:
             raise StorageError(
                 f"cannot store asset '{asset}' in {self.root} ({error.strerror or error}); the previous version "
                 "is untouched: free some space or fix the folder's permissions, then run again") from error
+        except pl.exceptions.PolarsError as error:  # polars reports its own I/O failures (and a lazy query's)
+            detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise StorageError(
+                f"cannot store asset '{asset}' in {self.root} ({detail}); the previous version is untouched") from error
 
     def read(self, location: str, lazy: bool = False) -> Any:
         """Read a stored value back: a polars DataFrame (or LazyFrame) for tables, else the JSON value."""
