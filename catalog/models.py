@@ -1,4 +1,5 @@
-"""The SQL tables of the catalog: definitions, lineage, runs, the history of every record, and state pointers.
+"""The SQL tables of the catalog: definitions, asset and column lineage, runs, the history of every record, and
+state pointers.
 
 History tables (materialization, failure, observation, event) only ever grow. ``asset_state`` holds, per
 asset, the ids of its latest records; it is updated in the same transaction as each record, so reading the
@@ -45,6 +46,28 @@ class LineageEdgeRow(SQLModel, table=True):
 
     upstream: str = Field(primary_key=True)
     downstream: str = Field(primary_key=True, index=True)
+
+
+class ColumnLineageRow(SQLModel, table=True):
+    """The column lineage of one SQL asset as last computed, with the cache key it was computed for."""
+
+    __tablename__ = "column_lineage"
+
+    asset: str = Field(primary_key=True)
+    key: str
+    lineage: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # TableLineage.to_json()
+
+
+class ColumnEdgeRow(SQLModel, table=True):
+    """One direct column lineage edge: ``upstream_asset.upstream_column`` feeds ``asset.column``."""
+
+    __tablename__ = "column_edge"
+    __table_args__ = (Index("ix_column_edge_upstream", "upstream_asset", "upstream_column"),)
+
+    asset: str = Field(primary_key=True)
+    column: str = Field(primary_key=True)
+    upstream_asset: str = Field(primary_key=True)
+    upstream_column: str = Field(primary_key=True)
 
 
 class RunRow(SQLModel, table=True):
@@ -168,6 +191,8 @@ def table_of(model: type[SQLModel]) -> Table:
 
 ASSET = table_of(AssetRow)
 LINEAGE_EDGE = table_of(LineageEdgeRow)
+COLUMN_LINEAGE = table_of(ColumnLineageRow)
+COLUMN_EDGE = table_of(ColumnEdgeRow)
 RUN = table_of(RunRow)
 MATERIALIZATION = table_of(MaterializationRow)
 FAILURE = table_of(FailureRow)
@@ -181,6 +206,8 @@ TABLES: tuple[Table, ...] = (
     META,
     ASSET,
     LINEAGE_EDGE,
+    COLUMN_LINEAGE,
+    COLUMN_EDGE,
     RUN,
     MATERIALIZATION,
     FAILURE,

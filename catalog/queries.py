@@ -5,13 +5,24 @@ from __future__ import annotations
 import gc
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Select, bindparam, func, select
+from sqlalchemy import Connection, Select, bindparam, func, or_, select
 
 from assets_core.errors import CatalogError, did_you_mean
 from assets_core.state import AssetState, Event, FailureRecord, MaterializationRecord
-from catalog.models import ASSET, ASSET_STATE, EVENT, FAILURE, LINEAGE_EDGE, MATERIALIZATION, OBSERVATION, RUN
+from catalog.models import (
+    ASSET,
+    ASSET_STATE,
+    COLUMN_EDGE,
+    COLUMN_LINEAGE,
+    EVENT,
+    FAILURE,
+    LINEAGE_EDGE,
+    MATERIALIZATION,
+    OBSERVATION,
+    RUN,
+)
 from catalog.records import (
     EVENT_COLUMNS,
     FAILURE_COLUMNS,
@@ -24,9 +35,13 @@ from catalog.records import (
     materialization_from,
     maybe_time_from,
     observation_from,
+    stored,
     time_from,
 )
-from catalog.views import DefinitionView, RunView
+from catalog.views import ColumnEdge, DefinitionView, RunView
+
+if TYPE_CHECKING:
+    from assets_core.lineage import TableLineage
 
 COUNTED_KINDS = ("materialized", "failed", "skipped")  # kinds of the asset events a RunView counts
 STATE_BATCH = 900  # values per IN (...) list: below SQLite's oldest limit of 999 bound parameters
@@ -121,6 +136,31 @@ def lineage_edges(connection: Connection) -> list[tuple[str, str]]:
         LINEAGE_EDGE.c.upstream, LINEAGE_EDGE.c.downstream
     )
     return [(up, down) for up, down in connection.execute(query)]
+
+
+def column_lineage_keys(connection: Connection) -> dict[str, str]:
+    """The cache key of every stored column lineage, by asset."""
+    query = select(COLUMN_LINEAGE.c.asset, COLUMN_LINEAGE.c.key)
+    return {asset: key for asset, key in connection.execute(query)}
+
+
+def column_lineage(connection: Connection) -> dict[str, TableLineage]:
+    """Every stored column lineage, by asset."""
+    from assets_core.lineage import TableLineage  # sqlglot's optimizer only when lineage is read
+
+    query = select(*stored(COLUMN_LINEAGE.c.asset, COLUMN_LINEAGE.c.lineage)).order_by(COLUMN_LINEAGE.c.asset)
+    return {asset: TableLineage.from_json(asset, from_json(data)) for asset, data in connection.execute(query)}
+
+
+def column_edges(connection: Connection, asset: str | None = None) -> list[ColumnEdge]:
+    """Every stored column edge, or those that touch ``asset`` (feeding its columns or fed by them), sorted."""
+    c = COLUMN_EDGE.c
+    query = select(c.asset, c.column, c.upstream_asset, c.upstream_column).order_by(
+        c.asset, c.column, c.upstream_asset, c.upstream_column
+    )
+    if asset is not None:
+        query = query.where(or_(c.asset == asset, c.upstream_asset == asset))
+    return [ColumnEdge(*row) for row in connection.execute(query)]
 
 
 def _newest_runs() -> Select[Any]:

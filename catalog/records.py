@@ -12,7 +12,7 @@ import json.scanner
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Column, ColumnElement, DateTime, String, type_coerce
 
@@ -25,6 +25,9 @@ from assets_core.state import (
 )
 from catalog.models import EVENT, FAILURE, MATERIALIZATION, OBSERVATION, RUN
 from catalog.views import DefinitionView
+
+if TYPE_CHECKING:  # the lineage module (sqlglot's optimizer) is imported only where lineage is read
+    from assets_core.lineage import TableLineage
 
 
 def stored(*columns: Column[Any]) -> tuple[ColumnElement[Any], ...]:
@@ -243,3 +246,20 @@ def definition_values(definition: DefinitionView, saved_at: datetime) -> dict[st
         "line": definition.line,
         "updated_at": to_utc(saved_at),
     }
+
+
+def column_lineage_values(lineage: TableLineage) -> dict[str, Any]:
+    """The column values of a column lineage row."""
+    return {"asset": lineage.asset, "key": lineage.key, "lineage": lineage.to_json()}
+
+
+def column_edge_values(lineage: TableLineage) -> list[dict[str, Any]]:
+    """The column values of the rows of every direct column edge of one asset, sorted.
+
+    >>> from assets_core.lineage import TableLineage
+    >>> column_edge_values(TableLineage("b", ("y",), {"y": ("a.x", "fin.raw.id")}))[1]
+    {'asset': 'b', 'column': 'y', 'upstream_asset': 'fin.raw', 'upstream_column': 'id'}
+    """
+    edges = {(column, *origin.rsplit(".", 1)) for column, origins in lineage.direct.items() for origin in origins}
+    return [{"asset": lineage.asset, "column": column, "upstream_asset": up_asset, "upstream_column": up_column}
+            for column, up_asset, up_column in sorted(edges)]

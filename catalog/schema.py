@@ -15,9 +15,9 @@ from sqlalchemy.engine import URL
 
 from assets_core.errors import CatalogError
 from catalog.engine import HOW_TO_MOVE, describe
-from catalog.models import META, TABLES
+from catalog.models import COLUMN_EDGE, COLUMN_LINEAGE, META, TABLES
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 Migration = Callable[[Connection], None]
 
@@ -28,7 +28,14 @@ def _create_missing_tables(connection: Connection) -> None:
         table.create(connection, checkfirst=True)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_create_missing_tables,)
+def _add_column_lineage(connection: Connection) -> None:
+    """Version 1 to 2: the column lineage of SQL assets and its edges, two new tables (empty until the next
+    ``assets lineage`` or ``assets materialize`` computes them)."""
+    for table in (COLUMN_LINEAGE, COLUMN_EDGE):
+        table.create(connection, checkfirst=True)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_create_missing_tables, _add_column_lineage)
 
 
 def ensure_schema(connection: Connection, url: URL) -> None:

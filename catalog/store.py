@@ -8,10 +8,10 @@ Reads go through SQLAlchemy Core and return frozen values (:mod:`catalog.queries
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
@@ -27,8 +27,21 @@ from assets_core.state import (
 )
 from catalog import queries
 from catalog.engine import WRITE, create_catalog_engine, describe, parse_url, translated_errors
-from catalog.models import ASSET, ASSET_STATE, EVENT, FAILURE, LINEAGE_EDGE, MATERIALIZATION, OBSERVATION, RUN
+from catalog.models import (
+    ASSET,
+    ASSET_STATE,
+    COLUMN_EDGE,
+    COLUMN_LINEAGE,
+    EVENT,
+    FAILURE,
+    LINEAGE_EDGE,
+    MATERIALIZATION,
+    OBSERVATION,
+    RUN,
+)
 from catalog.records import (
+    column_edge_values,
+    column_lineage_values,
     definition_values,
     event_values,
     failure_values,
@@ -38,7 +51,10 @@ from catalog.records import (
 )
 from catalog.schema import ensure_schema
 from catalog.transactions import WriteTransaction, transactions
-from catalog.views import DefinitionView, RunView
+from catalog.views import ColumnEdge, DefinitionView, RunView
+
+if TYPE_CHECKING:  # the lineage module (sqlglot's optimizer) is imported only where lineage is read
+    from assets_core.lineage import TableLineage
 
 
 class SqlCatalog:
@@ -193,6 +209,37 @@ class SqlCatalog:
         """Every (upstream, downstream) edge as last saved, sorted."""
         with self._read() as connection:
             return queries.lineage_edges(connection)
+
+    # Column lineage
+
+    def save_column_lineage(self, lineages: Mapping[str, TableLineage]) -> bool:
+        """Replace the stored column lineage of SQL assets with ``lineages``, in one transaction.
+
+        Nothing is written when the stored lineages have the same assets with the same cache keys (a lineage
+        is a function of its key). Returns whether anything was written.
+        """
+        with self._read() as connection:
+            if queries.column_lineage_keys(connection) == {name: lineage.key for name, lineage in lineages.items()}:
+                return False
+        rows = [column_lineage_values(lineage) for _, lineage in sorted(lineages.items())]
+        edges = [edge for _, lineage in sorted(lineages.items()) for edge in column_edge_values(lineage)]
+        with self._transaction() as transaction:
+            transaction.delete_all(COLUMN_EDGE)
+            transaction.delete_all(COLUMN_LINEAGE)
+            transaction.insert_many(COLUMN_LINEAGE, rows)
+            transaction.insert_many(COLUMN_EDGE, edges)
+        return True
+
+    def load_column_lineage(self) -> dict[str, TableLineage]:
+        """The column lineage of every SQL asset as last saved, by asset (a cache for ``Project.lineage``)."""
+        with self._read() as connection:
+            return queries.column_lineage(connection)
+
+    def column_edges(self, asset: str | None = None) -> list[ColumnEdge]:
+        """Every direct column edge as last saved, or only those that touch ``asset`` (feeding one of its
+        columns, or fed by one), sorted by asset, column and upstream."""
+        with self._read() as connection:
+            return queries.column_edges(connection, asset)
 
     # Runs, events and history
 

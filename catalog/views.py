@@ -52,3 +52,23 @@ class RunView:
         if self.ended_at is None:
             return None
         return (self.ended_at - self.started_at).total_seconds()
+
+
+@dataclass(frozen=True)
+class ColumnEdge:
+    """One direct column lineage edge: the value of ``asset.column`` comes (in part) from
+    ``upstream_asset.upstream_column``."""
+
+    asset: str
+    column: str
+    upstream_asset: str
+    upstream_column: str
+
+    @property
+    def upstream(self) -> str:
+        """The upstream column as ``asset.column``.
+
+        >>> ColumnEdge("customers", "name", "raw.customers", "full_name").upstream
+        'raw.customers.full_name'
+        """
+        return f"{self.upstream_asset}.{self.upstream_column}"

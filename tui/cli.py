@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from assets_core.errors import AssetsError
-from tui import commands
+from tui import commands, lineage
 from tui.workspace import Options
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("selection", nargs="*", help="selection (default: everything)")
     prune.add_argument("--keep", type=_positive, default=3, metavar="N",
                        help="stored versions kept per asset, newest first (default: 3; the latest is always kept)")
+    lineage.add_arguments(add("lineage", lineage.HELP))
+    browse = add("tui", "browse assets, lineage, history and runs in the terminal; rematerialize from it")
+    browse.add_argument("asset", nargs="?", metavar="ASSET", help="open on this asset")
+    browse.add_argument("--read-only", action="store_true", help="offer nothing that changes anything")
     return parser
 
 
@@ -76,6 +80,8 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, Options, Console], int]] = {
     "logs": commands.logs,
     "show": commands.show,
     "prune": commands.prune,
+    "lineage": lineage.lineage,
+    "tui": commands.tui,
 }
 
 

@@ -13,6 +13,7 @@ from rich.markup import escape
 from assets_core.execution import RunSettings
 from assets_core.plan import Status
 from tui import render
+from tui.lineage import refresh_column_lineage
 from tui.progress import BarReporter, LineReporter
 from tui.render import Cell, status_cell, table
 from tui.workspace import Options, Workspace, open_catalog_only, open_workspace
@@ -89,11 +90,13 @@ def materialize(args: argparse.Namespace, options: Options, console: Console) ->
     planned = project.plan(args.selection, args.force, snapshot)
     if args.json:
         result = project.run(planned, snapshot, settings)
+        refresh_column_lineage(workspace)
         _print_json(result.to_json())
         return 1 if result.failed else 0
     reporter = BarReporter(console, len(planned)) if console.is_terminal else LineReporter(console)
     with reporter:
         result = project.run(planned, snapshot, settings, listener=reporter)
+    refresh_column_lineage(workspace)
     _summarize(console, result)
     return 1 if result.failed else 0
 
@@ -179,3 +182,9 @@ def prune(args: argparse.Namespace, options: Options, console: Console) -> int:
     count = sum(len(v) for v in removed.values())
     console.print(f"removed {count} stored version(s) of {len(removed)} asset(s); kept the newest {args.keep} of each")
     return 0
+
+
+def tui(args: argparse.Namespace, options: Options, console: Console) -> int:
+    from tui.browser.app import run_browser  # Textual is loaded by the browser only
+
+    return run_browser(open_workspace(options), args.asset, args.read_only)

@@ -175,28 +175,28 @@ def to_dot(drawing: Drawing) -> str:
     return _digraph(drawing).source
 
 
-def render(drawing: Drawing, format: str) -> bytes:
+def render(drawing: Drawing, image: str) -> bytes:
     """The drawing as ``dot`` text, or as an ``svg`` or ``png`` image drawn by Graphviz's ``dot`` program.
 
     Raises:
-        DrawingError: the format is unknown, or ``dot`` is not installed or fails.
+        DrawingError: the format (``image``) is unknown, or ``dot`` is not installed or fails.
     """
-    import graphviz
+    import graphviz  # type: ignore[import-untyped]
 
-    if format not in FORMATS:
-        raise DrawingError(f"cannot draw as '{format}'; the formats are {', '.join(FORMATS)}")
+    if image not in FORMATS:
+        raise DrawingError(f"cannot draw as '{image}'; the formats are {', '.join(FORMATS)}")
     digraph = _digraph(drawing)
-    if format == "dot":
+    if image == "dot":
         return digraph.source.encode()
     try:
-        return digraph.pipe(format=format)
+        return digraph.pipe(format=image)
     except graphviz.ExecutableNotFound as error:
-        raise DrawingError(f"drawing {format} needs Graphviz's 'dot' program, which is not on PATH; "
+        raise DrawingError(f"drawing {image} needs Graphviz's 'dot' program, which is not on PATH; "
                            f"{INSTALL}") from error
     except (subprocess.CalledProcessError, OSError) as error:
         detail = getattr(error, "stderr", b"") or b""
         text = detail.decode(errors="replace").strip() if isinstance(detail, bytes) else str(detail)
-        raise DrawingError(f"Graphviz's 'dot' failed to draw {format}: {text or error}; try --format dot "
+        raise DrawingError(f"Graphviz's 'dot' failed to draw {image}: {text or error}; try --format dot "
                            "to see the source it was given") from error
 
 
@@ -220,7 +220,7 @@ def write_file(path: str | os.PathLike[str], data: bytes) -> Path:
 
 
 def _digraph(drawing: Drawing) -> Any:
-    import graphviz  # only when drawing: it is not needed to start the command
+    import graphviz  # type: ignore[import-untyped]  # only when drawing: not needed to start the command
 
     digraph = graphviz.Digraph("lineage", graph_attr={"rankdir": "LR", "fontname": FONT},
                                node_attr={"fontname": FONT, "fontsize": "11"},
