@@ -116,6 +116,24 @@ class _Tracer:
     def __init__(self, safe_to_asset: Mapping[str, str]):
         self.safe_to_asset = safe_to_asset
         self.memo: dict[tuple[int, int], frozenset[Origin]] = {}
+        self.selects: dict[int, list[exp.Expression]] = {}
+        self.positions: dict[int, dict[str, int]] = {}
+
+    def projections(self, scope: Scope) -> list[exp.Expression]:
+        found = self.selects.get(id(scope))
+        if found is None:
+            found = self.selects[id(scope)] = _projections(scope)
+        return found
+
+    def position(self, scope: Scope, name: str) -> int | None:
+        """Where a scope outputs the column ``name`` (the first such column, as SQL resolves it)."""
+        found = self.positions.get(id(scope))
+        if found is None:
+            found = {}
+            for index, projection in enumerate(self.projections(scope)):
+                found.setdefault(projection.alias_or_name, index)
+            self.positions[id(scope)] = found
+        return found.get(name)
 
     def output(self, scope: Scope, index: int) -> frozenset[Origin]:
         """The origins of the scope's output column at ``index``."""
@@ -125,7 +143,7 @@ class _Tracer:
             if isinstance(scope.expression, exp.SetOperation):
                 found = frozenset().union(*(self.output(branch, index) for branch in scope.set_operation_scopes))
             else:
-                selects = _projections(scope)
+                selects = self.projections(scope)
                 if index >= len(selects):
                     raise UnknownLineage("a set operation's branches have different numbers of columns")
                 found = self.expression(scope, selects[index])
@@ -140,7 +158,7 @@ class _Tracer:
         for subquery in node.find_all(exp.Select):
             inner = _scope_of(scope, subquery)
             if inner is not None and subquery is not node:
-                for index in range(len(_projections(inner))):
+                for index in range(len(self.projections(inner))):
                     origins |= self.output(inner, index)
         return frozenset(origins)
 
@@ -160,10 +178,10 @@ class _Tracer:
         source = owner.sources[table]
         if isinstance(source, exp.Table):
             return frozenset({(self.safe_to_asset.get(source.name, source.name), column.name)})
-        names = [p.alias_or_name for p in _projections(source)]
-        if column.name not in names:
+        index = self.position(source, column.name)
+        if index is None:
             raise UnknownLineage(f"'{table}' has no column '{column.name}'")
-        return self.output(source, names.index(column.name))
+        return self.output(source, index)
 
 
 def _projections(scope: Scope) -> list[exp.Expression]:
