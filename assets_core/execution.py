@@ -16,7 +16,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,8 +34,10 @@ from assets_core.errors import AssetsError, StorageError
 from assets_core.graph import AssetGraph
 from assets_core.plan import Plan, Reason, Versions, reasons_for
 from assets_core.sources import Observation, read_source
+from assets_core.recovery import HOST
 from assets_core.state import (
     AssetState,
+    CheckRecord,
     Event,
     FailureRecord,
     MaterializationRecord,
@@ -49,6 +51,8 @@ from assets_core.storage import Storage, Stored
 MATERIALIZED, SKIPPED, FAILED = "materialized", "skipped", "failed"
 UPSTREAM_REASONS = ("upstream_changed", "upstream_stale")  # the reasons a run may resolve before the asset starts
 ANOMALY_HISTORY = 20  # materializations an anomaly is judged against
+HEARTBEAT_SECONDS = 5.0  # a running run tells the catalog it is alive at least this often
+POLL_SECONDS = 0.25  # how often a run waiting for another run's lease asks again
 FLUSH_SECONDS = 0.25  # finished assets are recorded at least this often...
 FLUSH_COUNT = 500  # ...or once this many wait, in one transaction: few writes, and none while the GIL is contended
 
@@ -164,7 +168,11 @@ class Execution:
         self._done: list[MaterializationRecord] = []  # recorded in one transaction per scheduling round
         self._failed: list[FailureRecord] = []
         self._events: list[Event] = []
+        self._checks: list[CheckRecord] = []
         self._flushed = time.perf_counter()
+        self._polled = self._beaten = time.perf_counter()
+        self.held: dict[str, str] = {}  # asset -> the other run holding its lease
+        self._made_by: dict[str, str] = {}  # asset -> the run that held its lease before this one took it
 
     def run(self, plan: Plan) -> RunResult:
         """Run the plan; a plan with nothing to run and no source change to record makes no run at all."""
@@ -176,12 +184,17 @@ class Execution:
             raise StorageError(f"cannot create the home folder {self.home} ({error.strerror}); "
                                "choose another with --home") from error
         self._prepare(plan)
+        started = now()
         self.recorder.begin_run(RunRecord(self.run_id, self.settings.trigger, self.settings.selection, "running",
-                                          now(), pid=os.getpid()))
+                                          started, pid=os.getpid(), host=HOST, plan=tuple(plan.assets),
+                                          heartbeat_at=started))
         status = "failed"
         try:
             self._emit([Event(self.run_id, "planned", f"{len(plan)} asset(s) to run: {', '.join(plan.assets)}")])
             self._record_observations()
+            self.held = self.recorder.acquire_leases(self.run_id, plan.assets)
+            self._emit([Event(self.run_id, "waiting", f"run {holder} is materializing it: this run waits for it",
+                              asset=name) for name, holder in self.held.items()])
             self._schedule(plan)
             status = "failed" if any(o.status == FAILED for o in self.outcomes) else "success"
         except BaseException:
@@ -223,23 +236,35 @@ class Execution:
         sorter.prepare()
         reasons = {step.asset: step.reasons for step in plan.steps}
         futures: dict[Future[_Attempt], str] = {}
+        parked: set[str] = set()  # ready, but another run holds their lease
+
+        def start(names: Iterable[str]) -> None:
+            for name in names:
+                if name in self.held:
+                    parked.add(name)
+                    continue
+                skip = self._skip_reason(name, reasons[name])
+                if skip is not None:
+                    self._skip(name, skip)
+                    sorter.done(name)
+                    continue
+                self._why[name] = "; ".join(r.detail for r in reasons[name])
+                self.listener(Event(self.run_id, "started", self._why[name], asset=name))
+                futures[pool.submit(self._attempt, name)] = name
+
         with capturing_run(), ThreadPoolExecutor(self.settings.workers, thread_name_prefix="asset") as pool:
             try:
                 while sorter.is_active():
-                    for name in sorter.get_ready():
-                        skip = self._skip_reason(name, reasons[name])
-                        if skip is not None:
-                            self._skip(name, skip)
-                            sorter.done(name)
-                            continue
-                        self._why[name] = "; ".join(r.detail for r in reasons[name])
-                        self.listener(Event(self.run_id, "started", self._why[name], asset=name))
-                        futures[pool.submit(self._attempt, name)] = name
-                    if not futures:
+                    start(sorter.get_ready())
+                    if parked:
+                        start(self._unpark(parked))
+                    if not futures and not parked:
                         self._flush()
                         continue
                     self._flush(lazily=True)  # while the workers run what was just submitted
-                    done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                    self._beat()
+                    done, _ = wait(futures, timeout=POLL_SECONDS if parked else HEARTBEAT_SECONDS,
+                                   return_when=FIRST_COMPLETED)
                     for future in done:
                         name = futures.pop(future)
                         self._complete(future.result())
@@ -252,14 +277,43 @@ class Execution:
             finally:
                 self._finish_alerts()
 
+    def _unpark(self, parked: set[str]) -> list[str]:
+        """The parked assets whose lease this run could take now, with their state as the other run left it."""
+        if time.perf_counter() - self._polled < POLL_SECONDS:
+            return []
+        self._polled = time.perf_counter()
+        still = self.recorder.acquire_leases(self.run_id, sorted(parked))
+        freed = sorted(parked - set(still))
+        if not freed:
+            return []
+        for name, own in self.recorder.read_state(freed).items():
+            self._adopt(name, own)
+        for name in freed:
+            parked.discard(name)
+            self._made_by[name] = self.held.pop(name)
+        return freed
+
+    def _adopt(self, name: str, own: AssetState) -> None:
+        """Take the state another run recorded for an asset as this run's view of it."""
+        self.state = {**self.state, name: own}
+        if own.materialization is not None:
+            self.data_versions[name] = own.materialization.data_version
+            self.locations[name] = own.materialization.location
+            self.values.pop(name, None)
+
+    def _beat(self) -> None:
+        if time.perf_counter() - self._beaten >= HEARTBEAT_SECONDS:
+            self.recorder.heartbeat(self.run_id)
+            self._beaten = time.perf_counter()
+
     def _flush(self, lazily: bool = False) -> None:
         """Record what finished since the last flush, in one transaction (``lazily``: only when due)."""
         if lazily and len(self._done) + len(self._failed) < FLUSH_COUNT \
                 and time.perf_counter() - self._flushed < FLUSH_SECONDS:
             return
         if self._done or self._failed or self._events:
-            self.recorder.record_results(self._done, self._failed, self._events)
-            self._done, self._failed, self._events = [], [], []
+            self.recorder.record_results(self._done, self._failed, self._events, self._checks)
+            self._done, self._failed, self._events, self._checks = [], [], [], []
         self._flushed = time.perf_counter()
 
     def _skip_reason(self, name: str, planned: tuple[Reason, ...]) -> str | None:
@@ -269,12 +323,16 @@ class Execution:
         if broken:
             return f"upstream '{broken[0]}' failed" if len(broken) == 1 else \
                 f"upstreams {', '.join(repr(b) for b in broken)} failed"
-        if self.settings.force or any(r.kind not in UPSTREAM_REASONS for r in planned):
+        other = self._made_by.get(name)
+        if self.settings.force or (other is None and any(r.kind not in UPSTREAM_REASONS for r in planned)):
             return None  # it runs for a reason of its own, whatever its upstreams made
         current = {up: self.data_versions.get(up) for up in item.upstream}
         own = self.state.get(name, AssetState())
-        if reasons_for(item, own, self.versions.code[name], current, lost=name in self.versions.lost):
+        lost = name in self.versions.lost and other is None
+        if reasons_for(item, own, self.versions.code[name], current, lost=lost):
             return None
+        if other is not None:
+            return f"run {other} made it fresh meanwhile"
         return "its upstreams hold the same data as when it last ran (early cutoff)"
 
     def _skip(self, name: str, detail: str) -> None:
@@ -372,6 +430,8 @@ class Execution:
         events += [Event(self.run_id, "log", text, asset=name, level=level) for level, text in attempt.logs]
         events += [Event(self.run_id, "retry", text, asset=name, level="WARNING") for text in attempt.retries]
         events += [_check_event(self.run_id, name, check, result) for check, result in attempt.checks]
+        self._checks += [CheckRecord(name, self.run_id, check.name, result.passed, check.blocking, result.message,
+                                     _json_metadata(name, result.metadata)) for check, result in attempt.checks]
         error = attempt.error or attempt.blocking_failure
         if attempt.stored is None or error:
             self.blocked.add(name)

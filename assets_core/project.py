@@ -18,6 +18,7 @@ from assets_core.definitions import Asset
 from assets_core.execution import Execution, Listener, RunResult, RunSettings
 from assets_core.graph import AssetGraph
 from assets_core.plan import Plan, Status, Versions, assess, build_plan
+from assets_core.recovery import dead_runs, process_alive
 from assets_core.selection import Selection, parse_selection
 from assets_core.sources import Observation, SourceMissingError, observe, source_columns
 from assets_core.state import AssetState, Catalog, MemoryCatalog, now
@@ -99,6 +100,15 @@ class Project:
                               snapshot.observations, settings or RunSettings(), listener, self.home, self.hooks,
                               self.root.name)
         return execution.run(plan)
+
+    def recover(self) -> list[str]:
+        """Mark runs whose process died as interrupted (releasing their leases) and sweep the temporary files
+        of killed writers; return the ids of the runs marked."""
+        dead = dead_runs(self.catalog.running_runs(), now())
+        for run in dead:
+            self.catalog.end_run(run.run_id, "interrupted")
+        self.storage.sweep(process_alive)
+        return [run.run_id for run in dead]
 
     def schemas(self, snapshot: Snapshot | None = None) -> dict[str, tuple[str, ...] | None]:
         """The columns of every non-SQL asset as far as known: a source's files, a declared schema, or the

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
 
@@ -81,6 +81,23 @@ class RunRecord:
     started_at: datetime
     ended_at: datetime | None = None
     pid: int | None = None
+    host: str = ""  # the machine the run's process runs on
+    plan: tuple[str, ...] = ()  # the assets it planned to run, in order
+    heartbeat_at: datetime | None = None  # last sign of life of its process
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    """The result of one check on one new value of an asset."""
+
+    asset: str
+    run_id: str
+    check: str
+    passed: bool
+    blocking: bool
+    message: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    created_at: datetime = field(default_factory=now)
 
 
 @dataclass(frozen=True)
@@ -106,6 +123,10 @@ class StateReader(Protocol):
         """The latest ``limit`` materializations of an asset, newest first."""
         ...
 
+    def running_runs(self) -> list[RunRecord]:
+        """The runs recorded as running (some may have died: see ``assets_core.recovery``)."""
+        ...
+
 
 class Recorder(Protocol):
     """Records what a run does. Called from one thread at a time."""
@@ -115,8 +136,9 @@ class Recorder(Protocol):
     def record_events(self, events: Sequence[Event]) -> None: ...
 
     def record_results(self, materializations: Sequence[MaterializationRecord], failures: Sequence[FailureRecord],
-                       events: Sequence[Event]) -> None:
-        """Store finished materializations and failed attempts with their events, atomically.
+                       events: Sequence[Event], checks: Sequence[CheckRecord] = ()) -> None:
+        """Store finished materializations, failed attempts, their check results and events, atomically, and
+        release the recording run's leases on those assets.
 
         A materialization clears its asset's latest failure; a failure leaves its latest materialization.
         """
@@ -124,7 +146,21 @@ class Recorder(Protocol):
 
     def record_observation(self, record: ObservationRecord) -> None: ...
 
-    def end_run(self, run_id: str, status: str) -> None: ...
+    def acquire_leases(self, run_id: str, assets: Sequence[str]) -> dict[str, str]:
+        """Take the lease of each asset no other live run holds; return ``{asset: holding run}`` for the rest.
+
+        A lease held by a run that is no longer running, or whose heartbeat is older than
+        ``LEASE_TIMEOUT``, is taken over.
+        """
+        ...
+
+    def heartbeat(self, run_id: str) -> None:
+        """Record that the run's process is alive (its leases stay held)."""
+        ...
+
+    def end_run(self, run_id: str, status: str) -> None:
+        """Record the run's final status, and release every lease it still holds."""
+        ...
 
 
 class Catalog(StateReader, Recorder, Protocol):
@@ -141,6 +177,8 @@ class MemoryCatalog:
         self.materializations: list[MaterializationRecord] = []
         self.failures: list[FailureRecord] = []
         self.observations: list[ObservationRecord] = []
+        self.checks: list[CheckRecord] = []
+        self.leases: dict[str, str] = {}
         self._state: dict[str, AssetState] = {}
 
     def read_state(self, assets: Iterable[str]) -> dict[str, AssetState]:
@@ -159,9 +197,17 @@ class MemoryCatalog:
         with self._lock:
             self.events.extend(events)
 
-    def record_results(self, materializations: Sequence[MaterializationRecord], failures: Sequence[FailureRecord],
-                       events: Sequence[Event]) -> None:
+    def running_runs(self) -> list[RunRecord]:
         with self._lock:
+            return [run for run in self.runs.values() if run.status == "running"]
+
+    def record_results(self, materializations: Sequence[MaterializationRecord], failures: Sequence[FailureRecord],
+                       events: Sequence[Event], checks: Sequence[CheckRecord] = ()) -> None:
+        with self._lock:
+            self.checks.extend(checks)
+            for record in [*materializations, *failures]:
+                if self.leases.get(record.asset) == record.run_id:
+                    del self.leases[record.asset]
             for record in materializations:
                 self.materializations.append(record)
                 old = self._state.get(record.asset, AssetState())
@@ -184,6 +230,33 @@ class MemoryCatalog:
             old = self._state.get(record.asset, AssetState())
             self._state[record.asset] = replace(old, observation=record)
 
+    def acquire_leases(self, run_id: str, assets: Sequence[str]) -> dict[str, str]:
+        with self._lock:
+            held = {}
+            for asset in assets:
+                holder = self.leases.get(asset)
+                if holder is not None and holder != run_id and is_live(self.runs.get(holder), now()):
+                    held[asset] = holder
+                else:
+                    self.leases[asset] = run_id
+            return held
+
+    def heartbeat(self, run_id: str) -> None:
+        with self._lock:
+            self.runs[run_id] = replace(self.runs[run_id], heartbeat_at=now())
+
     def end_run(self, run_id: str, status: str) -> None:
         with self._lock:
             self.runs[run_id] = replace(self.runs[run_id], status=status, ended_at=now())
+            self.leases = {asset: holder for asset, holder in self.leases.items() if holder != run_id}
+
+
+LEASE_TIMEOUT = timedelta(seconds=60)  # a run silent for longer has died; its leases can be taken over
+
+
+def is_live(run: RunRecord | None, at: datetime) -> bool:
+    """Whether a run still counts as running: recorded so, with a recent heartbeat."""
+    if run is None or run.status != "running":
+        return False
+    last = run.heartbeat_at or run.started_at
+    return at - last <= LEASE_TIMEOUT

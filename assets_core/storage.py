@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ SMALL_TABLE_ROWS = 100_000  # below this, pyarrow writes a table faster than pol
 TABLE_SUFFIX = ".parquet"
 JSON_SUFFIX = ".json"
 SEPARATOR = "@"  # between asset and version: never part of an asset name
+TEMPORARY_PREFIX = ".tmp-"  # then the writing process's id: a killed writer's leftovers can be told apart
 
 Schema = tuple[tuple[str, str], ...]
 
@@ -125,6 +126,21 @@ class Storage:
             self.path(location).unlink(missing_ok=True)
         return removed
 
+    def sweep(self, alive: Callable[[int], bool]) -> list[str]:
+        """Delete the temporary files of writers that died (killed mid-write); return their names."""
+        try:
+            names = [n for n in os.listdir(self._root) if n.startswith(TEMPORARY_PREFIX)]
+        except FileNotFoundError:
+            return []
+        removed = []
+        for name in names:
+            pid = name[len(TEMPORARY_PREFIX):].split("-", 1)[0]
+            if pid.isdigit() and int(pid) != os.getpid() and not alive(int(pid)):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(self._root, name))
+                removed.append(name)
+        return removed
+
     def _make_root(self) -> None:
         if self._made:
             return
@@ -214,7 +230,7 @@ class Storage:
     def _temporary(self) -> Iterator[str]:
         """A temporary file name in the storage folder, removed when the write fails (renamed into place
         otherwise)."""
-        temp = os.path.join(self._root, f".tmp-{uuid.uuid4().hex}.part")
+        temp = os.path.join(self._root, f"{TEMPORARY_PREFIX}{os.getpid()}-{uuid.uuid4().hex}.part")
         try:
             yield temp
         except BaseException:

@@ -83,6 +83,35 @@ class RunRow(SQLModel, table=True):
     ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     pid: int | None = None
     heartbeat_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    host: str = ""
+    plan: list[str] = Field(default_factory=list, sa_type=JSON)
+
+
+class LeaseRow(SQLModel, table=True):
+    """Which run is materializing an asset right now: two runs never materialize one asset at once."""
+
+    __tablename__ = "lease"
+
+    asset: str = Field(primary_key=True)
+    run_id: str = Field(index=True)
+    acquired_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class CheckResultRow(SQLModel, table=True):
+    """The result of one check on one new value of an asset."""
+
+    __tablename__ = "check_result"
+    __table_args__ = (Index("ix_check_result_asset_id", "asset", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True)
+    asset: str
+    check: str
+    passed: bool
+    blocking: bool
+    message: str = ""
+    metadata_json: dict[str, Any] = Field(default_factory=dict, sa_column=Column("metadata", JSON, nullable=False))
+    created_at: datetime = Field(sa_type=UtcDateTime)
 
 
 class MaterializationRow(SQLModel, table=True):
@@ -200,6 +229,8 @@ OBSERVATION = table_of(ObservationRow)
 EVENT = table_of(EventRow)
 ASSET_STATE = table_of(AssetStateRow)
 META = table_of(MetaRow)
+LEASE = table_of(LeaseRow)
+CHECK_RESULT = table_of(CheckResultRow)
 
 # Every table of the catalog, parents before children (the order ``create_all`` would pick anyway).
 TABLES: tuple[Table, ...] = (
@@ -214,4 +245,6 @@ TABLES: tuple[Table, ...] = (
     OBSERVATION,
     EVENT,
     ASSET_STATE,
+    LEASE,
+    CHECK_RESULT,
 )

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Select, bindparam, func, or_, select
 
 from assets_core.errors import CatalogError, did_you_mean
-from assets_core.state import AssetState, Event, FailureRecord, MaterializationRecord
+from assets_core.state import AssetState, CheckRecord, Event, FailureRecord, MaterializationRecord
 from catalog.models import (
     ASSET,
     ASSET_STATE,
+    CHECK_RESULT,
     COLUMN_EDGE,
     COLUMN_LINEAGE,
     EVENT,
@@ -25,6 +26,7 @@ from catalog.models import (
 )
 from catalog.records import (
     EVENT_COLUMNS,
+    check_from,
     FAILURE_COLUMNS,
     MATERIALIZATION_COLUMNS,
     OBSERVATION_COLUMNS,
@@ -217,7 +219,7 @@ def running_runs(connection: Connection) -> list[RunView]:
 def _run_views(connection: Connection, rows: Sequence[Any]) -> list[RunView]:
     counts = _event_counts(connection, [row.run_id for row in rows])
     views = []
-    for run_id, trigger, selection, status, started_at, ended_at, pid, heartbeat_at in rows:
+    for run_id, trigger, selection, status, started_at, ended_at, pid, heartbeat_at, host, plan in rows:
         counted = counts.get(run_id, {})
         views.append(
             RunView(
@@ -229,6 +231,8 @@ def _run_views(connection: Connection, rows: Sequence[Any]) -> list[RunView]:
                 ended_at=maybe_time_from(ended_at),
                 pid=pid,
                 heartbeat_at=maybe_time_from(heartbeat_at),
+                host=host or "",
+                plan=tuple(from_json(plan) or ()),
                 materialized=counted.get("materialized", 0),
                 failed=counted.get("failed", 0),
                 skipped=counted.get("skipped", 0),
@@ -284,3 +288,24 @@ def asset_failures(connection: Connection, asset: str, limit: int = 10) -> list[
     """The latest ``limit`` failed attempts of an asset, newest first."""
     query = select(*FAILURE_COLUMNS).where(FAILURE.c.asset == asset).order_by(FAILURE.c.id.desc()).limit(limit)
     return [failure_from(row) for row in connection.execute(query)]
+
+
+def latest_checks(connection: Connection, asset: str | None = None) -> dict[str, list[CheckRecord]]:
+    """The check results of each asset's latest checked value (of one asset, if given)."""
+    table = CHECK_RESULT
+    newest = select(table.c.asset, func.max(table.c.id).label("id")).group_by(table.c.asset)
+    if asset is not None:
+        newest = newest.where(table.c.asset == asset)
+    newest_rows = {row.asset: row.id for row in connection.execute(newest)}
+    if not newest_rows:
+        return {}
+    runs = {row.asset: row.run_id for row in connection.execute(
+        select(table.c.asset, table.c.run_id).where(table.c.id.in_(list(newest_rows.values()))))}
+    query = select(table.c.run_id, table.c.asset, table.c.check, table.c.passed, table.c.blocking,
+                   table.c.message, table.c["metadata"], table.c.created_at).where(
+        table.c.asset.in_(list(runs)), table.c.run_id.in_(set(runs.values()))).order_by(table.c.id)
+    found: dict[str, list[CheckRecord]] = {}
+    for row in connection.execute(query):
+        if runs.get(row.asset) == row.run_id:
+            found.setdefault(row.asset, []).append(check_from(row))
+    return found

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, Column, ColumnElement, DateTime, String, type_coerce
 
 from assets_core.state import (
+    CheckRecord,
     Event,
     FailureRecord,
     MaterializationRecord,
@@ -44,7 +45,8 @@ FAILURE_COLUMNS = stored(_F.asset, _F.run_id, _F.error, _F.traceback, _F.attempt
 OBSERVATION_COLUMNS = stored(_O.asset, _O.run_id, _O.data_version, _O.fingerprint, _O.created_at)
 EVENT_COLUMNS = stored(_E.run_id, _E.kind, _E.message, _E.asset, _E.level, _E.created_at)
 RUN_COLUMNS = stored(
-    _R.run_id, _R.trigger, _R.selection, _R.status, _R.started_at, _R.ended_at, _R.pid, _R.heartbeat_at
+    _R.run_id, _R.trigger, _R.selection, _R.status, _R.started_at, _R.ended_at, _R.pid, _R.heartbeat_at, _R.host,
+    _R.plan
 )
 
 
@@ -228,7 +230,22 @@ def run_values(run: RunRecord, heartbeat_at: datetime) -> dict[str, Any]:
         "ended_at": maybe_utc(run.ended_at),
         "pid": run.pid,
         "heartbeat_at": to_utc(heartbeat_at),
+        "host": run.host,
+        "plan": list(run.plan),
     }
+
+
+def check_from(values: Sequence[Any]) -> CheckRecord:
+    run_id, asset, check, passed, blocking, message, metadata, created_at = values
+    return CheckRecord(asset, run_id, check, bool(passed), bool(blocking), message, from_json(metadata),
+                       time_from(created_at))
+
+
+def check_values(records: Sequence[CheckRecord]) -> list[dict[str, Any]]:
+    """The column values of check result rows."""
+    return [{"run_id": r.run_id, "asset": r.asset, "check": r.check, "passed": r.passed, "blocking": r.blocking,
+             "message": r.message, "metadata": dict(r.metadata), "created_at": to_utc(r.created_at)}
+            for r in records]
 
 
 def definition_values(definition: DefinitionView, saved_at: datetime) -> dict[str, Any]:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, inspect, select, update
+from sqlalchemy import Connection, inspect, select, text, update
 from sqlalchemy.engine import URL
 
 from assets_core.errors import CatalogError
 from catalog.engine import HOW_TO_MOVE, describe
-from catalog.models import COLUMN_EDGE, COLUMN_LINEAGE, META, TABLES
+from catalog.models import CHECK_RESULT, COLUMN_EDGE, COLUMN_LINEAGE, LEASE, META, RUN, TABLES
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 Migration = Callable[[Connection], None]
 
@@ -35,7 +35,19 @@ def _add_column_lineage(connection: Connection) -> None:
         table.create(connection, checkfirst=True)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_create_missing_tables, _add_column_lineage)
+def _add_leases_checks_and_run_plans(connection: Connection) -> None:
+    """Version 2 to 3: leases (one run materializes an asset at a time), check results, and the host and plan
+    of each run (so that a dead run is told from a live one, and a failed run can be resumed)."""
+    for table in (LEASE, CHECK_RESULT):
+        table.create(connection, checkfirst=True)
+    columns = {column["name"] for column in inspect(connection).get_columns(RUN.name)}
+    if "host" not in columns:
+        connection.execute(text("ALTER TABLE run ADD COLUMN host VARCHAR NOT NULL DEFAULT ''"))
+    if "plan" not in columns:
+        connection.execute(text("ALTER TABLE run ADD COLUMN plan JSON NOT NULL DEFAULT '[]'"))
+
+
+MIGRATIONS: tuple[Migration, ...] = (_create_missing_tables, _add_column_lineage, _add_leases_checks_and_run_plans)
 
 
 def ensure_schema(connection: Connection, url: URL) -> None:

@@ -18,11 +18,13 @@ from sqlalchemy import Connection
 from assets_core.errors import CatalogError
 from assets_core.state import (
     AssetState,
+    CheckRecord,
     Event,
     FailureRecord,
     MaterializationRecord,
     ObservationRecord,
     RunRecord,
+    is_live,
     now,
 )
 from catalog import queries
@@ -30,24 +32,30 @@ from catalog.engine import WRITE, create_catalog_engine, describe, parse_url, tr
 from catalog.models import (
     ASSET,
     ASSET_STATE,
+    CHECK_RESULT,
     COLUMN_EDGE,
     COLUMN_LINEAGE,
     EVENT,
     FAILURE,
+    LEASE,
     LINEAGE_EDGE,
     MATERIALIZATION,
     OBSERVATION,
     RUN,
 )
 from catalog.records import (
+    check_values,
     column_edge_values,
     column_lineage_values,
     definition_values,
     event_values,
     failure_values,
     materialization_values,
+    maybe_time_from,
     observation_values,
     run_values,
+    time_from,
+    to_utc,
 )
 from catalog.schema import ensure_schema
 from catalog.transactions import WriteTransaction, transactions
@@ -129,12 +137,16 @@ class SqlCatalog:
                 transaction.insert_many(EVENT, event_values(events))
 
     def record_results(self, materializations: Sequence[MaterializationRecord], failures: Sequence[FailureRecord],
-                       events: Sequence[Event]) -> None:
-        """Store finished materializations and failed attempts with their events, in one transaction.
+                       events: Sequence[Event], checks: Sequence[CheckRecord] = ()) -> None:
+        """Store finished materializations, failed attempts, check results and events in one transaction, and
+        release the recording run's leases on those assets.
 
         A materialization clears its asset's latest failure; a failure leaves the latest materialization.
         """
         with self._transaction() as transaction:
+            transaction.insert_many(CHECK_RESULT, check_values(checks))
+            for record in [*materializations, *failures]:
+                transaction.delete_where(LEASE, {"asset": record.asset, "run_id": record.run_id})
             for record in materializations:
                 found = transaction.insert(MATERIALIZATION, materialization_values(record))
                 _point(transaction, record.asset, {"materialization_id": found, "failure_id": None})
@@ -158,12 +170,37 @@ class SqlCatalog:
             _point(transaction, record.asset, {"observation_id": found})
 
     def end_run(self, run_id: str, status: str) -> None:
-        """Record the run's final status and end time.
+        """Record the run's final status and end time, and release every lease it still holds.
 
         Raises:
             CatalogError: no run has this id.
         """
-        self._update_run(run_id, {"status": status, "ended_at": now()})
+        self._update_run(run_id, {"status": status, "ended_at": now()}, release=True)
+
+    def acquire_leases(self, run_id: str, assets: Sequence[str]) -> dict[str, str]:
+        """Take the lease of each asset no other live run holds, in one transaction; return
+        ``{asset: holding run}`` for the assets another live run holds."""
+        if not assets:
+            return {}
+        moment = now()
+        with self._transaction() as transaction:
+            holders = dict(transaction.select_in(LEASE, ["asset", "run_id"], "asset", list(assets)))
+            others = sorted({holder for holder in holders.values() if holder != run_id})
+            runs = transaction.select_in(RUN, ["run_id", "status", "started_at", "heartbeat_at"], "run_id", others)
+            live = {row[0] for row in runs if is_live(_liveness(row), moment)}
+            held = {asset: holder for asset, holder in holders.items() if holder != run_id and holder in live}
+            for asset, holder in holders.items():
+                if asset not in held and holder != run_id:
+                    transaction.delete_where(LEASE, {"asset": asset})
+            transaction.insert_many(LEASE, [{"asset": asset, "run_id": run_id, "acquired_at": to_utc(moment)}
+                                            for asset in dict.fromkeys(assets)
+                                            if asset not in held and holders.get(asset) != run_id])
+        return held
+
+    def latest_checks(self, asset: str | None = None) -> dict[str, list[CheckRecord]]:
+        """The check results of each asset's latest checked value (of one asset, if given)."""
+        with self._read() as connection:
+            return queries.latest_checks(connection, asset)
 
     def heartbeat(self, run_id: str) -> None:
         """Record that the run's process is still alive.
@@ -173,9 +210,11 @@ class SqlCatalog:
         """
         self._update_run(run_id, {"heartbeat_at": now()})
 
-    def _update_run(self, run_id: str, values: dict[str, Any]) -> None:
+    def _update_run(self, run_id: str, values: dict[str, Any], release: bool = False) -> None:
         with self._transaction() as transaction:
             changed = transaction.update(RUN, "run_id", run_id, values)
+            if release:
+                transaction.delete_where(LEASE, {"run_id": run_id})
         if changed == 0:
             raise CatalogError(f"no run '{run_id}' in the catalog {describe(self._url)}; begin the run first")
 
@@ -299,3 +338,9 @@ def _point(transaction: WriteTransaction, asset: str, pointers: dict[str, Any]) 
     """Point the asset's state at its newest records (only the pointers given change)."""
     if transaction.update(ASSET_STATE, "asset", asset, pointers) == 0:
         transaction.insert(ASSET_STATE, {"asset": asset, **pointers})
+
+
+def _liveness(row: Sequence[Any]) -> RunRecord:
+    """Enough of a run row, read raw inside a write transaction, to judge whether the run is alive."""
+    run_id, status, started_at, heartbeat_at = row
+    return RunRecord(run_id, "", (), status, time_from(started_at), heartbeat_at=maybe_time_from(heartbeat_at))

@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, Table, bindparam, delete, insert, update
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -43,6 +43,17 @@ class WriteTransaction(Protocol):
     def delete_all(self, table: Table) -> None:
         """Delete every row of the table."""
         ...
+
+    def delete_where(self, table: Table, equal: Values) -> None:
+        """Delete the rows whose columns equal ``equal`` (every given column)."""
+        ...
+
+    def select_in(self, table: Table, columns: Sequence[str], key: str, values: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """The ``columns`` of the rows whose ``key`` is one of ``values``, read inside this transaction."""
+        ...
+
+
+IN_BATCH = 500  # values per IN (...) list: well under SQLite's limit on parameters
 
 
 class Transactions(Protocol):
@@ -97,6 +108,16 @@ class CoreTransaction:
     def update(self, table: Table, key: str, key_value: Any, values: Values) -> int:
         statement = update(table).where(table.c[key] == key_value).values(dict(values))
         return self._connection.execute(statement).rowcount
+
+    def delete_where(self, table: Table, equal: Values) -> None:
+        self._connection.execute(delete(table).where(*(table.c[k] == v for k, v in equal.items())))
+
+    def select_in(self, table: Table, columns: Sequence[str], key: str, values: Sequence[Any]) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(values), IN_BATCH):
+            query = select(*(table.c[c] for c in columns)).where(table.c[key].in_(values[start:start + IN_BATCH]))
+            rows += [tuple(row) for row in self._connection.execute(query)]
+        return rows
 
     def delete_all(self, table: Table) -> None:
         self._connection.execute(delete(table))
@@ -204,3 +225,17 @@ class DriverTransaction:
     def delete_all(self, table: Table) -> None:
         rendered = self._rendered(("delete", table.name), lambda: delete(table), [])
         self._cursor.execute(rendered.sql)
+
+    def delete_where(self, table: Table, equal: Values) -> None:
+        # The table's and columns' names are the catalog's own; only the values are bound.
+        where = " AND ".join(f'"{column}" = ?' for column in equal)
+        self._cursor.execute(f'DELETE FROM "{table.name}" WHERE {where}', list(equal.values()))
+
+    def select_in(self, table: Table, columns: Sequence[str], key: str, values: Sequence[Any]) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = []
+        shown = ", ".join(f'"{column}"' for column in columns)
+        for start in range(0, len(values), IN_BATCH):
+            batch = list(values[start:start + IN_BATCH])
+            marks = ", ".join("?" * len(batch))
+            rows += self._cursor.execute(f'SELECT {shown} FROM "{table.name}" WHERE "{key}" IN ({marks})', batch).fetchall()
+        return rows

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from assets_core.state import RunRecord
+
 
 @dataclass(frozen=True)
 class DefinitionView:
@@ -23,7 +25,7 @@ class DefinitionView:
 
 
 @dataclass(frozen=True)
-class RunView:
+class RunView(RunRecord):
     """A run as recorded, with what it did counted from its events.
 
     ``duration`` is in seconds, ``None`` while the run has not ended.
@@ -34,14 +36,6 @@ class RunView:
     3.0
     """
 
-    run_id: str
-    trigger: str
-    selection: tuple[str, ...]
-    status: str
-    started_at: datetime
-    ended_at: datetime | None = None
-    pid: int | None = None
-    heartbeat_at: datetime | None = None
     materialized: int = 0
     failed: int = 0
     skipped: int = 0

@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("selection", nargs="*", help="selection (default: everything)")
     run.add_argument("--force", action="store_true", help="rerun every selected asset, stale or not")
     run.add_argument("-j", "--workers", type=_positive, help="assets run at once (default: max(4, cores))")
+    run.add_argument("--resume", nargs="?", const="", metavar="RUN_ID",
+                     help="rerun only what a run did not finish (default: the last failed or interrupted run)")
     runs = add("runs", "list recent runs")
     runs.add_argument("--limit", type=_positive, default=20, help="how many runs (default: 20)")
     logs = add("logs", "show the log of one run")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from typing import Any
@@ -10,7 +11,9 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from assets_core.errors import SelectionError
 from assets_core.execution import RunSettings
+from assets_core.resume import unfinished
 from assets_core.plan import Status
 from tui import render
 from tui.lineage import refresh_column_lineage
@@ -83,22 +86,54 @@ def materialize(args: argparse.Namespace, options: Options, console: Console) ->
     workspace = open_workspace(options)
     workspace.save_definitions()
     project = workspace.project
+    selection, force, trigger = list(args.selection), args.force, "manual"
+    if args.resume is not None:
+        selection = _resume_selection(workspace, args.resume, console, quiet=args.json)
+        force, trigger = True, "resume"
+        if not selection:
+            if args.json:
+                _print_json({"run_id": None, "status": "success", "materialized": [], "skipped": [], "failed": []})
+            return 0
     workers = args.workers or workspace.config.workers
-    settings = RunSettings(force=args.force, selection=tuple(args.selection),
+    settings = RunSettings(force=force, trigger=trigger, selection=tuple(selection),
                            **({"workers": workers} if workers else {}))
     snapshot = project.snapshot()
-    planned = project.plan(args.selection, args.force, snapshot)
-    if args.json:
-        result = project.run(planned, snapshot, settings)
-        refresh_column_lineage(workspace)
-        _print_json(result.to_json())
-        return 1 if result.failed else 0
-    reporter = BarReporter(console, len(planned)) if console.is_terminal else LineReporter(console)
+    planned = project.plan(selection, force, snapshot)
+    reporter: Any = contextlib.nullcontext()
+    if not args.json:
+        reporter = BarReporter(console, len(planned)) if console.is_terminal else LineReporter(console)
     with reporter:
-        result = project.run(planned, snapshot, settings, listener=reporter)
+        result = project.run(planned, snapshot, settings, listener=None if args.json else reporter)
     refresh_column_lineage(workspace)
-    _summarize(console, result)
+    if args.json:
+        _print_json(result.to_json())
+    else:
+        _summarize(console, result)
     return 1 if result.failed else 0
+
+
+def _resume_selection(workspace: Workspace, run_id: str, console: Console, quiet: bool) -> list[str]:
+    """The assets a run planned and did not finish (default run: the last failed or interrupted one)."""
+    catalog = workspace.catalog
+    if run_id:
+        run = catalog.find_run(run_id)
+    else:
+        unfinished_runs = [r for r in catalog.list_runs(limit=200) if r.status in ("failed", "interrupted")]
+        if not unfinished_runs:
+            raise SelectionError("there is no failed or interrupted run to resume; see 'assets runs'")
+        run = unfinished_runs[0]
+    if not run.plan:
+        raise SelectionError(f"run {run.run_id} recorded no plan (it was made by an older release), so it "
+                             "cannot be resumed; run 'assets materialize' instead")
+    left = unfinished(run.plan, catalog.run_events(run.run_id))
+    graph = workspace.project.graph
+    gone = [name for name in left if name not in graph]
+    if not quiet:
+        if gone:
+            console.print(f"no longer defined, left out: {', '.join(gone)}")
+        console.print(f"resuming run {run.run_id}: {len(left) - len(gone)} of its {len(run.plan)} asset(s) to run"
+                      if left else f"run {run.run_id} has nothing left to do")
+    return [name for name in left if name in graph]
 
 
 def _summarize(console: Console, result: Any) -> None:
@@ -111,8 +146,12 @@ def _summarize(console: Console, result: Any) -> None:
     for outcome in result.outcomes:
         if outcome.status == "failed":
             console.print(f"  [red]✗ {escape(outcome.asset)}[/]: {escape(outcome.detail)}")
+    blocked = [o.asset for o in result.outcomes if o.status == "skipped" and "failed" in o.detail]
+    if blocked:
+        console.print(f"  [yellow]- skipped because an upstream failed[/]: {escape(', '.join(blocked))}")
     if result.failed:
         console.print(f"see the log: assets logs {result.run_id}")
+        console.print(f"fix the cause, then resume: assets materialize --resume {result.run_id}")
 
 
 def runs(args: argparse.Namespace, options: Options, console: Console) -> int:

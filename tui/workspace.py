@@ -8,6 +8,8 @@ from pathlib import Path
 
 from assets_core.alerts import hooks_from_config
 from assets_core.errors import ProjectError
+from assets_core.recovery import dead_runs
+from assets_core.state import now
 from assets_core.loading import ProjectConfig, load_project_assets, read_config
 from assets_core.project import Project
 from assets_core.storage import Storage
@@ -65,14 +67,19 @@ def open_workspace(options: Options) -> Workspace:
     home = resolve_home(root, options.home, config)
     catalog = open_catalog(catalog_url(options, config, home))
     storage = Storage(home / "storage", durable=bool(config.durable))
-    return Workspace(Project(assets, root, storage, catalog, home), catalog, config, home)
+    project = Project(assets, root, storage, catalog, home)
+    project.recover()  # runs whose process died become "interrupted" before anything reads them
+    return Workspace(project, catalog, config, home)
 
 
 def open_catalog_only(options: Options) -> SqlCatalog:
     """The catalog alone, for commands that need no definitions (runs, logs)."""
     root = Path(options.project or ".").resolve()
     config = read_config(root)
-    return open_catalog(catalog_url(options, config, resolve_home(root, options.home, config)))
+    catalog = open_catalog(catalog_url(options, config, resolve_home(root, options.home, config)))
+    for run in dead_runs(catalog.running_runs(), now()):
+        catalog.end_run(run.run_id, "interrupted")
+    return catalog
 
 
 def catalog_url(options: Options, config: ProjectConfig, home: Path) -> str:

@@ -36,8 +36,8 @@ PROTOCOL_METHODS = sorted(
 
 def test_the_protocol_has_the_methods_we_expect() -> None:
     assert PROTOCOL_METHODS == [
-        "asset_history", "begin_run", "end_run", "read_state", "record_events", "record_observation",
-        "record_results",
+        "acquire_leases", "asset_history", "begin_run", "end_run", "heartbeat", "read_state", "record_events",
+        "record_observation", "record_results", "running_runs",
     ]  # fmt: skip
 
 
