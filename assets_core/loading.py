@@ -24,7 +24,7 @@ from typing import Any
 
 from assets_core.alerts import AlertHook
 from assets_core.checks import Check, Freshness
-from assets_core.definitions import Asset, source_asset
+from assets_core.definitions import Asset, RetryPolicy, source_asset
 from assets_core.errors import LoadError, Location, ProjectError, did_you_mean
 
 _OWN_PACKAGES = ("assets_core", "catalog", "tui")
@@ -45,6 +45,7 @@ class ProjectConfig:
     sql_folders: tuple[str, ...] = ()  # folders of .sql files, one SQL asset per file
     source_folders: tuple[str, ...] = ()  # folders of CSV/Parquet files, one source asset per file (dbt's seeds)
     dialect: str = "duckdb"  # the SQL dialect the .sql files are written in
+    retry: RetryPolicy | None = None  # the project's default retry policy ([tool.assets.retry])
     extra: dict[str, Any] = field(default_factory=dict)  # keys later features read
 
     @property
@@ -52,7 +53,8 @@ class ProjectConfig:
         return bool(self.module or self.file or self.sql_folders or self.source_folders)
 
 
-KNOWN_KEYS = {"module", "file", "home", "catalog", "workers", "durable", "sql_folders", "source_folders", "dialect"}
+KNOWN_KEYS = {"module", "file", "home", "catalog", "workers", "durable", "sql_folders", "source_folders", "dialect",
+              "retry"}
 TABLE_SUFFIXES = (".csv", ".parquet")
 
 
@@ -77,8 +79,45 @@ def read_config(root: str | os.PathLike[str]) -> ProjectConfig:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ProjectError(f"{path}: [tool.assets] {key} must be a list of folder names")
             known[key] = tuple(value)
+    if "retry" in known:
+        known["retry"] = retry_policy(known["retry"], path)
     extra = {key: value for key, value in table.items() if key not in KNOWN_KEYS}
     return ProjectConfig(root, extra=extra, **known)
+
+
+def retry_policy(table: Any, path: Path) -> RetryPolicy:
+    """A retry policy from ``[tool.assets.retry]``; ``retry_on`` names exceptions (builtin or ``module.Name``)."""
+    if not isinstance(table, dict):
+        raise ProjectError(f"{path}: [tool.assets.retry] must be a table, e.g. max_attempts = 3, delay = 1.0")
+    fields = {"max_attempts": int, "delay": float, "backoff": float, "max_delay": float, "jitter": float}
+    unknown = sorted(set(table) - set(fields) - {"retry_on"})
+    if unknown:
+        raise ProjectError(f"{path}: [tool.assets.retry] has unknown keys {unknown}; known: "
+                           + ", ".join([*fields, "retry_on"]))
+    try:
+        values = {key: kind(table[key]) for key, kind in fields.items() if key in table}
+    except (TypeError, ValueError) as error:
+        raise ProjectError(f"{path}: [tool.assets.retry] {error}") from error
+    if "retry_on" in table:
+        values["retry_on"] = tuple(_exception(name, path) for name in table["retry_on"])
+    policy = RetryPolicy(**values)
+    if policy.max_attempts < 1 or policy.delay < 0 or policy.backoff < 1:
+        raise ProjectError(f"{path}: [tool.assets.retry] needs max_attempts >= 1, delay >= 0 and backoff >= 1")
+    return policy
+
+
+def _exception(name: Any, path: Path) -> type[BaseException]:
+    import builtins
+
+    module, _, attr = str(name).rpartition(".")
+    try:
+        found = getattr(importlib.import_module(module) if module else builtins, attr)
+    except (ImportError, AttributeError):
+        found = None
+    if not (isinstance(found, type) and issubclass(found, BaseException)):
+        raise ProjectError(f"{path}: [tool.assets.retry] retry_on names '{name}', which is no exception class; "
+                           "use a builtin name (ConnectionError) or module.Name")
+    return found
 
 
 def load_assets(root: str | os.PathLike[str], module: str | None = None, file: str | None = None) -> list[Asset]:

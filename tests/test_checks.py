@@ -128,3 +128,25 @@ def test_freshness_policy_makes_an_old_asset_overdue(folder):
     result = folder.load().materialize()
     assert result.materialized == ["report"]  # overdue: it runs even though its upstream is unchanged
     assert statuses_of(folder.load())["orders"] == "fresh"
+
+
+def test_status_and_show_report_check_results(project, capsys, monkeypatch):
+    import json
+
+    from tui.cli import main
+
+    monkeypatch.chdir(project.root)
+    project.write("raw.csv", "id,status,amount\n1,paid,10\n2,refunded,5\n")
+    assert main(["materialize", "-f", "defs.py"]) == 0
+    capsys.readouterr()
+    assert main(["status", "-f", "defs.py"]) == 0
+    out = capsys.readouterr().out
+    assert "warning: check 'accepted_values' failed: column 'status' holds values outside" in out
+    assert main(["status", "-f", "defs.py", "--json", "orders"]) == 0
+    (orders,) = json.loads(capsys.readouterr().out)
+    assert {(c["check"], c["passed"], c["blocking"]) for c in orders["checks"]} == {
+        ("not_null", True, True), ("unique", True, True), ("accepted_values", False, False),
+        ("amounts_positive", True, True)}
+    assert main(["show", "orders", "-f", "defs.py"]) == 0
+    out = capsys.readouterr().out
+    assert "✓ passed not_null" in out and "! warning accepted_values" in out

@@ -274,3 +274,64 @@ def test_nothing_to_do_records_no_run(tmp_path):
     assert first.run_id is not None and catalog.materializations[0].rows is None  # a dict has no rows
     again = project.materialize()
     assert again.run_id is None and again.outcomes == () and len(catalog.runs) == 1
+
+
+def test_flaky_asset_succeeds_on_its_third_attempt_after_growing_delays(tmp_path):
+    import time
+
+    attempts: list[float] = []
+
+    @asset(options=AssetOptions(retry=RetryPolicy(max_attempts=4, delay=0.2, backoff=2.0, retry_on=(IOError,))))
+    def flaky():
+        attempts.append(time.monotonic())
+        if len(attempts) < 3:
+            raise ConnectionResetError(f"attempt {len(attempts)} lost the connection")
+        return [len(attempts)]
+
+    catalog = MemoryCatalog()
+    result = _project(tmp_path, flaky, catalog=catalog).materialize()
+    assert result.materialized == ["flaky"] and len(attempts) == 3
+    gaps = [later - earlier for earlier, later in zip(attempts, attempts[1:])]
+    assert 0.2 <= gaps[0] < 0.35 and 0.4 <= gaps[1] < 0.6  # delay, then delay * backoff
+    logged = [e.message for e in catalog.events if e.kind == "retry"]
+    assert logged == ["attempt 1 of 4 failed: ConnectionResetError: attempt 1 lost the connection; retrying in 0.20s",
+                      "attempt 2 of 4 failed: ConnectionResetError: attempt 2 lost the connection; retrying in 0.40s"]
+
+
+def test_exhausted_retries_fail_with_the_last_error_and_count_attempts(tmp_path):
+    calls = []
+
+    @asset(options=AssetOptions(retry=RetryPolicy(max_attempts=3, delay=0.0)))
+    def hopeless():
+        calls.append(1)
+        raise TimeoutError(f"try {len(calls)}")
+
+    catalog = MemoryCatalog()
+    result = _project(tmp_path, hopeless, catalog=catalog).materialize()
+    assert result.failed == ["hopeless"] and len(calls) == 3
+    assert catalog.failures[-1].error == "TimeoutError: try 3" and catalog.failures[-1].attempt == 3
+    assert len([e for e in catalog.events if e.kind == "retry"]) == 2
+
+
+def test_errors_outside_retry_on_are_not_retried(tmp_path):
+    calls = []
+
+    @asset(options=AssetOptions(retry=RetryPolicy(max_attempts=3, retry_on=(ConnectionError,))))
+    def wrong():
+        calls.append(1)
+        raise ValueError("a bug, not a blip")
+
+    assert _project(tmp_path, wrong).materialize().failed == ["wrong"] and len(calls) == 1
+
+
+def test_project_default_retry_policy_from_pyproject(folder):
+    from assets_core.loading import read_config
+
+    folder.write("pyproject.toml", "[tool.assets.retry]\nmax_attempts = 3\ndelay = 0.5\nbackoff = 2\n"
+                                   'retry_on = ["ConnectionError", "socket.timeout"]\n')
+    policy = read_config(folder.root).retry
+    assert (policy.max_attempts, policy.delay, policy.backoff) == (3, 0.5, 2.0)
+    assert ConnectionError in policy.retry_on and len(policy.retry_on) == 2
+    folder.write("pyproject.toml", '[tool.assets.retry]\nretry_on = ["NoSuchError"]\n')
+    with pytest.raises(Exception, match="no exception class"):
+        read_config(folder.root)

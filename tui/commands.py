@@ -14,6 +14,7 @@ from rich.markup import escape
 from assets_core.errors import SelectionError
 from assets_core.execution import RunSettings
 from assets_core.resume import unfinished
+from assets_core.state import CheckRecord
 from assets_core.plan import Status
 from tui import render
 from tui.lineage import refresh_column_lineage
@@ -50,10 +51,13 @@ def list_assets(args: argparse.Namespace, options: Options, console: Console) ->
 def status(args: argparse.Namespace, options: Options, console: Console) -> int:
     workspace = open_workspace(options)
     statuses = workspace.project.statuses(args.selection)
+    checks = workspace.catalog.latest_checks() if workspace.project.graph.checks else {}
     if args.json:
-        _print_json([s.to_json() for s in statuses])
+        _print_json([{**s.to_json(), **({"checks": [_check_json(c) for c in checks[s.asset]]}
+                                         if s.asset in checks else {})} for s in statuses])
         return 0
-    _print_lines(console, table(["asset", "status", "why"], [_status_row(workspace, s) for s in statuses]))
+    rows = [_status_row(workspace, s, checks.get(s.asset, [])) for s in statuses]
+    _print_lines(console, table(["asset", "status", "why"], rows))
     counts: dict[str, int] = {}
     for s in statuses:
         counts[s.status] = counts.get(s.status, 0) + 1
@@ -61,10 +65,16 @@ def status(args: argparse.Namespace, options: Options, console: Console) -> int:
     return 0
 
 
-def _status_row(workspace: Workspace, status: Status) -> list[str | Cell]:
+def _status_row(workspace: Workspace, status: Status, checks: list[CheckRecord]) -> list[str | Cell]:
     cell = render.asset_status_cell(workspace.project.graph[status.asset].kind, status.status)
-    why = "; ".join(r.detail for r in status.reasons) or "-"
-    return [status.asset, cell, why]
+    why = [r.detail for r in status.reasons]
+    why += [f"warning: check '{c.check}' failed: {c.message}" for c in checks if not c.passed and not c.blocking]
+    return [status.asset, cell, "; ".join(why) or "-"]
+
+
+def _check_json(check: CheckRecord) -> dict[str, Any]:
+    return {"check": check.check, "passed": check.passed, "blocking": check.blocking, "message": check.message,
+            "run_id": check.run_id, "at": check.created_at, "metadata": dict(check.metadata)}
 
 
 def plan(args: argparse.Namespace, options: Options, console: Console) -> int:
@@ -95,7 +105,7 @@ def materialize(args: argparse.Namespace, options: Options, console: Console) ->
                 _print_json({"run_id": None, "status": "success", "materialized": [], "skipped": [], "failed": []})
             return 0
     workers = args.workers or workspace.config.workers
-    settings = RunSettings(force=force, trigger=trigger, selection=tuple(selection),
+    settings = RunSettings(force=force, trigger=trigger, selection=tuple(selection), retry=workspace.config.retry,
                            **({"workers": workers} if workers else {}))
     snapshot = project.snapshot()
     planned = project.plan(selection, force, snapshot)

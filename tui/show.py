@@ -31,6 +31,7 @@ def show_asset(workspace: Workspace, name: str, args: argparse.Namespace, consol
     history = workspace.catalog.asset_history(name, limit=args.history)
     latest = history[0] if history else None
     head = _head(project, item, latest, args.head) if args.head else None
+    checks = workspace.catalog.latest_checks(name).get(name, [])
     if args.json:
         print_json({
             "asset": name, "kind": item.kind, "group": item.group, "description": item.description,
@@ -39,6 +40,8 @@ def show_asset(workspace: Workspace, name: str, args: argparse.Namespace, consol
             "code_version": project.code_versions[name], **status.to_json(),
             "latest": _record_json(latest) if latest else None,
             "history": [_record_json(r) for r in history],
+            "checks": [{"check": c.check, "passed": c.passed, "blocking": c.blocking, "message": c.message,
+                        "run_id": c.run_id} for c in checks],
             **({"head": head.to_dicts() if isinstance(head, pl.DataFrame) else head} if args.head else {}),
         })
         return 0
@@ -53,6 +56,11 @@ def show_asset(workspace: Workspace, name: str, args: argparse.Namespace, consol
             console.print(f"  {label:<12} {escape(value)}")
     for reason in status.reasons:
         console.print(f"  [yellow]{'why':<12}[/] {escape(reason.kind)}: {escape(reason.detail)}")
+    if checks:
+        console.print(f"[bold]checks[/] (run {escape(checks[0].run_id)})")
+        for c in checks:
+            mark = "[green]✓ passed[/]" if c.passed else ("[red]✗ failed[/]" if c.blocking else "[yellow]! warning[/]")
+            console.print(f"  {mark} {escape(c.check)}" + (f": {escape(c.message)}" if c.message else ""))
     if latest is not None:
         _print_latest(console, latest)
         console.print("[bold]history[/]")

@@ -1,0 +1,155 @@
+"""The Textual app of ``assets tui``: the project, the statuses on show, and the app-wide keys and commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, tzinfo
+from functools import partial
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import HelpPanel
+
+from assets_core.errors import SelectionError, did_you_mean
+from assets_core.project import Snapshot
+from tui.browser.columns import AssetColumns, asset_columns
+from tui.browser.detail import TABS
+from tui.browser.main import MainScreen
+from tui.browser.model import Now, StatusBoard
+from tui.browser.session import AssetRecords, Browser
+from tui.workspace import Workspace
+
+CSS = """
+#main { height: 1fr; }
+#side { width: 38%; min-width: 30; max-width: 72; border-right: vkey $foreground 20%; }
+#filter-summary { height: 1; padding: 0 1; color: $text-muted; }
+#tree { height: 1fr; }
+#detail { width: 1fr; }
+#detail TabPane { padding: 0 1; }
+#status-line { height: 1; padding: 0 1; background: $panel; }
+#schema-note, #history-note, #runs-title { height: 1; color: $text-muted; }
+#lineage-tab OptionList { width: 1fr; height: 1fr; border: round $foreground 30%; }
+#lineage-center { width: 28; height: 1fr; padding: 1 2; }
+#column-list { width: 32; height: 1fr; border: round $foreground 30%; }
+#column-scroll { padding: 0 1; }
+#log-head { height: auto; padding: 0 1; background: $panel; }
+"""
+
+# (title, help, action of the main screen, its argument) of every palette command the main screen offers
+ACTIONS = (
+    ("Filter assets", "Show only the assets a selection keeps: orders+, group:x, tag:x, status:stale (/)",
+     "filter", None),
+    ("Clear the filter", "Show every asset again (escape)", "clear_filter", None),
+    ("Rematerialize the asset", "Run the selected asset, even when fresh, after showing the plan (m)",
+     "materialize", None),
+    ("Rematerialize the asset and its downstream", "Run it and everything downstream of it (M)",
+     "materialize_downstream", None),
+    ("Go upstream", "Move to the asset's upstream asset (u)", "upstream", None),
+    ("Go downstream", "Move to the asset's downstream asset (d)", "downstream", None),
+    ("Runs", "Recent runs and their logs (r)", "runs", None),
+    ("Log of the asset's last run", "The log of the run that last materialized or failed the asset (l)",
+     "log", None),
+    ("Draw the lineage", "Write the asset's lineage as DOT (and SVG with Graphviz) in the project folder (g)",
+     "draw", None),
+    *((f"Tab: {title}", f"Show the {title} tab ({i})", "tab", tab) for i, (tab, title) in enumerate(TABS, 1)),
+)
+
+
+def local_now() -> datetime:
+    """The time now in the local time zone (the clock of the browser outside tests)."""
+    return datetime.now().astimezone()
+
+
+class BrowserApp(App[None]):
+    """Browse a project's assets, lineage, history and runs; rematerialize from it unless read-only."""
+
+    TITLE = "assets"
+    CSS = CSS
+    BINDINGS = [Binding("q", "quit", "Quit"), Binding("question_mark", "keys", "Keys")]
+
+    def __init__(self, browser: Browser, start: str | None = None, now: Now | None = None,
+                 theme: str = "textual-dark"):
+        super().__init__()
+        self.browser = browser
+        self.graph = browser.project.graph
+        self.board = StatusBoard(self.graph)
+        self.now: Now = now or local_now
+        self.generation = 0  # counts changes of what the tabs show, so that each redraws once per change
+        self.lineages = browser.lineages_if_known()
+        self._records: dict[str, AssetRecords] = {}
+        self.main = MainScreen(start)
+        self.theme = theme
+
+    def get_default_screen(self) -> Screen[None]:
+        return self.main
+
+    @property
+    def zone(self) -> tzinfo | None:
+        """The time zone times are shown in (the clock's)."""
+        return self.now().tzinfo
+
+    def load_snapshot(self, snapshot: Snapshot) -> None:
+        """Show a new snapshot's statuses and forget what was read for the old one."""
+        materialized_at = {name: own.materialization.created_at for name, own in snapshot.state.items()
+                           if own.materialization is not None}
+        self.board.load(snapshot.statuses, materialized_at)
+        self.lineages = self.browser.lineages_if_known()
+        self.forget_records()
+
+    def forget_records(self) -> None:
+        self._records.clear()
+        self.generation += 1
+
+    def records(self, name: str) -> AssetRecords:
+        """An asset's history and latest failure, read once per change of statuses."""
+        found = self._records.get(name)
+        if found is None:
+            found = self._records[name] = self.browser.records(name)
+        return found
+
+    def column_facts(self, name: str, ready: Callable[[str, AssetColumns], None]) -> None:
+        """Call ``ready`` with what is known of an asset's columns; column lineage is computed (once) in a
+        worker thread."""
+        if self.lineages is None:
+            self._compute_lineages(name, ready)
+            return
+        ready(name, asset_columns(self.graph[name], self.lineages.get(name), self.browser.schemas().get(name)))
+
+    @work(thread=True, exclusive=True, group="lineage")
+    def _compute_lineages(self, name: str, ready: Callable[[str, AssetColumns], None]) -> None:
+        lineages = self.browser.lineages()
+        self.browser.schemas()
+        self.call_from_thread(self._lineages_ready, lineages, name, ready)
+
+    def _lineages_ready(self, lineages: dict[str, object], name: str,
+                        ready: Callable[[str, AssetColumns], None]) -> None:
+        self.lineages = lineages  # type: ignore[assignment]
+        if self.main.current == name:
+            self.column_facts(name, ready)
+
+    def action_keys(self) -> None:
+        """Show (or hide) the keys of the focused pane."""
+        if self.screen.query(HelpPanel):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if screen is not self.main:
+            return
+        for title, help_text, action, argument in ACTIONS:
+            if self.main.check_action(action, ()):
+                method = getattr(self.main, f"action_{action}")
+                yield SystemCommand(title, help_text, partial(method, argument) if argument else method)
+
+
+def run_browser(workspace: Workspace, start: str | None = None, read_only: bool = False) -> int:
+    """Open the browser on a loaded project (on asset ``start``, if given) until the user quits."""
+    graph = workspace.project.graph
+    if start is not None and start not in graph:
+        raise SelectionError(f"'{start}' is not an asset{did_you_mean(start, graph.names)}")
+    BrowserApp(Browser(workspace, read_only), start).run()
+    return 0
