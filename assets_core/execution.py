@@ -8,24 +8,33 @@ as when it last ran is skipped (early cutoff), so a refactoring that changes no 
 from __future__ import annotations
 
 import graphlib
-import inspect
-import json
 import os
-import random
 import threading
 import time
-import traceback
-import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from assets_core.alerts import Alert, AlertHook, deliver_all
-from assets_core.anomalies import Anomaly, might_be_slow, might_have_odd_rows, odd_rows, slow_run
+from assets_core.anomalies import (
+    Anomaly,
+    might_be_slow,
+    might_have_odd_rows,
+    odd_rows,
+    slow_run,
+)
+from assets_core.attempts import (
+    Attempt,
+    check_event,
+    describe,
+    json_metadata,
+    lazy_parameters,
+    retry_delay,
+    user_traceback,
+)
 from assets_core.capture import capture, capturing_run
 from assets_core.checks import Check, CheckResult
 from assets_core.context import AssetContext
@@ -33,8 +42,18 @@ from assets_core.definitions import CONTEXT_PARAMETER, Asset, Output, RetryPolic
 from assets_core.errors import AssetsError, StorageError
 from assets_core.graph import AssetGraph
 from assets_core.plan import Plan, Reason, Versions, reasons_for
-from assets_core.sources import Observation, read_source
 from assets_core.recovery import HOST
+from assets_core.runs import (  # noqa: F401 - RunSettings and the results are imported from here too
+    FAILED,
+    MATERIALIZED,
+    SKIPPED,
+    Listener,
+    Outcome,
+    RunResult,
+    RunSettings,
+    new_run_id,
+)
+from assets_core.sources import Observation, read_source
 from assets_core.state import (
     AssetState,
     CheckRecord,
@@ -48,96 +67,12 @@ from assets_core.state import (
 )
 from assets_core.storage import Storage, Stored
 
-MATERIALIZED, SKIPPED, FAILED = "materialized", "skipped", "failed"
 UPSTREAM_REASONS = ("upstream_changed", "upstream_stale")  # the reasons a run may resolve before the asset starts
 ANOMALY_HISTORY = 20  # materializations an anomaly is judged against
 HEARTBEAT_SECONDS = 5.0  # a running run tells the catalog it is alive at least this often
 POLL_SECONDS = 0.25  # how often a run waiting for another run's lease asks again
 FLUSH_SECONDS = 0.25  # finished assets are recorded at least this often...
 FLUSH_COUNT = 500  # ...or once this many wait, in one transaction: few writes, and none while the GIL is contended
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What became of one planned asset in a run."""
-
-    asset: str
-    status: str  # materialized | skipped | failed
-    detail: str = ""
-    duration: float = 0.0
-    data_version: str | None = None
-    rows: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"asset": self.asset, "status": self.status, "detail": self.detail,
-                "duration": round(self.duration, 6), "data_version": self.data_version, "rows": self.rows}
-
-
-@dataclass(frozen=True)
-class RunResult:
-    run_id: str | None  # None when there was nothing to do and no run was recorded
-    status: str  # success | failed
-    outcomes: tuple[Outcome, ...]
-
-    def _names(self, status: str) -> list[str]:
-        return [o.asset for o in self.outcomes if o.status == status]
-
-    @property
-    def materialized(self) -> list[str]:
-        return self._names(MATERIALIZED)
-
-    @property
-    def skipped(self) -> list[str]:
-        return self._names(SKIPPED)
-
-    @property
-    def failed(self) -> list[str]:
-        return self._names(FAILED)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "status": self.status, "materialized": self.materialized,
-                "skipped": self.skipped, "failed": self.failed,
-                "outcomes": [o.to_json() for o in self.outcomes]}
-
-
-@dataclass(frozen=True)
-class RunSettings:
-    workers: int = max(4, os.cpu_count() or 1)
-    force: bool = False
-    trigger: str = "manual"
-    retry: RetryPolicy | None = None  # the project default; an asset's own policy wins
-    selection: tuple[str, ...] = ()
-
-
-Listener = Callable[[Event], None]
-
-
-@dataclass
-class _Attempt:
-    """What a worker thread reports back about one asset."""
-
-    asset: str
-    started_at: Any
-    duration: float
-    logs: list[tuple[str, str]]
-    retries: list[str] = field(default_factory=list)
-    stored: Stored | None = None
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-    error: str = ""
-    traceback: str = ""
-    checks: list[tuple[Check, CheckResult]] = field(default_factory=list)
-
-    @property
-    def blocking_failure(self) -> str:
-        """The message of the first failed blocking check ("" when none failed)."""
-        for check, result in self.checks:
-            if check.blocking and not result.passed:
-                return f"check '{check.name}' failed: {result.message}"
-        return ""
-
-
-def new_run_id() -> str:
-    return uuid.uuid4().hex[:12]
 
 
 class Execution:
@@ -235,7 +170,7 @@ class Execution:
             {name: [up for up in self.graph.upstream(name) if up in planned] for name in plan.assets})
         sorter.prepare()
         reasons = {step.asset: step.reasons for step in plan.steps}
-        futures: dict[Future[_Attempt], str] = {}
+        futures: dict[Future[Attempt], str] = {}
         parked: set[str] = set()  # ready, but another run holds their lease
 
         def start(names: Iterable[str]) -> None:
@@ -344,7 +279,7 @@ class Execution:
         self._events.append(event)
         self.listener(event)
 
-    def _attempt(self, name: str) -> _Attempt:
+    def _attempt(self, name: str) -> Attempt:
         """Run one asset in a worker thread, with retries; never raises for the asset's own failures."""
         item = self.graph[name]
         policy = item.options.retry or self.settings.retry or RetryPolicy()
@@ -357,14 +292,14 @@ class Execution:
                     value = self._compute(item, attempt)
                     metadata: Mapping[str, Any] = {}
                     if isinstance(value, Output):
-                        value, metadata = value.value, _json_metadata(name, value.metadata)
+                        value, metadata = value.value, json_metadata(name, value.metadata)
                     stored = self.storage.write(name, value, item.options.io)
                     checks = self._check(item, stored)
                     logs += captured.lines
-                    return _Attempt(name, started_at, time.perf_counter() - clock, logs, retries, stored, metadata,
+                    return Attempt(name, started_at, time.perf_counter() - clock, logs, retries, stored, metadata,
                                     checks=checks)
                 except Exception as error:  # the asset's own failure: recorded, never raised
-                    failure, message, trace = error, _describe(error), _user_traceback(error)
+                    failure, message, trace = error, describe(error), user_traceback(error)
             logs += captured.lines
             if attempt < policy.max_attempts and isinstance(failure, policy.retry_on):
                 pause = retry_delay(policy, attempt)
@@ -373,7 +308,7 @@ class Execution:
                 time.sleep(pause)
                 continue
             break
-        return _Attempt(name, started_at, time.perf_counter() - clock, logs, retries, error=message, traceback=trace)
+        return Attempt(name, started_at, time.perf_counter() - clock, logs, retries, error=message, traceback=trace)
 
     def _check(self, item: Asset, stored: Stored) -> list[tuple[Check, CheckResult]]:
         """Run the asset's checks on its new value, before the value is recorded (and so published)."""
@@ -385,7 +320,9 @@ class Execution:
 
     def _compute(self, item: Asset, attempt: int) -> Any:
         if item.kind == "sql":
-            from assets_core.sql import run_sql  # sqlglot is loaded only by projects with SQL assets
+            from assets_core.sql import (
+                run_sql,  # sqlglot is loaded only by projects with SQL assets
+            )
 
             return run_sql(item, {ref: self._value(upstream, lazy=True) for ref, upstream in item.inputs.items()})
         return item.fn(**self._inputs(item, attempt))  # type: ignore[misc]
@@ -424,14 +361,14 @@ class Execution:
             raise AssetsError(f"upstream '{name}' has no stored value; materialize it first ('+{name}')")
         return self.storage.read(location, lazy)
 
-    def _complete(self, attempt: _Attempt) -> None:
+    def _complete(self, attempt: Attempt) -> None:
         name = attempt.asset
         events = [Event(self.run_id, "started", self._why.get(name, ""), asset=name, created_at=attempt.started_at)]
         events += [Event(self.run_id, "log", text, asset=name, level=level) for level, text in attempt.logs]
         events += [Event(self.run_id, "retry", text, asset=name, level="WARNING") for text in attempt.retries]
-        events += [_check_event(self.run_id, name, check, result) for check, result in attempt.checks]
+        events += [check_event(self.run_id, name, check, result) for check, result in attempt.checks]
         self._checks += [CheckRecord(name, self.run_id, check.name, result.passed, check.blocking, result.message,
-                                     _json_metadata(name, result.metadata)) for check, result in attempt.checks]
+                                     json_metadata(name, result.metadata)) for check, result in attempt.checks]
         error = attempt.error or attempt.blocking_failure
         if attempt.stored is None or error:
             self.blocked.add(name)
@@ -495,7 +432,7 @@ class Execution:
         if problems:
             self.recorder.record_events([Event(self.run_id, "alert", line, level="WARNING") for line in problems])
 
-    def _record(self, attempt: _Attempt, stored: Stored) -> MaterializationRecord:
+    def _record(self, attempt: Attempt, stored: Stored) -> MaterializationRecord:
         item = self.graph[attempt.asset]
         consumed = {up: self.data_versions[up] for up in item.upstream if self.data_versions.get(up) is not None}
         return MaterializationRecord(
@@ -517,53 +454,3 @@ class Execution:
             self.listener(event)
 
 
-def _check_event(run_id: str, asset: str, check: Check, result: CheckResult) -> Event:
-    if result.passed:
-        return Event(run_id, "check", f"check '{check.name}' passed", asset=asset)
-    level = "ERROR" if check.blocking else "WARNING"
-    kind = "blocking" if check.blocking else "non-blocking"
-    return Event(run_id, "check", f"{kind} check '{check.name}' failed: {result.message}", asset=asset, level=level)
-
-
-def retry_delay(policy: RetryPolicy, attempt: int) -> float:
-    """Seconds to wait after failed attempt number ``attempt`` (1-based).
-
-    >>> retry_delay(RetryPolicy(max_attempts=5, delay=1, backoff=2, max_delay=3), 3)
-    3
-    """
-    pause = policy.delay * policy.backoff ** (attempt - 1)
-    if policy.max_delay is not None:
-        pause = min(pause, policy.max_delay)
-    if policy.jitter:
-        pause += pause * policy.jitter * random.random()
-    return pause
-
-
-def _user_traceback(error: BaseException) -> str:
-    """The traceback from the asset's own code down, without the framework's frames above it."""
-    tb = error.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
-        tb = tb.tb_next
-    return "".join(traceback.format_exception(type(error), error, tb))
-
-
-def _describe(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
-
-
-def _json_metadata(name: str, metadata: Mapping[str, Any]) -> dict[str, Any]:
-    try:
-        return json.loads(json.dumps(dict(metadata), default=str))
-    except (TypeError, ValueError) as error:
-        raise AssetsError(f"asset '{name}' returned metadata that is not JSON-able: {error}") from error
-
-
-def lazy_parameters(item: Asset) -> frozenset[str]:
-    """Parameters annotated as ``pl.LazyFrame``: they receive a lazy scan instead of a loaded frame."""
-    lazy = set()
-    for param in inspect.signature(item.fn).parameters.values():  # type: ignore[arg-type]
-        annotation = param.annotation
-        if annotation is pl.LazyFrame or (isinstance(annotation, str) and annotation.endswith("LazyFrame")):
-            lazy.add(param.name)
-    return frozenset(lazy)
