@@ -15,9 +15,11 @@ from rich.markup import escape
 
 from assets_core.errors import AssetsError
 from tui import commands, lineage
+from tui.arguments import whole_number
 from tui.workspace import Options
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+POSITIVE = whole_number(1)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,22 +51,22 @@ def build_parser() -> argparse.ArgumentParser:
     run = add("materialize", "materialize the stale and missing assets of the selection")
     run.add_argument("selection", nargs="*", help="selection (default: everything)")
     run.add_argument("--force", action="store_true", help="rerun every selected asset, stale or not")
-    run.add_argument("-j", "--workers", type=_positive, help="assets run at once (default: max(4, cores))")
+    run.add_argument("-j", "--workers", type=POSITIVE, help="assets run at once (default: max(4, cores))")
     run.add_argument("--resume", nargs="?", const="", metavar="RUN_ID",
                      help="rerun only what a run did not finish (default: the last failed or interrupted run)")
     runs = add("runs", "list recent runs")
-    runs.add_argument("--limit", type=_positive, default=20, help="how many runs (default: 20)")
+    runs.add_argument("--limit", type=POSITIVE, default=20, help="how many runs (default: 20)")
     logs = add("logs", "show the log of one run")
     logs.add_argument("run_id", metavar="RUN_ID", help="a run id, or a unique prefix of one")
     logs.add_argument("--asset", help="only this asset's lines")
     logs.add_argument("--level", help="only these levels, e.g. WARNING,ERROR")
     show = add("show", "show one asset: definition, status, latest materialization, history")
     show.add_argument("asset", metavar="ASSET")
-    show.add_argument("--head", type=_positive, metavar="N", help="also print the first N rows of its value")
-    show.add_argument("--history", type=_positive, default=10, metavar="N", help="materializations listed (10)")
+    show.add_argument("--head", type=POSITIVE, metavar="N", help="also print the first N rows of its value")
+    show.add_argument("--history", type=POSITIVE, default=10, metavar="N", help="materializations listed (10)")
     prune = add("prune", "delete stored versions older than the newest N of each asset")
     prune.add_argument("selection", nargs="*", help="selection (default: everything)")
-    prune.add_argument("--keep", type=_positive, default=3, metavar="N",
+    prune.add_argument("--keep", type=POSITIVE, default=3, metavar="N",
                        help="stored versions kept per asset, newest first (default: 3; the latest is always kept)")
     lineage.add_arguments(add("lineage", lineage.HELP))
     browse = add("tui", "browse assets, lineage, history and runs in the terminal; rematerialize from it")
@@ -102,16 +104,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def entry() -> None:

@@ -24,6 +24,7 @@ from assets_core.errors import SelectionError, did_you_mean
 from assets_core.graph import AssetGraph
 from assets_core.project import Snapshot
 from tui import drawing
+from tui.arguments import whole_number
 from tui.drawing import DrawingError
 from tui.render import Cell, asset_status_cell, table
 from tui.workspace import Options, Workspace, open_workspace
@@ -42,8 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", nargs="?", metavar="TARGET",
                         help="an asset, or asset.column to trace (default: every asset)")
     parser.add_argument("--columns", action="store_true", help="add column lineage: where each column comes from")
-    parser.add_argument("--upstream", type=_depth, metavar="N", help="at most N levels upstream (default: all)")
-    parser.add_argument("--downstream", type=_depth, metavar="N", help="at most N levels downstream (default: all)")
+    parser.add_argument("--upstream", type=whole_number(0), metavar="N", help="at most N levels upstream (default: all)")
+    parser.add_argument("--downstream", type=whole_number(0), metavar="N", help="at most N levels downstream (default: all)")
     parser.add_argument("--format", choices=drawing.FORMATS,
                         help="draw with Graphviz: dot text (printed without -o), or svg or png (need -o and dot)")
     parser.add_argument("-o", "--output", metavar="FILE",
@@ -427,13 +428,3 @@ def _output_format(args: argparse.Namespace) -> str | None:
         raise DrawingError("--json and --format dot would both print to the terminal; "
                            "pass -o FILE to write the drawing")
     return drawn_as
-
-
-def _depth(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
