@@ -93,7 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (also the process's, when run as ``assets``)."""
     args = build_parser().parse_args(argv)
     options = Options(args.project, args.module, args.file, args.home, args.catalog)
-    console = Console(highlight=False, soft_wrap=True)
+    # The console keeps the real stdout: during a run, sys.stdout is swapped to capture what assets print.
+    console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
     try:
         return HANDLERS[args.command](args, options, console)
     except AssetsError as error:

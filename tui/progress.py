@@ -38,7 +38,7 @@ class BarReporter(LineReporter):
         self.running: list[str] = []
         self.progress = Progress(TextColumn("[bold]materializing"), BarColumn(), MofNCompleteColumn(),
                                  TimeElapsedColumn(), TextColumn("{task.description}"), console=console,
-                                 transient=True)
+                                 transient=True, redirect_stdout=False, redirect_stderr=False)
         self.task = self.progress.add_task("", total=total)
 
     def __call__(self, event: Event) -> None:
