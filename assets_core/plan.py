@@ -127,9 +127,14 @@ def data_version(item: Asset, own: AssetState | None, versions: Versions) -> str
 
 
 def build_plan(graph: AssetGraph, selected: Collection[str], statuses: Mapping[str, Status],
-               state: Mapping[str, AssetState], force: bool = False) -> Plan:
-    """The selected assets that must run, with their reasons; check that every unselected input exists."""
+               state: Mapping[str, AssetState], force: bool | Collection[str] = False) -> Plan:
+    """The selected assets that must run, with their reasons; check that every unselected input exists.
+
+    ``force`` reruns every selected asset (``True``) or the named ones; the others run only when stale, and
+    at run time early cutoff may still skip them when what they read did not change.
+    """
     chosen = {name for name in selected if not graph[name].is_source}
+    forced = chosen if force is True else set(force or ())
     steps: list[Step] = []
     planned: set[str] = set()
     for name in graph.order():
@@ -138,8 +143,8 @@ def build_plan(graph: AssetGraph, selected: Collection[str], statuses: Mapping[s
         reasons = [r for r in statuses[name].reasons if r.kind != "upstream_stale" or r.upstream in planned]
         reasons += [Reason("upstream_stale", f"upstream '{up}' runs first", up)
                     for up in graph.upstream(name) if up in planned and not _names(reasons, up)]
-        if force:
-            reasons.insert(0, Reason("forced", "--force reruns it"))
+        if name in forced:
+            reasons.insert(0, Reason("forced", "--force reruns it" if force is True else "asked to rerun it"))
         if reasons:
             steps.append(Step(name, tuple(reasons)))
             planned.add(name)

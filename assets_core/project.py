@@ -81,7 +81,8 @@ class Project:
         chosen = self.select(words, snapshot)
         return [snapshot.statuses[name] for name in self.graph.order() if name in chosen]
 
-    def plan(self, words: Iterable[str] = (), force: bool = False, snapshot: Snapshot | None = None) -> Plan:
+    def plan(self, words: Iterable[str] = (), force: bool | Collection[str] = False,
+             snapshot: Snapshot | None = None) -> Plan:
         snapshot = snapshot or self.snapshot()
         return build_plan(self.graph, self.select(words, snapshot), snapshot.statuses, snapshot.state, force)
 

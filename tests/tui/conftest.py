@@ -54,7 +54,11 @@ def make_app(shop_folder: Path) -> AppMaker:
 
 
 async def settle(pilot: Pilot[None]) -> None:
-    """Wait until every worker is done and every message handled."""
+    """Wait until the statuses are shown, every worker is done and every message handled."""
+    for _ in range(200):  # the snapshot's worker starts after the first frame: it may not have begun yet
+        if pilot.app.board.loaded:
+            break
+        await pilot.pause(0.02)
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()

@@ -33,7 +33,7 @@ def text_of(app, selector: str) -> str:
 
 def tree_lines(app) -> dict[str, str]:
     """Every loaded asset's line in the tree, as drawn (glyph, name, age)."""
-    tree = app.main.tree
+    tree = app.main.asset_tree
     return {name: tree.render_label(node, Style(), Style()).plain for name, node in tree._assets.items()}
 
 
@@ -57,7 +57,7 @@ def test_opens_on_the_asset_asked_for(make_app):
 
     async def scenario(pilot):
         assert app.main.current == "revenue"
-        assert app.main.tree.cursor_node.data == AssetNode("revenue")
+        assert app.main.asset_tree.cursor_node.data == AssetNode("revenue")
 
     drive(app, scenario)
 
@@ -68,10 +68,10 @@ def test_slash_filters_by_status_and_escape_clears(make_app):
     async def scenario(pilot):
         await pilot.press("slash", *"status:stale", "enter")
         assert app.main.filter_text == "status:stale"
-        assert sorted(app.main.tree.shown_assets()) == STALE
+        assert sorted(app.main.asset_tree.shown_assets()) == STALE
         assert app.main.current == "revenue"  # orders is fresh: the cursor goes to the first asset kept
         await pilot.press("escape")
-        assert app.main.filtered is None and len(app.main.tree.shown_assets()) == 9
+        assert app.main.filtered is None and len(app.main.asset_tree.shown_assets()) == 9
         assert app.main.current == "revenue"
 
     drive(app, scenario)
@@ -82,7 +82,7 @@ def test_filter_takes_the_command_line_selection_and_explains_mistakes(make_app)
 
     async def scenario(pilot):
         await pilot.press("slash", *"orders+", "enter")
-        assert sorted(app.main.tree.shown_assets()) == ["flaky", "later", "order_totals", "orders", "report",
+        assert sorted(app.main.asset_tree.shown_assets()) == ["flaky", "later", "order_totals", "orders", "report",
                                                         "revenue"]
         await pilot.press("slash", *"ordrs", "enter")
         assert any("did you mean 'orders'" in note for note in notes(app))
@@ -307,11 +307,11 @@ def test_log_follows_a_run_in_progress(make_app):
         log = app.screen
         assert [line.message for line in log.shown] == ["2 asset(s) to run"]
         catalog.record_events([Event("live01", "log", "halfway", asset="orders")])
-        await pilot.pause(1.0)
+        await pilot.pause(0.7)
         assert [line.message for line in log.shown][-1] == "halfway"
         catalog.record_events([Event("live01", "log", "done", asset="orders")])
         catalog.end_run("live01", "success")
-        await pilot.pause(1.0)
+        await pilot.pause(0.7)
         assert log.run.status == "success" and log.shown[-1].message == "done"
 
     drive(app, scenario)

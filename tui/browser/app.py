@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable
 from datetime import datetime, tzinfo
 from functools import partial
@@ -30,9 +31,9 @@ CSS = """
 #detail TabPane { padding: 0 1; }
 #status-line { height: 1; padding: 0 1; background: $panel; }
 #schema-note, #history-note, #runs-title { height: 1; color: $text-muted; }
-#lineage-tab OptionList { width: 1fr; height: 1fr; border: round $foreground 30%; }
+#lineage-tab OptionList { width: 1fr; height: auto; max-height: 100%; border: round $foreground 30%; }
 #lineage-center { width: 28; height: 1fr; padding: 1 2; }
-#column-list { width: 32; height: 1fr; border: round $foreground 30%; }
+#column-list { width: 32; height: auto; max-height: 100%; border: round $foreground 30%; }
 #column-scroll { padding: 0 1; }
 #log-head { height: auto; padding: 0 1; background: $panel; }
 """
@@ -94,9 +95,15 @@ class BrowserApp(App[None]):
         """Show a new snapshot's statuses and forget what was read for the old one."""
         materialized_at = {name: own.materialization.created_at for name, own in snapshot.state.items()
                            if own.materialization is not None}
+        first = not self.board.loaded
         self.board.load(snapshot.statuses, materialized_at)
         self.lineages = self.browser.lineages_if_known()
         self.forget_records()
+        if first:
+            # The project, its graph and the first statuses live as long as the app: left to the cyclic
+            # collector, a big project's objects make each full collection a visible pause (0.15 s at 10,000
+            # assets) in the middle of moving the cursor. Frozen, they are skipped (and still freed when dropped).
+            gc.freeze()
 
     def forget_records(self) -> None:
         self._records.clear()

@@ -15,7 +15,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from catalog.browse import materialization_count
-from tui.browser.columns import AssetColumns, ColumnTrace, asset_columns, trace_column
+from tui.browser.columns import AssetColumns, ColumnTrace, trace_column
 from tui.browser.details import (
     HISTORY_HEADERS,
     Overview,
@@ -203,7 +203,9 @@ def _asset_prompt(app: BrowserApp, name: str) -> Text:
 
 
 class ColumnsTab(Horizontal, AssetTab):
-    HELP = "## Columns\n\nAn asset's columns; the one under the cursor is traced up to its origins and down to what reads it."
+    _asset = ""  # the asset whose columns are listed
+    HELP = ("## Columns\n\nAn asset's columns; the one under the cursor is traced up to its origins and down to "
+            "what reads it.")
 
     def compose(self) -> ComposeResult:
         yield OptionList(id="column-list")

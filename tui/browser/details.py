@@ -130,7 +130,7 @@ def count(value: int | None) -> str:
     return "-" if value is None else f"{value:,}"
 
 
-HISTORY_HEADERS = ("run", "at", "took", "rows", "size", "data version", "code version")
+HISTORY_HEADERS = ("run", "at", "took", "rows", "size", "data", "code")
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[str | Text]]) -> Text:
@@ -142,7 +142,7 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[str | Text]]) -> 
     w    2
     """
     widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers))]
-    text = Text()
+    text = Text(no_wrap=True, overflow="crop")  # a narrow pane crops the last columns rather than fold rows
     for index, row in enumerate([headers, *rows]):
         for column, cell in enumerate(row):
             last = column == len(row) - 1
@@ -160,7 +160,7 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[str | Text]]) -> 
 def history_rows(records: Sequence[MaterializationRecord], zone: tzinfo | None) -> list[tuple[str, ...]]:
     """One row per materialization, newest first, in the order of :data:`HISTORY_HEADERS`."""
     return [(r.run_id, moment(r.created_at, zone), render.duration(r.duration), count(r.rows), render.size(r.bytes),
-             r.data_version[:12], r.code_version[:8]) for r in records]
+             r.data_version[:8], r.code_version[:8]) for r in records]
 
 
 @dataclass(frozen=True)

@@ -54,14 +54,13 @@ class MainScreen(Screen[None]):
         self.filter_text = ""
         self.filtered: frozenset[str] | None = None
         self.progress: RunProgress | None = None
-        self.last_run: RunResult | None = None
 
     @property
     def browser_app(self) -> BrowserApp:
         return cast("BrowserApp", self.app)
 
     @property
-    def tree(self) -> AssetTree:
+    def asset_tree(self) -> AssetTree:
         return self.query_one(AssetTree)
 
     def compose(self) -> ComposeResult:
@@ -82,9 +81,9 @@ class MainScreen(Screen[None]):
         self.query_one("#filter", Input).display = False
         self.query_one("#filter-summary", Static).display = False
         graph = self.browser_app.graph
-        self.tree.show_groups(group_assets(graph), expand=len(graph) <= EXPAND_UP_TO)
-        self.tree.focus()
-        if self.start is None or not self.tree.select_asset(self.start):
+        self.asset_tree.show_groups(group_assets(graph), expand=len(graph) <= EXPAND_UP_TO)
+        self.asset_tree.focus()
+        if self.start is None or not self.asset_tree.select_asset(self.start):
             self._cursor_to_first()
         self.update_status_line()
         self.call_after_refresh(self.load_statuses)  # the tree is drawn before the snapshot takes the GIL
@@ -102,7 +101,7 @@ class MainScreen(Screen[None]):
 
     def statuses_loaded(self, snapshot: Snapshot) -> None:
         self.browser_app.load_snapshot(snapshot)
-        self.tree.refresh_statuses()
+        self.asset_tree.refresh_statuses()
         if self.filter_text and "status:" in self.filter_text:
             self.apply_filter(self.filter_text)
         self.update_status_line()
@@ -112,14 +111,14 @@ class MainScreen(Screen[None]):
         line = self.query_one("#status-line", Static)
         app = self.browser_app
         if self.progress is not None:
-            line.update(self.progress.text())
+            line.update(self.progress.text(), layout=False)
         elif not app.board.loaded:
-            line.update(f"{len(app.graph)} assets · computing statuses…")
+            line.update(f"{len(app.graph)} assets · computing statuses…", layout=False)
         else:
             text = summary_label(app.board.counts(app.graph.names))
             if app.browser.read_only:
                 text.append("  read-only", style="bold")
-            line.update(text)
+            line.update(text, layout=False)
 
     # The selected asset and its details
 
@@ -130,9 +129,9 @@ class MainScreen(Screen[None]):
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self.show_details()
 
-    def show_details(self) -> None:
-        """Draw the active tab for the current asset, unless it shows it already."""
-        pane = self.query_one(TabbedContent).active_pane
+    def show_details(self, pane: TabPane | None = None) -> None:
+        """Draw the active tab (or ``pane``) for the current asset, unless it shows it already."""
+        pane = pane or self.query_one(TabbedContent).active_pane
         if pane is None:
             return
         view = cast(AssetTab, pane.children[0])
@@ -145,10 +144,12 @@ class MainScreen(Screen[None]):
         """Move the tree's cursor to an asset, clearing a filter that hides it."""
         if self.filtered is not None and name not in self.filtered:
             self.clear_filter()
-        self.tree.select_asset(name)
+        self.asset_tree.select_asset(name)
 
     def action_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        tabs = self.query_one(TabbedContent)
+        self.show_details(tabs.get_pane(tab))  # drawn before it shows: one layout, one frame
+        tabs.active = tab
 
     def action_upstream(self) -> None:
         self._follow("upstream")
@@ -167,7 +168,6 @@ class MainScreen(Screen[None]):
             self.select_asset(names[0])
         else:
             self.action_tab("lineage")
-            self.show_details()
             self.query_one(f"#{side}-list", OptionList).focus()
 
     # Filter
@@ -198,12 +198,12 @@ class MainScreen(Screen[None]):
             self.clear_filter()
             return
         self.filter_text, self.filtered = text.strip(), chosen
-        self.tree.show_groups(group_assets(app.graph, chosen), expand=len(chosen) <= EXPAND_UP_TO)
+        self.asset_tree.show_groups(group_assets(app.graph, chosen), expand=len(chosen) <= EXPAND_UP_TO)
         summary = self.query_one("#filter-summary", Static)
         summary.update(filter_summary(self.filter_text, len(chosen), len(app.graph)))
         summary.display = True
-        self.tree.focus()
-        if self.current not in chosen or not self.tree.select_asset(self.current):
+        self.asset_tree.focus()
+        if self.current not in chosen or not self.asset_tree.select_asset(self.current):
             self._cursor_to_first()
 
     def clear_filter(self) -> None:
@@ -213,9 +213,9 @@ class MainScreen(Screen[None]):
         box.value, box.display = "", False
         self.query_one("#filter-summary", Static).display = False
         graph = self.browser_app.graph
-        self.tree.show_groups(group_assets(graph), expand=len(graph) <= EXPAND_UP_TO)
-        self.tree.focus()
-        if current is None or not self.tree.select_asset(current):
+        self.asset_tree.show_groups(group_assets(graph), expand=len(graph) <= EXPAND_UP_TO)
+        self.asset_tree.focus()
+        if current is None or not self.asset_tree.select_asset(current):
             self._cursor_to_first()
 
     def action_clear_filter(self) -> None:
@@ -223,11 +223,11 @@ class MainScreen(Screen[None]):
             self.clear_filter()
 
     def _cursor_to_first(self) -> None:
-        names = self.tree.shown_assets()
+        names = self.asset_tree.shown_assets()
         if names and len(names) <= EXPAND_UP_TO:
-            self.tree.select_asset(names[0])
-        elif self.tree.root.children:
-            self.tree.move_cursor(self.tree.root.children[0])
+            self.asset_tree.select_asset(names[0])
+        elif self.asset_tree.root.children:
+            self.asset_tree.move_cursor(self.asset_tree.root.children[0])
 
     # Rematerializing
 
@@ -248,7 +248,7 @@ class MainScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="plan")
     def prepare_plan(self, name: str, downstream: bool) -> None:
         try:
-            plan, snapshot = self.browser_app.browser.plan(name, downstream)
+            plan, snapshot = self.browser_app.browser.plan(name + ("+" if downstream else ""))
         except AssetsError as error:
             self.app.call_from_thread(self.app.notify, str(error), title="cannot plan", severity="error")
             return
@@ -267,16 +267,17 @@ class MainScreen(Screen[None]):
             if run:
                 self.progress = RunProgress(len(plan))
                 self.update_status_line()
-                self.run_plan(plan, snapshot)
+                self.run_plan(name + ("+" if downstream else ""), plan, snapshot)
 
         self.app.push_screen(PlanScreen(title, plan), decided)
 
     @work(thread=True, exclusive=True, group="run")
-    def run_plan(self, plan: Plan, snapshot: Snapshot) -> None:
+    def run_plan(self, selection: str, plan: Plan, snapshot: Snapshot) -> None:
         """Run in this worker thread; each event is shown from the app's thread as it happens."""
         app, result = self.browser_app, None
         try:
-            result = app.browser.run(plan, snapshot, lambda event: app.call_from_thread(self.on_run_event, event))
+            result = app.browser.run(selection, plan, snapshot,
+                                     lambda event: app.call_from_thread(self.on_run_event, event))
         except AssetsError as error:
             app.call_from_thread(app.notify, str(error), title="the run failed", severity="error")
         after = app.browser.take_snapshot()
@@ -288,7 +289,7 @@ class MainScreen(Screen[None]):
         if self.progress is not None:
             self.progress.apply(event)
         if changed is not None:
-            self.tree.refresh_statuses([changed])
+            self.asset_tree.refresh_statuses([changed])
             if changed == self.current:
                 app.forget_records()
                 self.show_details()
@@ -297,12 +298,12 @@ class MainScreen(Screen[None]):
         self.update_status_line()
 
     def run_ended(self, result: RunResult | None, snapshot: Snapshot) -> None:
-        self.progress, self.last_run = None, result
+        self.progress = None
         self.statuses_loaded(snapshot)
         if result is not None and result.run_id is not None:
-            severity = "error" if result.failed else "information"
             self.app.notify(f"run {result.run_id} {result.status}: {len(result.materialized)} materialized, "
-                            f"{len(result.skipped)} skipped, {len(result.failed)} failed", severity=severity)
+                            f"{len(result.skipped)} skipped, {len(result.failed)} failed",
+                            severity="error" if result.failed else "information")
 
     # Other screens and the drawing
 
@@ -314,7 +315,7 @@ class MainScreen(Screen[None]):
             self.app.notify("select an asset first", severity="warning")
             return
         records = self.browser_app.records(self.current)
-        moments = [(r.created_at, r.run_id) for r in (records.history[:1])]
+        moments = [(r.created_at, r.run_id) for r in records.history[:1]]
         if records.failure is not None:
             moments.append((records.failure.created_at, records.failure.run_id))
         if not moments:

@@ -39,7 +39,8 @@ class PlanScreen(ModalScreen[bool]):
         with Vertical(id="plan-box"):
             yield Static(self.title_text, id="plan-title")
             yield DataTable(id="plan-table", cursor_type="row")
-            yield Static(f"{len(self.plan)} asset(s) will run, fresh or not.  enter or y: run   escape or n: cancel",
+            yield Static(f"{len(self.plan)} asset(s) planned; unchanged ones below are skipped.  "
+                         "enter or y: run   escape or n: cancel",
                          id="plan-hint")
             with Horizontal(id="plan-buttons"):
                 yield Button("Run", id="run", variant="primary")

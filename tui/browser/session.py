@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -69,20 +69,21 @@ class Browser:
             failure = own.failure if own is not None else None
         return AssetRecords(history, failure)
 
-    def plan(self, name: str, downstream: bool) -> tuple[Plan, Snapshot]:
-        """What rematerializing ``name`` (and with ``downstream`` everything below it) would run, from a new
-        snapshot. Everything asked for runs even when fresh, as a run started by hand does."""
+    def plan(self, selection: str) -> tuple[Plan, Snapshot]:
+        """What rematerializing a selection (``name`` or ``name+``) would run, from a new snapshot. The asset
+        itself runs even when fresh, as a run started by hand does; what lies downstream runs because it
+        does, and early cutoff skips what turns out unchanged."""
         self._refuse("rematerialize")
         snapshot = self.take_snapshot()
-        return self.project.plan([name + ("+" if downstream else "")], force=True, snapshot=snapshot), snapshot
+        return self.project.plan([selection], force=[selection.rstrip("+")], snapshot=snapshot), snapshot
 
-    def run(self, plan: Plan, snapshot: Snapshot, listener: Callable[[Event], None]) -> RunResult:
+    def run(self, selection: str, plan: Plan, snapshot: Snapshot, listener: Callable[[Event], None]) -> RunResult:
         """Run a plan made by :meth:`plan`; ``listener`` hears every event, in the thread that calls this."""
         self._refuse("rematerialize")
         self.workspace.save_definitions()
-        workers = self.workspace.config.workers
-        settings = RunSettings(force=True, trigger="tui", selection=tuple(sorted(plan.selected)),
-                               **({"workers": workers} if workers else {}))
+        settings = RunSettings(trigger="tui", selection=(selection,))
+        if self.workspace.config.workers:
+            settings = replace(settings, workers=self.workspace.config.workers)
         return self.project.run(plan, snapshot, settings, listener=listener)
 
     def lineages(self) -> dict[str, TableLineage]:

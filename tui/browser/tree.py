@@ -20,14 +20,8 @@ class AssetTree(Tree[Data]):
     """The assets of the project by group, each with its status glyph, colour and age."""
 
     HELP = """
-## Assets
-
-Assets by group. A line shows the status glyph (✓ fresh, ~ stale, ○ missing, ✗ failed, ▶ running, ◆ source)
-and how long ago the asset was last materialized. A group shows how many of its assets have each status.
-
-- **up / down** move, **enter / space** open or close a group
-- **/** filter with a selection: `orders+`, `group:marts`, `tag:pii`, `status:stale`
-- **u / d** go upstream / downstream, **m / M** rematerialize it (and its downstream)
+Assets by group: a status glyph (✓ fresh, ~ stale, ○ missing, ✗ failed, ▶ running, ◆ source), the name,
+and how long ago it was last materialized. **/** filters with a selection such as `status:stale`.
 """
     ICONS: ClassVar[tuple[str, str]] = ("▸ ", "▾ ")
 
@@ -75,19 +69,17 @@ and how long ago the asset was last materialized. A group shows how many of its 
         return [name for group in self.groups for name in group.assets]
 
     def refresh_statuses(self, names: list[str] | None = None) -> None:
-        """Redraw after statuses changed: only the lines of ``names`` and their groups, or every line."""
+        """Redraw after statuses changed: the lines of ``names`` and the group lines, or every line."""
         self._counts.clear()
         if names is None:
-            self._updates += 1
-            self._line_cache.clear()
+            for group_node in self.root.children:
+                group_node.refresh()  # a new version of a node redraws it and every line below it
             self.refresh()
             return
         for name in names:
             node = self._assets.get(name)
-            if node is not None and node.parent is not None:
-                node.parent.refresh()  # its line and the lines of its children, the asset among them
-                if node.parent.parent is not None and not node.parent.parent.is_root:
-                    node.parent.parent.refresh()
+            if node is not None:
+                node.refresh()
         for group_node in self.root.children:
             group_node.refresh()
 
