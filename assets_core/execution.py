@@ -198,6 +198,9 @@ class Execution:
                         continue
                     self._flush(lazily=True)  # while the workers run what was just submitted
                     self._beat()
+                    if not futures:  # only waiting for other runs' leases
+                        time.sleep(POLL_SECONDS)
+                        continue
                     done, _ = wait(futures, timeout=POLL_SECONDS if parked else HEARTBEAT_SECONDS,
                                    return_when=FIRST_COMPLETED)
                     for future in done:
