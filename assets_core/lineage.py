@@ -15,13 +15,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlglot import exp
-from sqlglot.errors import OptimizeError, SqlglotError
-from sqlglot.optimizer.qualify import qualify
+from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.scope import Scope, build_scope
 
 from assets_core.definitions import Asset
 from assets_core.graph import AssetGraph
-from assets_core.sql import parse_statement, rename_tables
+from assets_core.sql import parse_statement, table_name
 from assets_core.versioning import digest
 
 Origin = tuple[str, str]  # (asset, column)
@@ -75,29 +74,17 @@ def sql_lineage(item: Asset, schemas: Mapping[str, Sequence[str] | None]) -> Tab
     statement, problems = parse_statement(item.name, item.sql or "", item.dialect, item.location)  # type: ignore[arg-type]
     if statement is None:
         return TableLineage(item.name, None, problem=str(problems[0]), key=key)
-    renamed, safe_to_asset = rename_tables(statement, item.inputs)
-    statement = renamed if renamed is not statement else statement.copy()  # qualify rewrites it in place
-    asset_to_safe = {asset: safe for safe, asset in safe_to_asset.items()}
-    schema = {asset_to_safe[a]: {c: "TEXT" for c in cols} for a, cols in schemas.items()
-              if a in asset_to_safe and cols}
     try:
-        qualified = qualify(statement, schema=schema, dialect=item.dialect, validate_qualify_columns=False,
-                            quote_identifiers=False, identify=False)
-        root = build_scope(qualified)
-    except (OptimizeError, SqlglotError, KeyError, ValueError) as error:
+        root = build_scope(statement)  # reads the (shared, parsed-once) tree; nothing rewrites it
+    except (SqlglotError, KeyError, ValueError) as error:
         return TableLineage(item.name, None, problem=f"its SQL cannot be analysed: {error}", key=key)
     if root is None:
         return TableLineage(item.name, None, problem="its SQL has no SELECT to analyse", key=key)
-    return _trace_all(item.name, root, safe_to_asset, key)
-
-
-def _trace_all(name: str, root: Scope, safe_to_asset: Mapping[str, str], key: str) -> TableLineage:
-    tracer = _Tracer(safe_to_asset)
-    selects = _projections(root)
-    if any(isinstance(p, exp.Star) or (isinstance(p, exp.Column) and isinstance(p.this, exp.Star)) for p in selects):
-        return TableLineage(name, None, problem="it selects * from a table whose columns are not known; give that "
-                            "upstream a schema (materialize it, or declare AssetOptions(schema=...))", key=key)
-    columns = tuple(p.alias_or_name for p in selects)
+    tracer = _Tracer(item.inputs, schemas)
+    try:
+        columns = tuple(name for name, _ in tracer.outputs(root))
+    except UnknownLineage as why:
+        return TableLineage(item.name, None, problem=str(why), key=key)
     direct: dict[str, tuple[str, ...]] = {}
     unknown: dict[str, str] = {}
     for index, column in enumerate(columns):
@@ -107,33 +94,77 @@ def _trace_all(name: str, root: Scope, safe_to_asset: Mapping[str, str], key: st
             unknown[column] = str(why)
             continue
         direct[column] = tuple(sorted(f"{asset}.{col}" for asset, col in origins))
-    return TableLineage(name, columns, direct, unknown, key=key)
+    return TableLineage(item.name, columns, direct, unknown, key=key)
+
+
+Output = tuple[str, "exp.Expression | tuple[str, str]"]  # a name, and an expression or (source, column) to trace
 
 
 class _Tracer:
-    """Follows columns down through scopes, remembering every (scope, output position) it resolved."""
+    """Resolves and follows columns through a statement's scopes, with nothing rewritten: unqualified columns
+    are placed by the upstream schemas, ``*`` is expanded from them, alias lists rename by position. Every
+    (scope, output position) is resolved once."""
 
-    def __init__(self, safe_to_asset: Mapping[str, str]):
-        self.safe_to_asset = safe_to_asset
+    def __init__(self, tables: Mapping[str, str], schemas: Mapping[str, Sequence[str] | None]):
+        self.assets = {ref.lower(): asset for ref, asset in tables.items()}  # table reference -> asset
+        self.schemas = {asset: None if cols is None else [c for c in cols] for asset, cols in schemas.items()}
         self.memo: dict[tuple[int, int], frozenset[Origin]] = {}
-        self.selects: dict[int, list[exp.Expression]] = {}
+        self.listed: dict[int, list[Output]] = {}
         self.positions: dict[int, dict[str, int]] = {}
 
-    def projections(self, scope: Scope) -> list[exp.Expression]:
-        found = self.selects.get(id(scope))
+    def outputs(self, scope: Scope) -> list[Output]:
+        """A scope's output columns, ``*`` expanded and renamed by an alias list."""
+        found = self.listed.get(id(scope))
         if found is None:
-            found = self.selects[id(scope)] = _projections(scope)
+            expression = scope.expression
+            if isinstance(expression, exp.SetOperation):
+                found = [(name, ("", "")) for name, _ in self.outputs(scope.set_operation_scopes[0])]
+            else:
+                found = self._select_outputs(scope)
+            renames = _alias_columns(scope)
+            found = [(renames[i] if i < len(renames) else name, how) for i, (name, how) in enumerate(found)]
+            self.listed[id(scope)] = found
         return found
 
+    def _select_outputs(self, scope: Scope) -> list[Output]:
+        outputs: list[Output] = []
+        for index, projection in enumerate(_projections(scope)):
+            if isinstance(projection, exp.Star):
+                outputs += self._star(scope, list(scope.selected_sources))
+            elif isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star):
+                outputs += self._star(scope, [projection.table])
+            else:
+                outputs.append((projection.alias_or_name or f"_col_{index}", projection))
+        return outputs
+
+    def _star(self, scope: Scope, names: list[str]) -> list[Output]:
+        outputs: list[Output] = []
+        for name in names:
+            found = _source(scope, name)
+            if found is None:
+                raise UnknownLineage(f"'{name}.*' names a table the statement does not read")
+            columns = self.columns_of(found[1])
+            if columns is None:
+                raise UnknownLineage(
+                    "it selects * from a table whose columns are not known; give that upstream a schema "
+                    "(materialize it, or declare AssetOptions(schema=...))")
+            outputs += [(column, (found[0], column)) for column in columns]
+        return outputs
+
+    def columns_of(self, source: exp.Table | Scope) -> list[str] | None:
+        if isinstance(source, Scope):
+            return [name for name, _ in self.outputs(source)]
+        return self.schemas.get(self.assets.get(table_name(source).lower(), table_name(source)))
+
     def position(self, scope: Scope, name: str) -> int | None:
-        """Where a scope outputs the column ``name`` (the first such column, as SQL resolves it)."""
+        """Where a scope outputs the column ``name`` (the first such, as SQL resolves it; case-insensitive)."""
         found = self.positions.get(id(scope))
         if found is None:
             found = {}
-            for index, projection in enumerate(self.projections(scope)):
-                found.setdefault(projection.alias_or_name, index)
+            for index, (output, _) in enumerate(self.outputs(scope)):
+                found.setdefault(output.lower(), index)
             self.positions[id(scope)] = found
-        return found.get(name)
+        return found.get(name.lower())
 
     def output(self, scope: Scope, index: int) -> frozenset[Origin]:
         """The origins of the scope's output column at ``index``."""
@@ -143,10 +174,11 @@ class _Tracer:
             if isinstance(scope.expression, exp.SetOperation):
                 found = frozenset().union(*(self.output(branch, index) for branch in scope.set_operation_scopes))
             else:
-                selects = self.projections(scope)
-                if index >= len(selects):
+                outputs = self.outputs(scope)
+                if index >= len(outputs):
                     raise UnknownLineage("a set operation's branches have different numbers of columns")
-                found = self.expression(scope, selects[index])
+                how = outputs[index][1]
+                found = self.sourced(scope, *how) if isinstance(how, tuple) else self.expression(scope, how)
             self.memo[key] = found
         return found
 
@@ -158,30 +190,83 @@ class _Tracer:
         for subquery in node.find_all(exp.Select):
             inner = _scope_of(scope, subquery)
             if inner is not None and subquery is not node:
-                for index in range(len(self.projections(inner))):
+                for index in range(len(self.outputs(inner))):
                     origins |= self.output(inner, index)
         return frozenset(origins)
 
     def column(self, scope: Scope, column: exp.Column) -> frozenset[Origin]:
-        table = column.table
-        if not table and len(scope.sources) == 1:
-            table = next(iter(scope.sources))  # one table: the column can only be its
-        if not table:
-            raise UnknownLineage(
-                f"'{column.name}' could come from more than one table and their columns are not known; "
-                "qualify it (table.column) or give the upstreams a schema")
+        """Place a column in the scope that defines its table (the nearest, for correlated subqueries)."""
+        name, table = column.name, column.table
         owner: Scope | None = scope
-        while owner is not None and table not in owner.sources:
+        while owner is not None:
+            source = self._place(owner, table, name)
+            if source is not None:
+                return self.sourced(owner, source, name)
             owner = owner.parent
-        if owner is None:
-            raise UnknownLineage(f"'{table}.{column.name}' names a table the statement does not read")
-        source = owner.sources[table]
+        if table:
+            raise UnknownLineage(f"'{table}.{name}' names a table the statement does not read")
+        raise UnknownLineage(f"no table the statement reads has a column '{name}'")
+
+    def _place(self, scope: Scope, table: str, name: str) -> str | None:
+        """The source of ``scope`` that a column comes from, or None when it belongs to an outer scope."""
+        if table:
+            found = _source(scope, table)
+            return found[0] if found is not None else None
+        having, unknown = [], []
+        selected = {key: source for key, (_, source) in scope.selected_sources.items()}
+        for source_name, source in selected.items():
+            columns = self.columns_of(source)
+            if columns is None:
+                unknown.append(source_name)
+            elif name.lower() in (c.lower() for c in columns):
+                having.append(source_name)
+        if len(having) == 1 and not unknown:
+            return having[0]
+        if not having and len(unknown) == 1 and len(selected) == 1:
+            return unknown[0]  # one table: the column can only be its
+        if not having and not unknown:
+            return None
+        raise UnknownLineage(
+            f"'{name}' could come from more than one table and their columns are not known; "
+            "qualify it (table.column) or give the upstreams a schema")
+
+    def sourced(self, scope: Scope, table: str, name: str) -> frozenset[Origin]:
+        """The origins of column ``name`` of the source ``table`` of ``scope``."""
+        found = _source(scope, table)
+        if found is None:
+            raise UnknownLineage(f"'{table}.{name}' names a table the statement does not read")
+        source = found[1]
         if isinstance(source, exp.Table):
-            return frozenset({(self.safe_to_asset.get(source.name, source.name), column.name)})
-        index = self.position(source, column.name)
+            reference = table_name(source)
+            asset = self.assets.get(reference.lower(), reference)
+            columns = self.schemas.get(asset)
+            if columns is not None:
+                matches = [c for c in columns if c.lower() == name.lower()]
+                if not matches:
+                    raise UnknownLineage(f"'{reference}' has no column '{name}'")
+                name = matches[0]
+            return frozenset({(asset, name)})
+        index = self.position(source, name)
         if index is None:
-            raise UnknownLineage(f"'{table}' has no column '{column.name}'")
+            raise UnknownLineage(f"'{table}' has no column '{name}'")
         return self.output(source, index)
+
+
+def _source(scope: Scope, name: str) -> tuple[str, exp.Table | Scope] | None:
+    """A scope's source by name, matched as SQL matches unquoted names: case-insensitively."""
+    if name in scope.sources:
+        return name, scope.sources[name]
+    for key, source in scope.sources.items():
+        if key.lower() == name.lower():
+            return key, source
+    return None
+
+
+def _alias_columns(scope: Scope) -> list[str]:
+    """The column alias list of a CTE or derived table (``t (a, b)``), which renames its outputs by position."""
+    parent = scope.expression.parent
+    alias = parent.args.get("alias") if isinstance(parent, (exp.CTE, exp.Subquery)) else None
+    return [column.name for column in alias.columns] if isinstance(alias, exp.TableAlias) else []
 
 
 def _projections(scope: Scope) -> list[exp.Expression]:
