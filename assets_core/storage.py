@@ -60,6 +60,7 @@ class Storage:
         self.durable = durable
         self._root = os.fspath(root)
         self._made = False
+        self._unnamed = hasattr(os, "O_TMPFILE")  # until the file system says it cannot
 
     def write(self, asset: str, value: Any, io: str = "auto") -> Stored:
         """Store ``value`` as the newest version of ``asset``."""
@@ -190,18 +191,59 @@ class Storage:
         location = f"{asset}{SEPARATOR}{version}{suffix}"
         final = os.path.join(self._root, location)
         if not os.path.exists(final):
-            with self._temporary() as temp:
-                descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-                try:
-                    written = 0
-                    while written < len(data):
-                        written += os.write(descriptor, data[written:])
-                    if self.durable:
-                        os.fsync(descriptor)
-                finally:
-                    os.close(descriptor)
-                self._rename(temp, final)
+            self._create(final, data)
         return Stored(location, version, rows, schema, len(data), value)
+
+    def _create(self, final: str, data: memoryview) -> None:
+        """Write a new file whole, then give it its name: first as an unnamed file linked into place (Linux's
+        O_TMPFILE: a crash leaves nothing behind, and it is one directory operation), else through a named
+        temporary file renamed into place."""
+        proc = _proc_folder()
+        anonymous = self._anonymous() if proc is not None else None
+        if anonymous is None:
+            with self._temporary() as temp:
+                self._fill(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), data)
+                self._rename(temp, final)
+            return
+        descriptor = anonymous
+        try:
+            self._write_all(descriptor, data)
+            with contextlib.suppress(FileExistsError):  # another writer stored the same content first
+                os.link(str(descriptor), final, src_dir_fd=proc, follow_symlinks=True)
+        finally:
+            os.close(descriptor)
+        if self.durable:
+            self._sync_folder()
+
+    def _anonymous(self) -> int | None:
+        """An unnamed file in the storage folder, or None where the system has none to give."""
+        if not self._unnamed:
+            return None
+        try:
+            return os.open(self._root, os.O_WRONLY | os.O_TMPFILE, 0o644)
+        except OSError:  # this file system has no unnamed files
+            self._unnamed = False
+            return None
+
+    def _fill(self, descriptor: int, data: memoryview) -> None:
+        try:
+            self._write_all(descriptor, data)
+        finally:
+            os.close(descriptor)
+
+    def _write_all(self, descriptor: int, data: memoryview) -> None:
+        written = 0
+        while written < len(data):
+            written += os.write(descriptor, data[written:])
+        if self.durable:
+            os.fsync(descriptor)
+
+    def _sync_folder(self) -> None:
+        descriptor = os.open(self._root, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
 
     def _publish_file(self, asset: str, temp: str, suffix: str, rows: int | None, schema: Schema | None,
                       value: Any) -> Stored:
@@ -220,11 +262,7 @@ class Storage:
     def _rename(self, temp: str, final: str) -> None:
         os.replace(temp, final)
         if self.durable:
-            descriptor = os.open(self._root, os.O_RDONLY)
-            try:
-                os.fsync(descriptor)
-            finally:
-                os.close(descriptor)
+            self._sync_folder()
 
     @contextlib.contextmanager
     def _temporary(self) -> Iterator[str]:
@@ -237,6 +275,20 @@ class Storage:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)
             raise
+
+
+_PROC_FOLDERS: dict[int, int | None] = {}  # process id -> its /proc/self/fd (a forked child opens its own)
+
+
+def _proc_folder() -> int | None:
+    """A descriptor of this process's /proc/self/fd, or None where there is none."""
+    pid = os.getpid()
+    if pid not in _PROC_FOLDERS:
+        try:
+            _PROC_FOLDERS[pid] = os.open("/proc/self/fd", os.O_RDONLY) if hasattr(os, "O_TMPFILE") else None
+        except OSError:
+            _PROC_FOLDERS[pid] = None
+    return _PROC_FOLDERS[pid]
 
 
 def _is_name(location: str) -> bool:

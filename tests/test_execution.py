@@ -182,7 +182,8 @@ def test_write_is_atomic_a_failure_mid_write_keeps_the_previous_version(tmp_path
     def crash(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(storage_module.os, "replace", crash)
+    monkeypatch.setattr(storage_module.os, "replace", crash)  # the named temporary file's way into place
+    monkeypatch.setattr(storage_module.os, "link", crash)  # the unnamed file's way into place
     with pytest.raises(StorageError, match="No space left on device.*previous version is untouched"):
         storage.write("orders", pl.DataFrame({"a": [3, 4, 5]}))
     assert [p.name for p in tmp_path.iterdir()] == [first.location]  # no temporary file left

@@ -76,7 +76,7 @@ def check_consistent(root: Path) -> None:
     path = root / ".assets" / "catalog.db"
     if not path.exists():
         return
-    with sqlite3.connect(path) as connection:
+    with sqlite3.connect(path, timeout=30) as connection:
         assert connection.execute("pragma integrity_check").fetchone() == ("ok",)
         locations = [row[0] for row in connection.execute("select location from materialization")]
     storage = root / ".assets" / "storage"
@@ -141,7 +141,7 @@ def test_two_processes_with_overlapping_selections(pipeline):
     assert first.returncode == 0 and second.returncode == 0, (err, second.stderr)
     assert "locked" not in err + second.stderr
     one, two = json.loads(out), json.loads(second.stdout)
-    with sqlite3.connect(pipeline / ".assets" / "catalog.db") as connection:
+    with sqlite3.connect(pipeline / ".assets" / "catalog.db", timeout=30) as connection:
         counts = dict(connection.execute("select asset, count(*) from materialization group by asset"))
     assert all(count == 1 for count in counts.values()), counts  # no asset materialized twice
     assert len(counts) == 13
@@ -164,7 +164,7 @@ def _kill_and_recover(root: Path, rng: random.Random, round_number: int) -> None
     check_consistent(root)
     assert stored_total(root) == expected
     assert json.loads(finished.stdout)["status"] == "success"
-    with sqlite3.connect(root / ".assets" / "catalog.db") as connection:
+    with sqlite3.connect(root / ".assets" / "catalog.db", timeout=30) as connection:
         statuses = [row[0] for row in connection.execute("select status from run")]
         leases = connection.execute("select count(*) from lease").fetchone()[0]
     assert "running" not in statuses and leases == 0
