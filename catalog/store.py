@@ -7,13 +7,15 @@ Reads go through SQLAlchemy Core and return frozen values (:mod:`catalog.queries
 
 from __future__ import annotations
 
+import hashlib
+
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from assets_core.errors import CatalogError
 from assets_core.state import (
@@ -40,6 +42,7 @@ from catalog.models import (
     LEASE,
     LINEAGE_EDGE,
     MATERIALIZATION,
+    META,
     OBSERVATION,
     RUN,
 )
@@ -63,6 +66,9 @@ from catalog.views import ColumnEdge, DefinitionView, RunView
 
 if TYPE_CHECKING:  # the lineage module (sqlglot's optimizer) is imported only where lineage is read
     from assets_core.lineage import TableLineage
+
+
+DEFINITIONS_DIGEST = "definitions_digest"  # catalog_meta key: what the stored definitions were made from
 
 
 class SqlCatalog:
@@ -220,8 +226,9 @@ class SqlCatalog:
 
     # Definitions
 
-    def save_definitions(self, definitions: Sequence[DefinitionView]) -> None:
-        """Replace the stored asset definitions and lineage edges with these, in one transaction.
+    def save_definitions(self, definitions: Sequence[DefinitionView]) -> bool:
+        """Replace the stored asset definitions and lineage edges with these, in one transaction; write
+        nothing when they are the ones already stored (compared by a digest). Return whether it wrote.
 
         Raises:
             CatalogError: two definitions share a name.
@@ -230,6 +237,11 @@ class SqlCatalog:
         if duplicates:
             named = ", ".join(f"'{name}'" for name in duplicates)
             raise CatalogError(f"cannot save the asset definitions: more than one is named {named}")
+        digest = hashlib.sha256(repr(sorted(definitions, key=lambda d: d.name)).encode()).hexdigest()
+        with self._read() as connection:
+            stored = connection.execute(select(META.c.value).where(META.c.key == DEFINITIONS_DIGEST)).scalar()
+        if stored == digest:
+            return False
         saved_at = now()
         rows = [definition_values(definition, saved_at) for definition in definitions]
         edges = sorted({(up, d.name) for d in definitions for up in d.upstream})
@@ -238,6 +250,9 @@ class SqlCatalog:
             transaction.delete_all(ASSET)
             transaction.insert_many(ASSET, rows)
             transaction.insert_many(LINEAGE_EDGE, [{"upstream": up, "downstream": down} for up, down in edges])
+            transaction.delete_where(META, {"key": DEFINITIONS_DIGEST})
+            transaction.insert(META, {"key": DEFINITIONS_DIGEST, "value": digest})
+        return True
 
     def list_definitions(self) -> list[DefinitionView]:
         """Every asset definition as last saved, by name."""

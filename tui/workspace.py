@@ -46,8 +46,7 @@ class Workspace:
                 owners=item.owners, file=item.location.file if item.location else "",
                 line=item.location.line if item.location else 0)
             for item in graph]
-        if sorted(self.catalog.list_definitions(), key=_name) != sorted(definitions, key=_name):
-            self.catalog.save_definitions(definitions)
+        self.catalog.save_definitions(definitions)  # writes only when they changed
 
 
 def open_workspace(options: Options) -> Workspace:
@@ -93,6 +92,3 @@ def resolve_home(root: Path, home: str | None, config: ProjectConfig) -> Path:
     path = Path(chosen)
     return path if path.is_absolute() else (root / path)
 
-
-def _name(definition: DefinitionView) -> str:
-    return definition.name

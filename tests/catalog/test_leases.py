@@ -80,3 +80,15 @@ def test_a_version_2_catalog_is_migrated(tmp_path: Path) -> None:
     assert migrated.find_run("old").plan == () and migrated.acquire_leases("old", ["a"]) == {}
     with sqlite3.connect(path) as connection:
         assert connection.execute("select value from catalog_meta").fetchone() == (str(SCHEMA_VERSION),)
+
+
+def test_saving_the_same_definitions_again_writes_nothing(tmp_path: Path) -> None:
+    from catalog import DefinitionView
+
+    catalog = open_catalog(sqlite_url(tmp_path / "c.db"))
+    definitions = [DefinitionView("a", "python"), DefinitionView("b", "sql", upstream=("a",))]
+    assert catalog.save_definitions(definitions) is True
+    assert catalog.save_definitions(list(reversed(definitions))) is False
+    assert catalog.lineage_edges() == [("a", "b")]
+    assert catalog.save_definitions([DefinitionView("a", "python", description="changed")]) is True
+    assert [d.name for d in catalog.list_definitions()] == ["a"] and catalog.lineage_edges() == []
