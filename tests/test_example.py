@@ -27,6 +27,19 @@ CRM_CHAIN = ["crm_customers", "crm_customers_clean", "customers", "dim_customers
 PRODUCT_CHAIN = ["app_users", "orders", "app_users_clean", "customer_value"]
 
 
+@pytest.fixture(autouse=True, scope="module")
+def example_data(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The product database is generated, not shipped: make it with make_data.py (as the README says) and
+    rename it into place, so that parallel test workers never see a half-written file."""
+    if (DATA / "product.db").exists():
+        return
+    made = tmp_path_factory.mktemp("example-data")
+    subprocess.run([sys.executable, str(EXAMPLE / "make_data.py"), str(made)], check=True)
+    temporary = DATA / f".product-{os.getpid()}.db"
+    shutil.copyfile(made / "product.db", temporary)
+    os.replace(temporary, DATA / "product.db")
+
+
 def assets(*args: str, home: Path, project: Path = EXAMPLE) -> subprocess.CompletedProcess[str]:
     """Run `assets ARGS --project PROJECT --home HOME` in a fresh interpreter."""
     env = {k: v for k, v in os.environ.items() if k not in ("ASSETS_HOME", "ASSETS_CATALOG")}
