@@ -274,8 +274,8 @@ class Execution:
         return "its upstreams hold the same data as when it last ran (early cutoff)"
 
     def _skip(self, name: str, detail: str) -> None:
-        if "failed" in detail:
-            self.blocked.add(name)
+        if any(up in self.blocked for up in self.graph[name].upstream):
+            self.blocked.add(name)  # skipped for a failure: what reads it is skipped too
         self.outcomes.append(Outcome(name, SKIPPED, detail))
         self._release_inputs(name)
         event = Event(self.run_id, SKIPPED, detail, asset=name)

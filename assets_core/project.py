@@ -129,13 +129,13 @@ class Project:
                 result[item.name] = None
         return result
 
-    def lineage(self, snapshot: Snapshot | None = None,
-                cached: Mapping[str, TableLineage] | None = None) -> dict[str, TableLineage]:
+    def lineage(self, snapshot: Snapshot | None = None, cached: Mapping[str, TableLineage] | None = None,
+                schemas: Mapping[str, tuple[str, ...] | None] | None = None) -> dict[str, TableLineage]:
         """Column lineage of every SQL asset (cached results whose SQL and upstream schemas are unchanged
-        are reused)."""
+        are reused). Pass ``schemas`` when the caller already has them: reading them opens source files."""
         from assets_core.lineage import project_lineage  # sqlglot's optimizer only when lineage is asked for
 
-        return project_lineage(self.graph, self.schemas(snapshot), cached)
+        return project_lineage(self.graph, schemas if schemas is not None else self.schemas(snapshot), cached)
 
     def _observe(self, state: Mapping[str, AssetState]) -> dict[str, Observation]:
         observations = {}

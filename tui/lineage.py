@@ -126,10 +126,11 @@ def lineage(args: argparse.Namespace, options: Options, console: Console) -> int
     return 0
 
 
-def column_lineage(workspace: Workspace, snapshot: Snapshot | None = None) -> dict[str, TableLineage]:
+def column_lineage(workspace: Workspace, snapshot: Snapshot | None = None,
+                   schemas: Mapping[str, tuple[str, ...] | None] | None = None) -> dict[str, TableLineage]:
     """The column lineage of every SQL asset, with the catalog as cache (stored again only when changed)."""
     cached = workspace.catalog.load_column_lineage()
-    lineages = workspace.project.lineage(snapshot, cached)
+    lineages = workspace.project.lineage(snapshot, cached, schemas)
     workspace.catalog.save_column_lineage(lineages)
     return lineages
 
@@ -142,8 +143,8 @@ def refresh_column_lineage(workspace: Workspace) -> None:
 
 def column_facts(workspace: Workspace, snapshot: Snapshot) -> dict[str, AssetColumns]:
     """What is known of the columns of every asset."""
-    lineages = column_lineage(workspace, snapshot)
     schemas = workspace.project.schemas(snapshot)
+    lineages = column_lineage(workspace, snapshot, schemas)
     return {item.name: _asset_columns(item, lineages.get(item.name), schemas.get(item.name))
             for item in workspace.project.graph}
 

@@ -55,7 +55,7 @@ def make_app(shop_folder: Path) -> AppMaker:
 
 async def settle(pilot: Pilot[None]) -> None:
     """Wait until the statuses are shown, every worker is done and every message handled."""
-    for _ in range(200):  # the snapshot's worker starts after the first frame: it may not have begun yet
+    for _ in range(1500):  # up to 30 s on a loaded machine; the status worker starts after the first frame
         if pilot.app.board.loaded:
             break
         await pilot.pause(0.02)

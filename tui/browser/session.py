@@ -90,7 +90,7 @@ class Browser:
         """Column lineage of the SQL assets, with the catalog as cache (written back unless read-only)."""
         if self._lineages is None:
             cached = self.catalog.load_column_lineage()
-            self._lineages = self.project.lineage(self.snapshot, cached)
+            self._lineages = self.project.lineage(self.snapshot, cached, self.schemas())
             if not self.read_only:
                 self.catalog.save_column_lineage(self._lineages)
         return self._lineages
