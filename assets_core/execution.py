@@ -12,7 +12,8 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+import queue
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -171,6 +172,9 @@ class Execution:
         sorter.prepare()
         reasons = {step.asset: step.reasons for step in plan.steps}
         futures: dict[Future[Attempt], str] = {}
+        # Finished attempts, in the order they finished: waiting on this queue costs the same however many
+        # attempts are under way (concurrent.futures.wait visits every one of them at each call).
+        finished: queue.SimpleQueue[Future[Attempt]] = queue.SimpleQueue()
         parked: set[str] = set()  # ready, but another run holds their lease
 
         def start(names: Iterable[str]) -> None:
@@ -185,7 +189,9 @@ class Execution:
                     continue
                 self._why[name] = "; ".join(r.detail for r in reasons[name])
                 self.listener(Event(self.run_id, "started", self._why[name], asset=name))
-                futures[pool.submit(self._attempt, name)] = name
+                future = pool.submit(self._attempt, name)
+                futures[future] = name
+                future.add_done_callback(finished.put)
 
         with capturing_run(), ThreadPoolExecutor(self.settings.workers, thread_name_prefix="asset") as pool:
             try:
@@ -201,9 +207,7 @@ class Execution:
                     if not futures:  # only waiting for other runs' leases
                         time.sleep(POLL_SECONDS)
                         continue
-                    done, _ = wait(futures, timeout=POLL_SECONDS if parked else HEARTBEAT_SECONDS,
-                                   return_when=FIRST_COMPLETED)
-                    for future in done:
+                    for future in _finished(finished, POLL_SECONDS if parked else HEARTBEAT_SECONDS):
                         name = futures.pop(future)
                         self._complete(future.result())
                         sorter.done(name)
@@ -457,3 +461,16 @@ class Execution:
             self.listener(event)
 
 
+
+
+def _finished(finished: queue.SimpleQueue[Future[Attempt]], timeout: float) -> list[Future[Attempt]]:
+    """The attempts that finished: waits up to ``timeout`` for the first, then takes those already there."""
+    try:
+        done = [finished.get(timeout=timeout)]
+    except queue.Empty:
+        return []
+    while True:
+        try:
+            done.append(finished.get_nowait())
+        except queue.Empty:
+            return done

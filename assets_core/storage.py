@@ -189,9 +189,9 @@ class Storage:
                        value: Any) -> Stored:
         version = hashlib.sha256(data).hexdigest()[:32]
         location = f"{asset}{SEPARATOR}{version}{suffix}"
-        final = os.path.join(self._root, location)
-        if not os.path.exists(final):
-            self._create(final, data)
+        # No check whether this content is stored already: linking it into place fails harmlessly if it is,
+        # and renaming over it replaces it with the same bytes; a check would cost one more call per value.
+        self._create(os.path.join(self._root, location), data)
         return Stored(location, version, rows, schema, len(data), value)
 
     def _create(self, final: str, data: memoryview) -> None:

@@ -151,14 +151,16 @@ class SqlCatalog:
         """
         with self._transaction() as transaction:
             transaction.insert_many(CHECK_RESULT, check_values(checks))
+            by_run: dict[str, list[str]] = {}
             for record in [*materializations, *failures]:
-                transaction.delete_where(LEASE, {"asset": record.asset, "run_id": record.run_id})
-            for record in materializations:
-                found = transaction.insert(MATERIALIZATION, materialization_values(record))
-                _point(transaction, record.asset, {"materialization_id": found, "failure_id": None})
-            for failure in failures:
-                found = transaction.insert(FAILURE, failure_values(failure))
-                _point(transaction, failure.asset, {"failure_id": found})
+                by_run.setdefault(record.run_id, []).append(record.asset)
+            for run_id, assets in by_run.items():
+                transaction.delete_in(LEASE, {"run_id": run_id}, "asset", assets)
+            found = transaction.insert_returning_ids(MATERIALIZATION, [materialization_values(r) for r in materializations])
+            _point(transaction, {record.asset: {"materialization_id": row, "failure_id": None}
+                                 for record, row in zip(materializations, found, strict=True)})
+            found = transaction.insert_returning_ids(FAILURE, [failure_values(failure) for failure in failures])
+            _point(transaction, {failure.asset: {"failure_id": row} for failure, row in zip(failures, found, strict=True)})
             transaction.insert_many(EVENT, event_values(events))
 
     def record_materialization(self, record: MaterializationRecord, events: Sequence[Event]) -> None:
@@ -173,7 +175,7 @@ class SqlCatalog:
         """Store an observation of a source asset."""
         with self._transaction() as transaction:
             found = transaction.insert(OBSERVATION, observation_values(record))
-            _point(transaction, record.asset, {"observation_id": found})
+            _point(transaction, {record.asset: {"observation_id": found}})
 
     def end_run(self, run_id: str, status: str) -> None:
         """Record the run's final status and end time, and release every lease it still holds.
@@ -349,10 +351,10 @@ def open_catalog(url: str) -> SqlCatalog:
     return SqlCatalog(url)
 
 
-def _point(transaction: WriteTransaction, asset: str, pointers: dict[str, Any]) -> None:
-    """Point the asset's state at its newest records (only the pointers given change)."""
-    if transaction.update(ASSET_STATE, "asset", asset, pointers) == 0:
-        transaction.insert(ASSET_STATE, {"asset": asset, **pointers})
+def _point(transaction: WriteTransaction, pointers: dict[str, dict[str, Any]]) -> None:
+    """Point each asset's state at its newest records (only the pointers given change; every asset is given
+    the same ones)."""
+    transaction.upsert_many(ASSET_STATE, "asset", [{"asset": asset, **given} for asset, given in pointers.items()])
 
 
 def _liveness(row: Sequence[Any]) -> RunRecord:

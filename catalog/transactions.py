@@ -36,8 +36,17 @@ class WriteTransaction(Protocol):
         """Insert rows, all with the same columns, in order."""
         ...
 
+    def insert_returning_ids(self, table: Table, rows: Sequence[Values]) -> list[Any]:
+        """Insert rows, all with the same columns, in order; returns their new integer ids in that order."""
+        ...
+
     def update(self, table: Table, key: str, key_value: Any, values: Values) -> int:
         """Set ``values`` on the rows whose ``key`` column equals ``key_value``; returns how many matched."""
+        ...
+
+    def upsert_many(self, table: Table, key: str, rows: Sequence[Values]) -> None:
+        """For each row (all with the same columns, ``key`` among them): set its other columns on the row whose
+        ``key`` equals the row's, or insert it where there is none. The keys must differ."""
         ...
 
     def delete_all(self, table: Table) -> None:
@@ -48,12 +57,18 @@ class WriteTransaction(Protocol):
         """Delete the rows whose columns equal ``equal`` (every given column)."""
         ...
 
+    def delete_in(self, table: Table, equal: Values, key: str, values: Sequence[Any]) -> None:
+        """Delete the rows whose columns equal ``equal`` and whose ``key`` is one of ``values``."""
+        ...
+
     def select_in(self, table: Table, columns: Sequence[str], key: str, values: Sequence[Any]) -> list[tuple[Any, ...]]:
         """The ``columns`` of the rows whose ``key`` is one of ``values``, read inside this transaction."""
         ...
 
 
 IN_BATCH = 500  # values per IN (...) list: well under SQLite's limit on parameters
+# Parameters per statement: SQLite allows 32,766 since 3.32, 999 before.
+MAX_PARAMETERS = 30_000 if sqlite3.sqlite_version_info >= (3, 32) else 900
 
 
 class Transactions(Protocol):
@@ -105,12 +120,26 @@ class CoreTransaction:
         if rows:
             self._connection.execute(insert(table), [dict(row) for row in rows])
 
+    def insert_returning_ids(self, table: Table, rows: Sequence[Values]) -> list[Any]:
+        return [self.insert(table, row) for row in rows]
+
     def update(self, table: Table, key: str, key_value: Any, values: Values) -> int:
         statement = update(table).where(table.c[key] == key_value).values(dict(values))
         return self._connection.execute(statement).rowcount
 
+    def upsert_many(self, table: Table, key: str, rows: Sequence[Values]) -> None:
+        for row in rows:
+            values = {column: value for column, value in row.items() if column != key}
+            if self.update(table, key, row[key], values) == 0:
+                self.insert(table, row)
+
     def delete_where(self, table: Table, equal: Values) -> None:
         self._connection.execute(delete(table).where(*(table.c[k] == v for k, v in equal.items())))
+
+    def delete_in(self, table: Table, equal: Values, key: str, values: Sequence[Any]) -> None:
+        for start in range(0, len(values), IN_BATCH):
+            self._connection.execute(delete(table).where(
+                *(table.c[k] == v for k, v in equal.items()), table.c[key].in_(values[start:start + IN_BATCH])))
 
     def select_in(self, table: Table, columns: Sequence[str], key: str, values: Sequence[Any]) -> list[tuple[Any, ...]]:
         rows: list[tuple[Any, ...]] = []
@@ -208,11 +237,17 @@ class DriverTransaction:
         return self._cursor.execute(rendered.sql, rendered.parameters(values)).lastrowid
 
     def insert_many(self, table: Table, rows: Sequence[Values]) -> None:
+        self._values_many(table, rows, "")
+
+    def insert_returning_ids(self, table: Table, rows: Sequence[Values]) -> list[Any]:
         if not rows:
-            return
-        keys = list(rows[0])
-        rendered = self._rendered(("insert", table.name, *keys), lambda: insert(table), keys)
-        self._cursor.executemany(rendered.sql, [rendered.parameters(row) for row in rows])
+            return []
+        # This transaction holds the write lock (BEGIN IMMEDIATE), so no other writer can take these ids; they
+        # are the ones SQLite itself would give (the largest id plus one, for a table without AUTOINCREMENT).
+        (largest,) = self._cursor.execute(f'SELECT COALESCE(MAX("id"), 0) FROM "{table.name}"').fetchone()
+        ids = list(range(largest + 1, largest + 1 + len(rows)))
+        self._values_many(table, [{"id": found, **row} for found, row in zip(ids, rows, strict=True)], "")
+        return ids
 
     def update(self, table: Table, key: str, key_value: Any, values: Values) -> int:
         def build() -> Any:
@@ -222,6 +257,27 @@ class DriverTransaction:
         parameters = rendered.parameters({**values, "key_value": key_value})
         return self._cursor.execute(rendered.sql, parameters).rowcount
 
+    def upsert_many(self, table: Table, key: str, rows: Sequence[Values]) -> None:
+        if not rows:
+            return
+        changed = ", ".join(f'"{column}" = excluded."{column}"' for column in rows[0] if column != key)
+        self._values_many(table, rows, f' ON CONFLICT ("{key}") DO UPDATE SET {changed}')
+
+    def _values_many(self, table: Table, rows: Sequence[Values], tail: str) -> None:
+        """Insert the rows with as few statements as SQLite's limit on parameters allows: every statement
+        releases and takes back Python's GIL, which costs a wait whenever the run's worker threads are busy."""
+        if not rows:
+            return
+        keys = list(rows[0])
+        rendered = self._rendered(("insert", table.name, *keys), lambda: insert(table), keys)
+        head = rendered.sql[:rendered.sql.rindex(" VALUES ")]
+        marks = "(" + ", ".join("?" * len(keys)) + ")"
+        per_statement = max(1, MAX_PARAMETERS // len(keys))
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start:start + per_statement]
+            parameters = [value for row in chunk for value in rendered.parameters(row)]
+            self._cursor.execute(f"{head} VALUES {', '.join([marks] * len(chunk))}{tail}", parameters)
+
     def delete_all(self, table: Table) -> None:
         rendered = self._rendered(("delete", table.name), lambda: delete(table), [])
         self._cursor.execute(rendered.sql)
@@ -230,6 +286,14 @@ class DriverTransaction:
         # The table's and columns' names are the catalog's own; only the values are bound.
         where = " AND ".join(f'"{column}" = ?' for column in equal)
         self._cursor.execute(f'DELETE FROM "{table.name}" WHERE {where}', list(equal.values()))
+
+    def delete_in(self, table: Table, equal: Values, key: str, values: Sequence[Any]) -> None:
+        where = "".join(f'"{column}" = ? AND ' for column in equal)
+        for start in range(0, len(values), IN_BATCH):
+            batch = list(values[start:start + IN_BATCH])
+            marks = ", ".join("?" * len(batch))
+            self._cursor.execute(f'DELETE FROM "{table.name}" WHERE {where}"{key}" IN ({marks})',
+                                 [*equal.values(), *batch])
 
     def select_in(self, table: Table, columns: Sequence[str], key: str, values: Sequence[Any]) -> list[tuple[Any, ...]]:
         rows: list[tuple[Any, ...]] = []

@@ -78,6 +78,9 @@ def check_consistent(root: Path) -> None:
         return
     with sqlite3.connect(path, timeout=30) as connection:
         assert connection.execute("pragma integrity_check").fetchone() == ("ok",)
+        tables = {name for (name,) in connection.execute("select name from sqlite_master where type = 'table'")}
+        if not tables:  # killed while creating the catalog: its schema is made in one transaction, or not at all
+            return
         locations = [row[0] for row in connection.execute("select location from materialization")]
     storage = root / ".assets" / "storage"
     missing = [location for location in locations if not (storage / location).is_file()]

@@ -11,7 +11,7 @@ import pytest
 from assets_core.errors import CatalogError
 from assets_core.state import Event
 from catalog import DefinitionView, SqlCatalog, open_catalog, sqlite_url
-from catalog.transactions import CoreTransactions, DriverTransactions
+from catalog.transactions import MAX_PARAMETERS, CoreTransactions, DriverTransactions
 from tests.catalog.conftest import at, event, failure, materialization, observation, run
 
 NOW_COLUMNS = {"run": ("heartbeat_at", "ended_at"), "asset": ("updated_at",)}  # set from the clock
@@ -30,7 +30,15 @@ def _record_everything(catalog: SqlCatalog) -> None:
     catalog.record_observation(observation("raw"))
     catalog.record_materialization(materialization("a", version="v2"), [])
     catalog.save_definitions([DefinitionView("a", "python", upstream=("raw",), tags=("t",), file="defs.py", line=3)])
+    # One batch bigger than a statement's parameters allow, with an asset that both succeeds and fails in it.
+    many = [materialization(f"m{index}", version=f"v{index}") for index in range(BATCH)]
+    catalog.acquire_leases("r1", [record.asset for record in many])
+    catalog.record_results(many, [failure("m7", attempt=3)],
+                           [event("r1", "materialized", record.asset) for record in many])
     catalog.end_run("r1", "success")
+
+
+BATCH = MAX_PARAMETERS // 10 + 7  # materializations in one batch: more than one statement can hold
 
 
 def _rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
@@ -52,10 +60,16 @@ def test_the_driver_and_core_paths_store_the_same_rows(tmp_path: Path) -> None:
         on_core._transactions = CoreTransactions(on_core._engine)
         _record_everything(on_driver)
         _record_everything(on_core)
-        assert on_core.read_state(["a", "b", "raw"]) == on_driver.read_state(["a", "b", "raw"])
+        names = ["a", "b", "raw", *(f"m{index}" for index in range(BATCH))]
+        assert on_core.read_state(names) == on_driver.read_state(names)
         assert on_core.run_events("r1") == on_driver.run_events("r1")
+        state = on_driver.read_state(names)
+        assert state["m3"].materialization.data_version == "v3"  # each pointer found its own record
+        assert state[f"m{BATCH - 1}"].materialization.data_version == f"v{BATCH - 1}"
+        assert state["m7"].failure is not None and state["m3"].failure is None
     driver_rows, core_rows = _rows(driver_path), _rows(core_path)
     assert driver_rows["materialization"] and driver_rows["event"]
+    assert driver_rows["lease"] == []  # the batch released the run's leases
     assert driver_rows == core_rows
 
 
