@@ -99,7 +99,25 @@ def _file_system(folder: Path) -> str:
         if len(parts) >= 3 and (folder == Path(parts[1]) or Path(parts[1]) in folder.parents) \
                 and len(parts[1]) > len(best):
             best, kind = parts[1], parts[2]
+    if kind == "ext4" and best:
+        device = next((line.split()[0] for line in _lines("/proc/mounts") if line.split()[1:2] == [best]), "")
+        journals = os.listdir("/proc/fs/jbd2") if os.path.isdir("/proc/fs/jbd2") else []
+        if device and not any(name.startswith(Path(device).name + "-") for name in journals):
+            kind = "ext4 without a journal"
     return f"{kind} (mounted at {best})" if best else kind
+
+
+def file_creation(folder: Path, count: int = 2_000) -> float:
+    """Milliseconds to create, write (1.5 KB) and close one new file, over ``count`` new files in a new folder
+    under ``folder`` (kept: deleting them would slow the next files made on a journal-less ext4)."""
+    folder.mkdir(parents=True)
+    data = b"x" * 1_500
+    begun = time.perf_counter()
+    for index in range(count):
+        descriptor = os.open(folder / f"{index}.bin", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.write(descriptor, data)
+        os.close(descriptor)
+    return (time.perf_counter() - begun) / count * 1e3
 
 
 def _version(name: str) -> str:

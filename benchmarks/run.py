@@ -157,13 +157,14 @@ def overhead(runner: Runner, n: int, repeat: int) -> dict[str, Any]:
     """Full materialization of the layered graph of ``n`` assets, from an empty home each time."""
     folder = WORK / f"layered_{n}"
     defs = workloads.write_layered(folder, n)
-    runs = []
+    runs, creation = [], []
     for attempt in range(1, repeat + 1):
         _progress(f"overhead: materialize {n:,} assets ({attempt}/{repeat})")
         # A new home per attempt, and nothing deleted before the end: on a file system without a journal
         # (this machine's ext4), creating a file scans past every inode freed in the last 60-300 s, so
         # deleting the previous attempt's 10,000 files would slow this attempt's file creation tenfold.
         home = folder / f"home-{attempt}"
+        creation.append(machine.file_creation(folder / f"files-{attempt}"))  # the file system's state, just before
         process = runner.probe(layered_args("materialize", folder, home))
         result = json.loads(process.stdout)
         expect(result["status"] == "success" and len(result["materialized"]) == n,
@@ -182,6 +183,7 @@ def overhead(runner: Runner, n: int, repeat: int) -> dict[str, Any]:
         "function_isolated": median([p.report["work"] for p in isolated]),
         "framework_per_asset": median([(p.report["work"] - p.report["function_cpu"]) / n for p in runs]),
         "rss_kib": median([p.max_rss_kib for p in runs]),
+        "file_creation_ms": creation,
         "rss_kib_max": max(p.max_rss_kib for p in runs),
         "phases": median_phases(runs),
         "phases_not_found": runs[0].report["phases_not_found"],
