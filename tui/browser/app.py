@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, tzinfo
 from functools import partial
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -15,6 +15,7 @@ from textual.widgets import HelpPanel
 
 from assets_core.errors import SelectionError, did_you_mean
 from assets_core.project import Snapshot
+from tui.browser.collector import TICK_SECONDS, IdleCollector
 from tui.browser.columns import AssetColumns, asset_columns
 from tui.browser.detail import TABS
 from tui.browser.main import MainScreen
@@ -82,6 +83,19 @@ class BrowserApp(App[None]):
         self._records: dict[str, AssetRecords] = {}
         self.main = MainScreen(start)
         self.theme = theme
+        self.collector = IdleCollector()
+
+    def on_mount(self) -> None:
+        self.collector.start()
+        self.set_interval(TICK_SECONDS, self.collector.tick)
+
+    def on_unmount(self) -> None:
+        self.collector.stop()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown)):
+            self.collector.touched()
+        await super().on_event(event)
 
     def get_default_screen(self) -> Screen[None]:
         return self.main
