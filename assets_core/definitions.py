@@ -7,6 +7,7 @@ with every other definition error when the project loads.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import re
@@ -79,9 +80,10 @@ class Asset:
     problems: tuple[DefinitionError, ...] = ()
     wants_context: bool = False
 
-    @property
+    @functools.cached_property
     def upstream(self) -> tuple[str, ...]:
-        """Every upstream asset, inputs first, without repeats."""
+        """Every upstream asset, inputs first, without repeats (asked for several times per asset in every
+        assessment, so computed once)."""
         return tuple(dict.fromkeys([*self.inputs.values(), *self.deps]))
 
     @property
@@ -284,7 +286,13 @@ def _function_location(func: Callable[..., Any]) -> Location:
     code = getattr(func, "__code__", None)
     if code is None:
         return Location("<unknown>")
-    return Location(os.path.abspath(code.co_filename), code.co_firstlineno)
+    return Location(_absolute(code.co_filename), code.co_firstlineno)
+
+
+@functools.lru_cache(maxsize=256)
+def _absolute(filename: str) -> str:
+    """The file's absolute path (a module's thousand assets share a few files)."""
+    return os.path.abspath(filename)
 
 
 def _first_paragraph(doc: str | None) -> str:

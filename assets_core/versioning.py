@@ -31,10 +31,14 @@ def digest(*parts: str | bytes) -> str:
     """
     h = hashlib.sha256()
     for part in parts:
-        data = part.encode() if isinstance(part, str) else part
-        h.update(b"%d:" % len(data))
-        h.update(data)
+        _feed(h, part)
     return h.hexdigest()[:32]
+
+
+def _feed(h: Any, part: str | bytes) -> None:
+    data = part.encode() if isinstance(part, str) else part
+    h.update(b"%d:" % len(data))
+    h.update(data)
 
 
 class CodeVersioner:
@@ -44,6 +48,10 @@ class CodeVersioner:
         self.root = os.path.realpath(root)
         self._trees: dict[types.CodeType, tuple[str, frozenset[str]]] = {}
         self._local: dict[int, tuple[Any, bool]] = {}  # id -> (object kept alive, is it project-local?)
+        self._prefixes: dict[types.CodeType, tuple[Any, tuple[str, ...]]] = {}
+        # (id of a module's globals, name) -> reference; kept as long as this versioner, which lives for one
+        # computation of the project's versions, while no module changes
+        self._globals: dict[tuple[int, str], str | None] = {}
 
     def version(self, item: Asset) -> str:
         """The code version of one asset ("" for a source asset, whose version is its data)."""
@@ -62,13 +70,45 @@ class CodeVersioner:
 
     def _function(self, fn: Callable[..., Any], seen: set[int], kind: str = "function") -> str:
         code = fn.__code__  # type: ignore[attr-defined]
-        tree, names = self._tree(fn, code)
-        refs = [kind]
-        for name in sorted(names):
-            found, value = _lookup(fn, name)
-            if found:
-                refs.append(f"{name}={self._value(value, seen)}")
-        return digest(tree, *refs)
+        prefix, names = self._prefix(fn, code)
+        hashed = prefix.copy()  # the same bytes as digest(tree, kind, *references), the tree hashed once
+        _feed(hashed, kind)
+        for name in names:
+            reference = self._reference(fn, code, name, seen)
+            if reference is not None:
+                _feed(hashed, reference)
+        return hashed.hexdigest()[:32]
+
+    def _prefix(self, fn: Callable[..., Any], code: types.CodeType) -> tuple[Any, tuple[str, ...]]:
+        """The hash of the function's tree, and the names it reads, sorted: once per code object (a factory
+        making a thousand assets makes them all from one)."""
+        cached = self._prefixes.get(code)
+        if cached is None:
+            tree, names = self._tree(fn, code)
+            hashed = hashlib.sha256()
+            _feed(hashed, tree)
+            cached = self._prefixes[code] = (hashed, tuple(sorted(names)))
+        return cached
+
+    def _reference(self, fn: Callable[..., Any], code: types.CodeType, name: str, seen: set[int]) -> str | None:
+        """``name=fingerprint`` of a name the function reads, or None if it resolves to nothing.
+
+        A module global's fingerprint is kept for the other functions of that module, unless it is a
+        project-local helper, whose fingerprint depends on what this asset's walk has already seen.
+        """
+        shared = name.partition(".")[0] not in code.co_freevars
+        key = (id(fn.__globals__), name) if shared else None  # type: ignore[attr-defined]
+        if key is not None and key in self._globals:
+            return self._globals[key]
+        found, value = _lookup(fn, name)
+        reference = f"{name}={self._value(value, seen)}" if found else None
+        if key is not None and not self._is_helper(value):
+            self._globals[key] = reference
+        return reference
+
+    def _is_helper(self, value: Any) -> bool:
+        inner = value.fn if isinstance(value, Asset) else value
+        return isinstance(inner, (types.FunctionType, type)) and self._is_local(inner)
 
     def _tree(self, fn: Callable[..., Any], code: types.CodeType) -> tuple[str, frozenset[str]]:
         cached = self._trees.get(code)
