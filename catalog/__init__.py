@@ -3,11 +3,37 @@
 ``open_catalog(sqlite_url(path))`` gives a :class:`SqlCatalog`, which implements the
 :class:`assets_core.state.Catalog` protocol, keeps the column lineage of SQL assets, and answers the front
 end's questions with frozen views.
+
+SQLAlchemy and SQLModel are imported only when something needs them (see :mod:`catalog.quick`): the names
+below are loaded on first use.
 """
 
-from catalog.engine import sqlite_url
-from catalog.schema import SCHEMA_VERSION
-from catalog.store import SqlCatalog, open_catalog
-from catalog.views import ColumnEdge, DefinitionView, RunView
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from catalog.quick import open_catalog, sqlite_url
+    from catalog.store import SqlCatalog
+    from catalog.version import SCHEMA_VERSION
+    from catalog.views import ColumnEdge, DefinitionView, RunView
+
+_WHERE = {
+    "SCHEMA_VERSION": "catalog.version",
+    "ColumnEdge": "catalog.views",
+    "DefinitionView": "catalog.views",
+    "RunView": "catalog.views",
+    "SqlCatalog": "catalog.store",
+    "open_catalog": "catalog.quick",
+    "sqlite_url": "catalog.quick",
+}
 
 __all__ = ["SCHEMA_VERSION", "ColumnEdge", "DefinitionView", "RunView", "SqlCatalog", "open_catalog", "sqlite_url"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'catalog' has no attribute '{name}'")
+    return getattr(import_module(module), name)

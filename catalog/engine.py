@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,22 +14,10 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from assets_core.errors import CatalogError
+from catalog.messages import BUSY_TIMEOUT_MS, explain
+from catalog.quick import sqlite_url  # noqa: F401 - one implementation, imported from here too
 
-BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another process's transaction before giving up
 WRITE = {"catalog_write": True}  # execution option: this transaction writes (BEGIN IMMEDIATE on SQLite)
-HOW_TO_MOVE = "move the file away, or point --catalog / ASSETS_CATALOG at another file"
-
-
-def sqlite_url(path: str | os.PathLike[str]) -> str:
-    """The SQLAlchemy URL of a SQLite catalog file.
-
-    >>> sqlite_url("/srv/project/.assets/catalog.db")
-    'sqlite:////srv/project/.assets/catalog.db'
-    >>> sqlite_url(".assets/catalog.db")
-    'sqlite:///.assets/catalog.db'
-    """
-    path = Path(path).expanduser()
-    return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
 
 
 def parse_url(url: str) -> URL:
@@ -124,35 +111,5 @@ def translated_errors(url: URL) -> Iterator[None]:
     try:
         yield
     except (DBAPIError, sqlite3.Error) as error:  # the SQLite driver's own errors come from DriverTransaction
-        raise CatalogError(explain(error, describe(url))) from error
-
-
-def explain(error: Exception, where: str) -> str:
-    """A message for a database error: what failed, on which catalog, and what to do about it."""
-    text = str(error.orig) if isinstance(error, DBAPIError) and error.orig is not None else str(error)
-    lowered = text.lower()
-    if "database is locked" in lowered or "database table is locked" in lowered:
-        return (
-            f"the catalog {where} stayed locked by another process for {BUSY_TIMEOUT_MS // 1000} s; "
-            "wait for the other assets command to finish, or stop it, then try again"
-        )
-    if "unable to open database file" in lowered:
-        return (
-            f"cannot open the catalog {where}: its folder is missing or not writable; "
-            "point --catalog / ASSETS_CATALOG at a writable location"
-        )
-    if "file is not a database" in lowered or "file is encrypted" in lowered:
-        return f"{where} is not a SQLite database, so it cannot be the catalog; {HOW_TO_MOVE}"
-    if "readonly database" in lowered or "read-only" in lowered:
-        return (
-            f"the catalog {where} is read-only; make the file and its folder writable, "
-            "or point --catalog / ASSETS_CATALOG at a writable location"
-        )
-    if "disk i/o error" in lowered or "disk is full" in lowered:
-        return (
-            f"the disk failed while using the catalog {where} ({text}); check free space and that the "
-            "file is on a local disk (SQLite's WAL mode does not work on network file systems)"
-        )
-    if "malformed" in lowered or "corrupt" in lowered:
-        return f"the catalog {where} is damaged ({text}); {HOW_TO_MOVE} and run again to start a new one"
-    return f"the catalog {where} failed: {text}"
+        text = str(error.orig) if isinstance(error, DBAPIError) and error.orig is not None else str(error)
+        raise CatalogError(explain(text, describe(url))) from error

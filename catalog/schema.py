@@ -14,10 +14,18 @@ from sqlalchemy import Connection, inspect, select, text, update
 from sqlalchemy.engine import URL
 
 from assets_core.errors import CatalogError
-from catalog.engine import HOW_TO_MOVE, describe
-from catalog.models import CHECK_RESULT, COLUMN_EDGE, COLUMN_LINEAGE, LEASE, META, RUN, TABLES
-
-SCHEMA_VERSION = 3
+from catalog.engine import describe
+from catalog.messages import HOW_TO_MOVE
+from catalog.models import (
+    CHECK_RESULT,
+    COLUMN_EDGE,
+    COLUMN_LINEAGE,
+    LEASE,
+    META,
+    RUN,
+    TABLES,
+)
+from catalog.version import SCHEMA_VERSION
 
 Migration = Callable[[Connection], None]
 

@@ -7,8 +7,6 @@ Reads go through SQLAlchemy Core and return frozen values (:mod:`catalog.queries
 
 from __future__ import annotations
 
-import hashlib
-
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -30,7 +28,13 @@ from assets_core.state import (
     now,
 )
 from catalog import queries
-from catalog.engine import WRITE, create_catalog_engine, describe, parse_url, translated_errors
+from catalog.engine import (
+    WRITE,
+    create_catalog_engine,
+    describe,
+    parse_url,
+    translated_errors,
+)
 from catalog.models import (
     ASSET,
     ASSET_STATE,
@@ -62,13 +66,11 @@ from catalog.records import (
 )
 from catalog.schema import ensure_schema
 from catalog.transactions import WriteTransaction, transactions
+from catalog.version import DEFINITIONS_DIGEST, definitions_digest
 from catalog.views import ColumnEdge, DefinitionView, RunView
 
 if TYPE_CHECKING:  # the lineage module (sqlglot's optimizer) is imported only where lineage is read
     from assets_core.lineage import TableLineage
-
-
-DEFINITIONS_DIGEST = "definitions_digest"  # catalog_meta key: what the stored definitions were made from
 
 
 class SqlCatalog:
@@ -239,7 +241,7 @@ class SqlCatalog:
         if duplicates:
             named = ", ".join(f"'{name}'" for name in duplicates)
             raise CatalogError(f"cannot save the asset definitions: more than one is named {named}")
-        digest = hashlib.sha256(repr(sorted(definitions, key=lambda d: d.name)).encode()).hexdigest()
+        digest = definitions_digest(definitions)
         with self._read() as connection:
             stored = connection.execute(select(META.c.value).where(META.c.key == DEFINITIONS_DIGEST)).scalar()
         if stored == digest:
@@ -340,15 +342,6 @@ class SqlCatalog:
         """The latest ``limit`` failed attempts of an asset, newest first."""
         with self._read() as connection:
             return queries.asset_failures(connection, asset, limit)
-
-
-def open_catalog(url: str) -> SqlCatalog:
-    """Open (creating or migrating as needed) the catalog at a SQLAlchemy URL; see :func:`sqlite_url`.
-
-    Raises:
-        CatalogError: the database cannot be opened, is not a catalog, or was written by a newer release.
-    """
-    return SqlCatalog(url)
 
 
 def _point(transaction: WriteTransaction, pointers: dict[str, dict[str, Any]]) -> None:

@@ -5,15 +5,20 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assets_core.alerts import hooks_from_config
 from assets_core.errors import ProjectError
-from assets_core.recovery import dead_runs
-from assets_core.state import now
 from assets_core.loading import ProjectConfig, load_project_assets, read_config
 from assets_core.project import Project
+from assets_core.recovery import dead_runs
+from assets_core.state import now
 from assets_core.storage import Storage
-from catalog import DefinitionView, SqlCatalog, open_catalog, sqlite_url
+from catalog.quick import open_catalog, sqlite_url
+from catalog.views import DefinitionView
+
+if TYPE_CHECKING:
+    from catalog.store import SqlCatalog
 
 
 @dataclass(frozen=True)

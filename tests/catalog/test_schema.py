@@ -7,11 +7,13 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from assets_core.errors import CatalogError
 from catalog import SCHEMA_VERSION, SqlCatalog, open_catalog, sqlite_url
-from catalog.engine import explain
+from catalog.engine import translated_errors
+from catalog.messages import explain
 from catalog.schema import MIGRATIONS
 from tests.catalog.conftest import materialization
 
@@ -101,15 +103,16 @@ def test_a_url_that_is_no_url_is_refused() -> None:
 
 
 def test_database_errors_are_explained() -> None:
-    def error(text: str) -> OperationalError:
-        return OperationalError("INSERT ...", {}, sqlite3.OperationalError(text))
-
-    locked = explain(error("database is locked"), "/p/catalog.db")
+    locked = explain("database is locked", "/p/catalog.db")
     assert "locked by another process" in locked and "/p/catalog.db" in locked
-    assert "writable location" in explain(error("unable to open database file"), "/p/catalog.db")
-    assert "free space" in explain(error("disk I/O error"), "/p/catalog.db")
-    assert "read-only" in explain(error("attempt to write a readonly database"), "/p/catalog.db")
-    assert explain(error("something new"), "/p/catalog.db") == "the catalog /p/catalog.db failed: something new"
+    assert "writable location" in explain("unable to open database file", "/p/catalog.db")
+    assert "free space" in explain("disk I/O error", "/p/catalog.db")
+    assert "read-only" in explain("attempt to write a readonly database", "/p/catalog.db")
+    assert explain("something new", "/p/catalog.db") == "the catalog /p/catalog.db failed: something new"
+    wrapped = OperationalError("INSERT ...", {}, sqlite3.OperationalError("database is locked"))
+    with pytest.raises(CatalogError, match="locked by another process"):
+        with translated_errors(make_url("sqlite:////p/catalog.db")):
+            raise wrapped  # SQLAlchemy's error: explained by the driver's own text
 
 
 def test_a_catalog_opened_read_only_reads_and_refuses_writes_clearly(catalog_path: Path) -> None:

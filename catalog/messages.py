@@ -1,0 +1,36 @@
+"""What the catalog says when its database fails: one wording for every path that reaches the database."""
+
+from __future__ import annotations
+
+BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another process's transaction before giving up
+HOW_TO_MOVE = "move the file away, or point --catalog / ASSETS_CATALOG at another file"
+
+
+def explain(text: str, where: str) -> str:
+    """A message for a database error (the driver's text): what failed, on which catalog, and what to do."""
+    lowered = text.lower()
+    if "database is locked" in lowered or "database table is locked" in lowered:
+        return (
+            f"the catalog {where} stayed locked by another process for {BUSY_TIMEOUT_MS // 1000} s; "
+            "wait for the other assets command to finish, or stop it, then try again"
+        )
+    if "unable to open database file" in lowered:
+        return (
+            f"cannot open the catalog {where}: its folder is missing or not writable; "
+            "point --catalog / ASSETS_CATALOG at a writable location"
+        )
+    if "file is not a database" in lowered or "file is encrypted" in lowered:
+        return f"{where} is not a SQLite database, so it cannot be the catalog; {HOW_TO_MOVE}"
+    if "readonly database" in lowered or "read-only" in lowered:
+        return (
+            f"the catalog {where} is read-only; make the file and its folder writable, "
+            "or point --catalog / ASSETS_CATALOG at a writable location"
+        )
+    if "disk i/o error" in lowered or "disk is full" in lowered:
+        return (
+            f"the disk failed while using the catalog {where} ({text}); check free space and that the "
+            "file is on a local disk (SQLite's WAL mode does not work on network file systems)"
+        )
+    if "malformed" in lowered or "corrupt" in lowered:
+        return f"the catalog {where} is damaged ({text}); {HOW_TO_MOVE} and run again to start a new one"
+    return f"the catalog {where} failed: {text}"

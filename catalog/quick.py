@@ -1,0 +1,224 @@
+"""Opening a catalog, and answering the questions every command asks of it, without importing SQLAlchemy.
+
+``assets status`` and a no-op ``assets materialize`` ask the catalog three things: is any run still
+recorded as running, what is the recorded state of each asset, and are the stored definitions the ones just
+loaded. Importing SQLAlchemy and SQLModel to answer them took longer than answering them (about 0.5 s), so a
+SQLite catalog file that exists at the current schema version is opened as a :class:`QuickCatalog`, which
+answers those three with the ``sqlite3`` driver and opens the full :class:`~catalog.store.SqlCatalog` the
+first time anything else is asked of it. Any other catalog (a new file, an older schema, another database)
+is opened as a ``SqlCatalog`` at once, which creates, migrates or refuses it.
+
+The statements here read the same columns, in the same order, as :mod:`catalog.queries` and decode them with
+the same functions (:mod:`catalog.decode`); tests compare the answers of both.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote
+
+from assets_core.errors import CatalogError
+from assets_core.state import AssetState
+from catalog.decode import (
+    collector_paused,
+    failure_from,
+    materialization_from,
+    observation_from,
+)
+from catalog.messages import BUSY_TIMEOUT_MS, explain
+from catalog.version import DEFINITIONS_DIGEST, SCHEMA_VERSION, definitions_digest
+from catalog.views import DefinitionView, RunView
+
+if TYPE_CHECKING:
+    from catalog.store import SqlCatalog
+
+SQLITE_PREFIX = "sqlite:///"
+STATE_BATCH = 900  # names per IN (...) list: below SQLite's oldest limit of 999 bound parameters
+
+_MATERIALIZATION = ("asset", "run_id", "data_version", "code_version", "upstream_versions", "location", "rows",
+                    "schema", "bytes", "duration", "metadata", "partition", "created_at")
+_FAILURE = ("asset", "run_id", "error", "traceback", "attempt", "partition", "created_at")
+_OBSERVATION = ("asset", "run_id", "data_version", "fingerprint", "created_at")
+_M, _F, _O = len(_MATERIALIZATION), len(_FAILURE), len(_OBSERVATION)
+
+
+def _columns(alias: str, names: Sequence[str]) -> str:
+    return ", ".join(f'{alias}."{name}"' for name in names)
+
+
+_STATE = (
+    "SELECT s.asset, s.materialization_id, s.failure_id, s.observation_id, "
+    f"{_columns('m', _MATERIALIZATION)}, {_columns('f', _FAILURE)}, {_columns('o', _OBSERVATION)} "
+    "FROM asset_state AS s "
+    "LEFT OUTER JOIN materialization AS m ON m.id = s.materialization_id "
+    "LEFT OUTER JOIN failure AS f ON f.id = s.failure_id "
+    "LEFT OUTER JOIN observation AS o ON o.id = s.observation_id"
+)
+
+
+def sqlite_url(path: str | os.PathLike[str]) -> str:
+    """The URL of a SQLite catalog file (as SQLAlchemy reads it: a file name's own ``%``, ``?``, ``#`` are
+    escaped).
+
+    >>> sqlite_url("/srv/project/.assets/catalog.db")
+    'sqlite:////srv/project/.assets/catalog.db'
+    >>> sqlite_url(".assets/catalog.db")
+    'sqlite:///.assets/catalog.db'
+    """
+    return SQLITE_PREFIX + quote(str(Path(path).expanduser()), safe="/ ")
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file a plain SQLite URL names; None for any other URL (options, in-memory, other databases).
+
+    >>> sqlite_path("sqlite:////tmp/a%20b.db"), sqlite_path("sqlite://"), sqlite_path("postgresql://h/db")
+    (PosixPath('/tmp/a b.db'), None, None)
+    """
+    if not url.startswith(SQLITE_PREFIX) or "?" in url:
+        return None
+    database = unquote(url[len(SQLITE_PREFIX):])
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def open_catalog(url: str) -> SqlCatalog:
+    """Open (creating or migrating as needed) the catalog at a SQLAlchemy URL; see :func:`sqlite_url`.
+
+    Raises:
+        CatalogError: the database cannot be opened, is not a catalog, or was written by a newer release.
+    """
+    quick = QuickCatalog.attempt(url)
+    if quick is not None:
+        return quick  # type: ignore[return-value]  # it answers everything SqlCatalog does
+    from catalog.store import SqlCatalog
+
+    return SqlCatalog(url)
+
+
+class QuickCatalog:
+    """A current SQLite catalog file: three questions answered on the ``sqlite3`` driver, everything else
+    by a :class:`~catalog.store.SqlCatalog` opened on first need."""
+
+    def __init__(self, url: str, path: Path, connection: sqlite3.Connection) -> None:
+        self.url = url
+        self._path = path
+        self._connection: sqlite3.Connection | None = connection
+        self._full: SqlCatalog | None = None
+
+    @classmethod
+    def attempt(cls, url: str) -> QuickCatalog | None:
+        """The catalog at ``url`` opened quickly, or None where only the full catalog may open it."""
+        path = sqlite_path(url)
+        if path is None or not path.is_file():
+            return None
+        connection = None
+        try:
+            connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                         check_same_thread=False)
+            found = connection.execute("SELECT value FROM catalog_meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.Error:  # not a catalog, damaged, locked, ...: the full catalog says what exactly
+            found = None
+        if found is None or found[0] != str(SCHEMA_VERSION):
+            if connection is not None:
+                connection.close()
+            return None
+        return cls(url, path, connection)
+
+    def __repr__(self) -> str:
+        return f"SqlCatalog({self.url!r})"
+
+    # The three questions
+
+    def running_runs(self) -> list[RunView]:
+        """Every run recorded as running, newest first (read by the full catalog when there is one)."""
+        (count,) = self._execute("SELECT COUNT(*) FROM run WHERE status = 'running'").fetchone()
+        return self._open().running_runs() if count else []
+
+    def read_state(self, assets: Iterable[str]) -> dict[str, AssetState]:
+        """The state of each named asset that has any record, in the order of ``assets``."""
+        names = list(dict.fromkeys(assets))
+        if len(names) <= STATE_BATCH:
+            rows = self._state_rows(names)
+        else:
+            (stored,) = self._execute("SELECT COUNT(*) FROM asset_state").fetchone()
+            if 2 * len(names) >= stored:
+                rows = self._execute(_STATE).fetchall()
+            else:
+                rows = [row for start in range(0, len(names), STATE_BATCH)
+                        for row in self._state_rows(names[start:start + STATE_BATCH])]
+        wanted = set(names)
+        with collector_paused():
+            found = {row[0]: _state_from(row) for row in rows if row[0] in wanted}
+        return {name: found[name] for name in names if name in found}
+
+    def save_definitions(self, definitions: Sequence[DefinitionView]) -> bool:
+        """Store the definitions unless they are the ones already stored; return whether it wrote."""
+        found = self._execute("SELECT value FROM catalog_meta WHERE key = ?", [DEFINITIONS_DIGEST]).fetchone()
+        if found is not None and found[0] == definitions_digest(definitions) \
+                and len({d.name for d in definitions}) == len(definitions):
+            return False
+        return self._open().save_definitions(definitions)
+
+    # Everything else
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self._open(), name)
+
+    def close(self) -> None:
+        """Close every connection; the catalog reconnects if used again."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if self._full is not None:
+            self._full.close()
+
+    def __enter__(self) -> QuickCatalog:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
+
+    def _open(self) -> SqlCatalog:
+        if self._full is None:
+            from catalog.store import SqlCatalog
+
+            self._full = SqlCatalog(self.url)
+        return self._full
+
+    def _state_rows(self, names: Sequence[str]) -> list[Any]:
+        if not names:
+            return []
+        marks = ", ".join("?" * len(names))
+        return self._execute(f"{_STATE} WHERE s.asset IN ({marks})", list(names)).fetchall()
+
+    def _execute(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Cursor:
+        if self._connection is None:
+            self._connection = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                               check_same_thread=False)
+        try:
+            return self._connection.execute(sql, parameters)
+        except sqlite3.Error as error:
+            raise CatalogError(explain(str(error), str(self._path))) from error
+
+
+def _state_from(row: Sequence[Any]) -> AssetState:
+    start = 4
+    materialization = failure = observation = None
+    if row[1] is not None:
+        materialization = materialization_from(row[start:start + _M])
+    start += _M
+    if row[2] is not None:
+        failure = failure_from(row[start:start + _F])
+    start += _F
+    if row[3] is not None:
+        observation = observation_from(row[start:start + _O])
+    return AssetState(materialization, failure, observation)

@@ -1,0 +1,119 @@
+"""A current SQLite catalog opens without SQLAlchemy and answers as the full catalog does."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from assets_core.errors import CatalogError
+from catalog import DefinitionView, SqlCatalog, open_catalog, sqlite_url
+from catalog.quick import STATE_BATCH, QuickCatalog, sqlite_path
+from tests.catalog.conftest import event, failure, materialization, observation, run
+
+ROOT = Path(__file__).resolve().parents[2]
+MANY = STATE_BATCH + 150  # more assets than one IN (...) list holds
+
+
+def _fill(path: Path) -> list[str]:
+    """A catalog with every kind of record, and enough assets for the batched reads; returns the names."""
+    with SqlCatalog(sqlite_url(path)) as catalog:
+        catalog.begin_run(run("r1", status="running"))
+        catalog.record_materialization(
+            materialization("a", metadata={"n": 1, "nested": [1.5, None, "x"]}, upstream_versions={"raw": "r1"},
+                            partition="2024"), [event("r1", "materialized", "a")])
+        catalog.record_materialization(materialization("b", schema=None, rows=None), [])
+        catalog.record_failure(failure("b", attempt=2), [])
+        catalog.record_failure(failure("never_made"), [])
+        catalog.record_observation(observation("raw"))
+        catalog.record_results([materialization(f"m{index}", version=f"v{index}") for index in range(MANY)], [], [])
+        catalog.save_definitions([DefinitionView("a", "python", upstream=("raw",))])
+    return ["a", "b", "never_made", "raw", "nothing_recorded", *(f"m{index}" for index in range(MANY))]
+
+
+def test_a_current_catalog_file_opens_quickly_and_reads_the_same_state(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.db"
+    names = _fill(path)
+    with open_catalog(sqlite_url(path)) as quick, SqlCatalog(sqlite_url(path)) as full:
+        assert isinstance(quick, QuickCatalog)
+        for asked in (names, names[:7], names[:MANY // 3] + ["m7"], list(reversed(names))):
+            assert quick.read_state(asked) == full.read_state(asked)
+            assert list(quick.read_state(asked)) == list(full.read_state(asked))  # in the order asked
+        state = quick.read_state(names)
+        assert "nothing_recorded" not in state and state["a"].materialization.metadata["nested"] == [1.5, None, "x"]
+        assert state["b"].failure.attempt == 2 and state["raw"].observation.data_version == "o1"
+        assert quick.running_runs() == full.running_runs() and [r.run_id for r in quick.running_runs()] == ["r1"]
+        assert quick._full is not None  # a running run is read by the full catalog
+
+
+def test_its_answers_need_no_full_catalog_until_something_else_is_asked(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.db"
+    names = _fill(path)
+    with open_catalog(sqlite_url(path)) as catalog:
+        catalog.end_run("r1", "success")  # anything else: the full catalog opens and does it
+    with open_catalog(sqlite_url(path)) as catalog:
+        assert catalog.running_runs() == [] and len(catalog.read_state(names)) == len(names) - 1
+        assert catalog.save_definitions([DefinitionView("a", "python", upstream=("raw",))]) is False
+        assert catalog._full is None
+        assert catalog.save_definitions([DefinitionView("a", "python", upstream=("raw", "b"))]) is True
+        assert catalog.lineage_edges() == [("b", "a"), ("raw", "a")]
+        with pytest.raises(CatalogError, match="more than one is named 'x'"):
+            catalog.save_definitions([DefinitionView("x", "python"), DefinitionView("x", "python")])
+
+
+def test_any_other_catalog_is_opened_in_full(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.db"
+    assert isinstance(open_catalog(sqlite_url(path)), SqlCatalog)  # a new file: created
+    with closing(sqlite3.connect(path)) as connection, connection:
+        connection.execute("UPDATE catalog_meta SET value = '2' WHERE key = 'schema_version'")
+    with open_catalog(sqlite_url(path)) as migrated:  # an older schema: migrated
+        assert isinstance(migrated, SqlCatalog)
+    assert isinstance(open_catalog(sqlite_url(path)), QuickCatalog)  # now current
+    (tmp_path / "junk.db").write_bytes(b"not a database at all" * 100)
+    with pytest.raises(CatalogError, match="not a SQLite database"):
+        open_catalog(sqlite_url(tmp_path / "junk.db"))
+
+
+@pytest.mark.parametrize("name", ["plain.db", "a b%c.db", "x?y#z.db", "ünï.db", "a@b:c.db"])
+def test_urls_name_the_same_file_as_sqlalchemy_reads_them(tmp_path: Path, name: str) -> None:
+    url = sqlite_url(tmp_path / name)
+    assert make_url(url).database == str(tmp_path / name) == str(sqlite_path(url))
+    assert sqlite_path("sqlite:///relative/catalog.db") == Path(make_url("sqlite:///relative/catalog.db").database)
+
+
+def test_status_and_a_no_op_materialize_never_import_sqlalchemy(tmp_path: Path) -> None:
+    (tmp_path / "defs.py").write_text(textwrap.dedent("""
+        import polars as pl
+        from assets_core.definitions import asset
+
+        @asset
+        def numbers():
+            return pl.DataFrame({"n": [1, 2, 3]})
+    """))
+    script = textwrap.dedent(f"""
+        import contextlib, io, json, sys
+        from tui.cli import main
+        args = ["-f", "defs.py", "--project", {str(tmp_path)!r}, "--json"]
+        with contextlib.redirect_stdout(io.StringIO()):
+            first = main(["materialize", *args])  # a new catalog: created in full
+        loaded = "sqlalchemy" in sys.modules
+        for name in [n for n in sys.modules if n.split(".")[0] in ("sqlalchemy", "sqlmodel", "catalog")]:
+            del sys.modules[name]
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            codes = [main(["status", *args]), main(["materialize", *args])]
+        print(json.dumps({{"first": first, "loaded": loaded, "codes": codes,
+                          "after": "sqlalchemy" in sys.modules, "out": out.getvalue()}}))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    found = json.loads(done.stdout)
+    assert found["first"] == 0 and found["loaded"] and found["codes"] == [0, 0]
+    assert '"status": "fresh"' in found["out"]
+    assert found["after"] is False
