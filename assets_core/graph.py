@@ -119,6 +119,8 @@ def _duplicate(item: Asset, first: Asset) -> DefinitionError:
 
 
 def _unknown_upstreams(item: Asset, by_name: dict[str, Asset]) -> Sequence[DefinitionError]:
+    if all(upstream in by_name for upstream in item.upstream):
+        return ()
     errors = []
     params = {upstream: param for param, upstream in item.inputs.items()}
     for upstream in item.upstream:

@@ -52,6 +52,7 @@ class CodeVersioner:
         # (id of a module's globals, name) -> reference; kept as long as this versioner, which lives for one
         # computation of the project's versions, while no module changes
         self._globals: dict[tuple[int, str], str | None] = {}
+        self._wholes: dict[tuple[types.CodeType, int, str], str] = {}  # see _function
 
     def version(self, item: Asset) -> str:
         """The code version of one asset ("" for a source asset, whose version is its data)."""
@@ -70,14 +71,24 @@ class CodeVersioner:
 
     def _function(self, fn: Callable[..., Any], seen: set[int], kind: str = "function") -> str:
         code = fn.__code__  # type: ignore[attr-defined]
+        # Functions of one code object, reading one module's globals and no closure, are the same function:
+        # a factory's thousand assets are versioned once (unless a helper's walk depends on this asset's).
+        whole = None if code.co_freevars else (code, id(fn.__globals__), kind)  # type: ignore[attr-defined]
+        if whole is not None and whole in self._wholes:
+            return self._wholes[whole]
         prefix, names = self._prefix(fn, code)
         hashed = prefix.copy()  # the same bytes as digest(tree, kind, *references), the tree hashed once
         _feed(hashed, kind)
+        shared = True
         for name in names:
-            reference = self._reference(fn, code, name, seen)
+            reference, kept = self._reference(fn, code, name, seen)
+            shared = shared and kept
             if reference is not None:
                 _feed(hashed, reference)
-        return hashed.hexdigest()[:32]
+        version = hashed.hexdigest()[:32]
+        if whole is not None and shared:
+            self._wholes[whole] = version
+        return version
 
     def _prefix(self, fn: Callable[..., Any], code: types.CodeType) -> tuple[Any, tuple[str, ...]]:
         """The hash of the function's tree, and the names it reads, sorted: once per code object (a factory
@@ -90,21 +101,24 @@ class CodeVersioner:
             cached = self._prefixes[code] = (hashed, tuple(sorted(names)))
         return cached
 
-    def _reference(self, fn: Callable[..., Any], code: types.CodeType, name: str, seen: set[int]) -> str | None:
-        """``name=fingerprint`` of a name the function reads, or None if it resolves to nothing.
+    def _reference(self, fn: Callable[..., Any], code: types.CodeType, name: str,
+                   seen: set[int]) -> tuple[str | None, bool]:
+        """``name=fingerprint`` of a name the function reads (None if it resolves to nothing), and whether
+        it was kept for the other functions of the module.
 
-        A module global's fingerprint is kept for the other functions of that module, unless it is a
-        project-local helper, whose fingerprint depends on what this asset's walk has already seen.
+        A module global's fingerprint is kept, unless it is a project-local helper, whose fingerprint depends
+        on what this asset's walk has already seen.
         """
         shared = name.partition(".")[0] not in code.co_freevars
         key = (id(fn.__globals__), name) if shared else None  # type: ignore[attr-defined]
         if key is not None and key in self._globals:
-            return self._globals[key]
+            return self._globals[key], True
         found, value = _lookup(fn, name)
         reference = f"{name}={self._value(value, seen)}" if found else None
-        if key is not None and not self._is_helper(value):
-            self._globals[key] = reference
-        return reference
+        if key is None or self._is_helper(value):
+            return reference, False
+        self._globals[key] = reference
+        return reference, True
 
     def _is_helper(self, value: Any) -> bool:
         inner = value.fn if isinstance(value, Asset) else value
