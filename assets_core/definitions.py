@@ -79,12 +79,12 @@ class Asset:
     upstream_locations: Mapping[str, Location] = field(default_factory=dict)  # where each upstream is named
     problems: tuple[DefinitionError, ...] = ()
     wants_context: bool = False
+    # Every upstream asset, inputs first, without repeats: asked for several times per asset in every
+    # assessment, so computed once, when the asset is made.
+    upstream: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
-    @functools.cached_property
-    def upstream(self) -> tuple[str, ...]:
-        """Every upstream asset, inputs first, without repeats (asked for several times per asset in every
-        assessment, so computed once)."""
-        return tuple(dict.fromkeys([*self.inputs.values(), *self.deps]))
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "upstream", tuple(dict.fromkeys([*self.inputs.values(), *self.deps])))
 
     @property
     def is_source(self) -> bool:

@@ -2,7 +2,9 @@
 
 Every write is one short transaction (see :mod:`catalog.transactions`), which on SQLite begins with
 ``BEGIN IMMEDIATE``, so several processes can share one catalog file without "database is locked" errors.
-Reads go through SQLAlchemy Core and return frozen values (:mod:`catalog.queries`).
+Reads go through SQLAlchemy Core and return frozen values (:mod:`catalog.queries`). A current SQLite file
+is usually opened as a :class:`~catalog.quick.QuickCatalog`, which answers the reads every command makes
+without SQLAlchemy and opens this class for everything else.
 """
 
 from __future__ import annotations
