@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import os
+import sys
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -21,8 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from assets_core.definitions import NAME_PATTERN
 from assets_core.errors import StorageError
@@ -49,7 +48,10 @@ class Stored:
 
 
 def is_table(value: Any) -> bool:
-    return isinstance(value, (pl.DataFrame, pl.LazyFrame, pa.Table))
+    if isinstance(value, (pl.DataFrame, pl.LazyFrame)):
+        return True
+    arrow = sys.modules.get("pyarrow")  # imported when something first writes; a pyarrow Table implies it is
+    return arrow is not None and isinstance(value, arrow.Table)
 
 
 class Storage:
@@ -154,6 +156,9 @@ class Storage:
         self._made = True
 
     def _write_table(self, asset: str, value: Any) -> Stored:
+        import pyarrow as pa  # not at the top: commands that only read statuses never need it
+        import pyarrow.parquet as pq
+
         if isinstance(value, pl.LazyFrame):
             return self._sink_lazy(asset, value)
         frame = value if isinstance(value, pl.DataFrame) else pl.from_arrow(value)
@@ -169,6 +174,8 @@ class Storage:
             return self._publish_file(asset, temp, TABLE_SUFFIX, frame.height, schema, frame)
 
     def _sink_lazy(self, asset: str, frame: pl.LazyFrame) -> Stored:
+        import pyarrow.parquet as pq
+
         with self._temporary() as temp:
             frame.sink_parquet(temp)
             rows = pq.read_metadata(temp).num_rows

@@ -20,6 +20,7 @@ STARTED = time.perf_counter()
 import argparse  # noqa: E402
 import cProfile  # noqa: E402
 import functools  # noqa: E402
+import gc  # noqa: E402
 import importlib.util  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
@@ -187,6 +188,7 @@ def run_command(argv: list[str], profile_path: Path | None) -> dict[str, Any]:
     profiles = ThreadProfiles() if profile_path is not None else None
     if profiles is None:  # a profile shows the framework's own functions, without the probe's wrappers
         phases.wrap_all()
+    gc.freeze()  # as the `assets` entry point does before it calls main (see tui.cli.entry)
     begun = time.perf_counter()
     if profiles is not None:
         with profiles:

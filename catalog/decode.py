@@ -7,11 +7,9 @@ without importing it.
 
 from __future__ import annotations
 
-import gc
 import json
 import json.scanner
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
@@ -123,19 +121,3 @@ def observation_from(values: Sequence[Any]) -> ObservationRecord:
     asset, run_id, data_version, fingerprint, created_at = values
     return ObservationRecord(asset, run_id, data_version, fingerprint, time_from(created_at))
 
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while decoding many rows.
-
-    Building ~20 objects per asset sets off the collector over and over, each pass walking every object of
-    the process: a third of the time of reading 10,000 states. None of these objects form cycles, so
-    pausing it loses nothing (Mercurial's util.nogc does the same for big containers).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

@@ -15,7 +15,7 @@ from assets_core.state import (
     FailureRecord,
     MaterializationRecord,
 )
-from catalog.decode import collector_paused
+from assets_core.collector import collector_paused
 from catalog.models import (
     ASSET,
     ASSET_STATE,

@@ -22,14 +22,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
+from assets_core.collector import collector_paused
 from assets_core.errors import CatalogError
 from assets_core.state import AssetState
-from catalog.decode import (
-    collector_paused,
-    failure_from,
-    materialization_from,
-    observation_from,
-)
+from catalog.decode import failure_from, materialization_from, observation_from
 from catalog.messages import BUSY_TIMEOUT_MS, explain
 from catalog.version import DEFINITIONS_DIGEST, SCHEMA_VERSION, definitions_digest
 from catalog.views import DefinitionView, RunView
@@ -44,21 +40,20 @@ _MATERIALIZATION = ("asset", "run_id", "data_version", "code_version", "upstream
                     "schema", "bytes", "duration", "metadata", "partition", "created_at")
 _FAILURE = ("asset", "run_id", "error", "traceback", "attempt", "partition", "created_at")
 _OBSERVATION = ("asset", "run_id", "data_version", "fingerprint", "created_at")
-_M, _F, _O = len(_MATERIALIZATION), len(_FAILURE), len(_OBSERVATION)
 
 
 def _columns(alias: str, names: Sequence[str]) -> str:
     return ", ".join(f'{alias}."{name}"' for name in names)
 
 
-_STATE = (
-    "SELECT s.asset, s.materialization_id, s.failure_id, s.observation_id, "
-    f"{_columns('m', _MATERIALIZATION)}, {_columns('f', _FAILURE)}, {_columns('o', _OBSERVATION)} "
-    "FROM asset_state AS s "
-    "LEFT OUTER JOIN materialization AS m ON m.id = s.materialization_id "
-    "LEFT OUTER JOIN failure AS f ON f.id = s.failure_id "
-    "LEFT OUTER JOIN observation AS o ON o.id = s.observation_id"
-)
+# One statement per kind of record, each returning only the assets that have one: most assets have a
+# materialization and few a failure or an observation, so this reads half the columns one outer join would.
+_RECORDS = tuple(
+    (f'SELECT s.asset, {_columns("r", columns)} FROM asset_state AS s '
+     f'JOIN "{table}" AS r ON r.id = s.{table}_id', decode)
+    for table, columns, decode in (("materialization", _MATERIALIZATION, materialization_from),
+                                   ("failure", _FAILURE, failure_from),
+                                   ("observation", _OBSERVATION, observation_from)))
 
 
 def sqlite_url(path: str | os.PathLike[str]) -> str:
@@ -143,19 +138,19 @@ class QuickCatalog:
     def read_state(self, assets: Iterable[str]) -> dict[str, AssetState]:
         """The state of each named asset that has any record, in the order of ``assets``."""
         names = list(dict.fromkeys(assets))
-        if len(names) <= STATE_BATCH:
-            rows = self._state_rows(names)
-        else:
-            (stored,) = self._execute("SELECT COUNT(*) FROM asset_state").fetchone()
-            if 2 * len(names) >= stored:
-                rows = self._execute(_STATE).fetchall()
-            else:
-                rows = [row for start in range(0, len(names), STATE_BATCH)
-                        for row in self._state_rows(names[start:start + STATE_BATCH])]
+        (stored,) = self._execute("SELECT COUNT(*) FROM asset_state").fetchone()
+        batches: list[list[str] | None] = [None]  # None: every asset, one pass over the table
+        if 2 * len(names) < stored:  # few of them: look each one up
+            batches = [names[start:start + STATE_BATCH] for start in range(0, len(names), STATE_BATCH)]
         wanted = set(names)
+        found: list[dict[str, Any]] = []
         with collector_paused():
-            found = {row[0]: _state_from(row) for row in rows if row[0] in wanted}
-        return {name: found[name] for name in names if name in found}
+            for sql, decode in _RECORDS:
+                rows = [row for batch in batches for row in self._rows(sql, batch)]
+                found.append({row[0]: decode(row[1:]) for row in rows if row[0] in wanted})
+        made, failed, observed = found
+        return {name: AssetState(made.get(name), failed.get(name), observed.get(name)) for name in names
+                if name in made or name in failed or name in observed}
 
     def save_definitions(self, definitions: Sequence[DefinitionView]) -> bool:
         """Store the definitions unless they are the ones already stored; return whether it wrote."""
@@ -194,11 +189,13 @@ class QuickCatalog:
             self._full = SqlCatalog(self.url)
         return self._full
 
-    def _state_rows(self, names: Sequence[str]) -> list[Any]:
+    def _rows(self, sql: str, names: list[str] | None) -> list[Any]:
+        if names is None:
+            return self._execute(sql).fetchall()
         if not names:
             return []
         marks = ", ".join("?" * len(names))
-        return self._execute(f"{_STATE} WHERE s.asset IN ({marks})", list(names)).fetchall()
+        return self._execute(f"{sql} WHERE s.asset IN ({marks})", names).fetchall()
 
     def _execute(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Cursor:
         if self._connection is None:
@@ -209,16 +206,3 @@ class QuickCatalog:
         except sqlite3.Error as error:
             raise CatalogError(explain(str(error), str(self._path))) from error
 
-
-def _state_from(row: Sequence[Any]) -> AssetState:
-    start = 4
-    materialization = failure = observation = None
-    if row[1] is not None:
-        materialization = materialization_from(row[start:start + _M])
-    start += _M
-    if row[2] is not None:
-        failure = failure_from(row[start:start + _F])
-    start += _F
-    if row[3] is not None:
-        observation = observation_from(row[start:start + _O])
-    return AssetState(materialization, failure, observation)

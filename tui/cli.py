@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 an asset failed, 2 bad usage, bad definitions or anothe
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -108,6 +109,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry() -> None:
+    """The ``assets`` command."""
+    # What the imports made lives as long as the process: kept out of the cyclic collector's full passes,
+    # which would otherwise walk it again and again while a big project loads (0.1 s of a 10,000-asset
+    # status). Only here, not in main(), which tests call many times in one process.
+    gc.freeze()
     sys.exit(main())
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assets_core.alerts import hooks_from_config
+from assets_core.collector import collector_paused
 from assets_core.errors import ProjectError
 from assets_core.loading import ProjectConfig, load_project_assets, read_config
 from assets_core.project import Project
@@ -67,7 +68,8 @@ def open_workspace(options: Options) -> Workspace:
         raise ProjectError(
             f"no definitions to load in {root}: pass -m MODULE or -f FILE, or add to pyproject.toml:\n"
             "  [tool.assets]\n  module = \"defs\"        # and/or: sql_folders = [\"models\"]")
-    assets = load_project_assets(config, module=module, file=file) + hooks_from_config(config.extra.get("alerts"))
+    with collector_paused():  # thousands of functions and assets made at once, none of them garbage
+        assets = load_project_assets(config, module=module, file=file) + hooks_from_config(config.extra.get("alerts"))
     home = resolve_home(root, options.home, config)
     catalog = open_catalog(catalog_url(options, config, home))
     storage = Storage(home / "storage", durable=bool(config.durable))
