@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -126,7 +127,7 @@ class QuickCatalog:
         return cls(url, path, connection)
 
     def __repr__(self) -> str:
-        return f"SqlCatalog({self.url!r})"
+        return f"QuickCatalog({self.url!r})"
 
     # The three questions
 
@@ -138,13 +139,13 @@ class QuickCatalog:
     def read_state(self, assets: Iterable[str]) -> dict[str, AssetState]:
         """The state of each named asset that has any record, in the order of ``assets``."""
         names = list(dict.fromkeys(assets))
-        (stored,) = self._execute("SELECT COUNT(*) FROM asset_state").fetchone()
+        (stored,) = self._execute("SELECT COUNT(*) FROM asset_state").fetchone()  # a hint: may change meanwhile
         batches: list[list[str] | None] = [None]  # None: every asset, one pass over the table
         if 2 * len(names) < stored:  # few of them: look each one up
             batches = [names[start:start + STATE_BATCH] for start in range(0, len(names), STATE_BATCH)]
         wanted = set(names)
         found: list[dict[str, Any]] = []
-        with collector_paused():
+        with collector_paused(), self._snapshot():  # the three reads see the same commit of the catalog
             for sql, decode in _RECORDS:
                 rows = [row for batch in batches for row in self._rows(sql, batch)]
                 found.append({row[0]: decode(row[1:]) for row in rows if row[0] in wanted})
@@ -188,6 +189,16 @@ class QuickCatalog:
 
             self._full = SqlCatalog(self.url)
         return self._full
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """A read transaction: every read inside sees the catalog as one commit left it (SQLite's WAL keeps
+        that view while other processes write)."""
+        self._execute("BEGIN")
+        try:
+            yield
+        finally:
+            self._execute("COMMIT")
 
     def _rows(self, sql: str, names: list[str] | None) -> list[Any]:
         if names is None:

@@ -117,3 +117,15 @@ def test_status_and_a_no_op_materialize_never_import_sqlalchemy(tmp_path: Path) 
     assert found["first"] == 0 and found["loaded"] and found["codes"] == [0, 0]
     assert '"status": "fresh"' in found["out"]
     assert found["after"] is False
+
+
+def test_the_records_of_one_read_come_from_one_commit(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.db"
+    names = _fill(path)
+    with open_catalog(sqlite_url(path)) as catalog:
+        statements: list[str] = []
+        catalog._connection.set_trace_callback(statements.append)
+        catalog.read_state(names[:5])
+        reads = [index for index, sql in enumerate(statements) if sql.startswith("SELECT s.asset")]
+        assert len(reads) == 3  # materializations, failures, observations
+        assert statements.index("BEGIN") < reads[0] and reads[-1] < statements.index("COMMIT")
