@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,6 +62,8 @@ class AlertHook:
             self.fn(alert)
             return
         body = json.dumps(alert.to_json()).encode()
+        import urllib.request  # here: every command imports this module, few send a webhook
+
         request = urllib.request.Request(self.url or "", data=body, method="POST",
                                          headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as response:  # noqa: S310 - a URL the user configured

@@ -64,8 +64,10 @@ class Project:
         """Observe sources, read the recorded state, and assess every asset."""
         state = self.catalog.read_state(self.graph.names)
         observations = self._observe(state)
-        lost = {name for name, own in state.items()
-                if own.materialization is not None and not self.storage.exists(own.materialization.location)}
+        recorded = {name: own.materialization.location for name, own in state.items()
+                    if own.materialization is not None}
+        stored = self.storage.existing(recorded.values())
+        lost = {name for name, location in recorded.items() if location not in stored}
         versions = Versions(self.code_versions, {n: o.data_version for n, o in observations.items()}, lost, now())
         return Snapshot(state, versions, observations, assess(self.graph, state, versions))
 

@@ -54,6 +54,9 @@ def is_table(value: Any) -> bool:
     return arrow is not None and isinstance(value, arrow.Table)
 
 
+LISTING_FROM = 200  # stored values checked at once from which the folder is listed rather than each stat-ed
+
+
 class Storage:
     """Stored values of every asset, in one folder."""
 
@@ -111,6 +114,19 @@ class Storage:
     def exists(self, location: str) -> bool:
         """Whether a stored value is still there (one ``stat``: this runs for every asset of every status)."""
         return _is_name(location) and os.path.isfile(os.path.join(self._root, location))
+
+    def existing(self, locations: Iterable[str]) -> set[str]:
+        """Which of these stored values are still there: one listing of the folder when they are many (a
+        directory read is cheaper than thousands of ``stat`` calls), else one ``stat`` each."""
+        wanted = [location for location in locations if _is_name(location)]
+        if len(wanted) < LISTING_FROM:
+            return {location for location in wanted if self.exists(location)}
+        try:
+            with os.scandir(self._root) as entries:
+                present = {entry.name for entry in entries if entry.is_file()}
+        except FileNotFoundError:
+            return set()
+        return present.intersection(wanted)
 
     def locations(self, asset: str) -> list[str]:
         """Every stored version of an asset, as locations."""

@@ -52,6 +52,7 @@ PHASES = (
     ("catalog.store", "SqlCatalog.read_state", "read recorded state (SQL)"),
     ("catalog.quick", "QuickCatalog.read_state", "read recorded state (SQL)"),
     ("assets_core.storage", "Storage.exists", "check stored values exist (stat)"),
+    ("assets_core.storage", "Storage.existing", "check stored values exist (stat)"),
     ("assets_core.plan", "assess", "assess staleness"),
     ("assets_core.project", "Project.snapshot", "snapshot (rest)"),
     ("assets_core.project", "Project.plan", "plan"),

@@ -346,3 +346,14 @@ def test_without_unnamed_files_a_named_temporary_file_is_renamed_into_place(tmp_
     assert storage.read(stored.location)["a"].to_list() == [1, 2]
     again = Storage(tmp_path).write("plain", pl.DataFrame({"a": [1, 2]}))  # the default way, same content
     assert again.location == stored.location and len(list(tmp_path.iterdir())) == 1
+
+
+@pytest.mark.parametrize("count", [3, 250])  # below and above the count from which the folder is listed
+def test_stored_values_deleted_outside_the_framework_are_found_missing(tmp_path, count):
+    storage = Storage(tmp_path / "storage")
+    stored = [storage.write(f"a{index}", {"n": index}).location for index in range(count)]
+    (tmp_path / "storage" / stored[1]).unlink()
+    (tmp_path / "storage" / f".tmp-{stored[2]}").write_text("a leftover temporary file is no stored value")
+    asked = [*stored, "never@stored.json", "../outside@x.json"]
+    assert storage.existing(asked) == set(stored) - {stored[1]}
+    assert {location for location in asked if storage.exists(location)} == set(stored) - {stored[1]}

@@ -18,7 +18,6 @@ from assets_core.state import CheckRecord
 from assets_core.plan import Status
 from tui import render
 from tui.lineage import refresh_column_lineage
-from tui.progress import BarReporter, LineReporter
 from tui.render import Cell, status_cell, table
 from tui.workspace import Options, Workspace, open_catalog_only, open_workspace
 
@@ -111,6 +110,8 @@ def materialize(args: argparse.Namespace, options: Options, console: Console) ->
     planned = project.plan(selection, force, snapshot)
     reporter: Any = contextlib.nullcontext()
     if not args.json:
+        from tui.progress import BarReporter, LineReporter  # rich's progress bar: only when something runs
+
         reporter = BarReporter(console, len(planned)) if console.is_terminal else LineReporter(console)
     with reporter:
         result = project.run(planned, snapshot, settings, listener=None if args.json else reporter)
