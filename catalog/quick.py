@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -106,6 +107,9 @@ class QuickCatalog:
         self._path = path
         self._connection: sqlite3.Connection | None = connection
         self._full: SqlCatalog | None = None
+        # One connection, used by one thread at a time: the browser reads statuses in a worker thread while
+        # a run, in another, reads what other runs recorded.
+        self._lock = threading.RLock()
 
     @classmethod
     def attempt(cls, url: str) -> QuickCatalog | None:
@@ -133,19 +137,19 @@ class QuickCatalog:
 
     def running_runs(self) -> list[RunView]:
         """Every run recorded as running, newest first (read by the full catalog when there is one)."""
-        (count,) = self._execute("SELECT COUNT(*) FROM run WHERE status = 'running'").fetchone()
+        [(count,)] = self._fetch("SELECT COUNT(*) FROM run WHERE status = 'running'")
         return self._open().running_runs() if count else []
 
     def read_state(self, assets: Iterable[str]) -> dict[str, AssetState]:
         """The state of each named asset that has any record, in the order of ``assets``."""
         names = list(dict.fromkeys(assets))
-        (stored,) = self._execute("SELECT COUNT(*) FROM asset_state").fetchone()  # a hint: may change meanwhile
+        [(stored,)] = self._fetch("SELECT COUNT(*) FROM asset_state")  # a hint: may change meanwhile
         batches: list[list[str] | None] = [None]  # None: every asset, one pass over the table
         if 2 * len(names) < stored:  # few of them: look each one up
             batches = [names[start:start + STATE_BATCH] for start in range(0, len(names), STATE_BATCH)]
         wanted = set(names)
         found: list[dict[str, Any]] = []
-        with collector_paused(), self._snapshot():  # the three reads see the same commit of the catalog
+        with self._lock, collector_paused(), self._snapshot():  # the three reads see one commit of the catalog
             for sql, decode in _RECORDS:
                 rows = [row for batch in batches for row in self._rows(sql, batch)]
                 found.append({row[0]: decode(row[1:]) for row in rows if row[0] in wanted})
@@ -155,8 +159,8 @@ class QuickCatalog:
 
     def save_definitions(self, definitions: Sequence[DefinitionView]) -> bool:
         """Store the definitions unless they are the ones already stored; return whether it wrote."""
-        found = self._execute("SELECT value FROM catalog_meta WHERE key = ?", [DEFINITIONS_DIGEST]).fetchone()
-        if found is not None and found[0] == definitions_digest(definitions) \
+        found = self._fetch("SELECT value FROM catalog_meta WHERE key = ?", [DEFINITIONS_DIGEST])
+        if found and found[0][0] == definitions_digest(definitions) \
                 and len({d.name for d in definitions}) == len(definitions):
             return False
         return self._open().save_definitions(definitions)
@@ -170,9 +174,10 @@ class QuickCatalog:
 
     def close(self) -> None:
         """Close every connection; the catalog reconnects if used again."""
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
         if self._full is not None:
             self._full.close()
 
@@ -194,26 +199,28 @@ class QuickCatalog:
     def _snapshot(self) -> Iterator[None]:
         """A read transaction: every read inside sees the catalog as one commit left it (SQLite's WAL keeps
         that view while other processes write)."""
-        self._execute("BEGIN")
+        self._fetch("BEGIN")
         try:
             yield
         finally:
-            self._execute("COMMIT")
+            self._fetch("COMMIT")
 
     def _rows(self, sql: str, names: list[str] | None) -> list[Any]:
         if names is None:
-            return self._execute(sql).fetchall()
+            return self._fetch(sql)
         if not names:
             return []
         marks = ", ".join("?" * len(names))
-        return self._execute(f"{sql} WHERE s.asset IN ({marks})", names).fetchall()
+        return self._fetch(f"{sql} WHERE s.asset IN ({marks})", names)
 
-    def _execute(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Cursor:
-        if self._connection is None:
-            self._connection = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                                               check_same_thread=False)
-        try:
-            return self._connection.execute(sql, parameters)
-        except sqlite3.Error as error:
-            raise CatalogError(explain(str(error), str(self._path))) from error
+    def _fetch(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
+        """Every row of one statement, read whole while holding the connection."""
+        with self._lock:
+            if self._connection is None:
+                self._connection = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT_MS / 1000,
+                                                   isolation_level=None, check_same_thread=False)
+            try:
+                return self._connection.execute(sql, parameters).fetchall()
+            except sqlite3.Error as error:
+                raise CatalogError(explain(str(error), str(self._path))) from error
 

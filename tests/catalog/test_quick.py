@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from contextlib import closing
 from pathlib import Path
 
@@ -129,3 +130,25 @@ def test_the_records_of_one_read_come_from_one_commit(tmp_path: Path) -> None:
         reads = [index for index, sql in enumerate(statements) if sql.startswith("SELECT s.asset")]
         assert len(reads) == 3  # materializations, failures, observations
         assert statements.index("BEGIN") < reads[0] and reads[-1] < statements.index("COMMIT")
+
+
+def test_two_threads_may_read_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.db"
+    names = _fill(path)
+    with open_catalog(sqlite_url(path)) as catalog:
+        expected = catalog.read_state(names)
+        found, failures = [], []
+
+        def read() -> None:
+            try:
+                for _ in range(20):
+                    found.append(catalog.read_state(names) == expected)
+            except Exception as error:  # noqa: BLE001 - reported by the assertion below
+                failures.append(error)
+
+        threads = [threading.Thread(target=read) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == [] and found == [True] * 60
