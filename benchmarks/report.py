@@ -26,6 +26,14 @@ class Goal:
     target: str
     measured: str
     met: bool
+    # A stricter comparison than the issue asks for, shown beside the goals: never counted as a missed goal.
+    reference: bool = False
+
+    @property
+    def verdict(self) -> str:
+        if self.reference:
+            return "within" if self.met else "beyond"
+        return "met" if self.met else "missed"
 
 
 def mb(kib: float) -> float:
@@ -53,17 +61,20 @@ def goals(results: dict[str, Any]) -> list[Goal]:
             found.append(Goal(command, f"no-op `{command}` of {noop['n']:,} assets, {how}", f"< {NOOP_GOAL_S:g} s",
                               f"{measured[key]:.2f} s", measured[key] < NOOP_GOAL_S))
     variants, rows = results["throughput"]["variants"], results["throughput"]["rows"]
-    for baseline, which in (("plain", "the plain script (write, read back)"),
-                            ("plain_no_read_back", "the plain script without the read-back (like for like)")):
+    for baseline, which, reference in (
+            ("plain", "the plain script (write, read back)", False),
+            ("plain_no_read_back", "the plain script without the read-back (like for like; stricter than the "
+                                   "issue's baseline, shown for reference)", True)):
         for key, how in (("work", "in process"), ("wall", "whole process")):
             ratio = variants["framework"][key] / variants[baseline][key]
             found.append(Goal("throughput", f"framework / {which}, {rows:,} rows, {how}",
-                              f"<= {THROUGHPUT_GOAL:g}x", f"{ratio:.2f}x", ratio <= THROUGHPUT_GOAL))
+                              f"<= {THROUGHPUT_GOAL:g}x", f"{ratio:.2f}x", ratio <= THROUGHPUT_GOAL, reference))
     return found
 
 
 def summary(found: list[Goal]) -> str:
-    return "\n".join(f"{'met   ' if g.met else 'MISSED'} {g.what}: {g.measured} (goal {g.target})" for g in found)
+    return "\n".join(f"{g.verdict.upper() if not g.met and not g.reference else g.verdict:<6} {g.what}: "
+                     f"{g.measured} ({'goal' if not g.reference else 'reference'} {g.target})" for g in found)
 
 
 def render(meta: dict[str, Any], machine: list[tuple[str, str]], results: dict[str, Any], found: list[Goal],
@@ -99,7 +110,8 @@ def _header(meta: dict[str, Any]) -> str:
 
 
 def _goals(found: list[Goal], meta: dict[str, Any]) -> str:
-    rows = [[g.what, g.target, g.measured, "met" if g.met else "**missed**"] for g in found]
+    rows = [[g.what, g.target, g.measured, f"**{g.verdict}**" if not g.met and not g.reference else g.verdict]
+            for g in found]
     note = "\n\nQuick run: the sizes are far below the goals' sizes, so these verdicts say little." if meta["quick"] \
         else ""
     return _table(["goal", "target", "measured", "verdict"], rows, title="## Goals") + note
@@ -237,7 +249,7 @@ def _phases(title: str, columns: dict[str, dict[str, float]], missing: Sequence[
 
 def _profiles(profiles: dict[str, str], found: list[Goal], meta: dict[str, Any]) -> str:
     if not meta["profiled"]:
-        missed = any(not g.met for g in found)
+        missed = any(not g.met and not g.reference for g in found)
         return "## Profiles\n\nNot taken; run with `--profile` to profile each workload that misses a goal." \
             if missed else ""
     if not profiles:
