@@ -14,7 +14,6 @@ from textual.geometry import Size
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from catalog.browse import materialization_count
 from tui.browser.columns import AssetColumns, ColumnTrace, trace_column
 from tui.browser.details import (
     HISTORY_HEADERS,
@@ -155,9 +154,10 @@ class HistoryTab(VerticalScroll, AssetTab):
     def show(self, name: str | None) -> None:
         app = self.browser_app
         note, table = self.query_one("#history-note", Static), self.query_one("#history-table", Static)
-        history = app.records(name).history if name is not None else ()
+        records = app.records(name) if name is not None else None
+        history = records.history if records is not None else ()
         self.rows = history_rows(history, app.zone)
-        total = materialization_count(app.browser.catalog, name) if history and name is not None else len(history)
+        total = records.total if records is not None else 0
         note.update("" if name is None else f"the latest {len(history)} of {total:,} materializations"
                     if total > len(history) else f"{total} materialization(s)", layout=False)
         fit(table, text_table(HISTORY_HEADERS, self.rows) if self.rows else "", len(self.rows) + 1,

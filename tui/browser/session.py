@@ -17,7 +17,7 @@ from assets_core.plan import Plan
 from assets_core.project import Project, Snapshot
 from assets_core.state import Event, FailureRecord, MaterializationRecord
 from catalog import RunView, SqlCatalog
-from catalog.browse import LogLine, run_log
+from catalog.browse import LogLine, materialization_count, run_log
 from tui import drawing
 from tui.browser.model import badge
 from tui.workspace import Workspace
@@ -34,6 +34,7 @@ class AssetRecords:
 
     history: tuple[MaterializationRecord, ...]  # newest first, at most HISTORY
     failure: FailureRecord | None  # the latest failed attempt, when the latest attempt failed
+    total: int = 0  # materializations the catalog holds, of which ``history`` is the newest
 
 
 class Browser:
@@ -67,7 +68,8 @@ class Browser:
         if self.snapshot is not None:
             own = self.snapshot.state.get(name)
             failure = own.failure if own is not None else None
-        return AssetRecords(history, failure)
+        total = materialization_count(self.catalog, name) if len(history) == HISTORY else len(history)
+        return AssetRecords(history, failure, total)
 
     def plan(self, selection: str) -> tuple[Plan, Snapshot]:
         """What rematerializing a selection (``name`` or ``name+``) would run, from a new snapshot. The asset
