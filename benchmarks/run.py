@@ -109,6 +109,9 @@ class Runner:
         return seconds
 
     def _spawn(self, argv: list[str]) -> Process:
+        # What earlier processes wrote is flushed to disk first: otherwise the kernel writes it back while
+        # this one runs (tens of thousands of files after an overhead run), taking CPU from it.
+        os.sync()
         self._count += 1
         stem = self.work / f"process-{self._count}"
         report_path = stem.with_suffix(".report.json")

