@@ -33,6 +33,7 @@ WORK = HERE / ".work" / "run"  # only this benchmark's own folder: other benchma
 RESULTS = HERE / "RESULTS.md"
 PROBE = HERE / "probe.py"
 COMPONENT_CALLS = 5_000  # calls of each per-asset operation timed alone
+SLOW_FILE_CREATION_MS = 0.2  # above this, recent deletions are slowing file creation down (see overhead)
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,10 @@ def overhead(runner: Runner, n: int, repeat: int) -> dict[str, Any]:
         # deleting the previous attempt's 10,000 files would slow this attempt's file creation tenfold.
         home = folder / f"home-{attempt}"
         creation.append(machine.file_creation(folder / f"files-{attempt}"))  # the file system's state, just before
+        if creation[-1] > SLOW_FILE_CREATION_MS:
+            _progress(f"warning: creating a file takes {creation[-1]:.2f} ms (about 0.03 ms normally): files "
+                      "deleted in the last minutes slow it down; the overhead figures will be inflated. "
+                      "Wait five minutes without deleting many files, then run again")
         process = runner.probe(layered_args("materialize", folder, home))
         result = json.loads(process.stdout)
         expect(result["status"] == "success" and len(result["materialized"]) == n,
