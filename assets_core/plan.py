@@ -112,8 +112,12 @@ def reasons_for(item: Asset, own: AssetState, code_version: str, upstream_versio
         reasons.append(Reason("missing", f"its stored value {record.location} is gone"))
     if record.code_version != code_version:
         reasons.append(Reason("code_changed", "its code changed since the last materialization"))
+    consumed = record.upstream_versions
     for up in item.upstream:
-        reasons.extend(_upstream_reasons(up, record, upstream_versions.get(up), up in stale_upstreams))
+        now = upstream_versions.get(up)
+        if now is not None and consumed.get(up) == now and up not in stale_upstreams:
+            continue  # the usual case, decided without building anything
+        reasons.extend(_upstream_reasons(up, record, now, up in stale_upstreams))
     return reasons
 
 
