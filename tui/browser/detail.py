@@ -46,6 +46,21 @@ class AssetTab:
     def show(self, name: str | None) -> None:
         raise NotImplementedError
 
+    @property
+    def viewport(self) -> Size:
+        """The size this tab draws in. A tab is drawn just before it is shown, while it is still hidden and
+        has no size: it is about to take the size of the tab showing now (every tab has the same place),
+        and drawing for that size spares a second layout, and a frame, once it shows."""
+        own: Size = self.size  # type: ignore[attr-defined]
+        if own.area:
+            return own
+        pane = self.parent  # type: ignore[attr-defined]
+        switcher = pane.parent if pane is not None else None
+        for sibling in switcher.children if switcher is not None else ():
+            if sibling is not pane and sibling.display and sibling.children and sibling.children[0].size.area:
+                return cast(Size, sibling.children[0].size)
+        return own
+
 
 def fit(static: Static, content: RenderableType, lines: int, viewport: Size, columns: int = 0) -> None:
     """Show ``content`` (about ``lines`` high and ``columns`` wide) in a Static inside a scrolling container.
@@ -73,16 +88,16 @@ class OverviewTab(VerticalScroll, AssetTab):
         app = self.browser_app
         body = self.query_one("#overview-body", Static)
         if name is None:
-            fit(body, "Select an asset in the tree.", 1, self.size)
+            fit(body, "Select an asset in the tree.", 1, self.viewport)
             return
         item = app.graph[name]
         records = app.records(name)
         status = app.board.statuses.get(name)
         view = overview(item, status, app.browser.project.code_versions[name], records.history, records.failure,
                         app.zone, app.browser.project.root)
-        width = max(self.size.width - 18, 10)  # what the values are wrapped to, beside the labels
+        width = max(self.viewport.width - 18, 10)  # what the values are wrapped to, beside the labels
         lines = 4 + sum(1 + len(text) // width for text in [*(v for _, v in view.fields), *view.reasons])
-        fit(body, render_overview(name, app.board.badge(name), view, app.board.loaded), lines, self.size)
+        fit(body, render_overview(name, app.board.badge(name), view, app.board.loaded), lines, self.viewport)
 
 
 def render_overview(name: str, shown: Badge, view: Overview, loaded: bool) -> RenderableType:
@@ -121,7 +136,7 @@ class SchemaTab(VerticalScroll, AssetTab):
         note.update(text, layout=False)
         fit(table, text_table(["column", "type", "change"], [
             [row.column, row.type, Text(row.describe(), style=self.STYLES.get(row.change, ""))]
-            for row in self.rows]) if self.rows else "", len(self.rows) + 1, self.size - (0, 1))
+            for row in self.rows]) if self.rows else "", len(self.rows) + 1, self.viewport - (0, 1))
 
     def _rows(self, name: str) -> tuple[tuple[SchemaRow, ...], str]:
         app = self.browser_app
@@ -161,7 +176,7 @@ class HistoryTab(VerticalScroll, AssetTab):
         note.update("" if name is None else f"the latest {len(history)} of {total:,} materializations"
                     if total > len(history) else f"{total} materialization(s)", layout=False)
         fit(table, text_table(HISTORY_HEADERS, self.rows) if self.rows else "", len(self.rows) + 1,
-            self.size - (0, 1))
+            self.viewport - (0, 1))
 
 
 class LineageTab(Horizontal, AssetTab):
@@ -274,14 +289,14 @@ class CodeTab(ScrollableContainer, AssetTab):
     def show(self, name: str | None) -> None:
         body = self.query_one("#code-body", Static)
         if name is None:
-            fit(body, "", 0, self.size, 0)
+            fit(body, "", 0, self.viewport, 0)
             return
         code = code_of(self.browser_app.graph[name], self.browser_app.browser.project.root)
         syntax = Syntax(code.text, code.language, line_numbers=True, start_line=code.start_line, theme="ansi_dark",
                         background_color="default")
         lines = code.text.splitlines() or [""]
         digits = len(str(code.start_line + len(lines)))
-        fit(body, Group(Text(code.where, style="dim"), syntax), len(lines) + 1, self.size,
+        fit(body, Group(Text(code.where, style="dim"), syntax), len(lines) + 1, self.viewport,
             max(len(line) for line in lines) + digits + 4)
 
 
