@@ -30,6 +30,7 @@ CSS = """
 #tree { height: 1fr; }
 #detail { width: 1fr; }
 #detail TabPane { padding: 0 1; }
+#history-tab, #schema-tab, #overview-tab, #code-tab { scrollbar-gutter: stable; }
 #status-line { height: 1; padding: 0 1; background: $panel; }
 #schema-note, #history-note, #runs-title { height: 1; color: $text-muted; }
 #lineage-tab OptionList { width: 1fr; height: auto; max-height: 100%; border: round $foreground 30%; }
