@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import graphlib
 import os
+import queue
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-import queue
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -459,8 +459,6 @@ class Execution:
         self.recorder.record_events(events)
         for event in events:
             self.listener(event)
-
-
 
 
 def _finished(finished: queue.SimpleQueue[Future[Attempt]], timeout: float) -> list[Future[Attempt]]:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from assets_core.errors import CatalogError
 from catalog.messages import BUSY_TIMEOUT_MS, explain
-from catalog.quick import sqlite_url  # noqa: F401 - one implementation, imported from here too
+from catalog.quick import sqlite_url
 
 WRITE = {"catalog_write": True}  # execution option: this transaction writes (BEGIN IMMEDIATE on SQLite)
 

@@ -7,15 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Select, bindparam, func, or_, select
 
-from assets_core.errors import CatalogError, did_you_mean
-from assets_core.state import (
-    AssetState,
-    CheckRecord,
-    Event,
-    FailureRecord,
-    MaterializationRecord,
-)
 from assets_core.collector import collector_paused
+from assets_core.errors import CatalogError, did_you_mean
+from assets_core.state import AssetState, CheckRecord, Event, FailureRecord, MaterializationRecord
 from catalog.models import (
     ASSET,
     ASSET_STATE,
@@ -29,6 +23,7 @@ from catalog.models import (
     OBSERVATION,
     RUN,
 )
+from catalog.decode import failure_from, from_json, materialization_from, maybe_time_from, observation_from, time_from
 from catalog.records import (
     EVENT_COLUMNS,
     FAILURE_COLUMNS,
@@ -37,13 +32,7 @@ from catalog.records import (
     RUN_COLUMNS,
     check_from,
     event_from,
-    failure_from,
-    from_json,
-    materialization_from,
-    maybe_time_from,
-    observation_from,
     stored,
-    time_from,
 )
 from catalog.views import ColumnEdge, DefinitionView, RunView
 

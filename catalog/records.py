@@ -22,17 +22,7 @@ from assets_core.state import (
     ObservationRecord,
     RunRecord,
 )
-from catalog.decode import (  # noqa: F401 - the decoders are imported from here too
-    failure_from,
-    from_json,
-    materialization_from,
-    maybe_time_from,
-    maybe_utc,
-    observation_from,
-    schema_from,
-    time_from,
-    to_utc,
-)
+from catalog.decode import from_json, maybe_utc, time_from, to_utc
 from catalog.models import EVENT, FAILURE, MATERIALIZATION, OBSERVATION, RUN
 from catalog.views import DefinitionView
 

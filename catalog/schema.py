@@ -16,15 +16,7 @@ from sqlalchemy.engine import URL
 from assets_core.errors import CatalogError
 from catalog.engine import describe
 from catalog.messages import HOW_TO_MOVE
-from catalog.models import (
-    CHECK_RESULT,
-    COLUMN_EDGE,
-    COLUMN_LINEAGE,
-    LEASE,
-    META,
-    RUN,
-    TABLES,
-)
+from catalog.models import CHECK_RESULT, COLUMN_EDGE, COLUMN_LINEAGE, LEASE, META, RUN, TABLES
 from catalog.version import SCHEMA_VERSION
 
 Migration = Callable[[Connection], None]

@@ -30,13 +30,7 @@ from assets_core.state import (
     now,
 )
 from catalog import queries
-from catalog.engine import (
-    WRITE,
-    create_catalog_engine,
-    describe,
-    parse_url,
-    translated_errors,
-)
+from catalog.engine import WRITE, create_catalog_engine, describe, parse_url, translated_errors
 from catalog.models import (
     ASSET,
     ASSET_STATE,
@@ -52,6 +46,7 @@ from catalog.models import (
     OBSERVATION,
     RUN,
 )
+from catalog.decode import maybe_time_from, time_from, to_utc
 from catalog.records import (
     check_values,
     column_edge_values,
@@ -60,11 +55,8 @@ from catalog.records import (
     event_values,
     failure_values,
     materialization_values,
-    maybe_time_from,
     observation_values,
     run_values,
-    time_from,
-    to_utc,
 )
 from catalog.schema import ensure_schema
 from catalog.transactions import WriteTransaction, transactions
