@@ -189,11 +189,12 @@ class QuickCatalog:
         self.close()
 
     def _open(self) -> SqlCatalog:
-        if self._full is None:
-            from catalog.store import SqlCatalog
+        with self._lock:  # two threads asking at once open it once
+            if self._full is None:
+                from catalog.store import SqlCatalog
 
-            self._full = SqlCatalog(self.url)
-        return self._full
+                self._full = SqlCatalog(self.url)
+            return self._full
 
     @contextmanager
     def _snapshot(self) -> Iterator[None]:
