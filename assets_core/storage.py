@@ -112,7 +112,7 @@ class Storage:
         return self.root / location
 
     def exists(self, location: str) -> bool:
-        """Whether a stored value is still there (one ``stat``: this runs for every asset of every status)."""
+        """Whether a stored value is still there (one ``stat``; :meth:`existing` checks many at once)."""
         return _is_name(location) and os.path.isfile(os.path.join(self._root, location))
 
     def existing(self, locations: Iterable[str]) -> set[str]:

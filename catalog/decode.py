@@ -89,6 +89,14 @@ def maybe_utc(moment: datetime | None) -> datetime | None:
     return None if moment is None else to_utc(moment)
 
 
+# Each table's columns, in the order its decoder below reads them (catalog.records selects them through
+# SQLAlchemy, catalog.quick through sqlite3).
+MATERIALIZATION_FIELDS = ("asset", "run_id", "data_version", "code_version", "upstream_versions", "location", "rows",
+                          "schema", "bytes", "duration", "metadata", "partition", "created_at")
+FAILURE_FIELDS = ("asset", "run_id", "error", "traceback", "attempt", "partition", "created_at")
+OBSERVATION_FIELDS = ("asset", "run_id", "data_version", "fingerprint", "created_at")
+
+
 def materialization_from(values: Sequence[Any]) -> MaterializationRecord:
     """The record of a row selected as :data:`MATERIALIZATION_COLUMNS`."""
     asset, run_id, data_version, code_version, upstream, location, rows, *rest = values

@@ -34,13 +34,13 @@ from catalog.records import (
     event_from,
     stored,
 )
+from catalog.quick import STATE_BATCH
 from catalog.views import ColumnEdge, DefinitionView, RunView
 
 if TYPE_CHECKING:
     from assets_core.lineage import TableLineage
 
 COUNTED_KINDS = ("materialized", "failed", "skipped")  # kinds of the asset events a RunView counts
-STATE_BATCH = 900  # values per IN (...) list: below SQLite's oldest limit of 999 bound parameters
 
 _M, _F, _O = len(MATERIALIZATION_COLUMNS), len(FAILURE_COLUMNS), len(OBSERVATION_COLUMNS)
 _ALL_STATE = (

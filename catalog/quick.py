@@ -8,8 +8,8 @@ answers those three with the ``sqlite3`` driver and opens the full :class:`~cata
 first time anything else is asked of it. Any other catalog (a new file, an older schema, another database)
 is opened as a ``SqlCatalog`` at once, which creates, migrates or refuses it.
 
-The statements here read the same columns, in the same order, as :mod:`catalog.queries` and decode them with
-the same functions (:mod:`catalog.decode`); tests compare the answers of both.
+The statements here read the columns :mod:`catalog.decode` names, as :mod:`catalog.queries` does, and decode
+them with the same functions; tests compare the answers of both.
 """
 
 from __future__ import annotations
@@ -27,7 +27,14 @@ from urllib.parse import quote, unquote
 from assets_core.collector import collector_paused
 from assets_core.errors import CatalogError
 from assets_core.state import AssetState
-from catalog.decode import failure_from, materialization_from, observation_from
+from catalog.decode import (
+    FAILURE_FIELDS,
+    MATERIALIZATION_FIELDS,
+    OBSERVATION_FIELDS,
+    failure_from,
+    materialization_from,
+    observation_from,
+)
 from catalog.messages import BUSY_TIMEOUT_MS, explain
 from catalog.version import DEFINITIONS_DIGEST, SCHEMA_VERSION, definitions_digest
 from catalog.views import DefinitionView, RunView
@@ -37,11 +44,6 @@ if TYPE_CHECKING:
 
 SQLITE_PREFIX = "sqlite:///"
 STATE_BATCH = 900  # names per IN (...) list: below SQLite's oldest limit of 999 bound parameters
-
-_MATERIALIZATION = ("asset", "run_id", "data_version", "code_version", "upstream_versions", "location", "rows",
-                    "schema", "bytes", "duration", "metadata", "partition", "created_at")
-_FAILURE = ("asset", "run_id", "error", "traceback", "attempt", "partition", "created_at")
-_OBSERVATION = ("asset", "run_id", "data_version", "fingerprint", "created_at")
 
 
 def _columns(alias: str, names: Sequence[str]) -> str:
@@ -53,9 +55,9 @@ def _columns(alias: str, names: Sequence[str]) -> str:
 _RECORDS = tuple(
     (f'SELECT s.asset, {_columns("r", columns)} FROM asset_state AS s '
      f'JOIN "{table}" AS r ON r.id = s.{table}_id', decode)
-    for table, columns, decode in (("materialization", _MATERIALIZATION, materialization_from),
-                                   ("failure", _FAILURE, failure_from),
-                                   ("observation", _OBSERVATION, observation_from)))
+    for table, columns, decode in (("materialization", MATERIALIZATION_FIELDS, materialization_from),
+                                   ("failure", FAILURE_FIELDS, failure_from),
+                                   ("observation", OBSERVATION_FIELDS, observation_from)))
 
 
 def sqlite_url(path: str | os.PathLike[str]) -> str:

@@ -22,7 +22,15 @@ from assets_core.state import (
     ObservationRecord,
     RunRecord,
 )
-from catalog.decode import from_json, maybe_utc, time_from, to_utc
+from catalog.decode import (
+    FAILURE_FIELDS,
+    MATERIALIZATION_FIELDS,
+    OBSERVATION_FIELDS,
+    from_json,
+    maybe_utc,
+    time_from,
+    to_utc,
+)
 from catalog.models import EVENT, FAILURE, MATERIALIZATION, OBSERVATION, RUN
 from catalog.views import DefinitionView
 
@@ -36,12 +44,9 @@ def stored(*columns: Column[Any]) -> tuple[ColumnElement[Any], ...]:
 
 
 _M, _F, _O, _E, _R = MATERIALIZATION.c, FAILURE.c, OBSERVATION.c, EVENT.c, RUN.c
-MATERIALIZATION_COLUMNS = stored(
-    *(_M.asset, _M.run_id, _M.data_version, _M.code_version, _M.upstream_versions, _M.location, _M.rows),
-    *(_M["schema"], _M.bytes, _M.duration, _M["metadata"], _M.partition, _M.created_at),
-)
-FAILURE_COLUMNS = stored(_F.asset, _F.run_id, _F.error, _F.traceback, _F.attempt, _F.partition, _F.created_at)
-OBSERVATION_COLUMNS = stored(_O.asset, _O.run_id, _O.data_version, _O.fingerprint, _O.created_at)
+MATERIALIZATION_COLUMNS = stored(*(_M[name] for name in MATERIALIZATION_FIELDS))
+FAILURE_COLUMNS = stored(*(_F[name] for name in FAILURE_FIELDS))
+OBSERVATION_COLUMNS = stored(*(_O[name] for name in OBSERVATION_FIELDS))
 EVENT_COLUMNS = stored(_E.run_id, _E.kind, _E.message, _E.asset, _E.level, _E.created_at)
 RUN_COLUMNS = stored(
     _R.run_id, _R.trigger, _R.selection, _R.status, _R.started_at, _R.ended_at, _R.pid, _R.heartbeat_at, _R.host,
