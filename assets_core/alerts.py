@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assets_core.errors import Location, ProjectError
+from assets_core.imports import late_import
 
 KINDS = ("failure", "check", "anomaly")
 WEBHOOK_TIMEOUT = 5.0  # seconds
@@ -62,7 +63,8 @@ class AlertHook:
             self.fn(alert)
             return
         body = json.dumps(alert.to_json()).encode()
-        import urllib.request  # here: every command imports this module, few send a webhook
+        with late_import():  # here: every command imports this module, few send a webhook
+            import urllib.request
 
         request = urllib.request.Request(self.url or "", data=body, method="POST",
                                          headers={"Content-Type": "application/json"})

@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from assets_core.definitions import Asset
-from assets_core.errors import DefinitionError, Location
+from assets_core.errors import DefinitionError, Location, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -198,8 +198,6 @@ def _ready(kind: str, asset: str | Asset, run: Callable[[Any], CheckResult], blo
 
 def check_problems(checks: Iterable[Check | Freshness], assets: Mapping[str, Asset]) -> list[DefinitionError]:
     """Checks attached to assets that do not exist, and duplicate check names on one asset."""
-    from assets_core.errors import did_you_mean
-
     problems = []
     seen: set[tuple[str, str]] = set()
     for item in checks:

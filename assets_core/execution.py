@@ -42,6 +42,7 @@ from assets_core.context import AssetContext
 from assets_core.definitions import CONTEXT_PARAMETER, Asset, Output, RetryPolicy
 from assets_core.errors import AssetsError, StorageError
 from assets_core.graph import AssetGraph
+from assets_core.imports import late_import, preload
 from assets_core.plan import Plan, Reason, Versions, reasons_for
 from assets_core.recovery import HOST
 from assets_core.runs import (  # noqa: F401 - RunSettings and the results are imported from here too
@@ -66,7 +67,7 @@ from assets_core.state import (
     RunRecord,
     now,
 )
-from assets_core.storage import Storage, Stored
+from assets_core.storage import WRITE_MODULES, Storage, Stored
 
 UPSTREAM_REASONS = ("upstream_changed", "upstream_stale")  # the reasons a run may resolve before the asset starts
 ANOMALY_HISTORY = 20  # materializations an anomaly is judged against
@@ -120,6 +121,7 @@ class Execution:
             raise StorageError(f"cannot create the home folder {self.home} ({error.strerror}); "
                                "choose another with --home") from error
         self._prepare(plan)
+        preload(self._modules(plan))
         started = now()
         self.recorder.begin_run(RunRecord(self.run_id, self.settings.trigger, self.settings.selection, "running",
                                           started, pid=os.getpid(), host=HOST, plan=tuple(plan.assets),
@@ -150,6 +152,15 @@ class Execution:
         for name in plan.assets:
             for upstream in set(self.graph[name].inputs.values()):
                 self.remaining[upstream] = self.remaining.get(upstream, 0) + 1
+
+    def _modules(self, plan: Plan) -> list[str]:
+        """The modules the worker threads will import late, to import whole before they start."""
+        names = list(WRITE_MODULES) if plan.steps else []
+        if any(self.graph[name].kind == "sql" for name in plan.assets):
+            names.append("assets_core.sql")
+        if any(hook.url for hook in self.hooks):
+            names.append("urllib.request")
+        return names
 
     def _changed_observations(self) -> list[tuple[str, Observation]]:
         changed = []
@@ -327,9 +338,8 @@ class Execution:
 
     def _compute(self, item: Asset, attempt: int) -> Any:
         if item.kind == "sql":
-            from assets_core.sql import (
-                run_sql,  # sqlglot is loaded only by projects with SQL assets
-            )
+            with late_import():  # sqlglot is loaded only by projects with SQL assets (and preloaded by a run)
+                from assets_core.sql import run_sql
 
             return run_sql(item, {ref: self._value(upstream, lazy=True) for ref, upstream in item.inputs.items()})
         return item.fn(**self._inputs(item, attempt))  # type: ignore[misc]

@@ -8,6 +8,7 @@ it is a package.
 
 from __future__ import annotations
 
+import builtins
 import importlib
 import importlib.util
 import linecache
@@ -26,6 +27,7 @@ from assets_core.alerts import AlertHook
 from assets_core.checks import Check, Freshness
 from assets_core.definitions import Asset, RetryPolicy, source_asset
 from assets_core.errors import LoadError, Location, ProjectError, did_you_mean
+from assets_core.imports import late_import
 
 _OWN_PACKAGES = ("assets_core", "catalog", "tui")
 DEFINITION_TYPES = (Asset, Check, Freshness, AlertHook)  # what a project's modules declare
@@ -107,11 +109,10 @@ def retry_policy(table: Any, path: Path) -> RetryPolicy:
 
 
 def _exception(name: Any, path: Path) -> type[BaseException]:
-    import builtins
-
     module, _, attr = str(name).rpartition(".")
     try:
-        found = getattr(importlib.import_module(module) if module else builtins, attr)
+        with late_import():
+            found = getattr(importlib.import_module(module) if module else builtins, attr)
     except (ImportError, AttributeError):
         found = None
     if not (isinstance(found, type) and issubclass(found, BaseException)):
@@ -141,7 +142,8 @@ def load_project_assets(config: ProjectConfig, module: str | None = None, file: 
     if module is not None or file is not None:
         assets += load_assets(config.root, module=module, file=file)
     for folder in config.sql_folders:
-        from assets_core.sql import sql_folder  # sqlglot is loaded only by projects with SQL assets
+        with late_import():  # sqlglot is loaded only by projects with SQL assets
+            from assets_core.sql import sql_folder
 
         assets += sql_folder(_folder(config.root, folder, "sql_folders"), dialect=config.dialect)
     for folder in config.source_folders:

@@ -17,6 +17,7 @@ from assets_core.checks import Check, Freshness
 from assets_core.definitions import Asset
 from assets_core.execution import Execution, Listener, RunResult, RunSettings
 from assets_core.graph import AssetGraph
+from assets_core.imports import late_import
 from assets_core.plan import Plan, Status, Versions, assess, build_plan
 from assets_core.recovery import dead_runs, process_alive
 from assets_core.selection import Selection, parse_selection
@@ -135,7 +136,8 @@ class Project:
                 schemas: Mapping[str, tuple[str, ...] | None] | None = None) -> dict[str, TableLineage]:
         """Column lineage of every SQL asset (cached results whose SQL and upstream schemas are unchanged
         are reused). Pass ``schemas`` when the caller already has them: reading them opens source files."""
-        from assets_core.lineage import project_lineage  # sqlglot's optimizer only when lineage is asked for
+        with late_import():  # sqlglot's optimizer only when lineage is asked for
+            from assets_core.lineage import project_lineage
 
         return project_lineage(self.graph, schemas if schemas is not None else self.schemas(snapshot), cached)
 

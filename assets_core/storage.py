@@ -14,7 +14,6 @@ import contextlib
 import hashlib
 import json
 import os
-import sys
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ import polars as pl
 
 from assets_core.definitions import NAME_PATTERN
 from assets_core.errors import StorageError
+from assets_core.imports import late_import
 
 SMALL_TABLE_ROWS = 100_000  # below this, pyarrow writes a table faster than polars' threaded writer
 TABLE_SUFFIX = ".parquet"
@@ -47,11 +47,25 @@ class Stored:
     value: Any  # the value as a downstream asset receives it (a polars DataFrame for tables), if cheap to keep
 
 
+WRITE_MODULES = ("pyarrow", "pyarrow.parquet")  # what writing a table imports: a run preloads them
+
+
 def is_table(value: Any) -> bool:
+    """Whether a value is stored as a table: a polars DataFrame or LazyFrame, or a pyarrow Table.
+
+    Only a value whose class comes from pyarrow can be a pyarrow Table, so other values never import pyarrow
+    (nor look at a pyarrow that another thread may still be importing).
+
+    >>> is_table(pl.DataFrame({"a": [1]})), is_table({"a": 1}), is_table([1, 2])
+    (True, False, False)
+    """
     if isinstance(value, (pl.DataFrame, pl.LazyFrame)):
         return True
-    arrow = sys.modules.get("pyarrow")  # imported when something first writes; a pyarrow Table implies it is
-    return arrow is not None and isinstance(value, arrow.Table)
+    if not any(cls.__module__.partition(".")[0] == "pyarrow" for cls in type(value).__mro__):
+        return False
+    with late_import():
+        import pyarrow as pa
+    return isinstance(value, pa.Table)
 
 
 LISTING_FROM = 200  # stored values checked at once from which the folder is listed rather than each stat-ed
@@ -172,8 +186,9 @@ class Storage:
         self._made = True
 
     def _write_table(self, asset: str, value: Any) -> Stored:
-        import pyarrow as pa  # not at the top: commands that only read statuses never need it
-        import pyarrow.parquet as pq
+        with late_import():  # not at the top: commands that only read statuses never need it
+            import pyarrow as pa
+            import pyarrow.parquet as pq
 
         if isinstance(value, pl.LazyFrame):
             return self._sink_lazy(asset, value)
@@ -190,7 +205,8 @@ class Storage:
             return self._publish_file(asset, temp, TABLE_SUFFIX, frame.height, schema, frame)
 
     def _sink_lazy(self, asset: str, frame: pl.LazyFrame) -> Stored:
-        import pyarrow.parquet as pq
+        with late_import():
+            import pyarrow.parquet as pq
 
         with self._temporary() as temp:
             frame.sink_parquet(temp)

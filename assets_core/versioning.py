@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from assets_core.definitions import Asset
+from assets_core.imports import late_import
 
 _CONSTANT_TYPES = (int, float, complex, str, bytes, bool, type(None))
 _LIBRARY_ROOTS = tuple({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
@@ -59,7 +60,8 @@ class CodeVersioner:
         if item.kind == "source":
             return ""
         if item.kind == "sql":
-            from assets_core.sql import normalized_sql  # sqlglot is loaded only by projects with SQL assets
+            with late_import():  # sqlglot is loaded only by projects with SQL assets
+                from assets_core.sql import normalized_sql
 
             return digest("sql", item.dialect, normalized_sql(item))
         if item.fn is None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from assets_core.imports import late_import
+
 if TYPE_CHECKING:
     from catalog.quick import open_catalog, sqlite_url
     from catalog.store import SqlCatalog
@@ -36,4 +38,5 @@ def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'catalog' has no attribute '{name}'")
-    return getattr(import_module(module), name)
+    with late_import():
+        return getattr(import_module(module), name)

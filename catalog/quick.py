@@ -26,6 +26,7 @@ from urllib.parse import quote, unquote
 
 from assets_core.collector import collector_paused
 from assets_core.errors import CatalogError
+from assets_core.imports import late_import
 from assets_core.state import AssetState
 from catalog.decode import (
     FAILURE_FIELDS,
@@ -95,7 +96,8 @@ def open_catalog(url: str) -> SqlCatalog:
     quick = QuickCatalog.attempt(url)
     if quick is not None:
         return quick  # type: ignore[return-value]  # it answers everything SqlCatalog does
-    from catalog.store import SqlCatalog
+    with late_import():
+        from catalog.store import SqlCatalog
 
     return SqlCatalog(url)
 
@@ -193,7 +195,8 @@ class QuickCatalog:
     def _open(self) -> SqlCatalog:
         with self._lock:  # two threads asking at once open it once
             if self._full is None:
-                from catalog.store import SqlCatalog
+                with late_import():
+                    from catalog.store import SqlCatalog
 
                 self._full = SqlCatalog(self.url)
             return self._full

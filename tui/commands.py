@@ -13,9 +13,10 @@ from rich.markup import escape
 
 from assets_core.errors import SelectionError
 from assets_core.execution import RunSettings
+from assets_core.imports import late_import
+from assets_core.plan import Status
 from assets_core.resume import unfinished
 from assets_core.state import CheckRecord
-from assets_core.plan import Status
 from tui import render
 from tui.lineage import refresh_column_lineage
 from tui.render import Cell, status_cell, table
@@ -110,7 +111,8 @@ def materialize(args: argparse.Namespace, options: Options, console: Console) ->
     planned = project.plan(selection, force, snapshot)
     reporter: Any = contextlib.nullcontext()
     if not args.json:
-        from tui.progress import BarReporter, LineReporter  # rich's progress bar: only when something runs
+        with late_import():  # rich's progress bar: only when something runs
+            from tui.progress import BarReporter, LineReporter
 
         reporter = BarReporter(console, len(planned)) if console.is_terminal else LineReporter(console)
     with reporter:
@@ -208,7 +210,8 @@ def logs(args: argparse.Namespace, options: Options, console: Console) -> int:
 
 
 def show(args: argparse.Namespace, options: Options, console: Console) -> int:
-    from tui.show import show_asset  # the one command that reads stored values
+    with late_import():  # the one command that reads stored values
+        from tui.show import show_asset
 
     workspace = open_workspace(options)
     return show_asset(workspace, args.asset, args, console, _print_json)
@@ -235,6 +238,7 @@ def prune(args: argparse.Namespace, options: Options, console: Console) -> int:
 
 
 def tui(args: argparse.Namespace, options: Options, console: Console) -> int:
-    from tui.browser.app import run_browser  # Textual is loaded by the browser only
+    with late_import():  # Textual is loaded by the browser only
+        from tui.browser.app import run_browser
 
     return run_browser(open_workspace(options), args.asset, args.read_only)

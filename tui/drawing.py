@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from assets_core.errors import AssetsError
+from assets_core.imports import late_import
 from tui.render import STATUS_STYLE
 
 FORMATS = ("dot", "svg", "png")
@@ -181,7 +182,8 @@ def render(drawing: Drawing, image: str) -> bytes:
     Raises:
         DrawingError: the format (``image``) is unknown, or ``dot`` is not installed or fails.
     """
-    import graphviz  # type: ignore[import-untyped]
+    with late_import():
+        import graphviz  # type: ignore[import-untyped]
 
     if image not in FORMATS:
         raise DrawingError(f"cannot draw as '{image}'; the formats are {', '.join(FORMATS)}")
@@ -220,7 +222,8 @@ def write_file(path: str | os.PathLike[str], data: bytes) -> Path:
 
 
 def _digraph(drawing: Drawing) -> Any:
-    import graphviz  # type: ignore[import-untyped]  # only when drawing: not needed to start the command
+    with late_import():  # only when drawing: not needed to start the command
+        import graphviz  # type: ignore[import-untyped]
 
     digraph = graphviz.Digraph("lineage", graph_attr={"rankdir": "LR", "fontname": FONT},
                                node_attr={"fontname": FONT, "fontsize": "11"},

@@ -22,6 +22,7 @@ from rich.markup import escape
 from assets_core.definitions import Asset
 from assets_core.errors import SelectionError, did_you_mean
 from assets_core.graph import AssetGraph
+from assets_core.imports import late_import
 from assets_core.project import Snapshot
 from tui import drawing
 from tui.arguments import whole_number
@@ -188,7 +189,8 @@ def build_view(workspace: Workspace, snapshot: Snapshot, args: argparse.Namespac
 
 def resolve_column(target: str, graph: AssetGraph, facts: Mapping[str, AssetColumns]) -> Node:
     """``asset.column`` split into its asset and column, or a SelectionError suggesting what was meant."""
-    from assets_core.lineage import parse_column  # loaded already: the facts were computed with it
+    with late_import():  # loaded already: the facts were computed with it
+        from assets_core.lineage import parse_column
 
     found = parse_column(target, graph.names)
     if found is None:

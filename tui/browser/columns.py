@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from assets_core.definitions import Asset
 from assets_core.graph import AssetGraph
+from assets_core.imports import late_import
 
 if TYPE_CHECKING:
     from assets_core.lineage import TableLineage
@@ -80,7 +81,8 @@ def trace_column(graph: AssetGraph, lineages: Mapping[str, TableLineage], asset:
     >>> trace_column(graph, {"b": TableLineage("b", ("y",), {"y": ("raw.id",)})}, "b", "y").origins
     ('raw.id',)
     """
-    from assets_core.lineage import trace  # sqlglot's optimizer only once lineage is shown
+    with late_import():  # sqlglot's optimizer only once lineage is shown
+        from assets_core.lineage import trace
 
     found = trace(lineages, asset, column)
     path = _upstream_path(lineages, asset, column)
