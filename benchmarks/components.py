@@ -24,8 +24,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from assets_core.state import Event, MaterializationRecord, RunRecord, now
-from assets_core.storage import Storage, Stored
+from assets_core.planning.state import Event, MaterializationRecord, RunRecord, now
+from assets_core.running.storage import Storage, Stored
 from catalog import open_catalog, sqlite_url
 
 BATCH = 500  # assets per transaction of the batched write

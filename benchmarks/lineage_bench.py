@@ -23,10 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assets_core.definitions import source_asset  # noqa: E402
-from assets_core.graph import AssetGraph  # noqa: E402
-from assets_core.lineage import TableLineage, project_lineage, sql_lineage  # noqa: E402
-from assets_core.sql import _parse, sql_asset  # noqa: E402
+from assets_core.declaring.definitions import source_asset  # noqa: E402
+from assets_core.planning.graph import AssetGraph  # noqa: E402
+from assets_core.lineage.sql import TableLineage, project_lineage, sql_lineage  # noqa: E402
+from assets_core.declaring.sql import _parse, sql_asset  # noqa: E402
 from catalog import open_catalog, sqlite_url  # noqa: E402
 
 TPCH = ROOT.parent / "shared" / "acceptance" / "tpch"

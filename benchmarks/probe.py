@@ -1,6 +1,6 @@
 """Run one `assets` command inside this fresh process, timed apart from Python start-up and imports.
 
-The command is the CLI's own entry point (``tui.cli.main``) with the given arguments, so it loads the
+The command is the CLI's own entry point (``tui.cli.main.main``) with the given arguments, so it loads the
 definitions file, opens the SQLite catalog and the storage folder exactly as ``assets`` does. Around it, the
 probe records the time of each phase (by wrapping framework functions, not changing them), the time spent
 inside the asset functions (kept by the generated definitions), and the peak memory of the process.
@@ -34,7 +34,7 @@ from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
-from tui.cli import main as assets_main  # noqa: E402
+from tui.cli.main import main as assets_main  # noqa: E402
 
 IMPORTED = time.perf_counter()
 
@@ -43,23 +43,23 @@ CATALOG_WRITES = "run: catalog writes"
 # (module, function or Class.method, label) of the framework functions whose time is reported. Labels may
 # repeat; a function missing from the framework as it is now is skipped and listed in the report.
 PHASES = (
-    ("assets_core.loading", "load_project_assets", "load definitions (import the file, @asset)"),
-    ("assets_core.loading", "load_assets", "load definitions (import the file, @asset)"),
-    ("assets_core.graph", "AssetGraph.build", "build and check the graph"),
+    ("assets_core.declaring.loading", "load_project_assets", "load definitions (import the file, @asset)"),
+    ("assets_core.declaring.loading", "load_assets", "load definitions (import the file, @asset)"),
+    ("assets_core.planning.graph", "AssetGraph.build", "build and check the graph"),
     ("catalog.quick", "open_catalog", "open the SQLite catalog"),
-    ("assets_core.versioning", "CodeVersioner.versions", "code versions"),
+    ("assets_core.planning.versioning", "CodeVersioner.versions", "code versions"),
     ("tui.workspace", "Workspace.save_definitions", "save definitions to the catalog"),
     ("catalog.store", "SqlCatalog.read_state", "read recorded state (SQL)"),
     ("catalog.quick", "QuickCatalog.read_state", "read recorded state (SQL)"),
-    ("assets_core.storage", "Storage.exists", "check stored values exist (stat)"),
-    ("assets_core.storage", "Storage.existing", "check stored values exist (stat)"),
-    ("assets_core.plan", "assess", "assess staleness"),
-    ("assets_core.project", "Project.snapshot", "snapshot (rest)"),
-    ("assets_core.project", "Project.plan", "plan"),
+    ("assets_core.running.storage", "Storage.exists", "check stored values exist (stat)"),
+    ("assets_core.running.storage", "Storage.existing", "check stored values exist (stat)"),
+    ("assets_core.planning.plan", "assess", "assess staleness"),
+    ("assets_core.application.project", "Project.snapshot", "snapshot (rest)"),
+    ("assets_core.application.project", "Project.plan", "plan"),
     *(("catalog.store", f"SqlCatalog.{name}", CATALOG_WRITES) for name in (
         "begin_run", "record_events", "record_results", "record_materialization", "record_failure",
         "record_observation", "end_run")),
-    ("assets_core.project", "Project.run", "run: schedule, wait for workers (main thread)"),
+    ("assets_core.application.project", "Project.run", "run: schedule, wait for workers (main thread)"),
 )
 
 
@@ -189,7 +189,7 @@ def run_command(argv: list[str], profile_path: Path | None) -> dict[str, Any]:
     profiles = ThreadProfiles() if profile_path is not None else None
     if profiles is None:  # a profile shows the framework's own functions, without the probe's wrappers
         phases.wrap_all()
-    gc.freeze()  # as the `assets` entry point does before it calls main (see tui.cli.entry)
+    gc.freeze()  # as the `assets` entry point does before it calls main (see tui.cli.main.entry)
     begun = time.perf_counter()
     if profiles is not None:
         with profiles:

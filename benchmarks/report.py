@@ -134,7 +134,7 @@ def _overhead(rows: list[dict[str, Any]], components: dict[str, Any]) -> str:
     return "\n\n".join([
         table,
         "Framework time per asset = (command's work − time inside the asset functions) / N. The command's work "
-        "is `tui.cli.main([\"materialize\", ...])` timed inside the subprocess: loading the definitions file, "
+        "is `tui.cli.main.main([\"materialize\", ...])` timed inside the subprocess: loading the definitions file, "
         "code versions, saving definitions, reading state, planning, running, storing each value as Parquet and "
         "recording it in the catalog, and printing the JSON result; it leaves out Python's start-up and imports "
         "(the whole command includes them).",
@@ -189,7 +189,7 @@ def _noop(noop: dict[str, Any]) -> str:
     return "\n\n".join([
         table,
         "The whole command is the installed `assets` executable, timed from outside. The in-process figure is "
-        "the same command's `tui.cli.main` timed by the probe inside its subprocess; start-up + imports is the "
+        "the same command's `tui.cli.main.main` timed by the probe inside its subprocess; start-up + imports is the "
         "probe's whole wall time minus that. A no-op `materialize` also saves the definitions to the catalog, "
         "as the command always does; neither command runs an asset.",
         _phases("Where the in-process time goes (exclusive seconds)",
@@ -206,7 +206,7 @@ def _imports(noop: dict[str, Any]) -> str:
                  f"{sum(packages.values()) - sum(s for _, s in top):.3f} s"])
     return (
         f"Start-up + imports, which every command pays: `python -c pass` takes {noop['python_startup']:.2f} s "
-        f"(whole process); importing the CLI (`import tui.cli`) takes {sum(packages.values()):.2f} s by "
+        f"(whole process); importing the CLI (`import tui.cli.main`) takes {sum(packages.values()):.2f} s by "
         "`python -X importtime`, which slows imports down a little. Own import time per top-level package:\n\n"
         + _table(["package", "import time (own, summed over its modules)"], rows))
 

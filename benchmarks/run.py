@@ -99,7 +99,7 @@ class Runner:
 
     def import_times(self) -> dict[str, float]:
         """Seconds each top-level package takes to import with the CLI (``-X importtime``, own time only)."""
-        done = subprocess.run([sys.executable, "-X", "importtime", "-c", "import tui.cli"], env=self.env,
+        done = subprocess.run([sys.executable, "-X", "importtime", "-c", "import tui.cli.main"], env=self.env,
                               cwd=self.work, capture_output=True, text=True, check=True)
         seconds: dict[str, float] = {}
         for line in done.stderr.splitlines():
@@ -135,7 +135,7 @@ def _assets_command() -> list[str]:
     if installed.exists():
         return [str(installed)]
     found = shutil.which("assets")
-    return [found] if found else [sys.executable, "-m", "tui.cli"]
+    return [found] if found else [sys.executable, "-m", "tui.cli.main"]
 
 
 def median(values: list[float]) -> float:
@@ -279,7 +279,7 @@ def _same_summary(home: Path, plain: Path) -> bool:
     import polars as pl
     from polars.testing import assert_frame_equal
 
-    from assets_core.storage import Storage
+    from assets_core.running.storage import Storage
     from catalog import open_catalog, sqlite_url
 
     with open_catalog(sqlite_url(home / "catalog.db")) as catalog:

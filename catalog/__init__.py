@@ -1,7 +1,7 @@
 """SQL storage of everything the framework records: definitions, lineage, runs, events and history.
 
 ``open_catalog(sqlite_url(path))`` gives a :class:`SqlCatalog`, which implements the
-:class:`assets_core.state.Catalog` protocol, keeps the column lineage of SQL assets, and answers the front
+:class:`assets_core.planning.state.Catalog` protocol, keeps the column lineage of SQL assets, and answers the front
 end's questions with frozen views.
 
 SQLAlchemy and SQLModel are imported only when something needs them (see :mod:`catalog.quick`): the names

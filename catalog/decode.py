@@ -1,4 +1,4 @@
-"""Decoding catalog rows into the records of ``assets_core.state``, with nothing but the standard library.
+"""Decoding catalog rows into the records of ``assets_core.planning.state``, with nothing but the standard library.
 
 The columns are the ones :mod:`catalog.records` selects (JSON and times as the database holds them), so
 the same functions serve reads through SQLAlchemy and the quick reads of :mod:`catalog.quick`, which run
@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
-from assets_core.state import FailureRecord, MaterializationRecord, ObservationRecord
+from assets_core.planning.state import FailureRecord, MaterializationRecord, ObservationRecord
 
 
 def from_json(value: Any) -> Any:

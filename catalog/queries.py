@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Select, bindparam, func, or_, select
 from assets_core.collector import collector_paused
 from assets_core.errors import CatalogError, did_you_mean
 from assets_core.imports import late_import
-from assets_core.state import AssetState, CheckRecord, Event, FailureRecord, MaterializationRecord
+from assets_core.planning.state import AssetState, CheckRecord, Event, FailureRecord, MaterializationRecord
 from catalog.models import (
     ASSET,
     ASSET_STATE,
@@ -39,7 +39,7 @@ from catalog.quick import STATE_BATCH
 from catalog.views import ColumnEdge, DefinitionView, RunView
 
 if TYPE_CHECKING:
-    from assets_core.lineage import TableLineage
+    from assets_core.lineage.sql import TableLineage
 
 COUNTED_KINDS = ("materialized", "failed", "skipped")  # kinds of the asset events a RunView counts
 
@@ -130,7 +130,7 @@ def column_lineage_keys(connection: Connection) -> dict[str, str]:
 def column_lineage(connection: Connection) -> dict[str, TableLineage]:
     """Every stored column lineage, by asset."""
     with late_import():  # sqlglot's optimizer only when lineage is read
-        from assets_core.lineage import TableLineage
+        from assets_core.lineage.sql import TableLineage
 
     query = select(*stored(COLUMN_LINEAGE.c.asset, COLUMN_LINEAGE.c.lineage)).order_by(COLUMN_LINEAGE.c.asset)
     return {asset: TableLineage.from_json(asset, from_json(data)) for asset, data in connection.execute(query)}

@@ -27,7 +27,7 @@ from urllib.parse import quote, unquote
 from assets_core.collector import collector_paused
 from assets_core.errors import CatalogError
 from assets_core.imports import late_import
-from assets_core.state import AssetState
+from assets_core.planning.state import AssetState
 from catalog.decode import (
     FAILURE_FIELDS,
     MATERIALIZATION_FIELDS,

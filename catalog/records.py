@@ -1,4 +1,4 @@
-"""Translating between the records of ``assets_core.state`` and the columns of the catalog's tables.
+"""Translating between the records of ``assets_core.planning.state`` and the columns of the catalog's tables.
 
 Each ``*_COLUMNS`` tuple lists a table's columns in the order of its record's fields, so a selected row
 turns into a record positionally. JSON and times are selected as the database holds them and decoded by
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Column, ColumnElement, DateTime, String, type_coerce
 
-from assets_core.state import (
+from assets_core.planning.state import (
     CheckRecord,
     Event,
     FailureRecord,
@@ -35,7 +35,7 @@ from catalog.models import EVENT, FAILURE, MATERIALIZATION, OBSERVATION, RUN
 from catalog.views import DefinitionView
 
 if TYPE_CHECKING:  # the lineage module (sqlglot's optimizer) is imported only where lineage is read
-    from assets_core.lineage import TableLineage
+    from assets_core.lineage.sql import TableLineage
 
 
 def stored(*columns: Column[Any]) -> tuple[ColumnElement[Any], ...]:
@@ -172,7 +172,7 @@ def column_lineage_values(lineage: TableLineage) -> dict[str, Any]:
 def column_edge_values(lineage: TableLineage) -> list[dict[str, Any]]:
     """The column values of the rows of every direct column edge of one asset, sorted.
 
-    >>> from assets_core.lineage import TableLineage
+    >>> from assets_core.lineage.sql import TableLineage
     >>> column_edge_values(TableLineage("b", ("y",), {"y": ("a.x", "fin.raw.id")}))[1]
     {'asset': 'b', 'column': 'y', 'upstream_asset': 'fin.raw', 'upstream_column': 'id'}
     """

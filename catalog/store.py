@@ -1,4 +1,4 @@
-"""``SqlCatalog``: the :class:`~assets_core.state.Catalog` protocol, plus what the front end reads, on SQL.
+"""``SqlCatalog``: the :class:`~assets_core.planning.state.Catalog` protocol, plus what the front end reads, on SQL.
 
 Every write is one short transaction (see :mod:`catalog.transactions`), which on SQLite begins with
 ``BEGIN IMMEDIATE``, so several processes can share one catalog file without "database is locked" errors.
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, select
 
 from assets_core.errors import CatalogError
-from assets_core.state import (
+from assets_core.planning.state import (
     AssetState,
     CheckRecord,
     Event,
@@ -64,7 +64,7 @@ from catalog.version import DEFINITIONS_DIGEST, definitions_digest
 from catalog.views import ColumnEdge, DefinitionView, RunView
 
 if TYPE_CHECKING:  # the lineage module (sqlglot's optimizer) is imported only where lineage is read
-    from assets_core.lineage import TableLineage
+    from assets_core.lineage.sql import TableLineage
 
 
 class SqlCatalog:

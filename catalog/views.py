@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assets_core.state import RunRecord
+from assets_core.planning.state import RunRecord
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from assets_core.loading import load_assets
-from assets_core.project import Project
-from assets_core.storage import Storage
+from assets_core.declaring.loading import load_assets
+from assets_core.application.project import Project
+from assets_core.running.storage import Storage
 from catalog import open_catalog, sqlite_url
 
 

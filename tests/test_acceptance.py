@@ -9,8 +9,8 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from assets_core.lineage import trace
-from tui.cli import main
+from assets_core.lineage.sql import trace
+from tui.cli.main import main
 from tui.workspace import Options, open_workspace
 
 ACCEPTANCE = Path(__file__).resolve().parents[2] / "shared" / "acceptance"

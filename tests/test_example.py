@@ -45,7 +45,7 @@ def assets(*args: str, home: Path, project: Path = EXAMPLE) -> subprocess.Comple
     env = {k: v for k, v in os.environ.items() if k not in ("ASSETS_HOME", "ASSETS_CATALOG")}
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # no __pycache__ in the example folder
     return subprocess.run(
-        [sys.executable, "-m", "tui.cli", *args, "--project", str(project), "--home", str(home)],
+        [sys.executable, "-m", "tui.cli.main", *args, "--project", str(project), "--home", str(home)],
         capture_output=True, text=True, env=env, cwd=home, timeout=120)
 
 

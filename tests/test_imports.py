@@ -59,11 +59,11 @@ def test_the_guard_sees_an_unlocked_import():
 def test_no_module_reads_sys_modules_but_the_loader():
     """Only loading definitions (which adds and removes the user's modules) touches ``sys.modules``."""
     readers = [str(path.relative_to(ROOT)) for path in _modules() if "sys.modules" in path.read_text()]
-    assert readers == ["assets_core/loading.py"]
+    assert readers == ["assets_core/declaring/loading.py"]
 
 
 def test_telling_a_table_never_imports_pyarrow():
-    script = ("import sys; from assets_core.storage import is_table; "
+    script = ("import sys; from assets_core.running.storage import is_table; "
               "print(is_table({'a': 1}), is_table([1]), is_table('x'), 'pyarrow' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
     assert result.stdout.split() == ["False", "False", "False", "False"], result.stderr
@@ -72,7 +72,7 @@ def test_telling_a_table_never_imports_pyarrow():
 def test_a_pyarrow_table_is_a_table():
     import pyarrow as pa
 
-    from assets_core.storage import is_table
+    from assets_core.running.storage import is_table
 
     assert is_table(pa.table({"a": [1]}))
     assert not is_table(pa.array([1]))
@@ -81,8 +81,8 @@ def test_a_pyarrow_table_is_a_table():
 MIXED = '''
 import os
 import polars as pl
-from assets_core.definitions import asset
-from assets_core.sql import sql_asset
+from assets_core.declaring.definitions import asset
+from assets_core.declaring.sql import sql_asset
 
 @asset
 def a():

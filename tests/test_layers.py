@@ -35,7 +35,7 @@ print("ok")
 
 def test_importing_core_starts_no_thread_and_opens_nothing():
     script = """
-import threading, assets_core.project, assets_core.execution, catalog
+import threading, assets_core.application.project, assets_core.running.execution, catalog
 assert threading.active_count() == 1, threading.enumerate()
 print("ok")
 """

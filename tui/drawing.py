@@ -20,7 +20,7 @@ from typing import Any
 
 from assets_core.errors import AssetsError
 from assets_core.imports import late_import
-from tui.render import STATUS_STYLE
+from tui.formatting import STATUS_STYLE
 
 FORMATS = ("dot", "svg", "png")
 HEADER = "__asset"  # the port of a table's title row, for edges between assets rather than columns

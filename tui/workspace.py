@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assets_core.alerts import hooks_from_config
+from assets_core.running.alerts import hooks_from_config
 from assets_core.collector import collector_paused
 from assets_core.errors import ProjectError
-from assets_core.loading import ProjectConfig, load_project_assets, read_config
-from assets_core.project import Project
-from assets_core.recovery import dead_runs
-from assets_core.state import now
-from assets_core.storage import Storage
+from assets_core.declaring.loading import ProjectConfig, load_project_assets, read_config
+from assets_core.application.project import Project
+from assets_core.running.recovery import dead_runs
+from assets_core.planning.state import now
+from assets_core.running.storage import Storage
 from catalog.quick import open_catalog, sqlite_url
 from catalog.views import DefinitionView
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from assets_core.state import Event, FailureRecord, MaterializationRecord, ObservationRecord, RunRecord
+from assets_core.planning.state import Event, FailureRecord, MaterializationRecord, ObservationRecord, RunRecord
 from catalog import SqlCatalog, open_catalog, sqlite_url
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)

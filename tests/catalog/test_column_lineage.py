@@ -8,7 +8,7 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from assets_core.lineage import TableLineage
+from assets_core.lineage.sql import TableLineage
 from catalog import SCHEMA_VERSION, ColumnEdge, SqlCatalog, open_catalog, sqlite_url
 from catalog.transactions import CoreTransactions
 from tests.catalog.conftest import T0, at, failure, materialization, observation

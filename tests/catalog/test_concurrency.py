@@ -9,7 +9,7 @@ import textwrap
 import threading
 from pathlib import Path
 
-from assets_core.state import AssetState
+from assets_core.planning.state import AssetState
 from catalog import open_catalog, sqlite_url
 from tests.catalog.conftest import event, failure, materialization, run
 

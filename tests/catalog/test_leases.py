@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from assets_core.state import LEASE_TIMEOUT, CheckRecord, MemoryCatalog, RunRecord, now
+from assets_core.planning.state import LEASE_TIMEOUT, CheckRecord, MemoryCatalog, RunRecord, now
 from catalog import SCHEMA_VERSION, SqlCatalog, open_catalog, sqlite_url
 
 
@@ -39,7 +39,7 @@ def test_leases_of_a_silent_run_are_taken_over(tmp_path: Path) -> None:
 
 
 def test_recording_a_result_releases_its_lease(tmp_path: Path) -> None:
-    from assets_core.state import FailureRecord
+    from assets_core.planning.state import FailureRecord
 
     catalog = open_catalog(sqlite_url(tmp_path / "c.db"))
     catalog.begin_run(run("one"))

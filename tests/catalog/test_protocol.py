@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assets_core.state import (
+from assets_core.planning.state import (
     AssetState,
     Catalog,
     Event,

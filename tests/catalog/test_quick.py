@@ -92,7 +92,7 @@ def test_urls_name_the_same_file_as_sqlalchemy_reads_them(tmp_path: Path, name: 
 def test_status_and_a_no_op_materialize_never_import_sqlalchemy(tmp_path: Path) -> None:
     (tmp_path / "defs.py").write_text(textwrap.dedent("""
         import polars as pl
-        from assets_core.definitions import asset
+        from assets_core.declaring.definitions import asset
 
         @asset
         def numbers():
@@ -100,7 +100,7 @@ def test_status_and_a_no_op_materialize_never_import_sqlalchemy(tmp_path: Path) 
     """))
     script = textwrap.dedent(f"""
         import contextlib, io, json, sys
-        from tui.cli import main
+        from tui.cli.main import main
         args = ["-f", "defs.py", "--project", {str(tmp_path)!r}, "--json"]
         with contextlib.redirect_stdout(io.StringIO()):
             first = main(["materialize", *args])  # a new catalog: created in full

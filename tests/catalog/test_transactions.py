@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from assets_core.errors import CatalogError
-from assets_core.state import Event
+from assets_core.planning.state import Event
 from catalog import DefinitionView, SqlCatalog, open_catalog, sqlite_url
 from catalog.transactions import MAX_PARAMETERS, CoreTransactions, DriverTransactions
 from tests.catalog.conftest import at, event, failure, materialization, observation, run

@@ -14,12 +14,12 @@ from textual.screen import Screen
 from textual.widgets import HelpPanel
 
 from assets_core.errors import SelectionError, did_you_mean
-from assets_core.project import Snapshot
+from assets_core.application.project import Snapshot
 from tui.browser.collector import TICK_SECONDS, IdleCollector
 from tui.browser.columns import AssetColumns, asset_columns
-from tui.browser.detail import TABS
+from tui.browser.tabs import TABS
 from tui.browser.main import MainScreen
-from tui.browser.model import Now, StatusBoard
+from tui.browser.tree_model import Now, StatusBoard
 from tui.browser.session import AssetRecords, Browser
 from tui.workspace import Workspace
 

@@ -10,12 +10,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from assets_core.definitions import Asset
-from assets_core.graph import AssetGraph
+from assets_core.declaring.definitions import Asset
+from assets_core.planning.graph import AssetGraph
 from assets_core.imports import late_import
 
 if TYPE_CHECKING:
-    from assets_core.lineage import TableLineage
+    from assets_core.lineage.sql import TableLineage
 
 PYTHON_UNKNOWN = "its code is not analysed for column lineage"
 
@@ -40,7 +40,7 @@ class AssetColumns:
 def asset_columns(item: Asset, lineage: TableLineage | None, schema: Sequence[str] | None) -> AssetColumns:
     """What is known of an asset's columns.
 
-    >>> from assets_core.definitions import source_asset
+    >>> from assets_core.declaring.definitions import source_asset
     >>> asset_columns(source_asset("raw", "raw.csv"), None, ["id"]).columns
     (ColumnInfo(column='id', origins=(), unknown=''),)
     """
@@ -71,10 +71,10 @@ class ColumnTrace:
 
 
 def trace_column(graph: AssetGraph, lineages: Mapping[str, TableLineage], asset: str, column: str) -> ColumnTrace:
-    """Follow ``asset.column`` all the way up (with ``assets_core.lineage.trace``) and all the way down.
+    """Follow ``asset.column`` all the way up (with ``assets_core.lineage.sql.trace``) and all the way down.
 
-    >>> from assets_core.definitions import asset as declare, source_asset
-    >>> from assets_core.lineage import TableLineage
+    >>> from assets_core.declaring.definitions import asset as declare, source_asset
+    >>> from assets_core.lineage.sql import TableLineage
     >>> raw = source_asset("raw", "raw.csv")
     >>> b = declare(name="b", inputs={"raw": "raw"})(lambda raw: raw)
     >>> graph = AssetGraph.build([raw, b])
@@ -82,7 +82,7 @@ def trace_column(graph: AssetGraph, lineages: Mapping[str, TableLineage], asset:
     ('raw.id',)
     """
     with late_import():  # sqlglot's optimizer only once lineage is shown
-        from assets_core.lineage import trace
+        from assets_core.lineage.sql import trace
 
     found = trace(lineages, asset, column)
     path = _upstream_path(lineages, asset, column)

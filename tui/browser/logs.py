@@ -13,8 +13,8 @@ from rich.text import Text
 
 from catalog import RunView
 from catalog.browse import LogLine
-from tui import render
-from tui.browser.details import moment
+from tui import formatting
+from tui.browser.tab_model import moment
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LEVEL_STYLE = {"WARNING": "yellow", "ERROR": "red", "CRITICAL": "bold red", "DEBUG": "dim"}
@@ -111,9 +111,9 @@ def run_row(run: RunView, zone: tzinfo | None) -> tuple[str | Text, ...]:
     >>> [str(cell) for cell in row]
     ['r1', '✗ failed', 'tui', '2026-01-01 09:00:00', '1m00s', '0', '0', '1', 'a+']
     """
-    glyph, colour = render.STATUS_STYLE.get(run.status, ("?", ""))
+    glyph, colour = formatting.STATUS_STYLE.get(run.status, ("?", ""))
     return (run.run_id, Text(f"{glyph} {run.status}", style=colour), run.trigger, moment(run.started_at, zone),
-            render.duration(run.duration) if run.ended_at else "running", str(run.materialized), str(run.skipped),
+            formatting.duration(run.duration) if run.ended_at else "running", str(run.materialized), str(run.skipped),
             str(run.failed), " ".join(run.selection) or "*")
 
 
@@ -125,7 +125,7 @@ def run_head(run: RunView, zone: tzinfo | None, shown: int, total: int) -> Text:
     >>> run_head(RunView("r1", "tui", (), "running", start), timezone.utc, 3, 5).plain
     'run r1  ▶ running  tui, started 2026-01-01 09:00:00  3 of 5 lines'
     """
-    glyph, colour = render.STATUS_STYLE.get(run.status, ("?", ""))
-    took = f", took {render.duration(run.duration)}" if run.ended_at else ""
+    glyph, colour = formatting.STATUS_STYLE.get(run.status, ("?", ""))
+    took = f", took {formatting.duration(run.duration)}" if run.ended_at else ""
     return Text.assemble((f"run {run.run_id}", "bold"), "  ", (f"{glyph} {run.status}", colour),
                          f"  {run.trigger}, started {moment(run.started_at, zone)}{took}  {shown} of {total} lines")

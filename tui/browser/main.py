@@ -12,12 +12,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Static, TabbedContent, TabPane
 
 from assets_core.errors import AssetsError, SelectionError
-from assets_core.execution import RunResult
-from assets_core.plan import Plan
-from assets_core.project import Snapshot
-from assets_core.state import Event
-from tui.browser.detail import TAB_VIEWS, TABS, AssetTab
-from tui.browser.model import AssetNode, RunProgress, filter_summary, group_assets, select, summary_label
+from assets_core.running.execution import RunResult
+from assets_core.planning.plan import Plan
+from assets_core.application.project import Snapshot
+from assets_core.planning.state import Event
+from tui.browser.tabs import TAB_VIEWS, TABS, AssetTab
+from tui.browser.tree_model import AssetNode, RunProgress, filter_summary, group_assets, select, summary_label
 from tui.browser.palette import AssetCommands
 from tui.browser.plan import PlanScreen
 from tui.browser.runs import LogScreen, RunsScreen

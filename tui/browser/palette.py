@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import Hit, Hits, Provider
 
-from tui.browser.model import fuzzy_candidates
+from tui.browser.tree_model import fuzzy_candidates
 
 if TYPE_CHECKING:
     from tui.browser.app import BrowserApp

@@ -8,8 +8,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Static
 
-from assets_core.plan import Plan
-from tui.browser.details import PLAN_HEADERS, plan_rows
+from assets_core.planning.plan import Plan
+from tui.browser.tab_model import PLAN_HEADERS, plan_rows
 
 
 class PlanScreen(ModalScreen[bool]):

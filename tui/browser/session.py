@@ -12,18 +12,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assets_core.execution import RunResult, RunSettings
-from assets_core.plan import Plan
-from assets_core.project import Project, Snapshot
-from assets_core.state import Event, FailureRecord, MaterializationRecord
+from assets_core.running.execution import RunResult, RunSettings
+from assets_core.planning.plan import Plan
+from assets_core.application.project import Project, Snapshot
+from assets_core.planning.state import Event, FailureRecord, MaterializationRecord
 from catalog import RunView, SqlCatalog
 from catalog.browse import LogLine, materialization_count, run_log
 from tui import drawing
-from tui.browser.model import badge
+from tui.browser.tree_model import badge
 from tui.workspace import Workspace
 
 if TYPE_CHECKING:
-    from assets_core.lineage import TableLineage
+    from assets_core.lineage.sql import TableLineage
 
 HISTORY = 50  # materializations read per asset: enough for the sparkline and a screenful of history
 

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from tui.browser.model import AssetNode, GroupNode, Now, StatusBoard, age_text, asset_label, group_label
+from tui.browser.tree_model import AssetNode, GroupNode, Now, StatusBoard, age_text, asset_label, group_label
 
 TOGGLE = Style.from_meta({"toggle": True})
 Data = AssetNode | GroupNode

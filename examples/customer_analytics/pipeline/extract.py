@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from assets_core.definitions import asset
+from assets_core.declaring.definitions import asset
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""The use cases every front end calls: open a workspace, status, plan, materialize, resume, prune."""

@@ -1,0 +1,155 @@
+"""A project: its asset graph joined to its storage and catalog, with the operations the front ends offer.
+
+Planning stays pure (``plan.py``); this module does the I/O at the edges: observing source files, reading the
+recorded state, checking that stored values still exist, and running the plan.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from assets_core.running.alerts import AlertHook
+from assets_core.declaring.checks import Check, Freshness
+from assets_core.declaring.definitions import Asset
+from assets_core.running.execution import Execution, Listener, RunResult, RunSettings
+from assets_core.planning.graph import AssetGraph
+from assets_core.imports import late_import
+from assets_core.planning.plan import Plan, Status, Versions, assess, build_plan
+from assets_core.running.recovery import dead_runs, process_alive
+from assets_core.planning.selection import Selection, parse_selection
+from assets_core.declaring.sources import Observation, SourceMissingError, observe, source_columns
+from assets_core.planning.state import AssetState, Catalog, MemoryCatalog, now
+from assets_core.running.storage import Storage
+from assets_core.planning.versioning import CodeVersioner
+
+if TYPE_CHECKING:
+    from assets_core.lineage.sql import TableLineage
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything staleness was computed from, taken at one moment."""
+
+    state: Mapping[str, AssetState]
+    versions: Versions
+    observations: Mapping[str, Observation]
+    statuses: Mapping[str, Status]
+
+
+class Project:
+    """The assets of one project with the storage and catalog they are materialized into."""
+
+    def __init__(self, definitions: Iterable[Asset | Check | Freshness | AlertHook], root: str | os.PathLike[str] = ".",
+                 storage: Storage | None = None, catalog: Catalog | None = None,
+                 home: str | os.PathLike[str] | None = None):
+        definitions = list(definitions)
+        self.root = Path(root).resolve()
+        self.home = Path(home) if home is not None else self.root / ".assets"
+        self.graph = AssetGraph.build(d for d in definitions if not isinstance(d, AlertHook))
+        self.hooks: list[AlertHook] = [d for d in definitions if isinstance(d, AlertHook)]
+        self.storage = storage or Storage(self.home / "storage")
+        self.catalog: Catalog = catalog if catalog is not None else MemoryCatalog()
+        self._code_versions: dict[str, str] | None = None
+
+    @property
+    def code_versions(self) -> dict[str, str]:
+        if self._code_versions is None:
+            self._code_versions = CodeVersioner(self.root).versions(self.graph)
+        return self._code_versions
+
+    def snapshot(self, names: Collection[str] | None = None) -> Snapshot:
+        """Observe sources, read the recorded state, and assess every asset."""
+        state = self.catalog.read_state(self.graph.names)
+        observations = self._observe(state)
+        recorded = {name: own.materialization.location for name, own in state.items()
+                    if own.materialization is not None}
+        stored = self.storage.existing(recorded.values())
+        lost = {name for name, location in recorded.items() if location not in stored}
+        versions = Versions(self.code_versions, {n: o.data_version for n, o in observations.items()}, lost, now())
+        return Snapshot(state, versions, observations, assess(self.graph, state, versions))
+
+    def select(self, words: Iterable[str] | Selection, snapshot: Snapshot | None = None) -> set[str]:
+        selection = words if isinstance(words, Selection) else parse_selection(words)
+        statuses = snapshot.statuses if snapshot is not None else None
+        if statuses is None and any(t.field == "status" for t in selection.terms):
+            statuses = self.snapshot().statuses
+        return selection.resolve(self.graph, statuses)
+
+    def statuses(self, words: Iterable[str] = ()) -> list[Status]:
+        snapshot = self.snapshot()
+        chosen = self.select(words, snapshot)
+        return [snapshot.statuses[name] for name in self.graph.order() if name in chosen]
+
+    def plan(self, words: Iterable[str] = (), force: bool | Collection[str] = False,
+             snapshot: Snapshot | None = None) -> Plan:
+        snapshot = snapshot or self.snapshot()
+        return build_plan(self.graph, self.select(words, snapshot), snapshot.statuses, snapshot.state, force)
+
+    def materialize(self, words: Iterable[str] = (), settings: RunSettings | None = None,
+                    listener: Listener | None = None) -> RunResult:
+        """Plan the selection and run what is stale (everything selected with ``force``)."""
+        words = list(words)
+        settings = settings or RunSettings(selection=tuple(words))
+        snapshot = self.snapshot()
+        return self.run(self.plan(words, settings.force, snapshot), snapshot, settings, listener)
+
+    def run(self, plan: Plan, snapshot: Snapshot, settings: RunSettings | None = None,
+            listener: Listener | None = None) -> RunResult:
+        """Run a plan made from ``snapshot``."""
+        execution = Execution(self.graph, self.storage, self.catalog, snapshot.state, snapshot.versions,
+                              snapshot.observations, settings or RunSettings(), listener, self.home, self.hooks,
+                              self.root.name)
+        return execution.run(plan)
+
+    def recover(self) -> list[str]:
+        """Mark runs whose process died as interrupted (releasing their leases) and sweep the temporary files
+        of killed writers; return the ids of the runs marked."""
+        dead = dead_runs(self.catalog.running_runs(), now())
+        for run in dead:
+            self.catalog.end_run(run.run_id, "interrupted")
+        self.storage.sweep(process_alive)
+        return [run.run_id for run in dead]
+
+    def schemas(self, snapshot: Snapshot | None = None) -> dict[str, tuple[str, ...] | None]:
+        """The columns of every non-SQL asset as far as known: a source's files, a declared schema, or the
+        schema of the last materialization (SQL assets' columns are inferred by ``lineage``)."""
+        snapshot = snapshot or self.snapshot()
+        result: dict[str, tuple[str, ...] | None] = {}
+        for item in self.graph:
+            record = snapshot.state.get(item.name, AssetState()).materialization
+            if item.is_source:
+                observation = snapshot.observations.get(item.name)
+                result[item.name] = source_columns(item, observation.files) if observation else None
+            elif item.options.schema is not None:
+                result[item.name] = tuple(item.options.schema)
+            elif record is not None and record.schema is not None:
+                result[item.name] = tuple(column for column, _ in record.schema)
+            else:
+                result[item.name] = None
+        return result
+
+    def lineage(self, snapshot: Snapshot | None = None, cached: Mapping[str, TableLineage] | None = None,
+                schemas: Mapping[str, tuple[str, ...] | None] | None = None) -> dict[str, TableLineage]:
+        """Column lineage of every SQL asset (cached results whose SQL and upstream schemas are unchanged
+        are reused). Pass ``schemas`` when the caller already has them: reading them opens source files."""
+        with late_import():  # sqlglot's optimizer only when lineage is asked for
+            from assets_core.lineage.sql import project_lineage
+
+        return project_lineage(self.graph, schemas if schemas is not None else self.schemas(snapshot), cached)
+
+    def _observe(self, state: Mapping[str, AssetState]) -> dict[str, Observation]:
+        observations = {}
+        for item in self.graph:
+            if not item.is_source:
+                continue
+            last = state.get(item.name, AssetState()).observation
+            previous = (last.fingerprint, last.data_version) if last is not None else None
+            try:
+                observations[item.name] = observe(item, self.root, previous)
+            except SourceMissingError:
+                continue
+        return observations

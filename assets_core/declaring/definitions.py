@@ -1,0 +1,301 @@
+"""Declaring assets: the ``@asset`` decorator, ``source_asset`` and the values they return.
+
+``@asset`` returns a value (an :class:`Asset`); nothing is registered anywhere. Problems found while declaring
+(an ``inputs`` key that is no parameter, a ``*args`` parameter, a bad name) are kept on the asset and reported
+with every other definition error when the project loads.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import re
+import sys
+import types
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from assets_core.errors import DefinitionError, InvalidNameError, Location
+
+NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+IO_CHOICES = ("auto", "parquet", "json")
+CONTEXT_PARAMETER = "context"  # a parameter with this name receives the run's AssetContext, not an upstream
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often, and how patiently, a failing asset is tried again."""
+
+    max_attempts: int = 1
+    delay: float = 0.0  # seconds before the second attempt
+    backoff: float = 1.0  # each further delay is multiplied by this
+    max_delay: float | None = None
+    jitter: float = 0.0  # up to this fraction of the delay is added at random
+    retry_on: tuple[type[BaseException], ...] = (Exception,)
+
+
+@dataclass(frozen=True)
+class AssetOptions:
+    """The rarely needed options of an asset, grouped so that ``@asset`` stays small."""
+
+    retry: RetryPolicy | None = None
+    io: str = "auto"  # "auto": Parquet for tables, JSON for other values; or force "parquet" / "json"
+    schema: Mapping[str, str] | tuple[str, ...] | None = None  # its columns (and types), for column lineage
+
+
+@dataclass(frozen=True)
+class Output:
+    """An asset's value together with metadata to record alongside it."""
+
+    value: Any
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class Asset:
+    """A declared asset: how it is made, from which upstreams, and how it is described.
+
+    ``kind`` is ``"python"`` (made by ``fn``), ``"sql"`` (a SELECT in ``sql``, see ``assets_core.declaring.sql``) or
+    ``"source"`` (files at ``path`` the framework observes).
+    """
+
+    name: str
+    kind: str
+    inputs: Mapping[str, str] = field(default_factory=dict)  # parameter -> upstream asset
+    deps: tuple[str, ...] = ()  # upstreams that run first but are not passed in
+    group: str = "default"
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    owners: tuple[str, ...] = ()
+    options: AssetOptions = field(default_factory=AssetOptions)
+    fn: Callable[..., Any] | None = None
+    path: str | None = None
+    read_options: Mapping[str, Any] = field(default_factory=dict)  # passed to polars when a source is read
+    sql: str | None = None
+    dialect: str = "duckdb"
+    location: Location | None = None
+    upstream_locations: Mapping[str, Location] = field(default_factory=dict)  # where each upstream is named
+    problems: tuple[DefinitionError, ...] = ()
+    wants_context: bool = False
+    # Every upstream asset, inputs first, without repeats: asked for several times per asset in every
+    # assessment, so computed once, when the asset is made.
+    upstream: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "upstream", tuple(dict.fromkeys([*self.inputs.values(), *self.deps])))
+
+    @property
+    def is_source(self) -> bool:
+        return self.kind == "source"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the asset's function directly, e.g. in a unit test."""
+        if self.fn is None:
+            raise TypeError(f"asset '{self.name}' is a {self.kind} asset and cannot be called")
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"Asset({self.name!r}, kind={self.kind!r}, upstream={list(self.upstream)!r})"
+
+
+def asset(
+    fn: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    inputs: Mapping[str, str] | None = None,
+    deps: Iterable[str] = (),
+    group: str | None = None,
+    description: str | None = None,
+    tags: Iterable[str] | Mapping[str, str] = (),
+    owners: Iterable[str] = (),
+    options: AssetOptions | None = None,
+) -> Any:
+    """Declare the decorated function as an asset whose parameters name its upstream assets.
+
+    >>> @asset(group="demo")
+    ... def numbers():
+    ...     return [1, 2, 3]
+    >>> numbers.name, numbers.group, numbers.upstream
+    ('numbers', 'demo', ())
+    >>> @asset(inputs={"xs": "numbers"})
+    ... def total(xs):
+    ...     return sum(xs)
+    >>> total.upstream
+    ('numbers',)
+    """
+
+    def wrap(func: Callable[..., Any]) -> Asset:
+        return _python_asset(func, name, inputs or {}, deps, group, description, tags, owners, options)
+
+    return wrap(fn) if fn is not None else wrap
+
+
+def _python_asset(
+    func: Callable[..., Any],
+    name: str | None,
+    inputs: Mapping[str, str],
+    deps: Iterable[str],
+    group: str | None,
+    description: str | None,
+    tags: Iterable[str] | Mapping[str, str],
+    owners: Iterable[str],
+    options: AssetOptions | None,
+) -> Asset:
+    asset_name = name or func.__name__
+    location = _function_location(func)
+    problems: list[DefinitionError] = []
+    resolved: dict[str, str] = {}
+    parameters, variadic = _parameters(func)
+    for parameter in variadic:
+        problems.append(DefinitionError(
+            f"has parameter '{parameter}', which names no upstream; declare each upstream as a named "
+            "parameter (or list extra ones in deps=...)", asset=asset_name, location=location))
+    for parameter in parameters:
+        if parameter == CONTEXT_PARAMETER and parameter not in inputs:
+            continue
+        resolved[parameter] = inputs.get(parameter, parameter)
+    for key in inputs:
+        if key not in parameters:
+            known = ", ".join(parameters) or "none"
+            problems.append(DefinitionError(
+                f"maps inputs['{key}'], but '{key}' is not a parameter of {func.__name__}() "
+                f"(its parameters: {known})", asset=asset_name, location=location))
+    problems += _option_problems(asset_name, location, options)
+    return Asset(
+        name=asset_name,
+        kind="python",
+        inputs=resolved,
+        deps=tuple(deps),
+        group=group or default_group(asset_name),
+        description=description if description is not None else _first_paragraph(func.__doc__),
+        tags=normalize_tags(tags),
+        owners=tuple(owners),
+        options=options or AssetOptions(),
+        fn=func,
+        location=location,
+        problems=tuple(problems) + tuple(name_problems(asset_name, location)),
+        wants_context=CONTEXT_PARAMETER in parameters and CONTEXT_PARAMETER not in inputs,
+    )
+
+
+def _parameters(func: Callable[..., Any]) -> tuple[list[str], list[str]]:
+    """A function's named parameters, and its ``*args`` / ``**kwargs`` ones (read off the code object: a
+    factory may declare thousands of assets, and ``inspect.signature`` costs ten times more)."""
+    code = getattr(func, "__code__", None)
+    if code is None or not isinstance(func, types.FunctionType):
+        parameters = inspect.signature(func).parameters.values()
+        named = [p.name for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        return named, [str(p) for p in parameters if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    count = code.co_argcount + code.co_kwonlyargcount
+    named = list(code.co_varnames[:count])
+    variadic = []
+    if code.co_flags & inspect.CO_VARARGS:
+        variadic.append("*" + code.co_varnames[count])
+        count += 1
+    if code.co_flags & inspect.CO_VARKEYWORDS:
+        variadic.append("**" + code.co_varnames[count])
+    return named, variadic
+
+
+def source_asset(
+    name: str,
+    path: str | os.PathLike[str],
+    *,
+    group: str | None = None,
+    description: str = "",
+    tags: Iterable[str] | Mapping[str, str] = (),
+    owners: Iterable[str] = (),
+    read_options: Mapping[str, Any] | None = None,
+) -> Asset:
+    """Declare external data the framework observes but does not produce.
+
+    ``path`` is a file or a glob, relative to the project folder unless absolute. CSV and Parquet files are
+    read into a polars DataFrame (a glob's files are concatenated), with ``read_options`` passed to
+    ``pl.read_csv`` / ``pl.read_parquet`` (e.g. ``{"schema_overrides": {"zip": pl.String}}``); any other file
+    is passed on as its path.
+
+    >>> raw = source_asset("raw_orders", "data/orders.csv")
+    >>> raw.kind, raw.path, raw.upstream
+    ('source', 'data/orders.csv', ())
+    """
+    frame = sys._getframe(1)
+    location = Location(os.path.abspath(frame.f_code.co_filename), frame.f_lineno)
+    return Asset(
+        name=name,
+        kind="source",
+        group=group or default_group(name),
+        description=description,
+        tags=normalize_tags(tags),
+        owners=tuple(owners),
+        path=os.fspath(path),
+        read_options=dict(read_options or {}),
+        location=location,
+        problems=tuple(name_problems(name, location)),
+    )
+
+
+def default_group(name: str) -> str:
+    """The group of an asset declared without one: its dotted prefix, else ``default``.
+
+    >>> default_group("finance.orders"), default_group("orders")
+    ('finance', 'default')
+    """
+    return name.rsplit(".", 1)[0] if "." in name else "default"
+
+
+def normalize_tags(tags: Iterable[str] | Mapping[str, str]) -> tuple[str, ...]:
+    """Tags as strings: ``{"tier": "gold"}`` becomes ``("tier=gold",)``.
+
+    >>> normalize_tags({"tier": "gold"}), normalize_tags(["pii"])
+    (('tier=gold',), ('pii',))
+    """
+    if isinstance(tags, Mapping):
+        return tuple(f"{key}={value}" for key, value in tags.items())
+    if isinstance(tags, str):
+        return (tags,)
+    return tuple(tags)
+
+
+def name_problems(name: str, location: Location | None) -> list[DefinitionError]:
+    """The problems with an asset name (empty when it is valid)."""
+    if isinstance(name, str) and NAME_PATTERN.match(name):
+        return []
+    return [InvalidNameError(
+        "is not a valid asset name: use letters, digits and underscores, optionally with a dotted prefix "
+        "such as 'finance.orders'", asset=str(name), location=location)]
+
+
+def _option_problems(name: str, location: Location, options: AssetOptions | None) -> list[DefinitionError]:
+    if options is None:
+        return []
+    problems = []
+    if options.io not in IO_CHOICES:
+        problems.append(DefinitionError(
+            f"has options.io={options.io!r}; choose one of {', '.join(IO_CHOICES)}", asset=name, location=location))
+    retry = options.retry
+    if retry is not None and (retry.max_attempts < 1 or retry.delay < 0 or retry.backoff < 1):
+        problems.append(DefinitionError(
+            "has a retry policy with max_attempts < 1, a negative delay or a backoff < 1",
+            asset=name, location=location))
+    return problems
+
+
+def _function_location(func: Callable[..., Any]) -> Location:
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return Location("<unknown>")
+    return Location(_absolute(code.co_filename), code.co_firstlineno)
+
+
+@functools.lru_cache(maxsize=256)
+def _absolute(filename: str) -> str:
+    """The file's absolute path (a module's thousand assets share a few files)."""
+    return os.path.abspath(filename)
+
+
+def _first_paragraph(doc: str | None) -> str:
+    if not doc:
+        return ""
+    return inspect.cleandoc(doc).split("\n\n", 1)[0].replace("\n", " ").strip()

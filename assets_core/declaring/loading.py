@@ -1,0 +1,251 @@
+"""Finding a project's assets: load a module, a file, or what ``[tool.assets]`` in pyproject.toml names.
+
+Discovery is explicit: the definitions are the :class:`Asset`, :class:`Check`, :class:`Freshness` and
+:class:`AlertHook` values
+(or lists, tuples and dicts of them) found at the top level of the loaded module, and of every submodule when
+it is a package.
+"""
+
+from __future__ import annotations
+
+import builtins
+import importlib
+import importlib.util
+import linecache
+import os
+import pkgutil
+import sys
+import tomllib
+import traceback
+import types
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from assets_core.running.alerts import AlertHook
+from assets_core.declaring.checks import Check, Freshness
+from assets_core.declaring.definitions import Asset, RetryPolicy, source_asset
+from assets_core.errors import LoadError, Location, ProjectError, did_you_mean
+from assets_core.imports import late_import
+
+_OWN_PACKAGES = ("assets_core", "catalog", "tui")
+DEFINITION_TYPES = (Asset, Check, Freshness, AlertHook)  # what a project's modules declare
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """The ``[tool.assets]`` table of a project's pyproject.toml (every key optional)."""
+
+    root: Path
+    module: str | None = None
+    file: str | None = None
+    home: str | None = None
+    catalog: str | None = None
+    workers: int | None = None
+    durable: bool = False
+    sql_folders: tuple[str, ...] = ()  # folders of .sql files, one SQL asset per file
+    source_folders: tuple[str, ...] = ()  # folders of CSV/Parquet files, one source asset per file (dbt's seeds)
+    dialect: str = "duckdb"  # the SQL dialect the .sql files are written in
+    retry: RetryPolicy | None = None  # the project's default retry policy ([tool.assets.retry])
+    extra: dict[str, Any] = field(default_factory=dict)  # keys later features read
+
+    @property
+    def has_definitions(self) -> bool:
+        return bool(self.module or self.file or self.sql_folders or self.source_folders)
+
+
+KNOWN_KEYS = {"module", "file", "home", "catalog", "workers", "durable", "sql_folders", "source_folders", "dialect",
+              "retry"}
+TABLE_SUFFIXES = (".csv", ".parquet")
+
+
+def read_config(root: str | os.PathLike[str]) -> ProjectConfig:
+    """Read ``[tool.assets]`` from ``root/pyproject.toml`` (an empty config when there is none)."""
+    root = Path(root).resolve()
+    path = root / "pyproject.toml"
+    if not path.is_file():
+        return ProjectConfig(root)
+    try:
+        table = tomllib.loads(path.read_text()).get("tool", {}).get("assets", {})
+    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as error:
+        raise ProjectError(f"{path} cannot be read: {error}; fix the file (it must be valid TOML)") from error
+    if not isinstance(table, dict):
+        raise ProjectError(f"{path}: [tool.assets] must be a table")
+    known = {key: table[key] for key in KNOWN_KEYS if key in table}
+    for key in ("sql_folders", "source_folders"):
+        if key in known:
+            value = known[key]
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ProjectError(f"{path}: [tool.assets] {key} must be a list of folder names")
+            known[key] = tuple(value)
+    if "retry" in known:
+        known["retry"] = retry_policy(known["retry"], path)
+    extra = {key: value for key, value in table.items() if key not in KNOWN_KEYS}
+    return ProjectConfig(root, extra=extra, **known)
+
+
+def retry_policy(table: Any, path: Path) -> RetryPolicy:
+    """A retry policy from ``[tool.assets.retry]``; ``retry_on`` names exceptions (builtin or ``module.Name``)."""
+    if not isinstance(table, dict):
+        raise ProjectError(f"{path}: [tool.assets.retry] must be a table, e.g. max_attempts = 3, delay = 1.0")
+    fields = {"max_attempts": int, "delay": float, "backoff": float, "max_delay": float, "jitter": float}
+    unknown = sorted(set(table) - set(fields) - {"retry_on"})
+    if unknown:
+        raise ProjectError(f"{path}: [tool.assets.retry] has unknown keys {unknown}; known: "
+                           + ", ".join([*fields, "retry_on"]))
+    try:
+        values = {key: kind(table[key]) for key, kind in fields.items() if key in table}
+    except (TypeError, ValueError) as error:
+        raise ProjectError(f"{path}: [tool.assets.retry] {error}") from error
+    if "retry_on" in table:
+        values["retry_on"] = tuple(_exception(name, path) for name in table["retry_on"])
+    policy = RetryPolicy(**values)
+    if policy.max_attempts < 1 or policy.delay < 0 or policy.backoff < 1:
+        raise ProjectError(f"{path}: [tool.assets.retry] needs max_attempts >= 1, delay >= 0 and backoff >= 1")
+    return policy
+
+
+def _exception(name: Any, path: Path) -> type[BaseException]:
+    module, _, attr = str(name).rpartition(".")
+    try:
+        with late_import():
+            found = getattr(importlib.import_module(module) if module else builtins, attr)
+    except (ImportError, AttributeError):
+        found = None
+    if not (isinstance(found, type) and issubclass(found, BaseException)):
+        raise ProjectError(f"{path}: [tool.assets.retry] retry_on names '{name}', which is no exception class; "
+                           "use a builtin name (ConnectionError) or module.Name")
+    return found
+
+
+def load_assets(root: str | os.PathLike[str], module: str | None = None, file: str | None = None) -> list[Asset]:
+    """Import the project's definitions and collect its assets.
+
+    Exactly one of ``module`` (a dotted name importable from ``root``) or ``file`` (a path, relative to
+    ``root`` unless absolute) is given.
+    """
+    root = Path(root).resolve()
+    _forget_project_modules(root)
+    linecache.clearcache()  # code versions read sources through linecache: see the files as they are now
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    loaded = _import_file(root, file) if file is not None else _import_module(root, module or "")
+    return list(collect_assets(loaded))
+
+
+def load_project_assets(config: ProjectConfig, module: str | None = None, file: str | None = None) -> list[Asset]:
+    """Every asset of a project: from its module or file, its SQL folders and its source folders."""
+    assets: list[Asset] = []
+    if module is not None or file is not None:
+        assets += load_assets(config.root, module=module, file=file)
+    for folder in config.sql_folders:
+        with late_import():  # sqlglot is loaded only by projects with SQL assets
+            from assets_core.declaring.sql import sql_folder
+
+        assets += sql_folder(_folder(config.root, folder, "sql_folders"), dialect=config.dialect)
+    for folder in config.source_folders:
+        assets += source_folder(config.root, _folder(config.root, folder, "source_folders"))
+    return assets
+
+
+def source_folder(root: Path, folder: Path) -> list[Asset]:
+    """One source asset per CSV or Parquet file in ``folder``, named after the file."""
+    return [replace(source_asset(path.stem, os.path.relpath(path, root)), location=Location(str(path)))
+            for path in sorted(folder.iterdir()) if path.suffix.lower() in TABLE_SUFFIXES and path.is_file()]
+
+
+def _folder(root: Path, name: str, key: str) -> Path:
+    path = (root / name).resolve()
+    if not path.is_dir():
+        raise ProjectError(f"[tool.assets] {key} names '{name}', but {path} is not a folder; fix the name")
+    return path
+
+
+def collect_assets(module: types.ModuleType) -> Iterator[Asset]:
+    """The assets at the top level of ``module`` and, for a package, of all its submodules."""
+    yield from _assets_in(vars(module).values())
+    for info in pkgutil.walk_packages(getattr(module, "__path__", []), prefix=module.__name__ + "."):
+        yield from _assets_in(vars(_guarded_import(info.name, Path(module.__file__ or ".").parent)).values())
+
+
+def _assets_in(values: Iterable[Any]) -> Iterator[Any]:
+    for value in values:
+        if isinstance(value, DEFINITION_TYPES):
+            yield value
+        elif isinstance(value, (list, tuple)):
+            yield from (v for v in value if isinstance(v, DEFINITION_TYPES))
+        elif isinstance(value, dict):
+            yield from (v for v in value.values() if isinstance(v, DEFINITION_TYPES))
+
+
+def _import_module(root: Path, name: str) -> types.ModuleType:
+    _forget_shadowed(root, name.split(".")[0])
+    if importlib.util.find_spec(name.split(".")[0]) is None:
+        candidates = [p.stem for p in root.glob("*.py")] + [p.name for p in root.iterdir() if (p / "__init__.py").exists()]
+        raise ProjectError(
+            f"no module named '{name}' in {root}{did_you_mean(name, candidates)}; "
+            "pass -m with a module importable from the project folder, or -f with a file")
+    return _guarded_import(name, root)
+
+
+def _import_file(root: Path, file: str) -> types.ModuleType:
+    path = (root / file).resolve()
+    if not path.is_file():
+        candidates = [str(p.relative_to(root)) for p in root.glob("*.py")]
+        raise ProjectError(f"no file {path}{did_you_mean(file, candidates)}; pass -f with a Python file")
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
+    name = "_assets_defs_" + "_".join(path.relative_to(root).with_suffix("").parts) if path.is_relative_to(root) \
+        else "_assets_defs_" + path.stem
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:
+        sys.modules.pop(name, None)
+        raise _load_error(error, root) from error
+    return module
+
+
+def _guarded_import(name: str, root: Path) -> types.ModuleType:
+    try:
+        return importlib.import_module(name)
+    except Exception as error:
+        raise _load_error(error, root) from error
+
+
+def _load_error(error: BaseException, root: Path) -> LoadError:
+    """A message pointing at the user's own line that failed while the definitions were imported."""
+    if isinstance(error, SyntaxError):
+        location = Location(error.filename or "?", error.lineno or 0, error.offset or 0)
+        return LoadError(f"has a syntax error: {error.msg}", location=location)
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if _is_project_file(f.filename, root)]
+    location = Location(frames[-1].filename, frames[-1].lineno or 0) if frames else None
+    return LoadError(f"failed while loading the definitions: {type(error).__name__}: {error}", location=location)
+
+
+def _is_project_file(path: str, root: Path) -> bool:
+    real = os.path.realpath(path)
+    return real.startswith(str(root) + os.sep) and "site-packages" not in real
+
+
+def _forget_shadowed(root: Path, top: str) -> None:
+    """Forget a module of the same name imported from elsewhere (another project loaded in this process)."""
+    module = sys.modules.get(top)
+    path = getattr(module, "__file__", None) if module is not None else None
+    if path and not _is_project_file(path, root) and (root / top).exists() | (root / f"{top}.py").exists():
+        for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+            del sys.modules[name]
+
+
+def _forget_project_modules(root: Path) -> None:
+    """Drop already imported project modules so that a reload sees the files as they are now."""
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if path and name.split(".")[0] not in _OWN_PACKAGES and _is_project_file(path, root):
+            del sys.modules[name]

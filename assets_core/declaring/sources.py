@@ -1,0 +1,93 @@
+"""Source assets: observing external files (their data version) and reading them for downstream assets."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from assets_core.declaring.definitions import Asset
+from assets_core.errors import StorageError
+
+TABLE_READERS = {".csv": (pl.read_csv, pl.scan_csv), ".parquet": (pl.read_parquet, pl.scan_parquet)}
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What a source's files hold now."""
+
+    data_version: str
+    fingerprint: str
+    files: tuple[Path, ...]
+
+
+class SourceMissingError(StorageError):
+    """No file matches a source asset's path."""
+
+
+def source_files(item: Asset, root: str | os.PathLike[str]) -> tuple[Path, ...]:
+    """The files a source asset names, sorted; raise :class:`SourceMissingError` when there are none."""
+    pattern = os.path.join(root, item.path or "")
+    files = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+    if not files:
+        raise SourceMissingError(
+            f"source asset '{item.name}' reads '{item.path}', but no file matches it (looked for {pattern}); "
+            "create the file or fix the path in its source_asset(...) declaration")
+    return tuple(files)
+
+
+def observe(item: Asset, root: str | os.PathLike[str], previous: tuple[str, str] | None = None) -> Observation:
+    """Observe a source asset's files.
+
+    ``previous`` is the (fingerprint, data version) of the last observation: when sizes and modification
+    times are unchanged, the files are not hashed again.
+    """
+    files = source_files(item, root)
+    stats = [(f, f.stat()) for f in files]
+    fingerprint = hashlib.sha256(
+        "\n".join(f"{f}\t{s.st_size}\t{s.st_mtime_ns}" for f, s in stats).encode()).hexdigest()[:32]
+    if previous is not None and previous[0] == fingerprint:
+        return Observation(previous[1], fingerprint, files)
+    h = hashlib.sha256()
+    for path in files:
+        h.update(os.path.relpath(path, root).encode() + b"\0")
+        with open(path, "rb") as handle:
+            while block := handle.read(1 << 20):
+                h.update(block)
+    return Observation(h.hexdigest()[:32], fingerprint, files)
+
+
+def read_source(item: Asset, files: tuple[Path, ...], lazy: bool = False) -> Any:
+    """The value a downstream asset receives: a polars frame for CSV/Parquet files, else the path(s)."""
+    suffixes = {f.suffix.lower() for f in files}
+    if len(suffixes) == 1 and (suffix := suffixes.pop()) in TABLE_READERS:
+        read, scan = TABLE_READERS[suffix]
+        paths = [str(f) for f in files]
+        try:
+            if lazy:
+                return scan(paths if len(paths) > 1 else paths[0], **item.read_options)
+            frames = [read(p, **item.read_options) for p in paths]
+            return frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
+        except (OSError, TypeError, pl.exceptions.PolarsError) as error:
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise StorageError(
+                f"source asset '{item.name}' cannot read {paths[0]}: {first}; fix the file, or pass "
+                "read_options to source_asset(...), e.g. read_options={'schema_overrides': {'col': pl.String}}"
+            ) from error
+    return files[0] if len(files) == 1 else list(files)
+
+
+def source_columns(item: Asset, files: tuple[Path, ...]) -> tuple[str, ...] | None:
+    """The columns of a CSV or Parquet source (from the first file's header), or None for other files."""
+    suffix = files[0].suffix.lower()
+    if suffix not in TABLE_READERS:
+        return None
+    try:
+        return tuple(TABLE_READERS[suffix][1](str(files[0]), **item.read_options).collect_schema().names())
+    except (OSError, TypeError, pl.exceptions.PolarsError):
+        return None

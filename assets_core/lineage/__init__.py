@@ -1,0 +1,1 @@
+"""Column lineage: which upstream columns each column of an asset comes from."""

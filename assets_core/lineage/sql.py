@@ -1,0 +1,362 @@
+"""Column-level lineage of SQL assets: which upstream columns each output column's value comes from.
+
+Semantics are value lineage: the columns referenced by an output column's SELECT expression, followed through
+CTEs, subqueries, set operations, aliases and ``*``. Columns used only to filter, join or group are left out;
+``count(*)`` comes from no column. A statement is qualified once (sqlglot) and every column is traced in one
+pass over its scopes, memoized per (scope, column), so wide queries through chains of CTEs stay linear.
+
+When a column cannot be placed (an unqualified column over several tables whose schemas are unknown, or a ``*``
+over a table without a schema) its lineage is *unknown*, with the reason: never an empty answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+from sqlglot.optimizer.scope import Scope, build_scope
+
+from assets_core.declaring.definitions import Asset
+from assets_core.planning.graph import AssetGraph
+from assets_core.declaring.sql import parse_statement, table_name
+from assets_core.planning.versioning import digest
+
+Origin = tuple[str, str]  # (asset, column)
+
+
+class UnknownLineage(Exception):
+    """A column whose origin cannot be told, with the reason."""
+
+
+@dataclass(frozen=True)
+class TableLineage:
+    """The column lineage of one asset."""
+
+    asset: str
+    columns: tuple[str, ...] | None  # its output columns, in order (None: not known)
+    direct: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # column -> sorted "asset.column"
+    unknown: Mapping[str, str] = field(default_factory=dict)  # column -> why its lineage is unknown
+    problem: str = ""  # why nothing could be said of the whole statement
+    key: str = ""  # the cache key: SQL and upstream schemas it was computed from
+
+    def to_json(self) -> dict[str, object]:
+        return {"columns": list(self.columns) if self.columns is not None else None,
+                "direct": {c: list(v) for c, v in self.direct.items()}, "unknown": dict(self.unknown),
+                "problem": self.problem, "key": self.key}
+
+    @classmethod
+    def from_json(cls, asset: str, data: Mapping[str, object]) -> TableLineage:
+        columns = data.get("columns")
+        return cls(asset, tuple(columns) if isinstance(columns, list) else None,
+                   {c: tuple(v) for c, v in dict(data.get("direct") or {}).items()},  # type: ignore[call-overload]
+                   dict(data.get("unknown") or {}), str(data.get("problem") or ""), str(data.get("key") or ""))
+
+
+def lineage_key(item: Asset, schemas: Mapping[str, Sequence[str] | None]) -> str:
+    """What a SQL asset's lineage depends on: its SQL, its dialect, and the columns of its upstreams."""
+    upstream = [f"{ref}={','.join(schemas.get(asset) or ['?'])}" for ref, asset in sorted(item.inputs.items())]
+    return digest(item.dialect, item.sql or "", *upstream)
+
+
+def sql_lineage(item: Asset, schemas: Mapping[str, Sequence[str] | None]) -> TableLineage:
+    """The lineage of one SQL asset, given the columns of its upstream assets (None: unknown).
+
+    >>> from assets_core.declaring.sql import sql_asset
+    >>> item = sql_asset("totals", "with o as (select * from orders) select id, amount * 2 as double, "
+    ...                  "count(*) as n from o group by id, amount")
+    >>> lineage = sql_lineage(item, {"orders": ["id", "amount", "note"]})
+    >>> lineage.columns, dict(lineage.direct)
+    (('id', 'double', 'n'), {'id': ('orders.id',), 'double': ('orders.amount',), 'n': ()})
+    """
+    key = lineage_key(item, schemas)
+    statement, problems = parse_statement(item.name, item.sql or "", item.dialect, item.location)  # type: ignore[arg-type]
+    if statement is None:
+        return TableLineage(item.name, None, problem=str(problems[0]), key=key)
+    try:
+        root = build_scope(statement)  # reads the (shared, parsed-once) tree; nothing rewrites it
+    except (SqlglotError, KeyError, ValueError) as error:
+        return TableLineage(item.name, None, problem=f"its SQL cannot be analysed: {error}", key=key)
+    if root is None:
+        return TableLineage(item.name, None, problem="its SQL has no SELECT to analyse", key=key)
+    tracer = _Tracer(item.inputs, schemas)
+    try:
+        columns = tuple(name for name, _ in tracer.outputs(root))
+    except UnknownLineage as why:
+        return TableLineage(item.name, None, problem=str(why), key=key)
+    direct: dict[str, tuple[str, ...]] = {}
+    unknown: dict[str, str] = {}
+    for index, column in enumerate(columns):
+        try:
+            origins = tracer.output(root, index)
+        except UnknownLineage as why:
+            unknown[column] = str(why)
+            continue
+        direct[column] = tuple(sorted(f"{asset}.{col}" for asset, col in origins))
+    return TableLineage(item.name, columns, direct, unknown, key=key)
+
+
+Output = tuple[str, "exp.Expression | tuple[str, str]"]  # a name, and an expression or (source, column) to trace
+
+
+class _Tracer:
+    """Resolves and follows columns through a statement's scopes, with nothing rewritten: unqualified columns
+    are placed by the upstream schemas, ``*`` is expanded from them, alias lists rename by position. Every
+    (scope, output position) is resolved once."""
+
+    def __init__(self, tables: Mapping[str, str], schemas: Mapping[str, Sequence[str] | None]):
+        self.assets = {ref.lower(): asset for ref, asset in tables.items()}  # table reference -> asset
+        self.schemas = {asset: None if cols is None else [c for c in cols] for asset, cols in schemas.items()}
+        self.memo: dict[tuple[int, int], frozenset[Origin]] = {}
+        self.listed: dict[int, list[Output]] = {}
+        self.positions: dict[int, dict[str, int]] = {}
+
+    def outputs(self, scope: Scope) -> list[Output]:
+        """A scope's output columns, ``*`` expanded and renamed by an alias list."""
+        found = self.listed.get(id(scope))
+        if found is None:
+            expression = scope.expression
+            if isinstance(expression, exp.SetOperation):
+                found = [(name, ("", "")) for name, _ in self.outputs(scope.set_operation_scopes[0])]
+            else:
+                found = self._select_outputs(scope)
+            renames = _alias_columns(scope)
+            found = [(renames[i] if i < len(renames) else name, how) for i, (name, how) in enumerate(found)]
+            self.listed[id(scope)] = found
+        return found
+
+    def _select_outputs(self, scope: Scope) -> list[Output]:
+        outputs: list[Output] = []
+        for index, projection in enumerate(_projections(scope)):
+            if isinstance(projection, exp.Star):
+                outputs += self._star(scope, list(scope.selected_sources))
+            elif isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star):
+                outputs += self._star(scope, [projection.table])
+            else:
+                outputs.append((projection.alias_or_name or f"_col_{index}", projection))
+        return outputs
+
+    def _star(self, scope: Scope, names: list[str]) -> list[Output]:
+        outputs: list[Output] = []
+        for name in names:
+            found = _source(scope, name)
+            if found is None:
+                raise UnknownLineage(f"'{name}.*' names a table the statement does not read")
+            columns = self.columns_of(found[1])
+            if columns is None:
+                raise UnknownLineage(
+                    "it selects * from a table whose columns are not known; give that upstream a schema "
+                    "(materialize it, or declare AssetOptions(schema=...))")
+            outputs += [(column, (found[0], column)) for column in columns]
+        return outputs
+
+    def columns_of(self, source: exp.Table | Scope) -> list[str] | None:
+        if isinstance(source, Scope):
+            return [name for name, _ in self.outputs(source)]
+        return self.schemas.get(self.assets.get(table_name(source).lower(), table_name(source)))
+
+    def position(self, scope: Scope, name: str) -> int | None:
+        """Where a scope outputs the column ``name`` (the first such, as SQL resolves it; case-insensitive)."""
+        found = self.positions.get(id(scope))
+        if found is None:
+            found = {}
+            for index, (output, _) in enumerate(self.outputs(scope)):
+                found.setdefault(output.lower(), index)
+            self.positions[id(scope)] = found
+        return found.get(name.lower())
+
+    def output(self, scope: Scope, index: int) -> frozenset[Origin]:
+        """The origins of the scope's output column at ``index``."""
+        key = (id(scope), index)
+        found = self.memo.get(key)
+        if found is None:
+            if isinstance(scope.expression, exp.SetOperation):
+                found = frozenset().union(*(self.output(branch, index) for branch in scope.set_operation_scopes))
+            else:
+                outputs = self.outputs(scope)
+                if index >= len(outputs):
+                    raise UnknownLineage("a set operation's branches have different numbers of columns")
+                how = outputs[index][1]
+                found = self.sourced(scope, *how) if isinstance(how, tuple) else self.expression(scope, how)
+            self.memo[key] = found
+        return found
+
+    def expression(self, scope: Scope, node: exp.Expression) -> frozenset[Origin]:
+        """The origins of every column an expression reads, including through scalar subqueries."""
+        origins: set[Origin] = set()
+        for column in _value_columns(node):
+            origins |= self.column(scope, column)
+        for subquery in node.find_all(exp.Select):
+            inner = _scope_of(scope, subquery)
+            if inner is not None and subquery is not node:
+                for index in range(len(self.outputs(inner))):
+                    origins |= self.output(inner, index)
+        return frozenset(origins)
+
+    def column(self, scope: Scope, column: exp.Column) -> frozenset[Origin]:
+        """Place a column in the scope that defines its table (the nearest, for correlated subqueries)."""
+        name, table = column.name, column.table
+        owner: Scope | None = scope
+        while owner is not None:
+            source = self._place(owner, table, name)
+            if source is not None:
+                return self.sourced(owner, source, name)
+            owner = owner.parent
+        if table:
+            raise UnknownLineage(f"'{table}.{name}' names a table the statement does not read")
+        raise UnknownLineage(f"no table the statement reads has a column '{name}'")
+
+    def _place(self, scope: Scope, table: str, name: str) -> str | None:
+        """The source of ``scope`` that a column comes from, or None when it belongs to an outer scope."""
+        if table:
+            found = _source(scope, table)
+            return found[0] if found is not None else None
+        having, unknown = [], []
+        selected = {key: source for key, (_, source) in scope.selected_sources.items()}
+        for source_name, source in selected.items():
+            columns = self.columns_of(source)
+            if columns is None:
+                unknown.append(source_name)
+            elif name.lower() in (c.lower() for c in columns):
+                having.append(source_name)
+        if len(having) == 1 and not unknown:
+            return having[0]
+        if not having and len(unknown) == 1 and len(selected) == 1:
+            return unknown[0]  # one table: the column can only be its
+        if not having and not unknown:
+            return None
+        raise UnknownLineage(
+            f"'{name}' could come from more than one table and their columns are not known; "
+            "qualify it (table.column) or give the upstreams a schema")
+
+    def sourced(self, scope: Scope, table: str, name: str) -> frozenset[Origin]:
+        """The origins of column ``name`` of the source ``table`` of ``scope``."""
+        found = _source(scope, table)
+        if found is None:
+            raise UnknownLineage(f"'{table}.{name}' names a table the statement does not read")
+        source = found[1]
+        if isinstance(source, exp.Table):
+            reference = table_name(source)
+            asset = self.assets.get(reference.lower(), reference)
+            columns = self.schemas.get(asset)
+            if columns is not None:
+                matches = [c for c in columns if c.lower() == name.lower()]
+                if not matches:
+                    raise UnknownLineage(f"'{reference}' has no column '{name}'")
+                name = matches[0]
+            return frozenset({(asset, name)})
+        index = self.position(source, name)
+        if index is None:
+            raise UnknownLineage(f"'{table}' has no column '{name}'")
+        return self.output(source, index)
+
+
+def _source(scope: Scope, name: str) -> tuple[str, exp.Table | Scope] | None:
+    """A scope's source by name, matched as SQL matches unquoted names: case-insensitively."""
+    if name in scope.sources:
+        return name, scope.sources[name]
+    for key, source in scope.sources.items():
+        if key.lower() == name.lower():
+            return key, source
+    return None
+
+
+def _alias_columns(scope: Scope) -> list[str]:
+    """The column alias list of a CTE or derived table (``t (a, b)``), which renames its outputs by position."""
+    parent = scope.expression.parent
+    alias = parent.args.get("alias") if isinstance(parent, (exp.CTE, exp.Subquery)) else None
+    return [column.name for column in alias.columns] if isinstance(alias, exp.TableAlias) else []
+
+
+def _projections(scope: Scope) -> list[exp.Expression]:
+    expression = scope.expression
+    while isinstance(expression, exp.SetOperation):
+        expression = expression.left
+    return list(expression.selects) if isinstance(expression, exp.Select) else []
+
+
+def _value_columns(node: exp.Expression) -> Iterable[exp.Column]:
+    """Columns of ``node`` outside any nested SELECT (those are traced through their own scope)."""
+    if isinstance(node, exp.Column):
+        yield node
+        return
+    for child in node.iter_expressions():
+        if isinstance(child, (exp.Select, exp.Subquery, exp.SetOperation)):
+            continue
+        yield from _value_columns(child)
+
+
+def _scope_of(scope: Scope, select: exp.Select) -> Scope | None:
+    for inner in scope.subquery_scopes:
+        if inner.expression is select:
+            return inner
+    return None
+
+
+def project_lineage(graph: AssetGraph, schemas: Mapping[str, Sequence[str] | None],
+                    cached: Mapping[str, TableLineage] | None = None) -> dict[str, TableLineage]:
+    """The lineage of every SQL asset, in dependency order; each SQL asset's output columns become the schema
+    its downstream assets are analysed with. ``cached`` lineages whose key still matches are reused."""
+    known: dict[str, Sequence[str] | None] = dict(schemas)
+    cached = cached or {}
+    result: dict[str, TableLineage] = {}
+    for item in graph:
+        if item.kind != "sql":
+            continue
+        upstream_schemas = {up: known.get(up) for up in item.upstream}
+        previous = cached.get(item.name)
+        if previous is not None and previous.key == lineage_key(item, upstream_schemas):
+            lineage = previous
+        else:
+            lineage = sql_lineage(item, upstream_schemas)
+        result[item.name] = lineage
+        if lineage.columns is not None:
+            known[item.name] = lineage.columns
+    return result
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Where a column comes from: its origins, and the columns on the way whose lineage is unknown."""
+
+    origins: frozenset[str]
+    unknown: frozenset[str] = frozenset()
+
+
+def trace(lineages: Mapping[str, TableLineage], asset: str, column: str) -> Trace:
+    """The origins of a column, followed through every SQL asset down to columns no lineage explains.
+
+    >>> a = TableLineage("a", ("x",), {"x": ("raw.id",)})
+    >>> b = TableLineage("b", ("y",), {"y": ("a.x", "raw.name")})
+    >>> sorted(trace({"a": a, "b": b}, "b", "y").origins)
+    ['raw.id', 'raw.name']
+    """
+    origins: set[str] = set()
+    unknown: set[str] = set()
+    frontier = [(asset, column)]
+    seen: set[tuple[str, str]] = set()
+    while frontier:
+        current = frontier.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        lineage = lineages.get(current[0])
+        if lineage is not None and (current[1] in lineage.unknown or lineage.columns is None):
+            unknown.add(f"{current[0]}.{current[1]}")
+            continue
+        sources = lineage.direct.get(current[1]) if lineage is not None else None
+        if sources is None:
+            if current != (asset, column):
+                origins.add(f"{current[0]}.{current[1]}")
+            continue
+        frontier += [tuple(source.rsplit(".", 1)) for source in sources]  # type: ignore[misc]
+    return Trace(frozenset(origins), frozenset(unknown))
+
+
+def parse_column(text: str, assets: Iterable[str]) -> tuple[str, str] | None:
+    """Split ``asset.column`` where the asset name itself may be dotted (``finance.orders.amount``)."""
+    names = set(assets)
+    head, _, tail = text.rpartition(".")
+    return (head, tail) if head in names and tail else None
+

@@ -1,0 +1,139 @@
+"""The asset graph: declared assets checked all at once and joined by their upstream edges."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+from typing import TypeVar
+
+from assets_core.declaring.checks import Check, Freshness, check_problems
+from assets_core.planning.dag import DAG
+from assets_core.declaring.definitions import Asset
+from assets_core.errors import (
+    CycleError,
+    DefinitionError,
+    DefinitionErrors,
+    DuplicateAssetError,
+    UnknownUpstreamError,
+    did_you_mean,
+)
+
+
+T = TypeVar("T")
+
+
+class AssetGraph:
+    """A validated set of assets and the DAG of their upstream edges.
+
+    >>> from assets_core.declaring.definitions import asset
+    >>> @asset
+    ... def a(): return 1
+    >>> @asset
+    ... def b(a): return a + 1
+    >>> graph = AssetGraph.build([b, a])
+    >>> graph.order(), graph.downstream("a")
+    (['a', 'b'], ('b',))
+    """
+
+    def __init__(self, assets: dict[str, Asset], dag: DAG[str], checks: Iterable[Check] = (),
+                 freshness: Iterable[Freshness] = ()):
+        self._assets = assets
+        self.dag = dag
+        self.checks: dict[str, tuple[Check, ...]] = {}
+        for item in checks:
+            self.checks[item.asset] = (*self.checks.get(item.asset, ()), item)
+        self.freshness: dict[str, Freshness] = {item.asset: item for item in freshness}
+
+    @classmethod
+    def build(cls, definitions: Iterable[Asset | Check | Freshness]) -> AssetGraph:
+        """Check the assets (and the checks attached to them) and build their graph; raise
+        :class:`DefinitionErrors` listing every problem."""
+        definitions = list(definitions)
+        assets = [d for d in definitions if isinstance(d, Asset)]
+        checks = [d for d in definitions if isinstance(d, Check)]
+        policies = [d for d in definitions if isinstance(d, Freshness)]
+        by_name: dict[str, Asset] = {}
+        errors: list[DefinitionError] = []
+        for item in _unique(assets):
+            errors.extend(item.problems)
+            if item.name in by_name:
+                errors.append(_duplicate(item, by_name[item.name]))
+                continue
+            by_name[item.name] = item
+        for item in by_name.values():
+            errors.extend(_unknown_upstreams(item, by_name))
+        upstream = {name: [up for up in item.upstream if up in by_name] for name, item in by_name.items()}
+        dag = DAG(upstream)
+        cycle = dag.find_cycle()
+        if cycle:
+            first = by_name[cycle[0]]
+            errors.append(CycleError(
+                "is part of a cycle: " + " -> ".join(cycle) + "; remove one of these upstream edges",
+                asset=first.name, location=first.location))
+        errors += check_problems([*_unique(checks), *_unique(policies)], by_name)
+        if errors:
+            raise DefinitionErrors(errors)
+        return cls(by_name, dag, _unique(checks), _unique(policies))
+
+    def __getitem__(self, name: str) -> Asset:
+        return self._assets[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._assets
+
+    def __iter__(self) -> Iterator[Asset]:
+        return (self._assets[name] for name in self.order())
+
+    def __len__(self) -> int:
+        return len(self._assets)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._assets)
+
+    def order(self) -> list[str]:
+        """Asset names, each after all of its upstreams."""
+        return self.dag.order()
+
+    def upstream(self, name: str) -> tuple[str, ...]:
+        return self.dag.upstream(name)
+
+    def downstream(self, name: str) -> tuple[str, ...]:
+        return self.dag.downstream(name)
+
+
+def _unique(items: Iterable[T]) -> list[T]:
+    seen: set[int] = set()
+    result = []
+    for item in items:
+        if id(item) not in seen:
+            seen.add(id(item))
+            result.append(item)
+    return result
+
+
+def _duplicate(item: Asset, first: Asset) -> DefinitionError:
+    return DuplicateAssetError(
+        f"is defined twice: here and at {first.location}; rename one of them (name=...)",
+        asset=item.name, location=item.location)
+
+
+def _unknown_upstreams(item: Asset, by_name: dict[str, Asset]) -> Sequence[DefinitionError]:
+    if all(upstream in by_name for upstream in item.upstream):
+        return ()
+    errors = []
+    params = {upstream: param for param, upstream in item.inputs.items()}
+    for upstream in item.upstream:
+        if upstream in by_name:
+            continue
+        param = params.get(upstream)
+        if item.kind == "sql":
+            via = "its FROM clause"
+        elif param is not None and param == upstream:
+            via = f"parameter '{param}'"
+        else:
+            via = f"inputs['{param}']" if param is not None else "deps"
+        errors.append(UnknownUpstreamError(
+            f"reads '{upstream}' (through {via}), which is not an asset{did_you_mean(upstream, by_name)}",
+            asset=item.name, location=item.upstream_locations.get(upstream, item.location)))
+    return errors

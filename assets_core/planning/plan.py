@@ -1,0 +1,234 @@
+"""Staleness and plans: pure functions of the graph, the recorded state and the current versions.
+
+An asset is *fresh* when its last materialization ran the current code on the current data of every upstream
+and its last attempt did not fail; otherwise it is *missing*, *failed* or *stale*, with reasons that say why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from assets_core.declaring.definitions import Asset
+from assets_core.errors import SelectionError
+from assets_core.planning.graph import AssetGraph
+from assets_core.planning.state import AssetState, MaterializationRecord
+
+FRESH, STALE, MISSING, FAILED = "fresh", "stale", "missing", "failed"
+STATUSES = (FRESH, STALE, MISSING, FAILED)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why an asset is not fresh. ``kind`` is one of missing, code_changed, upstream_changed,
+    upstream_stale, failed, overdue, source_changed, forced."""
+
+    kind: str
+    detail: str
+    upstream: str | None = None
+
+    def to_json(self) -> dict[str, str]:
+        return {"kind": self.kind, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Status:
+    asset: str
+    status: str
+    reasons: tuple[Reason, ...] = ()
+
+    @property
+    def fresh(self) -> bool:
+        return self.status == FRESH
+
+    def to_json(self) -> dict[str, object]:
+        return {"asset": self.asset, "status": self.status, "reasons": [r.to_json() for r in self.reasons]}
+
+
+@dataclass(frozen=True)
+class Step:
+    asset: str
+    reasons: tuple[Reason, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {"asset": self.asset, "reasons": [r.to_json() for r in self.reasons]}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The assets that would run, in dependency order, each with its reasons."""
+
+    steps: tuple[Step, ...]
+    selected: frozenset[str]
+
+    @property
+    def assets(self) -> list[str]:
+        return [step.asset for step in self.steps]
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+
+@dataclass(frozen=True)
+class Versions:
+    """The versions staleness compares against: code versions now, and the data each asset holds now."""
+
+    code: Mapping[str, str]
+    sources: Mapping[str, str | None]  # source asset -> data version of its files now (None: no file)
+    lost: Collection[str] = frozenset()  # assets whose stored value has vanished from storage
+    now: datetime | None = None  # the time freshness policies are judged at (None: not judged)
+
+
+def assess(graph: AssetGraph, state: Mapping[str, AssetState], versions: Versions) -> dict[str, Status]:
+    """The status of every asset, in dependency order."""
+    statuses: dict[str, Status] = {}
+    for name in graph.order():
+        item = graph[name]
+        if item.is_source:
+            statuses[name] = _source_status(item, state.get(name), versions)
+            continue
+        stale_upstreams = {up for up in item.upstream if not graph[up].is_source and not statuses[up].fresh}
+        current = {up: data_version(graph[up], state.get(up), versions) for up in item.upstream}
+        own = state.get(name, AssetState())
+        reasons = reasons_for(item, own, versions.code[name], current, stale_upstreams, name in versions.lost)
+        policy = graph.freshness.get(name)
+        if policy is not None and versions.now is not None and own.materialization is not None:
+            reasons += _overdue(own.materialization, policy.max_age, versions.now)
+        statuses[name] = Status(name, _status_of(own, reasons, name in versions.lost), tuple(reasons))
+    return statuses
+
+
+def reasons_for(item: Asset, own: AssetState, code_version: str, upstream_versions: Mapping[str, str | None],
+                stale_upstreams: Collection[str] = (), lost: bool = False) -> list[Reason]:
+    """Why ``item`` would need to run, given its record and the data its upstreams hold now."""
+    record = own.materialization
+    reasons: list[Reason] = []
+    if own.failure is not None:
+        reasons.append(Reason("failed", f"the last attempt failed: {own.failure.error}"))
+    if record is None:
+        return reasons + [Reason("missing", "never materialized")]
+    if lost:
+        reasons.append(Reason("missing", f"its stored value {record.location} is gone"))
+    if record.code_version != code_version:
+        reasons.append(Reason("code_changed", "its code changed since the last materialization"))
+    consumed = record.upstream_versions
+    for up in item.upstream:
+        now = upstream_versions.get(up)
+        if now is not None and consumed.get(up) == now and up not in stale_upstreams:
+            continue  # the usual case, decided without building anything
+        reasons.extend(_upstream_reasons(up, record, now, up in stale_upstreams))
+    return reasons
+
+
+def data_version(item: Asset, own: AssetState | None, versions: Versions) -> str | None:
+    """The data version an asset holds now (None when it holds nothing)."""
+    if item.is_source:
+        return versions.sources.get(item.name)
+    if own is None or own.materialization is None or item.name in versions.lost:
+        return None
+    return own.materialization.data_version
+
+
+def build_plan(graph: AssetGraph, selected: Collection[str], statuses: Mapping[str, Status],
+               state: Mapping[str, AssetState], force: bool | Collection[str] = False) -> Plan:
+    """The selected assets that must run, with their reasons; check that every unselected input exists.
+
+    ``force`` reruns every selected asset (``True``) or the named ones; the others run only when stale, and
+    at run time early cutoff may still skip them when what they read did not change.
+    """
+    chosen = {name for name in selected if not graph[name].is_source}
+    forced = chosen if force is True else set(force or ())
+    steps: list[Step] = []
+    planned: set[str] = set()
+    for name in graph.order():
+        if name not in chosen:
+            continue
+        reasons = [r for r in statuses[name].reasons if r.kind != "upstream_stale" or r.upstream in planned]
+        reasons += [Reason("upstream_stale", f"upstream '{up}' runs first", up)
+                    for up in graph.upstream(name) if up in planned and not _names(reasons, up)]
+        if name in forced:
+            reasons.insert(0, Reason("forced", "--force reruns it" if force is True else "asked to rerun it"))
+        if reasons:
+            steps.append(Step(name, tuple(reasons)))
+            planned.add(name)
+    _check_inputs(graph, planned, statuses, state)
+    return Plan(tuple(steps), frozenset(selected))
+
+
+def _names(reasons: list[Reason], upstream: str) -> bool:
+    return any(r.upstream == upstream and r.kind == "upstream_stale" for r in reasons)
+
+
+def _check_inputs(graph: AssetGraph, planned: set[str], statuses: Mapping[str, Status],
+                  state: Mapping[str, AssetState]) -> None:
+    problems = []
+    for name in sorted(planned):
+        for up in graph.upstream(name):
+            if up in planned or graph[up].is_source:
+                continue
+            record = state.get(up, AssetState()).materialization
+            if record is None or statuses[up].status == MISSING:
+                problems.append(
+                    f"asset '{name}' reads '{up}', which is not selected and has no stored value; "
+                    f"select it too, e.g. '+{name}'")
+    if problems:
+        raise SelectionError("\n".join(problems))
+
+
+def _source_status(item: Asset, own: AssetState | None, versions: Versions) -> Status:
+    now = versions.sources.get(item.name)
+    if now is None:
+        return Status(item.name, MISSING, (Reason("missing", f"no file matches '{item.path}'"),))
+    observed = own.observation if own is not None else None
+    if observed is None:
+        return Status(item.name, STALE, (Reason("source_changed", "not observed yet"),))
+    if observed.data_version != now:
+        return Status(item.name, STALE, (Reason("source_changed", "its files changed since last observed"),))
+    return Status(item.name, FRESH)
+
+
+def _upstream_reasons(up: str, record: MaterializationRecord, now: str | None, stale: bool) -> list[Reason]:
+    reasons = []
+    if stale:
+        reasons.append(Reason("upstream_stale", f"upstream '{up}' is not fresh and runs first", up))
+    consumed = record.upstream_versions.get(up)
+    if now is None:
+        if not stale:
+            reasons.append(Reason("upstream_stale", f"upstream '{up}' holds no data", up))
+    elif consumed is None:
+        reasons.append(Reason("upstream_changed", f"it now reads '{up}', which it did not read before", up))
+    elif consumed != now:
+        reasons.append(Reason(
+            "upstream_changed", f"upstream '{up}' has new data ({consumed[:8]} -> {now[:8]})", up))
+    return reasons
+
+
+def _overdue(record: MaterializationRecord, max_age: timedelta, now: datetime) -> list[Reason]:
+    age = now - record.created_at
+    if age <= max_age:
+        return []
+    return [Reason("overdue", f"last materialized {_hours(age)} ago; its freshness policy allows {_hours(max_age)}")]
+
+
+def _hours(delta: timedelta) -> str:
+    """A duration in the largest fitting unit.
+
+    >>> _hours(timedelta(hours=26)), _hours(timedelta(minutes=90)), _hours(timedelta(seconds=30))
+    ('26h', '90m', '30s')
+    """
+    seconds = int(delta.total_seconds())
+    if seconds >= 2 * 3600:
+        return f"{seconds // 3600}h"
+    if seconds >= 120:
+        return f"{seconds // 60}m"
+    return f"{seconds}s"
+
+
+def _status_of(own: AssetState, reasons: list[Reason], lost: bool) -> str:
+    if own.failure is not None:
+        return FAILED
+    if own.materialization is None or lost:
+        return MISSING
+    return STALE if reasons else FRESH
+

@@ -1,0 +1,262 @@
+"""What planning knows of the past, and the narrow protocol through which execution records the present.
+
+The catalog package implements :class:`Catalog` on SQL; :class:`MemoryCatalog` implements it in memory for
+in-process use (a notebook, a test) where nothing needs to outlive the process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any, Protocol
+
+
+def now() -> datetime:
+    """The current time, timezone-aware in UTC (every recorded time is)."""
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class MaterializationRecord:
+    """One successful materialization of an asset."""
+
+    asset: str
+    run_id: str
+    data_version: str
+    code_version: str
+    upstream_versions: Mapping[str, str]  # upstream asset -> data version it consumed
+    location: str  # path of the stored value, relative to the storage root
+    rows: int | None
+    schema: tuple[tuple[str, str], ...] | None  # (column, type) in column order
+    bytes: int
+    duration: float  # seconds spent in the asset's own code and storage
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    partition: str = ""
+    created_at: datetime = field(default_factory=now)
+
+
+@dataclass(frozen=True)
+class FailureRecord:
+    """One failed attempt to materialize an asset."""
+
+    asset: str
+    run_id: str
+    error: str  # one-line message
+    traceback: str
+    attempt: int = 1
+    partition: str = ""
+    created_at: datetime = field(default_factory=now)
+
+
+@dataclass(frozen=True)
+class ObservationRecord:
+    """One observation of a source asset's files."""
+
+    asset: str
+    run_id: str
+    data_version: str
+    fingerprint: str  # cheap summary (paths, sizes, mtimes) that lets an unchanged file skip re-hashing
+    created_at: datetime = field(default_factory=now)
+
+
+@dataclass(frozen=True)
+class AssetState:
+    """The recorded past of one asset that staleness depends on."""
+
+    materialization: MaterializationRecord | None = None
+    failure: FailureRecord | None = None  # set only when the latest attempt failed
+    observation: ObservationRecord | None = None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A run: one invocation that plans and materializes a selection."""
+
+    run_id: str
+    trigger: str  # "manual", "schedule", "sensor", "tui", ...
+    selection: tuple[str, ...]
+    status: str  # "running", "success", "failed", "interrupted"
+    started_at: datetime
+    ended_at: datetime | None = None
+    pid: int | None = None
+    host: str = ""  # the machine the run's process runs on
+    plan: tuple[str, ...] = ()  # the assets it planned to run, in order
+    heartbeat_at: datetime | None = None  # last sign of life of its process
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    """The result of one check on one new value of an asset."""
+
+    asset: str
+    run_id: str
+    check: str
+    passed: bool
+    blocking: bool
+    message: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    created_at: datetime = field(default_factory=now)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A log line or a lifecycle event of a run, optionally about one asset."""
+
+    run_id: str
+    kind: str  # "log", "planned", "started", "materialized", "skipped", "failed", "observed", ...
+    message: str
+    asset: str | None = None
+    level: str = "INFO"
+    created_at: datetime = field(default_factory=now)
+
+
+class StateReader(Protocol):
+    """Reads the recorded state that planning needs."""
+
+    def read_state(self, assets: Iterable[str]) -> dict[str, AssetState]:
+        """The state of each named asset that has any (assets with no record are left out)."""
+        ...
+
+    def asset_history(self, asset: str, limit: int = 50) -> list[MaterializationRecord]:
+        """The latest ``limit`` materializations of an asset, newest first."""
+        ...
+
+    def running_runs(self) -> list[RunRecord]:
+        """The runs recorded as running (some may have died: see ``assets_core.running.recovery``)."""
+        ...
+
+
+class Recorder(Protocol):
+    """Records what a run does. Called from one thread at a time."""
+
+    def begin_run(self, run: RunRecord) -> None: ...
+
+    def record_events(self, events: Sequence[Event]) -> None: ...
+
+    def record_results(self, materializations: Sequence[MaterializationRecord], failures: Sequence[FailureRecord],
+                       events: Sequence[Event], checks: Sequence[CheckRecord] = ()) -> None:
+        """Store finished materializations, failed attempts, their check results and events, atomically, and
+        release the recording run's leases on those assets.
+
+        A materialization clears its asset's latest failure; a failure leaves its latest materialization.
+        """
+        ...
+
+    def record_observation(self, record: ObservationRecord) -> None: ...
+
+    def acquire_leases(self, run_id: str, assets: Sequence[str]) -> dict[str, str]:
+        """Take the lease of each asset no other live run holds; return ``{asset: holding run}`` for the rest.
+
+        A lease held by a run that is no longer running, or whose heartbeat is older than
+        ``LEASE_TIMEOUT``, is taken over.
+        """
+        ...
+
+    def heartbeat(self, run_id: str) -> None:
+        """Record that the run's process is alive (its leases stay held)."""
+        ...
+
+    def end_run(self, run_id: str, status: str) -> None:
+        """Record the run's final status, and release every lease it still holds."""
+        ...
+
+
+class Catalog(StateReader, Recorder, Protocol):
+    """Both halves: what a run reads and what it records."""
+
+
+class MemoryCatalog:
+    """A :class:`Catalog` held in memory, for in-process use where nothing must outlive the process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.runs: dict[str, RunRecord] = {}
+        self.events: list[Event] = []
+        self.materializations: list[MaterializationRecord] = []
+        self.failures: list[FailureRecord] = []
+        self.observations: list[ObservationRecord] = []
+        self.checks: list[CheckRecord] = []
+        self.leases: dict[str, str] = {}
+        self._state: dict[str, AssetState] = {}
+
+    def read_state(self, assets: Iterable[str]) -> dict[str, AssetState]:
+        with self._lock:
+            return {name: self._state[name] for name in assets if name in self._state}
+
+    def asset_history(self, asset: str, limit: int = 50) -> list[MaterializationRecord]:
+        with self._lock:
+            return [m for m in reversed(self.materializations) if m.asset == asset][:limit]
+
+    def begin_run(self, run: RunRecord) -> None:
+        with self._lock:
+            self.runs[run.run_id] = run
+
+    def record_events(self, events: Sequence[Event]) -> None:
+        with self._lock:
+            self.events.extend(events)
+
+    def running_runs(self) -> list[RunRecord]:
+        with self._lock:
+            return [run for run in self.runs.values() if run.status == "running"]
+
+    def record_results(self, materializations: Sequence[MaterializationRecord], failures: Sequence[FailureRecord],
+                       events: Sequence[Event], checks: Sequence[CheckRecord] = ()) -> None:
+        with self._lock:
+            self.checks.extend(checks)
+            for record in [*materializations, *failures]:
+                if self.leases.get(record.asset) == record.run_id:
+                    del self.leases[record.asset]
+            for record in materializations:
+                self.materializations.append(record)
+                old = self._state.get(record.asset, AssetState())
+                self._state[record.asset] = replace(old, materialization=record, failure=None)
+            for failure in failures:
+                self.failures.append(failure)
+                old = self._state.get(failure.asset, AssetState())
+                self._state[failure.asset] = replace(old, failure=failure)
+            self.events.extend(events)
+
+    def record_materialization(self, record: MaterializationRecord, events: Sequence[Event]) -> None:
+        self.record_results([record], [], events)
+
+    def record_failure(self, record: FailureRecord, events: Sequence[Event]) -> None:
+        self.record_results([], [record], events)
+
+    def record_observation(self, record: ObservationRecord) -> None:
+        with self._lock:
+            self.observations.append(record)
+            old = self._state.get(record.asset, AssetState())
+            self._state[record.asset] = replace(old, observation=record)
+
+    def acquire_leases(self, run_id: str, assets: Sequence[str]) -> dict[str, str]:
+        with self._lock:
+            held = {}
+            for asset in assets:
+                holder = self.leases.get(asset)
+                if holder is not None and holder != run_id and is_live(self.runs.get(holder), now()):
+                    held[asset] = holder
+                else:
+                    self.leases[asset] = run_id
+            return held
+
+    def heartbeat(self, run_id: str) -> None:
+        with self._lock:
+            self.runs[run_id] = replace(self.runs[run_id], heartbeat_at=now())
+
+    def end_run(self, run_id: str, status: str) -> None:
+        with self._lock:
+            self.runs[run_id] = replace(self.runs[run_id], status=status, ended_at=now())
+            self.leases = {asset: holder for asset, holder in self.leases.items() if holder != run_id}
+
+
+LEASE_TIMEOUT = timedelta(seconds=60)  # a run silent for longer has died; its leases can be taken over
+
+
+def is_live(run: RunRecord | None, at: datetime) -> bool:
+    """Whether a run still counts as running: recorded so, with a recent heartbeat."""
+    if run is None or run.status != "running":
+        return False
+    last = run.heartbeat_at or run.started_at
+    return at - last <= LEASE_TIMEOUT

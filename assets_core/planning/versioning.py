@@ -1,0 +1,268 @@
+"""Code versions: a hash of what an asset's code does, blind to comments, docstrings and formatting.
+
+A Python asset's code version covers its function's normalized syntax tree plus, followed transitively, the
+project-local helper functions and classes and the module constants it uses. Descriptions, tags and
+decorator arguments are metadata: changing them changes no version.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import inspect
+import os
+import sys
+import textwrap
+import types
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from assets_core.declaring.definitions import Asset
+from assets_core.imports import late_import
+
+_CONSTANT_TYPES = (int, float, complex, str, bytes, bool, type(None))
+_LIBRARY_ROOTS = tuple({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
+
+
+def digest(*parts: str | bytes) -> str:
+    """A short stable hash of the parts.
+
+    >>> digest("a", "b") == digest("a", "b") != digest("ab")
+    True
+    """
+    h = hashlib.sha256()
+    for part in parts:
+        _feed(h, part)
+    return h.hexdigest()[:32]
+
+
+def _feed(h: Any, part: str | bytes) -> None:
+    data = part.encode() if isinstance(part, str) else part
+    h.update(b"%d:" % len(data))
+    h.update(data)
+
+
+class CodeVersioner:
+    """Computes code versions, caching the expensive parsing per code object across assets."""
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = os.path.realpath(root)
+        self._trees: dict[types.CodeType, tuple[str, frozenset[str]]] = {}
+        self._local: dict[int, tuple[Any, bool]] = {}  # id -> (object kept alive, is it project-local?)
+        self._prefixes: dict[types.CodeType, tuple[Any, tuple[str, ...]]] = {}
+        # (id of a module's globals, name) -> reference; kept as long as this versioner, which lives for one
+        # computation of the project's versions, while no module changes
+        self._globals: dict[tuple[int, str], str | None] = {}
+        self._wholes: dict[tuple[types.CodeType, int, str], str] = {}  # see _function
+
+    def version(self, item: Asset) -> str:
+        """The code version of one asset ("" for a source asset, whose version is its data)."""
+        if item.kind == "source":
+            return ""
+        if item.kind == "sql":
+            with late_import():  # sqlglot is loaded only by projects with SQL assets
+                from assets_core.declaring.sql import normalized_sql
+
+            return digest("sql", item.dialect, normalized_sql(item))
+        if item.fn is None:
+            return digest(item.kind)
+        return self._function(item.fn, set(), item.kind)
+
+    def versions(self, assets: Iterable[Asset]) -> dict[str, str]:
+        return {item.name: self.version(item) for item in assets}
+
+    def _function(self, fn: Callable[..., Any], seen: set[int], kind: str = "function") -> str:
+        code = fn.__code__  # type: ignore[attr-defined]
+        # Functions of one code object, reading one module's globals and no closure, are the same function:
+        # a factory's thousand assets are versioned once (unless a helper's walk depends on this asset's).
+        whole = None if code.co_freevars else (code, id(fn.__globals__), kind)  # type: ignore[attr-defined]
+        if whole is not None and whole in self._wholes:
+            return self._wholes[whole]
+        prefix, names = self._prefix(fn, code)
+        hashed = prefix.copy()  # the same bytes as digest(tree, kind, *references), the tree hashed once
+        _feed(hashed, kind)
+        shared = True
+        for name in names:
+            reference, kept = self._reference(fn, code, name, seen)
+            shared = shared and kept
+            if reference is not None:
+                _feed(hashed, reference)
+        version = hashed.hexdigest()[:32]
+        if whole is not None and shared:
+            self._wholes[whole] = version
+        return version
+
+    def _prefix(self, fn: Callable[..., Any], code: types.CodeType) -> tuple[Any, tuple[str, ...]]:
+        """The hash of the function's tree, and the names it reads, sorted: once per code object (a factory
+        making a thousand assets makes them all from one)."""
+        cached = self._prefixes.get(code)
+        if cached is None:
+            tree, names = self._tree(fn, code)
+            hashed = hashlib.sha256()
+            _feed(hashed, tree)
+            cached = self._prefixes[code] = (hashed, tuple(sorted(names)))
+        return cached
+
+    def _reference(self, fn: Callable[..., Any], code: types.CodeType, name: str,
+                   seen: set[int]) -> tuple[str | None, bool]:
+        """``name=fingerprint`` of a name the function reads (None if it resolves to nothing), and whether
+        it was kept for the other functions of the module.
+
+        A module global's fingerprint is kept, unless it is a project-local helper, whose fingerprint depends
+        on what this asset's walk has already seen.
+        """
+        shared = name.partition(".")[0] not in code.co_freevars
+        key = (id(fn.__globals__), name) if shared else None  # type: ignore[attr-defined]
+        if key is not None and key in self._globals:
+            return self._globals[key], True
+        found, value = _lookup(fn, name)
+        reference = f"{name}={self._value(value, seen)}" if found else None
+        if key is None or self._is_helper(value):
+            return reference, False
+        self._globals[key] = reference
+        return reference, True
+
+    def _is_helper(self, value: Any) -> bool:
+        inner = value.fn if isinstance(value, Asset) else value
+        return isinstance(inner, (types.FunctionType, type)) and self._is_local(inner)
+
+    def _tree(self, fn: Callable[..., Any], code: types.CodeType) -> tuple[str, frozenset[str]]:
+        cached = self._trees.get(code)
+        if cached is None:
+            node = _parse_function(fn)
+            cached = (_dump(node), _loaded_names(node)) if node is not None else (_bytecode(code), frozenset(code.co_names))
+            self._trees[code] = cached
+        return cached
+
+    def _value(self, value: Any, seen: set[int]) -> str:
+        """A fingerprint of one referenced value: helpers by code, constants by value, libraries not at all."""
+        if isinstance(value, Asset):
+            value = value.fn
+        if isinstance(value, _CONSTANT_TYPES):
+            return repr(value)
+        if isinstance(value, (tuple, list, frozenset, set, dict)):
+            return _container(value)
+        if not self._is_local(value) or id(value) in seen:
+            return ""
+        seen.add(id(value))
+        if isinstance(value, types.FunctionType):
+            return self._function(value, seen)
+        if isinstance(value, type):
+            return _class_source(value)
+        if isinstance(value, types.ModuleType):
+            return ""  # what a function uses of a module is followed through its `module.attr` names
+        return ""
+
+    def _is_local(self, value: Any) -> bool:
+        cached = self._local.get(id(value))
+        if cached is None or cached[0] is not value:
+            cached = (value, self._find_local(value))
+            self._local[id(value)] = cached
+        return cached[1]
+
+    def _find_local(self, value: Any) -> bool:
+        try:
+            path = inspect.getsourcefile(value)  # type: ignore[arg-type]
+        except TypeError:
+            return False
+        if not path:
+            return False
+        path = os.path.realpath(path)
+        return path.startswith(self.root + os.sep) and not path.startswith(_LIBRARY_ROOTS) \
+            and "site-packages" not in path
+
+
+def _lookup(fn: Callable[..., Any], name: str) -> tuple[bool, Any]:
+    """Resolve a name (or ``module.attr``) the way the function would: closure, then module globals."""
+    base, _, attr = name.partition(".")
+    code = fn.__code__  # type: ignore[attr-defined]
+    found, value = False, None
+    if base in code.co_freevars:
+        cell = (fn.__closure__ or ())[code.co_freevars.index(base)]  # type: ignore[attr-defined]
+        try:
+            found, value = True, cell.cell_contents
+        except ValueError:  # an empty cell
+            return False, None
+    else:
+        scope = getattr(fn, "__globals__", {})
+        found, value = base in scope, scope.get(base)
+    if not found or not attr:
+        return found, value
+    if not isinstance(value, types.ModuleType) or not hasattr(value, attr):
+        return False, None
+    return True, getattr(value, attr)
+
+
+def _parse_function(fn: Callable[..., Any]) -> ast.AST | None:
+    try:
+        source = textwrap.dedent(inspect.getsource(fn))
+        module = ast.parse(source)
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return None
+    for node in module.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return _normalize(node)
+    return None
+
+
+def _normalize(node: ast.AST) -> ast.AST:
+    """Drop what does not change behaviour: docstrings, decorators (metadata), and the function's name."""
+    for child in ast.walk(node):
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)):
+            body = child.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                child.body = body[1:] or [ast.Pass()]
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        node.decorator_list = []
+        node.name = "_"
+    return node
+
+
+def _dump(node: ast.AST) -> str:
+    return ast.dump(node, annotate_fields=False, include_attributes=False)
+
+
+def _loaded_names(node: ast.AST) -> frozenset[str]:
+    """Names the function reads from outside itself, including ``module.attr`` pairs.
+
+    Parameters and names it assigns are its own (a parameter named like an asset is that asset's value, not
+    a reference to the asset's code), so they are left out.
+    """
+    names: set[str] = set()
+    own: set[str] = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.arg):
+            own.add(child.arg)
+        elif isinstance(child, ast.Name) and not isinstance(child.ctx, ast.Load):
+            own.add(child.id)
+        elif isinstance(child, ast.Name):
+            names.add(child.id)
+        elif isinstance(child, ast.Attribute) and isinstance(child.value, ast.Name):
+            names.add(f"{child.value.id}.{child.attr}")
+    return frozenset(n for n in names if n.partition(".")[0] not in own)
+
+
+def _bytecode(code: types.CodeType) -> str:
+    consts = [_bytecode(c) if isinstance(c, types.CodeType) else repr(c) for c in code.co_consts]
+    return digest(code.co_code, repr(consts), repr(code.co_names))
+
+
+def _class_source(cls: type) -> str:
+    try:
+        return _dump(_normalize(ast.parse(textwrap.dedent(inspect.getsource(cls)))))
+    except (OSError, TypeError, SyntaxError):
+        return cls.__qualname__
+
+
+def _container(value: Any) -> str:
+    if isinstance(value, Mapping):
+        items = sorted(((repr(k), _container(v)) for k, v in value.items()))
+        return "{" + ",".join(f"{k}:{v}" for k, v in items) + "}"
+    if isinstance(value, (set, frozenset)):
+        return "{" + ",".join(sorted(_container(v) for v in value)) + "}"
+    if isinstance(value, (tuple, list)):
+        return "[" + ",".join(_container(v) for v in value) + "]"
+    if isinstance(value, _CONSTANT_TYPES):
+        return repr(value)
+    return type(value).__qualname__

@@ -1,0 +1,1 @@
+"""Running a plan: execution, storage of values, captured output, alerts, anomalies and recovery."""

@@ -1,0 +1,348 @@
+"""Durable storage of materialized values: Parquet for tables, JSON for the rest, written atomically.
+
+Each value is stored in the storage folder under a name made of its asset and its content,
+``<asset>@<data version>.parquet``, so earlier versions stay readable until pruned, and a value identical to
+the last one costs no new file. A value is written to a temporary file in the same folder and renamed into
+place: no reader ever sees a half-written file. ``durable=True`` also flushes each file and the folder to disk
+(slower; survives power loss, not only a killed process). One flat folder keeps a first materialization of many
+assets from paying a directory creation each.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from assets_core.declaring.definitions import NAME_PATTERN
+from assets_core.errors import StorageError
+from assets_core.imports import late_import
+
+SMALL_TABLE_ROWS = 100_000  # below this, pyarrow writes a table faster than polars' threaded writer
+TABLE_SUFFIX = ".parquet"
+JSON_SUFFIX = ".json"
+SEPARATOR = "@"  # between asset and version: never part of an asset name
+TEMPORARY_PREFIX = ".tmp-"  # then the writing process's id: a killed writer's leftovers can be told apart
+
+Schema = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Stored:
+    """Where a value went and what it holds."""
+
+    location: str  # the file's name in the storage folder
+    data_version: str
+    rows: int | None
+    schema: Schema | None
+    bytes: int
+    value: Any  # the value as a downstream asset receives it (a polars DataFrame for tables), if cheap to keep
+
+
+WRITE_MODULES = ("pyarrow", "pyarrow.parquet")  # what writing a table imports: a run preloads them
+
+
+def is_table(value: Any) -> bool:
+    """Whether a value is stored as a table: a polars DataFrame or LazyFrame, or a pyarrow Table.
+
+    Only a value whose class comes from pyarrow can be a pyarrow Table, so other values never import pyarrow
+    (nor look at a pyarrow that another thread may still be importing).
+
+    >>> is_table(pl.DataFrame({"a": [1]})), is_table({"a": 1}), is_table([1, 2])
+    (True, False, False)
+    """
+    if isinstance(value, (pl.DataFrame, pl.LazyFrame)):
+        return True
+    if not any(cls.__module__.partition(".")[0] == "pyarrow" for cls in type(value).__mro__):
+        return False
+    with late_import():
+        import pyarrow as pa
+    return isinstance(value, pa.Table)
+
+
+LISTING_FROM = 200  # stored values checked at once from which the folder is listed rather than each stat-ed
+
+
+class Storage:
+    """Stored values of every asset, in one folder."""
+
+    def __init__(self, root: str | os.PathLike[str], durable: bool = False):
+        self.root = Path(root)
+        self.durable = durable
+        self._root = os.fspath(root)
+        self._made = False
+        self._unnamed = hasattr(os, "O_TMPFILE")  # until the file system says it cannot
+
+    def write(self, asset: str, value: Any, io: str = "auto") -> Stored:
+        """Store ``value`` as the newest version of ``asset``."""
+        if not NAME_PATTERN.match(asset):
+            raise StorageError(f"'{asset}' is not a valid asset name, so nothing can be stored for it")
+        if io == "parquet" and not is_table(value):
+            raise StorageError(
+                f"asset '{asset}' has options.io='parquet' but returned a {type(value).__name__}; "
+                "return a polars DataFrame or LazyFrame or a pyarrow Table")
+        self._make_root()
+        try:
+            if is_table(value) and io != "json":
+                return self._write_table(asset, value)
+            return self._write_json(asset, value)
+        except OSError as error:
+            raise StorageError(
+                f"cannot store asset '{asset}' in {self.root} ({error.strerror or error}); the previous version "
+                "is untouched: free some space or fix the folder's permissions, then run again") from error
+        except pl.exceptions.PolarsError as error:  # polars reports its own I/O failures (and a lazy query's)
+            detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise StorageError(
+                f"cannot store asset '{asset}' in {self.root} ({detail}); the previous version is untouched") from error
+
+    def read(self, location: str, lazy: bool = False) -> Any:
+        """Read a stored value back: a polars DataFrame (or LazyFrame) for tables, else the JSON value."""
+        path = self.path(location)
+        try:
+            if location.endswith(TABLE_SUFFIX):
+                return pl.scan_parquet(path) if lazy else pl.read_parquet(path)
+            with open(path, "rb") as handle:
+                return json.load(handle)
+        except FileNotFoundError as error:
+            raise StorageError(
+                f"the stored value {path} is gone (deleted outside the framework?); "
+                "materialize the asset again") from error
+        except (OSError, ValueError, pl.exceptions.PolarsError) as error:
+            raise StorageError(
+                f"the stored value {path} cannot be read ({error}); it may be corrupted: "
+                "materialize the asset again (with --force)") from error
+
+    def path(self, location: str) -> Path:
+        if not _is_name(location):
+            raise StorageError(f"the location '{location}' lies outside the storage folder {self.root}")
+        return self.root / location
+
+    def exists(self, location: str) -> bool:
+        """Whether a stored value is still there (one ``stat``; :meth:`existing` checks many at once)."""
+        return _is_name(location) and os.path.isfile(os.path.join(self._root, location))
+
+    def existing(self, locations: Iterable[str]) -> set[str]:
+        """Which of these stored values are still there: one listing of the folder when they are many (a
+        directory read is cheaper than thousands of ``stat`` calls), else one ``stat`` each."""
+        wanted = [location for location in locations if _is_name(location)]
+        if len(wanted) < LISTING_FROM:
+            return {location for location in wanted if self.exists(location)}
+        try:
+            with os.scandir(self._root) as entries:
+                present = {entry.name for entry in entries if entry.is_file()}
+        except FileNotFoundError:
+            return set()
+        return present.intersection(wanted)
+
+    def locations(self, asset: str) -> list[str]:
+        """Every stored version of an asset, as locations."""
+        prefix = asset + SEPARATOR
+        try:
+            names = os.listdir(self._root)
+        except FileNotFoundError:
+            return []
+        return sorted(n for n in names if n.startswith(prefix) and n.endswith((TABLE_SUFFIX, JSON_SUFFIX)))
+
+    def prune(self, asset: str, keep: Iterable[str]) -> list[str]:
+        """Delete the asset's stored versions not in ``keep``; return the removed locations."""
+        keep = set(keep)
+        removed = [location for location in self.locations(asset) if location not in keep]
+        for location in removed:
+            self.path(location).unlink(missing_ok=True)
+        return removed
+
+    def sweep(self, alive: Callable[[int], bool]) -> list[str]:
+        """Delete the temporary files of writers that died (killed mid-write); return their names."""
+        try:
+            names = [n for n in os.listdir(self._root) if n.startswith(TEMPORARY_PREFIX)]
+        except FileNotFoundError:
+            return []
+        removed = []
+        for name in names:
+            pid = name[len(TEMPORARY_PREFIX):].split("-", 1)[0]
+            if pid.isdigit() and int(pid) != os.getpid() and not alive(int(pid)):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(self._root, name))
+                removed.append(name)
+        return removed
+
+    def _make_root(self) -> None:
+        if self._made:
+            return
+        try:
+            os.makedirs(self._root, exist_ok=True)
+        except OSError as error:
+            raise StorageError(
+                f"cannot create the storage folder {self.root} ({error.strerror}); "
+                "check its permissions or choose another home with --home") from error
+        self._made = True
+
+    def _write_table(self, asset: str, value: Any) -> Stored:
+        with late_import():  # not at the top: commands that only read statuses never need it
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+        if isinstance(value, pl.LazyFrame):
+            return self._sink_lazy(asset, value)
+        frame = value if isinstance(value, pl.DataFrame) else pl.from_arrow(value)
+        assert isinstance(frame, pl.DataFrame)
+        schema = tuple((name, str(dtype)) for name, dtype in frame.schema.items())
+        if frame.height < SMALL_TABLE_ROWS:
+            table = value if isinstance(value, pa.Table) else frame.to_arrow()
+            sink = pa.BufferOutputStream()
+            pq.write_table(table, sink)
+            return self._publish_bytes(asset, memoryview(sink.getvalue()), TABLE_SUFFIX, frame.height, schema, frame)
+        with self._temporary() as temp:
+            frame.write_parquet(temp)
+            return self._publish_file(asset, temp, TABLE_SUFFIX, frame.height, schema, frame)
+
+    def _sink_lazy(self, asset: str, frame: pl.LazyFrame) -> Stored:
+        with late_import():
+            import pyarrow.parquet as pq
+
+        with self._temporary() as temp:
+            frame.sink_parquet(temp)
+            rows = pq.read_metadata(temp).num_rows
+            schema = tuple((name, str(dtype)) for name, dtype in pl.read_parquet_schema(temp).items())
+            return self._publish_file(asset, temp, TABLE_SUFFIX, rows, schema, None)
+
+    def _write_json(self, asset: str, value: Any) -> Stored:
+        try:
+            text = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as error:
+            raise StorageError(
+                f"asset '{asset}' returned a {type(value).__name__}, which is neither a table nor JSON ({error}); "
+                "return a polars DataFrame or LazyFrame, a pyarrow Table, or JSON-able data") from error
+        rows = len(value) if isinstance(value, list) else None
+        return self._publish_bytes(asset, memoryview(text.encode()), JSON_SUFFIX, rows, None, json.loads(text))
+
+    def _publish_bytes(self, asset: str, data: memoryview, suffix: str, rows: int | None, schema: Schema | None,
+                       value: Any) -> Stored:
+        version = hashlib.sha256(data).hexdigest()[:32]
+        location = f"{asset}{SEPARATOR}{version}{suffix}"
+        # No check whether this content is stored already: linking it into place fails harmlessly if it is,
+        # and renaming over it replaces it with the same bytes; a check would cost one more call per value.
+        self._create(os.path.join(self._root, location), data)
+        return Stored(location, version, rows, schema, len(data), value)
+
+    def _create(self, final: str, data: memoryview) -> None:
+        """Write a new file whole, then give it its name: first as an unnamed file linked into place (Linux's
+        O_TMPFILE: a crash leaves nothing behind, and it is one directory operation), else through a named
+        temporary file renamed into place."""
+        proc = _proc_folder()
+        anonymous = self._anonymous() if proc is not None else None
+        if anonymous is None:
+            with self._temporary() as temp:
+                self._fill(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), data)
+                self._rename(temp, final)
+            return
+        descriptor = anonymous
+        try:
+            self._write_all(descriptor, data)
+            with contextlib.suppress(FileExistsError):  # another writer stored the same content first
+                os.link(str(descriptor), final, src_dir_fd=proc, follow_symlinks=True)
+        finally:
+            os.close(descriptor)
+        if self.durable:
+            self._sync_folder()
+
+    def _anonymous(self) -> int | None:
+        """An unnamed file in the storage folder, or None where the system has none to give."""
+        if not self._unnamed:
+            return None
+        try:
+            return os.open(self._root, os.O_WRONLY | os.O_TMPFILE, 0o644)
+        except OSError:  # this file system has no unnamed files
+            self._unnamed = False
+            return None
+
+    def _fill(self, descriptor: int, data: memoryview) -> None:
+        try:
+            self._write_all(descriptor, data)
+        finally:
+            os.close(descriptor)
+
+    def _write_all(self, descriptor: int, data: memoryview) -> None:
+        written = 0
+        while written < len(data):
+            written += os.write(descriptor, data[written:])
+        if self.durable:
+            os.fsync(descriptor)
+
+    def _sync_folder(self) -> None:
+        descriptor = os.open(self._root, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+    def _publish_file(self, asset: str, temp: str, suffix: str, rows: int | None, schema: Schema | None,
+                      value: Any) -> Stored:
+        version = _file_digest(temp)
+        size = os.path.getsize(temp)
+        location = f"{asset}{SEPARATOR}{version}{suffix}"
+        if self.durable:
+            descriptor = os.open(temp, os.O_RDONLY)
+            try:
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+        self._rename(temp, os.path.join(self._root, location))
+        return Stored(location, version, rows, schema, size, value)
+
+    def _rename(self, temp: str, final: str) -> None:
+        os.replace(temp, final)
+        if self.durable:
+            self._sync_folder()
+
+    @contextlib.contextmanager
+    def _temporary(self) -> Iterator[str]:
+        """A temporary file name in the storage folder, removed when the write fails (renamed into place
+        otherwise)."""
+        temp = os.path.join(self._root, f"{TEMPORARY_PREFIX}{os.getpid()}-{uuid.uuid4().hex}.part")
+        try:
+            yield temp
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+            raise
+
+
+_PROC_FOLDERS: dict[int, int | None] = {}  # process id -> its /proc/self/fd (a forked child opens its own)
+
+
+def _proc_folder() -> int | None:
+    """A descriptor of this process's /proc/self/fd, or None where there is none."""
+    pid = os.getpid()
+    if pid not in _PROC_FOLDERS:
+        try:
+            _PROC_FOLDERS[pid] = os.open("/proc/self/fd", os.O_RDONLY) if hasattr(os, "O_TMPFILE") else None
+        except OSError:
+            _PROC_FOLDERS[pid] = None
+    return _PROC_FOLDERS[pid]
+
+
+def _is_name(location: str) -> bool:
+    """A location is a plain file name in the storage folder: nothing can reach outside it.
+
+    >>> _is_name("orders@ab12.parquet"), _is_name("../etc/passwd"), _is_name("a/b")
+    (True, False, False)
+    """
+    return bool(location) and "/" not in location and os.sep not in location and location not in (".", "..") \
+        and SEPARATOR in location
+
+
+def _file_digest(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()[:32]

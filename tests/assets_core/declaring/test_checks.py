@@ -1,0 +1,152 @@
+"""Checks on new data before it is published, and freshness policies."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from assets_core.declaring import checks
+from assets_core.declaring.checks import CheckResult, check
+from assets_core.errors import DefinitionErrors
+from tests.conftest import statuses_of
+
+DEFS = """
+import polars as pl
+from assets_core.declaring.definitions import asset, source_asset
+from assets_core.declaring import checks
+from assets_core.declaring.checks import check, CheckResult
+
+raw = source_asset("raw", "raw.csv")
+
+@asset
+def orders(raw):
+    return raw
+
+@asset
+def report(orders):
+    return {"rows": orders.height}
+
+ORDER_CHECKS = [checks.not_null(orders, "id"), checks.unique(orders, "id"),
+                checks.accepted_values(orders, "status", ["paid", "open"], blocking=False)]
+
+@check(orders)
+def amounts_positive(orders):
+    bad = orders.filter(pl.col("amount") <= 0).height
+    return CheckResult(bad == 0, f"{bad} order(s) with a non-positive amount", {"bad": bad})
+"""
+
+
+@pytest.fixture
+def project(folder):
+    folder.write("defs.py", DEFS)
+    folder.write("raw.csv", "id,status,amount\n1,paid,10\n2,open,5\n")
+    assert folder.load().materialize().status == "success"
+    return folder
+
+
+def _live_rows(project) -> int:
+    loaded = project.load()
+    record = loaded.catalog.read_state(["orders"])["orders"].materialization
+    return loaded.storage.read(record.location).height
+
+
+def test_passing_checks_are_recorded(project):
+    loaded = project.load()
+    run = loaded.catalog.list_runs(limit=1)[0]
+    messages = [e.message for e in loaded.catalog.run_events(run.run_id, asset="orders") if e.kind == "check"]
+    assert sorted(messages) == ["check 'accepted_values' passed", "check 'amounts_positive' passed",
+                                "check 'not_null' passed", "check 'unique' passed"]
+
+
+def test_blocking_check_keeps_the_previous_version_live_and_skips_downstream(project):
+    project.write("raw.csv", "id,status,amount\n1,paid,10\n1,open,5\n3,paid,7\n")
+    result = project.load().materialize()
+    assert result.failed == ["orders"] and result.skipped == ["report"]
+    failed = next(o for o in result.outcomes if o.asset == "orders")
+    assert failed.detail.startswith("check 'unique' failed: 1 duplicated value(s) of (id), e.g. 1")
+    assert _live_rows(project) == 2  # the previous version is still the live one
+    statuses = project.load().snapshot().statuses
+    assert statuses["orders"].status == "failed" and "check 'unique' failed" in statuses["orders"].reasons[0].detail
+    project.write("raw.csv", "id,status,amount\n1,paid,10\n2,open,5\n3,paid,7\n")
+    assert project.load().materialize().materialized == ["orders", "report"]
+    assert _live_rows(project) == 3
+
+
+def test_non_blocking_check_records_a_warning_and_publishes(project):
+    project.write("raw.csv", "id,status,amount\n1,paid,10\n2,refunded,5\n")
+    loaded = project.load()
+    result = loaded.materialize()
+    assert result.materialized == ["orders", "report"]
+    warnings = [e.message for e in loaded.catalog.run_events(result.run_id, levels=["WARNING"])]
+    assert warnings == ["non-blocking check 'accepted_values' failed: column 'status' holds values outside the "
+                        "accepted ones: 'refunded'"]
+
+
+def test_custom_check_message_and_metadata(project):
+    project.write("raw.csv", "id,status,amount\n1,paid,-1\n2,open,0\n")
+    result = project.load().materialize()
+    assert next(o for o in result.outcomes if o.asset == "orders").detail == \
+        "check 'amounts_positive' failed: 2 order(s) with a non-positive amount"
+
+
+def test_check_on_unknown_asset_is_a_definition_error(folder):
+    folder.write("defs.py", DEFS + "\nextra = checks.not_null('order', 'id')\n")
+    with pytest.raises(DefinitionErrors, match="attached to 'order', which is not an asset; did you mean 'orders'"):
+        folder.load()
+
+
+def test_a_raising_check_fails_rather_than_passes():
+    @check("t")
+    def broken(value):
+        raise KeyError("column")
+
+    result = broken.run(pl.DataFrame({"a": [1]}))
+    assert not result.passed and "raised KeyError" in result.message
+
+
+def test_row_count_and_schema_checks():
+    frame = pl.DataFrame({"a": [1, 2, 3]})
+    assert checks.row_count("t", min=1, max=3).run(frame).passed
+    assert checks.row_count("t", max=2).run(frame).message == "3 row(s), more than the maximum 2"
+    assert checks.expected_schema("t", {"a": pl.Int64}).run(frame).passed
+    assert checks.expected_schema("t", {"a": "Int64", "b": "String"}).run(frame).message == "column 'b' is missing"
+    assert isinstance(checks.row_count("t", min=1).run([1, 2]), CheckResult)
+
+
+def test_freshness_policy_makes_an_old_asset_overdue(folder):
+    folder.write("raw.csv", "id,status,amount\n1,paid,10\n")
+    folder.write("defs.py", "from datetime import timedelta\n" + DEFS
+                 + "\nfresh_enough = checks.freshness(report, timedelta(milliseconds=1))\n")
+    project = folder.load()
+    project.materialize()
+    import time
+
+    time.sleep(0.01)
+    statuses = folder.load().snapshot().statuses
+    assert statuses["report"].status == "stale" and statuses["report"].reasons[0].kind == "overdue"
+    assert statuses["orders"].status == "fresh"
+    result = folder.load().materialize()
+    assert result.materialized == ["report"]  # overdue: it runs even though its upstream is unchanged
+    assert statuses_of(folder.load())["orders"] == "fresh"
+
+
+def test_status_and_show_report_check_results(project, capsys, monkeypatch):
+    import json
+
+    from tui.cli.main import main
+
+    monkeypatch.chdir(project.root)
+    project.write("raw.csv", "id,status,amount\n1,paid,10\n2,refunded,5\n")
+    assert main(["materialize", "-f", "defs.py"]) == 0
+    capsys.readouterr()
+    assert main(["status", "-f", "defs.py"]) == 0
+    out = capsys.readouterr().out
+    assert "warning: check 'accepted_values' failed: column 'status' holds values outside" in out
+    assert main(["status", "-f", "defs.py", "--json", "orders"]) == 0
+    (orders,) = json.loads(capsys.readouterr().out)
+    assert {(c["check"], c["passed"], c["blocking"]) for c in orders["checks"]} == {
+        ("not_null", True, True), ("unique", True, True), ("accepted_values", False, False),
+        ("amounts_positive", True, True)}
+    assert main(["show", "orders", "-f", "defs.py"]) == 0
+    out = capsys.readouterr().out
+    assert "✓ passed not_null" in out and "! warning accepted_values" in out

@@ -1,0 +1,217 @@
+"""Definition errors: each one found, all reported at once, each with its file, line and a way to fix it."""
+
+from __future__ import annotations
+
+import pytest
+
+from assets_core.declaring.definitions import Asset, AssetOptions, asset, source_asset
+from assets_core.errors import (
+    CycleError,
+    DefinitionErrors,
+    DuplicateAssetError,
+    InvalidNameError,
+    LoadError,
+    ProjectError,
+    UnknownUpstreamError,
+)
+from assets_core.planning.graph import AssetGraph
+from assets_core.declaring.loading import load_assets, read_config
+
+
+def _errors(folder, text: str) -> list:
+    folder.write("defs.py", text)
+    with pytest.raises(DefinitionErrors) as caught:
+        folder.load()
+    return caught.value.errors
+
+
+def test_every_problem_is_reported_at_once_with_file_and_line(folder):
+    errors = _errors(folder, """
+        from assets_core.declaring.definitions import asset
+
+        @asset
+        def orders():
+            return [1]
+
+        @asset
+        def revenue(order):
+            return order
+
+        @asset(name="orders")
+        def orders_again():
+            return [2]
+
+        @asset
+        def a(b):
+            return b
+
+        @asset
+        def b(a):
+            return a
+    """)
+    kinds = sorted(type(e).__name__ for e in errors)
+    assert kinds == ["CycleError", "DuplicateAssetError", "UnknownUpstreamError"]
+    unknown = next(e for e in errors if isinstance(e, UnknownUpstreamError))
+    assert unknown.location.line == 8 and unknown.location.file.endswith("defs.py")
+    assert "reads 'order'" in str(unknown) and "did you mean 'orders'?" in str(unknown)
+    assert "defs.py:8" in str(unknown)
+    duplicate = next(e for e in errors if isinstance(e, DuplicateAssetError))
+    assert duplicate.location.line == 12 and "defs.py:4" in str(duplicate)
+    cycle = next(e for e in errors if isinstance(e, CycleError))
+    assert "a -> b -> a" in str(cycle) or "b -> a -> b" in str(cycle)
+
+
+def test_cycle_message_names_the_whole_path(folder):
+    errors = _errors(folder, """
+        from assets_core.declaring.definitions import asset
+
+        @asset
+        def x(z): return z
+        @asset
+        def y(x): return x
+        @asset
+        def z(y): return y
+        @asset
+        def outside(x): return x
+    """)
+    assert len(errors) == 1 and isinstance(errors[0], CycleError)
+    path = str(errors[0]).split("cycle: ")[1].split(";")[0].split(" -> ")
+    assert path[0] == path[-1] and sorted(path[:-1]) == ["x", "y", "z"]
+    assert "outside" not in path
+
+
+def test_parameters_that_name_nothing(folder):
+    errors = _errors(folder, """
+        from assets_core.declaring.definitions import asset
+
+        @asset
+        def base(): return 1
+
+        @asset(inputs={"missing_param": "base"})
+        def mapped(value): return value
+
+        @asset
+        def variadic(*rows): return rows
+    """)
+    messages = [str(e) for e in errors]
+    assert any("inputs['missing_param']" in m and "not a parameter of mapped()" in m and "its parameters: value" in m
+               for m in messages)
+    assert any("'*rows'" in m and "names no upstream" in m for m in messages)
+    assert any("reads 'value'" in m for m in messages)  # the unmapped parameter names no asset either
+
+
+def test_unknown_deps_and_inputs_say_through_what(folder):
+    errors = _errors(folder, """
+        from assets_core.declaring.definitions import asset
+
+        @asset
+        def customers(): return 1
+
+        @asset(inputs={"people": "custmers"}, deps=["customer"])
+        def report(people): return people
+    """)
+    by_upstream = {str(e).split("reads '")[1].split("'")[0]: str(e) for e in errors}
+    assert "through deps" in by_upstream["customer"] and "did you mean 'customers'" in by_upstream["customer"]
+    assert "through inputs['people']" in by_upstream["custmers"]
+    assert "did you mean 'customers'" in by_upstream["custmers"]
+
+
+@pytest.mark.parametrize("name", ["bad name", "../escape", "a..b", "1st", ".hidden", "a/b"])
+def test_invalid_names_are_definition_errors(name):
+    item = source_asset(name, "x.csv")
+    with pytest.raises(DefinitionErrors) as caught:
+        AssetGraph.build([item])
+    assert isinstance(caught.value.errors[0], InvalidNameError)
+    assert "not a valid asset name" in str(caught.value)
+
+
+def test_dotted_names_are_valid_and_group_by_prefix():
+    item = source_asset("finance.orders", "orders.csv")
+    assert AssetGraph.build([item])["finance.orders"].group == "finance"
+
+
+def test_bad_options_are_reported():
+    @asset(options=AssetOptions(io="pickle"))
+    def thing():
+        return 1
+
+    with pytest.raises(DefinitionErrors, match="options.io='pickle'"):
+        AssetGraph.build([thing])
+
+
+def test_same_asset_reachable_twice_is_not_a_duplicate(folder):
+    folder.write("defs.py", """
+        from assets_core.declaring.definitions import asset
+
+        @asset
+        def one(): return 1
+
+        ALL = [one]
+        BY_NAME = {"one": one}
+    """)
+    assert [a.name for a in folder.load().graph] == ["one"]
+
+
+def test_syntax_error_points_at_the_line(folder):
+    folder.write("defs.py", "from assets_core.declaring.definitions import asset\n\ndef broken(:\n    pass\n")
+    with pytest.raises(LoadError) as caught:
+        folder.load()
+    assert caught.value.location.line == 3 and "syntax error" in str(caught.value)
+
+
+def test_exception_while_loading_points_at_the_users_line(folder):
+    folder.write("defs.py", "import os\n\nVALUE = 1 / 0\n")
+    with pytest.raises(LoadError) as caught:
+        folder.load()
+    assert caught.value.location.line == 3
+    assert "ZeroDivisionError" in str(caught.value)
+    assert isinstance(caught.value.__cause__, ZeroDivisionError)
+
+
+def test_package_modules_are_scanned(folder):
+    folder.write("pipeline/__init__.py", "")
+    folder.write("pipeline/raw.py", """
+        from assets_core.declaring.definitions import asset
+        @asset
+        def raw(): return [1]
+    """)
+    folder.write("pipeline/marts.py", """
+        from assets_core.declaring.definitions import asset
+        @asset
+        def mart(raw): return raw
+    """)
+    names = sorted(a.name for a in load_assets(folder.root, module="pipeline"))
+    assert names == ["mart", "raw"]
+
+
+def test_unknown_module_suggests_a_close_one(folder):
+    folder.write("pipeline.py", "")
+    with pytest.raises(ProjectError, match="did you mean 'pipeline'"):
+        load_assets(folder.root, module="pipelin")
+
+
+def test_config_is_read_from_pyproject(folder):
+    folder.write("pyproject.toml", '[tool.assets]\nmodule = "defs"\nworkers = 3\nsql_folders = "models"\n'
+                                   'alerts = {webhook = "http://127.0.0.1:9/hook"}\n')
+    config = read_config(folder.root)
+    assert (config.module, config.workers, config.sql_folders) == ("defs", 3, ("models",))
+    assert config.extra == {"alerts": {"webhook": "http://127.0.0.1:9/hook"}}
+
+
+def test_broken_pyproject_is_a_clear_error(folder):
+    folder.write("pyproject.toml", "[tool.assets\nmodule=")
+    with pytest.raises(ProjectError, match="must be valid TOML"):
+        read_config(folder.root)
+
+
+def test_asset_is_a_value_and_callable():
+    @asset(description="Doubles.", tags={"tier": "gold"}, owners=["ana"])
+    def doubled(numbers):
+        """Ignored: the description wins."""
+        return [n * 2 for n in numbers]
+
+    assert isinstance(doubled, Asset)
+    assert doubled([1, 2]) == [2, 4]
+    assert (doubled.description, doubled.tags, doubled.owners) == ("Doubles.", ("tier=gold",), ("ana",))
+    with pytest.raises(TypeError, match="cannot be called"):
+        source_asset("raw", "raw.csv")()

@@ -1,0 +1,245 @@
+"""Every error a user can cause, as the `assets` command reports it: a message that says what, where and how to
+fix it, the right exit code, and never a Python traceback. The README's table of errors lists these cases."""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tui.cli.main import main
+
+GOOD = """
+from assets_core.declaring.definitions import asset, source_asset
+
+raw = source_asset("raw", "raw.csv")
+
+@asset
+def orders(raw):
+    return raw
+
+@asset
+def report(orders):
+    return {"rows": orders.height}
+"""
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    (tmp_path / "defs.py").write_text(GOOD)
+    (tmp_path / "raw.csv").write_text("id,amount\n1,10\n2,20\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run(capsys, *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out + err
+
+
+def write(path: Path, text: str) -> None:
+    path.write_text(textwrap.dedent(text))
+
+
+DEFINITION_ERRORS = [
+    ("unknown upstream", GOOD.replace("def report(orders)", "def report(order)").replace(
+        "orders.height", "order.height"), ["asset 'report' (defs.py:", "reads 'order'", "did you mean 'orders'?"]),
+    ("cycle", GOOD + "\n@asset\ndef a(b): return b\n@asset\ndef b(a): return a\n",
+     ["is part of a cycle: a -> b -> a"]),
+    ("duplicate", GOOD + "\n@asset(name='orders')\ndef other(): return 1\n", ["is defined twice", "here and at defs.py:6"]),
+    ("invalid name", GOOD + "\n@asset(name='bad name')\ndef other(): return 1\n", ["not a valid asset name"]),
+    ("variadic parameter", GOOD + "\n@asset\ndef many(*parts): return 1\n", ["'*parts'", "names no upstream"]),
+    ("inputs key", GOOD + "\n@asset(inputs={'x': 'orders'})\ndef y(z): return z\n",
+     ["inputs['x']", "not a parameter of y()"]),
+    ("check on unknown asset", GOOD + "\nfrom assets_core.declaring import checks\nc = checks.not_null('ordrs', 'id')\n",
+     ["attached to 'ordrs'", "did you mean 'orders'?"]),
+    ("syntax error", GOOD + "\ndef broken(:\n", ["defs.py:14", "has a syntax error"]),
+    ("exception while importing", GOOD + "\nLIMIT = int('ten')\n",
+     ["defs.py:14", "failed while loading the definitions: ValueError"]),
+]
+
+
+@pytest.mark.parametrize("case,text,fragments", DEFINITION_ERRORS, ids=[c[0] for c in DEFINITION_ERRORS])
+def test_definition_errors(project, capsys, case, text, fragments):
+    (project / "defs.py").write_text(text)
+    code, output = run(capsys, "status")
+    assert code == 2
+    for fragment in fragments:
+        assert fragment in output, (fragment, output)
+
+
+def test_several_definition_errors_are_reported_together(project, capsys):
+    (project / "defs.py").write_text(DEFINITION_ERRORS[0][1] + DEFINITION_ERRORS[1][1].replace(GOOD, ""))
+    code, output = run(capsys, "plan")
+    assert code == 2 and "2 problem(s)" in output and "cycle" in output and "did you mean 'orders'" in output
+
+
+SQL_ERRORS = [
+    ("syntax", "select id,\nfrom raw where", ["bad.sql:2:", "SQL syntax error"]),
+    ("unknown table", "select id\nfrom  ordrs", ["bad.sql:2:7", "reads 'ordrs'", "did you mean 'orders'?"]),
+    ("not a select", "delete from raw", ["is a DELETE statement", "one SELECT"]),
+    ("two statements", "select 1; select 2", ["holds 2 SQL statements"]),
+]
+
+
+@pytest.mark.parametrize("case,sql,fragments", SQL_ERRORS, ids=[c[0] for c in SQL_ERRORS])
+def test_sql_errors_point_at_file_line_and_column(project, capsys, case, sql, fragments):
+    (project / "models").mkdir()
+    (project / "models" / "bad.sql").write_text(sql)
+    (project / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\nsql_folders = ["models"]\n')
+    code, output = run(capsys, "status")
+    assert code == 2
+    for fragment in fragments:
+        assert fragment in output, (fragment, output)
+
+
+@pytest.mark.parametrize("argv,fragments", [
+    (["status", "ordrs"], ["'ordrs' is not an asset", "did you mean 'orders'?"]),
+    (["status", "grop:x"], ["not a selection term", "did you mean 'group'?"]),
+    (["status", "group:nothing"], ["matches no asset", "known groups: default"]),
+    (["status", "status:stal"], ["status is one of", "did you mean 'stale'?"]),
+    (["show", "reprt"], ["did you mean 'report'?"]),
+    (["logs", "nosuchrun"], ["no run"]),
+    (["materialize", "-m", "nosuch"], ["no module named 'nosuch'"]),
+    (["materialize", "-f", "nosuch.py"], ["no file", "nosuch.py"]),
+    (["materialize", "--project", "/nonexistent/folder"], ["does not exist"]),
+])
+def test_usage_errors(project, capsys, argv, fragments):
+    code, output = run(capsys, *argv)
+    assert code == 2
+    for fragment in fragments:
+        assert fragment in output, (fragment, output)
+
+
+def test_bad_option_values_are_usage_errors(project, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["materialize", "--workers", "0"])
+    assert exited.value.code == 2 and "must be at least 1" in capsys.readouterr().err
+
+
+def test_unselected_upstream_without_a_value(project, capsys):
+    code, output = run(capsys, "materialize", "report")
+    assert code == 2 and "reads 'orders', which is not selected and has no stored value" in output
+    assert "'+report'" in output
+
+
+def test_config_errors(project, capsys):
+    (project / "pyproject.toml").write_text("[tool.assets\n")
+    code, output = run(capsys, "status")
+    assert code == 2 and "must be valid TOML" in output
+    (project / "pyproject.toml").write_text('[tool.assets]\nsql_folders = ["models"]\n')
+    code, output = run(capsys, "status")
+    assert code == 2 and "sql_folders names 'models'" in output and "is not a folder" in output
+    (project / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n[tool.assets.alerts]\nwebhook = "x"\n')
+    code, output = run(capsys, "status")
+    assert code == 2 and "must start with http" in output
+
+
+def test_no_definitions(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, output = run(capsys, "status")
+    assert code == 2 and "no definitions to load" in output and "[tool.assets]" in output
+
+
+def test_failing_asset_exits_one_with_a_summary(project, capsys):
+    (project / "defs.py").write_text(GOOD.replace('return {"rows": orders.height}', "return 1 / 0"))
+    code, output = run(capsys, "materialize")
+    assert code == 1
+    assert "report: ZeroDivisionError: division by zero" in output and "assets logs" in output
+
+
+def test_unstorable_value_fails_and_odd_metadata_is_kept_as_text(project, capsys):
+    (project / "defs.py").write_text(GOOD + "\n@asset\ndef odd(): return object()\n"
+                                     "\nfrom assets_core.declaring.definitions import Output\n"
+                                     "@asset\ndef meta(): return Output([1], metadata={'x': object})\n")
+    code, output = run(capsys, "materialize")
+    assert code == 1 and "odd: StorageError" in output and "neither a table nor JSON" in output
+    code, output = run(capsys, "show", "meta", "--json")
+    assert code == 0 and "\"x\": \"<class 'object'>\"" in output.replace(": ", ": ")
+
+
+def test_missing_source_file(project, capsys):
+    (project / "raw.csv").unlink()
+    code, output = run(capsys, "status")
+    assert code == 0 and "no file matches 'raw.csv'" in output
+    code, output = run(capsys, "materialize")
+    assert code == 1 and "source asset 'raw' has no file to read" in output
+
+
+def test_unreadable_source_file_suggests_read_options(project, capsys):
+    (project / "raw.csv").write_text("id,amount\n" + "1,10\n" * 200 + "x,y\n")
+    code, output = run(capsys, "materialize")
+    assert code == 1 and "cannot read" in output and "read_options" in output
+
+
+def test_deleted_stored_value_makes_the_asset_missing_not_a_crash(project, capsys):
+    assert run(capsys, "materialize")[0] == 0
+    for stored in (project / ".assets" / "storage").glob("orders@*"):
+        stored.unlink()
+    code, output = run(capsys, "status")
+    assert code == 0 and "missing" in output and "is gone" in output
+    code, output = run(capsys, "materialize")
+    assert code == 0 and "materialized orders" in output
+
+
+def test_corrupted_stored_value_fails_its_reader_with_advice(project, capsys):
+    assert run(capsys, "materialize")[0] == 0
+    for stored in (project / ".assets" / "storage").glob("orders@*"):
+        stored.write_bytes(b"garbage")
+    code, output = run(capsys, "materialize", "report", "--force")
+    assert code == 1 and "may be corrupted" in output and "--force" in output
+    code, output = run(capsys, "materialize", "orders", "--force")
+    assert code == 0
+
+
+def test_corrupted_catalog(project, capsys):
+    home = project / ".assets"
+    home.mkdir()
+    (home / "catalog.db").write_bytes(b"this is not a database" * 100)
+    code, output = run(capsys, "status")
+    assert code == 2 and "catalog.db" in output and "not a SQLite database" in output
+
+
+def test_catalog_from_a_newer_release(project, capsys):
+    assert run(capsys, "status")[0] == 0
+    with sqlite3.connect(project / ".assets" / "catalog.db") as connection:
+        connection.execute("update catalog_meta set value = '999' where key = 'schema_version'")
+    code, output = run(capsys, "status")
+    assert code == 2 and "newer" in output and "upgrade" in output
+
+
+def test_home_that_cannot_be_created(project, capsys):
+    (project / "blocker").write_text("a file where a folder should be")
+    code, output = run(capsys, "materialize", "--home", str(project / "blocker" / "home"))
+    assert code == 2 and "blocker" in output
+
+
+def test_full_disk_keeps_the_previous_version(project):
+    """A file size limit stands in for a full disk: writes fail with EFBIG, as they would with ENOSPC."""
+    assert subprocess.run([sys.executable, "-m", "tui.cli.main", "materialize"], cwd=project).returncode == 0
+    before = sorted(p.name for p in (project / ".assets" / "storage").iterdir())
+    (project / "raw.csv").write_text("id,amount\n" + "".join(f"{i},{i * 7919 % 10007}\n" for i in range(300_000)))
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (512 * 1024, 512 * 1024))
+
+    result = subprocess.run([sys.executable, "-m", "tui.cli.main", "materialize"], cwd=project, capture_output=True,
+                            text=True, preexec_fn=limit, env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode in (1, 2), result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output
+    assert "cannot store asset 'orders'" in output and "File too large" in output
+    assert "previous version is untouched" in output
+    after = sorted(p.name for p in (project / ".assets" / "storage").iterdir())
+    assert after == before  # nothing half-written, the previous versions untouched

@@ -1,0 +1,1 @@
+"""The ``assets`` command: argument parsing, the subcommands, and their text and JSON output."""

@@ -1,0 +1,5 @@
+"""``python -m tui.cli``: the ``assets`` command."""
+
+from tui.cli.main import entry
+
+entry()

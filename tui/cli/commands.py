@@ -1,0 +1,244 @@
+"""The subcommands of ``assets``: each opens what it needs, does one thing, and prints text or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from assets_core.errors import SelectionError
+from assets_core.running.execution import RunSettings
+from assets_core.imports import late_import
+from assets_core.planning.plan import Status
+from assets_core.running.resume import unfinished
+from assets_core.planning.state import CheckRecord
+from tui import formatting
+from tui.cli.lineage import refresh_column_lineage
+from tui.formatting import Cell, status_cell, table
+from tui.workspace import Options, Workspace, open_catalog_only, open_workspace
+
+
+def _print_json(value: Any) -> None:
+    """JSON on stdout: indented for a person at a terminal, compact (and much faster) for a program."""
+    print(json.dumps(value, indent=2 if sys.stdout.isatty() else None, default=str))
+
+
+def _print_lines(console: Console, lines: list[str]) -> None:
+    for line in lines:
+        console.print(line)
+
+
+def list_assets(args: argparse.Namespace, options: Options, console: Console) -> int:
+    workspace = open_workspace(options)
+    graph = workspace.project.graph
+    chosen = workspace.project.select(args.selection)
+    items = [item for item in graph if item.name in chosen]
+    if args.json:
+        _print_json([{"asset": i.name, "kind": i.kind, "group": i.group, "description": i.description,
+                      "upstream": list(graph.upstream(i.name)), "downstream": list(graph.downstream(i.name)),
+                      "tags": list(i.tags), "owners": list(i.owners)} for i in items])
+        return 0
+    rows = [[i.name, i.kind, i.group, ", ".join(graph.upstream(i.name)) or "-"] for i in items]
+    _print_lines(console, table(["asset", "kind", "group", "upstream"], rows))
+    return 0
+
+
+def status(args: argparse.Namespace, options: Options, console: Console) -> int:
+    workspace = open_workspace(options)
+    statuses = workspace.project.statuses(args.selection)
+    checks = workspace.catalog.latest_checks() if workspace.project.graph.checks else {}
+    if args.json:
+        _print_json([{**s.to_json(), **({"checks": [_check_json(c) for c in checks[s.asset]]}
+                                         if s.asset in checks else {})} for s in statuses])
+        return 0
+    rows = [_status_row(workspace, s, checks.get(s.asset, [])) for s in statuses]
+    _print_lines(console, table(["asset", "status", "why"], rows))
+    counts: dict[str, int] = {}
+    for s in statuses:
+        counts[s.status] = counts.get(s.status, 0) + 1
+    console.print(", ".join(f"{n} {name}" for name, n in sorted(counts.items())))
+    return 0
+
+
+def _status_row(workspace: Workspace, status: Status, checks: list[CheckRecord]) -> list[str | Cell]:
+    cell = formatting.asset_status_cell(workspace.project.graph[status.asset].kind, status.status)
+    why = [r.detail for r in status.reasons]
+    why += [f"warning: check '{c.check}' failed: {c.message}" for c in checks if not c.passed and not c.blocking]
+    return [status.asset, cell, "; ".join(why) or "-"]
+
+
+def _check_json(check: CheckRecord) -> dict[str, Any]:
+    return {"check": check.check, "passed": check.passed, "blocking": check.blocking, "message": check.message,
+            "run_id": check.run_id, "at": check.created_at, "metadata": dict(check.metadata)}
+
+
+def plan(args: argparse.Namespace, options: Options, console: Console) -> int:
+    workspace = open_workspace(options)
+    result = workspace.project.plan(args.selection, force=args.force)
+    if args.json:
+        _print_json([step.to_json() for step in result.steps])
+        return 0
+    if not result.steps:
+        console.print("nothing to do: every selected asset is fresh")
+        return 0
+    rows = [[str(i), step.asset, "; ".join(r.detail for r in step.reasons)] for i, step in enumerate(result.steps, 1)]
+    _print_lines(console, table(["#", "asset", "why"], rows))
+    console.print(f"{len(result.steps)} asset(s) would run")
+    return 0
+
+
+def materialize(args: argparse.Namespace, options: Options, console: Console) -> int:
+    workspace = open_workspace(options)
+    workspace.save_definitions()
+    project = workspace.project
+    selection, force, trigger = list(args.selection), args.force, "manual"
+    if args.resume is not None:
+        selection = _resume_selection(workspace, args.resume, console, quiet=args.json)
+        force, trigger = True, "resume"
+        if not selection:
+            if args.json:
+                _print_json({"run_id": None, "status": "success", "materialized": [], "skipped": [], "failed": []})
+            return 0
+    workers = args.workers or workspace.config.workers
+    settings = RunSettings(force=force, trigger=trigger, selection=tuple(selection), retry=workspace.config.retry,
+                           **({"workers": workers} if workers else {}))
+    snapshot = project.snapshot()
+    planned = project.plan(selection, force, snapshot)
+    reporter: Any = contextlib.nullcontext()
+    if not args.json:
+        with late_import():  # rich's progress bar: only when something runs
+            from tui.cli.progress import BarReporter, LineReporter
+
+        reporter = BarReporter(console, len(planned)) if console.is_terminal else LineReporter(console)
+    with reporter:
+        result = project.run(planned, snapshot, settings, listener=None if args.json else reporter)
+    refresh_column_lineage(workspace)
+    if args.json:
+        _print_json(result.to_json())
+    else:
+        _summarize(console, result)
+    return 1 if result.failed else 0
+
+
+def _resume_selection(workspace: Workspace, run_id: str, console: Console, quiet: bool) -> list[str]:
+    """The assets a run planned and did not finish (default run: the last failed or interrupted one)."""
+    catalog = workspace.catalog
+    if run_id:
+        run = catalog.find_run(run_id)
+    else:
+        unfinished_runs = [r for r in catalog.list_runs(limit=200) if r.status in ("failed", "interrupted")]
+        if not unfinished_runs:
+            raise SelectionError("there is no failed or interrupted run to resume; see 'assets runs'")
+        run = unfinished_runs[0]
+    if not run.plan:
+        raise SelectionError(f"run {run.run_id} recorded no plan (it was made by an older release), so it "
+                             "cannot be resumed; run 'assets materialize' instead")
+    left = unfinished(run.plan, catalog.run_events(run.run_id))
+    graph = workspace.project.graph
+    gone = [name for name in left if name not in graph]
+    if not quiet:
+        if gone:
+            console.print(f"no longer defined, left out: {', '.join(gone)}")
+        console.print(f"resuming run {run.run_id}: {len(left) - len(gone)} of its {len(run.plan)} asset(s) to run"
+                      if left else f"run {run.run_id} has nothing left to do")
+    return [name for name in left if name in graph]
+
+
+def _summarize(console: Console, result: Any) -> None:
+    if not result.outcomes:
+        console.print("nothing to do: every selected asset is fresh")
+        return
+    glyph, colour = formatting.STATUS_STYLE[result.status]
+    console.print(f"[{colour}]{glyph} run {result.run_id} {result.status}[/]: {len(result.materialized)} materialized, "
+                  f"{len(result.skipped)} skipped, {len(result.failed)} failed")
+    for outcome in result.outcomes:
+        if outcome.status == "failed":
+            console.print(f"  [red]✗ {escape(outcome.asset)}[/]: {escape(outcome.detail)}")
+    blocked = [o.asset for o in result.outcomes if o.status == "skipped" and "failed" in o.detail]
+    if blocked:
+        console.print(f"  [yellow]- skipped because an upstream failed[/]: {escape(', '.join(blocked))}")
+    if result.failed:
+        console.print(f"see the log: assets logs {result.run_id}")
+        console.print(f"fix the cause, then resume: assets materialize --resume {result.run_id}")
+
+
+def runs(args: argparse.Namespace, options: Options, console: Console) -> int:
+    catalog = open_catalog_only(options)
+    views = catalog.list_runs(limit=args.limit)
+    if args.json:
+        _print_json([_run_json(v) for v in views])
+        return 0
+    if not views:
+        console.print("no runs yet: try 'assets materialize'")
+        return 0
+    rows = [[v.run_id, status_cell(v.status), v.trigger, formatting.moment(v.started_at), formatting.duration(v.duration),
+             str(v.materialized), str(v.skipped), str(v.failed), " ".join(v.selection) or "*"] for v in views]
+    _print_lines(console, table(["run", "status", "trigger", "started", "took", "done", "skipped", "failed",
+                                 "selection"], rows))
+    return 0
+
+
+def _run_json(view: Any) -> dict[str, Any]:
+    return {"run_id": view.run_id, "status": view.status, "trigger": view.trigger,
+            "selection": list(view.selection), "started_at": view.started_at, "ended_at": view.ended_at,
+            "duration": view.duration, "materialized": view.materialized, "skipped": view.skipped,
+            "failed": view.failed}
+
+
+def logs(args: argparse.Namespace, options: Options, console: Console) -> int:
+    catalog = open_catalog_only(options)
+    run = catalog.find_run(args.run_id)
+    levels = [level.strip().upper() for level in args.level.split(",")] if args.level else None
+    events = catalog.run_events(run.run_id, asset=args.asset, levels=levels)
+    if args.json:
+        _print_json({"run": _run_json(run), "events": [
+            {"at": e.created_at, "asset": e.asset, "kind": e.kind, "level": e.level, "message": e.message}
+            for e in events]})
+        return 0
+    console.print(f"run {run.run_id} ({run.status}, {run.trigger}, started {formatting.moment(run.started_at)})")
+    for event in events:
+        style = {"ERROR": "red", "WARNING": "yellow"}.get(event.level, "")
+        head = f"{event.created_at.astimezone():%H:%M:%S} {event.level:<7} {event.asset or '-'} {event.kind}:"
+        text = escape(f"{head} {event.message}")
+        console.print(f"[{style}]{text}[/]" if style else text)
+    return 0
+
+
+def show(args: argparse.Namespace, options: Options, console: Console) -> int:
+    with late_import():  # the one command that reads stored values
+        from tui.cli.show import show_asset
+
+    workspace = open_workspace(options)
+    return show_asset(workspace, args.asset, args, console, _print_json)
+
+
+
+def prune(args: argparse.Namespace, options: Options, console: Console) -> int:
+    workspace = open_workspace(options)
+    project = workspace.project
+    removed: dict[str, list[str]] = {}
+    for name in sorted(project.select(args.selection)):
+        if project.graph[name].is_source:
+            continue
+        keep = [record.location for record in workspace.catalog.asset_history(name, limit=args.keep)]
+        gone = project.storage.prune(name, keep)
+        if gone:
+            removed[name] = gone
+    if args.json:
+        _print_json({"removed": removed})
+        return 0
+    count = sum(len(v) for v in removed.values())
+    console.print(f"removed {count} stored version(s) of {len(removed)} asset(s); kept the newest {args.keep} of each")
+    return 0
+
+
+def tui(args: argparse.Namespace, options: Options, console: Console) -> int:
+    with late_import():  # Textual is loaded by the browser only
+        from tui.browser.app import run_browser
+
+    return run_browser(open_workspace(options), args.asset, args.read_only)

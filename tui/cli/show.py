@@ -1,0 +1,109 @@
+"""``assets show ASSET``: one asset's definition, status, latest materialization, history and rows."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
+from rich.console import Console
+from rich.markup import escape
+
+from assets_core.declaring.definitions import Asset
+from assets_core.errors import SelectionError, did_you_mean
+from assets_core.application.project import Project
+from assets_core.declaring.sources import read_source, source_files
+from assets_core.planning.state import MaterializationRecord
+from tui import formatting
+from tui.formatting import table
+from tui.workspace import Workspace
+
+
+def show_asset(workspace: Workspace, name: str, args: argparse.Namespace, console: Console,
+               print_json: Callable[[Any], None]) -> int:
+    project = workspace.project
+    graph = project.graph
+    if name not in graph:
+        raise SelectionError(f"'{name}' is not an asset{did_you_mean(name, graph.names)}")
+    item = graph[name]
+    status = project.snapshot().statuses[name]
+    history = workspace.catalog.asset_history(name, limit=args.history)
+    latest = history[0] if history else None
+    head = _head(project, item, latest, args.head) if args.head else None
+    checks = workspace.catalog.latest_checks(name).get(name, [])
+    if args.json:
+        print_json({
+            "asset": name, "kind": item.kind, "group": item.group, "description": item.description,
+            "upstream": list(graph.upstream(name)), "downstream": list(graph.downstream(name)),
+            "tags": list(item.tags), "owners": list(item.owners), "location": str(item.location or ""),
+            "code_version": project.code_versions[name], **status.to_json(),
+            "latest": _record_json(latest) if latest else None,
+            "history": [_record_json(r) for r in history],
+            "checks": [{"check": c.check, "passed": c.passed, "blocking": c.blocking, "message": c.message,
+                        "run_id": c.run_id} for c in checks],
+            **({"head": head.to_dicts() if isinstance(head, pl.DataFrame) else head} if args.head else {}),
+        })
+        return 0
+    console.print(f"[bold]{escape(name)}[/]  {formatting.asset_status_cell(item.kind, status.status).markup()}  "
+                  f"{escape(item.kind)} asset in group {escape(item.group)}")
+    fields = [("description", item.description), ("defined at", str(item.location or "")),
+              ("upstream", ", ".join(graph.upstream(name))), ("downstream", ", ".join(graph.downstream(name))),
+              ("tags", ", ".join(item.tags)), ("owners", ", ".join(item.owners)),
+              ("source path", item.path or ""), ("code version", project.code_versions[name])]
+    for label, value in fields:
+        if value:
+            console.print(f"  {label:<12} {escape(value)}")
+    for reason in status.reasons:
+        console.print(f"  [yellow]{'why':<12}[/] {escape(reason.kind)}: {escape(reason.detail)}")
+    if checks:
+        console.print(f"[bold]checks[/] (run {escape(checks[0].run_id)})")
+        for c in checks:
+            mark = "[green]✓ passed[/]" if c.passed else ("[red]✗ failed[/]" if c.blocking else "[yellow]! warning[/]")
+            console.print(f"  {mark} {escape(c.check)}" + (f": {escape(c.message)}" if c.message else ""))
+    if latest is not None:
+        _print_latest(console, latest)
+        console.print("[bold]history[/]")
+        rows = [[r.run_id, formatting.moment(r.created_at), formatting.duration(r.duration),
+                 "-" if r.rows is None else str(r.rows), r.data_version[:12]] for r in history]
+        for line in table(["run", "at", "took", "rows", "data version"], rows):
+            console.print("  " + line)
+    if head is not None:
+        console.print(f"[bold]first {args.head} rows[/]")
+        console.print(escape(str(head)), markup=False)
+    return 0
+
+
+def _print_latest(console: Console, record: MaterializationRecord) -> None:
+    console.print("[bold]latest materialization[/]")
+    fields = [("run", record.run_id), ("at", formatting.moment(record.created_at)),
+              ("took", formatting.duration(record.duration)), ("rows", "-" if record.rows is None else str(record.rows)),
+              ("size", formatting.size(record.bytes)), ("data version", record.data_version),
+              ("stored at", record.location)]
+    if record.schema:
+        fields.append(("schema", ", ".join(f"{c}: {t}" for c, t in record.schema)))
+    fields += [(str(key), str(value)) for key, value in record.metadata.items()]
+    for label, value in fields:
+        console.print(f"  {escape(label):<12} {escape(value)}")
+
+
+def _head(project: Project, item: Asset, record: MaterializationRecord | None, rows: int) -> Any:
+    if item.is_source:
+        value = read_source(item, source_files(item, project.root), lazy=True)
+    elif record is None:
+        return None
+    else:
+        value = project.storage.read(record.location, lazy=record.location.endswith(".parquet"))
+    if isinstance(value, pl.LazyFrame):
+        return value.head(rows).collect()
+    if isinstance(value, list):
+        return value[:rows]
+    return value
+
+
+def _record_json(record: MaterializationRecord) -> dict[str, Any]:
+    return {"run_id": record.run_id, "created_at": record.created_at, "data_version": record.data_version,
+            "code_version": record.code_version, "upstream_versions": dict(record.upstream_versions),
+            "rows": record.rows, "bytes": record.bytes, "duration": record.duration, "location": record.location,
+            "schema": [list(c) for c in record.schema] if record.schema else None,
+            "metadata": dict(record.metadata), "partition": record.partition}
