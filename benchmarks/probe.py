@@ -48,7 +48,7 @@ PHASES = (
     ("assets_core.planning.graph", "AssetGraph.build", "build and check the graph"),
     ("catalog.quick", "open_catalog", "open the SQLite catalog"),
     ("assets_core.planning.versioning", "CodeVersioner.versions", "code versions"),
-    ("tui.workspace", "Workspace.save_definitions", "save definitions to the catalog"),
+    ("assets_core.application.workspace", "Workspace.save_definitions", "save definitions to the catalog"),
     ("catalog.store", "SqlCatalog.read_state", "read recorded state (SQL)"),
     ("catalog.quick", "QuickCatalog.read_state", "read recorded state (SQL)"),
     ("assets_core.running.storage", "Storage.exists", "check stored values exist (stat)"),

@@ -37,7 +37,7 @@ from textual.pilot import Pilot  # noqa: E402
 
 from assets_core.planning.state import Event, RunRecord  # noqa: E402
 from tui.browser.app import BrowserApp  # noqa: E402
-from tui.workspace import Options, Workspace, open_workspace  # noqa: E402
+from assets_core.application.workspace import Options, Workspace, open_workspace  # noqa: E402
 
 WORK = ROOT / "benchmarks" / ".work" / "tui"
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"

@@ -22,8 +22,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
+from assets_core.application.catalogs import SQLITE_PREFIX, sqlite_url
 from assets_core.collector import collector_paused
 from assets_core.errors import CatalogError
 from assets_core.imports import late_import
@@ -43,7 +44,6 @@ from catalog.views import DefinitionView, RunView
 if TYPE_CHECKING:
     from catalog.store import SqlCatalog
 
-SQLITE_PREFIX = "sqlite:///"
 STATE_BATCH = 900  # names per IN (...) list: below SQLite's oldest limit of 999 bound parameters
 
 
@@ -59,18 +59,6 @@ _RECORDS = tuple(
     for table, columns, decode in (("materialization", MATERIALIZATION_FIELDS, materialization_from),
                                    ("failure", FAILURE_FIELDS, failure_from),
                                    ("observation", OBSERVATION_FIELDS, observation_from)))
-
-
-def sqlite_url(path: str | os.PathLike[str]) -> str:
-    """The URL of a SQLite catalog file (as SQLAlchemy reads it: a file name's own ``%``, ``?``, ``#`` are
-    escaped).
-
-    >>> sqlite_url("/srv/project/.assets/catalog.db")
-    'sqlite:////srv/project/.assets/catalog.db'
-    >>> sqlite_url(".assets/catalog.db")
-    'sqlite:///.assets/catalog.db'
-    """
-    return SQLITE_PREFIX + quote(str(Path(path).expanduser()), safe="/ ")
 
 
 def sqlite_path(url: str) -> Path | None:

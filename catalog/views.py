@@ -4,47 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assets_core.planning.state import RunRecord
+from assets_core.planning.state import DefinitionView, RunView
 
-
-@dataclass(frozen=True)
-class DefinitionView:
-    """An asset definition as last loaded, stripped of its code: what the browser lists without importing it."""
-
-    name: str
-    kind: str  # "python", "sql", "source", ...
-    group: str = "default"
-    description: str = ""
-    code_version: str = ""
-    upstream: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    owners: tuple[str, ...] = ()
-    file: str = ""
-    line: int = 0
-
-
-@dataclass(frozen=True)
-class RunView(RunRecord):
-    """A run as recorded, with what it did counted from its events.
-
-    ``duration`` is in seconds, ``None`` while the run has not ended.
-
-    >>> from datetime import datetime, timezone
-    >>> start = datetime(2024, 1, 1, tzinfo=timezone.utc)
-    >>> RunView("r1", "manual", ("a",), "success", start, start.replace(second=3)).duration
-    3.0
-    """
-
-    materialized: int = 0
-    failed: int = 0
-    skipped: int = 0
-
-    @property
-    def duration(self) -> float | None:
-        """Seconds from start to end, or ``None`` while the run has not ended."""
-        if self.ended_at is None:
-            return None
-        return (self.ended_at - self.started_at).total_seconds()
+__all__ = ["ColumnEdge", "DefinitionView", "RunView"]  # the first two are the core's: a catalog hands them back
 
 
 @dataclass(frozen=True)

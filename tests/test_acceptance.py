@@ -11,7 +11,7 @@ from sqlglot import exp
 
 from assets_core.lineage.sql import trace
 from tui.cli.main import main
-from tui.workspace import Options, open_workspace
+from assets_core.application.workspace import Options, open_workspace
 
 ACCEPTANCE = Path(__file__).resolve().parents[2] / "shared" / "acceptance"
 JAFFLE = ACCEPTANCE / "jaffle_shop"

@@ -1,25 +1,20 @@
-"""Opening a project from the command line: its folder, definitions, home, storage and catalog."""
+"""Opening a workspace: a project's folder, definitions, home, storage and catalog, as every front end does."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from assets_core.running.alerts import hooks_from_config
-from assets_core.collector import collector_paused
-from assets_core.errors import ProjectError
-from assets_core.declaring.loading import ProjectConfig, load_project_assets, read_config
+from assets_core.application.catalogs import WorkspaceCatalog, open_catalog, sqlite_url
 from assets_core.application.project import Project
+from assets_core.collector import collector_paused
+from assets_core.declaring.loading import ProjectConfig, load_project_assets, read_config
+from assets_core.errors import ProjectError
+from assets_core.planning.state import DefinitionView, now
+from assets_core.running.alerts import hooks_from_config
 from assets_core.running.recovery import dead_runs
-from assets_core.planning.state import now
 from assets_core.running.storage import Storage
-from catalog.quick import open_catalog, sqlite_url
-from catalog.views import DefinitionView
-
-if TYPE_CHECKING:
-    from catalog.store import SqlCatalog
 
 
 @dataclass(frozen=True)
@@ -38,7 +33,7 @@ class Workspace:
     """A loaded project with its SQL catalog."""
 
     project: Project
-    catalog: SqlCatalog
+    catalog: WorkspaceCatalog
     config: ProjectConfig
     home: Path
 
@@ -78,7 +73,7 @@ def open_workspace(options: Options) -> Workspace:
     return Workspace(project, catalog, config, home)
 
 
-def open_catalog_only(options: Options) -> SqlCatalog:
+def open_catalog_only(options: Options) -> WorkspaceCatalog:
     """The catalog alone, for commands that need no definitions (runs, logs)."""
     root = Path(options.project or ".").resolve()
     config = read_config(root)

@@ -21,7 +21,7 @@ from tui.browser.tabs import TABS
 from tui.browser.main import MainScreen
 from tui.browser.tree_model import Now, StatusBoard
 from tui.browser.session import AssetRecords, Browser
-from tui.workspace import Workspace
+from assets_core.application.workspace import Workspace
 
 CSS = """
 #main { height: 1fr; }

@@ -20,7 +20,7 @@ from catalog import RunView, SqlCatalog
 from catalog.browse import LogLine, materialization_count, run_log
 from tui import drawing
 from tui.browser.tree_model import badge
-from tui.workspace import Workspace
+from assets_core.application.workspace import Workspace
 
 if TYPE_CHECKING:
     from assets_core.lineage.sql import TableLineage

@@ -20,7 +20,7 @@ from assets_core.planning.state import CheckRecord
 from tui import formatting
 from tui.cli.lineage import refresh_column_lineage
 from tui.formatting import Cell, status_cell, table
-from tui.workspace import Options, Workspace, open_catalog_only, open_workspace
+from assets_core.application.workspace import Options, Workspace, open_catalog_only, open_workspace
 
 
 def _print_json(value: Any) -> None:

@@ -28,7 +28,7 @@ from tui import drawing
 from tui.cli.arguments import whole_number
 from tui.drawing import DrawingError
 from tui.formatting import Cell, asset_status_cell, table
-from tui.workspace import Options, Workspace, open_workspace
+from assets_core.application.workspace import Options, Workspace, open_workspace
 
 if TYPE_CHECKING:
     from assets_core.lineage.sql import TableLineage

@@ -17,7 +17,7 @@ from rich.markup import escape
 from assets_core.errors import AssetsError
 from tui.cli import commands, lineage
 from tui.cli.arguments import whole_number
-from tui.workspace import Options
+from assets_core.application.workspace import Options
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 POSITIVE = whole_number(1)

@@ -17,7 +17,7 @@ from assets_core.declaring.sources import read_source, source_files
 from assets_core.planning.state import MaterializationRecord
 from tui import formatting
 from tui.formatting import table
-from tui.workspace import Workspace
+from assets_core.application.workspace import Workspace
 
 
 def show_asset(workspace: Workspace, name: str, args: argparse.Namespace, console: Console,

@@ -18,7 +18,7 @@ from assets_core.running.recovery import HOST
 from assets_core.planning.state import RunRecord, now
 from catalog import open_catalog, sqlite_url
 from tui.cli.main import main
-from tui.workspace import Options, open_workspace
+from assets_core.application.workspace import Options, open_workspace
 
 PIPELINE = """
 import time

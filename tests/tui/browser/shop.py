@@ -18,7 +18,7 @@ import pytest
 
 import assets_core.running.execution
 from assets_core.running.execution import RunSettings
-from tui.workspace import Options, Workspace, open_workspace
+from assets_core.application.workspace import Options, Workspace, open_workspace
 
 NOW = datetime(2026, 1, 2, 12, 0, tzinfo=timezone.utc)  # the browser's clock in tests
 START = datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)  # the first recorded moment

@@ -1,0 +1,118 @@
+"""Finding the catalog at run time: the core never imports a catalog package, a catalog package registers itself.
+
+A catalog package names a factory, ``open_catalog(url) -> WorkspaceCatalog``, under the entry point group
+``assets.catalogs`` of its distribution, as SQLAlchemy finds its dialects. The entry point's name is the URL
+scheme it serves (``redis`` serves ``redis://...``; ``postgresql`` also serves ``postgresql+psycopg://...``);
+the one named ``default`` serves every other URL. This project's own SQL catalog registers itself as
+``default`` in ``pyproject.toml``::
+
+    [project.entry-points."assets.catalogs"]
+    default = "catalog.quick:open_catalog"
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Collection, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import quote
+
+from assets_core.errors import CatalogError
+from assets_core.imports import late_import
+from assets_core.planning.state import (
+    Catalog,
+    CheckRecord,
+    DefinitionView,
+    Event,
+    FailureRecord,
+    RunView,
+)
+
+if TYPE_CHECKING:
+    from assets_core.lineage.sql import TableLineage
+
+GROUP = "assets.catalogs"
+DEFAULT = "default"
+SQLITE_PREFIX = "sqlite:///"
+
+
+class WorkspaceCatalog(Catalog, Protocol):
+    """What the application layer asks of a catalog: what a run reads and records, and what people browse."""
+
+    def save_definitions(self, definitions: Sequence[DefinitionView]) -> bool:
+        """Record the definitions as loaded now; return whether they differ from the recorded ones."""
+        ...
+
+    def list_runs(self, limit: int = 50) -> list[RunView]:
+        """The latest runs, newest first."""
+        ...
+
+    def find_run(self, run_id_or_prefix: str) -> RunView:
+        """One run by its id or a unique prefix of it (a :class:`CatalogError` otherwise)."""
+        ...
+
+    def run_events(self, run_id: str, asset: str | None = None,
+                   levels: Collection[str] | None = None) -> list[Event]:
+        """The events of a run in the order they happened, optionally of one asset and some levels."""
+        ...
+
+    def latest_checks(self, asset: str | None = None) -> dict[str, list[CheckRecord]]:
+        """The latest result of every check, by asset."""
+        ...
+
+    def asset_failures(self, asset: str, limit: int = 10) -> list[FailureRecord]:
+        """The latest failed attempts of an asset, newest first."""
+        ...
+
+    def load_column_lineage(self) -> dict[str, TableLineage]:
+        """Every stored column lineage, by asset."""
+        ...
+
+    def save_column_lineage(self, lineages: Mapping[str, TableLineage]) -> bool:
+        """Store the column lineage of these assets; return whether anything changed."""
+        ...
+
+    def close(self) -> None:
+        """Release the connections."""
+        ...
+
+
+Factory = Callable[[str], WorkspaceCatalog]
+
+
+def open_catalog(url: str) -> WorkspaceCatalog:
+    """Open the catalog at ``url`` with the catalog package registered for its scheme."""
+    return find_factory(url)(url)
+
+
+def find_factory(url: str) -> Factory:
+    """The factory registered for the URL's scheme, else the default one.
+
+    >>> find_factory("sqlite:///x.db").__module__
+    'catalog.quick'
+    """
+    scheme = url.partition(":")[0].partition("+")[0].lower()
+    with late_import():
+        from importlib.metadata import entry_points
+
+        registered = {point.name: point for point in entry_points(group=GROUP)}
+        point = registered.get(scheme) or registered.get(DEFAULT)
+        if point is None:
+            raise CatalogError(
+                f"no catalog package is installed for '{url}': install this project (pip install -e .), whose "
+                f"'catalog' package registers itself under the entry point group '{GROUP}'")
+        factory: Factory = point.load()
+    return factory
+
+
+def sqlite_url(path: str | os.PathLike[str]) -> str:
+    """The URL of a SQLite catalog file (as SQLAlchemy reads it: a file name's own ``%``, ``?``, ``#`` are
+    escaped).
+
+    >>> sqlite_url("/srv/project/.assets/catalog.db")
+    'sqlite:////srv/project/.assets/catalog.db'
+    >>> sqlite_url(".assets/catalog.db")
+    'sqlite:///.assets/catalog.db'
+    """
+    return SQLITE_PREFIX + quote(str(Path(path).expanduser()), safe="/ ")
