@@ -36,6 +36,7 @@ from assets_core.running.attempts import (
     retry_delay,
     user_traceback,
 )
+from assets_core.running.buffer import RecordBuffer
 from assets_core.running.capture import capture, capturing_run
 from assets_core.declaring.checks import Check, CheckResult
 from assets_core.running.context import AssetContext
@@ -73,8 +74,6 @@ UPSTREAM_REASONS = ("upstream_changed", "upstream_stale")  # the reasons a run m
 ANOMALY_HISTORY = 20  # materializations an anomaly is judged against
 HEARTBEAT_SECONDS = 5.0  # a running run tells the catalog it is alive at least this often
 POLL_SECONDS = 0.25  # how often a run waiting for another run's lease asks again
-FLUSH_SECONDS = 0.25  # finished assets are recorded at least this often...
-FLUSH_COUNT = 500  # ...or once this many wait, in one transaction: few writes, and none while the GIL is contended
 
 
 class Execution:
@@ -102,11 +101,7 @@ class Execution:
         self._load_lock = threading.Lock()
         self._lazy: dict[str, frozenset[str]] = {}
         self._why: dict[str, str] = {}
-        self._done: list[MaterializationRecord] = []  # recorded in one transaction per scheduling round
-        self._failed: list[FailureRecord] = []
-        self._events: list[Event] = []
-        self._checks: list[CheckRecord] = []
-        self._flushed = time.perf_counter()
+        self.buffer = RecordBuffer(recorder, self.listener)
         self._polled = self._beaten = time.perf_counter()
         self.held: dict[str, str] = {}  # asset -> the other run holding its lease
         self._made_by: dict[str, str] = {}  # asset -> the run that held its lease before this one took it
@@ -211,18 +206,19 @@ class Execution:
                     if parked:
                         start(self._unpark(parked))
                     if not futures and not parked:
-                        self._flush()
+                        self.buffer.flush()
                         continue
-                    self._flush(lazily=True)  # while the workers run what was just submitted
+                    self.buffer.flush(lazily=True)  # while the workers run what was just submitted
                     self._beat()
                     if not futures:  # only waiting for other runs' leases
                         time.sleep(POLL_SECONDS)
                         continue
-                    for future in _finished(finished, POLL_SECONDS if parked else HEARTBEAT_SECONDS):
+                    wait = min(POLL_SECONDS if parked else HEARTBEAT_SECONDS, self.buffer.due_in())
+                    for future in _finished(finished, wait):
                         name = futures.pop(future)
                         self._complete(future.result())
                         sorter.done(name)
-                self._flush()
+                self.buffer.flush()
             except BaseException:
                 for future in futures:
                     future.cancel()
@@ -259,16 +255,6 @@ class Execution:
             self.recorder.heartbeat(self.run_id)
             self._beaten = time.perf_counter()
 
-    def _flush(self, lazily: bool = False) -> None:
-        """Record what finished since the last flush, in one transaction (``lazily``: only when due)."""
-        if lazily and len(self._done) + len(self._failed) < FLUSH_COUNT \
-                and time.perf_counter() - self._flushed < FLUSH_SECONDS:
-            return
-        if self._done or self._failed or self._events:
-            self.recorder.record_results(self._done, self._failed, self._events, self._checks)
-            self._done, self._failed, self._events, self._checks = [], [], [], []
-        self._flushed = time.perf_counter()
-
     def _skip_reason(self, name: str, planned: tuple[Reason, ...]) -> str | None:
         """Why a planned asset need not run after all (None: it runs)."""
         item = self.graph[name]
@@ -294,8 +280,7 @@ class Execution:
         self.outcomes.append(Outcome(name, SKIPPED, detail))
         self._release_inputs(name)
         event = Event(self.run_id, SKIPPED, detail, asset=name)
-        self._events.append(event)
-        self.listener(event)
+        self.buffer.add(events=[event], reports=[event])
 
     def _attempt(self, name: str) -> Attempt:
         """Run one asset in a worker thread, with retries; never raises for the asset's own failures."""
@@ -384,16 +369,16 @@ class Execution:
         events += [Event(self.run_id, "log", text, asset=name, level=level) for level, text in attempt.logs]
         events += [Event(self.run_id, "retry", text, asset=name, level="WARNING") for text in attempt.retries]
         events += [check_event(self.run_id, name, check, result) for check, result in attempt.checks]
-        self._checks += [CheckRecord(name, self.run_id, check.name, result.passed, check.blocking, result.message,
-                                     json_metadata(name, result.metadata)) for check, result in attempt.checks]
+        checks = [CheckRecord(name, self.run_id, check.name, result.passed, check.blocking, result.message,
+                              json_metadata(name, result.metadata)) for check, result in attempt.checks]
         error = attempt.error or attempt.blocking_failure
         if attempt.stored is None or error:
             self.blocked.add(name)
             if attempt.traceback:
                 events.append(Event(self.run_id, "log", attempt.traceback.rstrip(), asset=name, level="ERROR"))
             events.append(Event(self.run_id, FAILED, error, asset=name, level="ERROR"))
-            self._failed.append(FailureRecord(name, self.run_id, error, attempt.traceback,
-                                              attempt=len(attempt.retries) + 1))
+            failure = FailureRecord(name, self.run_id, error, attempt.traceback, attempt=len(attempt.retries) + 1)
+            self.buffer.add(failures=[failure])
             outcome = Outcome(name, FAILED, error, attempt.duration)
             self._alert(Alert("check" if not attempt.error else "failure", name, self.run_id, error, self.project))
         else:
@@ -403,17 +388,14 @@ class Execution:
             for anomaly in self._anomalies(name, attempt.duration, stored.rows):
                 events.append(Event(self.run_id, "anomaly", anomaly.message, asset=name, level="WARNING"))
                 self._alert(Alert("anomaly", name, self.run_id, anomaly.message, self.project))
-            self._done.append(self._record(attempt, stored))
+            self.buffer.add(materializations=[self._record(attempt, stored)])
             self.data_versions[name], self.locations[name] = stored.data_version, stored.location
             if self.remaining.get(name) and stored.value is not None:
                 self.values[name] = stored.value
             outcome = Outcome(name, MATERIALIZED, detail, attempt.duration, stored.data_version, stored.rows)
         self.outcomes.append(outcome)
-        self._events += events
         self._release_inputs(name)
-        for event in events:
-            if event.kind != "started":
-                self.listener(event)
+        self.buffer.add(events=events, checks=checks, reports=[event for event in events if event.kind != "started"])
 
     def _anomalies(self, name: str, duration: float, rows: int | None) -> list[Anomaly]:
         """Compare with the asset's history, read only when a cheap test says it might be odd."""
