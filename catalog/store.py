@@ -29,6 +29,7 @@ from assets_core.planning.state import (
     is_live,
     now,
 )
+from assets_core.running.recovery import is_dead
 from catalog import queries
 from catalog.engine import WRITE, create_catalog_engine, describe, parse_url, translated_errors
 from catalog.models import (
@@ -183,15 +184,22 @@ class SqlCatalog:
 
     def acquire_leases(self, run_id: str, assets: Sequence[str]) -> dict[str, str]:
         """Take the lease of each asset no other live run holds, in one transaction; return
-        ``{asset: holding run}`` for the assets another live run holds."""
+        ``{asset: holding run}`` for the assets another live run holds.
+
+        A holder whose heartbeat is older than ``LEASE_TIMEOUT`` is not live; neither is one that ran on this
+        machine and whose process is gone, which is marked ``interrupted`` at once.
+        """
         if not assets:
             return {}
         moment = now()
         with self._transaction() as transaction:
             holders = dict(transaction.select_in(LEASE, ["asset", "run_id"], "asset", list(assets)))
             others = sorted({holder for holder in holders.values() if holder != run_id})
-            runs = transaction.select_in(RUN, ["run_id", "status", "started_at", "heartbeat_at"], "run_id", others)
-            live = {row[0] for row in runs if is_live(_liveness(row), moment)}
+            runs = [_liveness(row) for row in transaction.select_in(RUN, LIVENESS_COLUMNS, "run_id", others)]
+            dead = [run.run_id for run in runs if is_dead(run, moment)]
+            for dead_run in dead:
+                transaction.update(RUN, "run_id", dead_run, {"status": "interrupted", "ended_at": to_utc(moment)})
+            live = {run.run_id for run in runs if is_live(run, moment) and run.run_id not in dead}
             held = {asset: holder for asset, holder in holders.items() if holder != run_id and holder in live}
             for asset, holder in holders.items():
                 if asset not in held and holder != run_id:
@@ -344,7 +352,12 @@ def _point(transaction: WriteTransaction, pointers: dict[str, dict[str, Any]]) -
     transaction.upsert_many(ASSET_STATE, "asset", [{"asset": asset, **given} for asset, given in pointers.items()])
 
 
+LIVENESS_COLUMNS = ["run_id", "status", "started_at", "heartbeat_at", "pid", "host"]
+
+
 def _liveness(row: Sequence[Any]) -> RunRecord:
-    """Enough of a run row, read raw inside a write transaction, to judge whether the run is alive."""
-    run_id, status, started_at, heartbeat_at = row
-    return RunRecord(run_id, "", (), status, time_from(started_at), heartbeat_at=maybe_time_from(heartbeat_at))
+    """Enough of a run row (``LIVENESS_COLUMNS``, read raw inside a write transaction) to judge whether the run
+    is alive."""
+    run_id, status, started_at, heartbeat_at, pid, host = row
+    return RunRecord(run_id, "", (), status, time_from(started_at), heartbeat_at=maybe_time_from(heartbeat_at),
+                     pid=pid, host=host or "")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+from assets_core.running.recovery import HOST
 from assets_core.planning.state import LEASE_TIMEOUT, CheckRecord, MemoryCatalog, RunRecord, now
 from catalog import SCHEMA_VERSION, SqlCatalog, open_catalog, sqlite_url
 
@@ -92,3 +96,27 @@ def test_saving_the_same_definitions_again_writes_nothing(tmp_path: Path) -> Non
     assert catalog.lineage_edges() == [("a", "b")]
     assert catalog.save_definitions([DefinitionView("a", "python", description="changed")]) is True
     assert [d.name for d in catalog.list_definitions()] == ["a"] and catalog.lineage_edges() == []
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_a_dead_holder_on_this_machine_loses_its_leases_at_once(tmp_path: Path) -> None:
+    catalog = open_catalog(sqlite_url(tmp_path / "c.db"))
+    catalog.begin_run(run("dead", pid=_dead_pid(), host=HOST))
+    catalog.begin_run(run("alive", pid=os.getpid(), host=HOST))
+    assert catalog.acquire_leases("dead", ["x"]) == {}
+    assert catalog.acquire_leases("alive", ["x"]) == {}  # its heartbeat is fresh, but its process is gone
+    assert {view.run_id: view.status for view in catalog.list_runs()}["dead"] == "interrupted"
+
+
+def test_a_holder_on_another_machine_keeps_its_leases_while_it_beats(tmp_path: Path) -> None:
+    catalog = open_catalog(sqlite_url(tmp_path / "c.db"))
+    catalog.begin_run(run("remote", pid=_dead_pid(), host=f"not-{HOST}"))  # that pid means nothing here
+    catalog.begin_run(run("local", pid=os.getpid(), host=HOST))
+    catalog.acquire_leases("remote", ["x"])
+    assert catalog.acquire_leases("local", ["x"]) == {"x": "remote"}
+    assert {view.run_id: view.status for view in catalog.list_runs()}["remote"] == "running"
