@@ -107,8 +107,9 @@ class Execution:
         self._made_by: dict[str, str] = {}  # asset -> the run that held its lease before this one took it
 
     def run(self, plan: Plan) -> RunResult:
-        """Run the plan; a plan with nothing to run and no source change to record makes no run at all."""
-        if not plan.steps and not self._changed_observations():
+        """Run the plan; a plan with nothing to run and no source data change to record makes no run at all
+        (a source whose file was only touched, its data the same, is hashed again by the next command)."""
+        if not plan.steps and not any(self._changed_data(name, o) for name, o in self._changed_observations()):
             return RunResult(None, "success", ())
         try:
             self.home.mkdir(parents=True, exist_ok=True)
@@ -165,6 +166,10 @@ class Execution:
                                                                           observation.fingerprint):
                 changed.append((name, observation))
         return changed
+
+    def _changed_data(self, name: str, observation: Observation) -> bool:
+        last = self.state.get(name, AssetState()).observation
+        return last is None or last.data_version != observation.data_version
 
     def _record_observations(self) -> None:
         for name, observation in self._changed_observations():
