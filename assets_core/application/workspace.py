@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from assets_core.application.catalogs import WorkspaceCatalog, open_catalog, sqlite_url
 from assets_core.application.project import Project
 from assets_core.collector import collector_paused
-from assets_core.declaring.loading import ProjectConfig, load_project_assets, read_config
+from assets_core.declaring.loading import Definition, ProjectConfig, load_project_assets, read_config
 from assets_core.errors import ProjectError
 from assets_core.planning.state import DefinitionView, now
 from assets_core.running.alerts import hooks_from_config
@@ -50,12 +51,30 @@ class Workspace:
         self.catalog.save_definitions(definitions)  # writes only when they changed
 
 
-def open_workspace(options: Options) -> Workspace:
-    """Load the project the options point at; raise :class:`ProjectError` when there is nothing to load."""
+def open_workspace(options: Options, definitions: Sequence[Definition] | None = None) -> Workspace:
+    """Load the project the options point at (or take ``definitions`` as its assets), open its catalog and
+    storage, and recover dead runs; raise :class:`ProjectError` when there is nothing to load."""
+    root, config = locate(options)
+    if definitions is None:
+        definitions = _load_definitions(root, config, options)
+    home = resolve_home(root, options.home, config)
+    catalog = open_catalog(catalog_url(options, config, home))
+    storage = Storage(home / "storage", durable=bool(config.durable))
+    assets = [*definitions, *hooks_from_config(config.extra.get("alerts"))]
+    project = Project(assets, root, storage, catalog, home)
+    project.recover()  # runs whose process died become "interrupted" before anything reads them
+    return Workspace(project, catalog, config, home)
+
+
+def locate(options: Options) -> tuple[Path, ProjectConfig]:
+    """The project folder the options point at, and its ``[tool.assets]`` settings."""
     root = Path(options.project or ".").resolve()
     if not root.is_dir():
         raise ProjectError(f"the project folder {root} does not exist; pass --project with an existing folder")
-    config = read_config(root)
+    return root, read_config(root)
+
+
+def _load_definitions(root: Path, config: ProjectConfig, options: Options) -> list[Definition]:
     module, file = options.module, options.file
     if module is None and file is None:
         module, file = config.module, config.file
@@ -64,23 +83,22 @@ def open_workspace(options: Options) -> Workspace:
             f"no definitions to load in {root}: pass -m MODULE or -f FILE, or add to pyproject.toml:\n"
             "  [tool.assets]\n  module = \"defs\"        # and/or: sql_folders = [\"models\"]")
     with collector_paused():  # thousands of functions and assets made at once, none of them garbage
-        assets = load_project_assets(config, module=module, file=file) + hooks_from_config(config.extra.get("alerts"))
-    home = resolve_home(root, options.home, config)
-    catalog = open_catalog(catalog_url(options, config, home))
-    storage = Storage(home / "storage", durable=bool(config.durable))
-    project = Project(assets, root, storage, catalog, home)
-    project.recover()  # runs whose process died become "interrupted" before anything reads them
-    return Workspace(project, catalog, config, home)
+        return list(load_project_assets(config, module=module, file=file))
 
 
 def open_catalog_only(options: Options) -> WorkspaceCatalog:
     """The catalog alone, for commands that need no definitions (runs, logs)."""
-    root = Path(options.project or ".").resolve()
-    config = read_config(root)
+    root, config = locate(options)
     catalog = open_catalog(catalog_url(options, config, resolve_home(root, options.home, config)))
     for run in dead_runs(catalog.running_runs(), now()):
         catalog.end_run(run.run_id, "interrupted")
     return catalog
+
+
+def open_storage(options: Options) -> Storage:
+    """The storage of the project the options point at, without loading its definitions."""
+    root, config = locate(options)
+    return Storage(resolve_home(root, options.home, config) / "storage", durable=bool(config.durable))
 
 
 def catalog_url(options: Options, config: ProjectConfig, home: Path) -> str:

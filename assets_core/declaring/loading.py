@@ -31,6 +31,7 @@ from assets_core.imports import late_import
 
 _OWN_PACKAGES = ("assets_core", "catalog", "tui")
 DEFINITION_TYPES = (Asset, Check, Freshness, AlertHook)  # what a project's modules declare
+Definition = Asset | Check | Freshness | AlertHook
 
 
 @dataclass(frozen=True)

@@ -9,22 +9,46 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from assets_core.declaring.definitions import Asset
 from assets_core.errors import SelectionError
 from assets_core.planning.graph import AssetGraph
 from assets_core.planning.state import AssetState, MaterializationRecord
 
-FRESH, STALE, MISSING, FAILED = "fresh", "stale", "missing", "failed"
-STATUSES = (FRESH, STALE, MISSING, FAILED)
+
+
+class AssetStatus(StrEnum):
+    """Whether an asset's stored value is what its code and upstreams make now."""
+
+    FRESH = "fresh"
+    STALE = "stale"
+    MISSING = "missing"
+    FAILED = "failed"
+
+
+class ReasonKind(StrEnum):
+    """Why an asset is not fresh (or, for ``FORCED``, why it runs anyway)."""
+
+    MISSING = "missing"
+    CODE_CHANGED = "code_changed"
+    UPSTREAM_CHANGED = "upstream_changed"
+    UPSTREAM_STALE = "upstream_stale"
+    FAILED = "failed"
+    OVERDUE = "overdue"
+    SOURCE_CHANGED = "source_changed"
+    FORCED = "forced"
+
+
+FRESH, STALE, MISSING, FAILED = AssetStatus.FRESH, AssetStatus.STALE, AssetStatus.MISSING, AssetStatus.FAILED
+STATUSES = tuple(AssetStatus)
 
 
 @dataclass(frozen=True)
 class Reason:
-    """Why an asset is not fresh. ``kind`` is one of missing, code_changed, upstream_changed,
-    upstream_stale, failed, overdue, source_changed, forced."""
+    """Why an asset is not fresh, in words (``detail``) and as a :class:`ReasonKind`."""
 
-    kind: str
+    kind: ReasonKind
     detail: str
     upstream: str | None = None
 
@@ -35,7 +59,7 @@ class Reason:
 @dataclass(frozen=True)
 class Status:
     asset: str
-    status: str
+    status: AssetStatus
     reasons: tuple[Reason, ...] = ()
 
     @property
@@ -61,6 +85,7 @@ class Plan:
 
     steps: tuple[Step, ...]
     selected: frozenset[str]
+    waiting: tuple[Step, ...] = ()  # selected stale assets left out: each waits on an unselected stale upstream
 
     @property
     def assets(self) -> list[str]:
@@ -105,13 +130,13 @@ def reasons_for(item: Asset, own: AssetState, code_version: str, upstream_versio
     record = own.materialization
     reasons: list[Reason] = []
     if own.failure is not None:
-        reasons.append(Reason("failed", f"the last attempt failed: {own.failure.error}"))
+        reasons.append(Reason(ReasonKind.FAILED, f"the last attempt failed: {own.failure.error}"))
     if record is None:
-        return reasons + [Reason("missing", "never materialized")]
+        return reasons + [Reason(ReasonKind.MISSING, "never materialized")]
     if lost:
-        reasons.append(Reason("missing", f"its stored value {record.location} is gone"))
+        reasons.append(Reason(ReasonKind.MISSING, f"its stored value {record.location} is gone"))
     if record.code_version != code_version:
-        reasons.append(Reason("code_changed", "its code changed since the last materialization"))
+        reasons.append(Reason(ReasonKind.CODE_CHANGED, "its code changed since the last materialization"))
     consumed = record.upstream_versions
     for up in item.upstream:
         now = upstream_versions.get(up)
@@ -140,24 +165,27 @@ def build_plan(graph: AssetGraph, selected: Collection[str], statuses: Mapping[s
     chosen = {name for name in selected if not graph[name].is_source}
     forced = chosen if force is True else set(force or ())
     steps: list[Step] = []
+    waiting: list[Step] = []
     planned: set[str] = set()
     for name in graph.order():
         if name not in chosen:
             continue
-        reasons = [r for r in statuses[name].reasons if r.kind != "upstream_stale" or r.upstream in planned]
-        reasons += [Reason("upstream_stale", f"upstream '{up}' runs first", up)
+        reasons = [r for r in statuses[name].reasons if r.kind != ReasonKind.UPSTREAM_STALE or r.upstream in planned]
+        if not reasons and name not in forced and statuses[name].reasons:
+            waiting.append(Step(name, statuses[name].reasons))
+        reasons += [Reason(ReasonKind.UPSTREAM_STALE, f"upstream '{up}' runs first", up)
                     for up in graph.upstream(name) if up in planned and not _names(reasons, up)]
         if name in forced:
-            reasons.insert(0, Reason("forced", "--force reruns it" if force is True else "asked to rerun it"))
+            reasons.insert(0, Reason(ReasonKind.FORCED, "--force reruns it" if force is True else "asked to rerun it"))
         if reasons:
             steps.append(Step(name, tuple(reasons)))
             planned.add(name)
     _check_inputs(graph, planned, statuses, state)
-    return Plan(tuple(steps), frozenset(selected))
+    return Plan(tuple(steps), frozenset(selected), tuple(waiting))
 
 
 def _names(reasons: list[Reason], upstream: str) -> bool:
-    return any(r.upstream == upstream and r.kind == "upstream_stale" for r in reasons)
+    return any(r.upstream == upstream and r.kind == ReasonKind.UPSTREAM_STALE for r in reasons)
 
 
 def _check_inputs(graph: AssetGraph, planned: set[str], statuses: Mapping[str, Status],
@@ -179,28 +207,28 @@ def _check_inputs(graph: AssetGraph, planned: set[str], statuses: Mapping[str, S
 def _source_status(item: Asset, own: AssetState | None, versions: Versions) -> Status:
     now = versions.sources.get(item.name)
     if now is None:
-        return Status(item.name, MISSING, (Reason("missing", f"no file matches '{item.path}'"),))
+        return Status(item.name, MISSING, (Reason(ReasonKind.MISSING, f"no file matches '{item.path}'"),))
     observed = own.observation if own is not None else None
     if observed is None:
-        return Status(item.name, STALE, (Reason("source_changed", "not observed yet"),))
+        return Status(item.name, STALE, (Reason(ReasonKind.SOURCE_CHANGED, "not observed yet"),))
     if observed.data_version != now:
-        return Status(item.name, STALE, (Reason("source_changed", "its files changed since last observed"),))
+        return Status(item.name, STALE, (Reason(ReasonKind.SOURCE_CHANGED, "its files changed since last observed"),))
     return Status(item.name, FRESH)
 
 
 def _upstream_reasons(up: str, record: MaterializationRecord, now: str | None, stale: bool) -> list[Reason]:
     reasons = []
     if stale:
-        reasons.append(Reason("upstream_stale", f"upstream '{up}' is not fresh and runs first", up))
+        reasons.append(Reason(ReasonKind.UPSTREAM_STALE, f"upstream '{up}' is not fresh and runs first", up))
     consumed = record.upstream_versions.get(up)
     if now is None:
         if not stale:
-            reasons.append(Reason("upstream_stale", f"upstream '{up}' holds no data", up))
+            reasons.append(Reason(ReasonKind.UPSTREAM_STALE, f"upstream '{up}' holds no data", up))
     elif consumed is None:
-        reasons.append(Reason("upstream_changed", f"it now reads '{up}', which it did not read before", up))
+        reasons.append(Reason(ReasonKind.UPSTREAM_CHANGED, f"it now reads '{up}', which it did not read before", up))
     elif consumed != now:
         reasons.append(Reason(
-            "upstream_changed", f"upstream '{up}' has new data ({consumed[:8]} -> {now[:8]})", up))
+            ReasonKind.UPSTREAM_CHANGED, f"upstream '{up}' has new data ({consumed[:8]} -> {now[:8]})", up))
     return reasons
 
 
@@ -208,7 +236,7 @@ def _overdue(record: MaterializationRecord, max_age: timedelta, now: datetime) -
     age = now - record.created_at
     if age <= max_age:
         return []
-    return [Reason("overdue", f"last materialized {_hours(age)} ago; its freshness policy allows {_hours(max_age)}")]
+    return [Reason(ReasonKind.OVERDUE, f"last materialized {_hours(age)} ago; its freshness policy allows {_hours(max_age)}")]
 
 
 def _hours(delta: timedelta) -> str:

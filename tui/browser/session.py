@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assets_core.running.execution import RunResult, RunSettings
+from assets_core.application import usecases
+from assets_core.running.execution import RunResult
 from assets_core.planning.plan import Plan
 from assets_core.application.project import Project, Snapshot
 from assets_core.planning.state import Event, FailureRecord, MaterializationRecord
 from catalog import RunView, SqlCatalog
 from catalog.browse import LogLine, materialization_count, run_log
 from tui import drawing
-from tui.browser.tree_model import badge
 from assets_core.application.workspace import Workspace
+from assets_core.lineage.columns import ColumnGraph
+from assets_core.lineage.view import asset_view
 
 if TYPE_CHECKING:
     from assets_core.lineage.sql import TableLineage
@@ -46,6 +48,7 @@ class Browser:
         self.snapshot: Snapshot | None = None
         self._lineages: dict[str, TableLineage] | None = None
         self._schemas: dict[str, tuple[str, ...] | None] | None = None
+        self._columns: tuple[dict[str, TableLineage], ColumnGraph] | None = None  # and the lineages it is of
 
     @property
     def project(self) -> Project:
@@ -76,17 +79,15 @@ class Browser:
         itself runs even when fresh, as a run started by hand does; what lies downstream runs because it
         does, and early cutoff skips what turns out unchanged."""
         self._refuse("rematerialize")
-        snapshot = self.take_snapshot()
-        return self.project.plan([selection], force=[selection.rstrip("+")], snapshot=snapshot), snapshot
+        prepared = usecases.prepare(self.workspace, [selection], force=[selection.rstrip("+")])
+        self.snapshot, self._lineages, self._schemas = prepared.snapshot, None, None
+        return prepared.plan, prepared.snapshot
 
     def run(self, selection: str, plan: Plan, snapshot: Snapshot, listener: Callable[[Event], None]) -> RunResult:
         """Run a plan made by :meth:`plan`; ``listener`` hears every event, in the thread that calls this."""
         self._refuse("rematerialize")
-        self.workspace.save_definitions()
-        settings = RunSettings(trigger="tui", selection=(selection,))
-        if self.workspace.config.workers:
-            settings = replace(settings, workers=self.workspace.config.workers)
-        return self.project.run(plan, snapshot, settings, listener=listener)
+        return usecases.materialize(self.workspace, [selection], force=[selection.rstrip("+")], trigger="tui",
+                                    listener=listener, prepared=usecases.Prepared(plan, snapshot))
 
     def lineages(self) -> dict[str, TableLineage]:
         """Column lineage of the SQL assets, with the catalog as cache (written back unless read-only)."""
@@ -100,6 +101,13 @@ class Browser:
     def lineages_if_known(self) -> dict[str, TableLineage] | None:
         """The column lineage if :meth:`lineages` computed it for the current snapshot, else ``None``."""
         return self._lineages
+
+    def column_graph(self) -> ColumnGraph:
+        """The columns of every asset and the lineage between them, built once per computed lineage."""
+        lineages = self.lineages()
+        if self._columns is None or self._columns[0] is not lineages:
+            self._columns = (lineages, ColumnGraph.build(self.project.graph, lineages, self.schemas()))
+        return self._columns[1]
 
     def schemas(self) -> dict[str, tuple[str, ...] | None]:
         """The columns of every asset as far as known (a source's from its files)."""
@@ -119,20 +127,8 @@ class Browser:
     def draw(self, name: str | None) -> list[Path]:
         """Write the lineage of ``name`` (its upstream and downstream; all assets when ``None``) into the project
         folder: DOT always, SVG too when Graphviz's ``dot`` is installed. Returns the files written."""
-        graph = self.project.graph
-        if name is None:
-            shown = set(graph.names)
-        else:
-            shown = {name} | graph.dag.ancestors([name]) | graph.dag.descendants([name])
-        statuses = self.snapshot.statuses if self.snapshot is not None else {}
-        nodes = []
-        for item in graph:
-            if item.name in shown:
-                status = statuses.get(item.name)
-                word = badge(item.kind, status.status if status is not None else None).word
-                nodes.append(drawing.node(item.name, item.kind, word, item.group, target=item.name == name))
-        edges = [(up, down) for down in shown for up in graph.upstream(down) if up in shown]
-        picture = drawing.build_drawing(nodes, sorted(edges))
+        statuses = {n: s.status for n, s in self.snapshot.statuses.items()} if self.snapshot is not None else {}
+        picture = drawing.draw_view(asset_view(self.project.graph, name), self.project.graph, statuses)
         stem = self.project.root / f"lineage-{name or 'all'}"
         written = [drawing.write_file(f"{stem}.dot", drawing.render(picture, "dot"))]
         if shutil.which("dot"):

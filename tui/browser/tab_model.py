@@ -14,7 +14,7 @@ from rich.text import Text
 
 from assets_core.declaring.definitions import Asset
 from assets_core.errors import Location
-from assets_core.planning.plan import Plan, Status
+from assets_core.planning.plan import Plan, ReasonKind, Status
 from assets_core.planning.state import FailureRecord, MaterializationRecord
 from tui import formatting
 
@@ -246,8 +246,9 @@ def plan_rows(plan: Plan) -> list[tuple[str, str, str]]:
     """One row per step of a plan: its position, its asset, and why it runs.
 
     >>> from assets_core.planning.plan import Reason, Step
-    >>> plan_rows(Plan((Step("a", (Reason("forced", "--force"), Reason("missing", "never"))),), frozenset()))
+    >>> steps = (Step("a", (Reason(ReasonKind.FORCED, "--force"), Reason(ReasonKind.MISSING, "never"))),)
+    >>> plan_rows(Plan(steps, frozenset()))
     [('1', 'a', 'asked for by hand; never')]
     """
-    return [(str(i), step.asset, "; ".join(FORCED if r.kind == "forced" else r.detail for r in step.reasons))
+    return [(str(i), step.asset, "; ".join(FORCED if r.kind == ReasonKind.FORCED else r.detail for r in step.reasons))
             for i, step in enumerate(plan.steps, 1)]

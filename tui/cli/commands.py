@@ -11,16 +11,13 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from assets_core.errors import SelectionError
-from assets_core.running.execution import RunSettings
+from assets_core.application import usecases
+from assets_core.application.workspace import Options, Workspace, open_catalog_only, open_workspace
 from assets_core.imports import late_import
-from assets_core.planning.plan import Status
-from assets_core.running.resume import unfinished
+from assets_core.planning.plan import Plan, Status
 from assets_core.planning.state import CheckRecord
 from tui import formatting
-from tui.cli.lineage import refresh_column_lineage
 from tui.formatting import Cell, status_cell, table
-from assets_core.application.workspace import Options, Workspace, open_catalog_only, open_workspace
 
 
 def _print_json(value: Any) -> None:
@@ -50,7 +47,7 @@ def list_assets(args: argparse.Namespace, options: Options, console: Console) ->
 
 def status(args: argparse.Namespace, options: Options, console: Console) -> int:
     workspace = open_workspace(options)
-    statuses = workspace.project.statuses(args.selection)
+    statuses = usecases.statuses(workspace, args.selection)
     checks = workspace.catalog.latest_checks() if workspace.project.graph.checks else {}
     if args.json:
         _print_json([{**s.to_json(), **({"checks": [_check_json(c) for c in checks[s.asset]]}
@@ -79,12 +76,12 @@ def _check_json(check: CheckRecord) -> dict[str, Any]:
 
 def plan(args: argparse.Namespace, options: Options, console: Console) -> int:
     workspace = open_workspace(options)
-    result = workspace.project.plan(args.selection, force=args.force)
+    result = usecases.plan(workspace, args.selection, force=args.force)
     if args.json:
         _print_json([step.to_json() for step in result.steps])
         return 0
     if not result.steps:
-        console.print("nothing to do: every selected asset is fresh")
+        _print_lines(console, nothing_to_do(result))
         return 0
     rows = [[str(i), step.asset, "; ".join(r.detail for r in step.reasons)] for i, step in enumerate(result.steps, 1)]
     _print_lines(console, table(["#", "asset", "why"], rows))
@@ -94,21 +91,19 @@ def plan(args: argparse.Namespace, options: Options, console: Console) -> int:
 
 def materialize(args: argparse.Namespace, options: Options, console: Console) -> int:
     workspace = open_workspace(options)
-    workspace.save_definitions()
-    project = workspace.project
-    selection, force, trigger = list(args.selection), args.force, "manual"
     if args.resume is not None:
-        selection = _resume_selection(workspace, args.resume, console, quiet=args.json)
-        force, trigger = True, "resume"
-        if not selection:
+        resumed = usecases.resumption(workspace, args.resume or None)
+        if not args.json:
+            _print_lines(console, _resumption_lines(resumed))
+        if not resumed.assets:
             if args.json:
                 _print_json({"run_id": None, "status": "success", "materialized": [], "skipped": [], "failed": []})
             return 0
-    workers = args.workers or workspace.config.workers
-    settings = RunSettings(force=force, trigger=trigger, selection=tuple(selection), retry=workspace.config.retry,
-                           **({"workers": workers} if workers else {}))
-    snapshot = project.snapshot()
-    planned = project.plan(selection, force, snapshot)
+        selection, force, trigger = list(resumed.assets), True, "resume"
+    else:
+        selection, force, trigger = list(args.selection), args.force, "manual"
+    prepared = usecases.prepare(workspace, selection, force)
+    planned = prepared.plan
     reporter: Any = contextlib.nullcontext()
     if not args.json:
         with late_import():  # rich's progress bar: only when something runs
@@ -116,42 +111,42 @@ def materialize(args: argparse.Namespace, options: Options, console: Console) ->
 
         reporter = BarReporter(console, len(planned)) if console.is_terminal else LineReporter(console)
     with reporter:
-        result = project.run(planned, snapshot, settings, listener=None if args.json else reporter)
-    refresh_column_lineage(workspace)
+        result = usecases.materialize(workspace, selection, force=force, trigger=trigger, workers=args.workers,
+                                      listener=None if args.json else reporter, prepared=prepared)
     if args.json:
         _print_json(result.to_json())
     else:
-        _summarize(console, result)
+        _summarize(console, result, planned)
     return 1 if result.failed else 0
 
 
-def _resume_selection(workspace: Workspace, run_id: str, console: Console, quiet: bool) -> list[str]:
-    """The assets a run planned and did not finish (default run: the last failed or interrupted one)."""
-    catalog = workspace.catalog
-    if run_id:
-        run = catalog.find_run(run_id)
-    else:
-        unfinished_runs = [r for r in catalog.list_runs(limit=200) if r.status in ("failed", "interrupted")]
-        if not unfinished_runs:
-            raise SelectionError("there is no failed or interrupted run to resume; see 'assets runs'")
-        run = unfinished_runs[0]
-    if not run.plan:
-        raise SelectionError(f"run {run.run_id} recorded no plan (it was made by an older release), so it "
-                             "cannot be resumed; run 'assets materialize' instead")
-    left = unfinished(run.plan, catalog.run_events(run.run_id))
-    graph = workspace.project.graph
-    gone = [name for name in left if name not in graph]
-    if not quiet:
-        if gone:
-            console.print(f"no longer defined, left out: {', '.join(gone)}")
-        console.print(f"resuming run {run.run_id}: {len(left) - len(gone)} of its {len(run.plan)} asset(s) to run"
-                      if left else f"run {run.run_id} has nothing left to do")
-    return [name for name in left if name in graph]
+def _resumption_lines(resumed: usecases.Resumption) -> list[str]:
+    run = resumed.run
+    lines = [f"no longer defined, left out: {', '.join(resumed.gone)}"] if resumed.gone else []
+    left = len(resumed.assets) + len(resumed.gone)
+    lines.append(f"resuming run {run.run_id}: {len(resumed.assets)} of its {len(run.plan)} asset(s) to run"
+                 if left else f"run {run.run_id} has nothing left to do")
+    return lines
 
 
-def _summarize(console: Console, result: Any) -> None:
+def nothing_to_do(planned: Plan) -> list[str]:
+    """What to say when a plan runs nothing: every selected asset is fresh, or some wait on an upstream that
+    is stale but not selected."""
+    if not planned.waiting:
+        return ["nothing to do: every selected asset is fresh"]
+    lines = []
+    for step in planned.waiting:
+        upstream = sorted({r.upstream for r in step.reasons if r.upstream})
+        named = ", ".join(f"'{up}'" for up in upstream) or "its upstream"
+        lines.append(f"nothing runs for '{step.asset}': it is stale, and waits on {named}, which "
+                     f"{'is' if len(upstream) < 2 else 'are'} not selected; '+{step.asset}' would run "
+                     f"{'both' if len(upstream) == 1 else 'them all'}")
+    return lines
+
+
+def _summarize(console: Console, result: Any, planned: Plan) -> None:
     if not result.outcomes:
-        console.print("nothing to do: every selected asset is fresh")
+        _print_lines(console, nothing_to_do(planned))
         return
     glyph, colour = formatting.STATUS_STYLE[result.status]
     console.print(f"[{colour}]{glyph} run {result.run_id} {result.status}[/]: {len(result.materialized)} materialized, "
@@ -219,16 +214,7 @@ def show(args: argparse.Namespace, options: Options, console: Console) -> int:
 
 
 def prune(args: argparse.Namespace, options: Options, console: Console) -> int:
-    workspace = open_workspace(options)
-    project = workspace.project
-    removed: dict[str, list[str]] = {}
-    for name in sorted(project.select(args.selection)):
-        if project.graph[name].is_source:
-            continue
-        keep = [record.location for record in workspace.catalog.asset_history(name, limit=args.keep)]
-        gone = project.storage.prune(name, keep)
-        if gone:
-            removed[name] = gone
+    removed = usecases.prune(open_workspace(options), args.selection, args.keep)
     if args.json:
         _print_json({"removed": removed})
         return 0

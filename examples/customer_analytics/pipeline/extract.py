@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from assets_core.declaring.definitions import asset
+from assets_core import asset
 
 log = logging.getLogger(__name__)
 

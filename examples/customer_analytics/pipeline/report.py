@@ -5,7 +5,7 @@ from typing import Any
 
 import polars as pl
 
-from assets_core.declaring.definitions import Output, asset
+from assets_core import Output, asset
 from pipeline import rules
 
 log = logging.getLogger(__name__)

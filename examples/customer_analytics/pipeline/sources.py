@@ -1,6 +1,6 @@
 """Sources: the files this pipeline reads but does not make. A change to one makes its downstream stale."""
 
-from assets_core.declaring.definitions import source_asset
+from assets_core import source_asset
 
 crm_export = source_asset(
     "crm_export", "data/crm_customers.csv", group="sources", owners=["crm-team"], tags={"system": "crm"},

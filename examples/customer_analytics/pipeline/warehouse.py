@@ -4,7 +4,7 @@ import logging
 
 import polars as pl
 
-from assets_core.declaring.definitions import asset
+from assets_core import asset
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,103 @@
+"""The Python API, for notebooks, scripts and tests: the command's use cases as functions.
+
+A run made here is the same as one made by ``assets materialize``: same home, storage, catalog and records,
+shown by ``assets runs`` with the trigger ``python``.
+
+>>> import assets_core
+>>> sorted(name for name in ("materialize", "plan", "status", "load") if hasattr(assets_core, name))
+['load', 'materialize', 'plan', 'status']
+"""
+
+from __future__ import annotations
+
+import os
+import types
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from assets_core.application import usecases
+from assets_core.application.workspace import Options, Workspace, open_catalog_only, open_storage, open_workspace
+from assets_core.declaring.loading import DEFINITION_TYPES, Definition, collect_assets
+from assets_core.errors import AssetsError, ProjectError
+from assets_core.planning.plan import Plan, Status
+from assets_core.running.runs import RunResult
+
+Assets = Sequence[Definition] | types.ModuleType | None
+Path = str | os.PathLike[str] | None
+TRIGGER = "python"
+
+
+def materialize(assets: Assets = None, selection: str | Iterable[str] | None = None, *, project: Path = None,
+                home: Path = None, catalog: str | None = None, force: bool = False,
+                workers: int | None = None) -> RunResult:
+    """Materialize what is stale among ``assets`` (a list of assets, a module, or ``None`` for the project's
+    own definitions), or only the ``selection`` (the command's syntax: ``"+report"``, ``["a", "tag:x"]``).
+
+    Returns the run's result: ``run_id``, ``status`` and the asset names ``materialized``, ``skipped`` and
+    ``failed``. ``project`` is the project folder (default: the current one), ``home`` where storage and
+    catalog live (default: as the command chooses), ``catalog`` a catalog URL.
+    """
+    with _workspace(assets, project, home, catalog) as workspace:
+        return usecases.materialize(workspace, _words(selection), force=force, trigger=TRIGGER, workers=workers)
+
+
+def plan(assets: Assets = None, selection: str | Iterable[str] | None = None, *, project: Path = None,
+         home: Path = None, catalog: str | None = None, force: bool = False) -> Plan:
+    """What :func:`materialize` would run, in order, each step with its reasons (``assets plan --json``)."""
+    with _workspace(assets, project, home, catalog) as workspace:
+        return usecases.plan(workspace, _words(selection), force)
+
+
+def status(assets: Assets = None, selection: str | Iterable[str] | None = None, *, project: Path = None,
+           home: Path = None, catalog: str | None = None) -> list[Status]:
+    """The status of each selected asset with its reasons (``assets status --json``)."""
+    with _workspace(assets, project, home, catalog) as workspace:
+        return usecases.statuses(workspace, _words(selection))
+
+
+def load(name: str, *, project: Path = None, home: Path = None, catalog: str | None = None) -> Any:
+    """The latest stored value of an asset: a polars DataFrame for a table, else the JSON value."""
+    options = _options(project, home, catalog)
+    records = open_catalog_only(options)
+    try:
+        record = records.read_state([name]).get(name)
+        if record is None or record.materialization is None:
+            raise AssetsError(f"asset '{name}' has no stored value in this home; "
+                              f"materialize it first (assets materialize +{name})")
+        location = record.materialization.location
+    finally:
+        records.close()
+    return open_storage(options).read(location)
+
+
+@contextmanager
+def _workspace(assets: Assets, project: Path, home: Path, catalog: str | None) -> Iterator[Workspace]:
+    workspace = open_workspace(_options(project, home, catalog), _definitions(assets))
+    try:
+        yield workspace
+    finally:
+        workspace.catalog.close()
+
+
+def _options(project: Path, home: Path, catalog: str | None) -> Options:
+    return Options(project=os.fspath(project) if project is not None else None,
+                   home=os.fspath(home) if home is not None else None, catalog=catalog)
+
+
+def _definitions(assets: Assets) -> list[Definition] | None:
+    if assets is None:
+        return None
+    if isinstance(assets, types.ModuleType):
+        return list(collect_assets(assets))
+    odd = [value for value in assets if not isinstance(value, DEFINITION_TYPES)]
+    if odd:
+        raise ProjectError(f"materialize() takes assets (made with @asset, source_asset, sql_asset, checks) or a "
+                           f"module of them; got a {type(odd[0]).__name__}")
+    return list(assets)
+
+
+def _words(selection: str | Iterable[str] | None) -> list[str]:
+    if selection is None:
+        return []
+    return [selection] if isinstance(selection, str) else list(selection)

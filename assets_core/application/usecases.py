@@ -1,0 +1,144 @@
+"""The use cases, each written once: every front end (the command, the browser, the Python API, a scheduler)
+calls these with an open :class:`~assets_core.application.workspace.Workspace`, then shows the answer its way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from assets_core.application.project import Snapshot
+from assets_core.application.workspace import Workspace
+from assets_core.errors import SelectionError
+from assets_core.planning.plan import Plan, Status
+from assets_core.planning.state import RunView
+from assets_core.running.resume import unfinished
+from assets_core.running.runs import Listener, RunResult, RunSettings
+
+if TYPE_CHECKING:
+    from assets_core.lineage.sql import TableLineage
+
+RESUMABLE = ("failed", "interrupted")  # the run statuses --resume picks up without an id
+RECENT_RUNS = 200  # runs looked through for the last one to resume
+
+
+def statuses(workspace: Workspace, selection: Iterable[str] = ()) -> list[Status]:
+    """The status of every selected asset (all by default), in dependency order, with its reasons."""
+    return workspace.project.statuses(selection)
+
+
+def plan(workspace: Workspace, selection: Iterable[str] = (), force: bool | Collection[str] = False,
+         snapshot: Snapshot | None = None) -> Plan:
+    """What :func:`materialize` would run, in order and why, and which selected assets wait on an unselected
+    stale upstream."""
+    return workspace.project.plan(selection, force, snapshot)
+
+
+def settings(workspace: Workspace, trigger: str, selection: Iterable[str] = (), force: bool = False,
+             workers: int | None = None) -> RunSettings:
+    """A run's settings: the project's retry policy and worker count unless the caller chose the workers."""
+    chosen = RunSettings(force=force, trigger=trigger, selection=tuple(selection), retry=workspace.config.retry)
+    workers = workers or workspace.config.workers
+    return replace(chosen, workers=workers) if workers else chosen
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A plan ready to run, with the snapshot it was made from."""
+
+    plan: Plan
+    snapshot: Snapshot
+
+
+def prepare(workspace: Workspace, selection: Iterable[str] = (),
+            force: bool | Collection[str] = False) -> Prepared:
+    """Save the definitions as loaded now, take a snapshot and plan the selection: what a front end shows
+    before it runs (a progress bar's length, the browser's plan modal)."""
+    workspace.save_definitions()
+    snapshot = workspace.project.snapshot()
+    return Prepared(plan(workspace, selection, force, snapshot), snapshot)
+
+
+def materialize(workspace: Workspace, selection: Iterable[str] = (), *, force: bool | Collection[str] = False,
+                trigger: str = "manual", workers: int | None = None, listener: Listener | None = None,
+                prepared: Prepared | None = None) -> RunResult:
+    """Run what is stale in the selection (``force``: every selected asset, or the named ones), and store the
+    column lineage of SQL assets after the run. ``prepared`` runs what :func:`prepare` returned (for the same
+    selection) instead of preparing again."""
+    selection = list(selection)
+    prepared = prepared or prepare(workspace, selection, force)
+    run_settings = settings(workspace, trigger, selection, force is True, workers)
+    result = workspace.project.run(prepared.plan, prepared.snapshot, run_settings, listener=listener)
+    refresh_column_lineage(workspace)
+    return result
+
+
+@dataclass(frozen=True)
+class Resumption:
+    """What resuming a run would run: the assets it planned and did not finish that are still defined."""
+
+    run: RunView
+    assets: tuple[str, ...]
+    gone: tuple[str, ...]  # planned and unfinished, but no longer defined
+
+
+def resumption(workspace: Workspace, run_id: str | None = None) -> Resumption:
+    """The run to resume (default: the last failed or interrupted one) and what it left undone."""
+    catalog = workspace.catalog
+    if run_id:
+        run = catalog.find_run(run_id)
+    else:
+        candidates = [r for r in catalog.list_runs(limit=RECENT_RUNS) if r.status in RESUMABLE]
+        if not candidates:
+            raise SelectionError("there is no failed or interrupted run to resume; see 'assets runs'")
+        run = candidates[0]
+    if not run.plan:
+        raise SelectionError(f"run {run.run_id} recorded no plan (it was made by an older release), so it "
+                             "cannot be resumed; run 'assets materialize' instead")
+    left = unfinished(run.plan, catalog.run_events(run.run_id))
+    graph = workspace.project.graph
+    return Resumption(run, tuple(n for n in left if n in graph), tuple(n for n in left if n not in graph))
+
+
+def resume(workspace: Workspace, resumed: Resumption, *, workers: int | None = None,
+           listener: Listener | None = None) -> RunResult:
+    """Rerun what a run left undone (every such asset runs, fresh or not)."""
+    return materialize(workspace, resumed.assets, force=True, trigger="resume", workers=workers, listener=listener)
+
+
+def prune(workspace: Workspace, selection: Iterable[str] = (), keep: int = 1) -> dict[str, list[str]]:
+    """Delete all but the newest ``keep`` stored versions of each selected asset; return what was removed."""
+    project = workspace.project
+    removed: dict[str, list[str]] = {}
+    for name in sorted(project.select(selection)):
+        if project.graph[name].is_source:
+            continue
+        kept = [record.location for record in workspace.catalog.asset_history(name, limit=keep)]
+        gone = project.storage.prune(name, kept)
+        if gone:
+            removed[name] = gone
+    return removed
+
+
+def recover(workspace: Workspace) -> list[str]:
+    """Mark runs whose process died as interrupted and sweep killed writers' files; return the runs marked."""
+    return workspace.project.recover()
+
+
+def column_lineage(workspace: Workspace, snapshot: Snapshot | None = None,
+                   schemas: Mapping[str, tuple[str, ...] | None] | None = None,
+                   save: bool = True) -> dict[str, TableLineage]:
+    """The column lineage of every SQL asset, with the catalog as cache (stored again only when changed,
+    and never when ``save`` is false)."""
+    cached = workspace.catalog.load_column_lineage()
+    lineages = workspace.project.lineage(snapshot, cached, schemas)
+    if save:
+        workspace.catalog.save_column_lineage(lineages)
+    return lineages
+
+
+def refresh_column_lineage(workspace: Workspace) -> None:
+    """Store the column lineage of the project's SQL assets after a run; a project without any pays nothing."""
+    if any(item.kind == "sql" for item in workspace.project.graph):
+        column_lineage(workspace)

@@ -1,0 +1,93 @@
+"""The Python API and the public import: one `from assets_core import ...` for definitions and runs."""
+
+from __future__ import annotations
+
+import json
+import re
+import types
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import assets_core
+from assets_core import AssetsError, asset, load, materialize, plan, source_asset, status
+from tui.cli.main import main
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@asset
+def numbers():
+    return pl.DataFrame({"n": [1, 2, 3]})
+
+
+@asset
+def total(numbers):
+    return {"total": int(numbers["n"].sum())}
+
+
+def test_materialize_a_list_records_a_python_run_the_command_shows(tmp_path, capsys):
+    result = materialize([numbers, total], project=tmp_path)
+    assert result.status == "success" and len(result.run_id) == 12
+    assert (result.materialized, result.skipped, result.failed) == (["numbers", "total"], [], [])
+    assert main(["runs", "--project", str(tmp_path), "--json"]) == 0
+    runs = json.loads(capsys.readouterr().out)
+    assert [(r["run_id"], r["trigger"], r["materialized"]) for r in runs] == [(result.run_id, "python", 2)]
+    again = materialize([numbers, total], project=tmp_path)
+    assert (again.run_id, again.materialized) == (None, [])
+
+
+def test_status_plan_and_load_read_the_same_home(tmp_path):
+    assert [s.status for s in status([numbers, total], project=tmp_path)] == ["missing", "missing"]
+    assert [step.asset for step in plan([numbers, total], "+total", project=tmp_path).steps] == ["numbers", "total"]
+    materialize([numbers, total], project=tmp_path)
+    assert [s.to_json()["status"] for s in status([numbers, total], project=tmp_path)] == ["fresh", "fresh"]
+    assert plan([numbers, total], project=tmp_path).steps == ()
+    assert load("total", project=tmp_path) == {"total": 6}
+    assert load("numbers", project=tmp_path)["n"].to_list() == [1, 2, 3]
+    forced = materialize([numbers, total], "numbers", project=tmp_path, force=True, workers=1)
+    assert forced.materialized == ["numbers"]
+
+
+def test_a_module_of_assets_and_an_explicit_home(tmp_path):
+    def doubled(raw):
+        return raw.with_columns(pl.col("x") * 2)
+
+    module = types.ModuleType("pipeline")
+    module.raw = source_asset("raw", "raw.csv")
+    module.doubled = asset(doubled)
+    (tmp_path / "raw.csv").write_text("x\n1\n2\n")
+    home = tmp_path / "elsewhere"
+    assert materialize(module, project=tmp_path, home=home).materialized == ["doubled"]
+    assert (home / "catalog.db").exists() and not (tmp_path / ".assets").exists()
+    assert load("doubled", project=tmp_path, home=home)["x"].to_list() == [2, 4]
+
+
+def test_loading_what_was_never_stored_says_how_to_fix_it(tmp_path):
+    materialize([numbers], project=tmp_path)
+    with pytest.raises(AssetsError, match=r"asset 'total' has no stored value .*assets materialize \+total"):
+        load("total", project=tmp_path)
+
+
+def test_materialize_refuses_what_is_not_an_asset(tmp_path):
+    with pytest.raises(AssetsError, match="got a int"):
+        materialize([numbers, 5], project=tmp_path)
+
+
+def test_every_public_name_resolves_and_is_listed():
+    for name in assets_core.__all__:
+        assert getattr(assets_core, name) is not None
+    with pytest.raises(AttributeError):
+        assets_core.no_such_name  # noqa: B018
+
+
+def test_readme_and_examples_import_only_from_the_package_top():
+    """Users are taught one import: `from assets_core import ...` (the examples run it end to end)."""
+    texts = {path: path.read_text() for path in [ROOT / "README.md", *sorted((ROOT / "examples").rglob("*.py"))]}
+    deep = {str(path.relative_to(ROOT)): found for path, text in texts.items()
+            if (found := re.findall(r"(?:from|import) assets_core\.[\w.]+", text))}
+    assert deep == {}
+    taught = {name for text in texts.values()
+              for names in re.findall(r"from assets_core import ([\w, ]+)", text) for name in names.split(", ")}
+    assert taught and taught <= set(assets_core.__all__)
