@@ -13,13 +13,16 @@ import os
 import re
 import secrets
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from assets_core.errors import AssetsError
 from assets_core.imports import late_import
+from assets_core.lineage.columns import EdgeKind
+from assets_core.lineage.view import LineageView
+from assets_core.planning.graph import AssetGraph
 from tui.formatting import STATUS_STYLE
 
 FORMATS = ("dot", "svg", "png")
@@ -155,6 +158,37 @@ def build_drawing(nodes: Sequence[Node], asset_edges: Iterable[tuple[str, str]],
             groups.setdefault(n.group, []).append(n.name)
     clusters = tuple(Cluster(f"cluster_{group}", group, tuple(members)) for group, members in sorted(groups.items()))
     return Drawing(tuple(nodes), tuple(dict.fromkeys(edges)), clusters)
+
+
+def draw_view(view: LineageView, graph: AssetGraph, statuses: Mapping[str, str | None]) -> Drawing:
+    """The drawing of a lineage view: each asset shown with its status (from ``statuses``; a missing one is
+    pending), its group as a cluster (the default group is none), and its columns when the view has them."""
+    nodes = []
+    for name in view.assets:
+        item = graph[name]
+        rows: list[tuple[str, str]] | None = None
+        note = ""
+        if view.columns is not None:
+            known = view.columns[name]
+            rows = [(column, known.why(column)) for column in known.columns or ()]
+            note = known.why("*") if known.columns is None else ""
+        status = shown_status(item.kind, statuses.get(name))
+        group = None if item.group == "default" else item.group
+        nodes.append(node(name, item.kind, status, group, rows, note, target=name == view.target))
+    return build_drawing(nodes, [(e.upstream, e.downstream) for e in view.edges_of(EdgeKind.READ)],
+                         [(e.upstream, e.upstream_column, e.downstream, e.column)
+                          for e in view.edges_of(EdgeKind.VALUE)])
+
+
+def shown_status(kind: str, status: str | None) -> str:
+    """The status word people see: a fresh source shows as a source, an unknown status as pending.
+
+    >>> shown_status("source", "fresh"), shown_status("sql", "stale"), shown_status("sql", None)
+    ('source', 'stale', 'pending')
+    """
+    if status is None:
+        return "pending"
+    return "source" if kind == "source" and status == "fresh" else status
 
 
 def to_dot(drawing: Drawing) -> str:

@@ -19,6 +19,7 @@ from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.scope import Scope, build_scope
 
 from assets_core.declaring.definitions import Asset
+from assets_core.lineage.columns import column_dag
 from assets_core.planning.graph import AssetGraph
 from assets_core.declaring.sql import parse_statement, table_name
 from assets_core.planning.versioning import digest
@@ -332,31 +333,14 @@ def trace(lineages: Mapping[str, TableLineage], asset: str, column: str) -> Trac
     >>> sorted(trace({"a": a, "b": b}, "b", "y").origins)
     ['raw.id', 'raw.name']
     """
+    start = (asset, column)
     origins: set[str] = set()
     unknown: set[str] = set()
-    frontier = [(asset, column)]
-    seen: set[tuple[str, str]] = set()
-    while frontier:
-        current = frontier.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        lineage = lineages.get(current[0])
-        if lineage is not None and (current[1] in lineage.unknown or lineage.columns is None):
-            unknown.add(f"{current[0]}.{current[1]}")
-            continue
-        sources = lineage.direct.get(current[1]) if lineage is not None else None
-        if sources is None:
-            if current != (asset, column):
-                origins.add(f"{current[0]}.{current[1]}")
-            continue
-        frontier += [tuple(source.rsplit(".", 1)) for source in sources]  # type: ignore[misc]
+    for name, col in [start, *column_dag({name: lineage.direct for name, lineage in lineages.items()})
+                      .ancestors([start])]:
+        lineage = lineages.get(name)
+        if lineage is not None and (col in lineage.unknown or lineage.columns is None):
+            unknown.add(f"{name}.{col}")
+        elif (lineage is None or col not in lineage.direct) and (name, col) != start:
+            origins.add(f"{name}.{col}")
     return Trace(frozenset(origins), frozenset(unknown))
-
-
-def parse_column(text: str, assets: Iterable[str]) -> tuple[str, str] | None:
-    """Split ``asset.column`` where the asset name itself may be dotted (``finance.orders.amount``)."""
-    names = set(assets)
-    head, _, tail = text.rpartition(".")
-    return (head, tail) if head in names and tail else None
-

@@ -14,7 +14,8 @@ from textual.geometry import Size
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.browser.columns import AssetColumns, ColumnTrace, trace_column
+from assets_core.lineage.view import ColumnTrace, trace_column
+from tui.browser.columns import AssetColumns
 from tui.browser.tab_model import (
     HISTORY_HEADERS,
     Overview,
@@ -258,7 +259,7 @@ class ColumnsTab(Horizontal, AssetTab):
         app = self.browser_app
         if event.option.id is None or app.lineages is None:
             return
-        found = trace_column(app.graph, app.lineages, self._asset, event.option.id)
+        found = trace_column(app.browser.column_graph(), (self._asset, event.option.id))
         self.query_one("#column-trace", Static).update(render_trace(found))
 
 
