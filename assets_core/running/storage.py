@@ -6,6 +6,13 @@ the last one costs no new file. A value is written to a temporary file in the sa
 place: no reader ever sees a half-written file. ``durable=True`` also flushes each file and the folder to disk
 (slower; survives power loss, not only a killed process). One flat folder keeps a first materialization of many
 assets from paying a directory creation each.
+
+The data version is the XXH3 128-bit hash of the stored bytes (:func:`content_version`): not cryptographic, but
+stable across runs, processes and machines, and fast enough (about 6 GB/s) that hashing a large table costs
+little next to encoding it, and that every read can check the bytes still match their name. Files named by the
+earlier SHA-256 versions stay readable. A write whose name is taken by a file whose bytes differ (corrupted
+behind the framework's back) replaces it; a read of such a file fails with a :class:`StorageError` that names
+the file and the fix.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import xxhash
 
 from assets_core.declaring.definitions import NAME_PATTERN
 from assets_core.errors import StorageError
@@ -31,6 +39,7 @@ TABLE_SUFFIX = ".parquet"
 JSON_SUFFIX = ".json"
 SEPARATOR = "@"  # between asset and version: never part of an asset name
 TEMPORARY_PREFIX = ".tmp-"  # then the writing process's id: a killed writer's leftovers can be told apart
+BLOCK = 1 << 20  # bytes hashed at a time when a file is hashed
 
 Schema = tuple[tuple[str, str], ...]
 
@@ -104,13 +113,20 @@ class Storage:
                 f"cannot store asset '{asset}' in {self.root} ({detail}); the previous version is untouched") from error
 
     def read(self, location: str, lazy: bool = False) -> Any:
-        """Read a stored value back: a polars DataFrame (or LazyFrame) for tables, else the JSON value."""
+        """Read a stored value back: a polars DataFrame (or LazyFrame) for tables, else the JSON value.
+
+        The bytes are checked against the version in their name first, so a corrupted file (even one that
+        would still parse) raises a :class:`StorageError` that names the file and the fix, never a polars error.
+        """
         path = self.path(location)
         try:
             if location.endswith(TABLE_SUFFIX):
+                self._verify(location, _file_versions(str(path)))
                 return pl.scan_parquet(path) if lazy else pl.read_parquet(path)
             with open(path, "rb") as handle:
-                return json.load(handle)
+                data = handle.read()
+            self._verify(location, _bytes_versions(data))
+            return json.loads(data)
         except FileNotFoundError as error:
             raise StorageError(
                 f"the stored value {path} is gone (deleted outside the framework?); "
@@ -118,7 +134,15 @@ class Storage:
         except (OSError, ValueError, pl.exceptions.PolarsError) as error:
             raise StorageError(
                 f"the stored value {path} cannot be read ({error}); it may be corrupted: "
-                "materialize the asset again (with --force)") from error
+                f"{_fix(location)}") from error
+
+    def _verify(self, location: str, versions: Iterator[str]) -> None:
+        """Raise a StorageError unless the content's version (current or earlier hash) is the one in its name."""
+        expected = _version_of(location)
+        if not any(version == expected for version in versions):
+            raise StorageError(
+                f"the stored value {self.path(location)} is corrupted: its content no longer matches its data "
+                f"version (changed outside the framework?); {_fix(location)}")
 
     def path(self, location: str) -> Path:
         if not _is_name(location):
@@ -226,17 +250,18 @@ class Storage:
 
     def _publish_bytes(self, asset: str, data: memoryview, suffix: str, rows: int | None, schema: Schema | None,
                        value: Any) -> Stored:
-        version = hashlib.sha256(data).hexdigest()[:32]
+        version = content_version(data)
         location = f"{asset}{SEPARATOR}{version}{suffix}"
-        # No check whether this content is stored already: linking it into place fails harmlessly if it is,
-        # and renaming over it replaces it with the same bytes; a check would cost one more call per value.
-        self._create(os.path.join(self._root, location), data)
+        # No check whether this content is stored already: linking it into place fails if it is (and only then
+        # is the file there checked), and renaming over it replaces it; a check would cost one more call per value.
+        self._create(os.path.join(self._root, location), data, version)
         return Stored(location, version, rows, schema, len(data), value)
 
-    def _create(self, final: str, data: memoryview) -> None:
+    def _create(self, final: str, data: memoryview, version: str) -> None:
         """Write a new file whole, then give it its name: first as an unnamed file linked into place (Linux's
         O_TMPFILE: a crash leaves nothing behind, and it is one directory operation), else through a named
-        temporary file renamed into place."""
+        temporary file renamed into place. A file already under that name is kept if it holds these bytes,
+        else replaced (renamed over, so no reader sees a half-written file)."""
         proc = _proc_folder()
         anonymous = self._anonymous() if proc is not None else None
         if anonymous is None:
@@ -247,8 +272,13 @@ class Storage:
         descriptor = anonymous
         try:
             self._write_all(descriptor, data)
-            with contextlib.suppress(FileExistsError):  # another writer stored the same content first
+            try:
                 os.link(str(descriptor), final, src_dir_fd=proc, follow_symlinks=True)
+            except FileExistsError:  # stored before, by this or another writer: kept unless it was corrupted
+                if not _holds(final, version, len(data)):
+                    with self._temporary() as temp:
+                        os.link(str(descriptor), temp, src_dir_fd=proc, follow_symlinks=True)
+                        self._rename(temp, final)
         finally:
             os.close(descriptor)
         if self.durable:
@@ -286,7 +316,7 @@ class Storage:
 
     def _publish_file(self, asset: str, temp: str, suffix: str, rows: int | None, schema: Schema | None,
                       value: Any) -> Stored:
-        version = _file_digest(temp)
+        version = _file_version(temp)
         size = os.path.getsize(temp)
         location = f"{asset}{SEPARATOR}{version}{suffix}"
         if self.durable:
@@ -340,9 +370,66 @@ def _is_name(location: str) -> bool:
         and SEPARATOR in location
 
 
-def _file_digest(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
+def content_version(data: bytes | memoryview) -> str:
+    """The data version of stored bytes: their XXH3 128-bit hash in hex, the same in every process.
+
+    >>> content_version(b'{"x":1}')
+    '560e13377107fb286e0056ba3ec68476'
+    """
+    return xxhash.xxh3_128_hexdigest(data)
+
+
+def _file_version(path: str) -> str:
+    """:func:`content_version` of a file's bytes, read a block at a time."""
+    h = xxhash.xxh3_128()
+    with open(path, "rb", buffering=0) as handle:
+        while block := handle.read(BLOCK):
             h.update(block)
+    return h.hexdigest()
+
+
+def _legacy_version(blocks: Iterable[bytes]) -> str:
+    """The data version as it was before XXH3 (SHA-256, first 32 hex digits): files named so stay readable."""
+    h = hashlib.sha256()
+    for block in blocks:
+        h.update(block)
     return h.hexdigest()[:32]
+
+
+def _bytes_versions(data: bytes) -> Iterator[str]:
+    """The versions bytes may be named by, the current one first; the earlier one computed only if asked."""
+    yield content_version(data)
+    yield _legacy_version([data])
+
+
+def _file_versions(path: str) -> Iterator[str]:
+    """:func:`_bytes_versions` of a file, read again only if the earlier version is asked for."""
+    yield _file_version(path)
+    with open(path, "rb", buffering=0) as handle:
+        yield _legacy_version(iter(lambda: handle.read(BLOCK), b""))
+
+
+def _holds(path: str, version: str, size: int) -> bool:
+    """Whether the file at ``path`` holds exactly the ``size`` bytes whose version is ``version``: the size is
+    compared first, so only a file of the right size is hashed."""
+    try:
+        if os.stat(path).st_size != size:
+            return False
+        return _file_version(path) == version
+    except FileNotFoundError:
+        return False
+
+
+def _version_of(location: str) -> str:
+    """The data version a location names.
+
+    >>> _version_of("orders@ab12.parquet")
+    'ab12'
+    """
+    return location.rpartition(SEPARATOR)[2].rpartition(".")[0]
+
+
+def _fix(location: str) -> str:
+    """How to repair a stored value: materialize its asset again, forced (which rewrites the file)."""
+    asset = location.rpartition(SEPARATOR)[0]
+    return f"materialize the asset again: assets materialize --force {asset}"

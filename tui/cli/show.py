@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from assets_core.declaring.definitions import Asset
-from assets_core.errors import SelectionError, did_you_mean
+from assets_core.errors import SelectionError, StorageError, did_you_mean
 from assets_core.application.project import Project
 from assets_core.declaring.sources import read_source, source_files
 from assets_core.planning.state import MaterializationRecord
@@ -88,14 +88,24 @@ def _print_latest(console: Console, record: MaterializationRecord) -> None:
 
 
 def _head(project: Project, item: Asset, record: MaterializationRecord | None, rows: int) -> Any:
+    """The first ``rows`` rows of the asset's value; a file that cannot be read is a StorageError, which the
+    command reports with exit 2 (a stored value is checked against its name by ``Storage.read``)."""
     if item.is_source:
-        value = read_source(item, source_files(item, project.root), lazy=True)
+        files = source_files(item, project.root)
+        value = read_source(item, files, lazy=True)
+        where, fix = ", ".join(map(str, files)), "fix the file, or pass read_options to source_asset(...)"
     elif record is None:
         return None
     else:
         value = project.storage.read(record.location, lazy=record.location.endswith(".parquet"))
+        where, fix = str(project.storage.path(record.location)), f"assets materialize --force {item.name}"
     if isinstance(value, pl.LazyFrame):
-        return value.head(rows).collect()
+        try:
+            return value.head(rows).collect()
+        except (OSError, pl.exceptions.PolarsError) as error:  # a scan reads the file only when collected
+            detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise StorageError(f"cannot read the first {rows} rows of '{item.name}' from {where} ({detail}); "
+                               f"{fix}") from error
     if isinstance(value, list):
         return value[:rows]
     return value

@@ -228,7 +228,7 @@ def test_corrupted_stored_file_is_a_clear_error(tmp_path):
     storage = Storage(tmp_path)
     stored = storage.write("t", pl.DataFrame({"a": [1]}))
     storage.path(stored.location).write_bytes(b"not parquet")
-    with pytest.raises(StorageError, match="may be corrupted"):
+    with pytest.raises(StorageError, match="is corrupted.*assets materialize --force t"):
         storage.read(stored.location)
 
 

@@ -192,14 +192,48 @@ def test_deleted_stored_value_makes_the_asset_missing_not_a_crash(project, capsy
     assert code == 0 and "materialized orders" in output
 
 
-def test_corrupted_stored_value_fails_its_reader_with_advice(project, capsys):
+def _corrupt(path: Path, how: str) -> None:
+    data = path.read_bytes()
+    if how == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    else:  # the same size, other bytes: only the content's hash tells
+        middle = len(data) // 2
+        path.write_bytes(data[:middle] + bytes(b ^ 0xFF for b in data[middle:middle + 4]) + data[middle + 4:])
+
+
+def _holds_its_name(path: Path) -> bool:
+    from assets_core.running.storage import content_version
+
+    return content_version(path.read_bytes()) == path.name.partition("@")[2].rpartition(".")[0]
+
+
+@pytest.mark.parametrize("how", ["truncated", "overwritten"])
+def test_corrupted_stored_value_fails_its_reader_and_force_repairs_it(project, capsys, how):
     assert run(capsys, "materialize")[0] == 0
-    for stored in (project / ".assets" / "storage").glob("orders@*"):
-        stored.write_bytes(b"garbage")
+    [stored] = (project / ".assets" / "storage").glob("orders@*")
+    _corrupt(stored, how)
     code, output = run(capsys, "materialize", "report", "--force")
-    assert code == 1 and "may be corrupted" in output and "--force" in output
-    code, output = run(capsys, "materialize", "orders", "--force")
-    assert code == 0
+    assert code == 1 and "is corrupted" in output and "assets materialize --force orders" in output
+    assert run(capsys, "materialize", "orders", "--force")[0] == 0
+    assert _holds_its_name(stored)
+    code, output = run(capsys, "materialize", "report", "--force")
+    assert code == 0 and "materialized report" in output
+
+
+@pytest.mark.parametrize("how", ["truncated", "overwritten"])
+@pytest.mark.parametrize("command", [["show", "orders", "--head", "2"], ["show", "orders", "--head", "2", "--json"]])
+def test_show_of_a_corrupted_stored_value_is_a_message(project, capsys, how, command):
+    assert run(capsys, "materialize")[0] == 0
+    [stored] = (project / ".assets" / "storage").glob("orders@*")
+    _corrupt(stored, how)
+    code, output = run(capsys, *command)
+    assert code == 2 and str(stored) in output and "assets materialize --force orders" in output
+
+
+def test_show_of_an_unreadable_source_file_is_a_message(project, capsys):
+    (project / "raw.csv").write_text('id,amount\n1,10\n2,x"\n')
+    code, output = run(capsys, "show", "raw", "--head", "2")
+    assert code == 2 and "raw.csv" in output and "read_options" in output
 
 
 def test_corrupted_catalog(project, capsys):
