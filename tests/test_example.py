@@ -204,3 +204,19 @@ def read_csv(path: Path, header: bool = True) -> list[Any]:
     """The rows of a CSV file: dicts by column name, or lists with ``header=False``."""
     with open(path, newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle) if header else csv.reader(handle))
+
+
+def test_the_python_script_runs_the_pipeline_into_the_commands_records(tmp_path):
+    """examples/customer_analytics/run_from_python.py: materialize([...]) from a script, seen by `assets runs`."""
+    home = tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if k not in ("ASSETS_HOME", "ASSETS_CATALOG")}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    script = [sys.executable, str(EXAMPLE / "run_from_python.py"), str(home)]
+    first = subprocess.run(script, capture_output=True, text=True, env=env, cwd=EXAMPLE, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert "success; materialized 9, skipped 0, failed 0" in first.stdout and "not fresh: none" in first.stdout
+    again = subprocess.run(script, capture_output=True, text=True, env=env, cwd=EXAMPLE, timeout=120)
+    assert "nothing to do" in again.stdout
+    runs = assets_json("runs", home=home)
+    assert [(run["trigger"], run["selection"], run["materialized"]) for run in runs] == [
+        ("python", ["+daily_report"], 9)]

@@ -1,0 +1,92 @@
+"""The core finds its catalog through the entry point group `assets.catalogs`, never by importing it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from assets_core.application.catalogs import find_factory, open_catalog
+
+ROOT = Path(__file__).resolve().parents[3]
+PLUGIN = '''
+from assets_core.planning.state import MemoryCatalog
+
+OPENED = []
+
+class ListCatalog(MemoryCatalog):
+    """A catalog kept in memory: enough for a run, to show that any package can serve the core."""
+
+    def save_definitions(self, definitions):
+        self.definitions = list(definitions)
+        return True
+
+    def list_runs(self, limit=50):
+        return list(self.runs.values())[:limit]
+
+    def load_column_lineage(self):
+        return {}
+
+    def save_column_lineage(self, lineages):
+        return False
+
+    def close(self):
+        pass
+
+
+def open_catalog(url):
+    OPENED.append(url)
+    return ListCatalog()
+'''
+
+SCRIPT = '''
+import polars as pl
+import list_catalog
+from assets_core import asset, materialize
+
+@asset
+def one():
+    return pl.DataFrame({"x": [1]})
+
+result = materialize([one], project=".", catalog="listed://anything")
+print(result.status, result.materialized, list_catalog.OPENED)
+'''
+
+
+def test_a_package_registered_for_a_scheme_serves_its_urls(tmp_path):
+    site = tmp_path / "site"
+    (site / "list_catalog-1.0.dist-info").mkdir(parents=True)
+    (site / "list_catalog-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: list-catalog\n"
+                                                                  "Version: 1.0\n")
+    (site / "list_catalog-1.0.dist-info" / "entry_points.txt").write_text(
+        "[assets.catalogs]\nlisted = list_catalog:open_catalog\n")
+    (site / "list_catalog.py").write_text(textwrap.dedent(PLUGIN))
+    (tmp_path / "script.py").write_text(textwrap.dedent(SCRIPT))
+    env = {"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "script.py"], cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert done.stdout.strip() == "success ['one'] ['listed://anything']", done.stderr
+    assert not (tmp_path / ".assets" / "catalog.db").exists()  # the SQL catalog was never asked
+
+
+def test_every_other_url_goes_to_the_default_catalog(tmp_path):
+    assert find_factory("sqlite:///x.db").__module__ == "catalog.quick"
+    assert find_factory("postgresql+psycopg://host/db").__module__ == "catalog.quick"
+    catalog = open_catalog(f"sqlite:///{tmp_path / 'c.db'}")
+    try:
+        assert catalog.list_runs() == []
+    finally:
+        catalog.close()
+
+
+def test_no_installed_catalog_is_a_clear_error(tmp_path):
+    """Without site-packages (python -S) and with a copy of the core alone, no distribution registers a
+    catalog (the project folder itself holds the egg-info of its editable install)."""
+    shutil.copytree(ROOT / "assets_core", tmp_path / "src" / "assets_core")
+    script = ("from assets_core.application.catalogs import find_factory\n"
+              "from assets_core.errors import CatalogError\n"
+              "try:\n    find_factory('sqlite:///x.db')\nexcept CatalogError as error:\n    print(error)\n")
+    done = subprocess.run([sys.executable, "-S", "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                          env={"PYTHONPATH": str(tmp_path / "src"), "PATH": "/usr/bin:/bin"})
+    assert done.stdout.startswith("no catalog package is installed for 'sqlite:///x.db'"), done.stderr
