@@ -92,10 +92,8 @@ class Browser:
     def lineages(self) -> dict[str, TableLineage]:
         """Column lineage of the SQL assets, with the catalog as cache (written back unless read-only)."""
         if self._lineages is None:
-            cached = self.catalog.load_column_lineage()
-            self._lineages = self.project.lineage(self.snapshot, cached, self.schemas())
-            if not self.read_only:
-                self.catalog.save_column_lineage(self._lineages)
+            self._lineages = usecases.column_lineage(self.workspace, self.snapshot, self.schemas(),
+                                                     save=not self.read_only)
         return self._lineages
 
     def lineages_if_known(self) -> dict[str, TableLineage] | None:

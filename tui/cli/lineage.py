@@ -1,9 +1,9 @@
 """``assets lineage [TARGET]``: the upstream and downstream of an asset, or where a column's values come from.
 
-Prints text or JSON, or draws with Graphviz (:mod:`tui.drawing`). Column lineage comes from
-``Project.lineage`` with the catalog as its cache: stored lineages whose SQL and upstream columns are unchanged
-are reused, and the catalog is written only when something changed. Where lineage is unknown (a Python asset's
-code, SQL that cannot be placed) the answer says so and why; it is never an empty list.
+Prints text or JSON, or draws with Graphviz (:mod:`tui.drawing`), the view that
+:mod:`assets_core.lineage.view` builds from the column graph. Column lineage comes from
+:func:`assets_core.application.usecases.column_lineage`, with the catalog as its cache. Where lineage is unknown
+(a Python asset's code, SQL that cannot be placed) the answer says so and why; it is never an empty list.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 
+from assets_core.application import usecases
 from assets_core.application.project import Snapshot
 from assets_core.application.workspace import Options, Workspace, open_workspace
 from assets_core.declaring.definitions import Asset
@@ -29,9 +30,6 @@ from tui import drawing
 from tui.cli.arguments import whole_number
 from tui.drawing import DrawingError
 from tui.formatting import Cell, asset_status_cell, table
-
-if TYPE_CHECKING:
-    from assets_core.lineage.sql import TableLineage
 
 HELP = "show an asset's upstream and downstream, or where a column comes from; draw it with Graphviz"
 SUFFIXES = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png"}
@@ -76,25 +74,11 @@ def lineage(args: argparse.Namespace, options: Options, console: Console) -> int
     return 0
 
 
-def column_lineage(workspace: Workspace, snapshot: Snapshot | None = None,
-                   schemas: Mapping[str, tuple[str, ...] | None] | None = None) -> dict[str, TableLineage]:
-    """The column lineage of every SQL asset, with the catalog as cache (stored again only when changed)."""
-    cached = workspace.catalog.load_column_lineage()
-    lineages = workspace.project.lineage(snapshot, cached, schemas)
-    workspace.catalog.save_column_lineage(lineages)
-    return lineages
-
-
-def refresh_column_lineage(workspace: Workspace) -> None:
-    """Store the column lineage of the project's SQL assets after a run; a project without any pays nothing."""
-    if any(item.kind == "sql" for item in workspace.project.graph):
-        column_lineage(workspace)
-
-
 def column_graph(workspace: Workspace, snapshot: Snapshot) -> ColumnGraph:
     """The column graph of the project: its SQL assets' lineage (the catalog as cache) and the others' schemas."""
     schemas = workspace.project.schemas(snapshot)
-    return ColumnGraph.build(workspace.project.graph, column_lineage(workspace, snapshot, schemas), schemas)
+    lineages = usecases.column_lineage(workspace, snapshot, schemas)
+    return ColumnGraph.build(workspace.project.graph, lineages, schemas)
 
 
 def build_view(workspace: Workspace, snapshot: Snapshot, args: argparse.Namespace) -> LineageView:
