@@ -1,4 +1,8 @@
-"""One attempt at an asset, as a worker thread reports it, and the helpers that describe it."""
+"""One attempt at an asset: a function from its inputs to what became of it, retries and checks included.
+
+:func:`attempt` runs in a worker thread and never raises for the asset's own failures: they come back in the
+:class:`Attempt`, which the scheduling loop records.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,22 @@ import inspect
 import json
 import os
 import random
+import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 import polars as pl
 
 from assets_core.declaring.checks import Check, CheckResult
-from assets_core.declaring.definitions import Asset, RetryPolicy
+from assets_core.declaring.definitions import Asset, Output, RetryPolicy
 from assets_core.errors import AssetsError
-from assets_core.planning.state import Event
-from assets_core.running.storage import Stored
+from assets_core.imports import late_import
+from assets_core.planning.state import Event, now
+from assets_core.running.capture import capture
+from assets_core.running.storage import Storage, Stored
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
@@ -27,7 +35,7 @@ class Attempt:
     """What a worker thread reports back about one asset."""
 
     asset: str
-    started_at: Any
+    started_at: datetime
     duration: float
     logs: list[tuple[str, str]]
     retries: list[str] = field(default_factory=list)
@@ -46,7 +54,70 @@ class Attempt:
         return ""
 
 
+class Inputs(Protocol):
+    """Where an attempt finds its upstream values (see :class:`assets_core.running.values.ValueCache`)."""
+
+    def value(self, name: str, lazy: bool) -> Any:
+        """The value of an upstream asset (a lazy scan when ``lazy`` and the value allows it)."""
+        ...
+
+    def arguments(self, item: Asset, attempt: int) -> dict[str, Any]:
+        """The keyword arguments of the asset's function for attempt number ``attempt``."""
+        ...
+
+
+def attempt(item: Asset, inputs: Inputs, storage: Storage, checks: Sequence[Check],
+            policy: RetryPolicy) -> Attempt:
+    """Compute an asset, store its value and run its checks on it, retrying as ``policy`` says.
+
+    Never raises for the asset's own failures (nor its storage's): they are in the returned :class:`Attempt`.
+    """
+    started_at, clock = now(), time.perf_counter()
+    logs: list[tuple[str, str]] = []
+    retries: list[str] = []
+    for number in range(1, policy.max_attempts + 1):
+        with capture() as captured:
+            try:
+                value = compute(item, inputs, number)
+                metadata: Mapping[str, Any] = {}
+                if isinstance(value, Output):
+                    value, metadata = value.value, json_metadata(item.name, value.metadata)
+                stored = storage.write(item.name, value, item.options.io)
+                results = run_checks(checks, stored, storage)
+                logs += captured.lines
+                return Attempt(item.name, started_at, time.perf_counter() - clock, logs, retries, stored, metadata,
+                               checks=results)
+            except Exception as error:  # noqa: BLE001 - the asset's own failure: recorded, never raised
+                failure, message, trace = error, describe(error), user_traceback(error)
+        logs += captured.lines
+        if number == policy.max_attempts or not isinstance(failure, policy.retry_on):
+            break
+        pause = retry_delay(policy, number)
+        retries.append(f"attempt {number} of {policy.max_attempts} failed: {message}; retrying in {pause:.2f}s")
+        time.sleep(pause)
+    return Attempt(item.name, started_at, time.perf_counter() - clock, logs, retries, error=message, traceback=trace)
+
+
+def compute(item: Asset, inputs: Inputs, number: int) -> Any:
+    """Call the asset's function (or run its SQL) on its upstream values."""
+    if item.kind == "sql":
+        with late_import():  # sqlglot is loaded only by projects with SQL assets (and preloaded by a run)
+            from assets_core.declaring.sql import run_sql
+
+        return run_sql(item, {ref: inputs.value(upstream, lazy=True) for ref, upstream in item.inputs.items()})
+    return item.fn(**inputs.arguments(item, number))  # type: ignore[misc]
+
+
+def run_checks(checks: Sequence[Check], stored: Stored, storage: Storage) -> list[tuple[Check, CheckResult]]:
+    """Run the asset's checks on its new value, before the value is recorded (and so published)."""
+    if not checks:
+        return []
+    value = stored.value if stored.value is not None else storage.read(stored.location, lazy=True)
+    return [(check, check.run(value)) for check in checks]
+
+
 def check_event(run_id: str, asset: str, check: Check, result: CheckResult) -> Event:
+    """The event that records a check's result in the run's log."""
     if result.passed:
         return Event(run_id, "check", f"check '{check.name}' passed", asset=asset)
     level = "ERROR" if check.blocking else "WARNING"
@@ -77,13 +148,20 @@ def user_traceback(error: BaseException) -> str:
 
 
 def describe(error: BaseException) -> str:
+    """The error in one line: its class and the first line of its message."""
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 
 def json_metadata(name: str, metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Metadata as JSON would give it back (what cannot be encoded becomes its ``str``).
+
+    Raises:
+        AssetsError: the metadata cannot be encoded at all.
+    """
     try:
-        return json.loads(json.dumps(dict(metadata), default=str))
+        decoded: dict[str, Any] = json.loads(json.dumps(dict(metadata), default=str))
+        return decoded
     except (TypeError, ValueError) as error:
         raise AssetsError(f"asset '{name}' returned metadata that is not JSON-able: {error}") from error
 

@@ -10,7 +10,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
-from assets_core.planning.state import CheckRecord, Event, FailureRecord, MaterializationRecord, Recorder
+from assets_core.planning.state import (
+    CheckRecord,
+    Event,
+    FailureRecord,
+    MaterializationRecord,
+    Recorder,
+)
 
 FLUSH_SECONDS = 0.25  # finished assets are recorded at least this often...
 FLUSH_COUNT = 500  # ...or once this many wait, in one transaction: few writes, and none while the GIL is contended

@@ -1,8 +1,10 @@
-"""Materializing a plan: assets run in parallel in dependency order; each is stored, then recorded.
+"""Materializing a plan: the scheduling loop that runs assets in parallel in dependency order.
 
-Values made in the run are handed to downstream assets in memory and dropped once their last consumer is
-done; everything else is read from storage. A planned asset whose upstreams turn out to hold the same data
-as when it last ran is skipped (early cutoff), so a refactoring that changes no output rebuilds nothing below.
+Each asset is one attempt (:mod:`~assets_core.running.attempts`) in a worker thread, with its upstream values
+from the run's :class:`~assets_core.running.values.ValueCache`; what it did is recorded in batches and reported
+once committed (:mod:`~assets_core.running.buffer`) and told to the run's subscribers
+(:mod:`~assets_core.running.events`). A planned asset whose upstreams turn out to hold the same data as when
+it last ran is skipped (early cutoff), so a refactoring that changes no output rebuilds nothing below.
 """
 
 from __future__ import annotations
@@ -10,107 +12,100 @@ from __future__ import annotations
 import graphlib
 import os
 import queue
-import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import polars as pl
-
-from assets_core.running.alerts import Alert, AlertHook, deliver_all
-from assets_core.running.anomalies import (
-    Anomaly,
-    might_be_slow,
-    might_have_odd_rows,
-    odd_rows,
-    slow_run,
-)
-from assets_core.running.attempts import (
-    Attempt,
-    check_event,
-    describe,
-    json_metadata,
-    lazy_parameters,
-    retry_delay,
-    user_traceback,
-)
-from assets_core.running.buffer import RecordBuffer
-from assets_core.running.capture import capture, capturing_run
-from assets_core.declaring.checks import Check, CheckResult
-from assets_core.running.context import AssetContext
-from assets_core.declaring.definitions import CONTEXT_PARAMETER, Asset, Output, RetryPolicy
-from assets_core.errors import AssetsError, StorageError
+from assets_core.declaring.definitions import RetryPolicy
+from assets_core.declaring.sources import Observation
+from assets_core.errors import StorageError
+from assets_core.imports import preload
 from assets_core.planning.graph import AssetGraph
-from assets_core.imports import late_import, preload
 from assets_core.planning.plan import Plan, Reason, Versions, reasons_for
-from assets_core.running.recovery import HOST
-from assets_core.running.runs import (  # noqa: F401 - RunSettings and the results are imported from here too
-    FAILED,
-    MATERIALIZED,
-    SKIPPED,
-    Listener,
-    Outcome,
-    RunResult,
-    RunSettings,
-    new_run_id,
-)
-from assets_core.declaring.sources import Observation, read_source
 from assets_core.planning.state import (
     AssetState,
+    Catalog,
     CheckRecord,
     Event,
     FailureRecord,
     MaterializationRecord,
     ObservationRecord,
-    Recorder,
     RunRecord,
     now,
 )
+from assets_core.running.alerts import AlertHook
+from assets_core.running.attempts import Attempt, attempt, check_event, json_metadata
+from assets_core.running.buffer import RecordBuffer
+from assets_core.running.capture import capturing_run
+from assets_core.running.events import RunEvent, RunEventKind, RunEvents
+from assets_core.running.leases import HEARTBEAT_SECONDS, POLL_SECONDS, Leases
+from assets_core.running.recovery import HOST
+from assets_core.running.runs import (  # the run's settings and results are imported from here too
+    FAILED,
+    MATERIALIZED,
+    SKIPPED,
+    Listener,
+    Outcome,
+    OutcomeStatus,
+    RunResult,
+    RunSettings,
+    RunStatus,
+    new_run_id,
+)
 from assets_core.running.storage import WRITE_MODULES, Storage, Stored
+from assets_core.running.subscribers import AlertSender, AnomalyDetector
+from assets_core.running.values import ValueCache
 
 UPSTREAM_REASONS = ("upstream_changed", "upstream_stale")  # the reasons a run may resolve before the asset starts
-ANOMALY_HISTORY = 20  # materializations an anomaly is judged against
-HEARTBEAT_SECONDS = 5.0  # a running run tells the catalog it is alive at least this often
-POLL_SECONDS = 0.25  # how often a run waiting for another run's lease asks again
+
+
+@dataclass
+class Schedule:
+    """The scheduling loop's state: what is ready, running, finished and waiting for another run's lease."""
+
+    sorter: graphlib.TopologicalSorter[str]
+    reasons: Mapping[str, tuple[Reason, ...]]
+    pool: ThreadPoolExecutor
+    futures: dict[Future[Attempt], str] = field(default_factory=dict)
+    # Finished attempts, in the order they finished: waiting on this queue costs the same however many
+    # attempts are under way (concurrent.futures.wait visits every one of them at each call).
+    finished: queue.SimpleQueue[Future[Attempt]] = field(default_factory=queue.SimpleQueue)
+    parked: set[str] = field(default_factory=set)  # ready, but another run holds their lease
 
 
 class Execution:
     """One run of a plan. Create it, then call :meth:`run` once."""
 
-    def __init__(self, graph: AssetGraph, storage: Storage, recorder: Recorder, state: Mapping[str, AssetState],
+    def __init__(self, graph: AssetGraph, storage: Storage, recorder: Catalog, state: Mapping[str, AssetState],
                  versions: Versions, observations: Mapping[str, Observation], settings: RunSettings,
                  listener: Listener | None = None, home: Path | None = None, hooks: Sequence[AlertHook] = (),
-                 project: str = ""):
+                 project: str = "") -> None:
         self.graph, self.storage, self.recorder = graph, storage, recorder
         self.state, self.versions, self.observations = state, versions, observations
         self.settings = settings
         self.home = home or storage.root.parent
-        self.hooks, self.project = tuple(hooks), project
-        self._deliveries: list[Future[list[str]]] = []
-        self._alert_pool: ThreadPoolExecutor | None = None
-        self.listener = listener or (lambda event: None)
+        self.listener: Listener = listener or (lambda event: None)
         self.run_id = new_run_id()
         self.data_versions: dict[str, str | None] = {}
-        self.locations: dict[str, str] = {}
-        self.values: dict[str, Any] = {}
-        self.remaining: dict[str, int] = {}
+        self.values = ValueCache(graph, storage, observations, self.run_id, self.home)
         self.blocked: set[str] = set()
         self.outcomes: list[Outcome] = []
-        self._load_lock = threading.Lock()
-        self._lazy: dict[str, frozenset[str]] = {}
         self._why: dict[str, str] = {}
         self.buffer = RecordBuffer(recorder, self.listener)
-        self._polled = self._beaten = time.perf_counter()
-        self.held: dict[str, str] = {}  # asset -> the other run holding its lease
-        self._made_by: dict[str, str] = {}  # asset -> the run that held its lease before this one took it
+        self.leases = Leases(recorder, self.run_id)
+        self.run_events = RunEvents([
+            AnomalyDetector(lambda name: self.state.get(name, AssetState()).materialization, recorder.asset_history),
+            AlertSender(hooks, project),
+        ])
+        self._preloads = ["urllib.request"] if any(hook.url for hook in hooks) else []
 
     def run(self, plan: Plan) -> RunResult:
         """Run the plan; a plan with nothing to run and no source data change to record makes no run at all
         (a source whose file was only touched, its data the same, is hashed again by the next command)."""
         if not plan.steps and not any(self._changed_data(name, o) for name, o in self._changed_observations()):
-            return RunResult(None, "success", ())
+            return RunResult(None, RunStatus.SUCCESS, ())
         try:
             self.home.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -119,20 +114,21 @@ class Execution:
         self._prepare(plan)
         preload(self._modules(plan))
         started = now()
-        self.recorder.begin_run(RunRecord(self.run_id, self.settings.trigger, self.settings.selection, "running",
-                                          started, pid=os.getpid(), host=HOST, plan=tuple(plan.assets),
-                                          heartbeat_at=started))
-        status = "failed"
+        self.recorder.begin_run(RunRecord(self.run_id, self.settings.trigger, self.settings.selection,
+                                          RunStatus.RUNNING, started, pid=os.getpid(), host=HOST,
+                                          plan=tuple(plan.assets), heartbeat_at=started))
+        status = RunStatus.FAILED
         try:
             self._emit([Event(self.run_id, "planned", f"{len(plan)} asset(s) to run: {', '.join(plan.assets)}")])
             self._record_observations()
-            self.held = self.recorder.acquire_leases(self.run_id, plan.assets)
+            held = self.leases.take(plan.assets)
             self._emit([Event(self.run_id, "waiting", f"run {holder} is materializing it: this run waits for it",
-                              asset=name) for name, holder in self.held.items()])
+                              asset=name) for name, holder in held.items()])
             self._schedule(plan)
-            status = "failed" if any(o.status == FAILED for o in self.outcomes) else "success"
+            failed = any(o.status == OutcomeStatus.FAILED for o in self.outcomes)
+            status = RunStatus.FAILED if failed else RunStatus.SUCCESS
         except BaseException:
-            status = "interrupted"
+            status = RunStatus.INTERRUPTED
             raise
         finally:
             self.recorder.end_run(self.run_id, status)
@@ -142,21 +138,17 @@ class Execution:
         for name, own in self.state.items():
             if own.materialization is not None and name not in self.versions.lost:
                 self.data_versions[name] = own.materialization.data_version
-                self.locations[name] = own.materialization.location
+                self.values.locations[name] = own.materialization.location
         for name, observation in self.observations.items():
             self.data_versions[name] = observation.data_version
-        for name in plan.assets:
-            for upstream in set(self.graph[name].inputs.values()):
-                self.remaining[upstream] = self.remaining.get(upstream, 0) + 1
+        self.values.expect(plan.assets)
 
     def _modules(self, plan: Plan) -> list[str]:
         """The modules the worker threads will import late, to import whole before they start."""
         names = list(WRITE_MODULES) if plan.steps else []
         if any(self.graph[name].kind == "sql" for name in plan.assets):
             names.append("assets_core.declaring.sql")
-        if any(hook.url for hook in self.hooks):
-            names.append("urllib.request")
-        return names
+        return names + self._preloads
 
     def _changed_observations(self) -> list[tuple[str, Observation]]:
         changed = []
@@ -177,74 +169,64 @@ class Execution:
                 ObservationRecord(name, self.run_id, observation.data_version, observation.fingerprint))
 
     def _schedule(self, plan: Plan) -> None:
+        """Start each planned asset once its planned upstreams are done, until every one is done."""
         planned = set(plan.assets)
         sorter = graphlib.TopologicalSorter(
             {name: [up for up in self.graph.upstream(name) if up in planned] for name in plan.assets})
         sorter.prepare()
         reasons = {step.asset: step.reasons for step in plan.steps}
-        futures: dict[Future[Attempt], str] = {}
-        # Finished attempts, in the order they finished: waiting on this queue costs the same however many
-        # attempts are under way (concurrent.futures.wait visits every one of them at each call).
-        finished: queue.SimpleQueue[Future[Attempt]] = queue.SimpleQueue()
-        parked: set[str] = set()  # ready, but another run holds their lease
-
-        def start(names: Iterable[str]) -> None:
-            for name in names:
-                if name in self.held:
-                    parked.add(name)
-                    continue
-                skip = self._skip_reason(name, reasons[name])
-                if skip is not None:
-                    self._skip(name, skip)
-                    sorter.done(name)
-                    continue
-                self._why[name] = "; ".join(r.detail for r in reasons[name])
-                self.listener(Event(self.run_id, "started", self._why[name], asset=name))
-                future = pool.submit(self._attempt, name)
-                futures[future] = name
-                future.add_done_callback(finished.put)
-
         with capturing_run(), ThreadPoolExecutor(self.settings.workers, thread_name_prefix="asset") as pool:
+            schedule = Schedule(sorter, reasons, pool)
             try:
                 while sorter.is_active():
-                    start(sorter.get_ready())
-                    if parked:
-                        start(self._unpark(parked))
-                    if not futures and not parked:
-                        self.buffer.flush()
-                        continue
-                    self.buffer.flush(lazily=True)  # while the workers run what was just submitted
-                    self._beat()
-                    if not futures:  # only waiting for other runs' leases
-                        time.sleep(POLL_SECONDS)
-                        continue
-                    wait = min(POLL_SECONDS if parked else HEARTBEAT_SECONDS, self.buffer.due_in())
-                    for future in _finished(finished, wait):
-                        name = futures.pop(future)
-                        self._complete(future.result())
-                        sorter.done(name)
+                    self._turn(schedule)
                 self.buffer.flush()
             except BaseException:
-                for future in futures:
+                for future in schedule.futures:
                     future.cancel()
                 raise
             finally:
-                self._finish_alerts()
+                self._close_subscribers()
+
+    def _turn(self, schedule: Schedule) -> None:
+        """One turn of the loop: start what is ready, record what is due, collect what finished."""
+        self._start(schedule, schedule.sorter.get_ready())
+        self._start(schedule, self._unpark(schedule.parked))
+        if not schedule.futures and not schedule.parked:
+            self.buffer.flush()
+            return
+        self.buffer.flush(lazily=True)  # while the workers run what was just submitted
+        self.leases.beat()
+        if not schedule.futures:  # only waiting for other runs' leases
+            time.sleep(POLL_SECONDS)
+            return
+        wait = min(POLL_SECONDS if schedule.parked else HEARTBEAT_SECONDS, self.buffer.due_in())
+        for future in _finished(schedule.finished, wait):
+            name = schedule.futures.pop(future)
+            self._complete(future.result())
+            schedule.sorter.done(name)
+
+    def _start(self, schedule: Schedule, names: Iterable[str]) -> None:
+        for name in names:
+            if name in self.leases.held:
+                schedule.parked.add(name)
+                continue
+            if self._skipped(name, schedule.reasons[name]):
+                schedule.sorter.done(name)
+                continue
+            self._why[name] = "; ".join(r.detail for r in schedule.reasons[name])
+            self.listener(Event(self.run_id, "started", self._why[name], asset=name))
+            future = schedule.pool.submit(self._attempt, name)
+            schedule.futures[future] = name
+            future.add_done_callback(schedule.finished.put)
 
     def _unpark(self, parked: set[str]) -> list[str]:
         """The parked assets whose lease this run could take now, with their state as the other run left it."""
-        if time.perf_counter() - self._polled < POLL_SECONDS:
-            return []
-        self._polled = time.perf_counter()
-        still = self.recorder.acquire_leases(self.run_id, sorted(parked))
-        freed = sorted(parked - set(still))
-        if not freed:
-            return []
-        for name, own in self.recorder.read_state(freed).items():
-            self._adopt(name, own)
-        for name in freed:
-            parked.discard(name)
-            self._made_by[name] = self.held.pop(name)
+        freed = self.leases.poll(parked)
+        if freed:
+            for name, own in self.recorder.read_state(freed).items():
+                self._adopt(name, own)
+            parked.difference_update(freed)
         return freed
 
     def _adopt(self, name: str, own: AssetState) -> None:
@@ -252,22 +234,30 @@ class Execution:
         self.state = {**self.state, name: own}
         if own.materialization is not None:
             self.data_versions[name] = own.materialization.data_version
-            self.locations[name] = own.materialization.location
-            self.values.pop(name, None)
+            self.values.forget(name, own.materialization.location)
 
-    def _beat(self) -> None:
-        if time.perf_counter() - self._beaten >= HEARTBEAT_SECONDS:
-            self.recorder.heartbeat(self.run_id)
-            self._beaten = time.perf_counter()
-
-    def _skip_reason(self, name: str, planned: tuple[Reason, ...]) -> str | None:
-        """Why a planned asset need not run after all (None: it runs)."""
-        item = self.graph[name]
-        broken = [up for up in item.upstream if up in self.blocked]
+    def _skipped(self, name: str, planned: tuple[Reason, ...]) -> bool:
+        """Skip a planned asset that need not run after all; return whether it was skipped."""
+        broken = tuple(up for up in self.graph[name].upstream if up in self.blocked)
         if broken:
-            return f"upstream '{broken[0]}' failed" if len(broken) == 1 else \
+            self.blocked.add(name)  # skipped for a failure: what reads it is skipped too
+            detail = f"upstream '{broken[0]}' failed" if len(broken) == 1 else \
                 f"upstreams {', '.join(repr(b) for b in broken)} failed"
-        other = self._made_by.get(name)
+        else:
+            fresh = self._fresh_reason(name, planned)
+            if fresh is None:
+                return False
+            detail = fresh
+        self.outcomes.append(Outcome(name, OutcomeStatus.SKIPPED, detail, blocked_by=broken))
+        self.values.release_inputs(name)
+        event = Event(self.run_id, SKIPPED, detail, asset=name)
+        self.buffer.add(events=[event], reports=[event])
+        return True
+
+    def _fresh_reason(self, name: str, planned: tuple[Reason, ...]) -> str | None:
+        """Why a planned asset turns out fresh when its turn comes (None: it runs)."""
+        item = self.graph[name]
+        other = self.leases.made_by.get(name)
         if self.settings.force or (other is None and any(r.kind not in UPSTREAM_REASONS for r in planned)):
             return None  # it runs for a reason of its own, whatever its upstreams made
         current = {up: self.data_versions.get(up) for up in item.upstream}
@@ -279,178 +269,70 @@ class Execution:
             return f"run {other} made it fresh meanwhile"
         return "its upstreams hold the same data as when it last ran (early cutoff)"
 
-    def _skip(self, name: str, detail: str) -> None:
-        if any(up in self.blocked for up in self.graph[name].upstream):
-            self.blocked.add(name)  # skipped for a failure: what reads it is skipped too
-        self.outcomes.append(Outcome(name, SKIPPED, detail))
-        self._release_inputs(name)
-        event = Event(self.run_id, SKIPPED, detail, asset=name)
-        self.buffer.add(events=[event], reports=[event])
-
     def _attempt(self, name: str) -> Attempt:
         """Run one asset in a worker thread, with retries; never raises for the asset's own failures."""
         item = self.graph[name]
         policy = item.options.retry or self.settings.retry or RetryPolicy()
-        started_at, clock = now(), time.perf_counter()
-        logs: list[tuple[str, str]] = []
-        retries: list[str] = []
-        for attempt in range(1, policy.max_attempts + 1):
-            with capture() as captured:
-                try:
-                    value = self._compute(item, attempt)
-                    metadata: Mapping[str, Any] = {}
-                    if isinstance(value, Output):
-                        value, metadata = value.value, json_metadata(name, value.metadata)
-                    stored = self.storage.write(name, value, item.options.io)
-                    checks = self._check(item, stored)
-                    logs += captured.lines
-                    return Attempt(name, started_at, time.perf_counter() - clock, logs, retries, stored, metadata,
-                                    checks=checks)
-                except Exception as error:  # the asset's own failure: recorded, never raised
-                    failure, message, trace = error, describe(error), user_traceback(error)
-            logs += captured.lines
-            if attempt < policy.max_attempts and isinstance(failure, policy.retry_on):
-                pause = retry_delay(policy, attempt)
-                retries.append(f"attempt {attempt} of {policy.max_attempts} failed: {message}; "
-                               f"retrying in {pause:.2f}s")
-                time.sleep(pause)
-                continue
-            break
-        return Attempt(name, started_at, time.perf_counter() - clock, logs, retries, error=message, traceback=trace)
+        return attempt(item, self.values, self.storage, self.graph.checks.get(name, ()), policy)
 
-    def _check(self, item: Asset, stored: Stored) -> list[tuple[Check, CheckResult]]:
-        """Run the asset's checks on its new value, before the value is recorded (and so published)."""
-        checks = self.graph.checks.get(item.name, ())
-        if not checks:
-            return []
-        value = stored.value if stored.value is not None else self.storage.read(stored.location, lazy=True)
-        return [(check, check.run(value)) for check in checks]
-
-    def _compute(self, item: Asset, attempt: int) -> Any:
-        if item.kind == "sql":
-            with late_import():  # sqlglot is loaded only by projects with SQL assets (and preloaded by a run)
-                from assets_core.declaring.sql import run_sql
-
-            return run_sql(item, {ref: self._value(upstream, lazy=True) for ref, upstream in item.inputs.items()})
-        return item.fn(**self._inputs(item, attempt))  # type: ignore[misc]
-
-    def _inputs(self, item: Asset, attempt: int) -> dict[str, Any]:
-        lazy = self._lazy.get(item.name)
-        if lazy is None:
-            lazy = self._lazy[item.name] = lazy_parameters(item)
-        values = {param: self._value(upstream, param in lazy) for param, upstream in item.inputs.items()}
-        if item.wants_context:
-            values[CONTEXT_PARAMETER] = AssetContext(item.name, self.run_id, self.home, attempt=attempt)
-        return values
-
-    def _value(self, name: str, lazy: bool) -> Any:
-        value = self.values.get(name)
-        if value is None and lazy:
-            return self._load(name, lazy=True)
-        if value is None:
-            with self._load_lock:
-                value = self.values.get(name)
-                if value is None:
-                    value = self.values[name] = self._load(name, lazy=False)
-        if lazy and isinstance(value, pl.DataFrame):
-            return value.lazy()
-        return value
-
-    def _load(self, name: str, lazy: bool) -> Any:
-        item = self.graph[name]
-        if item.is_source:
-            observation = self.observations.get(name)
-            if observation is None:
-                raise AssetsError(f"source asset '{name}' has no file to read (see 'assets status {name}')")
-            return read_source(item, observation.files, lazy)
-        location = self.locations.get(name)
-        if location is None:
-            raise AssetsError(f"upstream '{name}' has no stored value; materialize it first ('+{name}')")
-        return self.storage.read(location, lazy)
-
-    def _complete(self, attempt: Attempt) -> None:
-        name = attempt.asset
-        events = [Event(self.run_id, "started", self._why.get(name, ""), asset=name, created_at=attempt.started_at)]
-        events += [Event(self.run_id, "log", text, asset=name, level=level) for level, text in attempt.logs]
-        events += [Event(self.run_id, "retry", text, asset=name, level="WARNING") for text in attempt.retries]
-        events += [check_event(self.run_id, name, check, result) for check, result in attempt.checks]
+    def _complete(self, finished: Attempt) -> None:
+        """Queue what a finished attempt did for recording, and tell the run's subscribers."""
+        name = finished.asset
+        events = [Event(self.run_id, "started", self._why.get(name, ""), asset=name,
+                        created_at=finished.started_at)]
+        events += [Event(self.run_id, "log", text, asset=name, level=level) for level, text in finished.logs]
+        events += [Event(self.run_id, "retry", text, asset=name, level="WARNING") for text in finished.retries]
+        events += [check_event(self.run_id, name, check, result) for check, result in finished.checks]
         checks = [CheckRecord(name, self.run_id, check.name, result.passed, check.blocking, result.message,
-                              json_metadata(name, result.metadata)) for check, result in attempt.checks]
-        error = attempt.error or attempt.blocking_failure
-        if attempt.stored is None or error:
-            self.blocked.add(name)
-            if attempt.traceback:
-                events.append(Event(self.run_id, "log", attempt.traceback.rstrip(), asset=name, level="ERROR"))
-            events.append(Event(self.run_id, FAILED, error, asset=name, level="ERROR"))
-            failure = FailureRecord(name, self.run_id, error, attempt.traceback, attempt=len(attempt.retries) + 1)
-            self.buffer.add(failures=[failure])
-            outcome = Outcome(name, FAILED, error, attempt.duration)
-            self._alert(Alert("check" if not attempt.error else "failure", name, self.run_id, error, self.project))
+                              json_metadata(name, result.metadata)) for check, result in finished.checks]
+        error = finished.error or finished.blocking_failure
+        if finished.stored is None or error:
+            outcome = self._fail(finished, error, events)
         else:
-            stored = attempt.stored
-            detail = f"{stored.rows} rows" if stored.rows is not None else "stored"
-            events.append(Event(self.run_id, MATERIALIZED, detail, asset=name))
-            for anomaly in self._anomalies(name, attempt.duration, stored.rows):
-                events.append(Event(self.run_id, "anomaly", anomaly.message, asset=name, level="WARNING"))
-                self._alert(Alert("anomaly", name, self.run_id, anomaly.message, self.project))
-            self.buffer.add(materializations=[self._record(attempt, stored)])
-            self.data_versions[name], self.locations[name] = stored.data_version, stored.location
-            if self.remaining.get(name) and stored.value is not None:
-                self.values[name] = stored.value
-            outcome = Outcome(name, MATERIALIZED, detail, attempt.duration, stored.data_version, stored.rows)
+            outcome = self._succeed(finished, finished.stored, events)
         self.outcomes.append(outcome)
-        self._release_inputs(name)
-        self.buffer.add(events=events, checks=checks, reports=[event for event in events if event.kind != "started"])
+        self.values.release_inputs(name)
+        self.buffer.add(events=events, checks=checks, reports=[e for e in events if e.kind != "started"])
 
-    def _anomalies(self, name: str, duration: float, rows: int | None) -> list[Anomaly]:
-        """Compare with the asset's history, read only when a cheap test says it might be odd."""
-        previous = self.state.get(name, AssetState()).materialization
-        slow = might_be_slow(duration)
-        odd = might_have_odd_rows(rows, previous.rows if previous else None)
-        if not (slow or odd):
-            return []
-        history = self.recorder.asset_history(name, limit=ANOMALY_HISTORY)
-        found = []
-        if slow and (anomaly := slow_run(name, duration, [m.duration for m in history])):
-            found.append(anomaly)
-        counts = [m.rows for m in history if m.rows is not None]
-        if odd and rows is not None and (anomaly := odd_rows(name, rows, counts)):
-            found.append(anomaly)
-        return found
+    def _fail(self, finished: Attempt, error: str, events: list[Event]) -> Outcome:
+        name = finished.asset
+        self.blocked.add(name)
+        if finished.traceback:
+            events.append(Event(self.run_id, "log", finished.traceback.rstrip(), asset=name, level="ERROR"))
+        events.append(Event(self.run_id, FAILED, error, asset=name, level="ERROR"))
+        self.buffer.add(failures=[FailureRecord(name, self.run_id, error, finished.traceback,
+                                                attempt=len(finished.retries) + 1)])
+        kind = RunEventKind.FAILED if finished.error else RunEventKind.CHECK_FAILED
+        self.run_events.publish(RunEvent(kind, self.run_id, name, error, finished.duration))
+        return Outcome(name, OutcomeStatus.FAILED, error, finished.duration)
 
-    def _alert(self, alert: Alert) -> None:
-        """Deliver in the background: a slow webhook must not hold the run up."""
-        hooks = [hook for hook in self.hooks if alert.kind in hook.on]
-        if not hooks:
-            return
-        if self._alert_pool is None:
-            self._alert_pool = ThreadPoolExecutor(1, thread_name_prefix="alert")
-        self._deliveries.append(self._alert_pool.submit(deliver_all, hooks, [alert]))
+    def _succeed(self, finished: Attempt, stored: Stored, events: list[Event]) -> Outcome:
+        name = finished.asset
+        detail = f"{stored.rows} rows" if stored.rows is not None else "stored"
+        events.append(Event(self.run_id, MATERIALIZED, detail, asset=name))
+        made = RunEvent(RunEventKind.MATERIALIZED, self.run_id, name, detail, finished.duration, stored.rows)
+        events += [Event(self.run_id, "anomaly", answer.message, asset=name, level="WARNING")
+                   for answer in self.run_events.publish(made) if answer.kind == RunEventKind.ANOMALY]
+        self.buffer.add(materializations=[self._record(finished, stored)])
+        self.data_versions[name] = stored.data_version
+        self.values.keep(name, stored.location, stored.value)
+        return Outcome(name, OutcomeStatus.MATERIALIZED, detail, finished.duration, stored.data_version,
+                       stored.rows)
 
-    def _finish_alerts(self) -> None:
-        """Wait for the alerts still being delivered, and record every delivery that failed."""
-        if self._alert_pool is None:
-            return
-        self._alert_pool.shutdown(wait=True)
-        problems = [line for future in self._deliveries for line in future.result()]
-        if problems:
-            self.recorder.record_events([Event(self.run_id, "alert", line, level="WARNING") for line in problems])
-
-    def _record(self, attempt: Attempt, stored: Stored) -> MaterializationRecord:
-        item = self.graph[attempt.asset]
-        consumed = {up: self.data_versions[up] for up in item.upstream if self.data_versions.get(up) is not None}
+    def _record(self, finished: Attempt, stored: Stored) -> MaterializationRecord:
+        item = self.graph[finished.asset]
+        consumed = {up: version for up in item.upstream if (version := self.data_versions.get(up)) is not None}
         return MaterializationRecord(
             asset=item.name, run_id=self.run_id, data_version=stored.data_version,
             code_version=self.versions.code[item.name], upstream_versions=consumed, location=stored.location,
-            rows=stored.rows, schema=stored.schema, bytes=stored.bytes, duration=attempt.duration,
-            metadata=attempt.metadata)
+            rows=stored.rows, schema=stored.schema, bytes=stored.bytes, duration=finished.duration,
+            metadata=finished.metadata)
 
-    def _release_inputs(self, name: str) -> None:
-        for upstream in set(self.graph[name].inputs.values()):
-            left = self.remaining.get(upstream, 0) - 1
-            self.remaining[upstream] = left
-            if left <= 0:
-                self.values.pop(upstream, None)
+    def _close_subscribers(self) -> None:
+        """Let the subscribers finish (alerts still being delivered), and record the problems they report."""
+        problems = self.run_events.close()
+        if problems:
+            self.recorder.record_events([Event(self.run_id, "alert", line, level="WARNING") for line in problems])
 
     def _emit(self, events: list[Event]) -> None:
         self.recorder.record_events(events)

@@ -1,7 +1,8 @@
-"""What a run is asked to do and what became of it: settings, outcomes, results."""
+"""What a run is asked to do and what became of it: settings, statuses, outcomes, results."""
 
 from __future__ import annotations
 
+import enum
 import os
 import uuid
 from collections.abc import Callable
@@ -11,54 +12,91 @@ from typing import Any
 from assets_core.declaring.definitions import RetryPolicy
 from assets_core.planning.state import Event
 
-MATERIALIZED, SKIPPED, FAILED = "materialized", "skipped", "failed"
+
+class OutcomeStatus(enum.StrEnum):
+    """What became of one planned asset."""
+
+    MATERIALIZED = "materialized"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class RunStatus(enum.StrEnum):
+    """Where a run stands: running until it ends, then one of the other three."""
+
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"  # its process stopped (or died) before the plan was done
+
+
+# The outcome statuses by their old names, which event kinds also use.
+MATERIALIZED, SKIPPED, FAILED = OutcomeStatus.MATERIALIZED, OutcomeStatus.SKIPPED, OutcomeStatus.FAILED
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one planned asset in a run."""
+    """What became of one planned asset in a run.
+
+    ``blocked_by`` names the failed upstreams that an asset was skipped for (empty for every other outcome).
+    """
 
     asset: str
-    status: str  # materialized | skipped | failed
+    status: OutcomeStatus
     detail: str = ""
     duration: float = 0.0
     data_version: str | None = None
     rows: int | None = None
+    blocked_by: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"asset": self.asset, "status": self.status, "detail": self.detail,
+        """The outcome as ``--json`` prints it."""
+        return {"asset": self.asset, "status": str(self.status), "detail": self.detail,
                 "duration": round(self.duration, 6), "data_version": self.data_version, "rows": self.rows}
 
 
 @dataclass(frozen=True)
 class RunResult:
+    """What a run did: its id, its final status and the outcome of each asset it planned."""
+
     run_id: str | None  # None when there was nothing to do and no run was recorded
-    status: str  # success | failed
+    status: RunStatus  # success | failed
     outcomes: tuple[Outcome, ...]
 
-    def _names(self, status: str) -> list[str]:
+    def _names(self, status: OutcomeStatus) -> list[str]:
         return [o.asset for o in self.outcomes if o.status == status]
 
     @property
     def materialized(self) -> list[str]:
-        return self._names(MATERIALIZED)
+        """The assets the run materialized, in the order they finished."""
+        return self._names(OutcomeStatus.MATERIALIZED)
 
     @property
     def skipped(self) -> list[str]:
-        return self._names(SKIPPED)
+        """The assets the run skipped (made fresh meanwhile, early cutoff, or blocked by a failure)."""
+        return self._names(OutcomeStatus.SKIPPED)
 
     @property
     def failed(self) -> list[str]:
-        return self._names(FAILED)
+        """The assets whose attempt failed."""
+        return self._names(OutcomeStatus.FAILED)
+
+    @property
+    def blocked(self) -> list[str]:
+        """The assets skipped because an upstream failed."""
+        return [o.asset for o in self.outcomes if o.blocked_by]
 
     def to_json(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "status": self.status, "materialized": self.materialized,
+        """The result as ``--json`` prints it."""
+        return {"run_id": self.run_id, "status": str(self.status), "materialized": self.materialized,
                 "skipped": self.skipped, "failed": self.failed,
                 "outcomes": [o.to_json() for o in self.outcomes]}
 
 
 @dataclass(frozen=True)
 class RunSettings:
+    """How to run a plan: parallelism, forcing, what started it, the default retry policy, the selection."""
+
     workers: int = max(4, os.cpu_count() or 1)
     force: bool = False
     trigger: str = "manual"
@@ -70,4 +108,5 @@ Listener = Callable[[Event], None]
 
 
 def new_run_id() -> str:
+    """A new random run id of 12 hex digits."""
     return uuid.uuid4().hex[:12]

@@ -154,7 +154,7 @@ def _summarize(console: Console, result: Any, planned: Plan) -> None:
     for outcome in result.outcomes:
         if outcome.status == "failed":
             console.print(f"  [red]✗ {escape(outcome.asset)}[/]: {escape(outcome.detail)}")
-    blocked = [o.asset for o in result.outcomes if o.status == "skipped" and "failed" in o.detail]
+    blocked = [o.asset for o in result.outcomes if o.blocked_by]
     if blocked:
         console.print(f"  [yellow]- skipped because an upstream failed[/]: {escape(', '.join(blocked))}")
     if result.failed:

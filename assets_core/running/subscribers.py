@@ -1,0 +1,81 @@
+"""The run-event subscribers every run has: anomaly detection, and alerts to the project's hooks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from assets_core.planning.state import MaterializationRecord
+from assets_core.running.alerts import Alert, AlertHook, deliver_all
+from assets_core.running.anomalies import (
+    might_be_slow,
+    might_have_odd_rows,
+    odd_rows,
+    slow_run,
+)
+from assets_core.running.events import RunEvent, RunEventKind
+
+ANOMALY_HISTORY = 20  # materializations an anomaly is judged against
+ALERT_KINDS = {RunEventKind.FAILED: "failure", RunEventKind.CHECK_FAILED: "check", RunEventKind.ANOMALY: "anomaly"}
+
+
+class AnomalyDetector:
+    """Compares each materialization with the asset's history: a slow run or an odd row count is an anomaly.
+
+    The history is read only when a cheap test on the new materialization says it might be odd.
+    """
+
+    def __init__(self, previous: Callable[[str], MaterializationRecord | None],
+                 history: Callable[[str, int], Sequence[MaterializationRecord]]) -> None:
+        self.previous, self.history = previous, history
+
+    def notify(self, event: RunEvent) -> list[RunEvent]:
+        """Answer a materialization with the anomalies found in it."""
+        if event.kind != RunEventKind.MATERIALIZED:
+            return []
+        previous = self.previous(event.asset)
+        slow = might_be_slow(event.duration)
+        odd = might_have_odd_rows(event.rows, previous.rows if previous else None)
+        if not (slow or odd):
+            return []
+        history = self.history(event.asset, ANOMALY_HISTORY)
+        found = []
+        if slow and (anomaly := slow_run(event.asset, event.duration, [m.duration for m in history])):
+            found.append(anomaly)
+        counts = [m.rows for m in history if m.rows is not None]
+        if odd and event.rows is not None and (anomaly := odd_rows(event.asset, event.rows, counts)):
+            found.append(anomaly)
+        return [RunEvent(RunEventKind.ANOMALY, event.run_id, event.asset, anomaly.message) for anomaly in found]
+
+    def close(self) -> list[str]:
+        """Nothing to finish."""
+        return []
+
+
+class AlertSender:
+    """Sends failures, failed blocking checks and anomalies to the hooks that want them, in the background:
+    a slow webhook must not hold the run up."""
+
+    def __init__(self, hooks: Sequence[AlertHook], project: str = "") -> None:
+        self.hooks, self.project = tuple(hooks), project
+        self._pool: ThreadPoolExecutor | None = None
+        self._deliveries: list[Future[list[str]]] = []
+
+    def notify(self, event: RunEvent) -> list[RunEvent]:
+        """Send an alert for the event if it is one some hook wants."""
+        kind = ALERT_KINDS.get(event.kind)
+        hooks = [hook for hook in self.hooks if kind in hook.on]
+        if kind is None or not hooks:
+            return []
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="alert")
+        alert = Alert(kind, event.asset, event.run_id, event.message, self.project)
+        self._deliveries.append(self._pool.submit(deliver_all, hooks, [alert]))
+        return []
+
+    def close(self) -> list[str]:
+        """Wait for the alerts still being delivered; return a line for every delivery that failed."""
+        if self._pool is None:
+            return []
+        self._pool.shutdown(wait=True)
+        return [line for future in self._deliveries for line in future.result()]
