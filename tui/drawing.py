@@ -207,7 +207,8 @@ def to_dot(drawing: Drawing) -> str:
         raw -> orders
     }
     """
-    return _digraph(drawing).source
+    source: str = _digraph(drawing).source
+    return source
 
 
 def render(drawing: Drawing, image: str) -> bytes:
@@ -223,9 +224,11 @@ def render(drawing: Drawing, image: str) -> bytes:
         raise DrawingError(f"cannot draw as '{image}'; the formats are {', '.join(FORMATS)}")
     digraph = _digraph(drawing)
     if image == "dot":
-        return digraph.source.encode()
+        source: str = digraph.source
+        return source.encode()
     try:
-        return digraph.pipe(format=image)
+        image_bytes: bytes = digraph.pipe(format=image)
+        return image_bytes
     except graphviz.ExecutableNotFound as error:
         raise DrawingError(f"drawing {image} needs Graphviz's 'dot' program, which is not on PATH; "
                            f"{INSTALL}") from error
@@ -257,7 +260,7 @@ def write_file(path: str | os.PathLike[str], data: bytes) -> Path:
 
 def _digraph(drawing: Drawing) -> Any:
     with late_import():  # only when drawing: not needed to start the command
-        import graphviz  # type: ignore[import-untyped]
+        import graphviz
 
     digraph = graphviz.Digraph("lineage", graph_attr={"rankdir": "LR", "fontname": FONT},
                                node_attr={"fontname": FONT, "fontsize": "11"},

@@ -49,10 +49,11 @@ class TableLineage:
 
     @classmethod
     def from_json(cls, asset: str, data: Mapping[str, object]) -> TableLineage:
-        columns = data.get("columns")
+        columns, direct, unknown = data.get("columns"), data.get("direct"), data.get("unknown")
         return cls(asset, tuple(columns) if isinstance(columns, list) else None,
-                   {c: tuple(v) for c, v in dict(data.get("direct") or {}).items()},  # type: ignore[call-overload]
-                   dict(data.get("unknown") or {}), str(data.get("problem") or ""), str(data.get("key") or ""))
+                   {c: tuple(v) for c, v in direct.items()} if isinstance(direct, dict) else {},
+                   dict(unknown) if isinstance(unknown, dict) else {}, str(data.get("problem") or ""),
+                   str(data.get("key") or ""))
 
 
 def lineage_key(item: Asset, schemas: Mapping[str, Sequence[str] | None]) -> str:
@@ -98,7 +99,7 @@ def sql_lineage(item: Asset, schemas: Mapping[str, Sequence[str] | None]) -> Tab
     return TableLineage(item.name, columns, direct, unknown, key=key)
 
 
-Output = tuple[str, "exp.Expression | tuple[str, str]"]  # a name, and an expression or (source, column) to trace
+Output = tuple[str, "exp.Expr | tuple[str, str]"]  # a name, and an expression or (source, column) to trace
 
 
 class _Tracer:
@@ -183,7 +184,7 @@ class _Tracer:
             self.memo[key] = found
         return found
 
-    def expression(self, scope: Scope, node: exp.Expression) -> frozenset[Origin]:
+    def expression(self, scope: Scope, node: exp.Expr) -> frozenset[Origin]:
         """The origins of every column an expression reads, including through scalar subqueries."""
         origins: set[Origin] = set()
         for column in _value_columns(node):
@@ -270,14 +271,14 @@ def _alias_columns(scope: Scope) -> list[str]:
     return [column.name for column in alias.columns] if isinstance(alias, exp.TableAlias) else []
 
 
-def _projections(scope: Scope) -> list[exp.Expression]:
+def _projections(scope: Scope) -> list[exp.Expr]:
     expression = scope.expression
     while isinstance(expression, exp.SetOperation):
         expression = expression.left
     return list(expression.selects) if isinstance(expression, exp.Select) else []
 
 
-def _value_columns(node: exp.Expression) -> Iterable[exp.Column]:
+def _value_columns(node: exp.Expr) -> Iterable[exp.Column]:
     """Columns of ``node`` outside any nested SELECT (those are traced through their own scope)."""
     if isinstance(node, exp.Column):
         yield node
