@@ -329,7 +329,7 @@ def test_question_mark_shows_the_keys_of_the_focused_pane(make_app):
     drive(app, scenario)
 
 
-def test_g_draws_the_lineage_into_the_project_folder(make_app, shop_folder):
+def test_g_draws_the_lineage_into_the_project_folder(make_app, shop_folder, capsys):
     app = make_app("orders")
 
     async def scenario(pilot):
@@ -340,6 +340,10 @@ def test_g_draws_the_lineage_into_the_project_folder(make_app, shop_folder):
     drive(app, scenario)
     dot = (shop_folder / "lineage-orders.dot").read_text()
     assert "orders" in dot and "report" in dot and "raw_customers" not in dot
+    # One view, one drawing: the command draws the same asset the same way.
+    capsys.readouterr()
+    assert main(["lineage", "orders", "--format", "dot"]) == 0
+    assert capsys.readouterr().out == dot
 
 
 def test_the_command_refuses_an_unknown_asset(shop_folder, capsys):
