@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from assets_core.lineage.columns import AssetColumns, Column, ColumnGraph, Edge
+from assets_core.lineage.columns import (
+    AssetColumns,
+    Column,
+    ColumnGraph,
+    Edge,
+    EdgeKind,
+)
 from assets_core.lineage.distance import distances
 from assets_core.planning.graph import AssetGraph
 
@@ -38,7 +44,7 @@ class LineageView:
     nodes: Mapping[Column, int] | None = None  # a column target's path: each column's distance from it
     trace: ColumnTrace | None = None  # a column target followed all the way, whatever depth is shown
 
-    def edges_of(self, kind: str) -> tuple[Edge, ...]:
+    def edges_of(self, kind: EdgeKind) -> tuple[Edge, ...]:
         """The edges of one kind, in order."""
         return tuple(edge for edge in self.edges if edge.kind == kind)
 
@@ -56,14 +62,13 @@ def asset_view(graph: AssetGraph, target: str | None = None, upstream: int | Non
     >>> view.assets, dict(view.distance), [(e.upstream, e.downstream) for e in view.edges]
     (('a', 'b'), {'b': 0, 'a': -1}, [('a', 'b')])
     """
-    if target is None:
-        shown: Mapping[str, int] = {}
-        names: Iterable[str] = graph.order()
-    else:
+    distance: dict[str, int] = {}
+    if target is not None:
         up = distances(graph.dag, target, upstream=True, depth=upstream)
         down = distances(graph.dag, target, upstream=False, depth=downstream)
-        shown = names = {target: 0, **{name: -level for name, level in up.items()}, **down}
-    view = LineageView(_ordered(graph, names), shown, _asset_edges(graph, names), target)
+        distance = {target: 0, **{name: -level for name, level in up.items()}, **down}
+    names = graph.order() if target is None else distance
+    view = LineageView(_ordered(graph, names), distance, _asset_edges(graph, names), target)
     if columns is None:
         return view
     kept = set(view.assets)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assets_core.declaring.definitions import asset, source_asset
 from assets_core.declaring.sql import sql_asset
@@ -123,3 +125,24 @@ def test_distances_are_breadth_first_whatever_the_path():
     dag = DAG({"d": ["c", "a"], "c": ["b"], "b": ["a"], "a": []})
     assert distances(dag, "d", upstream=True) == {"c": 1, "a": 1, "b": 2}  # 'a' is one edge away, not three
     assert distances(dag, "a", upstream=False, depth=1) == {"b": 1, "d": 1}
+
+
+@st.composite
+def dags(draw: st.DrawFn) -> DAG[str]:
+    size = draw(st.integers(1, 10))
+    names = [f"n{i}" for i in range(size)]
+    return DAG({name: sorted(draw(st.sets(st.sampled_from(names[:i]), max_size=3))) if i else []
+                for i, name in enumerate(names)})
+
+
+@given(dags(), st.integers(0, 9), st.one_of(st.none(), st.integers(0, 4)), st.booleans())
+@settings(max_examples=50, deadline=None)
+def test_distances_reach_what_the_dag_reaches_each_at_its_shortest_path(dag: DAG[str], index: int,
+                                                                       depth: int | None, upstream: bool):
+    start = dag.nodes[index % len(dag)]
+    found = distances(dag, start, upstream=upstream, depth=depth)
+    walk = dag.ancestors if upstream else dag.descendants
+    assert set(found) == walk([start], depth)
+    for node, level in found.items():  # nearest first, and no shorter path exists
+        assert node in walk([start], level) and node not in walk([start], level - 1)
+    assert list(found.values()) == sorted(found.values())
