@@ -9,7 +9,8 @@ from typing import Any
 MS_PER_ASSET_GOAL = 1.0
 MEMORY_GOAL_MB = 400
 NOOP_GOAL_S = 1.0
-THROUGHPUT_GOAL = 1.15
+THROUGHPUT_GOAL = 1.15  # against the plain script that reads its table back (the first goal)
+LIKE_FOR_LIKE_GOAL = 1.10  # in process, against the plain script that aggregates the frame in memory
 
 QUOTED = [
     ("Dagster 1.13, in process, in-memory storage", "about 17 ms of framework time per asset"),
@@ -61,14 +62,17 @@ def goals(results: dict[str, Any]) -> list[Goal]:
             found.append(Goal(command, f"no-op `{command}` of {noop['n']:,} assets, {how}", f"< {NOOP_GOAL_S:g} s",
                               f"{measured[key]:.2f} s", measured[key] < NOOP_GOAL_S))
     variants, rows = results["throughput"]["variants"], results["throughput"]["rows"]
-    for baseline, which, reference in (
-            ("plain", "the plain script (write, read back)", False),
-            ("plain_no_read_back", "the plain script without the read-back (like for like; stricter than the "
-                                   "issue's baseline, shown for reference)", True)):
-        for key, how in (("work", "in process"), ("wall", "whole process")):
-            ratio = variants["framework"][key] / variants[baseline][key]
-            found.append(Goal("throughput", f"framework / {which}, {rows:,} rows, {how}",
-                              f"<= {THROUGHPUT_GOAL:g}x", f"{ratio:.2f}x", ratio <= THROUGHPUT_GOAL, reference))
+    how = {"work": "in process", "wall": "whole process"}
+    read_back, like = "the plain script (write, read back)", "the plain script without the read-back (like for like)"
+    for baseline, which, key, goal, reference in (
+            ("plain", read_back, "work", THROUGHPUT_GOAL, False),
+            ("plain", read_back, "wall", THROUGHPUT_GOAL, False),
+            ("plain_no_read_back", like, "work", LIKE_FOR_LIKE_GOAL, False),
+            # As a whole process the framework's imports weigh (SQLAlchemy, Rich): shown, not a goal.
+            ("plain_no_read_back", like, "wall", LIKE_FOR_LIKE_GOAL, True)):
+        ratio = variants["framework"][key] / variants[baseline][key]
+        found.append(Goal("throughput", f"framework / {which}, {rows:,} rows, {how[key]}",
+                          f"<= {goal:g}x", f"{ratio:.2f}x", ratio <= goal, reference))
     return found
 
 
@@ -232,7 +236,7 @@ def _throughput(result: dict[str, Any]) -> str:
         "(the same source text) and writes the same Parquet files; both summaries are checked to be equal. "
         "The framework hands `events` to `summary` in memory and does not read the file back, so the variant "
         "without the read-back is the like-for-like comparison; the framework also hashes the file for its "
-        "data version and records both assets in the catalog. In process leaves out Python's start-up and "
+        "data version (XXH3) and records both assets in the catalog. In process leaves out Python's start-up and "
         "imports (the framework's imports take longer than polars' alone).",
     ])
 

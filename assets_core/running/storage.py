@@ -7,18 +7,14 @@ place: no reader ever sees a half-written file. ``durable=True`` also flushes ea
 (slower; survives power loss, not only a killed process). One flat folder keeps a first materialization of many
 assets from paying a directory creation each.
 
-The data version is the XXH3 128-bit hash of the stored bytes (:func:`content_version`): not cryptographic, but
-stable across runs, processes and machines, and fast enough (about 6 GB/s) that hashing a large table costs
-little next to encoding it, and that every read can check the bytes still match their name. Files named by the
-earlier SHA-256 versions stay readable. A write whose name is taken by a file whose bytes differ (corrupted
-behind the framework's back) replaces it; a read of such a file fails with a :class:`StorageError` that names
-the file and the fix.
+The data version is a hash of the stored bytes (``assets_core.running.content``), so every read checks that a
+file still holds what its name says: a corrupted one fails with a :class:`StorageError` that names the file and
+the fix, and a write whose name is taken by different bytes replaces them.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import uuid
@@ -28,18 +24,24 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import xxhash
 
 from assets_core.declaring.definitions import NAME_PATTERN
 from assets_core.errors import StorageError
 from assets_core.imports import late_import
+from assets_core.running.content import (
+    bytes_versions,
+    content_version,
+    file_version,
+    file_versions,
+    holds,
+    version_of,
+)
 
 SMALL_TABLE_ROWS = 100_000  # below this, pyarrow writes a table faster than polars' threaded writer
 TABLE_SUFFIX = ".parquet"
 JSON_SUFFIX = ".json"
 SEPARATOR = "@"  # between asset and version: never part of an asset name
 TEMPORARY_PREFIX = ".tmp-"  # then the writing process's id: a killed writer's leftovers can be told apart
-BLOCK = 1 << 20  # bytes hashed at a time when a file is hashed
 
 Schema = tuple[tuple[str, str], ...]
 
@@ -121,11 +123,11 @@ class Storage:
         path = self.path(location)
         try:
             if location.endswith(TABLE_SUFFIX):
-                self._verify(location, _file_versions(str(path)))
+                self._verify(location, file_versions(str(path)))
                 return pl.scan_parquet(path) if lazy else pl.read_parquet(path)
             with open(path, "rb") as handle:
                 data = handle.read()
-            self._verify(location, _bytes_versions(data))
+            self._verify(location, bytes_versions(data))
             return json.loads(data)
         except FileNotFoundError as error:
             raise StorageError(
@@ -138,7 +140,7 @@ class Storage:
 
     def _verify(self, location: str, versions: Iterator[str]) -> None:
         """Raise a StorageError unless the content's version (current or earlier hash) is the one in its name."""
-        expected = _version_of(location)
+        expected = version_of(location)
         if not any(version == expected for version in versions):
             raise StorageError(
                 f"the stored value {self.path(location)} is corrupted: its content no longer matches its data "
@@ -275,7 +277,7 @@ class Storage:
             try:
                 os.link(str(descriptor), final, src_dir_fd=proc, follow_symlinks=True)
             except FileExistsError:  # stored before, by this or another writer: kept unless it was corrupted
-                if not _holds(final, version, len(data)):
+                if not holds(final, version, len(data)):
                     with self._temporary() as temp:
                         os.link(str(descriptor), temp, src_dir_fd=proc, follow_symlinks=True)
                         self._rename(temp, final)
@@ -316,7 +318,7 @@ class Storage:
 
     def _publish_file(self, asset: str, temp: str, suffix: str, rows: int | None, schema: Schema | None,
                       value: Any) -> Stored:
-        version = _file_version(temp)
+        version = file_version(temp)
         size = os.path.getsize(temp)
         location = f"{asset}{SEPARATOR}{version}{suffix}"
         if self.durable:
@@ -368,65 +370,6 @@ def _is_name(location: str) -> bool:
     """
     return bool(location) and "/" not in location and os.sep not in location and location not in (".", "..") \
         and SEPARATOR in location
-
-
-def content_version(data: bytes | memoryview) -> str:
-    """The data version of stored bytes: their XXH3 128-bit hash in hex, the same in every process.
-
-    >>> content_version(b'{"x":1}')
-    '560e13377107fb286e0056ba3ec68476'
-    """
-    return xxhash.xxh3_128_hexdigest(data)
-
-
-def _file_version(path: str) -> str:
-    """:func:`content_version` of a file's bytes, read a block at a time."""
-    h = xxhash.xxh3_128()
-    with open(path, "rb", buffering=0) as handle:
-        while block := handle.read(BLOCK):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _legacy_version(blocks: Iterable[bytes]) -> str:
-    """The data version as it was before XXH3 (SHA-256, first 32 hex digits): files named so stay readable."""
-    h = hashlib.sha256()
-    for block in blocks:
-        h.update(block)
-    return h.hexdigest()[:32]
-
-
-def _bytes_versions(data: bytes) -> Iterator[str]:
-    """The versions bytes may be named by, the current one first; the earlier one computed only if asked."""
-    yield content_version(data)
-    yield _legacy_version([data])
-
-
-def _file_versions(path: str) -> Iterator[str]:
-    """:func:`_bytes_versions` of a file, read again only if the earlier version is asked for."""
-    yield _file_version(path)
-    with open(path, "rb", buffering=0) as handle:
-        yield _legacy_version(iter(lambda: handle.read(BLOCK), b""))
-
-
-def _holds(path: str, version: str, size: int) -> bool:
-    """Whether the file at ``path`` holds exactly the ``size`` bytes whose version is ``version``: the size is
-    compared first, so only a file of the right size is hashed."""
-    try:
-        if os.stat(path).st_size != size:
-            return False
-        return _file_version(path) == version
-    except FileNotFoundError:
-        return False
-
-
-def _version_of(location: str) -> str:
-    """The data version a location names.
-
-    >>> _version_of("orders@ab12.parquet")
-    'ab12'
-    """
-    return location.rpartition(SEPARATOR)[2].rpartition(".")[0]
 
 
 def _fix(location: str) -> str:

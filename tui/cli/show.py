@@ -10,14 +10,14 @@ import polars as pl
 from rich.console import Console
 from rich.markup import escape
 
-from assets_core.declaring.definitions import Asset
-from assets_core.errors import SelectionError, StorageError, did_you_mean
 from assets_core.application.project import Project
+from assets_core.application.workspace import Workspace
+from assets_core.declaring.definitions import Asset
 from assets_core.declaring.sources import read_source, source_files
+from assets_core.errors import SelectionError, StorageError, did_you_mean
 from assets_core.planning.state import MaterializationRecord
 from tui import formatting
 from tui.formatting import table
-from assets_core.application.workspace import Workspace
 
 
 def show_asset(workspace: Workspace, name: str, args: argparse.Namespace, console: Console,

@@ -16,9 +16,10 @@ from assets_core.application.project import Project
 from assets_core.declaring.definitions import asset
 from assets_core.errors import StorageError
 from assets_core.planning.state import MemoryCatalog
-from assets_core.running.runs import RunSettings
 from assets_core.running import storage as storage_module
-from assets_core.running.storage import Storage, content_version
+from assets_core.running.content import content_version
+from assets_core.running.runs import RunSettings
+from assets_core.running.storage import Storage
 
 SMALL = pl.DataFrame({"id": [1, 2, 3], "name": ["a", "b", "c"]})
 BIG = pl.DataFrame({"n": range(storage_module.SMALL_TABLE_ROWS + 10)})  # the threaded writer's path

@@ -202,7 +202,7 @@ def _corrupt(path: Path, how: str) -> None:
 
 
 def _holds_its_name(path: Path) -> bool:
-    from assets_core.running.storage import content_version
+    from assets_core.running.content import content_version
 
     return content_version(path.read_bytes()) == path.name.partition("@")[2].rpartition(".")[0]
 
