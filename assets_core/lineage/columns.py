@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from assets_core.collector import collector_paused
 from assets_core.declaring.definitions import Asset
 from assets_core.errors import SelectionError, did_you_mean
 from assets_core.lineage.distance import distances
@@ -143,8 +144,9 @@ class ColumnGraph:
     def build(cls, graph: AssetGraph, lineages: Mapping[str, TableLineage],
               schemas: Mapping[str, Sequence[str] | None]) -> ColumnGraph:
         """The column graph of ``graph`` from its SQL assets' lineages and the schemas of the others."""
-        return cls(graph, {item.name: asset_columns(item, lineages.get(item.name), schemas.get(item.name))
-                           for item in graph})
+        with collector_paused():  # tens of thousands of nodes at once, none of them garbage
+            return cls(graph, {item.name: asset_columns(item, lineages.get(item.name), schemas.get(item.name))
+                               for item in graph})
 
     def upstream(self, column: Column, depth: int | None = None) -> dict[Column, int]:
         """The columns ``column``'s values come from, at most ``depth`` steps up, with their distance."""

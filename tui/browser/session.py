@@ -90,10 +90,12 @@ class Browser:
                                     listener=listener, prepared=usecases.Prepared(plan, snapshot))
 
     def lineages(self) -> dict[str, TableLineage]:
-        """Column lineage of the SQL assets, with the catalog as cache (written back unless read-only)."""
+        """Column lineage of the SQL assets, with the catalog as cache (written back unless read-only), and the
+        column graph made of it (slow on a big project, so made here, in the worker thread that asks)."""
         if self._lineages is None:
-            self._lineages = usecases.column_lineage(self.workspace, self.snapshot, self.schemas(),
-                                                     save=not self.read_only)
+            lineages = usecases.column_lineage(self.workspace, self.snapshot, self.schemas(), save=not self.read_only)
+            self._columns = (lineages, ColumnGraph.build(self.project.graph, lineages, self.schemas()))
+            self._lineages = lineages
         return self._lineages
 
     def lineages_if_known(self) -> dict[str, TableLineage] | None:
@@ -101,7 +103,7 @@ class Browser:
         return self._lineages
 
     def column_graph(self) -> ColumnGraph:
-        """The columns of every asset and the lineage between them, built once per computed lineage."""
+        """The columns of every asset and the lineage between them, as of :meth:`lineages`."""
         lineages = self.lineages()
         if self._columns is None or self._columns[0] is not lineages:
             self._columns = (lineages, ColumnGraph.build(self.project.graph, lineages, self.schemas()))
