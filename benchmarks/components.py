@@ -32,7 +32,7 @@ BATCH = 500  # assets per transaction of the batched write
 
 
 PRIMITIVE = "  primitive: "  # a library or file-system call of the kind the framework call above makes
-RECORD_ONE = "SqlCatalog.record_materialization (one asset and 2 events per transaction)"
+RECORD_ONE = "SqlCatalog.record_results of one asset (and 2 events) per transaction"
 RECORD_BATCH = f"SqlCatalog.record_results ({BATCH} assets and their events per transaction), per asset"
 
 
@@ -66,7 +66,7 @@ def measure(folder: Path, count: int) -> dict[str, float]:
     times[f"{PRIMITIVE}one stat (os.path.isfile)"] = per_call(count, lambda i: os.path.isfile(raw / f"{i}.parquet"))
     catalog = open_catalog(sqlite_url(folder / "catalog.db"))
     catalog.begin_run(RunRecord("bench", "manual", (), "running", now()))
-    times[RECORD_ONE] = per_call(count, lambda i: catalog.record_materialization(_record(stored[i], i), _events(i)))
+    times[RECORD_ONE] = per_call(count, lambda i: catalog.record_results([_record(stored[i], i)], [], _events(i)))
     if hasattr(catalog, "record_results"):  # the batched write, where the framework has it
         batches = range(0, count, BATCH)
         times[RECORD_BATCH] = per_call(len(batches), lambda b: catalog.record_results(

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
 from catalog.models import EVENT, MATERIALIZATION
 from catalog.records import EVENT_COLUMNS, event_from
+from catalog.quick import QuickCatalog
 from catalog.store import SqlCatalog
+
+if TYPE_CHECKING:
+    from assets_core.application.catalogs import WorkspaceCatalog
 
 LOG_PAGE = 5_000  # events read at once
 
@@ -31,14 +36,23 @@ class LogLine:
     created_at: datetime
 
 
-def run_log(catalog: SqlCatalog, run_id: str, after: int = 0, limit: int = LOG_PAGE) -> list[LogLine]:
+def sql_catalog(catalog: WorkspaceCatalog) -> SqlCatalog:
+    """The SQL catalog behind a catalog this package opened (these reads are SQL, not the core's protocol)."""
+    if isinstance(catalog, QuickCatalog):
+        return catalog.full()
+    if isinstance(catalog, SqlCatalog):
+        return catalog
+    raise TypeError(f"the terminal browser's log and history reads need this project's SQL catalog, not {catalog!r}")
+
+
+def run_log(catalog: WorkspaceCatalog, run_id: str, after: int = 0, limit: int = LOG_PAGE) -> list[LogLine]:
     """The events of a run recorded after the event with id ``after``, oldest first, at most ``limit``.
 
     A view following a run in progress asks again with the id of the last line it has.
     """
     query = (select(EVENT.c.id, *EVENT_COLUMNS).where(EVENT.c.run_id == run_id, EVENT.c.id > after)
              .order_by(EVENT.c.id).limit(limit))
-    with catalog._read() as connection:
+    with sql_catalog(catalog)._read() as connection:
         rows = connection.execute(query).all()
     lines = []
     for row in rows:
@@ -48,8 +62,8 @@ def run_log(catalog: SqlCatalog, run_id: str, after: int = 0, limit: int = LOG_P
     return lines
 
 
-def materialization_count(catalog: SqlCatalog, asset: str) -> int:
+def materialization_count(catalog: WorkspaceCatalog, asset: str) -> int:
     """How many materializations of ``asset`` the catalog holds (counted on the index by asset)."""
     query = select(func.count()).select_from(MATERIALIZATION).where(MATERIALIZATION.c.asset == asset)
-    with catalog._read() as connection:
+    with sql_catalog(catalog)._read() as connection:
         return int(connection.execute(query).scalar() or 0)

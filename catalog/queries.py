@@ -151,11 +151,9 @@ def _newest_runs() -> Select[Any]:
     return select(*RUN_COLUMNS).order_by(RUN.c.started_at.desc(), RUN.c.run_id.desc())
 
 
-def list_runs(connection: Connection, limit: int = 50, status: str | None = None) -> list[RunView]:
-    """The latest ``limit`` runs (of one ``status`` if given), newest first."""
+def list_runs(connection: Connection, limit: int = 50) -> list[RunView]:
+    """The latest ``limit`` runs, newest first."""
     query = _newest_runs().limit(limit)
-    if status is not None:
-        query = query.where(RUN.c.status == status)
     return _run_views(connection, list(connection.execute(query)))
 
 
@@ -264,12 +262,6 @@ def asset_history(connection: Connection, asset: str, limit: int = 50) -> list[M
         .limit(limit)
     )
     return [materialization_from(row) for row in connection.execute(query)]
-
-
-def asset_failures(connection: Connection, asset: str, limit: int = 10) -> list[FailureRecord]:
-    """The latest ``limit`` failed attempts of an asset, newest first."""
-    query = select(*FAILURE_COLUMNS).where(FAILURE.c.asset == asset).order_by(FAILURE.c.id.desc()).limit(limit)
-    return [failure_from(row) for row in connection.execute(query)]
 
 
 def latest_checks(connection: Connection, asset: str | None = None) -> dict[str, list[CheckRecord]]:

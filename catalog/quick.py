@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -28,7 +28,15 @@ from assets_core.application.catalogs import SQLITE_PREFIX, sqlite_url
 from assets_core.collector import collector_paused
 from assets_core.errors import CatalogError
 from assets_core.imports import late_import
-from assets_core.planning.state import AssetState
+from assets_core.planning.state import (
+    AssetState,
+    CheckRecord,
+    Event,
+    FailureRecord,
+    MaterializationRecord,
+    ObservationRecord,
+    RunRecord,
+)
 from catalog.decode import (
     FAILURE_FIELDS,
     MATERIALIZATION_FIELDS,
@@ -42,6 +50,8 @@ from catalog.version import DEFINITIONS_DIGEST, SCHEMA_VERSION, definitions_dige
 from catalog.views import DefinitionView, RunView
 
 if TYPE_CHECKING:
+    from assets_core.application.catalogs import WorkspaceCatalog
+    from assets_core.lineage.sql import TableLineage
     from catalog.store import SqlCatalog
 
 STATE_BATCH = 900  # names per IN (...) list: below SQLite's oldest limit of 999 bound parameters
@@ -75,7 +85,7 @@ def sqlite_path(url: str) -> Path | None:
     return Path(database)
 
 
-def open_catalog(url: str) -> SqlCatalog:
+def open_catalog(url: str) -> WorkspaceCatalog:
     """Open (creating or migrating as needed) the catalog at a SQLAlchemy URL; see :func:`sqlite_url`.
 
     Raises:
@@ -83,7 +93,7 @@ def open_catalog(url: str) -> SqlCatalog:
     """
     quick = QuickCatalog.attempt(url)
     if quick is not None:
-        return quick  # type: ignore[return-value]  # it answers everything SqlCatalog does
+        return quick
     with late_import():
         from catalog.store import SqlCatalog
 
@@ -157,12 +167,55 @@ class QuickCatalog:
             return False
         return self._open().save_definitions(definitions)
 
-    # Everything else
+    # Everything else, by the full catalog
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(self._open(), name)
+    def full(self) -> SqlCatalog:
+        """The full catalog behind this one (opened now if it is not yet)."""
+        return self._open()
+
+    def asset_history(self, asset: str, limit: int = 50) -> list[MaterializationRecord]:
+        return self._open().asset_history(asset, limit)
+
+    def begin_run(self, run: RunRecord) -> None:
+        self._open().begin_run(run)
+
+    def record_events(self, events: Sequence[Event]) -> None:
+        self._open().record_events(events)
+
+    def record_results(self, materializations: Sequence[MaterializationRecord], failures: Sequence[FailureRecord],
+                       events: Sequence[Event], checks: Sequence[CheckRecord] = ()) -> None:
+        self._open().record_results(materializations, failures, events, checks)
+
+    def record_observation(self, record: ObservationRecord) -> None:
+        self._open().record_observation(record)
+
+    def acquire_leases(self, run_id: str, assets: Sequence[str]) -> dict[str, str]:
+        return self._open().acquire_leases(run_id, assets)
+
+    def heartbeat(self, run_id: str) -> None:
+        self._open().heartbeat(run_id)
+
+    def end_run(self, run_id: str, status: str) -> None:
+        self._open().end_run(run_id, status)
+
+    def list_runs(self, limit: int = 50) -> list[RunView]:
+        return self._open().list_runs(limit)
+
+    def find_run(self, run_id_or_prefix: str) -> RunView:
+        return self._open().find_run(run_id_or_prefix)
+
+    def run_events(self, run_id: str, asset: str | None = None,
+                   levels: Collection[str] | None = None) -> list[Event]:
+        return self._open().run_events(run_id, asset, levels)
+
+    def latest_checks(self, asset: str | None = None) -> dict[str, list[CheckRecord]]:
+        return self._open().latest_checks(asset)
+
+    def load_column_lineage(self) -> dict[str, TableLineage]:
+        return self._open().load_column_lineage()
+
+    def save_column_lineage(self, lineages: Mapping[str, TableLineage]) -> bool:
+        return self._open().save_column_lineage(lineages)
 
     def close(self) -> None:
         """Close every connection; the catalog reconnects if used again."""

@@ -160,14 +160,6 @@ class SqlCatalog:
             _point(transaction, {failure.asset: {"failure_id": row} for failure, row in zip(failures, found, strict=True)})
             transaction.insert_many(EVENT, event_values(events))
 
-    def record_materialization(self, record: MaterializationRecord, events: Sequence[Event]) -> None:
-        """Store one materialization and its events atomically; the asset's latest failure is cleared."""
-        self.record_results([record], [], events)
-
-    def record_failure(self, record: FailureRecord, events: Sequence[Event]) -> None:
-        """Store one failed attempt and its events atomically; the asset's latest materialization stays."""
-        self.record_results([], [record], events)
-
     def record_observation(self, record: ObservationRecord) -> None:
         """Store an observation of a source asset."""
         with self._transaction() as transaction:
@@ -317,12 +309,6 @@ class SqlCatalog:
         with self._read() as connection:
             return queries.find_run(connection, run_id_or_prefix)
 
-    def last_run(self, status: str | None = None) -> RunView | None:
-        """The newest run (of this status, if given), or ``None``."""
-        with self._read() as connection:
-            runs = queries.list_runs(connection, 1, status)
-        return runs[0] if runs else None
-
     def running_runs(self) -> list[RunView]:
         """The runs recorded as running, newest first (a run whose process died stays so: see its heartbeat)."""
         with self._read() as connection:
@@ -339,11 +325,6 @@ class SqlCatalog:
         """The latest ``limit`` materializations of an asset, newest first."""
         with self._read() as connection:
             return queries.asset_history(connection, asset, limit)
-
-    def asset_failures(self, asset: str, limit: int = 10) -> list[FailureRecord]:
-        """The latest ``limit`` failed attempts of an asset, newest first."""
-        with self._read() as connection:
-            return queries.asset_failures(connection, asset, limit)
 
 
 def _point(transaction: WriteTransaction, pointers: dict[str, dict[str, Any]]) -> None:

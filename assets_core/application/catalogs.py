@@ -25,7 +25,6 @@ from assets_core.planning.state import (
     CheckRecord,
     DefinitionView,
     Event,
-    FailureRecord,
     RunView,
 )
 
@@ -59,10 +58,6 @@ class WorkspaceCatalog(Catalog, Protocol):
 
     def latest_checks(self, asset: str | None = None) -> dict[str, list[CheckRecord]]:
         """The latest result of every check, by asset."""
-        ...
-
-    def asset_failures(self, asset: str, limit: int = 10) -> list[FailureRecord]:
-        """The latest failed attempts of an asset, newest first."""
         ...
 
     def load_column_lineage(self) -> dict[str, TableLineage]:

@@ -258,12 +258,6 @@ class MemoryCatalog:
                 self._state[failure.asset] = replace(old, failure=failure)
             self.events.extend(events)
 
-    def record_materialization(self, record: MaterializationRecord, events: Sequence[Event]) -> None:
-        self.record_results([record], [], events)
-
-    def record_failure(self, record: FailureRecord, events: Sequence[Event]) -> None:
-        self.record_results([], [record], events)
-
     def record_observation(self, record: ObservationRecord) -> None:
         with self._lock:
             self.observations.append(record)

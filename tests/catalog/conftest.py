@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -56,3 +56,13 @@ def catalog_path(tmp_path: Path) -> Path:
 def catalog(catalog_path: Path) -> Iterator[SqlCatalog]:
     with open_catalog(sqlite_url(catalog_path)) as opened:
         yield opened
+
+
+def record_materialization(catalog: Any, record: MaterializationRecord, events: Sequence[Event] = ()) -> None:
+    """One materialization and its events, in one transaction (as a run records a batch of one)."""
+    catalog.record_results([record], [], events)
+
+
+def record_failure(catalog: Any, record: FailureRecord, events: Sequence[Event] = ()) -> None:
+    """One failed attempt and its events, in one transaction."""
+    catalog.record_results([], [record], events)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from assets_core.planning.state import AssetState
 from catalog import open_catalog, sqlite_url
-from tests.catalog.conftest import event, failure, materialization, run
+from tests.catalog.conftest import event, failure, materialization, record_failure, record_materialization, run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,9 +21,9 @@ def test_two_catalogs_on_one_file_see_each_others_writes(catalog_path: Path) -> 
     with open_catalog(url) as first, open_catalog(url) as second:
         first.begin_run(run("r1"))
         second.begin_run(run("r2", started=1))
-        first.record_materialization(materialization("a", "r1"), [event("r1", "materialized", "a")])
-        second.record_failure(failure("a", "r2"), [event("r2", "failed", "a")])
-        first.record_materialization(materialization("b", "r1"), [event("r1", "materialized", "b")])
+        record_materialization(first, materialization("a", "r1"), [event("r1", "materialized", "a")])
+        record_failure(second, failure("a", "r2"), [event("r2", "failed", "a")])
+        record_materialization(first, materialization("b", "r1"), [event("r1", "materialized", "b")])
         second.end_run("r2", "failed")
         first.end_run("r1", "success")
 
@@ -50,7 +50,7 @@ def test_threads_with_their_own_catalogs_write_and_read_at_once(catalog_path: Pa
                 catalog.begin_run(run(f"r{number}"))
                 for index in range(per_writer):
                     name = f"w{number}_{index}"
-                    catalog.record_materialization(materialization(name, f"r{number}"),
+                    record_materialization(catalog, materialization(name, f"r{number}"),
                                                    [event(f"r{number}", "materialized", name)])
                 catalog.end_run(f"r{number}", "success")
         except BaseException as error:  # reported below: a thread's exception would be lost
@@ -86,14 +86,14 @@ WRITER = textwrap.dedent(
     """
     import sys
     from catalog import open_catalog
-    from tests.catalog.conftest import event, materialization, run
+    from tests.catalog.conftest import event, materialization, record_materialization, run
 
     url, number, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     with open_catalog(url) as catalog:
         catalog.begin_run(run(f"p{number}"))
         for index in range(count):
             name = f"p{number}_{index}"
-            catalog.record_materialization(materialization(name, f"p{number}"),
+            record_materialization(catalog, materialization(name, f"p{number}"),
                                            [event(f"p{number}", "materialized", name)])
         catalog.end_run(f"p{number}", "success")
     """

@@ -24,7 +24,15 @@ from assets_core.planning.state import (
     StateReader,
 )
 from catalog import SqlCatalog, open_catalog, sqlite_url
-from tests.catalog.conftest import event, failure, materialization, observation, run
+from tests.catalog.conftest import (
+    event,
+    failure,
+    materialization,
+    observation,
+    record_failure,
+    record_materialization,
+    run,
+)
 
 PROTOCOL_METHODS = sorted(
     name
@@ -58,26 +66,26 @@ def test_sql_catalog_is_a_catalog_to_the_type_checker(catalog: SqlCatalog) -> No
 def test_materialization_clears_the_failure_and_failure_keeps_the_materialization(catalog: SqlCatalog) -> None:
     catalog.begin_run(run("r1"))
     first = materialization("a", version="v1")
-    catalog.record_materialization(first, [event("r1", "materialized", "a")])
+    record_materialization(catalog, first, [event("r1", "materialized", "a")])
     broken = failure("a", attempt=2)
-    catalog.record_failure(broken, [event("r1", "failed", "a", level="ERROR")])
+    record_failure(catalog, broken, [event("r1", "failed", "a", level="ERROR")])
     assert catalog.read_state(["a"]) == {"a": AssetState(materialization=first, failure=broken)}
 
     second = materialization("a", version="v2")
-    catalog.record_materialization(second, [])
+    record_materialization(catalog, second, [])
     assert catalog.read_state(["a"]) == {"a": AssetState(materialization=second)}
 
 
 def test_observation_is_kept_beside_the_other_records(catalog: SqlCatalog) -> None:
     seen = observation("raw")
     catalog.record_observation(seen)
-    catalog.record_failure(failure("raw"), [])
+    record_failure(catalog, failure("raw"), [])
     assert catalog.read_state(["raw"]) == {"raw": AssetState(failure=failure("raw"), observation=seen)}
 
 
 def test_read_state_leaves_out_assets_without_records_and_keeps_the_order_asked(catalog: SqlCatalog) -> None:
     for name in ("b", "a", "c"):
-        catalog.record_materialization(materialization(name), [])
+        record_materialization(catalog, materialization(name), [])
     assert list(catalog.read_state(iter(["c", "nothing", "a", "c"]))) == ["c", "a"]
     assert catalog.read_state([]) == {}
 
@@ -85,7 +93,7 @@ def test_read_state_leaves_out_assets_without_records_and_keeps_the_order_asked(
 def test_read_state_of_many_assets_matches_the_names_asked(catalog: SqlCatalog) -> None:
     names = [f"asset_{i}" for i in range(2500)]
     for name in names[::2]:
-        catalog.record_materialization(materialization(name), [])
+        record_materialization(catalog, materialization(name), [])
     few = catalog.read_state(names[:10])
     most = catalog.read_state(names)  # most of the catalog: one pass over every state row
     some = catalog.read_state(names[:2000:3] + ["missing"])  # a part of it: looked up in batches
@@ -97,7 +105,7 @@ def test_read_state_of_many_assets_matches_the_names_asked(catalog: SqlCatalog) 
 def test_times_come_back_in_utc_whatever_zone_they_were_recorded_in(catalog: SqlCatalog) -> None:
     paris = timezone(timedelta(hours=2))
     moment = datetime(2024, 5, 1, 14, 30, 0, 123456, tzinfo=paris)
-    catalog.record_materialization(materialization("a", created_at=moment), [])
+    record_materialization(catalog, materialization("a", created_at=moment), [])
     stored = catalog.read_state(["a"])["a"].materialization
     assert stored is not None
     assert stored.created_at == moment and stored.created_at.tzinfo == timezone.utc
@@ -137,8 +145,8 @@ calls = st.lists(
     st.one_of(
         st.tuples(st.just("begin_run"), runs),
         st.tuples(st.just("record_events"), events),
-        st.tuples(st.just("record_materialization"), materializations, events),
-        st.tuples(st.just("record_failure"), failures, events),
+        st.tuples(st.just("record_results"), st.lists(materializations, max_size=2), st.just([]), events),
+        st.tuples(st.just("record_results"), st.just([]), st.lists(failures, max_size=2), events),
         st.tuples(st.just("record_observation"), observations),
         st.tuples(st.just("end_run"), run_ids, st.sampled_from(["success", "failed"])),
     ),

@@ -10,7 +10,7 @@ import pytest
 
 from assets_core.errors import CatalogError
 from catalog import DefinitionView, RunView, SqlCatalog
-from tests.catalog.conftest import at, event, failure, materialization, run
+from tests.catalog.conftest import at, event, failure, materialization, record_failure, record_materialization, run
 
 
 def _three_runs(catalog: SqlCatalog) -> None:
@@ -21,14 +21,14 @@ def _three_runs(catalog: SqlCatalog) -> None:
 
 def test_runs_are_listed_newest_first_with_what_they_did(catalog: SqlCatalog) -> None:
     _three_runs(catalog)
-    catalog.record_materialization(materialization("a", "abc111"), [event("abc111", "materialized", "a")])
-    catalog.record_materialization(materialization("b", "abc111"), [event("abc111", "materialized", "b")])
+    record_materialization(catalog, materialization("a", "abc111"), [event("abc111", "materialized", "a")])
+    record_materialization(catalog, materialization("b", "abc111"), [event("abc111", "materialized", "b")])
     catalog.record_events([
         event("abc111", "skipped", "c"),
         event("abc111", "materialized"),  # about no asset: not counted
         event("abc111", "log", "a"),
     ])  # fmt: skip
-    catalog.record_failure(failure("d", "abc111"), [event("abc111", "failed", "d", level="ERROR")])
+    record_failure(catalog, failure("d", "abc111"), [event("abc111", "failed", "d", level="ERROR")])
     catalog.end_run("abc111", "failed")
 
     runs = catalog.list_runs()
@@ -80,17 +80,6 @@ def test_find_run_says_when_nothing_matches(catalog: SqlCatalog) -> None:
         catalog.find_run("%")  # LIKE wildcards in the prefix are taken literally
 
 
-def test_last_run_optionally_of_one_status(catalog: SqlCatalog) -> None:
-    assert catalog.last_run() is None
-    _three_runs(catalog)
-    catalog.end_run("abc111", "success")
-    last = catalog.last_run()
-    assert last is not None and last.run_id == "xyz333"
-    succeeded = catalog.last_run("success")
-    assert succeeded is not None and succeeded.run_id == "abc111"
-    assert catalog.last_run("interrupted") is None
-
-
 def test_running_runs_and_heartbeats(catalog: SqlCatalog) -> None:
     _three_runs(catalog)
     catalog.end_run("abc222", "success")
@@ -116,8 +105,8 @@ def test_run_events_in_order_filtered_by_asset_and_level(catalog: SqlCatalog) ->
     catalog.begin_run(run("r1"))
     first = [event("r1", "planned"), event("r1", "log", "a", message="reading")]
     catalog.record_events(first)
-    catalog.record_materialization(materialization("a"), [event("r1", "materialized", "a")])
-    catalog.record_failure(failure("b"), [event("r1", "failed", "b", level="ERROR")])
+    record_materialization(catalog, materialization("a"), [event("r1", "materialized", "a")])
+    record_failure(catalog, failure("b"), [event("r1", "failed", "b", level="ERROR")])
     catalog.record_events([event("r2", "log", "a")])  # another run
 
     assert [e.kind for e in catalog.run_events("r1")] == ["planned", "log", "materialized", "failed"]
@@ -130,16 +119,16 @@ def test_run_events_in_order_filtered_by_asset_and_level(catalog: SqlCatalog) ->
 
 def test_history_is_newest_first_and_limited(catalog: SqlCatalog) -> None:
     for number in range(1, 6):
-        catalog.record_materialization(materialization("a", version=f"v{number}", created_at=at(number)), [])
-        catalog.record_failure(failure("a", attempt=number), [])
-    catalog.record_materialization(materialization("other"), [])
+        record_materialization(catalog, materialization("a", version=f"v{number}", created_at=at(number)), [])
+        record_failure(catalog, failure("a", attempt=number), [])
+    record_materialization(catalog, materialization("other"), [])
 
     history = catalog.asset_history("a")
     assert [record.data_version for record in history] == ["v5", "v4", "v3", "v2", "v1"]
     assert history[0] == materialization("a", version="v5", created_at=at(5))
     assert [r.data_version for r in catalog.asset_history("a", limit=2)] == ["v5", "v4"]
-    assert [f.attempt for f in catalog.asset_failures("a", limit=3)] == [5, 4, 3]
-    assert catalog.asset_history("nothing") == [] and catalog.asset_failures("other") == []
+    assert catalog.read_state(["a"])["a"].failure.attempt == 5  # the latest failure is the asset's state
+    assert catalog.asset_history("nothing") == []
 
 
 def test_history_keeps_every_field(catalog: SqlCatalog) -> None:
@@ -147,12 +136,12 @@ def test_history_keeps_every_field(catalog: SqlCatalog) -> None:
         "a", upstream_versions={"raw": "r9", "pkg.lookup": "l2"}, rows=None, schema=None, partition="2024-05-01",
         metadata={"preview": [1, "two", None], "nested": {"ok": True, "ratio": 0.5}}, duration=1.5,
     )  # fmt: skip
-    catalog.record_materialization(rich, [])
+    record_materialization(catalog, rich, [])
     assert catalog.asset_history("a") == [rich]
 
 
 def test_metadata_that_json_cannot_hold_is_stored_as_text(catalog: SqlCatalog) -> None:
-    catalog.record_materialization(materialization("a", metadata={"when": at(0), "count": 3}), [])
+    record_materialization(catalog, materialization("a", metadata={"when": at(0), "count": 3}), [])
     [stored] = catalog.asset_history("a")
     assert stored.metadata == {"when": "2024-05-01 12:00:00+00:00", "count": 3}
 

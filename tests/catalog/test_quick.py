@@ -17,7 +17,15 @@ from sqlalchemy.engine import make_url
 from assets_core.errors import CatalogError
 from catalog import DefinitionView, SqlCatalog, open_catalog, sqlite_url
 from catalog.quick import STATE_BATCH, QuickCatalog, sqlite_path
-from tests.catalog.conftest import event, failure, materialization, observation, run
+from tests.catalog.conftest import (
+    event,
+    failure,
+    materialization,
+    observation,
+    record_failure,
+    record_materialization,
+    run,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 MANY = STATE_BATCH + 150  # more assets than one IN (...) list holds
@@ -27,12 +35,12 @@ def _fill(path: Path) -> list[str]:
     """A catalog with every kind of record, and enough assets for the batched reads; returns the names."""
     with SqlCatalog(sqlite_url(path)) as catalog:
         catalog.begin_run(run("r1", status="running"))
-        catalog.record_materialization(
+        record_materialization(catalog, 
             materialization("a", metadata={"n": 1, "nested": [1.5, None, "x"]}, upstream_versions={"raw": "r1"},
                             partition="2024"), [event("r1", "materialized", "a")])
-        catalog.record_materialization(materialization("b", schema=None, rows=None), [])
-        catalog.record_failure(failure("b", attempt=2), [])
-        catalog.record_failure(failure("never_made"), [])
+        record_materialization(catalog, materialization("b", schema=None, rows=None), [])
+        record_failure(catalog, failure("b", attempt=2), [])
+        record_failure(catalog, failure("never_made"), [])
         catalog.record_observation(observation("raw"))
         catalog.record_results([materialization(f"m{index}", version=f"v{index}") for index in range(MANY)], [], [])
         catalog.save_definitions([DefinitionView("a", "python", upstream=("raw",))])
@@ -64,7 +72,7 @@ def test_its_answers_need_no_full_catalog_until_something_else_is_asked(tmp_path
         assert catalog.save_definitions([DefinitionView("a", "python", upstream=("raw",))]) is False
         assert catalog._full is None
         assert catalog.save_definitions([DefinitionView("a", "python", upstream=("raw", "b"))]) is True
-        assert catalog.lineage_edges() == [("b", "a"), ("raw", "a")]
+        assert catalog.full().lineage_edges() == [("b", "a"), ("raw", "a")]
         with pytest.raises(CatalogError, match="more than one is named 'x'"):
             catalog.save_definitions([DefinitionView("x", "python"), DefinitionView("x", "python")])
 

@@ -15,7 +15,7 @@ from catalog import SCHEMA_VERSION, SqlCatalog, open_catalog, sqlite_url
 from catalog.engine import translated_errors
 from catalog.messages import explain
 from catalog.schema import MIGRATIONS
-from tests.catalog.conftest import materialization
+from tests.catalog.conftest import materialization, record_materialization
 
 
 def _sql(path: Path, statement: str) -> list[tuple[object, ...]]:
@@ -35,7 +35,7 @@ def test_a_new_catalog_creates_its_folder_tables_and_version(catalog_path: Path)
 
 def test_reopening_keeps_what_was_recorded(catalog_path: Path) -> None:
     with open_catalog(sqlite_url(catalog_path)) as first:
-        first.record_materialization(materialization("a"), [])
+        record_materialization(first, materialization("a"), [])
     with open_catalog(sqlite_url(catalog_path)) as second:
         assert second.read_state(["a"])["a"].materialization == materialization("a")
 
@@ -46,7 +46,7 @@ def test_every_schema_version_has_its_migration() -> None:
 
 def test_an_older_catalog_is_migrated(catalog_path: Path) -> None:
     with open_catalog(sqlite_url(catalog_path)) as catalog:
-        catalog.record_materialization(materialization("a"), [])
+        record_materialization(catalog, materialization("a"), [])
     # Version 0: the meta table, with tables still to create.
     _sql(catalog_path, "DROP TABLE lineage_edge")
     _sql(catalog_path, "UPDATE catalog_meta SET value = '0' WHERE key = 'schema_version'")
@@ -117,15 +117,15 @@ def test_database_errors_are_explained() -> None:
 
 def test_a_catalog_opened_read_only_reads_and_refuses_writes_clearly(catalog_path: Path) -> None:
     with open_catalog(sqlite_url(catalog_path)) as catalog:
-        catalog.record_materialization(materialization("a"), [])
+        record_materialization(catalog, materialization("a"), [])
     with open_catalog(f"sqlite:///file:{catalog_path}?mode=ro&uri=true") as read_only:
         assert list(read_only.read_state(["a"])) == ["a"]
         with pytest.raises(CatalogError, match="is read-only") as raised:
-            read_only.record_materialization(materialization("b"), [])
+            record_materialization(read_only, materialization("b"), [])
         assert str(catalog_path) in str(raised.value) and isinstance(raised.value.__cause__, sqlite3.Error)
 
 
 def test_an_in_memory_catalog_works_for_one_process() -> None:
     with open_catalog("sqlite://") as catalog:
-        catalog.record_materialization(materialization("a"), [])
+        record_materialization(catalog, materialization("a"), [])
         assert list(catalog.read_state(["a"])) == ["a"]

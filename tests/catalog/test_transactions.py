@@ -12,7 +12,16 @@ from assets_core.errors import CatalogError
 from assets_core.planning.state import Event
 from catalog import DefinitionView, SqlCatalog, open_catalog, sqlite_url
 from catalog.transactions import MAX_PARAMETERS, CoreTransactions, DriverTransactions
-from tests.catalog.conftest import at, event, failure, materialization, observation, run
+from tests.catalog.conftest import (
+    at,
+    event,
+    failure,
+    materialization,
+    observation,
+    record_failure,
+    record_materialization,
+    run,
+)
 
 NOW_COLUMNS = {"run": ("heartbeat_at", "ended_at"), "asset": ("updated_at",)}  # set from the clock
 
@@ -20,15 +29,15 @@ NOW_COLUMNS = {"run": ("heartbeat_at", "ended_at"), "asset": ("updated_at",)}  #
 def _record_everything(catalog: SqlCatalog) -> None:
     catalog.begin_run(run("r1", pid=42, selection=("a", "b")))
     catalog.record_events([event("r1", "planned"), event("r1", "log", "a", level="DEBUG", message="héllo ✓")])
-    catalog.record_materialization(
+    record_materialization(catalog, 
         materialization("a", metadata={"n": 1, "nested": [1.5, None, "x"]}, upstream_versions={"raw": "r1"},
                         partition="2024", created_at=at(1.000001)),
         [event("r1", "materialized", "a")],
     )  # fmt: skip
-    catalog.record_materialization(materialization("b", schema=None, rows=None), [])
-    catalog.record_failure(failure("a", attempt=2), [event("r1", "failed", "a", level="ERROR")])
+    record_materialization(catalog, materialization("b", schema=None, rows=None), [])
+    record_failure(catalog, failure("a", attempt=2), [event("r1", "failed", "a", level="ERROR")])
     catalog.record_observation(observation("raw"))
-    catalog.record_materialization(materialization("a", version="v2"), [])
+    record_materialization(catalog, materialization("a", version="v2"), [])
     catalog.save_definitions([DefinitionView("a", "python", upstream=("raw",), tags=("t",), file="defs.py", line=3)])
     # One batch bigger than a statement's parameters allow, with an asset that both succeeds and fails in it.
     many = [materialization(f"m{index}", version=f"v{index}") for index in range(BATCH)]
@@ -74,11 +83,11 @@ def test_the_driver_and_core_paths_store_the_same_rows(tmp_path: Path) -> None:
 
 
 def test_a_failed_write_leaves_nothing_behind(catalog: SqlCatalog, catalog_path: Path) -> None:
-    catalog.record_materialization(materialization("a"), [])
+    record_materialization(catalog, materialization("a"), [])
     bad_event = Event("r1", "materialized", None, "b")  # type: ignore[arg-type]  # NOT NULL: all must roll back
     with pytest.raises(CatalogError, match="NOT NULL"):
-        catalog.record_materialization(materialization("b"), [bad_event])
+        record_materialization(catalog, materialization("b"), [bad_event])
     assert list(catalog.read_state(["a", "b"])) == ["a"]
     assert catalog.asset_history("b") == []
-    catalog.record_materialization(materialization("c"), [])  # the catalog is still usable
+    record_materialization(catalog, materialization("c"), [])  # the catalog is still usable
     assert list(catalog.read_state(["a", "b", "c"])) == ["a", "c"]

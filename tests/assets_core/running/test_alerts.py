@@ -117,9 +117,9 @@ def test_hooks_only_receive_the_kinds_they_ask_for(tmp_path):
 def test_anomalies_on_a_recorded_history(tmp_path):
     catalog = MemoryCatalog()
     for number in range(6):
-        catalog.record_materialization(MaterializationRecord(
+        catalog.record_results([MaterializationRecord(
             "orders", f"r{number}", f"v{number}", "c", {}, f"orders@v{number}.json", 1000 + number, None, 10,
-            duration=120.0 + number), [])
+            duration=120.0 + number)], [], [])
     durations = [m.duration for m in catalog.asset_history("orders")]
     assert slow_run("orders", 1200, durations) is not None
     assert slow_run("orders", 130, durations) is None
