@@ -1,9 +1,11 @@
 """Lineage drawn with Graphviz: a view model of nodes, edges and clusters first, DOT text or an image after.
 
-The view model is plain frozen dataclasses, so what is drawn can be tested without Graphviz. Each asset is a box
-coloured by its status *and* labelled with its status glyph and word; with columns it is a table with one row
-(and one port) per column, and edges join columns. Groups are clusters; assets without a group stay outside.
-DOT text needs no program; SVG and PNG need Graphviz's ``dot``.
+The command and the browser both draw a :class:`~assets_core.lineage.view.LineageView` through
+:func:`draw_view`, the one conversion of a lineage to a drawing. The drawing is plain frozen dataclasses, so
+what is drawn can be tested without Graphviz. Each asset is a box coloured by its status *and* labelled with
+its status glyph and word; with columns it is a table with one row (and one port) per column, and edges join
+columns. Groups are clusters; assets without a group stay outside. DOT text needs no program; SVG and PNG need
+Graphviz's ``dot``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from tui.formatting import STATUS_STYLE
 FORMATS = ("dot", "svg", "png")
 HEADER = "__asset"  # the port of a table's title row, for edges between assets rather than columns
 FONT = "Helvetica"
-# The colours of render.STATUS_STYLE as Graphviz draws them: a line colour and a light fill.
+# The colours of tui.formatting.STATUS_STYLE as Graphviz draws them: a line colour and a light fill.
 PEN = {"green": "#2e7d32", "yellow": "#a67c00", "blue": "#1f5fbf", "red": "#c62828", "magenta": "#8e24aa",
        "cyan": "#00838f"}
 FILL = {"green": "#e3f4e5", "yellow": "#fff4cc", "blue": "#e2ecfb", "red": "#fde4e4", "magenta": "#f5e6f8",
@@ -58,7 +60,7 @@ class Node:
     kind: str
     status: str  # the word shown: fresh, stale, missing, failed, source
     glyph: str
-    colour: str  # a colour name of render.STATUS_STYLE
+    colour: str  # a colour name of tui.formatting.STATUS_STYLE
     group: str | None = None  # its cluster; None: drawn outside any
     rows: tuple[Row, ...] | None = None  # None: drawn as a box, not a table
     note: str = ""  # why its columns are not known, drawn as the table's last row
