@@ -128,7 +128,6 @@ class ColumnGraph:
     """The columns of every asset of a graph, joined by value lineage, with what is unknown and why.
 
     >>> from assets_core.declaring.definitions import source_asset
-    >>> from assets_core.lineage.sql import TableLineage
     >>> graph = AssetGraph.build([source_asset("raw", "raw.csv")])
     >>> columns = ColumnGraph.build(graph, {}, {"raw": ("id",)})
     >>> columns.trace(("raw", "id"))
@@ -162,9 +161,9 @@ class ColumnGraph:
                      if (name, column) in self.dag for up in self.dag.upstream((name, column)) if keep(up))
 
     def readers(self, nodes: Mapping[Column, int], depth: int | None = None) -> dict[Edge, int]:
-        """The non-SQL assets reading the table of a column in ``nodes`` (at a distance of 0 or more, at most
-        ``depth - 1``), as ``READ`` edges with the reader's distance. Which of their columns come from it is
-        unknown: their code is not analysed."""
+        """The non-SQL assets that read the table of a column of ``nodes`` (a column at its distance 0 or
+        downstream, fewer than ``depth`` steps away), as ``READ`` edges with the reader's distance. Which of the
+        reader's columns come from it is unknown: its code is not analysed."""
         on_path = {name for name, _ in nodes}
         found: dict[Edge, int] = {}
         for (name, _), level in nodes.items():
