@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from assets_core.imports import late_import
 
 if TYPE_CHECKING:
-    from catalog.quick import open_catalog, sqlite_url
+    from assets_core.application.catalogs import sqlite_url
+    from catalog.quick import open_catalog
     from catalog.store import SqlCatalog
     from catalog.version import SCHEMA_VERSION
     from catalog.views import ColumnEdge, DefinitionView, RunView
@@ -28,7 +29,7 @@ _WHERE = {
     "RunView": "catalog.views",
     "SqlCatalog": "catalog.store",
     "open_catalog": "catalog.quick",
-    "sqlite_url": "catalog.quick",
+    "sqlite_url": "assets_core.application.catalogs",
 }
 
 __all__ = ["SCHEMA_VERSION", "ColumnEdge", "DefinitionView", "RunView", "SqlCatalog", "open_catalog", "sqlite_url"]

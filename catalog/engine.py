@@ -13,9 +13,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
+from assets_core.application.catalogs import sqlite_url
 from assets_core.errors import CatalogError
 from catalog.messages import BUSY_TIMEOUT_MS, explain
-from catalog.quick import sqlite_url
 
 WRITE = {"catalog_write": True}  # execution option: this transaction writes (BEGIN IMMEDIATE on SQLite)
 

@@ -126,7 +126,7 @@ class QuickCatalog:
             found = connection.execute("SELECT value FROM catalog_meta WHERE key = 'schema_version'").fetchone()
         except sqlite3.Error:  # not a catalog, damaged, locked, ...: the full catalog says what exactly
             found = None
-        if found is None or found[0] != str(SCHEMA_VERSION):
+        if connection is None or found is None or found[0] != str(SCHEMA_VERSION):
             if connection is not None:
                 connection.close()
             return None

@@ -149,8 +149,9 @@ class SqlCatalog:
         with self._transaction() as transaction:
             transaction.insert_many(CHECK_RESULT, check_values(checks))
             by_run: dict[str, list[str]] = {}
-            for record in [*materializations, *failures]:
-                by_run.setdefault(record.run_id, []).append(record.asset)
+            for asset, run_id in [(r.asset, r.run_id) for r in materializations] + \
+                    [(r.asset, r.run_id) for r in failures]:
+                by_run.setdefault(run_id, []).append(asset)
             for run_id, assets in by_run.items():
                 transaction.delete_in(LEASE, {"run_id": run_id}, "asset", assets)
             found = transaction.insert_returning_ids(MATERIALIZATION, [materialization_values(r) for r in materializations])

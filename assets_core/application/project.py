@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 from assets_core.running.alerts import AlertHook
 from assets_core.declaring.checks import Check, Freshness
 from assets_core.declaring.definitions import Asset
-from assets_core.running.execution import Execution, Listener, RunResult, RunSettings
+from assets_core.running.execution import Execution
+from assets_core.running.runs import Listener, RunResult, RunSettings
 from assets_core.planning.graph import AssetGraph
 from assets_core.imports import late_import
 from assets_core.planning.plan import Plan, Status, Versions, assess, build_plan

@@ -226,8 +226,8 @@ def _load_error(error: BaseException, root: Path) -> LoadError:
         location = Location(error.filename or "?", error.lineno or 0, error.offset or 0)
         return LoadError(f"has a syntax error: {error.msg}", location=location)
     frames = [f for f in traceback.extract_tb(error.__traceback__) if _is_project_file(f.filename, root)]
-    location = Location(frames[-1].filename, frames[-1].lineno or 0) if frames else None
-    return LoadError(f"failed while loading the definitions: {type(error).__name__}: {error}", location=location)
+    found = Location(frames[-1].filename, frames[-1].lineno or 0) if frames else None
+    return LoadError(f"failed while loading the definitions: {type(error).__name__}: {error}", location=found)
 
 
 def _is_project_file(path: str, root: Path) -> bool:

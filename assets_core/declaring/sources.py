@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,8 @@ import polars as pl
 from assets_core.declaring.definitions import Asset
 from assets_core.errors import StorageError
 
-TABLE_READERS = {".csv": (pl.read_csv, pl.scan_csv), ".parquet": (pl.read_parquet, pl.scan_parquet)}
+TABLE_READERS: dict[str, tuple[Callable[..., pl.DataFrame], Callable[..., pl.LazyFrame]]] = {
+    ".csv": (pl.read_csv, pl.scan_csv), ".parquet": (pl.read_parquet, pl.scan_parquet)}
 
 
 @dataclass(frozen=True)

@@ -117,7 +117,7 @@ def _parse(sql: str, dialect: str) -> tuple[exp.Expression, ...]:
 
     Callers must not modify the trees returned (``rename_tables`` copies before it rewrites).
     """
-    return tuple(s for s in sqlglot.parse(sql, dialect=dialect) if s is not None)
+    return tuple(s for s in sqlglot.parse(sql, dialect=dialect) if isinstance(s, exp.Expression))
 
 
 def table_references(statement: exp.Expression) -> list[TableReference]:

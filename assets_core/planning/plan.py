@@ -253,7 +253,7 @@ def _hours(delta: timedelta) -> str:
     return f"{seconds}s"
 
 
-def _status_of(own: AssetState, reasons: list[Reason], lost: bool) -> str:
+def _status_of(own: AssetState, reasons: list[Reason], lost: bool) -> AssetStatus:
     if own.failure is not None:
         return FAILED
     if own.materialization is None or lost:

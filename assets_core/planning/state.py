@@ -163,7 +163,7 @@ class StateReader(Protocol):
         """The latest ``limit`` materializations of an asset, newest first."""
         ...
 
-    def running_runs(self) -> list[RunRecord]:
+    def running_runs(self) -> Sequence[RunRecord]:
         """The runs recorded as running (some may have died: see ``assets_core.running.recovery``)."""
         ...
 
@@ -245,9 +245,10 @@ class MemoryCatalog:
                        events: Sequence[Event], checks: Sequence[CheckRecord] = ()) -> None:
         with self._lock:
             self.checks.extend(checks)
-            for record in [*materializations, *failures]:
-                if self.leases.get(record.asset) == record.run_id:
-                    del self.leases[record.asset]
+            for asset, run_id in [(r.asset, r.run_id) for r in materializations] + \
+                    [(r.asset, r.run_id) for r in failures]:
+                if self.leases.get(asset) == run_id:
+                    del self.leases[asset]
             for record in materializations:
                 self.materializations.append(record)
                 old = self._state.get(record.asset, AssetState())

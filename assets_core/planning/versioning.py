@@ -72,10 +72,10 @@ class CodeVersioner:
         return {item.name: self.version(item) for item in assets}
 
     def _function(self, fn: Callable[..., Any], seen: set[int], kind: str = "function") -> str:
-        code = fn.__code__  # type: ignore[attr-defined]
+        code = fn.__code__
         # Functions of one code object, reading one module's globals and no closure, are the same function:
         # a factory's thousand assets are versioned once (unless a helper's walk depends on this asset's).
-        whole = None if code.co_freevars else (code, id(fn.__globals__), kind)  # type: ignore[attr-defined]
+        whole = None if code.co_freevars else (code, id(fn.__globals__), kind)
         if whole is not None and whole in self._wholes:
             return self._wholes[whole]
         prefix, names = self._prefix(fn, code)
@@ -87,7 +87,7 @@ class CodeVersioner:
             shared = shared and kept
             if reference is not None:
                 _feed(hashed, reference)
-        version = hashed.hexdigest()[:32]
+        version: str = hashed.hexdigest()[:32]
         if whole is not None and shared:
             self._wholes[whole] = version
         return version
@@ -112,7 +112,7 @@ class CodeVersioner:
         on what this asset's walk has already seen.
         """
         shared = name.partition(".")[0] not in code.co_freevars
-        key = (id(fn.__globals__), name) if shared else None  # type: ignore[attr-defined]
+        key = (id(fn.__globals__), name) if shared else None
         if key is not None and key in self._globals:
             return self._globals[key], True
         found, value = _lookup(fn, name)
@@ -162,7 +162,7 @@ class CodeVersioner:
 
     def _find_local(self, value: Any) -> bool:
         try:
-            path = inspect.getsourcefile(value)  # type: ignore[arg-type]
+            path = inspect.getsourcefile(value)
         except TypeError:
             return False
         if not path:
@@ -175,10 +175,10 @@ class CodeVersioner:
 def _lookup(fn: Callable[..., Any], name: str) -> tuple[bool, Any]:
     """Resolve a name (or ``module.attr``) the way the function would: closure, then module globals."""
     base, _, attr = name.partition(".")
-    code = fn.__code__  # type: ignore[attr-defined]
+    code = fn.__code__
     found, value = False, None
     if base in code.co_freevars:
-        cell = (fn.__closure__ or ())[code.co_freevars.index(base)]  # type: ignore[attr-defined]
+        cell = (fn.__closure__ or ())[code.co_freevars.index(base)]
         try:
             found, value = True, cell.cell_contents
         except ValueError:  # an empty cell

@@ -85,7 +85,7 @@ def capturing_run() -> Iterator[None]:
     root.addHandler(handler)
     if root.level > logging.INFO or root.level == logging.NOTSET:
         root.setLevel(logging.INFO)
-    sys.stdout, sys.stderr = _RoutedStream(out, "INFO"), _RoutedStream(err, "WARNING")  # type: ignore[assignment]
+    sys.stdout, sys.stderr = _RoutedStream(out, "INFO"), _RoutedStream(err, "WARNING")
     try:
         yield
     finally:

@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Static, TabbedContent, TabPane
 
 from assets_core.errors import AssetsError, SelectionError
-from assets_core.running.execution import RunResult
+from assets_core.running.runs import RunResult
 from assets_core.planning.plan import Plan
 from assets_core.application.project import Snapshot
 from assets_core.planning.state import Event

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assets_core.application import usecases
-from assets_core.running.execution import RunResult
+from assets_core.running.runs import RunResult
 from assets_core.planning.plan import Plan
 from assets_core.application.project import Project, Snapshot
 from assets_core.planning.state import Event, FailureRecord, MaterializationRecord
-from catalog import RunView, SqlCatalog
+from assets_core.application.catalogs import WorkspaceCatalog
+from catalog import RunView
 from catalog.browse import LogLine, materialization_count, run_log
 from tui import drawing
 from assets_core.application.workspace import Workspace
@@ -55,7 +56,7 @@ class Browser:
         return self.workspace.project
 
     @property
-    def catalog(self) -> SqlCatalog:
+    def catalog(self) -> WorkspaceCatalog:
         return self.workspace.catalog
 
     def take_snapshot(self) -> Snapshot:

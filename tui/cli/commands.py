@@ -171,7 +171,7 @@ def runs(args: argparse.Namespace, options: Options, console: Console) -> int:
     if not views:
         console.print("no runs yet: try 'assets materialize'")
         return 0
-    rows = [[v.run_id, status_cell(v.status), v.trigger, formatting.moment(v.started_at), formatting.duration(v.duration),
+    rows: list[list[str | Cell]] = [[v.run_id, status_cell(v.status), v.trigger, formatting.moment(v.started_at), formatting.duration(v.duration),
              str(v.materialized), str(v.skipped), str(v.failed), " ".join(v.selection) or "*"] for v in views]
     _print_lines(console, table(["run", "status", "trigger", "started", "took", "done", "skipped", "failed",
                                  "selection"], rows))
