@@ -140,3 +140,20 @@ def test_materialize_force_repairs_a_corrupted_value_and_downstream_reads_it(tmp
     assert forced("orders").status == "success" and _holds_its_name(storage, stored)
     assert forced("report").status == "success"
     assert storage.read(storage.locations("report")[0]) == {"rows": 3}
+
+
+@pytest.mark.parametrize("value", [SMALL, {"rows": 3}], ids=["table", "json"])
+def test_a_failed_repair_leaves_no_half_written_file(tmp_path, monkeypatch, value):
+    storage = Storage(tmp_path)
+    stored = storage.write("orders", value)
+    path = storage.path(stored.location)
+    _truncate(path)
+    damaged = path.read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(storage_module.os, "replace", crash)
+    with pytest.raises(StorageError, match="No space left on device"):
+        storage.write("orders", value)
+    assert path.read_bytes() == damaged and _no_temporary_files(tmp_path)
