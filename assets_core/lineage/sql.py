@@ -329,6 +329,9 @@ class Trace:
 def trace(lineages: Mapping[str, TableLineage], asset: str, column: str) -> Trace:
     """The origins of a column, followed through every SQL asset down to columns no lineage explains.
 
+    This reads SQL lineages alone: any column no lineage explains counts as an origin. With the asset graph at
+    hand, :meth:`assets_core.lineage.columns.ColumnGraph.trace` tells a source's columns from a Python asset's.
+
     >>> a = TableLineage("a", ("x",), {"x": ("raw.id",)})
     >>> b = TableLineage("b", ("y",), {"y": ("a.x", "raw.name")})
     >>> sorted(trace({"a": a, "b": b}, "b", "y").origins)
