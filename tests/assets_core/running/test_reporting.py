@@ -34,7 +34,7 @@ def _project(root: Path, definitions: str) -> Path:
 
 def _cli(root: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "tui.cli.main", *argv], cwd=root, capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, check=False)
 
 
 def _kill_after_line(root: Path, wanted: str) -> list[str]:
