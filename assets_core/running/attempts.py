@@ -37,7 +37,7 @@ class Attempt:
     asset: str
     started_at: datetime
     duration: float
-    logs: list[tuple[str, str]]
+    logs: list[tuple[str, str, str]]  # (event kind, level, text) in the order they happened: "log" or "retry"
     retries: list[str] = field(default_factory=list)
     stored: Stored | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
@@ -73,7 +73,7 @@ def attempt(item: Asset, inputs: Inputs, storage: Storage, checks: Sequence[Chec
     Never raises for the asset's own failures (nor its storage's): they are in the returned :class:`Attempt`.
     """
     started_at, clock = now(), time.perf_counter()
-    logs: list[tuple[str, str]] = []
+    logs: list[tuple[str, str, str]] = []
     retries: list[str] = []
     for number in range(1, policy.max_attempts + 1):
         with capture() as captured:
@@ -84,16 +84,17 @@ def attempt(item: Asset, inputs: Inputs, storage: Storage, checks: Sequence[Chec
                     value, metadata = value.value, json_metadata(item.name, value.metadata)
                 stored = storage.write(item.name, value, item.options.io)
                 results = run_checks(checks, stored, storage)
-                logs += captured.lines
+                logs += [("log", level, text) for level, text in captured.lines]
                 return Attempt(item.name, started_at, time.perf_counter() - clock, logs, retries, stored, metadata,
                                checks=results)
             except Exception as error:  # noqa: BLE001 - the asset's own failure: recorded, never raised
                 failure, message, trace = error, describe(error), user_traceback(error)
-        logs += captured.lines
+        logs += [("log", level, text) for level, text in captured.lines]
         if number == policy.max_attempts or not isinstance(failure, policy.retry_on):
             break
         pause = retry_delay(policy, number)
         retries.append(f"attempt {number} of {policy.max_attempts} failed: {message}; retrying in {pause:.2f}s")
+        logs.append(("retry", "WARNING", retries[-1]))  # between this attempt's lines and the next one's
         time.sleep(pause)
     return Attempt(item.name, started_at, time.perf_counter() - clock, logs, retries, error=message, traceback=trace)
 

@@ -280,8 +280,7 @@ class Execution:
         name = finished.asset
         events = [Event(self.run_id, "started", self._why.get(name, ""), asset=name,
                         created_at=finished.started_at)]
-        events += [Event(self.run_id, "log", text, asset=name, level=level) for level, text in finished.logs]
-        events += [Event(self.run_id, "retry", text, asset=name, level="WARNING") for text in finished.retries]
+        events += [Event(self.run_id, kind, text, asset=name, level=level) for kind, level, text in finished.logs]
         events += [check_event(self.run_id, name, check, result) for check, result in finished.checks]
         checks = [CheckRecord(name, self.run_id, check.name, result.passed, check.blocking, result.message,
                               json_metadata(name, result.metadata)) for check, result in finished.checks]

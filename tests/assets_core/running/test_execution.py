@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from assets_core.running.execution import RunSettings
 from assets_core.application.project import Project
 from assets_core.planning.state import MemoryCatalog
 from assets_core.running.storage import Storage
+from tui.cli.main import main
 
 
 def _project(tmp_path, *assets, catalog=None) -> Project:
@@ -165,6 +167,31 @@ def test_retries_until_success(tmp_path):
     assert result.materialized == ["flaky"] and len(calls) == 3
     retries = [e.message for e in catalog.events if e.kind == "retry"]
     assert len(retries) == 2 and "attempt 1 of 3 failed: ConnectionError: try again" in retries[0]
+
+
+def test_the_log_lists_each_retry_between_the_attempts_it_separates(folder, capsys, monkeypatch):
+    """`assets logs` reads in the order things happened: attempt 1's lines, its retry, attempt 2's lines."""
+    folder.write("defs.py", """
+        from assets_core import AssetOptions, RetryPolicy, asset
+
+        calls = []
+
+        @asset(options=AssetOptions(retry=RetryPolicy(max_attempts=3, delay=0.01)))
+        def flaky():
+            calls.append(1)
+            print(f"attempt {len(calls)} starts")
+            if len(calls) < 3:
+                raise ConnectionError("try again")
+            return {"calls": len(calls)}
+    """)
+    monkeypatch.chdir(folder.root)
+    assert main(["materialize", "-f", "defs.py", "--json"]) == 0
+    run_id = json.loads(capsys.readouterr().out)["run_id"]
+    assert main(["logs", run_id, "--json", "-f", "defs.py"]) == 0
+    lines = [(e["kind"], e["message"].split(":")[0]) for e in json.loads(capsys.readouterr().out)["events"]
+             if e["kind"] in ("log", "retry")]
+    assert lines == [("log", "attempt 1 starts"), ("retry", "attempt 1 of 3 failed"), ("log", "attempt 2 starts"),
+                     ("retry", "attempt 2 of 3 failed"), ("log", "attempt 3 starts")]
 
 
 def test_unstorable_value_fails_with_a_clear_message(tmp_path):

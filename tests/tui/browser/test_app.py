@@ -209,7 +209,7 @@ def test_a_failure_shows_in_place(make_app, shop_folder):
         await pilot.press("y")
         await settle(pilot)
         assert app.board.status("flaky") == "failed"
-        assert any("✗ flaky failed: RuntimeError: the flag file says fail" in note for note in notes(app))
+        assert any("✗ flaky failed: RuntimeError: the flag file says fail" in note for note in notes(app)), notes(app)
         overview = text_of(app, "#overview-body")
         assert "the last attempt failed" in overview
 
