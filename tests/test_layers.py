@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -41,3 +42,16 @@ print("ok")
 """
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.stdout.strip() == "ok", result.stderr
+
+
+FRONT_END_BYPASSES = ("RunSettings(", ".run(plan", ".project.run(", ".project.materialize(", "save_definitions(",
+                      ".recover(", "storage.prune(", "assets_core.running.execution")
+
+
+def test_front_ends_reach_runs_only_through_the_application_layer():
+    """The command and the browser plan, run, resume, prune and recover through assets_core.application,
+    so that a scheduler or a notebook gets the same behaviour (a copy once ignored the retry policy)."""
+    root = Path(__file__).resolve().parents[1] / "tui"
+    found = [f"{path.relative_to(root.parent)}: {word}" for path in sorted(root.rglob("*.py"))
+             for word in FRONT_END_BYPASSES if word in path.read_text()]
+    assert found == []
