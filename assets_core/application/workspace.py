@@ -10,10 +10,11 @@ from pathlib import Path
 from assets_core.application.catalogs import WorkspaceCatalog, open_catalog, sqlite_url
 from assets_core.application.project import Project
 from assets_core.collector import collector_paused
-from assets_core.declaring.loading import Definition, ProjectConfig, load_project_assets, read_config
+from assets_core.declaring.config import ProjectConfig, read_config
+from assets_core.declaring.loading import Definition, load_project_assets
 from assets_core.errors import ProjectError
 from assets_core.planning.state import DefinitionView, now
-from assets_core.running.alerts import hooks_from_config
+from assets_core.running.alerts import AlertHook, hooks_from_config
 from assets_core.running.recovery import dead_runs
 from assets_core.running.storage import Storage
 
@@ -59,11 +60,16 @@ def open_workspace(options: Options, definitions: Sequence[Definition] | None = 
         definitions = _load_definitions(root, config, options)
     home = resolve_home(root, options.home, config)
     catalog = open_catalog(catalog_url(options, config, home))
-    storage = Storage(home / "storage", durable=bool(config.durable))
-    assets = [*definitions, *hooks_from_config(config.extra.get("alerts"))]
+    storage = Storage(home / "storage", durable=config.durable)
+    assets = [*definitions, *_alert_hooks(config)]
     project = Project(assets, root, storage, catalog, home)
     project.recover()  # runs whose process died become "interrupted" before anything reads them
     return Workspace(project, catalog, config, home)
+
+
+def _alert_hooks(config: ProjectConfig) -> list[AlertHook]:
+    alerts = config.alerts
+    return [] if alerts is None else hooks_from_config({"webhook": list(alerts.webhook), "on": list(alerts.on)})
 
 
 def locate(options: Options) -> tuple[Path, ProjectConfig]:
@@ -98,7 +104,7 @@ def open_catalog_only(options: Options) -> WorkspaceCatalog:
 def open_storage(options: Options) -> Storage:
     """The storage of the project the options point at, without loading its definitions."""
     root, config = locate(options)
-    return Storage(resolve_home(root, options.home, config) / "storage", durable=bool(config.durable))
+    return Storage(resolve_home(root, options.home, config) / "storage", durable=config.durable)
 
 
 def catalog_url(options: Options, config: ProjectConfig, home: Path) -> str:

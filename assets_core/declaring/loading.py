@@ -8,118 +8,30 @@ it is a package.
 
 from __future__ import annotations
 
-import builtins
 import importlib
 import importlib.util
 import linecache
 import os
 import pkgutil
 import sys
-import tomllib
 import traceback
 import types
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from assets_core.running.alerts import AlertHook
 from assets_core.declaring.checks import Check, Freshness
-from assets_core.declaring.definitions import Asset, RetryPolicy, source_asset
+from assets_core.declaring.config import ProjectConfig, read_config  # noqa: F401 (read_config used to live here)
+from assets_core.declaring.definitions import Asset, source_asset
 from assets_core.errors import LoadError, Location, ProjectError, did_you_mean
 from assets_core.imports import late_import
 
 _OWN_PACKAGES = ("assets_core", "catalog", "tui")
 DEFINITION_TYPES = (Asset, Check, Freshness, AlertHook)  # what a project's modules declare
 Definition = Asset | Check | Freshness | AlertHook
-
-
-@dataclass(frozen=True)
-class ProjectConfig:
-    """The ``[tool.assets]`` table of a project's pyproject.toml (every key optional)."""
-
-    root: Path
-    module: str | None = None
-    file: str | None = None
-    home: str | None = None
-    catalog: str | None = None
-    workers: int | None = None
-    durable: bool = False
-    sql_folders: tuple[str, ...] = ()  # folders of .sql files, one SQL asset per file
-    source_folders: tuple[str, ...] = ()  # folders of CSV/Parquet files, one source asset per file (dbt's seeds)
-    dialect: str = "duckdb"  # the SQL dialect the .sql files are written in
-    retry: RetryPolicy | None = None  # the project's default retry policy ([tool.assets.retry])
-    extra: dict[str, Any] = field(default_factory=dict)  # keys later features read
-
-    @property
-    def has_definitions(self) -> bool:
-        return bool(self.module or self.file or self.sql_folders or self.source_folders)
-
-
-KNOWN_KEYS = {"module", "file", "home", "catalog", "workers", "durable", "sql_folders", "source_folders", "dialect",
-              "retry"}
 TABLE_SUFFIXES = (".csv", ".parquet")
-
-
-def read_config(root: str | os.PathLike[str]) -> ProjectConfig:
-    """Read ``[tool.assets]`` from ``root/pyproject.toml`` (an empty config when there is none)."""
-    root = Path(root).resolve()
-    path = root / "pyproject.toml"
-    if not path.is_file():
-        return ProjectConfig(root)
-    try:
-        table = tomllib.loads(path.read_text()).get("tool", {}).get("assets", {})
-    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as error:
-        raise ProjectError(f"{path} cannot be read: {error}; fix the file (it must be valid TOML)") from error
-    if not isinstance(table, dict):
-        raise ProjectError(f"{path}: [tool.assets] must be a table")
-    known = {key: table[key] for key in KNOWN_KEYS if key in table}
-    for key in ("sql_folders", "source_folders"):
-        if key in known:
-            value = known[key]
-            if isinstance(value, str):
-                value = [value]
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ProjectError(f"{path}: [tool.assets] {key} must be a list of folder names")
-            known[key] = tuple(value)
-    if "retry" in known:
-        known["retry"] = retry_policy(known["retry"], path)
-    extra = {key: value for key, value in table.items() if key not in KNOWN_KEYS}
-    return ProjectConfig(root, extra=extra, **known)
-
-
-def retry_policy(table: Any, path: Path) -> RetryPolicy:
-    """A retry policy from ``[tool.assets.retry]``; ``retry_on`` names exceptions (builtin or ``module.Name``)."""
-    if not isinstance(table, dict):
-        raise ProjectError(f"{path}: [tool.assets.retry] must be a table, e.g. max_attempts = 3, delay = 1.0")
-    fields = {"max_attempts": int, "delay": float, "backoff": float, "max_delay": float, "jitter": float}
-    unknown = sorted(set(table) - set(fields) - {"retry_on"})
-    if unknown:
-        raise ProjectError(f"{path}: [tool.assets.retry] has unknown keys {unknown}; known: "
-                           + ", ".join([*fields, "retry_on"]))
-    try:
-        values = {key: kind(table[key]) for key, kind in fields.items() if key in table}
-    except (TypeError, ValueError) as error:
-        raise ProjectError(f"{path}: [tool.assets.retry] {error}") from error
-    if "retry_on" in table:
-        values["retry_on"] = tuple(_exception(name, path) for name in table["retry_on"])
-    policy = RetryPolicy(**values)
-    if policy.max_attempts < 1 or policy.delay < 0 or policy.backoff < 1:
-        raise ProjectError(f"{path}: [tool.assets.retry] needs max_attempts >= 1, delay >= 0 and backoff >= 1")
-    return policy
-
-
-def _exception(name: Any, path: Path) -> type[BaseException]:
-    module, _, attr = str(name).rpartition(".")
-    try:
-        with late_import():
-            found = getattr(importlib.import_module(module) if module else builtins, attr)
-    except (ImportError, AttributeError):
-        found = None
-    if not (isinstance(found, type) and issubclass(found, BaseException)):
-        raise ProjectError(f"{path}: [tool.assets.retry] retry_on names '{name}', which is no exception class; "
-                           "use a builtin name (ConnectionError) or module.Name")
-    return found
 
 
 def load_assets(root: str | os.PathLike[str], module: str | None = None, file: str | None = None) -> list[Asset]:

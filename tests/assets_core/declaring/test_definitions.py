@@ -195,7 +195,7 @@ def test_config_is_read_from_pyproject(folder):
                                    'alerts = {webhook = "http://127.0.0.1:9/hook"}\n')
     config = read_config(folder.root)
     assert (config.module, config.workers, config.sql_folders) == ("defs", 3, ("models",))
-    assert config.extra == {"alerts": {"webhook": "http://127.0.0.1:9/hook"}}
+    assert config.alerts is not None and config.alerts.webhook == ("http://127.0.0.1:9/hook",)
 
 
 def test_broken_pyproject_is_a_clear_error(folder):

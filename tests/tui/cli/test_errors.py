@@ -3,6 +3,7 @@ fix it, the right exit code, and never a Python traceback. The README's table of
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import signal
@@ -143,6 +144,25 @@ def test_config_errors(project, capsys):
     (project / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n[tool.assets.alerts]\nwebhook = "x"\n')
     code, output = run(capsys, "status")
     assert code == 2 and "must start with http" in output
+
+
+@pytest.mark.parametrize("line", ["module = 5", "home = 5", "catalog = 5", 'file = ["defs.py"]', 'workers = "four"',
+                                  "workers = -3", 'durable = "false"', "[tool.assets.alerts]\non = 5",
+                                  "[tool.assets.retry]\nmax_attempts = 2.9"])
+def test_a_wrong_setting_is_a_message_naming_the_file_and_key(project, capsys, line):
+    (project / "pyproject.toml").write_text("[tool.assets]\n" + line + "\n")
+    code, output = run(capsys, "materialize")
+    key = line.split("\n")[-1].split(" =")[0]
+    assert code == 2 and "pyproject.toml" in output and f" {key} must be " in output
+    (project / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+    code, output = run(capsys, "runs", "--json")
+    assert code == 0 and json.loads(output) == []  # nothing ran, so no run was left "interrupted"
+
+
+def test_a_top_level_tool_that_is_no_table(project, capsys):
+    (project / "pyproject.toml").write_text("tool = 5\n")
+    code, output = run(capsys, "status")
+    assert code == 2 and "[tool] must be a table" in output
 
 
 def test_no_definitions(tmp_path, capsys, monkeypatch):
