@@ -122,6 +122,7 @@ class Execution:
             self._emit([Event(self.run_id, "planned", f"{len(plan)} asset(s) to run: {', '.join(plan.assets)}")])
             self._record_observations()
             held = self.leases.take(plan.assets)
+            self._adopt_recorded_meanwhile([name for name in plan.assets if name not in held])
             self._emit([Event(self.run_id, "waiting", f"run {holder} is materializing it: this run waits for it",
                               asset=name) for name, holder in held.items()])
             self._schedule(plan)
@@ -228,6 +229,20 @@ class Execution:
                 self._adopt(name, own)
             parked.difference_update(freed)
         return freed
+
+    def _adopt_recorded_meanwhile(self, taken: list[str]) -> None:
+        """Another run may have recorded some of these assets between this run's snapshot and its taking their
+        leases: adopt what it recorded, as if that run had held their leases, so that the skip rule judges
+        them afresh ("made it fresh meanwhile") instead of running them a second time."""
+        if self.settings.force or not taken:
+            return
+        for name, own in self.recorder.read_state(taken).items():
+            before, after = self.state.get(name, AssetState()).materialization, own.materialization
+            if after is None or after.run_id == self.run_id:
+                continue
+            if before is None or (after.run_id, after.created_at) != (before.run_id, before.created_at):
+                self._adopt(name, own)
+                self.leases.made_by[name] = after.run_id
 
     def _adopt(self, name: str, own: AssetState) -> None:
         """Take the state another run recorded for an asset as this run's view of it."""

@@ -18,6 +18,7 @@ from assets_core.running.recovery import HOST
 from assets_core.planning.state import RunRecord, now
 from catalog import open_catalog, sqlite_url
 from tui.cli.main import main
+from assets_core.application import usecases
 from assets_core.application.workspace import Options, open_workspace
 
 PIPELINE = """
@@ -185,3 +186,19 @@ def test_kill_minus_nine_at_random_moments(pipeline, batch):
     rng = random.Random(1000 + batch)
     for round_number in range(2, 2 + CRASH_ROUNDS):
         _kill_and_recover(pipeline, rng, round_number + 100 * batch)
+
+
+def test_a_plan_overtaken_by_another_run_does_not_run_again(pipeline):
+    """Run 1 plans; run 2 materializes everything before run 1 takes its leases. Run 1 must not make the same
+    assets a second time: it adopts what run 2 recorded and skips what is fresh now."""
+    late = open_workspace(Options(project=str(pipeline)))
+    planned = usecases.prepare(late, ["+a2"])
+    assert planned.plan.assets == ["a1", "a2"]
+    first = usecases.materialize(open_workspace(Options(project=str(pipeline))))
+    assert "a2" in first.materialized
+    result = usecases.materialize(late, ["+a2"], prepared=planned)
+    assert result.materialized == [] and result.skipped == ["a1", "a2"]
+    assert all(f"run {first.run_id} made it fresh meanwhile" in o.detail for o in result.outcomes)
+    with sqlite3.connect(pipeline / ".assets" / "catalog.db") as connection:
+        counts = dict(connection.execute("select asset, count(*) from materialization group by asset"))
+    assert counts["a1"] == counts["a2"] == 1
