@@ -77,7 +77,18 @@ def create_catalog_engine(url: URL) -> Engine:
                 f"cannot create the folder of the catalog {path}: {error.strerror}; "
                 "point --catalog / ASSETS_CATALOG at a writable location"
             ) from error
-    engine = create_engine(url, json_serializer=_to_json)
+    try:
+        engine = create_engine(url, json_serializer=_to_json)
+    except ArgumentError as error:  # NoSuchModuleError among them: no database of that name
+        raise CatalogError(
+            f"the catalog URL '{describe(url)}' names '{url.drivername}', which is no database SQLAlchemy knows; "
+            "use e.g. 'sqlite:///path/to/catalog.db' or 'postgresql://user@host/db'"
+        ) from error
+    except ImportError as error:  # the dialect is known, its driver is not installed
+        raise CatalogError(
+            f"the catalog {describe(url)} needs the database driver '{error.name or error}', which is not "
+            "installed; install it in this environment, or name another driver in the URL (e.g. mysql+pymysql://)"
+        ) from error
     if url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)

@@ -6,8 +6,11 @@ import argparse
 from collections.abc import Callable
 
 
-def whole_number(minimum: int) -> Callable[[str], int]:
-    """An argparse type accepting whole numbers of at least ``minimum``.
+INT64_MAX = 2**63 - 1  # the largest number the catalog's databases hold; a bigger one is refused, not overflowed
+
+
+def whole_number(minimum: int, maximum: int = INT64_MAX) -> Callable[[str], int]:
+    """An argparse type accepting whole numbers from ``minimum`` to ``maximum``.
 
     >>> whole_number(1)("3")
     3
@@ -19,6 +22,8 @@ def whole_number(minimum: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}")
+        if value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum}")
         return value
 
     return parse

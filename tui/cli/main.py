@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
@@ -20,6 +22,7 @@ from tui.cli.arguments import whole_number
 from assets_core.application.workspace import Options
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_READER_GONE = 128 + signal.SIGPIPE  # what a shell reports for a Unix tool ended by SIGPIPE
 POSITIVE = whole_number(1)
 
 
@@ -95,9 +98,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     options = Options(args.project, args.module, args.file, args.home, args.catalog)
     # The console keeps the real stdout: during a run, sys.stdout is swapped to capture what assets print.
-    console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+    console = _Console(file=sys.stdout, highlight=False, soft_wrap=True)
     try:
-        return HANDLERS[args.command](args, options, console)
+        code = HANDLERS[args.command](args, options, console)
+        sys.stdout.flush()  # a reader gone away shows here, where it is handled, not in the interpreter's last flush
+        return code
     except AssetsError as error:
         if getattr(args, "json", False):
             print(json.dumps({"error": str(error), "type": type(error).__name__}))
@@ -106,6 +111,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """Rich would exit 1 on its own: let main end the way it does for every other write."""
+        self.quiet = True
+        raise BrokenPipeError
+
+
+def _reader_gone() -> int:
+    """The reader of the output went away (``assets runs --json | head -1``): stop quietly, as Unix tools do."""
+    try:
+        # What is still buffered would fail again when the interpreter flushes it at exit: send it nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor (output captured in a test): nothing to flush there
+        pass
+    return EXIT_READER_GONE
 
 
 def entry() -> None:

@@ -3,6 +3,7 @@ fix it, the right exit code, and never a Python traceback. The README's table of
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import resource
@@ -163,6 +164,34 @@ def test_a_top_level_tool_that_is_no_table(project, capsys):
     (project / "pyproject.toml").write_text("tool = 5\n")
     code, output = run(capsys, "status")
     assert code == 2 and "[tool] must be a table" in output
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("http://x", "names 'http', which is no database SQLAlchemy knows"),
+    ("mysql://ana@127.0.0.1/db", "needs the database driver 'MySQLdb', which is not installed"),
+])
+def test_a_catalog_url_without_a_database_or_driver(project, capsys, url, expected):
+    if "mysql" in url and importlib.util.find_spec("MySQLdb") is not None:
+        pytest.skip("the MySQL driver is installed here")
+    code, output = run(capsys, "status", "--catalog", url)
+    assert code == 2 and expected in output
+
+
+def test_a_limit_too_big_for_the_catalog(project, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["runs", "--limit", "99999999999999999999"])
+    assert exited.value.code == 2 and "must be at most 9223372036854775807" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["runs", "--json"], ["status", "--json"], ["list"]])
+def test_output_to_a_reader_that_went_away_ends_quietly(project, command):
+    """``assets runs --json | head -1``: the reader closes the pipe; no traceback, the exit of a Unix tool."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    result = subprocess.run([sys.executable, "-m", "tui.cli.main", *command], stdout=writer, stderr=subprocess.PIPE,
+                            text=True, check=False)
+    os.close(writer)
+    assert (result.returncode, result.stderr) == (128 + signal.SIGPIPE, "")
 
 
 def test_no_definitions(tmp_path, capsys, monkeypatch):
