@@ -19,7 +19,10 @@ from typing import Any
 
 from assets_core.errors import DefinitionError, InvalidNameError, Location
 
-NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+# \Z, not $: "$" also matches before a final newline, which would let "orders\n" through.
+NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
+# A stored value's file is named <asset>@<32 hex digits>.parquet, and most file systems allow 255 bytes.
+MAX_NAME_LENGTH = 255 - len("@") - 32 - len(".parquet")
 IO_CHOICES = ("auto", "parquet", "json")
 CONTEXT_PARAMETER = "context"  # a parameter with this name receives the run's AssetContext, not an upstream
 
@@ -259,12 +262,25 @@ def normalize_tags(tags: Iterable[str] | Mapping[str, str]) -> tuple[str, ...]:
 
 
 def name_problems(name: str, location: Location | None) -> list[DefinitionError]:
-    """The problems with an asset name (empty when it is valid)."""
-    if isinstance(name, str) and NAME_PATTERN.match(name):
+    """The problems with an asset name (empty when it is valid).
+
+    >>> [len(name_problems(name, None)) for name in ("finance.orders", "orders\\n", "x" * 300, "context")]
+    [0, 1, 1, 1]
+    """
+    if not (isinstance(name, str) and NAME_PATTERN.fullmatch(name)):
+        message = ("is not a valid asset name: use letters, digits and underscores, optionally with a dotted prefix "
+                   "such as 'finance.orders'")
+    elif len(name) > MAX_NAME_LENGTH:
+        message = (f"is {len(name)} characters long, more than the {MAX_NAME_LENGTH} its stored files' names can "
+                   "hold; choose a shorter name")
+    elif name == CONTEXT_PARAMETER:
+        message = (f"cannot be named '{CONTEXT_PARAMETER}': a parameter of that name receives the run's context, "
+                   "not an asset, so no asset could read it; choose another name")
+    else:
         return []
-    return [InvalidNameError(
-        "is not a valid asset name: use letters, digits and underscores, optionally with a dotted prefix "
-        "such as 'finance.orders'", asset=str(name), location=location)]
+    text = name if isinstance(name, str) else str(name)
+    shown = text if len(text) <= 60 else text[:40] + "..."
+    return [InvalidNameError(message, asset=repr(shown)[1:-1], location=location)]  # escaped: no raw newline
 
 
 def _option_problems(name: str, location: Location, options: AssetOptions | None) -> list[DefinitionError]:

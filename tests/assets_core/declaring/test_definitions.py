@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assets_core.declaring.definitions import Asset, AssetOptions, asset, source_asset
+from assets_core.declaring.definitions import MAX_NAME_LENGTH, Asset, AssetOptions, asset, source_asset
 from assets_core.errors import (
     CycleError,
     DefinitionErrors,
@@ -116,13 +116,44 @@ def test_unknown_deps_and_inputs_say_through_what(folder):
     assert "did you mean 'customers'" in by_upstream["custmers"]
 
 
-@pytest.mark.parametrize("name", ["bad name", "../escape", "a..b", "1st", ".hidden", "a/b"])
+@pytest.mark.parametrize("name", ["bad name", "../escape", "a..b", "1st", ".hidden", "a/b", "orders\n"])
 def test_invalid_names_are_definition_errors(name):
     item = source_asset(name, "x.csv")
     with pytest.raises(DefinitionErrors) as caught:
         AssetGraph.build([item])
     assert isinstance(caught.value.errors[0], InvalidNameError)
     assert "not a valid asset name" in str(caught.value)
+
+
+def test_a_name_too_long_for_its_stored_files_is_refused_at_load(folder):
+    longest = "a" * MAX_NAME_LENGTH
+    errors = _errors(folder, f"""
+        from assets_core.declaring.definitions import asset
+
+        @asset(name="{"a" * 300}")
+        def too_long(): return 1
+    """)
+    assert "is 300 characters long, more than the 214" in str(errors[0]) and "choose a shorter name" in str(errors[0])
+    assert len(str(errors[0])) < 300  # the message shows the start of the name, not all of it
+    folder.write("defs.py", f"import polars as pl\nfrom assets_core.declaring.definitions import asset\n\n"
+                            f"@asset(name='{longest}')\ndef longest():\n    return pl.DataFrame({{'x': [1]}})\n")
+    project = folder.load()
+    assert project.materialize().failed == []  # the longest name allowed is stored
+    stored = [path.name for path in (folder.root / ".assets" / "storage").iterdir() if path.name.startswith(longest)]
+    assert len(stored) == 1 and len(stored[0]) == 255 and stored[0].endswith(".parquet")
+
+
+def test_an_asset_named_context_is_refused_at_load(folder):
+    errors = _errors(folder, """
+        from assets_core.declaring.definitions import asset
+
+        @asset
+        def context(): return 1
+
+        @asset
+        def report(context): return context
+    """)
+    assert len(errors) == 1 and "cannot be named 'context'" in str(errors[0]) and "defs.py:4" in str(errors[0])
 
 
 def test_dotted_names_are_valid_and_group_by_prefix():
