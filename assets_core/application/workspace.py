@@ -52,9 +52,11 @@ class Workspace:
         self.catalog.save_definitions(definitions)  # writes only when they changed
 
 
-def open_workspace(options: Options, definitions: Sequence[Definition] | None = None) -> Workspace:
+def open_workspace(options: Options, definitions: Sequence[Definition] | None = None, *,
+                   read_only: bool = False) -> Workspace:
     """Load the project the options point at (or take ``definitions`` as its assets), open its catalog and
-    storage, and recover dead runs; raise :class:`ProjectError` when there is nothing to load."""
+    storage, and recover dead runs (unless ``read_only``: a read-only look changes nothing on disk); raise
+    :class:`ProjectError` when there is nothing to load."""
     root, config = locate(options)
     if definitions is None:
         definitions = _load_definitions(root, config, options)
@@ -63,7 +65,8 @@ def open_workspace(options: Options, definitions: Sequence[Definition] | None = 
     storage = Storage(home / "storage", durable=config.durable)
     assets = [*definitions, *_alert_hooks(config)]
     project = Project(assets, root, storage, catalog, home)
-    project.recover()  # runs whose process died become "interrupted" before anything reads them
+    if not read_only:
+        project.recover()  # runs whose process died become "interrupted" before anything reads them
     return Workspace(project, catalog, config, home)
 
 

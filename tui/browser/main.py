@@ -333,4 +333,6 @@ class MainScreen(Screen[None]):
         except AssetsError as error:
             self.app.call_from_thread(self.app.notify, str(error), title="cannot draw", severity="error")
             return
-        self.app.call_from_thread(self.app.notify, "wrote " + ", ".join(str(p) for p in written), title="lineage")
+        where = " (read-only: into a temporary folder, not the project's)" if self.browser_app.browser.read_only else ""
+        self.app.call_from_thread(self.app.notify, "wrote " + ", ".join(str(p) for p in written) + where,
+                                  title="lineage")

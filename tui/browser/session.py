@@ -7,6 +7,7 @@ them from worker threads; the other methods are quick, indexed catalog reads.
 from __future__ import annotations
 
 import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,10 +128,12 @@ class Browser:
 
     def draw(self, name: str | None) -> list[Path]:
         """Write the lineage of ``name`` (its upstream and downstream; all assets when ``None``) into the project
-        folder: DOT always, SVG too when Graphviz's ``dot`` is installed. Returns the files written."""
+        folder, or a new temporary folder when read-only: DOT always, SVG too when Graphviz's ``dot`` is
+        installed. Returns the files written."""
         statuses = {n: s.status for n, s in self.snapshot.statuses.items()} if self.snapshot is not None else {}
         picture = drawing.draw_view(asset_view(self.project.graph, name), self.project.graph, statuses)
-        stem = self.project.root / f"lineage-{name or 'all'}"
+        folder = Path(tempfile.mkdtemp(prefix="assets-lineage-")) if self.read_only else self.project.root
+        stem = folder / f"lineage-{name or 'all'}"
         written = [drawing.write_file(f"{stem}.dot", drawing.render(picture, "dot"))]
         if shutil.which("dot"):
             written.append(drawing.write_file(f"{stem}.svg", drawing.render(picture, "svg")))

@@ -227,4 +227,4 @@ def tui(args: argparse.Namespace, options: Options, console: Console) -> int:
     with late_import():  # Textual is loaded by the browser only
         from tui.browser.app import run_browser
 
-    return run_browser(open_workspace(options), args.asset, args.read_only)
+    return run_browser(open_workspace(options, read_only=args.read_only), args.asset, args.read_only)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -11,7 +13,10 @@ from rich.style import Style
 from textual.widgets import DataTable, HelpPanel, OptionList, Static, TabbedContent
 
 from assets_core.planning.state import Event, RunRecord, now
+from assets_core.running.recovery import HOST
+from catalog import open_catalog, sqlite_url
 from tests.tui.browser.conftest import drive, settle
+from tui.browser.app import BrowserApp
 from tui.browser.tree_model import AssetNode
 from tui.browser.plan import PlanScreen
 from tui.browser.runs import LogScreen, RunsScreen
@@ -234,6 +239,54 @@ def test_read_only_offers_nothing_that_changes_anything(make_app, shop_folder):
     assert _runs(shop_folder) == 3
     with sqlite3.connect(shop_folder / ".assets" / "catalog.db") as db:
         assert db.execute("select count(*) from column_lineage").fetchone() == (0,)
+
+
+def test_read_only_draws_into_a_temporary_folder(make_app, shop_folder):
+    app = make_app("orders", read_only=True)
+    before = sorted(path.name for path in shop_folder.iterdir())
+
+    async def scenario(pilot):
+        await pilot.press("g")
+        await settle(pilot)
+
+    drive(app, scenario)
+    assert sorted(path.name for path in shop_folder.iterdir()) == before
+    [note] = [note for note in notes(app) if "lineage-orders.dot" in note]
+    assert "read-only: into a temporary folder" in note
+    written = Path(note.split("wrote ")[1].split(",")[0].split(" ")[0])
+    assert written.parent != shop_folder and "orders" in written.read_text()
+
+
+def _files(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file's size and time, but SQLite's -wal and -shm side files, which any reader of a WAL database
+    makes (empty: the catalog itself is untouched)."""
+    return {str(path.relative_to(folder)): (path.stat().st_size, path.stat().st_mtime_ns)
+            for path in folder.rglob("*") if path.is_file() and "__pycache__" not in path.parts
+            and not path.name.endswith(("-wal", "-shm"))}
+
+
+def test_opening_read_only_changes_nothing_on_disk(shop_folder, monkeypatch):
+    """A dead run stays as recorded and a killed writer's leftover stays: recovering them is a change."""
+    dead_pid = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    catalog = open_catalog(sqlite_url(shop_folder / ".assets" / "catalog.db"))
+    catalog.begin_run(RunRecord("deadbeef0001", "manual", (), "running", now(), pid=int(dead_pid), host=HOST,
+                                plan=("orders",), heartbeat_at=now()))
+    catalog.close()
+    leftover = shop_folder / ".assets" / "storage" / f".tmp-{dead_pid}-abc.part"
+    leftover.write_text("half a file")
+    opened = []
+    monkeypatch.setattr(BrowserApp, "run", lambda self: opened.append(self.browser))
+    before = _files(shop_folder)
+    assert main(["tui", "--read-only"]) == 0
+    assert opened and opened[0].read_only
+    assert _files(shop_folder) == before
+    with sqlite3.connect(shop_folder / ".assets" / "catalog.db") as db:
+        assert db.execute("select status from run where run_id = 'deadbeef0001'").fetchone() == ("running",)
+    assert leftover.exists()
+    assert main(["tui"]) == 0  # without --read-only, the browser recovers them as every command does
+    with sqlite3.connect(shop_folder / ".assets" / "catalog.db") as db:
+        assert db.execute("select status from run where run_id = 'deadbeef0001'").fetchone() == ("interrupted",)
 
 
 def test_palette_goes_to_any_asset_and_holds_every_action(make_app):
