@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
@@ -19,6 +20,20 @@ STATUS_STYLE = {
     "materialized": ("✓", "green"),
     "skipped": ("-", "yellow"),
 }
+
+
+# C0 and C1 control characters and DEL, but newline and tab: what a terminal would obey rather than show.
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def visible(text: str) -> str:
+    """``text`` with its control characters written out as escapes: a message a project wrote (an error, a
+    log line) is shown on the terminal, never obeyed by it (``\\x1b[2J`` would clear the screen).
+
+    >>> print(visible("boom\\x1b[2J\\r\\tdone"))
+    boom\\x1b[2J\\r	done
+    """
+    return CONTROL.sub(lambda found: repr(found.group())[1:-1], text)
 
 
 class Cell:

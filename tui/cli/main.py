@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -19,6 +20,7 @@ from rich.markup import escape
 from assets_core.errors import AssetsError
 from tui.cli import commands, lineage
 from tui.cli.arguments import whole_number
+from tui.formatting import visible
 from assets_core.application.workspace import Options
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -106,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AssetsError as error:
         if getattr(args, "json", False):
             print(json.dumps({"error": str(error), "type": type(error).__name__}))
-        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]error:[/] {escape(str(error))}")
+        _Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]error:[/] {escape(str(error))}")
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -116,6 +118,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 class _Console(Console):
+    """The command's console: what a project wrote (an asset's error, a log line, a value) passes through it,
+    so control characters are shown as escapes here, once, rather than obeyed by the terminal."""
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        super().print(*(visible(item) if isinstance(item, str) else item for item in objects), **options)
+
     def on_broken_pipe(self) -> None:
         """Rich would exit 1 on its own: let main end the way it does for every other write."""
         self.quiet = True

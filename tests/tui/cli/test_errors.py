@@ -194,6 +194,19 @@ def test_output_to_a_reader_that_went_away_ends_quietly(project, command):
     assert (result.returncode, result.stderr) == (128 + signal.SIGPIPE, "")
 
 
+def test_escape_sequences_in_an_error_are_shown_not_obeyed(project, capsys):
+    (project / "defs.py").write_text(GOOD.replace('return {"rows": orders.height}',
+                                                  'raise ValueError("boom\\x1b[2J\\x1b]0;owned\\x07 [bold]x")'))
+    outputs = [run(capsys, "materialize"), run(capsys, "status")]
+    [listed] = json.loads(run(capsys, "runs", "--json")[1])
+    code = main(["logs", listed["run_id"]])  # the log holds the asset's own traceback: not run(), which forbids one
+    outputs.append((code, "".join(capsys.readouterr())))
+    for code, output in outputs:
+        assert code in (0, 1)
+        assert "\x1b" not in output and "\x07" not in output  # nothing reaches the terminal raw
+        assert "boom\\x1b[2J\\x1b]0;owned\\x07 [bold]x" in output  # shown as written, markup included
+
+
 def test_no_definitions(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, output = run(capsys, "status")
