@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from assets_core.application.project import Snapshot
 from assets_core.application.workspace import Workspace
-from assets_core.errors import SelectionError
+from assets_core.errors import ProjectError, SelectionError
 from assets_core.planning.plan import Plan, Status
 from assets_core.planning.state import RunView
 from assets_core.running.resume import unfinished
@@ -38,6 +38,9 @@ def plan(workspace: Workspace, selection: Iterable[str] = (), force: bool | Coll
 def settings(workspace: Workspace, trigger: str, selection: Iterable[str] = (), force: bool = False,
              workers: int | None = None) -> RunSettings:
     """A run's settings: the project's retry policy and worker count unless the caller chose the workers."""
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        # refused here, before a run is recorded, rather than by the thread pool once it has begun
+        raise ProjectError(f"workers must be a whole number of at least 1, not {workers!r}")
     chosen = RunSettings(force=force, trigger=trigger, selection=tuple(selection), retry=workspace.config.retry)
     workers = workers or workspace.config.workers
     return replace(chosen, workers=workers) if workers else chosen

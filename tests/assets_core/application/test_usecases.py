@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assets_core.application import usecases
+from assets_core.errors import ProjectError
 from assets_core.application.workspace import Options, open_workspace
 from tui.browser.session import Browser
 from tui.cli.main import main
@@ -59,6 +60,9 @@ def test_settings_take_the_project_workers_unless_the_caller_chooses(folder):
     workspace = _workspace(folder)
     assert usecases.settings(workspace, "manual").workers == 3
     assert usecases.settings(workspace, "manual", workers=7).workers == 7
+    for wrong in (-3, 0, 2.5, True):
+        with pytest.raises(ProjectError, match="workers must be a whole number of at least 1"):
+            usecases.settings(workspace, "manual", workers=wrong)
     assert usecases.settings(workspace, "tui").retry.max_attempts == 4
 
 
