@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-
 INT64_MAX = 2**63 - 1  # the largest number the catalog's databases hold; a bigger one is refused, not overflowed
 
 
