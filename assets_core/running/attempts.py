@@ -87,7 +87,10 @@ def attempt(item: Asset, inputs: Inputs, storage: Storage, checks: Sequence[Chec
                 logs += [("log", level, text) for level, text in captured.lines]
                 return Attempt(item.name, started_at, time.perf_counter() - clock, logs, retries, stored, metadata,
                                checks=results)
-            except Exception as error:  # noqa: BLE001 - the asset's own failure: recorded, never raised
+            except BaseException as error:  # noqa: BLE001 - the asset's own failure: recorded, never raised
+                # Even sys.exit, KeyboardInterrupt or GeneratorExit: raised in a worker thread, they can only
+                # come from the asset's own code (a real Ctrl-C reaches the main thread alone), and must fail
+                # this asset, not end the command with the run half done.
                 failure, message, trace = error, describe(error), user_traceback(error)
         logs += [("log", level, text) for level, text in captured.lines]
         if number == policy.max_attempts or not isinstance(failure, policy.retry_on):
@@ -145,13 +148,28 @@ def user_traceback(error: BaseException) -> str:
     tb = error.__traceback__
     while tb is not None and os.path.dirname(tb.tb_frame.f_code.co_filename) == _PACKAGE:
         tb = tb.tb_next
-    return "".join(traceback.format_exception(type(error), error, tb))
+    try:
+        return "".join(traceback.format_exception(type(error), error, tb))
+    except BaseException:  # noqa: BLE001 - the asset's exception misbehaves even when formatted
+        return f"{type(error).__name__} (its traceback could not be formatted)\n"
 
 
 def describe(error: BaseException) -> str:
-    """The error in one line: its class and the first line of its message."""
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+    """The error in one line: its class and the first line of its message (or why it has none).
+
+    >>> describe(ValueError("bad row\\nmore"))
+    'ValueError: bad row'
+    >>> describe(SystemExit(0))
+    'SystemExit: 0 (the asset called sys.exit)'
+    """
+    name = type(error).__name__
+    try:
+        text = str(error).strip().splitlines()
+    except BaseException as broken:  # noqa: BLE001 - the message is the asset's code too
+        return f"{name} (its message could not be read: {type(broken).__name__} in __str__)"
+    if isinstance(error, SystemExit):
+        return f"{name}: {text[0] if text else 'None'} (the asset called sys.exit)"
+    return f"{name}: {text[0]}" if text else name
 
 
 def json_metadata(name: str, metadata: Mapping[str, Any]) -> dict[str, Any]:
