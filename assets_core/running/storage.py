@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -36,6 +36,9 @@ from assets_core.running.content import (
     holds,
     version_of,
 )
+
+if TYPE_CHECKING:
+    from polars._typing import PolarsDataType
 
 SMALL_TABLE_ROWS = 100_000  # below this, pyarrow writes a table faster than polars' threaded writer
 TABLE_SUFFIX = ".parquet"
@@ -217,9 +220,11 @@ class Storage:
             import pyarrow.parquet as pq
 
         if isinstance(value, pl.LazyFrame):
+            _refuse_objects(asset, value.collect_schema())
             return self._sink_lazy(asset, value)
         frame = value if isinstance(value, pl.DataFrame) else pl.from_arrow(value)
         assert isinstance(frame, pl.DataFrame)
+        _refuse_objects(asset, frame.schema)
         schema = tuple((name, str(dtype)) for name, dtype in frame.schema.items())
         if frame.height < SMALL_TABLE_ROWS:
             table = value if isinstance(value, pa.Table) else frame.to_arrow()
@@ -370,6 +375,31 @@ def _is_name(location: str) -> bool:
     """
     return bool(location) and "/" not in location and os.sep not in location and location not in (".", "..") \
         and SEPARATOR in location
+
+
+def _refuse_objects(asset: str, schema: pl.Schema) -> None:
+    """Raise a StorageError for a column of Python objects: Parquet would hold their memory addresses, which
+    differ at every run (so the data version would too, and nothing downstream would ever be cut off early)."""
+    for column, dtype in schema.items():
+        if _holds_objects(dtype):
+            raise StorageError(
+                f"asset '{asset}' returned column '{column}' of Python objects ({dtype}), which cannot be stored "
+                f"(Parquet would keep their memory addresses); cast it to a real type, e.g. "
+                f"pl.col('{column}').map_elements(str, return_dtype=pl.String), or leave it out")
+
+
+def _holds_objects(dtype: PolarsDataType) -> bool:
+    """Whether a column type is, or nests, Python objects.
+
+    >>> _holds_objects(pl.Object()), _holds_objects(pl.List(pl.Int64)), _holds_objects(pl.Struct({"a": pl.Object}))
+    (True, False, True)
+    """
+    if dtype == pl.Object:  # an instance or the class itself (as a nested type may hold it)
+        return True
+    if isinstance(dtype, pl.Struct):
+        return any(_holds_objects(field.dtype) for field in dtype.fields)
+    inner = getattr(dtype, "inner", None)  # List and Array
+    return inner is not None and _holds_objects(inner)
 
 
 def _fix(location: str) -> str:

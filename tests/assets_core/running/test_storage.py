@@ -157,3 +157,24 @@ def test_a_failed_repair_leaves_no_half_written_file(tmp_path, monkeypatch, valu
     with pytest.raises(StorageError, match="No space left on device"):
         storage.write("orders", value)
     assert path.read_bytes() == damaged and _no_temporary_files(tmp_path)
+
+
+@pytest.mark.parametrize("lazy", [False, True], ids=["frame", "lazy"])
+def test_a_column_of_python_objects_is_refused_naming_the_asset_and_column(tmp_path, lazy):
+    """Parquet would store the objects' memory addresses, a new data version at every run; the asset fails,
+    the run goes on."""
+    @asset
+    def things():
+        frame = pl.DataFrame({"id": [1, 2], "thing": pl.Series([object(), object()], dtype=pl.Object)})
+        return frame.lazy() if lazy else frame
+
+    @asset
+    def other():
+        return {"fine": True}
+
+    storage = Storage(tmp_path / "storage")
+    result = Project([things, other], tmp_path, storage, MemoryCatalog()).materialize()
+    assert result.failed == ["things"] and result.materialized == ["other"]
+    detail = result.outcomes[[o.asset for o in result.outcomes].index("things")].detail
+    assert "asset 'things'" in detail and "column 'thing'" in detail and "cast it" in detail
+    assert storage.locations("things") == []
