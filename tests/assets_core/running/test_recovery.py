@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from assets_core.running.recovery import HOST
+from assets_core.running.storage import temporary_name
 from assets_core.planning.state import RunRecord, now
 from catalog import open_catalog, sqlite_url
 from tui.cli.main import main
@@ -126,7 +127,7 @@ def test_a_dead_runs_record_is_marked_interrupted_and_its_leases_freed(pipeline,
                                 plan=("a1",), heartbeat_at=started))
     assert catalog.acquire_leases("deadbeef0001", ["a1"]) == {}
     (pipeline / ".assets" / "storage").mkdir(parents=True)
-    leftover = pipeline / ".assets" / "storage" / f".tmp-{dead_pid}-abc.part"
+    leftover = pipeline / ".assets" / "storage" / temporary_name(int(dead_pid))
     leftover.write_text("half a file")
     assert main(["materialize", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)

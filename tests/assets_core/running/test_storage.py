@@ -4,9 +4,11 @@ content and a read of it names the file and the fix."""
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import polars as pl
@@ -178,3 +180,23 @@ def test_a_column_of_python_objects_is_refused_naming_the_asset_and_column(tmp_p
     detail = result.outcomes[[o.asset for o in result.outcomes].index("things")].detail
     assert "asset 'things'" in detail and "column 'thing'" in detail and "cast it" in detail
     assert storage.locations("things") == []
+
+
+def test_leftover_cleanup_sweeps_only_this_hosts_dead_writers(tmp_path):
+    """Two machines sharing a home: a process id says nothing about another host's writer, so its temporary
+    file stays until it has been untouched for a day."""
+    storage = Storage(tmp_path)
+    storage.write("a", {"n": 1})
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    mine = storage_module.temporary_name(int(dead))
+    theirs = storage_module.temporary_name(int(dead), host="another-machine")
+    stale = storage_module.temporary_name(int(dead), host="a-machine-gone-long-ago")
+    older_release = f".tmp-{dead}-0f3a.part"  # no host in its name: only its age tells
+    for name in (mine, theirs, stale, older_release):
+        (tmp_path / name).write_text("half a file")
+    day_ago = time.time() - storage_module.FOREIGN_LEFTOVER_AGE - 60
+    os.utime(tmp_path / stale, (day_ago, day_ago))
+    assert sorted(storage.sweep(lambda pid: False)) == sorted([mine, stale])
+    assert (tmp_path / theirs).exists() and (tmp_path / older_release).exists()
+    assert storage.sweep(lambda pid: True) == []
