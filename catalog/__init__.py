@@ -20,11 +20,10 @@ if TYPE_CHECKING:
     from catalog.quick import open_catalog
     from catalog.store import SqlCatalog
     from catalog.version import SCHEMA_VERSION
-    from catalog.views import ColumnEdge, DefinitionView, RunView
+    from catalog.views import DefinitionView, RunView
 
 _WHERE = {
     "SCHEMA_VERSION": "catalog.version",
-    "ColumnEdge": "catalog.views",
     "DefinitionView": "catalog.views",
     "RunView": "catalog.views",
     "SqlCatalog": "catalog.store",
@@ -32,7 +31,7 @@ _WHERE = {
     "sqlite_url": "assets_core.application.catalogs",
 }
 
-__all__ = ["SCHEMA_VERSION", "ColumnEdge", "DefinitionView", "RunView", "SqlCatalog", "open_catalog", "sqlite_url"]
+__all__ = ["SCHEMA_VERSION", "DefinitionView", "RunView", "SqlCatalog", "open_catalog", "sqlite_url"]
 
 
 def __getattr__(name: str) -> Any:

@@ -5,21 +5,18 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Select, bindparam, func, or_, select
+from sqlalchemy import Connection, Select, bindparam, func, select
 
 from assets_core.collector import collector_paused
 from assets_core.errors import CatalogError, did_you_mean
 from assets_core.imports import late_import
-from assets_core.planning.state import AssetState, CheckRecord, Event, FailureRecord, MaterializationRecord
+from assets_core.planning.state import AssetState, CheckRecord, Event, MaterializationRecord
 from catalog.models import (
-    ASSET,
     ASSET_STATE,
     CHECK_RESULT,
-    COLUMN_EDGE,
     COLUMN_LINEAGE,
     EVENT,
     FAILURE,
-    LINEAGE_EDGE,
     MATERIALIZATION,
     OBSERVATION,
     RUN,
@@ -36,7 +33,7 @@ from catalog.records import (
     stored,
 )
 from catalog.quick import STATE_BATCH
-from catalog.views import ColumnEdge, DefinitionView, RunView
+from catalog.views import RunView
 
 if TYPE_CHECKING:
     from assets_core.lineage.sql import TableLineage
@@ -98,29 +95,6 @@ def _state_from(row: Sequence[Any]) -> AssetState:
     return AssetState(materialization, failure, observation)
 
 
-def list_definitions(connection: Connection) -> list[DefinitionView]:
-    """Every asset definition as last saved, by name."""
-    c = ASSET.c
-    columns = (c.name, c.kind, c.group, c.description, c.code_version, c.upstream, c.tags, c.owners, c.file, c.line)
-    views = []
-    for row in connection.execute(select(*columns).order_by(c.name)):
-        name, kind, group, description, code_version, upstream, tags, owners, file, line = row
-        views.append(
-            DefinitionView(
-                name, kind, group, description, code_version, tuple(upstream), tuple(tags), tuple(owners), file, line
-            )
-        )
-    return views
-
-
-def lineage_edges(connection: Connection) -> list[tuple[str, str]]:
-    """Every (upstream, downstream) edge as last saved, sorted."""
-    query = select(LINEAGE_EDGE.c.upstream, LINEAGE_EDGE.c.downstream).order_by(
-        LINEAGE_EDGE.c.upstream, LINEAGE_EDGE.c.downstream
-    )
-    return [(up, down) for up, down in connection.execute(query)]
-
-
 def column_lineage_keys(connection: Connection) -> dict[str, str]:
     """The cache key of every stored column lineage, by asset."""
     query = select(COLUMN_LINEAGE.c.asset, COLUMN_LINEAGE.c.key)
@@ -134,17 +108,6 @@ def column_lineage(connection: Connection) -> dict[str, TableLineage]:
 
     query = select(*stored(COLUMN_LINEAGE.c.asset, COLUMN_LINEAGE.c.lineage)).order_by(COLUMN_LINEAGE.c.asset)
     return {asset: TableLineage.from_json(asset, from_json(data)) for asset, data in connection.execute(query)}
-
-
-def column_edges(connection: Connection, asset: str | None = None) -> list[ColumnEdge]:
-    """Every stored column edge, or those that touch ``asset`` (feeding its columns or fed by them), sorted."""
-    c = COLUMN_EDGE.c
-    query = select(c.asset, c.column, c.upstream_asset, c.upstream_column).order_by(
-        c.asset, c.column, c.upstream_asset, c.upstream_column
-    )
-    if asset is not None:
-        query = query.where(or_(c.asset == asset, c.upstream_asset == asset))
-    return [ColumnEdge(*row) for row in connection.execute(query)]
 
 
 def _newest_runs() -> Select[Any]:

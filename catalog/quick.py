@@ -14,7 +14,6 @@ them with the same functions; tests compare the answers of both.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
@@ -24,7 +23,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from assets_core.application.catalogs import SQLITE_PREFIX, sqlite_url
+from assets_core.application.catalogs import SQLITE_PREFIX
 from assets_core.collector import collector_paused
 from assets_core.errors import CatalogError
 from assets_core.imports import late_import

@@ -62,7 +62,7 @@ from catalog.records import (
 from catalog.schema import ensure_schema
 from catalog.transactions import WriteTransaction, transactions
 from catalog.version import DEFINITIONS_DIGEST, definitions_digest
-from catalog.views import ColumnEdge, DefinitionView, RunView
+from catalog.views import DefinitionView, RunView
 
 if TYPE_CHECKING:  # the lineage module (sqlglot's optimizer) is imported only where lineage is read
     from assets_core.lineage.sql import TableLineage
@@ -253,18 +253,6 @@ class SqlCatalog:
             transaction.insert(META, {"key": DEFINITIONS_DIGEST, "value": digest})
         return True
 
-    def list_definitions(self) -> list[DefinitionView]:
-        """Every asset definition as last saved, by name."""
-        with self._read() as connection:
-            return queries.list_definitions(connection)
-
-    def lineage_edges(self) -> list[tuple[str, str]]:
-        """Every (upstream, downstream) edge as last saved, sorted."""
-        with self._read() as connection:
-            return queries.lineage_edges(connection)
-
-    # Column lineage
-
     def save_column_lineage(self, lineages: Mapping[str, TableLineage]) -> bool:
         """Replace the stored column lineage of SQL assets with ``lineages``, in one transaction.
 
@@ -287,14 +275,6 @@ class SqlCatalog:
         """The column lineage of every SQL asset as last saved, by asset (a cache for ``Project.lineage``)."""
         with self._read() as connection:
             return queries.column_lineage(connection)
-
-    def column_edges(self, asset: str | None = None) -> list[ColumnEdge]:
-        """Every direct column edge as last saved, or only those that touch ``asset`` (feeding one of its
-        columns, or fed by one), sorted by asset, column and upstream."""
-        with self._read() as connection:
-            return queries.column_edges(connection, asset)
-
-    # Runs, events and history
 
     def list_runs(self, limit: int = 50) -> list[RunView]:
         """The latest ``limit`` runs, newest first."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -66,3 +68,15 @@ def record_materialization(catalog: Any, record: MaterializationRecord, events: 
 def record_failure(catalog: Any, record: FailureRecord, events: Sequence[Event] = ()) -> None:
     """One failed attempt and its events, in one transaction."""
     catalog.record_results([], [record], events)
+
+
+NAMES_SQL = "SELECT name FROM asset ORDER BY name"
+LINEAGE_SQL = "SELECT upstream, downstream FROM lineage_edge ORDER BY upstream, downstream"
+COLUMN_EDGES_SQL = 'SELECT asset, "column", upstream_asset, upstream_column FROM column_edge ORDER BY 1, 2, 3, 4'
+
+
+def stored(path: Path, statement: str) -> list[tuple[Any, ...]]:
+    """Rows the catalog holds, read with sqlite3 as any other tool reads them: the definitions, asset lineage
+    and column edges are stored for such readers (the framework itself never reads them back)."""
+    with closing(sqlite3.connect(path)) as connection:
+        return connection.execute(statement).fetchall()

@@ -13,6 +13,7 @@ from pathlib import Path
 from assets_core.planning.state import LEASE_TIMEOUT, CheckRecord, MemoryCatalog, RunRecord, now
 from assets_core.running.recovery import HOST
 from catalog import SCHEMA_VERSION, SqlCatalog, open_catalog, sqlite_url
+from tests.catalog.conftest import LINEAGE_SQL, NAMES_SQL, stored
 
 
 def run(run_id: str, **changes) -> RunRecord:
@@ -89,13 +90,14 @@ def test_a_version_2_catalog_is_migrated(tmp_path: Path) -> None:
 def test_saving_the_same_definitions_again_writes_nothing(tmp_path: Path) -> None:
     from catalog import DefinitionView
 
-    catalog = open_catalog(sqlite_url(tmp_path / "c.db"))
+    path = tmp_path / "c.db"
+    catalog = open_catalog(sqlite_url(path))
     definitions = [DefinitionView("a", "python"), DefinitionView("b", "sql", upstream=("a",))]
     assert catalog.save_definitions(definitions) is True
     assert catalog.save_definitions(list(reversed(definitions))) is False
-    assert catalog.lineage_edges() == [("a", "b")]
+    assert stored(path, LINEAGE_SQL) == [("a", "b")]
     assert catalog.save_definitions([DefinitionView("a", "python", description="changed")]) is True
-    assert [d.name for d in catalog.list_definitions()] == ["a"] and catalog.lineage_edges() == []
+    assert stored(path, NAMES_SQL) == [("a",)] and stored(path, LINEAGE_SQL) == []
 
 
 def _dead_pid() -> int:

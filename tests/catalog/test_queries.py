@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from assets_core.errors import CatalogError
 from catalog import DefinitionView, RunView, SqlCatalog
-from tests.catalog.conftest import at, event, failure, materialization, record_failure, record_materialization, run
+from tests.catalog.conftest import (
+    LINEAGE_SQL,
+    NAMES_SQL,
+    at,
+    event,
+    failure,
+    materialization,
+    record_failure,
+    record_materialization,
+    run,
+    stored,
+)
 
 
 def _three_runs(catalog: SqlCatalog) -> None:
@@ -150,29 +162,29 @@ def _definition(name: str, *upstream: str, **fields: Any) -> DefinitionView:
     return DefinitionView(name=name, kind="python", upstream=upstream, file="defs.py", line=1, **fields)
 
 
-def test_save_definitions_replaces_the_assets_and_lineage(catalog: SqlCatalog) -> None:
+def test_save_definitions_replaces_the_assets_and_lineage(catalog: SqlCatalog, catalog_path: Path) -> None:
     catalog.save_definitions([
         _definition("orders", tags=("sales",), owners=("ana",), description="raw orders", code_version="c1"),
         _definition("revenue", "orders"),
         _definition("report", "revenue", "orders", group="reports"),
     ])  # fmt: skip
-    definitions = catalog.list_definitions()
-    assert [d.name for d in definitions] == ["orders", "report", "revenue"]
-    assert definitions[0] == _definition(
-        "orders", tags=("sales",), owners=("ana",), description="raw orders", code_version="c1"
-    )
-    assert definitions[1].upstream == ("revenue", "orders") and definitions[1].group == "reports"
-    assert catalog.lineage_edges() == [("orders", "report"), ("orders", "revenue"), ("revenue", "report")]
+    columns = 'SELECT name, kind, "group", description, code_version, upstream, tags, owners, file, line FROM asset'
+    assert stored(catalog_path, f"{columns} ORDER BY name") == [
+        ("orders", "python", "default", "raw orders", "c1", "[]", '["sales"]', '["ana"]', "defs.py", 1),
+        ("report", "python", "reports", "", "", '["revenue","orders"]', "[]", "[]", "defs.py", 1),
+        ("revenue", "python", "default", "", "", '["orders"]', "[]", "[]", "defs.py", 1)]
+    assert stored(catalog_path, LINEAGE_SQL) == [("orders", "report"), ("orders", "revenue"), ("revenue", "report")]
 
     catalog.save_definitions([_definition("orders"), _definition("total", "orders")])
-    assert [d.name for d in catalog.list_definitions()] == ["orders", "total"]
-    assert catalog.lineage_edges() == [("orders", "total")]
+    assert stored(catalog_path, NAMES_SQL) == [("orders",), ("total",)]
+    assert stored(catalog_path, LINEAGE_SQL) == [("orders", "total")]
     catalog.save_definitions([])
-    assert catalog.list_definitions() == [] and catalog.lineage_edges() == []
+    assert stored(catalog_path, NAMES_SQL) == [] and stored(catalog_path, LINEAGE_SQL) == []
 
 
-def test_save_definitions_refuses_two_assets_of_one_name_and_keeps_the_old_ones(catalog: SqlCatalog) -> None:
+def test_save_definitions_refuses_two_assets_of_one_name_and_keeps_the_old_ones(
+        catalog: SqlCatalog, catalog_path: Path) -> None:
     catalog.save_definitions([_definition("orders")])
     with pytest.raises(CatalogError, match="more than one is named 'total'"):
         catalog.save_definitions([_definition("total"), _definition("total")])
-    assert [d.name for d in catalog.list_definitions()] == ["orders"]
+    assert stored(catalog_path, NAMES_SQL) == [("orders",)]
