@@ -253,6 +253,8 @@ class SqlCatalog:
             transaction.insert(META, {"key": DEFINITIONS_DIGEST, "value": digest})
         return True
 
+    # Column lineage
+
     def save_column_lineage(self, lineages: Mapping[str, TableLineage]) -> bool:
         """Replace the stored column lineage of SQL assets with ``lineages``, in one transaction.
 
@@ -275,6 +277,8 @@ class SqlCatalog:
         """The column lineage of every SQL asset as last saved, by asset (a cache for ``Project.lineage``)."""
         with self._read() as connection:
             return queries.column_lineage(connection)
+
+    # Runs, events and history
 
     def list_runs(self, limit: int = 50) -> list[RunView]:
         """The latest ``limit`` runs, newest first."""
