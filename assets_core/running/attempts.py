@@ -76,6 +76,7 @@ def attempt(item: Asset, inputs: Inputs, storage: Storage, checks: Sequence[Chec
     logs: list[tuple[str, str, str]] = []
     retries: list[str] = []
     for number in range(1, policy.max_attempts + 1):
+        done: Attempt | None = None
         with capture() as captured:
             try:
                 value = compute(item, inputs, number)
@@ -83,16 +84,17 @@ def attempt(item: Asset, inputs: Inputs, storage: Storage, checks: Sequence[Chec
                 if isinstance(value, Output):
                     value, metadata = value.value, json_metadata(item.name, value.metadata)
                 stored = storage.write(item.name, value, item.options.io)
-                results = run_checks(checks, stored, storage)
-                logs += [("log", level, text) for level, text in captured.lines]
-                return Attempt(item.name, started_at, time.perf_counter() - clock, logs, retries, stored, metadata,
-                               checks=results)
+                done = Attempt(item.name, started_at, 0.0, logs, retries, stored, metadata,
+                               checks=run_checks(checks, stored, storage))
             except BaseException as error:  # noqa: BLE001 - the asset's own failure: recorded, never raised
                 # Even sys.exit, KeyboardInterrupt or GeneratorExit: raised in a worker thread, they can only
                 # come from the asset's own code (a real Ctrl-C reaches the main thread alone), and must fail
                 # this asset, not end the command with the run half done.
                 failure, message, trace = error, describe(error), user_traceback(error)
-        logs += [("log", level, text) for level, text in captured.lines]
+        logs += [("log", level, text) for level, text in captured.lines]  # its last line without a newline too
+        if done is not None:
+            done.duration = time.perf_counter() - clock
+            return done
         if number == policy.max_attempts or not isinstance(failure, policy.retry_on):
             break
         pause = retry_delay(policy, number)

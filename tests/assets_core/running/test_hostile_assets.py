@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from assets_core.running.capture import KEEP_HEAD, KEEP_TAIL
 from tests.assets_core.running.test_recovery import check_consistent, cli
 
 EXITING = """
@@ -78,3 +79,40 @@ def test_whatever_an_asset_raises_or_calls_fails_that_asset_only(tmp_path):
         {"fine": "fresh", "after": "fresh"}
     logs = cli(root, "logs", result["run_id"], "--asset", "sulky", timeout=120, check=True).stdout
     assert "Sulky" in logs
+
+PRINTING = """
+import sys
+from assets_core.declaring.definitions import asset
+
+@asset
+def progress_bar():
+    for step in range(1_000_000):  # 16 MB of a redrawn line, never a newline
+        sys.stdout.write(f"\\r{step:>9} steps")
+    return [1]
+
+@asset
+def chatty():
+    line = "x" * 99
+    for _ in range(500_000):  # 50 MB of lines
+        print(line)
+    print("the end")
+    return [2]
+"""
+
+
+def test_captured_output_is_linear_in_time_and_bounded(tmp_path):
+    """16 MB of carriage returns took hours when each write copied the line so far; 50 MB of lines were all
+    kept in memory and in the catalog."""
+    root = _project(tmp_path, PRINTING)
+    done = cli(root, "materialize", "--json", timeout=240, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    run_id = json.loads(done.stdout)["run_id"]
+    events = json.loads(cli(root, "logs", run_id, "--json", timeout=120, check=True).stdout)["events"]
+    bar = [e["message"] for e in events if e["asset"] == "progress_bar" and e["kind"] == "log"]
+    assert bar == ["   999999 steps"]  # what the terminal would show at the end
+    chatty = [e["message"] for e in events if e["asset"] == "chatty" and e["kind"] == "log"]
+    kept = sum(len(message) for message in chatty)
+    assert kept < KEEP_HEAD + KEEP_TAIL
+    assert chatty[0] == "x" * 99 and chatty[-1] == "the end"
+    assert any("character(s) of output dropped here" in message for message in chatty)
+    assert (root / ".assets" / "catalog.db").stat().st_size < 10 * (KEEP_HEAD + KEEP_TAIL)
