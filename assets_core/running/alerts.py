@@ -2,7 +2,8 @@
 
 A hook is a Python callable (``@alert``) or a webhook URL (``webhook(url)``) that receives a JSON POST with a
 Slack-compatible ``text``. Hooks are declared in code, like assets, or in ``[tool.assets.alerts]``. Delivery
-never breaks a run: a failing hook is logged and the run goes on.
+never breaks a run: a failing hook is logged and the run goes on; one that takes longer than
+:data:`ALERT_DEADLINE` is given up (see :class:`Delivery`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +21,8 @@ from assets_core.errors import Location, ProjectError
 from assets_core.imports import late_import
 
 KINDS = ("failure", "check", "anomaly")
-WEBHOOK_TIMEOUT = 5.0  # seconds
+WEBHOOK_TIMEOUT = 5.0  # seconds a webhook's server may stay silent
+ALERT_DEADLINE = 10.0  # seconds one alert may take to deliver, all told (a server may trickle bytes forever)
 
 
 @dataclass(frozen=True)
@@ -129,16 +133,44 @@ def _kinds(on: Iterable[str]) -> frozenset[str]:
 
 def deliver_all(hooks: Iterable[AlertHook], alerts: Iterable[Alert]) -> list[str]:
     """Deliver every alert to every hook that wants its kind; return one line per failed delivery."""
-    problems = []
-    for item in alerts:
-        for hook in hooks:
-            if item.kind not in hook.on:
-                continue
-            try:
-                hook.deliver(item)
-            except Exception as error:  # a hook must never break the run
-                if hook.url is not None:
-                    problems.append(f"alert hook '{hook.name}' could not deliver: {error}")
-                else:
-                    problems.append(f"alert hook '{hook.name}' raised {type(error).__name__}: {error}")
-    return problems
+    return [problem for item in alerts for hook in hooks if item.kind in hook.on
+            if (problem := deliver_one(hook, item)) is not None]
+
+
+def deliver_one(hook: AlertHook, item: Alert) -> str | None:
+    """Deliver one alert to one hook; return what went wrong, or None."""
+    try:
+        hook.deliver(item)
+    except Exception as error:  # a hook must never break the run
+        if hook.url is not None:
+            return f"alert hook '{hook.name}' could not deliver: {error}"
+        return f"alert hook '{hook.name}' raised {type(error).__name__}: {error}"
+    return None
+
+
+class Delivery:
+    """One alert on its way to one hook, in a thread of its own with a deadline.
+
+    A socket timeout cannot bound a delivery (a server sending a byte every few seconds never trips it), so
+    whoever waits for it gives up at the deadline. The thread is a daemon: one still stuck in a webhook is
+    abandoned, and never keeps the process from exiting.
+    """
+
+    def __init__(self, hook: AlertHook, item: Alert, deadline: float | None = None) -> None:
+        self.hook, self.item = hook, item
+        self.seconds = ALERT_DEADLINE if deadline is None else deadline
+        self.until = time.monotonic() + self.seconds
+        self.problem: str | None = None
+        self._thread = threading.Thread(target=self._send, name=f"alert-{item.asset}", daemon=True)
+        self._thread.start()
+
+    def _send(self) -> None:
+        self.problem = deliver_one(self.hook, self.item)
+
+    def outcome(self) -> str | None:
+        """Wait for the delivery until its deadline at most; return what went wrong, or None."""
+        self._thread.join(max(0.0, self.until - time.monotonic()))
+        if self._thread.is_alive():
+            return (f"alert hook '{self.hook.name}' did not deliver the {self.item.kind} alert about asset "
+                    f"'{self.item.asset}' within {self.seconds:g} s: given up")
+        return self.problem

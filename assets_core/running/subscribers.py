@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 
 from assets_core.planning.state import MaterializationRecord
-from assets_core.running.alerts import Alert, AlertHook, deliver_all
+from assets_core.running.alerts import Alert, AlertHook, Delivery
 from assets_core.running.anomalies import (
     might_be_slow,
     might_have_odd_rows,
@@ -54,12 +53,12 @@ class AnomalyDetector:
 
 class AlertSender:
     """Sends failures, failed blocking checks and anomalies to the hooks that want them, in the background:
-    a slow webhook must not hold the run up."""
+    a slow webhook must not hold the run up. Each delivery has its own deadline, so the run's end waits at most
+    that long after its last alert."""
 
     def __init__(self, hooks: Sequence[AlertHook], project: str = "") -> None:
         self.hooks, self.project = tuple(hooks), project
-        self._pool: ThreadPoolExecutor | None = None
-        self._deliveries: list[Future[list[str]]] = []
+        self._deliveries: list[Delivery] = []
 
     def notify(self, event: RunEvent) -> list[RunEvent]:
         """Send an alert for the event if it is one some hook wants."""
@@ -67,15 +66,11 @@ class AlertSender:
         hooks = [hook for hook in self.hooks if kind in hook.on]
         if kind is None or not hooks:
             return []
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="alert")
         alert = Alert(kind, event.asset, event.run_id, event.message, self.project)
-        self._deliveries.append(self._pool.submit(deliver_all, hooks, [alert]))
+        self._deliveries += [Delivery(hook, alert) for hook in hooks]
         return []
 
     def close(self) -> list[str]:
-        """Wait for the alerts still being delivered; return a line for every delivery that failed."""
-        if self._pool is None:
-            return []
-        self._pool.shutdown(wait=True)
-        return [line for future in self._deliveries for line in future.result()]
+        """Wait for the alerts still being delivered, each until its deadline; return a line for every delivery
+        that failed or was given up."""
+        return [problem for delivery in self._deliveries if (problem := delivery.outcome()) is not None]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
+from assets_core.running import alerts
 from assets_core.running.alerts import Alert, alert, webhook
 from assets_core.running.anomalies import odd_rows, slow_run
 from assets_core.declaring.checks import row_count
@@ -145,3 +147,76 @@ def test_a_collapsed_row_count_is_flagged_in_the_run_and_alerted(tmp_path):
     flagged = [e.message for e in catalog.events if e.kind == "anomaly"]
     assert flagged == ["has 2 rows where it usually has 102 (median of its last 5): the row count collapsed"]
     assert [a.kind for a in seen] == ["anomaly"]
+
+
+class SlowServer:
+    """A real server on 127.0.0.1 that reads a request, then never answers ("hang") or sends its answer one
+    byte at a time, forever ("trickle"): a socket timeout never trips on the latter."""
+
+    def __init__(self, behaviour: str):
+        self.behaviour = behaviour
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/hook"
+        self.stop = threading.Event()
+        self.requests = 0
+
+    def __enter__(self) -> SlowServer:
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.listener.close()
+
+    def _accept(self) -> None:
+        while not self.stop.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.requests += 1
+            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+
+    def _answer(self, connection: socket.socket) -> None:
+        with connection:
+            connection.recv(65536)
+            answer = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 1_000_000
+            for byte in answer:
+                if self.stop.wait(0.2):
+                    return
+                if self.behaviour == "trickle":
+                    try:
+                        connection.send(bytes([byte]))
+                    except OSError:
+                        return
+
+
+def _failing(count: int):
+    def make(number: int):
+        @asset(name=f"broken_{number}")
+        def fails():
+            raise RuntimeError(f"failure {number}")
+        return fails
+    return [make(number) for number in range(count)]
+
+
+@pytest.mark.parametrize("behaviour", ["hang", "trickle"])
+def test_a_slow_webhook_is_given_up_at_its_deadline_and_logged(tmp_path, monkeypatch, behaviour):
+    """A server that never answers held the run 5 s per alert; one that trickles a byte every few seconds kept
+    the run from ever ending. Each alert now has a deadline, and the run ends once they have passed."""
+    monkeypatch.setattr(alerts, "ALERT_DEADLINE", 1.0)
+    catalog = MemoryCatalog()
+    with SlowServer(behaviour) as server:
+        outcome: list[object] = []
+        project = _project(tmp_path, tiny, *_failing(4), webhook(server.url), catalog=catalog)
+        running = threading.Thread(target=lambda: outcome.append(project.materialize()), daemon=True)
+        running.start()
+        running.join(120)  # far longer than the deadlines; the trickling server never ends on its own
+        assert not running.is_alive(), "the run never ended"
+        assert server.requests == 4
+    result = outcome[0]
+    assert result.materialized == ["tiny"] and len(result.failed) == 4
+    problems = sorted(e.message for e in catalog.events if e.kind == "alert" and e.level == "WARNING")
+    assert problems == [f"alert hook 'webhook {server.url}' did not deliver the failure alert about asset "
+                        f"'broken_{number}' within 1 s: given up" for number in range(4)]
+    assert catalog.runs[result.run_id].status == "failed"
