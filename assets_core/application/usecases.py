@@ -12,7 +12,9 @@ from assets_core.application.project import Snapshot
 from assets_core.application.workspace import Workspace
 from assets_core.errors import ProjectError, SelectionError
 from assets_core.planning.plan import Plan, Status
-from assets_core.planning.state import RunView
+from assets_core.planning.graph import AssetGraph
+from assets_core.planning.state import RunRecord, RunView, now
+from assets_core.running.recovery import live_runs
 from assets_core.running.resume import unfinished
 from assets_core.running.runs import Listener, RunResult, RunSettings
 
@@ -99,8 +101,9 @@ def resumption(workspace: Workspace, run_id: str | None = None) -> Resumption:
     if not run.plan:
         raise SelectionError(f"run {run.run_id} recorded no plan (it was made by an older release), so it "
                              "cannot be resumed; run 'assets materialize' instead")
-    left = unfinished(run.plan, catalog.run_events(run.run_id))
     graph = workspace.project.graph
+    left = unfinished(run.plan, catalog.run_events(run.run_id),
+                      lambda name: graph.upstream(name) if name in graph else ())
     return Resumption(run, tuple(n for n in left if n in graph), tuple(n for n in left if n not in graph))
 
 
@@ -111,17 +114,50 @@ def resume(workspace: Workspace, resumed: Resumption, *, workers: int | None = N
 
 
 def prune(workspace: Workspace, selection: Iterable[str] = (), keep: int = 1) -> dict[str, list[str]]:
-    """Delete all but the newest ``keep`` stored versions of each selected asset; return what was removed."""
+    """Delete all but the newest ``keep`` recorded versions of each selected asset; return what was removed.
+
+    Nothing a running run may still read or has written goes: an asset that a live run (judged as recovery
+    judges it) plans, or reads as an upstream of what it plans, keeps every version, and a file written or
+    reused since the prune began stays (a run that began after the prune looked at the runs wrote it). The
+    folder is listed first, then the runs read, then each asset's history, so a run that recorded a version
+    after the listing is seen either as live or in the history. See the README's storage section.
+    """
     project = workspace.project
+    since = project.storage.clock()
+    listed = project.storage.versions()
     removed: dict[str, list[str]] = {}
     for name in sorted(project.select(selection)):
-        if project.graph[name].is_source:
+        if project.graph[name].is_source or name not in listed:
+            continue
+        in_use = assets_in_use(project.graph, live_runs(workspace.catalog.running_runs(), now()))
+        if in_use is None or name in in_use:  # read again for each asset: a run may have begun meanwhile
             continue
         kept = [record.location for record in workspace.catalog.asset_history(name, limit=keep)]
-        gone = project.storage.prune(name, kept)
+        gone = project.storage.prune(name, kept, listed[name], since)
         if gone:
             removed[name] = gone
     return removed
+
+
+def assets_in_use(graph: AssetGraph, runs: Iterable[RunRecord]) -> set[str] | None:
+    """The assets these runs may write (their plans) or read (the upstreams of what they plan); None when one
+    of them recorded no plan (an older release), so that any asset may be in use.
+
+    >>> from assets_core.declaring.definitions import asset
+    >>> from assets_core.planning.state import now
+    >>> a, b, c = asset(lambda: 1, name="a"), asset(lambda a: a, name="b"), asset(lambda: 2, name="c")
+    >>> graph = AssetGraph.build([a, b, c])
+    >>> sorted(assets_in_use(graph, [RunRecord("r", "manual", (), "running", now(), plan=("b",))]))
+    ['a', 'b']
+    """
+    used: set[str] = set()
+    for run in runs:
+        if not run.plan:
+            return None
+        for name in run.plan:
+            used.add(name)
+            used.update(graph.upstream(name) if name in graph else ())
+    return used
 
 
 def recover(workspace: Workspace) -> list[str]:
