@@ -166,20 +166,30 @@ class _RoutedStream(io.TextIOBase):
 
 
 class _RoutedHandler(logging.Handler):
+    """Log records of capturing threads go to their asset; those of a thread an asset started and left running
+    (not the run's, not a worker's) go to stderr, saying whose they are, rather than nowhere."""
+
+    def __init__(self, stray: TextIO) -> None:
+        super().__init__(logging.DEBUG)
+        self.stray, self.run_thread = stray, threading.get_ident()
+
     def emit(self, record: logging.LogRecord) -> None:
         captured = _buffer()
-        if captured is not None:
-            try:
+        try:
+            if captured is not None:
                 captured.add(record.levelname, self.format(record))
-            except Exception:  # a log call with bad arguments must not fail the asset
-                self.handleError(record)
+            elif record.thread != self.run_thread:
+                self.stray.write(f"{record.levelname} {self.format(record)} "
+                                 f"(logged by thread '{record.threadName}', which is not an asset's)\n")
+        except Exception:  # a log call with bad arguments must not fail the asset
+            self.handleError(record)
 
 
 @contextmanager
 def capturing_run() -> Iterator[None]:
     """For the duration of a run: route prints and log records of capturing threads to their asset."""
     out, err = sys.stdout, sys.stderr
-    handler = _RoutedHandler(logging.DEBUG)
+    handler = _RoutedHandler(err)
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     root = logging.getLogger()
     old_level = root.level

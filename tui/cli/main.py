@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import argparse
 import gc
+import io
 import json
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.markup import escape
@@ -95,12 +97,18 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, Options, Console], int]] = {
 }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code (also the process's, when run as ``assets``)."""
+def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int:
+    """Run the command line; return the exit code (also the process's, when run as ``assets``).
+
+    ``own_process``: the command is the process (``assets``), so what it sets up for --json stays until the
+    process ends, when threads an asset left running may still print."""
     args = build_parser().parse_args(argv)
     options = Options(args.project, args.module, args.file, args.home, args.catalog)
     # The console keeps the real stdout: during a run, sys.stdout is swapped to capture what assets print.
     console = _Console(file=sys.stdout, highlight=False, soft_wrap=True)
+    stdout = sys.stdout
+    if getattr(args, "json", False):
+        sys.stdout = _CommandThreadOnly(stdout, sys.stderr)
     try:
         code = HANDLERS[args.command](args, options, console)
         sys.stdout.flush()  # a reader gone away shows here, where it is handled, not in the interpreter's last flush
@@ -115,6 +123,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return _reader_gone()
+    finally:
+        if not own_process:
+            sys.stdout = stdout
+
+
+class _CommandThreadOnly(io.TextIOBase):
+    """stdout while a command prints JSON: a thread other than the command's (one an asset started and left
+    printing) writes to stderr instead, which says so once per thread, so the JSON on stdout stays whole."""
+
+    def __init__(self, out: TextIO, err: TextIO) -> None:
+        self.out, self.err = out, err
+        self._told: set[int] = set()
+
+    def write(self, text: str) -> int:
+        if threading.current_thread() is threading.main_thread():
+            return self.out.write(text)
+        thread = threading.current_thread()
+        if thread.ident not in self._told:
+            self._told.add(thread.ident or 0)
+            self.err.write(f"[output of thread '{thread.name}', which is not the command's, follows on stderr "
+                           "to keep the JSON on stdout whole]\n")
+        return self.err.write(text)
+
+    def flush(self) -> None:
+        self.out.flush()
+        self.err.flush()
+
+    def isatty(self) -> bool:
+        return self.out.isatty()
+
+    def fileno(self) -> int:
+        return self.out.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.out, "encoding", "utf-8")
 
 
 class _Console(Console):
@@ -146,7 +190,7 @@ def entry() -> None:
     # which would otherwise walk it again and again while a big project loads (0.1 s of a 10,000-asset
     # status). Only here, not in main(), which tests call many times in one process.
     gc.freeze()
-    sys.exit(main())
+    sys.exit(main(own_process=True))
 
 
 if __name__ == "__main__":

@@ -116,3 +116,39 @@ def test_captured_output_is_linear_in_time_and_bounded(tmp_path):
     assert chatty[0] == "x" * 99 and chatty[-1] == "the end"
     assert any("character(s) of output dropped here" in message for message in chatty)
     assert (root / ".assets" / "catalog.db").stat().st_size < 10 * (KEEP_HEAD + KEEP_TAIL)
+
+BACKGROUND = """
+import logging
+import threading
+import time
+from assets_core.declaring.definitions import asset
+
+def chatter():
+    for number in range(30):
+        print(f"background line {number}")
+        logging.getLogger("chatter").warning("background warning %d", number)
+        time.sleep(0.02)
+
+@asset
+def starts_a_thread():
+    threading.Thread(target=chatter, name="chatter").start()
+    time.sleep(0.2)
+    return [1]
+
+@asset
+def later(starts_a_thread):
+    time.sleep(0.2)
+    return starts_a_thread
+"""
+
+
+def test_a_thread_an_asset_leaves_running_keeps_json_output_whole(tmp_path):
+    """Its prints went to the command's stdout, in the middle of --json output, and its log lines nowhere."""
+    root = _project(tmp_path, BACKGROUND)
+    done = cli(root, "materialize", "--json", timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["materialized"] == ["starts_a_thread", "later"]
+    assert "[output of thread 'chatter', which is not the command's, follows on stderr" in done.stderr
+    assert all(f"background line {number}\n" in done.stderr for number in range(30))
+    assert "WARNING chatter: background warning 0 (logged by thread 'chatter', which is not an asset's)" \
+        in done.stderr
