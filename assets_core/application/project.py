@@ -17,6 +17,7 @@ from assets_core.declaring.checks import Check, Freshness
 from assets_core.declaring.definitions import Asset
 from assets_core.running.execution import Execution
 from assets_core.running.runs import Listener, RunResult, RunSettings
+from assets_core.running.stopping import Stop
 from assets_core.planning.graph import AssetGraph
 from assets_core.imports import late_import
 from assets_core.planning.plan import Plan, Status, Versions, assess, build_plan
@@ -99,11 +100,11 @@ class Project:
         return self.run(self.plan(words, settings.force, snapshot), snapshot, settings, listener)
 
     def run(self, plan: Plan, snapshot: Snapshot, settings: RunSettings | None = None,
-            listener: Listener | None = None) -> RunResult:
-        """Run a plan made from ``snapshot``."""
+            listener: Listener | None = None, stop: Stop | None = None) -> RunResult:
+        """Run a plan made from ``snapshot`` (until done, or until ``stop`` is requested)."""
         execution = Execution(self.graph, self.storage, self.catalog, snapshot.state, snapshot.versions,
                               snapshot.observations, settings or RunSettings(), listener, self.home, self.hooks,
-                              self.root.name)
+                              self.root.name, stop)
         return execution.run(plan)
 
     def recover(self) -> list[str]:

@@ -16,7 +16,8 @@ from assets_core.planning.graph import AssetGraph
 from assets_core.planning.state import RunRecord, RunView, now
 from assets_core.running.recovery import live_runs
 from assets_core.running.resume import unfinished
-from assets_core.running.runs import Listener, RunResult, RunSettings
+from assets_core.running.runs import Listener, RunResult, RunSettings, RunStatus
+from assets_core.running.stopping import Stop as Stop  # re-exported: the front ends make one to stop a run
 
 if TYPE_CHECKING:
     from assets_core.lineage.sql import TableLineage
@@ -67,15 +68,17 @@ def prepare(workspace: Workspace, selection: Iterable[str] = (),
 
 def materialize(workspace: Workspace, selection: Iterable[str] = (), *, force: bool | Collection[str] = False,
                 trigger: str = "manual", workers: int | None = None, listener: Listener | None = None,
-                prepared: Prepared | None = None) -> RunResult:
+                prepared: Prepared | None = None, stop: Stop | None = None) -> RunResult:
     """Run what is stale in the selection (``force``: every selected asset, or the named ones), and store the
     column lineage of SQL assets after the run. ``prepared`` runs what :func:`prepare` returned (for the same
-    selection) instead of preparing again."""
+    selection) instead of preparing again. Once ``stop`` is requested (Ctrl-C, a browser closing), the run
+    starts nothing new, records what finished and ends interrupted (see :class:`Stop`)."""
     selection = list(selection)
     prepared = prepared or prepare(workspace, selection, force)
     run_settings = settings(workspace, trigger, selection, force is True, workers)
-    result = workspace.project.run(prepared.plan, prepared.snapshot, run_settings, listener=listener)
-    refresh_column_lineage(workspace)
+    result = workspace.project.run(prepared.plan, prepared.snapshot, run_settings, listener=listener, stop=stop)
+    if result.status != RunStatus.INTERRUPTED:
+        refresh_column_lineage(workspace)
     return result
 
 

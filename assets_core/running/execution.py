@@ -5,10 +5,13 @@ from the run's :class:`~assets_core.running.values.ValueCache`; what it did is r
 once committed (:mod:`~assets_core.running.buffer`) and told to the run's subscribers
 (:mod:`~assets_core.running.events`). A planned asset whose upstreams turn out to hold the same data as when
 it last ran is skipped (early cutoff), so a refactoring that changes no output rebuilds nothing below.
+A run asked to stop (:class:`~assets_core.running.stopping.Stop`, Ctrl-C) starts nothing new, records what
+finished, waits a moment for what is under way and abandons the rest, and ends interrupted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import graphlib
 import os
 import queue
@@ -54,6 +57,7 @@ from assets_core.running.runs import (  # the run's settings and results are imp
     RunStatus,
     new_run_id,
 )
+from assets_core.running.stopping import STOP_GRACE, Stop
 from assets_core.running.storage import WRITE_MODULES, Storage, Stored
 from assets_core.running.subscribers import AlertSender, AnomalyDetector
 from assets_core.running.values import ValueCache
@@ -70,8 +74,9 @@ class Schedule:
     pool: ThreadPoolExecutor
     futures: dict[Future[Attempt], str] = field(default_factory=dict)
     # Finished attempts, in the order they finished: waiting on this queue costs the same however many
-    # attempts are under way (concurrent.futures.wait visits every one of them at each call).
-    finished: queue.SimpleQueue[Future[Attempt]] = field(default_factory=queue.SimpleQueue)
+    # attempts are under way (concurrent.futures.wait visits every one of them at each call). None: a stop
+    # was requested.
+    finished: queue.SimpleQueue[Future[Attempt] | None] = field(default_factory=queue.SimpleQueue)
     parked: set[str] = field(default_factory=set)  # ready, but another run holds their lease
 
 
@@ -81,7 +86,7 @@ class Execution:
     def __init__(self, graph: AssetGraph, storage: Storage, recorder: Catalog, state: Mapping[str, AssetState],
                  versions: Versions, observations: Mapping[str, Observation], settings: RunSettings,
                  listener: Listener | None = None, home: Path | None = None, hooks: Sequence[AlertHook] = (),
-                 project: str = "") -> None:
+                 project: str = "", stop: Stop | None = None) -> None:
         self.graph, self.storage, self.recorder = graph, storage, recorder
         self.state, self.versions, self.observations = state, versions, observations
         self.settings = settings
@@ -92,6 +97,9 @@ class Execution:
         self.values = ValueCache(graph, storage, observations, self.run_id, self.home)
         self.blocked: set[str] = set()
         self.outcomes: list[Outcome] = []
+        self.stop = stop or Stop()
+        self.stopped = False  # the run stopped before its plan was done
+        self.abandoned: list[str] = []  # assets still under way when it stopped
         self._why: dict[str, str] = {}
         self.buffer = RecordBuffer(recorder, self.listener)
         self.leases = Leases(recorder, self.run_id)
@@ -128,12 +136,14 @@ class Execution:
             self._schedule(plan)
             failed = any(o.status == OutcomeStatus.FAILED for o in self.outcomes)
             status = RunStatus.FAILED if failed else RunStatus.SUCCESS
+            if self.stopped:
+                status = RunStatus.INTERRUPTED
         except BaseException:
             status = RunStatus.INTERRUPTED
             raise
         finally:
             self.recorder.end_run(self.run_id, status)
-        return RunResult(self.run_id, status, tuple(self.outcomes))
+        return RunResult(self.run_id, status, tuple(self.outcomes), tuple(self.abandoned))
 
     def _prepare(self, plan: Plan) -> None:
         for name, own in self.state.items():
@@ -176,18 +186,42 @@ class Execution:
             {name: [up for up in self.graph.upstream(name) if up in planned] for name in plan.assets})
         sorter.prepare()
         reasons = {step.asset: step.reasons for step in plan.steps}
-        with capturing_run(), ThreadPoolExecutor(self.settings.workers, thread_name_prefix="asset") as pool:
-            schedule = Schedule(sorter, reasons, pool)
+        pool = ThreadPoolExecutor(self.settings.workers, thread_name_prefix="asset")
+        schedule = Schedule(sorter, reasons, pool)
+        self.stop.on_request(lambda: schedule.finished.put(None))
+        with capturing_run():
             try:
-                while sorter.is_active():
+                while sorter.is_active() and not self.stop.requested:
                     self._turn(schedule)
+                if sorter.is_active():
+                    self.stopped = True
+                    self._wind_down(schedule, STOP_GRACE)
                 self.buffer.flush()
-            except BaseException:
-                for future in schedule.futures:
-                    future.cancel()
+            except BaseException:  # Ctrl-C without a stop (the Python API): record what finished, if it can
+                with contextlib.suppress(Exception):
+                    self._wind_down(schedule, 0.0)
                 raise
             finally:
+                # Never wait for assets under way that will not stop: their threads are abandoned.
+                pool.shutdown(wait=not schedule.futures, cancel_futures=True)
                 self._close_subscribers()
+
+    def _wind_down(self, schedule: Schedule, grace: float) -> None:
+        """Stop early: record what has finished, and what finishes within ``grace`` seconds; abandon the rest."""
+        for future in list(schedule.futures):
+            if future.cancel():  # never started
+                del schedule.futures[future]
+        deadline = time.monotonic() + grace
+        try:
+            while schedule.futures:
+                for future in _finished(schedule.finished, max(0.0, deadline - time.monotonic())):
+                    if schedule.futures.pop(future, None) is not None:  # not one just cancelled
+                        self._complete(future.result())
+                if time.monotonic() >= deadline:
+                    break
+            self.buffer.flush()
+        finally:
+            self.abandoned = sorted(schedule.futures.values())
 
     def _turn(self, schedule: Schedule) -> None:
         """One turn of the loop: start what is ready, record what is due, collect what finished."""
@@ -354,14 +388,18 @@ class Execution:
             self.listener(event)
 
 
-def _finished(finished: queue.SimpleQueue[Future[Attempt]], timeout: float) -> list[Future[Attempt]]:
-    """The attempts that finished: waits up to ``timeout`` for the first, then takes those already there."""
+def _finished(finished: queue.SimpleQueue[Future[Attempt] | None], timeout: float) -> list[Future[Attempt]]:
+    """The attempts that finished: waits up to ``timeout`` for the first, then takes those already there
+    (a None, put there by a stop request, ends the wait)."""
     try:
-        done = [finished.get(timeout=timeout)]
+        first = finished.get(timeout=timeout)
     except queue.Empty:
         return []
+    done = [first] if first is not None else []
     while True:
         try:
-            done.append(finished.get_nowait())
+            more = finished.get_nowait()
         except queue.Empty:
             return done
+        if more is not None:
+            done.append(more)

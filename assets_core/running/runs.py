@@ -60,8 +60,9 @@ class RunResult:
     """What a run did: its id, its final status and the outcome of each asset it planned."""
 
     run_id: str | None  # None when there was nothing to do and no run was recorded
-    status: RunStatus  # success | failed
+    status: RunStatus  # success | failed | interrupted (asked to stop)
     outcomes: tuple[Outcome, ...]
+    abandoned: tuple[str, ...] = ()  # assets still under way when the run stopped, left to their threads
 
     def _names(self, status: OutcomeStatus) -> list[str]:
         return [o.asset for o in self.outcomes if o.status == status]
@@ -88,9 +89,10 @@ class RunResult:
 
     def to_json(self) -> dict[str, Any]:
         """The result as ``--json`` prints it."""
-        return {"run_id": self.run_id, "status": str(self.status), "materialized": self.materialized,
-                "skipped": self.skipped, "failed": self.failed,
-                "outcomes": [o.to_json() for o in self.outcomes]}
+        result = {"run_id": self.run_id, "status": str(self.status), "materialized": self.materialized,
+                  "skipped": self.skipped, "failed": self.failed,
+                  "outcomes": [o.to_json() for o in self.outcomes]}
+        return {**result, "abandoned": list(self.abandoned)} if self.abandoned else result
 
 
 @dataclass(frozen=True)

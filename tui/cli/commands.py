@@ -17,6 +17,7 @@ from assets_core.imports import late_import
 from assets_core.planning.plan import Plan, Status
 from assets_core.planning.state import CheckRecord
 from tui import formatting
+from tui.cli.interrupt import EXIT_INTERRUPTED, ctrl_c_stops
 from tui.formatting import Cell, status_cell, table
 
 
@@ -110,14 +111,27 @@ def materialize(args: argparse.Namespace, options: Options, console: Console) ->
             from tui.cli.progress import BarReporter, LineReporter
 
         reporter = BarReporter(console, len(planned)) if console.is_terminal else LineReporter(console)
-    with reporter:
+    stop = usecases.Stop()
+    with reporter, ctrl_c_stops(stop):
         result = usecases.materialize(workspace, selection, force=force, trigger=trigger, workers=args.workers,
-                                      listener=None if args.json else reporter, prepared=prepared)
+                                      listener=None if args.json else reporter, prepared=prepared, stop=stop)
     if args.json:
         _print_json(result.to_json())
     else:
         _summarize(console, result, planned)
+    if result.status == "interrupted":
+        _say_interrupted(result)
+        return EXIT_INTERRUPTED
     return 1 if result.failed else 0
+
+
+def _say_interrupted(result: Any) -> None:
+    """On stderr, what a Ctrl-C left: the assets abandoned under way, and how to finish the run."""
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    if result.abandoned:
+        err.print(f"abandoned {len(result.abandoned)} asset(s) still running: {escape(', '.join(result.abandoned))} "
+                  "(their threads would not stop; they end with this process and nothing of theirs is recorded)")
+    err.print(f"run {result.run_id} interrupted; finish it with: assets materialize --resume {result.run_id}")
 
 
 def _resumption_lines(resumed: usecases.Resumption) -> list[str]:

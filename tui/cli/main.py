@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 an asset failed, 2 bad usage, bad definitions or anothe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import io
 import json
@@ -21,6 +22,7 @@ from rich.markup import escape
 
 from assets_core.errors import AssetsError
 from tui.cli import commands, lineage
+from tui.cli.interrupt import EXIT_INTERRUPTED
 from tui.cli.arguments import whole_number
 from tui.formatting import visible
 from assets_core.application.workspace import Options
@@ -120,7 +122,7 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return _reader_gone()
     finally:
@@ -190,7 +192,14 @@ def entry() -> None:
     # which would otherwise walk it again and again while a big project loads (0.1 s of a 10,000-asset
     # status). Only here, not in main(), which tests call many times in one process.
     gc.freeze()
-    sys.exit(main(own_process=True))
+    code = main(own_process=True)
+    if code == EXIT_INTERRUPTED:
+        # Threads of assets that would not stop must not hold the process (the interpreter joins them).
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":
