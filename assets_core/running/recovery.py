@@ -51,3 +51,9 @@ def is_dead(run: RunRecord, at: datetime, host: str = HOST,
 def dead_runs(runs: Iterable[RunRecord], at: datetime, host: str = HOST,
               alive: Callable[[int], bool] = process_alive) -> list[RunRecord]:
     return [run for run in runs if is_dead(run, at, host, alive)]
+
+
+def live_runs(runs: Iterable[RunRecord], at: datetime, host: str = HOST,
+              alive: Callable[[int], bool] = process_alive) -> list[RunRecord]:
+    """The runs recorded as running that are still alive, judged as :func:`is_dead` judges them."""
+    return [run for run in runs if run.status == "running" and not is_dead(run, at, host, alive)]

@@ -185,13 +185,61 @@ class Storage:
             return []
         return sorted(n for n in names if n.startswith(prefix) and n.endswith((TABLE_SUFFIX, JSON_SUFFIX)))
 
-    def prune(self, asset: str, keep: Iterable[str]) -> list[str]:
-        """Delete the asset's stored versions not in ``keep``; return the removed locations."""
+    def versions(self) -> dict[str, list[str]]:
+        """Every stored version of every asset, as locations by asset, from one listing of the folder."""
+        try:
+            names = sorted(os.listdir(self._root))
+        except FileNotFoundError:
+            return {}
+        found: dict[str, list[str]] = {}
+        for name in names:
+            if _is_name(name) and name.endswith((TABLE_SUFFIX, JSON_SUFFIX)):
+                found.setdefault(name.rpartition(SEPARATOR)[0], []).append(name)
+        return found
+
+    def prune(self, asset: str, keep: Iterable[str], listed: Iterable[str] | None = None,
+              since: float | None = None) -> list[str]:
+        """Delete the asset's stored versions not in ``keep`` (of ``listed``, default: every one there now);
+        return the removed locations.
+
+        With ``since`` (a :meth:`clock` reading taken before the listing), a file written or reused at or after
+        that moment is left: a writer that began after the caller looked at the running runs stored it, and
+        will record it. Each file is first renamed aside and its time read there, so a writer either touched it
+        before (it goes back) or finds it gone and writes it anew: no check-then-delete race.
+        """
         keep = set(keep)
-        removed = [location for location in self.locations(asset) if location not in keep]
-        for location in removed:
-            self.path(location).unlink(missing_ok=True)
-        return removed
+        candidates = self.locations(asset) if listed is None else listed
+        return [location for location in candidates if location not in keep and self._delete(location, since)]
+
+    def clock(self) -> float:
+        """The storage folder's file-system time now (the clock that stamps its files, a file server's on a
+        shared folder), read from a new temporary file's modification time."""
+        self._make_root()
+        temp = os.path.join(self._root, temporary_name(os.getpid()))
+        descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            return os.fstat(descriptor).st_mtime
+        finally:
+            os.close(descriptor)
+            os.unlink(temp)
+
+    def _delete(self, location: str, since: float | None) -> bool:
+        path = self.path(location)
+        if since is None:
+            path.unlink(missing_ok=True)
+            return True
+        aside = os.path.join(self._root, temporary_name(os.getpid()))  # swept like any leftover if killed here
+        try:
+            os.rename(path, aside)
+        except FileNotFoundError:
+            return False
+        if os.stat(aside).st_mtime >= since:  # stored again since the listing: it goes back
+            with contextlib.suppress(FileExistsError):  # or was written anew meanwhile, with the same bytes
+                os.link(aside, path)
+            os.unlink(aside)
+            return False
+        os.unlink(aside)
+        return True
 
     def sweep(self, alive: Callable[[int], bool], host: str = HOST) -> list[str]:
         """Delete the temporary files of writers that died (killed mid-write); return their names.
@@ -302,7 +350,7 @@ class Storage:
             try:
                 os.link(str(descriptor), final, src_dir_fd=proc, follow_symlinks=True)
             except FileExistsError:  # stored before, by this or another writer: kept unless it was corrupted
-                if not holds(final, version, len(data)):
+                if not self._reuse(final, version, len(data)):
                     with self._temporary() as temp:
                         os.link(str(descriptor), temp, src_dir_fd=proc, follow_symlinks=True)
                         self._rename(temp, final)
@@ -310,6 +358,18 @@ class Storage:
             os.close(descriptor)
         if self.durable:
             self._sync_folder()
+
+    def _reuse(self, final: str, version: str, size: int) -> bool:
+        """Keep a file already stored under its name if it holds these bytes, stamped as written now (a prune that
+        began earlier leaves it: see :meth:`prune`); False when it must be written again (corrupted, or taken
+        away by a prune meanwhile)."""
+        if not holds(final, version, size):
+            return False
+        try:
+            os.utime(final)
+        except FileNotFoundError:
+            return False
+        return True
 
     def _anonymous(self) -> int | None:
         """An unnamed file in the storage folder, or None where the system has none to give."""
