@@ -1,0 +1,41 @@
+"""The soaks' section of RESULTS.md: one line per soak, replaced each time that soak runs.
+
+A soak runs one of the suite's stress tests for many more rounds (``import_soak.py``, ``crash_soak.py``, ...)
+and records here how many rounds ran, how many failed, and when.
+"""
+
+from __future__ import annotations
+
+import platform
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+BEGIN, END = "<!-- soaks:begin -->", "<!-- soaks:end -->"
+HEADING = "## Soaks"
+
+
+def record(name: str, rounds: int, failed: bool, seconds: float, what: str) -> str:
+    """Write this soak's line into RESULTS.md (replacing its previous one) and return it."""
+    moment = datetime.now(timezone.utc)
+    verdict = "failed" if failed else "no failure"
+    line = (f"- `{name}`: {what}; {rounds} rounds, **{verdict}**, {seconds:.0f} s "
+            f"({moment:%Y-%m-%d %H:%M} UTC, {platform.machine()}, Python {platform.python_version()})")
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    lines = _section_lines(text)
+    lines = [existing for existing in lines if not existing.startswith(f"- `{name}`:")] + [line]
+    section = "\n".join([BEGIN, HEADING, "", *sorted(lines), END])
+    if BEGIN in text:
+        text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip("\n") + "\n\n\n" + section + "\n"
+    RESULTS.write_text(text)
+    return line
+
+
+def _section_lines(text: str) -> list[str]:
+    if BEGIN not in text:
+        return []
+    body = text[text.index(BEGIN):text.index(END)]
+    return [line for line in body.splitlines() if re.match(r"- `[^`]+`:", line)]
