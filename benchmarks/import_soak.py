@@ -10,31 +10,14 @@ result in the soaks' section of RESULTS.md.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from soaks import record  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-BATCHES = 2
-
-
-def main() -> int:
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 100
-    env = {**os.environ, "ASSETS_RACE_ROUNDS": str(rounds)}
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2",
-               "tests/test_imports.py", "-k", "fresh_runs"]
-    started = time.perf_counter()
-    code = subprocess.call(command, cwd=ROOT, env=env)
-    print(record("import_soak.py", rounds * BATCHES, code != 0, time.perf_counter() - started,
-                 "fresh `assets materialize` processes on a project mixing table, JSON and SQL assets"))
-    return code
-
+from soaks import soak  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(soak("import_soak.py", "fresh `assets materialize` processes on a project mixing table, JSON and SQL "
+                  "assets", "tests/test_imports.py", "fresh_runs", "ASSETS_RACE_ROUNDS",
+                  int(sys.argv[1]) if len(sys.argv) > 1 else 100, batches=2))

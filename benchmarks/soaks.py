@@ -6,14 +6,30 @@ and records here how many rounds ran, how many failed, and when.
 
 from __future__ import annotations
 
+import os
 import platform
 import re
+import subprocess
+import sys
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).with_name("RESULTS.md")
 BEGIN, END = "<!-- soaks:begin -->", "<!-- soaks:end -->"
 HEADING = "## Soaks"
+
+
+def soak(name: str, what: str, test: str, keyword: str, variable: str, rounds: int, batches: int) -> int:
+    """Run the suite's test ``test -k keyword`` with ``variable=rounds`` (rounds per batch, ``batches`` batches
+    spread over two workers), record the outcome, and return pytest's exit code."""
+    env = {**os.environ, variable: str(rounds)}
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", test, "-k", keyword]
+    started = time.perf_counter()
+    code = subprocess.call(command, cwd=ROOT, env=env)
+    print(record(name, rounds * batches, code != 0, time.perf_counter() - started, what))
+    return code
 
 
 def record(name: str, rounds: int, failed: bool, seconds: float, what: str) -> str:
