@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Callable, Iterable
 from datetime import datetime, tzinfo
 from functools import partial
@@ -21,6 +22,7 @@ from tui.browser.tabs import TABS
 from tui.browser.main import MainScreen
 from tui.browser.tree_model import Now, StatusBoard
 from tui.browser.session import AssetRecords, Browser
+from tui.cli.interrupt import EXIT_INTERRUPTED
 from assets_core.application.workspace import Workspace
 
 CSS = """
@@ -92,6 +94,7 @@ class BrowserApp(App[None]):
 
     def on_unmount(self) -> None:
         self.collector.stop()
+        self.browser.interrupt()  # a run under way stops showing itself here; run_browser waits for its end
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown)):
@@ -168,10 +171,18 @@ class BrowserApp(App[None]):
                 yield SystemCommand(title, help_text, partial(method, argument) if argument else method)
 
 
+STOP_WAIT = 15.0  # seconds quitting waits for a run under way to record what finished and end
+
+
 def run_browser(workspace: Workspace, start: str | None = None, read_only: bool = False) -> int:
     """Open the browser on a loaded project (on asset ``start``, if given) until the user quits."""
     graph = workspace.project.graph
     if start is not None and start not in graph:
         raise SelectionError(f"'{start}' is not an asset{did_you_mean(start, graph.names)}")
-    BrowserApp(Browser(workspace, read_only), start).run()
+    browser = Browser(workspace, read_only)
+    BrowserApp(browser, start).run()
+    if browser.interrupt(wait=STOP_WAIT):  # quit during a run: it records what finished and ends interrupted
+        print("the run under way was interrupted: what finished is recorded; 'assets materialize --resume' "
+              "finishes it", file=sys.stderr)
+        return EXIT_INTERRUPTED  # and the command exits at once, leaving assets that would not stop
     return 0

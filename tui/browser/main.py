@@ -275,12 +275,19 @@ class MainScreen(Screen[None]):
     def run_plan(self, selection: str, plan: Plan, snapshot: Snapshot) -> None:
         """Run in this worker thread; each event is shown from the app's thread as it happens."""
         app, result = self.browser_app, None
+        browser = app.browser
+
+        def show(event: Event) -> None:
+            if not browser.stop.requested:  # once stopped the app is closing: nothing more to show
+                app.call_from_thread(self.on_run_event, event)
+
         try:
-            result = app.browser.run(selection, plan, snapshot,
-                                     lambda event: app.call_from_thread(self.on_run_event, event))
+            result = browser.run(selection, plan, snapshot, show)
         except AssetsError as error:
             app.call_from_thread(app.notify, str(error), title="the run failed", severity="error")
-        after = app.browser.take_snapshot()
+        if browser.stop.requested:
+            return
+        after = browser.take_snapshot()
         app.call_from_thread(self.run_ended, result, after)
 
     def on_run_event(self, event: Event) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,9 @@ class Browser:
         self._lineages: dict[str, TableLineage] | None = None
         self._schemas: dict[str, tuple[str, ...] | None] | None = None
         self._columns: tuple[dict[str, TableLineage], ColumnGraph] | None = None  # and the lineages it is of
+        self.stop = usecases.Stop()  # the stop of the run under way (a new one per run)
+        self._idle = threading.Event()  # set while no run is under way
+        self._idle.set()
 
     @property
     def project(self) -> Project:
@@ -88,8 +92,23 @@ class Browser:
     def run(self, selection: str, plan: Plan, snapshot: Snapshot, listener: Callable[[Event], None]) -> RunResult:
         """Run a plan made by :meth:`plan`; ``listener`` hears every event, in the thread that calls this."""
         self._refuse("rematerialize")
-        return usecases.materialize(self.workspace, [selection], force=[selection.rstrip("+")], trigger="tui",
-                                    listener=listener, prepared=usecases.Prepared(plan, snapshot))
+        self.stop = usecases.Stop()
+        self._idle.clear()
+        try:
+            return usecases.materialize(self.workspace, [selection], force=[selection.rstrip("+")], trigger="tui",
+                                        listener=listener, prepared=usecases.Prepared(plan, snapshot),
+                                        stop=self.stop)
+        finally:
+            self._idle.set()
+
+    def interrupt(self, wait: float = 0.0) -> bool:
+        """Stop the run under way, as Ctrl-C stops the command's: it starts nothing new, records what finished
+        and ends interrupted. Waits up to ``wait`` seconds for it to end; returns whether the latest run was
+        stopped (now or by an earlier call)."""
+        if not self._idle.is_set():
+            self.stop.request()
+        self._idle.wait(wait)
+        return self.stop.requested
 
     def lineages(self) -> dict[str, TableLineage]:
         """Column lineage of the SQL assets, with the catalog as cache (written back unless read-only), and the
