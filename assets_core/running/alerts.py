@@ -158,8 +158,8 @@ class Delivery:
 
     def __init__(self, hook: AlertHook, item: Alert, deadline: float | None = None) -> None:
         self.hook, self.item = hook, item
-        self.seconds = ALERT_DEADLINE if deadline is None else deadline
-        self.until = time.monotonic() + self.seconds
+        self.started = time.monotonic()
+        self.until = self.started + (ALERT_DEADLINE if deadline is None else deadline)
         self.problem: str | None = None
         self._thread = threading.Thread(target=self._send, name=f"alert-{item.asset}", daemon=True)
         self._thread.start()
@@ -172,5 +172,5 @@ class Delivery:
         self._thread.join(max(0.0, self.until - time.monotonic()))
         if self._thread.is_alive():
             return (f"alert hook '{self.hook.name}' did not deliver the {self.item.kind} alert about asset "
-                    f"'{self.item.asset}' within {self.seconds:g} s: given up")
+                    f"'{self.item.asset}' within {self.until - self.started:.2g} s: given up")
         return self.problem

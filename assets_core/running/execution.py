@@ -103,9 +103,10 @@ class Execution:
         self._why: dict[str, str] = {}
         self.buffer = RecordBuffer(recorder, self.listener)
         self.leases = Leases(recorder, self.run_id)
+        self.alerts = AlertSender(hooks, project)
         self.run_events = RunEvents([
             AnomalyDetector(lambda name: self.state.get(name, AssetState()).materialization, recorder.asset_history),
-            AlertSender(hooks, project),
+            self.alerts,
         ])
         self._preloads = ["urllib.request"] if any(hook.url for hook in hooks) else []
 
@@ -196,6 +197,7 @@ class Execution:
                 if sorter.is_active():
                     self.stopped = True
                     self._wind_down(schedule, STOP_GRACE)
+                    self.alerts.hurry(STOP_GRACE)  # a stopping run waits for no slow webhook
                 self.buffer.flush()
             except BaseException:  # Ctrl-C without a stop (the Python API): record what finished, if it can
                 with contextlib.suppress(Exception):

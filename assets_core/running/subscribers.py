@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 
 from assets_core.planning.state import MaterializationRecord
@@ -69,6 +70,12 @@ class AlertSender:
         alert = Alert(kind, event.asset, event.run_id, event.message, self.project)
         self._deliveries += [Delivery(hook, alert) for hook in hooks]
         return []
+
+    def hurry(self, seconds: float) -> None:
+        """The run is stopping (Ctrl-C): wait at most ``seconds`` more for any delivery."""
+        until = time.monotonic() + seconds
+        for delivery in self._deliveries:
+            delivery.until = min(delivery.until, until)
 
     def close(self) -> list[str]:
         """Wait for the alerts still being delivered, each until its deadline; return a line for every delivery

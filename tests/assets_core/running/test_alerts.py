@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -17,7 +18,9 @@ from assets_core.declaring.definitions import asset
 from assets_core.errors import ProjectError
 from assets_core.application.project import Project
 from assets_core.planning.state import MaterializationRecord, MemoryCatalog
+from assets_core.running.events import RunEvent, RunEventKind
 from assets_core.running.storage import Storage
+from assets_core.running.subscribers import AlertSender
 
 
 class Receiver:
@@ -220,3 +223,16 @@ def test_a_slow_webhook_is_given_up_at_its_deadline_and_logged(tmp_path, monkeyp
     assert problems == [f"alert hook 'webhook {server.url}' did not deliver the failure alert about asset "
                         f"'broken_{number}' within 1 s: given up" for number in range(4)]
     assert catalog.runs[result.run_id].status == "failed"
+
+
+def test_a_stopping_run_waits_for_no_slow_webhook(monkeypatch):
+    """Ctrl-C must end the run within seconds, not after a hanging webhook's whole deadline."""
+    monkeypatch.setattr(alerts, "ALERT_DEADLINE", 600.0)
+    with SlowServer("hang") as server:
+        sender = AlertSender([webhook(server.url)])
+        sender.notify(RunEvent(RunEventKind.FAILED, "r1", "orders", "ValueError: bad row"))
+        sender.hurry(0.2)
+        problems = sender.close()
+    assert len(problems) == 1
+    assert re.fullmatch(f"alert hook 'webhook {re.escape(server.url)}' did not deliver the failure alert about "
+                        r"asset 'orders' within 0\.\d+ s: given up", problems[0])
