@@ -10,14 +10,14 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from assets_core.running import alerts
-from assets_core.running.alerts import Alert, alert, webhook
-from assets_core.running.anomalies import odd_rows, slow_run
+from assets_core.application.project import Project
 from assets_core.declaring.checks import row_count
 from assets_core.declaring.definitions import asset
 from assets_core.errors import ProjectError
-from assets_core.application.project import Project
 from assets_core.planning.state import MaterializationRecord, MemoryCatalog
+from assets_core.running import alerts
+from assets_core.running.alerts import Alert, alert, webhook
+from assets_core.running.anomalies import odd_rows, slow_run
 from assets_core.running.events import RunEvent, RunEventKind
 from assets_core.running.storage import Storage
 from assets_core.running.subscribers import AlertSender
