@@ -130,6 +130,7 @@ class Execution:
         try:
             self._emit([Event(self.run_id, "planned", f"{len(plan)} asset(s) to run: {', '.join(plan.assets)}")])
             self._record_observations()
+            self._adopt_newest_reads(plan.assets)
             held = self.leases.take(plan.assets)
             self._adopt_recorded_meanwhile([name for name in plan.assets if name not in held])
             self._emit([Event(self.run_id, "waiting", f"run {holder} is materializing it: this run waits for it",
@@ -279,6 +280,18 @@ class Execution:
             if before is None or (after.run_id, after.created_at) != (before.run_id, before.created_at):
                 self._adopt(name, own)
                 self.leases.made_by[name] = after.run_id
+
+    def _adopt_newest_reads(self, planned: Sequence[str]) -> None:
+        """Read the unselected upstreams as recorded now, not as when the run was planned: from now on this run
+        is recorded as running, so a prune leaves the versions it reads, but one that ran in between may have
+        deleted a version that another run had superseded meanwhile."""
+        chosen = set(planned)
+        reads = {up for name in planned for up in self.graph.upstream(name)
+                 if up not in chosen and not self.graph[up].is_source}
+        for name, own in (self.recorder.read_state(reads) if reads else {}).items():
+            before = self.state.get(name, AssetState()).materialization
+            if own.materialization is not None and own.materialization != before:
+                self._adopt(name, own)
 
     def _adopt(self, name: str, own: AssetState) -> None:
         """Take the state another run recorded for an asset as this run's view of it."""

@@ -187,3 +187,18 @@ def test_soak_prune_looping_against_forced_runs_loses_nothing_and_fails_no_run(t
     assert set(statuses(tmp_path).values()) == {"fresh"}
     with sqlite3.connect(tmp_path / ".assets" / "catalog.db") as db:
         assert db.execute("select count(*) from run where status != 'success'").fetchone() == (0,)
+
+
+def test_a_run_planned_before_a_prune_reads_the_upstream_as_recorded_when_it_begins(project):
+    """Planned (the browser's plan modal, or the moment before a run is recorded as running), then another run
+    records a newer a0 and a prune deletes the one the plan saw: the run reads the newest a0 instead of failing."""
+    (project / "gate.go").touch()
+    workspace = open_workspace(Options(project=str(project)))
+    prepared = usecases.prepare(workspace, ["a1"], force=True)
+    code, out = finish(cli(project, "materialize", "a0", "--force"))
+    assert code == 0, out
+    assert usecases.prune(workspace, keep=1).keys() == {"a0"}
+    result = usecases.materialize(workspace, ["a1"], force=True, prepared=prepared)
+    assert result.status == "success", result.outcomes
+    newest = workspace.catalog.asset_history("a0", limit=1)[0]
+    assert workspace.catalog.asset_history("a1", limit=1)[0].upstream_versions["a0"] == newest.data_version
