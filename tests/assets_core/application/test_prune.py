@@ -82,6 +82,7 @@ def project(tmp_path: Path) -> Path:
     code, out = finish(cli(tmp_path, "materialize"))
     assert code == 0, out
     (tmp_path / "gate.go").unlink()
+    (tmp_path / "gate.started").unlink()
     return tmp_path
 
 
