@@ -17,9 +17,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
-import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +27,6 @@ import polars as pl
 from assets_core.declaring.definitions import NAME_PATTERN
 from assets_core.errors import StorageError
 from assets_core.imports import late_import
-from assets_core.running.recovery import HOST
 from assets_core.running.content import (
     bytes_versions,
     content_version,
@@ -39,6 +35,8 @@ from assets_core.running.content import (
     holds,
     version_of,
 )
+from assets_core.running.leftovers import sweep, temporary_name
+from assets_core.running.recovery import HOST
 
 if TYPE_CHECKING:
     from polars._typing import PolarsDataType
@@ -47,9 +45,6 @@ SMALL_TABLE_ROWS = 100_000  # below this, pyarrow writes a table faster than pol
 TABLE_SUFFIX = ".parquet"
 JSON_SUFFIX = ".json"
 SEPARATOR = "@"  # between asset and version: never part of an asset name
-TEMPORARY_PREFIX = ".tmp-"  # then the writer's host and process id: a killed writer's leftovers can be told apart
-TEMPORARY_SUFFIX = ".part"
-FOREIGN_LEFTOVER_AGE = 24 * 3600  # seconds untouched after which another host's temporary file is swept
 
 Schema = tuple[tuple[str, str], ...]
 
@@ -242,34 +237,9 @@ class Storage:
         return True
 
     def sweep(self, alive: Callable[[int], bool], host: str = HOST) -> list[str]:
-        """Delete the temporary files of writers that died (killed mid-write); return their names.
-
-        A writer of this host is dead when its process is gone. Whether another host's writer is alive cannot be
-        told from here (its process id means nothing on this one), so its file is deleted only once untouched for
-        ``FOREIGN_LEFTOVER_AGE``; so is a file named by an older release, which did not name the host.
-        """
-        try:
-            names = [n for n in os.listdir(self._root) if n.startswith(TEMPORARY_PREFIX)]
-        except FileNotFoundError:
-            return []
-        removed = []
-        for name in names:
-            writer, pid = _writer(name)
-            if writer == _host_tag(host):
-                dead = pid is not None and pid != os.getpid() and not alive(pid)
-            else:
-                dead = self._untouched_for(name, FOREIGN_LEFTOVER_AGE)
-            if dead:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(os.path.join(self._root, name))
-                removed.append(name)
-        return removed
-
-    def _untouched_for(self, name: str, seconds: float) -> bool:
-        try:
-            return time.time() - os.stat(os.path.join(self._root, name)).st_mtime > seconds
-        except FileNotFoundError:
-            return False
+        """Delete the temporary files of writers that died (killed mid-write); return their names (see
+        :func:`~assets_core.running.leftovers.sweep`)."""
+        return sweep(self._root, alive, host)
 
     def _make_root(self) -> None:
         if self._made:
@@ -445,41 +415,6 @@ def _proc_folder() -> int | None:
         except OSError:
             _PROC_FOLDERS[pid] = None
     return _PROC_FOLDERS[pid]
-
-
-def temporary_name(pid: int, host: str = HOST) -> str:
-    """The name of a new temporary file written by process ``pid`` of ``host``: unique, and telling
-    :meth:`Storage.sweep` whose it is.
-
-    >>> temporary_name(4242, "build-7").startswith(".tmp-build_7-4242-")
-    True
-    """
-    return f"{TEMPORARY_PREFIX}{_host_tag(host)}-{pid}-{uuid.uuid4().hex}{TEMPORARY_SUFFIX}"
-
-
-def _host_tag(host: str) -> str:
-    """A host name as a temporary file's name holds it: at most 64 characters, nothing but letters, digits,
-    dots and underscores (a dash separates the name's parts).
-
-    >>> _host_tag("build-7.example.org")
-    'build_7.example.org'
-    """
-    return re.sub(r"[^A-Za-z0-9._]", "_", host)[:64]
-
-
-def _writer(name: str) -> tuple[str | None, int | None]:
-    """The host tag and process id a temporary file's name holds; the host is None in a name made by an older
-    release (``.tmp-<pid>-<uuid>.part``), the id None in a name not made by this module.
-
-    >>> _writer(".tmp-build_7-4242-0f3a.part"), _writer(".tmp-4242-0f3a.part"), _writer(".tmp-x.part")
-    (('build_7', 4242), (None, 4242), (None, None))
-    """
-    parts = name[len(TEMPORARY_PREFIX):].removesuffix(TEMPORARY_SUFFIX).split("-")
-    if len(parts) == 3 and parts[1].isdigit():
-        return parts[0], int(parts[1])
-    if len(parts) == 2 and parts[0].isdigit():
-        return None, int(parts[0])
-    return None, None
 
 
 def _is_name(location: str) -> bool:

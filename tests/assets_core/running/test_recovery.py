@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from assets_core.running.recovery import HOST
-from assets_core.running.storage import temporary_name
+from assets_core.running.leftovers import temporary_name
 from assets_core.planning.state import RunRecord, now
 from catalog import open_catalog, sqlite_url
 from tui.cli.main import main

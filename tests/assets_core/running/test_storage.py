@@ -18,6 +18,7 @@ from assets_core.application.project import Project
 from assets_core.declaring.definitions import asset
 from assets_core.errors import StorageError
 from assets_core.planning.state import MemoryCatalog
+from assets_core.running import leftovers
 from assets_core.running import storage as storage_module
 from assets_core.running.content import content_version
 from assets_core.running.runs import RunSettings
@@ -44,7 +45,7 @@ def _holds_its_name(storage: Storage, location: str) -> bool:
 
 
 def _no_temporary_files(folder: Path) -> bool:
-    return not [p for p in folder.iterdir() if p.name.startswith(storage_module.TEMPORARY_PREFIX)]
+    return not [p for p in folder.iterdir() if p.name.startswith(leftovers.TEMPORARY_PREFIX)]
 
 
 @pytest.fixture(params=["unnamed", "renamed"])
@@ -189,13 +190,13 @@ def test_leftover_cleanup_sweeps_only_this_hosts_dead_writers(tmp_path):
     storage.write("a", {"n": 1})
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
                           text=True, check=True).stdout.strip()
-    mine = storage_module.temporary_name(int(dead))
-    theirs = storage_module.temporary_name(int(dead), host="another-machine")
-    stale = storage_module.temporary_name(int(dead), host="a-machine-gone-long-ago")
+    mine = leftovers.temporary_name(int(dead))
+    theirs = leftovers.temporary_name(int(dead), host="another-machine")
+    stale = leftovers.temporary_name(int(dead), host="a-machine-gone-long-ago")
     older_release = f".tmp-{dead}-0f3a.part"  # no host in its name: only its age tells
     for name in (mine, theirs, stale, older_release):
         (tmp_path / name).write_text("half a file")
-    day_ago = time.time() - storage_module.FOREIGN_LEFTOVER_AGE - 60
+    day_ago = time.time() - leftovers.FOREIGN_LEFTOVER_AGE - 60
     os.utime(tmp_path / stale, (day_ago, day_ago))
     assert sorted(storage.sweep(lambda pid: False)) == sorted([mine, stale])
     assert (tmp_path / theirs).exists() and (tmp_path / older_release).exists()
