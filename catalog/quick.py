@@ -21,9 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
-from assets_core.application.catalogs import SQLITE_PREFIX
+from assets_core.application.catalogs import sqlite_path
 from assets_core.collector import collector_paused
 from assets_core.errors import CatalogError
 from assets_core.imports import late_import
@@ -68,20 +67,6 @@ _RECORDS = tuple(
     for table, columns, decode in (("materialization", MATERIALIZATION_FIELDS, materialization_from),
                                    ("failure", FAILURE_FIELDS, failure_from),
                                    ("observation", OBSERVATION_FIELDS, observation_from)))
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The file a plain SQLite URL names; None for any other URL (options, in-memory, other databases).
-
-    >>> sqlite_path("sqlite:////tmp/a%20b.db"), sqlite_path("sqlite://"), sqlite_path("postgresql://h/db")
-    (PosixPath('/tmp/a b.db'), None, None)
-    """
-    if not url.startswith(SQLITE_PREFIX) or "?" in url:
-        return None
-    database = unquote(url[len(SQLITE_PREFIX):])
-    if database in ("", ":memory:") or database.startswith("file:"):
-        return None
-    return Path(database)
 
 
 def open_catalog(url: str) -> WorkspaceCatalog:

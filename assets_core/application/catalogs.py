@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from assets_core.errors import CatalogError
 from assets_core.imports import late_import
@@ -111,3 +111,17 @@ def sqlite_url(path: str | os.PathLike[str]) -> str:
     'sqlite:///.assets/catalog.db'
     """
     return SQLITE_PREFIX + quote(str(Path(path).expanduser()), safe="/ ")
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file a plain SQLite URL names; None for any other URL (options, in-memory, other databases).
+
+    >>> sqlite_path("sqlite:////tmp/a%20b.db"), sqlite_path("sqlite://"), sqlite_path("postgresql://h/db")
+    (PosixPath('/tmp/a b.db'), None, None)
+    """
+    if not url.startswith(SQLITE_PREFIX) or "?" in url:
+        return None
+    database = unquote(url[len(SQLITE_PREFIX):])
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return Path(database)

@@ -12,21 +12,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assets_core.running.alerts import AlertHook
 from assets_core.declaring.checks import Check, Freshness
 from assets_core.declaring.definitions import Asset
+from assets_core.declaring.sources import Observation, SourceMissingError, observe, source_columns
+from assets_core.imports import late_import
+from assets_core.planning.graph import AssetGraph
+from assets_core.planning.plan import Plan, Status, Versions, assess, build_plan
+from assets_core.planning.selection import Selection, parse_selection
+from assets_core.planning.state import AssetState, Catalog, MemoryCatalog, now
+from assets_core.planning.versioning import CodeVersioner
+from assets_core.running.alerts import AlertHook
 from assets_core.running.execution import Execution
+from assets_core.running.recovery import dead_runs, process_alive
 from assets_core.running.runs import Listener, RunResult, RunSettings
 from assets_core.running.stopping import Stop
-from assets_core.planning.graph import AssetGraph
-from assets_core.imports import late_import
-from assets_core.planning.plan import Plan, Status, Versions, assess, build_plan
-from assets_core.running.recovery import dead_runs, process_alive
-from assets_core.planning.selection import Selection, parse_selection
-from assets_core.declaring.sources import Observation, SourceMissingError, observe, source_columns
-from assets_core.planning.state import AssetState, Catalog, MemoryCatalog, now
 from assets_core.running.storage import Storage
-from assets_core.planning.versioning import CodeVersioner
 
 if TYPE_CHECKING:
     from assets_core.lineage.sql import TableLineage

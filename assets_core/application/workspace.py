@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from assets_core.application.catalogs import WorkspaceCatalog, open_catalog, sqlite_url
+from assets_core.application.catalogs import WorkspaceCatalog, open_catalog, sqlite_path, sqlite_url
 from assets_core.application.project import Project
 from assets_core.collector import collector_paused
 from assets_core.declaring.config import ProjectConfig, read_config
@@ -61,7 +61,12 @@ def open_workspace(options: Options, definitions: Sequence[Definition] | None = 
     if definitions is None:
         definitions = _load_definitions(root, config, options)
     home = resolve_home(root, options.home, config)
-    catalog = open_catalog(catalog_url(options, config, home))
+    url = catalog_url(options, config, home)
+    missing = sqlite_path(url)
+    if read_only and missing is not None and not missing.exists():
+        raise ProjectError(f"nothing is recorded yet: there is no catalog at {missing}, and a read-only look "
+                           "creates nothing; run 'assets materialize' first, or open it without --read-only")
+    catalog = open_catalog(url)
     storage = Storage(home / "storage", durable=config.durable)
     assets = [*definitions, *_alert_hooks(config)]
     project = Project(assets, root, storage, catalog, home)

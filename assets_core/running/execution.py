@@ -14,11 +14,9 @@ from __future__ import annotations
 import contextlib
 import graphlib
 import os
-import queue
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from assets_core.declaring.definitions import RetryPolicy
@@ -57,27 +55,13 @@ from assets_core.running.runs import (  # the run's settings and results are imp
     RunStatus,
     new_run_id,
 )
+from assets_core.running.schedule import Schedule, finished_attempts
 from assets_core.running.stopping import STOP_GRACE, Stop
 from assets_core.running.storage import WRITE_MODULES, Storage, Stored
 from assets_core.running.subscribers import AlertSender, AnomalyDetector
 from assets_core.running.values import ValueCache
 
 UPSTREAM_REASONS = ("upstream_changed", "upstream_stale")  # the reasons a run may resolve before the asset starts
-
-
-@dataclass
-class Schedule:
-    """The scheduling loop's state: what is ready, running, finished and waiting for another run's lease."""
-
-    sorter: graphlib.TopologicalSorter[str]
-    reasons: Mapping[str, tuple[Reason, ...]]
-    pool: ThreadPoolExecutor
-    futures: dict[Future[Attempt], str] = field(default_factory=dict)
-    # Finished attempts, in the order they finished: waiting on this queue costs the same however many
-    # attempts are under way (concurrent.futures.wait visits every one of them at each call). None: a stop
-    # was requested.
-    finished: queue.SimpleQueue[Future[Attempt] | None] = field(default_factory=queue.SimpleQueue)
-    parked: set[str] = field(default_factory=set)  # ready, but another run holds their lease
 
 
 class Execution:
@@ -217,7 +201,7 @@ class Execution:
         deadline = time.monotonic() + grace
         try:
             while schedule.futures:
-                for future in _finished(schedule.finished, max(0.0, deadline - time.monotonic())):
+                for future in finished_attempts(schedule.finished, max(0.0, deadline - time.monotonic())):
                     if schedule.futures.pop(future, None) is not None:  # not one just cancelled
                         self._complete(future.result())
                 if time.monotonic() >= deadline:
@@ -239,7 +223,7 @@ class Execution:
             time.sleep(POLL_SECONDS)
             return
         wait = min(POLL_SECONDS if schedule.parked else HEARTBEAT_SECONDS, self.buffer.due_in())
-        for future in _finished(schedule.finished, wait):
+        for future in finished_attempts(schedule.finished, wait):
             name = schedule.futures.pop(future)
             self._complete(future.result())
             schedule.sorter.done(name)
@@ -401,20 +385,3 @@ class Execution:
         self.recorder.record_events(events)
         for event in events:
             self.listener(event)
-
-
-def _finished(finished: queue.SimpleQueue[Future[Attempt] | None], timeout: float) -> list[Future[Attempt]]:
-    """The attempts that finished: waits up to ``timeout`` for the first, then takes those already there
-    (a None, put there by a stop request, ends the wait)."""
-    try:
-        first = finished.get(timeout=timeout)
-    except queue.Empty:
-        return []
-    done = [first] if first is not None else []
-    while True:
-        try:
-            more = finished.get_nowait()
-        except queue.Empty:
-            return done
-        if more is not None:
-            done.append(more)

@@ -3,9 +3,9 @@
 Each value is stored in the storage folder under a name made of its asset and its content,
 ``<asset>@<data version>.parquet``, so earlier versions stay readable until pruned, and a value identical to
 the last one costs no new file. A value is written to a temporary file in the same folder and renamed into
-place: no reader ever sees a half-written file. ``durable=True`` also flushes each file and the folder to disk
-(slower; survives power loss, not only a killed process). One flat folder keeps a first materialization of many
-assets from paying a directory creation each.
+place: no reader ever sees a half-written file (:mod:`~assets_core.running.files`). ``durable=True`` also flushes
+each file and the folder to disk (slower; survives power loss, not only a killed process). One flat folder keeps a
+first materialization of many assets from paying a directory creation each.
 
 The data version is a hash of the stored bytes (``assets_core.running.content``), so every read checks that a
 file still holds what its name says: a corrupted one fails with a :class:`StorageError` that names the file and
@@ -32,9 +32,9 @@ from assets_core.running.content import (
     content_version,
     file_version,
     file_versions,
-    holds,
     version_of,
 )
+from assets_core.running.files import AtomicFiles
 from assets_core.running.leftovers import sweep, temporary_name
 from assets_core.running.recovery import HOST
 
@@ -93,7 +93,7 @@ class Storage:
         self.durable = durable
         self._root = os.fspath(root)
         self._made = False
-        self._unnamed = hasattr(os, "O_TMPFILE")  # until the file system says it cannot
+        self.files = AtomicFiles(self._root, durable)
 
     def write(self, asset: str, value: Any, io: str = "auto") -> Stored:
         """Store ``value`` as the newest version of ``asset``."""
@@ -269,7 +269,7 @@ class Storage:
             sink = pa.BufferOutputStream()
             pq.write_table(table, sink)
             return self._publish_bytes(asset, memoryview(sink.getvalue()), TABLE_SUFFIX, frame.height, schema, frame)
-        with self._temporary() as temp:
+        with self.files.temporary() as temp:
             frame.write_parquet(temp)
             return self._publish_file(asset, temp, TABLE_SUFFIX, frame.height, schema, frame)
 
@@ -277,7 +277,7 @@ class Storage:
         with late_import():
             import pyarrow.parquet as pq
 
-        with self._temporary() as temp:
+        with self.files.temporary() as temp:
             frame.sink_parquet(temp)
             rows = pq.read_metadata(temp).num_rows
             schema = tuple((name, str(dtype)) for name, dtype in pl.read_parquet_schema(temp).items())
@@ -299,123 +299,16 @@ class Storage:
         location = f"{asset}{SEPARATOR}{version}{suffix}"
         # No check whether this content is stored already: linking it into place fails if it is (and only then
         # is the file there checked), and renaming over it replaces it; a check would cost one more call per value.
-        self._create(os.path.join(self._root, location), data, version)
+        self.files.create(os.path.join(self._root, location), data, version)
         return Stored(location, version, rows, schema, len(data), value)
-
-    def _create(self, final: str, data: memoryview, version: str) -> None:
-        """Write a new file whole, then give it its name: first as an unnamed file linked into place (Linux's
-        O_TMPFILE: a crash leaves nothing behind, and it is one directory operation), else through a named
-        temporary file renamed into place. A file already under that name is kept if it holds these bytes,
-        else replaced (renamed over, so no reader sees a half-written file)."""
-        proc = _proc_folder()
-        anonymous = self._anonymous() if proc is not None else None
-        if anonymous is None:
-            with self._temporary() as temp:
-                self._fill(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), data)
-                self._rename(temp, final)
-            return
-        descriptor = anonymous
-        try:
-            self._write_all(descriptor, data)
-            try:
-                os.link(str(descriptor), final, src_dir_fd=proc, follow_symlinks=True)
-            except FileExistsError:  # stored before, by this or another writer: kept unless it was corrupted
-                if not self._reuse(final, version, len(data)):
-                    with self._temporary() as temp:
-                        os.link(str(descriptor), temp, src_dir_fd=proc, follow_symlinks=True)
-                        self._rename(temp, final)
-        finally:
-            os.close(descriptor)
-        if self.durable:
-            self._sync_folder()
-
-    def _reuse(self, final: str, version: str, size: int) -> bool:
-        """Keep a file already stored under its name if it holds these bytes, stamped as written now (a prune that
-        began earlier leaves it: see :meth:`prune`); False when it must be written again (corrupted, or taken
-        away by a prune meanwhile)."""
-        if not holds(final, version, size):
-            return False
-        try:
-            os.utime(final)
-        except FileNotFoundError:
-            return False
-        return True
-
-    def _anonymous(self) -> int | None:
-        """An unnamed file in the storage folder, or None where the system has none to give."""
-        if not self._unnamed:
-            return None
-        try:
-            return os.open(self._root, os.O_WRONLY | os.O_TMPFILE, 0o644)
-        except OSError:  # this file system has no unnamed files
-            self._unnamed = False
-            return None
-
-    def _fill(self, descriptor: int, data: memoryview) -> None:
-        try:
-            self._write_all(descriptor, data)
-        finally:
-            os.close(descriptor)
-
-    def _write_all(self, descriptor: int, data: memoryview) -> None:
-        written = 0
-        while written < len(data):
-            written += os.write(descriptor, data[written:])
-        if self.durable:
-            os.fsync(descriptor)
-
-    def _sync_folder(self) -> None:
-        descriptor = os.open(self._root, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
 
     def _publish_file(self, asset: str, temp: str, suffix: str, rows: int | None, schema: Schema | None,
                       value: Any) -> Stored:
         version = file_version(temp)
         size = os.path.getsize(temp)
         location = f"{asset}{SEPARATOR}{version}{suffix}"
-        if self.durable:
-            descriptor = os.open(temp, os.O_RDONLY)
-            try:
-                os.fsync(descriptor)
-            finally:
-                os.close(descriptor)
-        self._rename(temp, os.path.join(self._root, location))
+        self.files.rename(temp, os.path.join(self._root, location), sync_file=True)
         return Stored(location, version, rows, schema, size, value)
-
-    def _rename(self, temp: str, final: str) -> None:
-        os.replace(temp, final)
-        if self.durable:
-            self._sync_folder()
-
-    @contextlib.contextmanager
-    def _temporary(self) -> Iterator[str]:
-        """A temporary file name in the storage folder, removed when the write fails (renamed into place
-        otherwise)."""
-        temp = os.path.join(self._root, temporary_name(os.getpid()))
-        try:
-            yield temp
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
-            raise
-
-
-_PROC_FOLDERS: dict[int, int | None] = {}  # process id -> its /proc/self/fd (a forked child opens its own)
-
-
-def _proc_folder() -> int | None:
-    """A descriptor of this process's /proc/self/fd, or None where there is none."""
-    pid = os.getpid()
-    if pid not in _PROC_FOLDERS:
-        try:
-            _PROC_FOLDERS[pid] = os.open("/proc/self/fd", os.O_RDONLY) if hasattr(os, "O_TMPFILE") else None
-        except OSError:
-            _PROC_FOLDERS[pid] = None
-    return _PROC_FOLDERS[pid]
-
 
 def _is_name(location: str) -> bool:
     """A location is a plain file name in the storage folder: nothing can reach outside it.

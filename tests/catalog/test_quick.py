@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+from assets_core.application.catalogs import sqlite_path
 from assets_core.errors import CatalogError
 from catalog import DefinitionView, SqlCatalog, open_catalog, sqlite_url
-from catalog.quick import STATE_BATCH, QuickCatalog, sqlite_path
+from catalog.quick import STATE_BATCH, QuickCatalog
 from tests.catalog.conftest import (
     LINEAGE_SQL,
     event,

@@ -7,6 +7,7 @@ import pytest
 from assets_core.application import usecases
 from assets_core.errors import ProjectError
 from assets_core.application.workspace import Options, open_workspace
+from assets_core.errors import ProjectError
 from tui.browser.session import Browser
 from tui.cli.main import main
 
@@ -102,3 +103,12 @@ def test_resumption_names_what_a_failed_run_left_and_what_is_gone(folder):
     folder.write("defs.py", CHAIN.replace("VERSION", "1"))
     result = usecases.resume(_workspace(folder), resumed)
     assert result.materialized == ["a", "b"]
+
+
+def test_a_read_only_look_at_a_project_never_run_creates_nothing(folder):
+    folder.write("defs.py", CHAIN.replace("VERSION", "1"))
+    folder.write("pyproject.toml", '[tool.assets]\nfile = "defs.py"\n')
+    before = sorted(p.name for p in folder.root.rglob("*") if "__pycache__" not in p.parts)
+    with pytest.raises(ProjectError, match="nothing is recorded yet: there is no catalog at .*read-only"):
+        open_workspace(Options(project=str(folder.root)), read_only=True)
+    assert sorted(p.name for p in folder.root.rglob("*") if "__pycache__" not in p.parts) == before

@@ -371,7 +371,7 @@ def test_project_default_retry_policy_from_pyproject(folder):
 
 def test_without_unnamed_files_a_named_temporary_file_is_renamed_into_place(tmp_path):
     storage = Storage(tmp_path)
-    storage._unnamed = False  # as on a system or file system without O_TMPFILE
+    storage.files.unnamed = False  # as on a system or file system without O_TMPFILE
     stored = storage.write("plain", pl.DataFrame({"a": [1, 2]}))
     assert [p.name for p in tmp_path.iterdir()] == [stored.location]
     assert storage.read(stored.location)["a"].to_list() == [1, 2]

@@ -53,7 +53,7 @@ def storage(request, tmp_path) -> Storage:
     """Storage both ways a file reaches its name: an unnamed file linked in, or a named one renamed."""
     storage = Storage(tmp_path / "storage")
     if request.param == "renamed":
-        storage._unnamed = False
+        storage.files.unnamed = False
     return storage
 
 

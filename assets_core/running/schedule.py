@@ -1,0 +1,44 @@
+"""The scheduling loop's state, and the one wait it makes: for the next attempts to finish."""
+
+from __future__ import annotations
+
+import graphlib
+import queue
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from assets_core.planning.plan import Reason
+from assets_core.running.attempts import Attempt
+
+
+@dataclass
+class Schedule:
+    """The scheduling loop's state: what is ready, running, finished and waiting for another run's lease."""
+
+    sorter: graphlib.TopologicalSorter[str]
+    reasons: Mapping[str, tuple[Reason, ...]]
+    pool: ThreadPoolExecutor
+    futures: dict[Future[Attempt], str] = field(default_factory=dict)
+    # Finished attempts, in the order they finished: waiting on this queue costs the same however many
+    # attempts are under way (concurrent.futures.wait visits every one of them at each call). None: a stop
+    # was requested.
+    finished: queue.SimpleQueue[Future[Attempt] | None] = field(default_factory=queue.SimpleQueue)
+    parked: set[str] = field(default_factory=set)  # ready, but another run holds their lease
+
+
+def finished_attempts(finished: queue.SimpleQueue[Future[Attempt] | None], timeout: float) -> list[Future[Attempt]]:
+    """The attempts that finished: waits up to ``timeout`` for the first, then takes those already there
+    (a None, put there by a stop request, ends the wait)."""
+    try:
+        first = finished.get(timeout=timeout)
+    except queue.Empty:
+        return []
+    done = [first] if first is not None else []
+    while True:
+        try:
+            more = finished.get_nowait()
+        except queue.Empty:
+            return done
+        if more is not None:
+            done.append(more)
