@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 import importlib
 import json
+import math
 import os
 import tomllib
 import types
@@ -159,10 +160,11 @@ def _value(hint: Any, metadata: Mapping[str, Any], value: Any) -> Any:
 
 
 def _number(kind: type, minimum: float | None, value: Any) -> Any:
-    shape = "a whole number" if kind is int else "a number"
+    shape = "a whole number" if kind is int else "a finite number"
     shape += "" if minimum is None else f" of at least {minimum:g}"
     allowed = (int,) if kind is int else (int, float)
-    if isinstance(value, bool) or not isinstance(value, allowed) or (minimum is not None and value < minimum):
+    if isinstance(value, bool) or not isinstance(value, allowed) or not math.isfinite(value) \
+            or (minimum is not None and value < minimum):
         raise _Wrong(shape)
     return kind(value)
 
