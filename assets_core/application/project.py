@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,10 +18,11 @@ from assets_core.imports import late_import
 from assets_core.planning.graph import AssetGraph
 from assets_core.planning.plan import Plan, Status, Versions, assess, build_plan
 from assets_core.planning.selection import Selection, parse_selection
+from assets_core.planning.snapshot import Snapshot
 from assets_core.planning.state import AssetState, Catalog, MemoryCatalog, now
 from assets_core.planning.versioning import CodeVersioner
 from assets_core.running.alerts import AlertHook
-from assets_core.running.execution import Execution
+from assets_core.running.execution import Execution, RunEnvironment
 from assets_core.running.recovery import dead_runs, process_alive
 from assets_core.running.runs import Listener, RunResult, RunSettings
 from assets_core.running.stopping import Stop
@@ -30,16 +30,6 @@ from assets_core.running.storage import Storage
 
 if TYPE_CHECKING:
     from assets_core.lineage.sql import TableLineage
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Everything staleness was computed from, taken at one moment."""
-
-    state: Mapping[str, AssetState]
-    versions: Versions
-    observations: Mapping[str, Observation]
-    statuses: Mapping[str, Status]
 
 
 class Project:
@@ -102,9 +92,8 @@ class Project:
     def run(self, plan: Plan, snapshot: Snapshot, settings: RunSettings | None = None,
             listener: Listener | None = None, stop: Stop | None = None) -> RunResult:
         """Run a plan made from ``snapshot`` (until done, or until ``stop`` is requested)."""
-        execution = Execution(self.graph, self.storage, self.catalog, snapshot.state, snapshot.versions,
-                              snapshot.observations, settings or RunSettings(), listener, self.home, self.hooks,
-                              self.root.name, stop)
+        where = RunEnvironment(self.graph, self.storage, self.catalog, self.home, tuple(self.hooks), self.root.name)
+        execution = Execution(where, snapshot, settings or RunSettings(), listener, stop)
         return execution.run(plan)
 
     def recover(self) -> list[str]:

@@ -8,11 +8,11 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from assets_core.application.project import Snapshot
 from assets_core.application.workspace import Workspace
 from assets_core.errors import ProjectError, SelectionError
 from assets_core.planning.graph import AssetGraph
 from assets_core.planning.plan import Plan, Status
+from assets_core.planning.snapshot import Snapshot
 from assets_core.planning.state import RunRecord, RunView, now
 from assets_core.running.recovery import live_runs
 from assets_core.running.resume import unfinished

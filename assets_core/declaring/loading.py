@@ -21,12 +21,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from assets_core.running.alerts import AlertHook
 from assets_core.declaring.checks import Check, Freshness
 from assets_core.declaring.config import ProjectConfig, read_config  # noqa: F401 (read_config used to live here)
 from assets_core.declaring.definitions import Asset, source_asset
 from assets_core.errors import LoadError, Location, ProjectError, did_you_mean
 from assets_core.imports import late_import
+from assets_core.running.alerts import AlertHook
 
 _OWN_PACKAGES = ("assets_core", "catalog", "tui")
 DEFINITION_TYPES = (Asset, Check, Freshness, AlertHook)  # what a project's modules declare

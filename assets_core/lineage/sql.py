@@ -19,9 +19,9 @@ from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.scope import Scope, build_scope
 
 from assets_core.declaring.definitions import Asset
+from assets_core.declaring.sql import parse_statement, table_name
 from assets_core.lineage.columns import column_dag
 from assets_core.planning.graph import AssetGraph
-from assets_core.declaring.sql import parse_statement, table_name
 from assets_core.planning.versioning import digest
 
 Origin = tuple[str, str]  # (asset, column)

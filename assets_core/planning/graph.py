@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-
 from typing import TypeVar
 
 from assets_core.declaring.checks import Check, Freshness, check_problems
-from assets_core.planning.dag import DAG
 from assets_core.declaring.definitions import Asset
 from assets_core.errors import (
     CycleError,
@@ -17,7 +15,7 @@ from assets_core.errors import (
     UnknownUpstreamError,
     did_you_mean,
 )
-
+from assets_core.planning.dag import DAG
 
 T = TypeVar("T")
 

@@ -17,7 +17,6 @@ from assets_core.planning.graph import AssetGraph
 from assets_core.planning.state import AssetState, MaterializationRecord
 
 
-
 class AssetStatus(StrEnum):
     """Whether an asset's stored value is what its code and upstreams make now."""
 

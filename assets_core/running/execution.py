@@ -15,8 +15,9 @@ import contextlib
 import graphlib
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from assets_core.declaring.definitions import RetryPolicy
@@ -24,7 +25,8 @@ from assets_core.declaring.sources import Observation
 from assets_core.errors import StorageError
 from assets_core.imports import preload
 from assets_core.planning.graph import AssetGraph
-from assets_core.planning.plan import Plan, Reason, Versions, reasons_for
+from assets_core.planning.plan import Plan, Reason, reasons_for
+from assets_core.planning.snapshot import Snapshot
 from assets_core.planning.state import (
     AssetState,
     Catalog,
@@ -64,17 +66,29 @@ from assets_core.running.values import ValueCache
 UPSTREAM_REASONS = ("upstream_changed", "upstream_stale")  # the reasons a run may resolve before the asset starts
 
 
-class Execution:
-    """One run of a plan. Create it, then call :meth:`run` once."""
+@dataclass(frozen=True)
+class RunEnvironment:
+    """Where and with what a run works: the project's graph, storage, catalog, home and alert hooks."""
 
-    def __init__(self, graph: AssetGraph, storage: Storage, recorder: Catalog, state: Mapping[str, AssetState],
-                 versions: Versions, observations: Mapping[str, Observation], settings: RunSettings,
-                 listener: Listener | None = None, home: Path | None = None, hooks: Sequence[AlertHook] = (),
-                 project: str = "", stop: Stop | None = None) -> None:
+    graph: AssetGraph
+    storage: Storage
+    catalog: Catalog
+    home: Path
+    hooks: tuple[AlertHook, ...] = ()
+    project: str = ""  # the project's name, which alerts carry
+
+
+class Execution:
+    """One run of a plan made from ``snapshot``. Create it, then call :meth:`run` once."""
+
+    def __init__(self, where: RunEnvironment, snapshot: Snapshot, settings: RunSettings,
+                 listener: Listener | None = None, stop: Stop | None = None) -> None:
+        graph, storage, recorder, hooks = where.graph, where.storage, where.catalog, where.hooks
         self.graph, self.storage, self.recorder = graph, storage, recorder
-        self.state, self.versions, self.observations = state, versions, observations
+        self.state, self.versions, self.observations = snapshot.state, snapshot.versions, snapshot.observations
         self.settings = settings
-        self.home = home or storage.root.parent
+        self.home = where.home
+        observations = snapshot.observations
         self.listener: Listener = listener or (lambda event: None)
         self.run_id = new_run_id()
         self.data_versions: dict[str, str | None] = {}
@@ -87,7 +101,7 @@ class Execution:
         self._why: dict[str, str] = {}
         self.buffer = RecordBuffer(recorder, self.listener)
         self.leases = Leases(recorder, self.run_id)
-        self.alerts = AlertSender(hooks, project)
+        self.alerts = AlertSender(hooks, where.project)
         self.run_events = RunEvents([
             AnomalyDetector(lambda name: self.state.get(name, AssetState()).materialization, recorder.asset_history),
             self.alerts,

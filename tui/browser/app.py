@@ -14,16 +14,16 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import HelpPanel
 
+from assets_core.application.workspace import Workspace
 from assets_core.errors import SelectionError, did_you_mean
-from assets_core.application.project import Snapshot
+from assets_core.planning.snapshot import Snapshot
 from tui.browser.collector import TICK_SECONDS, IdleCollector
 from tui.browser.columns import AssetColumns, asset_columns
-from tui.browser.tabs import TABS
 from tui.browser.main import MainScreen
-from tui.browser.tree_model import Now, StatusBoard
 from tui.browser.session import AssetRecords, Browser
+from tui.browser.tabs import TABS
+from tui.browser.tree_model import Now, StatusBoard
 from tui.cli.interrupt import EXIT_INTERRUPTED
-from assets_core.application.workspace import Workspace
 
 CSS = """
 #main { height: 1fr; }

@@ -12,16 +12,16 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Static, TabbedContent, TabPane
 
 from assets_core.errors import AssetsError, SelectionError
-from assets_core.running.runs import RunResult
 from assets_core.planning.plan import Plan
-from assets_core.application.project import Snapshot
+from assets_core.planning.snapshot import Snapshot
 from assets_core.planning.state import Event
-from tui.browser.tabs import TAB_VIEWS, TABS, AssetTab
-from tui.browser.tree_model import AssetNode, RunProgress, filter_summary, group_assets, select, summary_label
+from assets_core.running.runs import RunResult
 from tui.browser.palette import AssetCommands
 from tui.browser.plan import PlanScreen
 from tui.browser.runs import LogScreen, RunsScreen
+from tui.browser.tabs import TAB_VIEWS, TABS, AssetTab
 from tui.browser.tree import AssetTree
+from tui.browser.tree_model import AssetNode, RunProgress, filter_summary, group_assets, select, summary_label
 
 if TYPE_CHECKING:
     from tui.browser.app import BrowserApp

@@ -15,17 +15,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assets_core.application import usecases
-from assets_core.running.runs import RunResult
-from assets_core.planning.plan import Plan
-from assets_core.application.project import Project, Snapshot
-from assets_core.planning.state import Event, FailureRecord, MaterializationRecord
 from assets_core.application.catalogs import WorkspaceCatalog
-from catalog import RunView
-from catalog.browse import LogLine, materialization_count, run_log
-from tui import drawing
+from assets_core.application.project import Project
 from assets_core.application.workspace import Workspace
 from assets_core.lineage.columns import ColumnGraph
 from assets_core.lineage.view import asset_view
+from assets_core.planning.plan import Plan
+from assets_core.planning.snapshot import Snapshot
+from assets_core.planning.state import Event, FailureRecord, MaterializationRecord
+from assets_core.running.runs import RunResult
+from catalog import RunView
+from catalog.browse import LogLine, materialization_count, run_log
+from tui import drawing
 
 if TYPE_CHECKING:
     from assets_core.lineage.sql import TableLineage

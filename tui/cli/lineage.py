@@ -19,13 +19,13 @@ from rich.console import Console
 from rich.markup import escape
 
 from assets_core.application import usecases
-from assets_core.application.project import Snapshot
 from assets_core.application.workspace import Options, Workspace, open_workspace
 from assets_core.declaring.definitions import Asset
 from assets_core.errors import SelectionError
 from assets_core.lineage.columns import AssetColumns, Column, ColumnGraph
 from assets_core.lineage.view import ColumnTrace, LineageView, asset_view, column_view
 from assets_core.planning.graph import AssetGraph
+from assets_core.planning.snapshot import Snapshot
 from tui import drawing
 from tui.cli.arguments import whole_number
 from tui.drawing import DrawingError

@@ -20,12 +20,12 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.markup import escape
 
+from assets_core.application.workspace import Options
 from assets_core.errors import AssetsError
 from tui.cli import commands, lineage
-from tui.cli.interrupt import EXIT_INTERRUPTED
 from tui.cli.arguments import whole_number
+from tui.cli.interrupt import EXIT_INTERRUPTED
 from tui.formatting import visible
-from assets_core.application.workspace import Options
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_READER_GONE = 128 + signal.SIGPIPE  # what a shell reports for a Unix tool ended by SIGPIPE
