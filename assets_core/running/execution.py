@@ -57,9 +57,9 @@ from assets_core.running.runs import (  # the run's settings and results are imp
     RunStatus,
     new_run_id,
 )
-from assets_core.running.schedule import Schedule, finished_attempts
+from assets_core.running.schedule import Schedule, finished_attempts, late_modules
 from assets_core.running.stopping import STOP_GRACE, Stop
-from assets_core.running.storage import WRITE_MODULES, Storage, Stored
+from assets_core.running.storage import Storage, Stored
 from assets_core.running.subscribers import AlertSender, AnomalyDetector
 from assets_core.running.values import ValueCache
 
@@ -119,7 +119,7 @@ class Execution:
             raise StorageError(f"cannot create the home folder {self.home} ({error.strerror}); "
                                "choose another with --home") from error
         self._prepare(plan)
-        preload(self._modules(plan))
+        preload(late_modules(self.graph, plan, self._preloads))
         started = now()
         self.recorder.begin_run(RunRecord(self.run_id, self.settings.trigger, self.settings.selection,
                                           RunStatus.RUNNING, started, pid=os.getpid(), host=HOST,
@@ -153,13 +153,6 @@ class Execution:
         for name, observation in self.observations.items():
             self.data_versions[name] = observation.data_version
         self.values.expect(plan.assets)
-
-    def _modules(self, plan: Plan) -> list[str]:
-        """The modules the worker threads will import late, to import whole before they start."""
-        names = list(WRITE_MODULES) if plan.steps else []
-        if any(self.graph[name].kind == "sql" for name in plan.assets):
-            names.append("assets_core.declaring.sql")
-        return names + self._preloads
 
     def _changed_observations(self) -> list[tuple[str, Observation]]:
         changed = []

@@ -1,15 +1,18 @@
-"""The scheduling loop's state, and the one wait it makes: for the next attempts to finish."""
+"""The scheduling loop's state, the one wait it makes (for the next attempts to finish), and what its worker
+threads will import."""
 
 from __future__ import annotations
 
 import graphlib
 import queue
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from assets_core.planning.plan import Reason
+from assets_core.planning.graph import AssetGraph
+from assets_core.planning.plan import Plan, Reason
 from assets_core.running.attempts import Attempt
+from assets_core.running.storage import WRITE_MODULES
 
 
 @dataclass
@@ -42,3 +45,11 @@ def finished_attempts(finished: queue.SimpleQueue[Future[Attempt] | None], timeo
             return done
         if more is not None:
             done.append(more)
+
+
+def late_modules(graph: AssetGraph, plan: Plan, extra: Sequence[str] = ()) -> list[str]:
+    """The modules a plan's worker threads will import late: a run imports them whole before they start."""
+    names = list(WRITE_MODULES) if plan.steps else []
+    if any(graph[name].kind == "sql" for name in plan.assets):
+        names.append("assets_core.declaring.sql")
+    return [*names, *extra]
