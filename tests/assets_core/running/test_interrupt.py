@@ -64,8 +64,11 @@ def _wait_for_line(process: subprocess.Popen[str], text: str) -> list[str]:
 
 
 def _runs(root: Path) -> dict[str, str]:
+    """Every recorded run's status; none when Ctrl-C came while the catalog was being created (its schema is
+    made in one transaction, so the file then holds no table at all, as check_consistent accepts)."""
     with sqlite3.connect(root / ".assets" / "catalog.db", timeout=30) as connection:
-        return dict(connection.execute("select run_id, status from run"))
+        tables = {name for (name,) in connection.execute("select name from sqlite_master where type = 'table'")}
+        return dict(connection.execute("select run_id, status from run")) if "run" in tables else {}
 
 
 def _recorded(root: Path) -> set[str]:
