@@ -110,10 +110,17 @@ def resumption(workspace: Workspace, run_id: str | None = None) -> Resumption:
     return Resumption(run, tuple(n for n in left if n in graph), tuple(n for n in left if n not in graph))
 
 
+def prepare_resume(workspace: Workspace, resumed: Resumption) -> Prepared:
+    """:func:`prepare` for :func:`resume`: what resuming would run (every asset left undone, fresh or not)."""
+    return prepare(workspace, resumed.assets, force=True)
+
+
 def resume(workspace: Workspace, resumed: Resumption, *, workers: int | None = None,
-           listener: Listener | None = None) -> RunResult:
-    """Rerun what a run left undone (every such asset runs, fresh or not)."""
-    return materialize(workspace, resumed.assets, force=True, trigger="resume", workers=workers, listener=listener)
+           listener: Listener | None = None, prepared: Prepared | None = None, stop: Stop | None = None) -> RunResult:
+    """Rerun what a run left undone (every such asset runs, fresh or not); ``prepared`` as
+    :func:`prepare_resume` returned it, ``stop`` as for :func:`materialize`."""
+    return materialize(workspace, resumed.assets, force=True, trigger="resume", workers=workers, listener=listener,
+                       prepared=prepared or prepare_resume(workspace, resumed), stop=stop)
 
 
 def prune(workspace: Workspace, selection: Iterable[str] = (), keep: int = 1) -> dict[str, list[str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import sys
 from typing import Any
@@ -100,10 +101,12 @@ def materialize(args: argparse.Namespace, options: Options, console: Console) ->
             if args.json:
                 _print_json({"run_id": None, "status": "success", "materialized": [], "skipped": [], "failed": []})
             return 0
-        selection, force, trigger = list(resumed.assets), True, "resume"
+        prepared = usecases.prepare_resume(workspace, resumed)
+        start = functools.partial(usecases.resume, workspace, resumed, prepared=prepared)
     else:
-        selection, force, trigger = list(args.selection), args.force, "manual"
-    prepared = usecases.prepare(workspace, selection, force)
+        prepared = usecases.prepare(workspace, args.selection, args.force)
+        start = functools.partial(usecases.materialize, workspace, args.selection, force=args.force,
+                                  trigger="manual", prepared=prepared)
     planned = prepared.plan
     reporter: Any = contextlib.nullcontext()
     if not args.json:
@@ -113,8 +116,7 @@ def materialize(args: argparse.Namespace, options: Options, console: Console) ->
         reporter = BarReporter(console, len(planned)) if console.is_terminal else LineReporter(console)
     stop = usecases.Stop()
     with reporter, ctrl_c_stops(stop):
-        result = usecases.materialize(workspace, selection, force=force, trigger=trigger, workers=args.workers,
-                                      listener=None if args.json else reporter, prepared=prepared, stop=stop)
+        result = start(workers=args.workers, listener=None if args.json else reporter, stop=stop)
     if args.json:
         _print_json(result.to_json())
     else:
