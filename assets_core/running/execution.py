@@ -128,9 +128,8 @@ class Execution:
         try:
             self._emit([Event(self.run_id, "planned", f"{len(plan)} asset(s) to run: {', '.join(plan.assets)}")])
             self._record_observations()
-            self._adopt_newest_reads(plan.assets)
             held = self.leases.take(plan.assets)
-            self._adopt_recorded_meanwhile([name for name in plan.assets if name not in held])
+            self._adopt_recorded(plan.assets, [name for name in plan.assets if name not in held])
             self._emit([Event(self.run_id, "waiting", f"run {holder} is materializing it: this run waits for it",
                               asset=name) for name, holder in held.items()])
             self._schedule(plan)
@@ -258,30 +257,34 @@ class Execution:
             parked.difference_update(freed)
         return freed
 
-    def _adopt_recorded_meanwhile(self, taken: list[str]) -> None:
-        """Another run may have recorded some of these assets between this run's snapshot and its taking their
-        leases: adopt what it recorded, as if that run had held their leases, so that the skip rule judges
-        them afresh ("made it fresh meanwhile") instead of running them a second time."""
-        if self.settings.force or not taken:
-            return
-        for name, own in self.recorder.read_state(taken).items():
-            before, after = self.state.get(name, AssetState()).materialization, own.materialization
-            if after is None or after.run_id == self.run_id:
+    def _adopt_recorded(self, planned: Sequence[str], taken: Sequence[str]) -> None:
+        """Once the run is recorded as running and holds its leases, read in one go what other runs recorded
+        since its snapshot, for two reasons:
+
+        - its unselected upstreams are read as recorded now: from now on a prune leaves the versions this run
+          reads, but one that ran before may have deleted a version another run had superseded meanwhile;
+        - a planned asset whose lease it took may have been recorded by another run since the snapshot: that
+          run counts as having held its lease, so the skip rule judges it afresh ("made it fresh meanwhile")
+          instead of running it a second time (not when forced).
+        """
+        chosen = set(planned)
+        reads = {up for name in planned for up in self.graph.upstream(name)
+                 if up not in chosen and not self.graph[up].is_source}
+        meanwhile = [] if self.settings.force else list(taken)
+        recorded = self.recorder.read_state([*reads, *meanwhile]) if reads or meanwhile else {}
+        for name in meanwhile:
+            own = recorded.get(name)
+            before = self.state.get(name, AssetState()).materialization
+            after = own.materialization if own is not None else None
+            if own is None or after is None or after.run_id == self.run_id:
                 continue
             if before is None or (after.run_id, after.created_at) != (before.run_id, before.created_at):
                 self._adopt(name, own)
                 self.leases.made_by[name] = after.run_id
-
-    def _adopt_newest_reads(self, planned: Sequence[str]) -> None:
-        """Read the unselected upstreams as recorded now, not as when the run was planned: from now on this run
-        is recorded as running, so a prune leaves the versions it reads, but one that ran in between may have
-        deleted a version that another run had superseded meanwhile."""
-        chosen = set(planned)
-        reads = {up for name in planned for up in self.graph.upstream(name)
-                 if up not in chosen and not self.graph[up].is_source}
-        for name, own in (self.recorder.read_state(reads) if reads else {}).items():
-            before = self.state.get(name, AssetState()).materialization
-            if own.materialization is not None and own.materialization != before:
+        for name in reads:
+            own = recorded.get(name)
+            if own is not None and own.materialization is not None \
+                    and own.materialization != self.state.get(name, AssetState()).materialization:
                 self._adopt(name, own)
 
     def _adopt(self, name: str, own: AssetState) -> None:
