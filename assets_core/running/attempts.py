@@ -1,7 +1,7 @@
 """One attempt at an asset: a function from its inputs to what became of it, retries and checks included.
 
 :func:`attempt` runs in a worker thread and never raises for the asset's own failures: they come back in the
-:class:`Attempt`, which the scheduling loop records.
+:class:`~assets_core.running.runs.Outcome`, which the scheduling loop records.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ import random
 import time
 import traceback
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Protocol
 
 import polars as pl
@@ -25,33 +23,10 @@ from assets_core.errors import AssetsError
 from assets_core.imports import late_import
 from assets_core.planning.state import Event, now
 from assets_core.running.capture import capture
+from assets_core.running.runs import FAILED, MATERIALIZED, Outcome
 from assets_core.running.storage import Storage, Stored
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
-
-
-@dataclass
-class Attempt:
-    """What a worker thread reports back about one asset."""
-
-    asset: str
-    started_at: datetime
-    duration: float
-    logs: list[tuple[str, str, str]]  # (event kind, level, text) in the order they happened: "log" or "retry"
-    retries: list[str] = field(default_factory=list)
-    stored: Stored | None = None
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-    error: str = ""
-    traceback: str = ""
-    checks: list[tuple[Check, CheckResult]] = field(default_factory=list)
-
-    @property
-    def blocking_failure(self) -> str:
-        """The message of the first failed blocking check ("" when none failed)."""
-        for check, result in self.checks:
-            if check.blocking and not result.passed:
-                return f"check '{check.name}' failed: {result.message}"
-        return ""
 
 
 class Inputs(Protocol):
@@ -67,16 +42,18 @@ class Inputs(Protocol):
 
 
 def attempt(item: Asset, inputs: Inputs, storage: Storage, checks: Sequence[Check],
-            policy: RetryPolicy) -> Attempt:
+            policy: RetryPolicy) -> Outcome:
     """Compute an asset, store its value and run its checks on it, retrying as ``policy`` says.
 
-    Never raises for the asset's own failures (nor its storage's): they are in the returned :class:`Attempt`.
+    Never raises for the asset's own failures (nor its storage's): the outcome is failed, with the error as its
+    detail, or with the first failed blocking check's message when the value was stored but must not be
+    published.
     """
     started_at, clock = now(), time.perf_counter()
     logs: list[tuple[str, str, str]] = []
     retries: list[str] = []
     for number in range(1, policy.max_attempts + 1):
-        done: Attempt | None = None
+        done: tuple[Stored, Mapping[str, Any], list[tuple[Check, CheckResult]]] | None = None
         with capture() as captured:
             try:
                 value = compute(item, inputs, number)
@@ -84,8 +61,7 @@ def attempt(item: Asset, inputs: Inputs, storage: Storage, checks: Sequence[Chec
                 if isinstance(value, Output):
                     value, metadata = value.value, json_metadata(item.name, value.metadata)
                 stored = storage.write(item.name, value, item.options.io)
-                done = Attempt(item.name, started_at, 0.0, logs, retries, stored, metadata,
-                               checks=run_checks(checks, stored, storage))
+                done = stored, metadata, run_checks(checks, stored, storage)
             except BaseException as error:  # noqa: BLE001 - the asset's own failure: recorded, never raised
                 # Even sys.exit, KeyboardInterrupt or GeneratorExit: raised in a worker thread, they can only
                 # come from the asset's own code (a real Ctrl-C reaches the main thread alone), and must fail
@@ -93,15 +69,32 @@ def attempt(item: Asset, inputs: Inputs, storage: Storage, checks: Sequence[Chec
                 failure, message, trace = error, describe(error), user_traceback(error)
         logs += [("log", level, text) for level, text in captured.lines]  # its last line without a newline too
         if done is not None:
-            done.duration = time.perf_counter() - clock
-            return done
+            stored, metadata, results = done
+            blocking = blocking_failure(results)
+            status, detail = (FAILED, blocking) if blocking else (MATERIALIZED, stored_detail(stored))
+            return Outcome(item.name, status, detail, time.perf_counter() - clock, stored, started_at=started_at,
+                           metadata=metadata, logs=tuple(logs), retries=tuple(retries), checks=tuple(results))
         if number == policy.max_attempts or not isinstance(failure, policy.retry_on):
             break
         pause = retry_delay(policy, number)
         retries.append(f"attempt {number} of {policy.max_attempts} failed: {message}; retrying in {pause:.2f}s")
         logs.append(("retry", "WARNING", retries[-1]))  # between this attempt's lines and the next one's
         time.sleep(pause)
-    return Attempt(item.name, started_at, time.perf_counter() - clock, logs, retries, error=message, traceback=trace)
+    return Outcome(item.name, FAILED, message, time.perf_counter() - clock, started_at=started_at, logs=tuple(logs),
+                   retries=tuple(retries), traceback=trace)
+
+
+def stored_detail(stored: Stored) -> str:
+    """What a materialized outcome says of its value: its rows, or that it was stored."""
+    return f"{stored.rows} rows" if stored.rows is not None else "stored"
+
+
+def blocking_failure(results: Sequence[tuple[Check, CheckResult]]) -> str:
+    """The message of the first failed blocking check ("" when none failed)."""
+    for check, result in results:
+        if check.blocking and not result.passed:
+            return f"check '{check.name}' failed: {result.message}"
+    return ""
 
 
 def compute(item: Asset, inputs: Inputs, number: int) -> Any:

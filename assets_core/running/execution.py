@@ -39,7 +39,7 @@ from assets_core.planning.state import (
     now,
 )
 from assets_core.running.alerts import AlertHook
-from assets_core.running.attempts import Attempt, attempt, check_event, json_metadata
+from assets_core.running.attempts import attempt, check_event, json_metadata
 from assets_core.running.buffer import RecordBuffer
 from assets_core.running.capture import capturing_run
 from assets_core.running.events import RunEvent, RunEventKind, RunEvents
@@ -327,63 +327,58 @@ class Execution:
             return f"run {other} made it fresh meanwhile"
         return "its upstreams hold the same data as when it last ran (early cutoff)"
 
-    def _attempt(self, name: str) -> Attempt:
+    def _attempt(self, name: str) -> Outcome:
         """Run one asset in a worker thread, with retries; never raises for the asset's own failures."""
         item = self.graph[name]
         policy = item.options.retry or self.settings.retry or RetryPolicy()
         return attempt(item, self.values, self.storage, self.graph.checks.get(name, ()), policy)
 
-    def _complete(self, finished: Attempt) -> None:
+    def _complete(self, outcome: Outcome) -> None:
         """Queue what a finished attempt did for recording, and tell the run's subscribers."""
-        name = finished.asset
+        name = outcome.asset
         events = [Event(self.run_id, "started", self._why.get(name, ""), asset=name,
-                        created_at=finished.started_at)]
-        events += [Event(self.run_id, kind, text, asset=name, level=level) for kind, level, text in finished.logs]
-        events += [check_event(self.run_id, name, check, result) for check, result in finished.checks]
+                        created_at=outcome.started_at or now())]
+        events += [Event(self.run_id, kind, text, asset=name, level=level) for kind, level, text in outcome.logs]
+        events += [check_event(self.run_id, name, check, result) for check, result in outcome.checks]
         checks = [CheckRecord(name, self.run_id, check.name, result.passed, check.blocking, result.message,
-                              json_metadata(name, result.metadata)) for check, result in finished.checks]
-        error = finished.error or finished.blocking_failure
-        if finished.stored is None or error:
-            outcome = self._fail(finished, error, events)
+                              json_metadata(name, result.metadata)) for check, result in outcome.checks]
+        if outcome.status == OutcomeStatus.MATERIALIZED and outcome.stored is not None:
+            self._succeed(outcome, outcome.stored, events)
         else:
-            outcome = self._succeed(finished, finished.stored, events)
-        self.outcomes.append(outcome)
+            self._fail(outcome, events)
+        self.outcomes.append(outcome.settled())
         self.values.release_inputs(name)
         self.buffer.add(events=events, checks=checks, reports=[e for e in events if e.kind != "started"])
 
-    def _fail(self, finished: Attempt, error: str, events: list[Event]) -> Outcome:
-        name = finished.asset
+    def _fail(self, outcome: Outcome, events: list[Event]) -> None:
+        name = outcome.asset
         self.blocked.add(name)
-        if finished.traceback:
-            events.append(Event(self.run_id, "log", finished.traceback.rstrip(), asset=name, level="ERROR"))
-        events.append(Event(self.run_id, FAILED, error, asset=name, level="ERROR"))
-        self.buffer.add(failures=[FailureRecord(name, self.run_id, error, finished.traceback,
-                                                attempt=len(finished.retries) + 1)])
-        kind = RunEventKind.FAILED if finished.error else RunEventKind.CHECK_FAILED
-        self.run_events.publish(RunEvent(kind, self.run_id, name, error, finished.duration))
-        return Outcome(name, OutcomeStatus.FAILED, error, finished.duration)
+        if outcome.traceback:
+            events.append(Event(self.run_id, "log", outcome.traceback.rstrip(), asset=name, level="ERROR"))
+        events.append(Event(self.run_id, FAILED, outcome.detail, asset=name, level="ERROR"))
+        self.buffer.add(failures=[FailureRecord(name, self.run_id, outcome.detail, outcome.traceback,
+                                                attempt=len(outcome.retries) + 1)])
+        kind = RunEventKind.CHECK_FAILED if outcome.failed_check else RunEventKind.FAILED
+        self.run_events.publish(RunEvent(kind, self.run_id, name, outcome.detail, outcome.duration))
 
-    def _succeed(self, finished: Attempt, stored: Stored, events: list[Event]) -> Outcome:
-        name = finished.asset
-        detail = f"{stored.rows} rows" if stored.rows is not None else "stored"
-        events.append(Event(self.run_id, MATERIALIZED, detail, asset=name))
-        made = RunEvent(RunEventKind.MATERIALIZED, self.run_id, name, detail, finished.duration, stored.rows)
+    def _succeed(self, outcome: Outcome, stored: Stored, events: list[Event]) -> None:
+        name = outcome.asset
+        events.append(Event(self.run_id, MATERIALIZED, outcome.detail, asset=name))
+        made = RunEvent(RunEventKind.MATERIALIZED, self.run_id, name, outcome.detail, outcome.duration, stored.rows)
         events += [Event(self.run_id, "anomaly", answer.message, asset=name, level="WARNING")
                    for answer in self.run_events.publish(made) if answer.kind == RunEventKind.ANOMALY]
-        self.buffer.add(materializations=[self._record(finished, stored)])
+        self.buffer.add(materializations=[self._record(outcome, stored)])
         self.data_versions[name] = stored.data_version
         self.values.keep(name, stored.location, stored.value)
-        return Outcome(name, OutcomeStatus.MATERIALIZED, detail, finished.duration, stored.data_version,
-                       stored.rows)
 
-    def _record(self, finished: Attempt, stored: Stored) -> MaterializationRecord:
-        item = self.graph[finished.asset]
+    def _record(self, outcome: Outcome, stored: Stored) -> MaterializationRecord:
+        item = self.graph[outcome.asset]
         consumed = {up: version for up in item.upstream if (version := self.data_versions.get(up)) is not None}
         return MaterializationRecord(
             asset=item.name, run_id=self.run_id, data_version=stored.data_version,
             code_version=self.versions.code[item.name], upstream_versions=consumed, location=stored.location,
-            rows=stored.rows, schema=stored.schema, bytes=stored.bytes, duration=finished.duration,
-            metadata=finished.metadata)
+            rows=stored.rows, schema=stored.schema, bytes=stored.bytes, duration=outcome.duration,
+            metadata=outcome.metadata)
 
     def _close_subscribers(self) -> None:
         """Let the subscribers finish (alerts still being delivered), and record the problems they report."""

@@ -5,12 +5,15 @@ from __future__ import annotations
 import enum
 import os
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
+from assets_core.declaring.checks import Check, CheckResult
 from assets_core.declaring.definitions import RetryPolicy
 from assets_core.planning.state import Event
+from assets_core.running.storage import Stored
 
 
 class OutcomeStatus(enum.StrEnum):
@@ -38,16 +41,45 @@ MATERIALIZED, SKIPPED, FAILED = OutcomeStatus.MATERIALIZED, OutcomeStatus.SKIPPE
 class Outcome:
     """What became of one planned asset in a run.
 
-    ``blocked_by`` names the failed upstreams that an asset was skipped for (empty for every other outcome).
+    A worker thread's attempt at an asset returns one (materialized or failed, with what the run must record:
+    its log lines, retries, checks, traceback); the scheduling loop records it and keeps it :meth:`settled`.
+    A skipped asset's outcome is made by the loop alone; ``blocked_by`` names the failed upstreams it was skipped
+    for (empty for every other outcome).
     """
 
     asset: str
     status: OutcomeStatus
-    detail: str = ""
+    detail: str = ""  # "N rows" or "stored", the error, or why it was skipped
     duration: float = 0.0
-    data_version: str | None = None
-    rows: int | None = None
+    stored: Stored | None = None  # the value written (also when a blocking check failed on it: not published)
     blocked_by: tuple[str, ...] = ()
+    started_at: datetime | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    logs: tuple[tuple[str, str, str], ...] = ()  # (event kind, level, text) in order: "log" or "retry" lines
+    retries: tuple[str, ...] = ()  # one line per failed attempt that was retried
+    traceback: str = ""
+    checks: tuple[tuple[Check, CheckResult], ...] = ()
+
+    @property
+    def data_version(self) -> str | None:
+        """The data version it published (None unless materialized)."""
+        return self.stored.data_version if self.stored is not None and self.status == MATERIALIZED else None
+
+    @property
+    def rows(self) -> int | None:
+        """The rows it published (None unless a table was materialized)."""
+        return self.stored.rows if self.stored is not None and self.status == MATERIALIZED else None
+
+    @property
+    def failed_check(self) -> bool:
+        """Whether it failed for a blocking check on a value that was computed and stored."""
+        return self.status == FAILED and self.stored is not None
+
+    def settled(self) -> Outcome:
+        """The outcome as a run keeps it once recorded: without its value (which the run's memory must not
+        hold to the end) nor its log lines (which are in the catalog)."""
+        stored = None if self.stored is None else replace(self.stored, value=None)
+        return replace(self, stored=stored, logs=())
 
     def to_json(self) -> dict[str, Any]:
         """The outcome as ``--json`` prints it."""

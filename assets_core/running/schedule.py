@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from assets_core.planning.graph import AssetGraph
 from assets_core.planning.plan import Plan, Reason
-from assets_core.running.attempts import Attempt
+from assets_core.running.runs import Outcome
 from assets_core.running.storage import WRITE_MODULES
 
 
@@ -22,15 +22,15 @@ class Schedule:
     sorter: graphlib.TopologicalSorter[str]
     reasons: Mapping[str, tuple[Reason, ...]]
     pool: ThreadPoolExecutor
-    futures: dict[Future[Attempt], str] = field(default_factory=dict)
+    futures: dict[Future[Outcome], str] = field(default_factory=dict)
     # Finished attempts, in the order they finished: waiting on this queue costs the same however many
     # attempts are under way (concurrent.futures.wait visits every one of them at each call). None: a stop
     # was requested.
-    finished: queue.SimpleQueue[Future[Attempt] | None] = field(default_factory=queue.SimpleQueue)
+    finished: queue.SimpleQueue[Future[Outcome] | None] = field(default_factory=queue.SimpleQueue)
     parked: set[str] = field(default_factory=set)  # ready, but another run holds their lease
 
 
-def finished_attempts(finished: queue.SimpleQueue[Future[Attempt] | None], timeout: float) -> list[Future[Attempt]]:
+def finished_attempts(finished: queue.SimpleQueue[Future[Outcome] | None], timeout: float) -> list[Future[Outcome]]:
     """The attempts that finished: waits up to ``timeout`` for the first, then takes those already there
     (a None, put there by a stop request, ends the wait)."""
     try:

@@ -98,8 +98,12 @@ def test_one_attempt_retries_stores_and_checks(tmp_path: Path) -> None:
 
     check = row_count(flaky, min=3)
     done = attempt(flaky, NoInputs(), Storage(tmp_path), [check], RetryPolicy(max_attempts=2, delay=0))
-    assert len(calls) == 2 and len(done.retries) == 1 and done.stored is not None
-    assert done.error == "" and done.blocking_failure.startswith(f"check '{check.name}' failed")
+    assert len(calls) == 2 and len(done.retries) == 1 and done.stored is not None and done.traceback == ""
+    assert done.status == OutcomeStatus.FAILED and done.failed_check and done.data_version is None
+    assert done.detail.startswith(f"check '{check.name}' failed")
+    assert [kind for kind, _, _ in done.logs] == ["retry"]
+    settled = done.settled()
+    assert settled.logs == () and settled.stored is not None and settled.stored.value is None
 
 
 def test_an_outcome_names_the_failure_that_blocked_it(tmp_path: Path) -> None:
