@@ -10,25 +10,21 @@ from __future__ import annotations
 
 import itertools
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from functools import cached_property, lru_cache
 from types import MappingProxyType
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from assets_core.errors import DefinitionError, SelectionError, did_you_mean
 
-if TYPE_CHECKING:
-    from assets_core.declaring.partition_mapping import UpstreamSlice as UpstreamSlice
-    from assets_core.declaring.partition_mapping import check_mapping as check_mapping
-    from assets_core.declaring.partition_mapping import downstream_keys as downstream_keys
-    from assets_core.declaring.partition_mapping import upstream_keys as upstream_keys
-
 NO_DYNAMIC: Mapping[str, Sequence[str]] = MappingProxyType({})
 _RESERVED = ("|", ",", "..", "[", "]")
+ZERO = timedelta(0)
 _HOURS = tuple(f"T{hour:02d}:00" for hour in range(24))
-_TICK = timedelta(microseconds=1)
 
 
 class PartitionError(SelectionError):
@@ -80,17 +76,8 @@ class Partitions(ABC):
         """
         keys = self.keys(now, dynamic)
         index = dict(zip(keys, range(len(keys))))
-        spans: list[tuple[int, int]] = []
-        for item in (part.strip() for part in spec.split(",")):
-            if not item:
-                raise PartitionError(f"--partition '{spec}' has an empty item; write KEY, FIRST..LAST or K1,K2")
-            first, _, last = item.partition("..")
-            start = self._position(first.strip(), index, now, dynamic)
-            stop = self._position(last.strip(), index, now, dynamic) if last else start
-            if start > stop:
-                raise PartitionError(f"--partition range '{item}' runs backwards; write it as {last}..{first}")
-            spans.append((start, stop + 1))
-        return [keys[position] for start, stop in _merged(spans) for position in range(start, stop)]
+        spans = _spans(spec, lambda key: self._position(key, index, now, dynamic))
+        return [keys[position] for start, stop in spans for position in range(start, stop)]
 
     def ranges(
         self, keys: Iterable[str], now: datetime, dynamic: Mapping[str, Sequence[str]] = NO_DYNAMIC
@@ -102,21 +89,11 @@ class Partitions(ABC):
         """
         every = self.keys(now, dynamic)
         index = dict(zip(every, range(len(every))))
-        runs: list[tuple[str, str]] = []
-        first = previous = -2
         wanted = set(keys)
-        found = {index[key] for key in wanted if key in index}
+        found = [index[key] for key in wanted if key in index]
         if len(found) < len(wanted):
             self._position(next(key for key in wanted if key not in index), index, now, dynamic)
-        for position in sorted(found):
-            if position != previous + 1:
-                if previous >= 0:
-                    runs.append((every[first], every[previous]))
-                first = position
-            previous = position
-        if previous >= 0:
-            runs.append((every[first], every[previous]))
-        return runs
+        return [(every[first], every[last]) for first, last in _runs(sorted(found))]
 
     def _position(
         self, key: str, index: Mapping[str, int], now: datetime, dynamic: Mapping[str, Sequence[str]]
@@ -174,7 +151,7 @@ class TimePartitions(Partitions):
         aware = moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
         return self.window_at(self.index_at(aware)).start.astimezone(zone)
 
-    @property
+    @cached_property
     def zone(self) -> ZoneInfo:
         """The time zone the windows are laid out in."""
         return ZoneInfo(self.timezone)
@@ -208,10 +185,15 @@ class TimePartitions(Partitions):
         """The key of the window containing a time-zone-aware moment (whether or not it is in range)."""
         return self.key_at(self.index_at(moment))
 
+    @staticmethod
+    def _parse(key: str) -> datetime:
+        """A moment in the window a key names (raises ValueError when it names none)."""
+        return datetime.fromisoformat(key)
+
     def index_of(self, key: str) -> int:
         """The index of a well-formed key; raises `PartitionError` naming the format otherwise."""
         try:
-            index = self._index_of_local(datetime.fromisoformat(key if len(key) != 7 else key + "-01"))
+            index = self._index_of_local(self._parse(key))
         except ValueError:
             index = None
         if index is None or self.key_at(index) != key:
@@ -226,7 +208,10 @@ class TimePartitions(Partitions):
 
     def window(self, key: str) -> Window:
         """The time a key covers, in UTC."""
-        return self.window_at(self.index_of(key))
+        index = self.index_of(key)
+        if not self.exists(index):
+            raise PartitionError(f"{self._not_a_key(key)}: the clocks in {self.timezone} skip that hour")
+        return self.window_at(index)
 
     def step(self, index: int, count: int) -> int:
         """The index `count` existing windows after (or before, when negative) `index`."""
@@ -259,6 +244,15 @@ class TimePartitions(Partitions):
         if index > last:
             latest = f"the last complete one is {self.key_at(last)}" if last >= first else "none is complete yet"
             raise PartitionError(f"{self._not_a_key(key)}: it is not complete yet ({latest})")
+
+    def select(self, spec: str, now: datetime, dynamic: Mapping[str, Sequence[str]] = NO_DYNAMIC) -> list[str]:
+        """Like `Partitions.select`, but builds only the keys selected (from their indexes)."""
+
+        def locate(key: str) -> int:
+            self.check_key(key, now)
+            return self.index_of(key)
+
+        return [key for start, stop in _spans(spec, locate) for key in self._keys_between(start, stop - 1)]
 
     def placeholders(self, key: str) -> dict[str, str]:
         return {"date": key}
@@ -308,24 +302,17 @@ class HourlyPartitions(TimePartitions):
         return date.fromordinal(index // 24).isoformat() + _HOURS[index % 24]
 
     def exists(self, index: int) -> bool:
-        local = self._local_start(index)
-        return local.replace(tzinfo=self.zone).astimezone(timezone.utc).astimezone(self.zone).hour == local.hour
+        return index % 24 not in _skipped_hours(self.timezone, index // 24)
 
     def _keys_between(self, first: int, last: int) -> list[str]:
-        """Keys built per whole day from the date text and the hour suffixes, then trimmed to `first..last`;
-        only the days on which the clocks jump forward ask the time zone which hours exist."""
+        """Keys built per day from the date text and the hour suffixes, then trimmed to `first..last`."""
         if last < first:
             return []
-        zone, keys = self.zone, list[str]()
-        offset = _offset(zone, first // 24)
+        keys: list[str] = []
         for day in range(first // 24, last // 24 + 1):
-            following = _offset(zone, day + 1)
-            if following > offset:
-                keys.extend(self.key_at(index) for index in range(day * 24, day * 24 + 24) if self.exists(index))
-            else:
-                text = date.fromordinal(day).isoformat()
-                keys.extend([text + hour for hour in _HOURS])
-            offset = following
+            text, skipped = date.fromordinal(day).isoformat(), _skipped_hours(self.timezone, day)
+            keys.extend([text + hour for at, hour in enumerate(_HOURS) if at not in skipped] if skipped else
+                        [text + hour for hour in _HOURS])
         before = sum(map(self.exists, range(first // 24 * 24, first)))
         after = sum(map(self.exists, range(last + 1, last // 24 * 24 + 24)))
         return keys[before : len(keys) - after]
@@ -368,6 +355,10 @@ class MonthlyPartitions(TimePartitions):
     def key_at(index: int) -> str:
         return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
+    @staticmethod
+    def _parse(key: str) -> datetime:
+        return datetime.fromisoformat(key + "-01")
+
 
 @dataclass(frozen=True, init=False)
 class StaticPartitions(Partitions):
@@ -376,12 +367,14 @@ class StaticPartitions(Partitions):
     static_keys: tuple[str, ...]
 
     def __init__(self, keys: Iterable[str]) -> None:
+        if isinstance(keys, str):
+            raise DefinitionError(f"static partitions take a list of keys, not the text '{keys}'; write ['{keys}']")
         object.__setattr__(self, "static_keys", tuple(keys))
         if not self.static_keys:
             raise DefinitionError("static partitions need at least one key")
         for key in self.static_keys:
             _check_text(key, "static partition key")
-        duplicates = sorted({key for key in self.static_keys if self.static_keys.count(key) > 1})
+        duplicates = sorted(key for key, count in Counter(self.static_keys).items() if count > 1)
         if duplicates:
             raise DefinitionError(f"static partitions repeat the key(s) {', '.join(duplicates)}; keep each once")
 
@@ -483,8 +476,19 @@ def _zone(name: str, unit: str) -> ZoneInfo:
         raise DefinitionError(f"{unit} partitions: unknown time zone '{name}'{hint}") from None
 
 
-def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Half-open spans of positions, sorted and with overlapping ones joined."""
+def _spans(spec: str, locate: Callable[[str], int]) -> list[tuple[int, int]]:
+    """The half-open spans of positions a `--partition` value names, sorted and joined where they overlap;
+    `locate` gives a key's position (or raises `PartitionError` explaining why it has none)."""
+    spans: list[tuple[int, int]] = []
+    for item in (part.strip() for part in spec.split(",")):
+        if not item:
+            raise PartitionError(f"--partition '{spec}' has an empty item; write KEY, FIRST..LAST or K1,K2")
+        first, _, last = item.partition("..")
+        start = locate(first.strip())
+        stop = locate(last.strip()) if last else start
+        if start > stop:
+            raise PartitionError(f"--partition range '{item}' runs backwards; write it as {last}..{first}")
+        spans.append((start, stop + 1))
     merged: list[tuple[int, int]] = []
     for start, stop in sorted(spans):
         if merged and start <= merged[-1][1]:
@@ -494,9 +498,40 @@ def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _offset(zone: ZoneInfo, day: int) -> timedelta:
-    """The UTC offset at local midnight starting the day with this ordinal."""
-    return zone.utcoffset(datetime.fromordinal(day)) or timedelta(0)
+def _runs(positions: list[int]) -> list[tuple[int, int]]:
+    """Sorted distinct positions as inclusive runs of consecutive ones.
+
+    >>> _runs([1, 2, 3, 5, 7, 8])
+    [(1, 3), (5, 5), (7, 8)]
+    """
+    runs: list[tuple[int, int]] = []
+    first = previous = None
+    for position in positions:
+        if previous is None or position != previous + 1:
+            if first is not None and previous is not None:
+                runs.append((first, previous))
+            first = position
+        previous = position
+    if first is not None and previous is not None:
+        runs.append((first, previous))
+    return runs
+
+
+@lru_cache(maxsize=1024)
+def _skipped_hours(timezone_name: str, day: int) -> frozenset[int]:
+    """The local hours whose start the clocks skip on the day with this ordinal (cached: asked once per hour).
+
+    >>> sorted(_skipped_hours("Europe/Paris", date(2026, 3, 29).toordinal()))
+    [2]
+    >>> _skipped_hours("Europe/Paris", date(2026, 10, 25).toordinal())
+    frozenset()
+    """
+    zone = ZoneInfo(timezone_name)
+    if (zone.utcoffset(datetime.fromordinal(day + 1)) or ZERO) <= (zone.utcoffset(datetime.fromordinal(day)) or ZERO):
+        return frozenset()
+    starts = [datetime.fromordinal(day).replace(hour=hour, tzinfo=zone) for hour in range(24)]
+    return frozenset(hour for hour, start in enumerate(starts) 
+                     if start.astimezone(timezone.utc).astimezone(zone).hour != hour)
 
 
 def _check_text(key: str, what: str) -> None:
@@ -507,12 +542,3 @@ def _check_text(key: str, what: str) -> None:
     if reserved:
         raise DefinitionError(f"the {what} '{key}' holds {reserved[0]!r}, which --partition reserves; rename it")
 
-
-def __getattr__(name: str) -> object:
-    """The mappings (`upstream_keys`, ...) live in `partition_mapping`, which imports this module; they are
-    re-exported lazily so that callers can import everything partitions from here without an import cycle."""
-    if name in ("UpstreamSlice", "check_mapping", "downstream_keys", "upstream_keys"):
-        from assets_core.declaring import partition_mapping
-
-        return getattr(partition_mapping, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -111,9 +111,12 @@ def test_hourly_keys_skip_the_hour_clocks_jump_over() -> None:
     day = [key for key in keys if key.startswith("2026-03-29")]
     assert len(day) == 23
     assert "2026-03-29T02:00" not in day
+    assert paris.select("2026-03-29T01:00..2026-03-29T03:00", NOW) == ["2026-03-29T01:00", "2026-03-29T03:00"]
     assert hours(paris.window("2026-03-29T01:00")) == 1
     with pytest.raises(PartitionError, match="skip that hour"):
         paris.check_key("2026-03-29T02:00", NOW)
+    with pytest.raises(PartitionError, match="skip that hour"):
+        paris.window("2026-03-29T02:00")
 
 
 @pytest.mark.parametrize(
@@ -214,7 +217,7 @@ def test_placeholders_and_describe() -> None:
 @pytest.mark.parametrize(
     ("keys", "message"),
     [([], "at least one key"), (["a", "a", "b"], "repeat the key.s. a"), (["a", ""], "empty"),
-     (["a|b"], "'|'"), (["a,b"], "','"), (["a..b"], "'..'"), (["a[1]"], r"'\['")],
+     ("abc", "a list of keys"), (["a|b"], "'|'"), (["a,b"], "','"), (["a..b"], "'..'"), (["a[1]"], r"'\['")],
 )
 def test_static_keys_must_be_usable(keys: list[str], message: str) -> None:
     with pytest.raises(DefinitionError, match=message):
