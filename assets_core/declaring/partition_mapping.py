@@ -103,8 +103,9 @@ def upstream_keys(
         elif isinstance(partitions, TimePartitions):
             down_time = down_dims[i][1]
             assert isinstance(down_time, TimePartitions)
-            keys, missing = _overlapping(down_time, parts[i], partitions, now, window or (0, 0))
+            keys, before_start = _overlapping(down_time, parts[i], partitions, now, window or (0, 0))
             chosen.append(keys)
+            missing += before_start
         else:
             chosen.append([parts[i]])
     return UpstreamSlice(tuple("|".join(combination) for combination in itertools.product(*chosen)), False, missing)

@@ -89,11 +89,12 @@ class Partitions(ABC):
         """
         every = self.keys(now, dynamic)
         index = dict(zip(every, range(len(every))))
-        wanted = set(keys)
-        found = [index[key] for key in wanted if key in index]
-        if len(found) < len(wanted):
-            self._position(next(key for key in wanted if key not in index), index, now, dynamic)
-        return [(every[first], every[last]) for first, last in _runs(sorted(found))]
+        try:
+            found = sorted(map(index.__getitem__, set(keys)))
+        except KeyError as unknown:
+            self._position(unknown.args[0], index, now, dynamic)
+            raise
+        return [(every[first], every[last]) for first, last in _runs(found)]
 
     def _position(
         self, key: str, index: Mapping[str, int], now: datetime, dynamic: Mapping[str, Sequence[str]]
@@ -504,17 +505,9 @@ def _runs(positions: list[int]) -> list[tuple[int, int]]:
     >>> _runs([1, 2, 3, 5, 7, 8])
     [(1, 3), (5, 5), (7, 8)]
     """
-    runs: list[tuple[int, int]] = []
-    first = previous = None
-    for position in positions:
-        if previous is None or position != previous + 1:
-            if first is not None and previous is not None:
-                runs.append((first, previous))
-            first = position
-        previous = position
-    if first is not None and previous is not None:
-        runs.append((first, previous))
-    return runs
+    starts = [0] + [at for at in range(1, len(positions)) if positions[at] != positions[at - 1] + 1]
+    ends = [at - 1 for at in starts[1:]] + [len(positions) - 1]
+    return [(positions[start], positions[end]) for start, end in zip(starts, ends)] if positions else []
 
 
 @lru_cache(maxsize=1024)

@@ -435,6 +435,34 @@ def test_downstream_keys_invert_upstream_keys(
     down, up = pair
     now = at("2026-11-05")
     down_key = data.draw(st.sampled_from(down.keys(now)))
-    up_key = data.draw(st.sampled_from(up.keys(now)))
-    reads = up_key in upstream_keys(down, down_key, up, now=now, window=window).keys
+    read = upstream_keys(down, down_key, up, now=now, window=window).keys
+    near = bool(read) and data.draw(st.booleans())  # half the time, a key that is read, so both answers get tested
+    up_key = data.draw(st.sampled_from(read if near else up.keys(now)))
+    reads = up_key in read
     assert reads == (down_key in downstream_keys(up, up_key, down, now=now, window=window))
+    assert all(key in up.keys(now) for key in read)
+
+
+def test_a_window_near_now_reaches_only_complete_downstream_partitions() -> None:
+    days = DailyPartitions("2026-01-01")
+    readers = downstream_keys(days, "2026-11-25", days, now=NOW, window=(-6, 0))
+    assert readers == ("2026-11-25", "2026-11-26", "2026-11-27", "2026-11-28")
+    assert downstream_keys(days, "2026-01-01", days, now=NOW, window=(-1, 1)) == ("2026-01-01", "2026-01-02")
+
+
+def test_dynamic_dimensions_map_by_key() -> None:
+    customers = DynamicPartitions("customers")
+    both = MultiPartitions(date=DailyPartitions("2026-01-01"), customer=customers)
+    dynamic = {"customers": ["acme", "globex"]}
+    assert both.dynamic_names() == ("customers",)
+    assert upstream_keys(both, "2026-01-02|globex", customers, now=NOW, dynamic=dynamic).keys == ("globex",)
+    assert downstream_keys(customers, "acme", both, now=at("2026-01-03"), dynamic=dynamic) == (
+        "2026-01-01|acme", "2026-01-02|acme")
+    with pytest.raises(PartitionError, match="added at run time"):
+        upstream_keys(both, "2026-01-02|initech", customers, now=NOW, dynamic=dynamic)
+
+
+def test_key_of_needs_an_aware_moment() -> None:
+    with pytest.raises(PartitionError, match="needs a time zone"):
+        DailyPartitions("2026-01-01").key_of(datetime(2026, 1, 5))
+    assert DailyPartitions("2026-01-01", timezone="Asia/Tokyo").key_of(at("2026-01-05T16:00")) == "2026-01-06"
