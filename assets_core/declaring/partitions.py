@@ -373,8 +373,9 @@ class StaticPartitions(Partitions):
         object.__setattr__(self, "static_keys", tuple(keys))
         if not self.static_keys:
             raise DefinitionError("static partitions need at least one key")
-        for key in self.static_keys:
-            _check_text(key, "static partition key")
+        problem = next(filter(None, (_text_problem(key, "static partition key") for key in self.static_keys)), None)
+        if problem:
+            raise DefinitionError(problem)
         duplicates = sorted(key for key, count in Counter(self.static_keys).items() if count > 1)
         if duplicates:
             raise DefinitionError(f"static partitions repeat the key(s) {', '.join(duplicates)}; keep each once")
@@ -410,6 +411,12 @@ class DynamicPartitions(Partitions):
 
     def dynamic_names(self) -> tuple[str, ...]:
         return (self.name,)
+
+    def check_new_key(self, key: str) -> None:
+        """Raise `PartitionError` when a key about to be added is empty or holds a character `--partition` reserves."""
+        problem = _text_problem(key, f"key of dynamic partitions '{self.name}'")
+        if problem:
+            raise PartitionError(problem)
 
     def _hint(self, key: str, keys: Sequence[str]) -> str:
         return super()._hint(key, keys) + f" (keys of '{self.name}' are added at run time)"
@@ -523,15 +530,16 @@ def _skipped_hours(timezone_name: str, day: int) -> frozenset[int]:
     if (zone.utcoffset(datetime.fromordinal(day + 1)) or ZERO) <= (zone.utcoffset(datetime.fromordinal(day)) or ZERO):
         return frozenset()
     starts = [datetime.fromordinal(day).replace(hour=hour, tzinfo=zone) for hour in range(24)]
-    return frozenset(hour for hour, start in enumerate(starts) 
+    return frozenset(hour for hour, start in enumerate(starts)
                      if start.astimezone(timezone.utc).astimezone(zone).hour != hour)
 
 
-def _check_text(key: str, what: str) -> None:
-    """Raise `DefinitionError` when a key is empty or holds a character the `--partition` syntax reserves."""
+def _text_problem(key: str, what: str) -> str | None:
+    """Why a key is unusable (empty, or holding a character the `--partition` syntax reserves), or None."""
     if not key:
-        raise DefinitionError(f"a {what} is empty; give every key some text")
+        return f"a {what} is empty; give every key some text"
     reserved = [mark for mark in _RESERVED if mark in key]
     if reserved:
-        raise DefinitionError(f"the {what} '{key}' holds {reserved[0]!r}, which --partition reserves; rename it")
+        return f"the {what} '{key}' holds {reserved[0]!r}, which --partition reserves; rename it"
+    return None
 
