@@ -245,6 +245,9 @@ def test_multi_keys_are_ordered_by_the_first_dimension() -> None:
     assert both.select("2026-01-01|us..2026-01-02|eu", now) == ["2026-01-01|us", "2026-01-02|eu"]
     assert both.window("2026-01-02|us") == Window(at("2026-01-02"), at("2026-01-03"))
     assert both.dimension_names == ("date", "region")
+    same = MultiPartitions(date=DailyPartitions(date(2026, 1, 1)), region=StaticPartitions(["eu", "us"]))
+    assert both == same and hash(both) == hash(same)
+    assert both != MultiPartitions(region=StaticPartitions(["eu", "us"]), date=DailyPartitions("2026-01-01"))
     with pytest.raises(PartitionError, match="in dimension 'region'.*did you mean 'eu'"):
         both.check_key("2026-01-01|euu", now)
     with pytest.raises(PartitionError, match=re.escape("look like date|region")):
