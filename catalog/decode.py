@@ -94,7 +94,7 @@ def maybe_utc(moment: datetime | None) -> datetime | None:
 MATERIALIZATION_FIELDS = ("asset", "run_id", "data_version", "code_version", "upstream_versions", "location", "rows",
                           "schema", "bytes", "duration", "metadata", "partition", "created_at")
 FAILURE_FIELDS = ("asset", "run_id", "error", "traceback", "attempt", "partition", "created_at")
-OBSERVATION_FIELDS = ("asset", "run_id", "data_version", "fingerprint", "created_at")
+OBSERVATION_FIELDS = ("asset", "run_id", "data_version", "fingerprint", "partition", "created_at")
 
 
 def materialization_from(values: Sequence[Any]) -> MaterializationRecord:
@@ -126,6 +126,6 @@ def failure_from(values: Sequence[Any]) -> FailureRecord:
 
 def observation_from(values: Sequence[Any]) -> ObservationRecord:
     """The record of a row selected as :data:`OBSERVATION_COLUMNS`."""
-    asset, run_id, data_version, fingerprint, created_at = values
-    return ObservationRecord(asset, run_id, data_version, fingerprint, time_from(created_at))
+    asset, run_id, data_version, fingerprint, partition, created_at = values
+    return ObservationRecord(asset, run_id, data_version, fingerprint, partition, time_from(created_at))
 

@@ -164,6 +164,7 @@ class ObservationRow(SQLModel, table=True):
     run_id: str = Field(index=True)
     data_version: str
     fingerprint: str
+    partition: str = ""
     created_at: datetime = Field(sa_type=UtcDateTime)
 
 
@@ -202,6 +203,32 @@ class AssetStateRow(SQLModel, table=True):
     )
 
 
+class DynamicPartitionRow(SQLModel, table=True):
+    """One key added to a set of dynamic partitions (``assets partitions add NAME KEY...``)."""
+
+    __tablename__ = "dynamic_partition"
+
+    name: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    position: int  # keys are listed in the order they were added
+    added_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class BackfillRow(SQLModel, table=True):
+    """A backfill: the partitions it targets, and whether it is still under way."""
+
+    __tablename__ = "backfill"
+
+    backfill_id: str = Field(primary_key=True)
+    selection: list[str] = Field(default_factory=list, sa_type=JSON)
+    partitions: str  # the range asked for, as given to --partition
+    reprocess: str  # missing | stale | failed | all
+    status: str = Field(index=True)  # running | done | failed | interrupted
+    targets: list[str] = Field(default_factory=list, sa_type=JSON)  # the nodes it runs, in order
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
 class MetaRow(SQLModel, table=True):
     """Facts about the catalog database itself, such as ``schema_version``."""
 
@@ -231,6 +258,8 @@ ASSET_STATE = table_of(AssetStateRow)
 META = table_of(MetaRow)
 LEASE = table_of(LeaseRow)
 CHECK_RESULT = table_of(CheckResultRow)
+DYNAMIC_PARTITION = table_of(DynamicPartitionRow)
+BACKFILL = table_of(BackfillRow)
 
 # Every table of the catalog, parents before children (the order ``create_all`` would pick anyway).
 TABLES: tuple[Table, ...] = (
@@ -247,4 +276,6 @@ TABLES: tuple[Table, ...] = (
     ASSET_STATE,
     LEASE,
     CHECK_RESULT,
+    DYNAMIC_PARTITION,
+    BACKFILL,
 )

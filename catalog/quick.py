@@ -28,6 +28,7 @@ from assets_core.errors import CatalogError
 from assets_core.imports import late_import
 from assets_core.planning.state import (
     AssetState,
+    BackfillRecord,
     CheckRecord,
     Event,
     FailureRecord,
@@ -184,6 +185,24 @@ class QuickCatalog:
 
     def list_runs(self, limit: int = 50) -> list[RunView]:
         return self._open().list_runs(limit)
+
+    def dynamic_partitions(self) -> dict[str, list[str]]:
+        return self._open().dynamic_partitions()
+
+    def add_dynamic_partitions(self, name: str, keys: Sequence[str]) -> list[str]:
+        return self._open().add_dynamic_partitions(name, keys)
+
+    def begin_backfill(self, record: BackfillRecord) -> None:
+        self._open().begin_backfill(record)
+
+    def end_backfill(self, backfill_id: str, status: str) -> None:
+        self._open().end_backfill(backfill_id, status)
+
+    def list_backfills(self, limit: int = 50) -> list[BackfillRecord]:
+        return self._open().list_backfills(limit)
+
+    def find_backfill(self, prefix: str) -> BackfillRecord:
+        return self._open().find_backfill(prefix)
 
     def find_run(self, run_id_or_prefix: str) -> RunView:
         return self._open().find_run(run_id_or_prefix)

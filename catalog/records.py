@@ -93,6 +93,7 @@ def observation_values(record: ObservationRecord) -> dict[str, Any]:
         "run_id": record.run_id,
         "data_version": record.data_version,
         "fingerprint": record.fingerprint,
+        "partition": record.partition,
         "created_at": to_utc(record.created_at),
     }
 

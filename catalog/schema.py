@@ -16,7 +16,18 @@ from sqlalchemy.engine import URL
 from assets_core.errors import CatalogError
 from catalog.engine import describe
 from catalog.messages import HOW_TO_MOVE
-from catalog.models import CHECK_RESULT, COLUMN_EDGE, COLUMN_LINEAGE, LEASE, META, RUN, TABLES
+from catalog.models import (
+    BACKFILL,
+    CHECK_RESULT,
+    COLUMN_EDGE,
+    COLUMN_LINEAGE,
+    DYNAMIC_PARTITION,
+    LEASE,
+    META,
+    OBSERVATION,
+    RUN,
+    TABLES,
+)
 from catalog.version import SCHEMA_VERSION
 
 Migration = Callable[[Connection], None]
@@ -47,7 +58,18 @@ def _add_leases_checks_and_run_plans(connection: Connection) -> None:
         connection.execute(text("ALTER TABLE run ADD COLUMN plan JSON NOT NULL DEFAULT '[]'"))
 
 
-MIGRATIONS: tuple[Migration, ...] = (_create_missing_tables, _add_column_lineage, _add_leases_checks_and_run_plans)
+def _add_partitions(connection: Connection) -> None:
+    """Version 3 to 4: partitioned sources' observations name their partition; dynamic partitions' keys and
+    backfills get a table each."""
+    for table in (DYNAMIC_PARTITION, BACKFILL):
+        table.create(connection, checkfirst=True)
+    columns = {column["name"] for column in inspect(connection).get_columns(OBSERVATION.name)}
+    if "partition" not in columns:
+        connection.execute(text("ALTER TABLE observation ADD COLUMN partition VARCHAR NOT NULL DEFAULT ''"))
+
+
+MIGRATIONS: tuple[Migration, ...] = (_create_missing_tables, _add_column_lineage, _add_leases_checks_and_run_plans,
+                                     _add_partitions)
 
 
 def ensure_schema(connection: Connection, url: URL) -> None:

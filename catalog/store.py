@@ -20,6 +20,7 @@ from sqlalchemy import Connection, select
 from assets_core.errors import CatalogError
 from assets_core.planning.state import (
     AssetState,
+    BackfillRecord,
     CheckRecord,
     Event,
     FailureRecord,
@@ -30,11 +31,13 @@ from assets_core.planning.state import (
     now,
 )
 from assets_core.running.recovery import is_dead
-from catalog import queries
+from catalog import partitions, queries
+from catalog.decode import maybe_time_from, time_from, to_utc
 from catalog.engine import WRITE, create_catalog_engine, describe, parse_url, translated_errors
 from catalog.models import (
     ASSET,
     ASSET_STATE,
+    BACKFILL,
     CHECK_RESULT,
     COLUMN_EDGE,
     COLUMN_LINEAGE,
@@ -47,7 +50,6 @@ from catalog.models import (
     OBSERVATION,
     RUN,
 )
-from catalog.decode import maybe_time_from, time_from, to_utc
 from catalog.records import (
     check_values,
     column_edge_values,
@@ -149,23 +151,23 @@ class SqlCatalog:
         with self._transaction() as transaction:
             transaction.insert_many(CHECK_RESULT, check_values(checks))
             by_run: dict[str, list[str]] = {}
-            for asset, run_id in [(r.asset, r.run_id) for r in materializations] + \
-                    [(r.asset, r.run_id) for r in failures]:
+            for asset, run_id in [(r.node, r.run_id) for r in materializations] + \
+                    [(r.node, r.run_id) for r in failures]:
                 by_run.setdefault(run_id, []).append(asset)
             for run_id, assets in by_run.items():
                 transaction.delete_in(LEASE, {"run_id": run_id}, "asset", assets)
             found = transaction.insert_returning_ids(MATERIALIZATION, [materialization_values(r) for r in materializations])
-            _point(transaction, {record.asset: {"materialization_id": row, "failure_id": None}
+            _point(transaction, {record.node: {"materialization_id": row, "failure_id": None}
                                  for record, row in zip(materializations, found, strict=True)})
             found = transaction.insert_returning_ids(FAILURE, [failure_values(failure) for failure in failures])
-            _point(transaction, {failure.asset: {"failure_id": row} for failure, row in zip(failures, found, strict=True)})
+            _point(transaction, {failure.node: {"failure_id": row} for failure, row in zip(failures, found, strict=True)})
             transaction.insert_many(EVENT, event_values(events))
 
     def record_observation(self, record: ObservationRecord) -> None:
         """Store an observation of a source asset."""
         with self._transaction() as transaction:
             found = transaction.insert(OBSERVATION, observation_values(record))
-            _point(transaction, {record.asset: {"observation_id": found}})
+            _point(transaction, {record.node: {"observation_id": found}})
 
     def end_run(self, run_id: str, status: str) -> None:
         """Record the run's final status and end time, and release every lease it still holds.
@@ -222,6 +224,40 @@ class SqlCatalog:
                 transaction.delete_where(LEASE, {"run_id": run_id})
         if changed == 0:
             raise CatalogError(f"no run '{run_id}' in the catalog {describe(self._url)}; begin the run first")
+
+    # Partitions and backfills
+
+    def dynamic_partitions(self) -> dict[str, list[str]]:
+        """The keys of every set of dynamic partitions, in the order they were added."""
+        with self._read() as connection:
+            return partitions.dynamic_partitions(connection)
+
+    def add_dynamic_partitions(self, name: str, keys: Sequence[str]) -> list[str]:
+        """Add keys to a set of dynamic partitions (those it has are left); return the keys added."""
+        with self._transaction() as transaction:
+            return partitions.add_dynamic_partitions(transaction, name, keys)
+
+    def begin_backfill(self, record: BackfillRecord) -> None:
+        """Record a backfill (again: replace its record)."""
+        with self._transaction() as transaction:
+            values = partitions.backfill_values(record)
+            if transaction.update(BACKFILL, "backfill_id", record.backfill_id, values) == 0:
+                transaction.insert(BACKFILL, values)
+
+    def end_backfill(self, backfill_id: str, status: str) -> None:
+        """Record a backfill's status (done, failed, interrupted) and end time."""
+        with self._transaction() as transaction:
+            transaction.update(BACKFILL, "backfill_id", backfill_id, {"status": status, "ended_at": to_utc(now())})
+
+    def list_backfills(self, limit: int = 50) -> list[BackfillRecord]:
+        """The latest backfills, newest first."""
+        with self._read() as connection:
+            return partitions.list_backfills(connection, limit)
+
+    def find_backfill(self, prefix: str) -> BackfillRecord:
+        """The backfill whose id is or starts with ``prefix`` (raises SelectionError when not one matches)."""
+        with self._read() as connection:
+            return partitions.find_backfill(connection, prefix)
 
     # Definitions
 

@@ -21,6 +21,7 @@ from assets_core.application.workspace import Options, Workspace, open_catalog_o
 from assets_core.declaring.loading import DEFINITION_TYPES, Definition, collect_assets
 from assets_core.errors import AssetsError, ProjectError
 from assets_core.planning.plan import Plan, Status
+from assets_core.planning.summary import PartitionSummary
 from assets_core.running.runs import RunResult
 
 Assets = Sequence[Definition] | types.ModuleType | None
@@ -30,30 +31,35 @@ TRIGGER = "python"
 
 def materialize(assets: Assets = None, selection: str | Iterable[str] | None = None, *, project: Path = None,
                 home: Path = None, catalog: str | None = None, force: bool = False,
-                workers: int | None = None) -> RunResult:
+                workers: int | None = None, partition: str | None = None) -> RunResult:
     """Materialize what is stale among ``assets`` (a list of assets, a module, or ``None`` for the project's
     own definitions), or only the ``selection`` (the command's syntax: ``"+report"``, ``["a", "tag:x"]``).
 
     Returns the run's result: ``run_id``, ``status`` and the asset names ``materialized``, ``skipped`` and
     ``failed``. ``project`` is the project folder (default: the current one), ``home`` where storage and
-    catalog live (default: as the command chooses), ``catalog`` a catalog URL.
+    catalog live (default: as the command chooses), ``catalog`` a catalog URL. ``partition`` runs only those
+    partitions of the partitioned assets (``"2026-01-15"``, ``"2026-01-01..2026-01-31"``, ``"eu,us"``); a
+    partition is named ``asset[key]`` in the result.
     """
     with _workspace(assets, project, home, catalog) as workspace:
-        return usecases.materialize(workspace, _words(selection), force=force, trigger=TRIGGER, workers=workers)
+        return usecases.materialize(workspace, _words(selection), force=force, trigger=TRIGGER, workers=workers,
+                                    partition=partition)
 
 
 def plan(assets: Assets = None, selection: str | Iterable[str] | None = None, *, project: Path = None,
-         home: Path = None, catalog: str | None = None, force: bool = False) -> Plan:
+         home: Path = None, catalog: str | None = None, force: bool = False, partition: str | None = None) -> Plan:
     """What :func:`materialize` would run, in order, each step with its reasons (``assets plan --json``)."""
     with _workspace(assets, project, home, catalog) as workspace:
-        return usecases.plan(workspace, _words(selection), force)
+        return usecases.plan(workspace, _words(selection), force, partition=partition)
 
 
 def status(assets: Assets = None, selection: str | Iterable[str] | None = None, *, project: Path = None,
-           home: Path = None, catalog: str | None = None) -> list[Status]:
-    """The status of each selected asset with its reasons (``assets status --json``)."""
+           home: Path = None, catalog: str | None = None,
+           partition: str | None = None) -> list[Status | PartitionSummary]:
+    """The status of each selected asset with its reasons (``assets status --json``): a partitioned asset's
+    as a summary of its partitions, or with ``partition`` each of those partitions' own."""
     with _workspace(assets, project, home, catalog) as workspace:
-        return usecases.statuses(workspace, _words(selection))
+        return usecases.statuses(workspace, _words(selection), partition)
 
 
 def load(name: str, *, project: Path = None, home: Path = None, catalog: str | None = None) -> Any:

@@ -21,6 +21,7 @@ from urllib.parse import quote, unquote
 from assets_core.errors import CatalogError
 from assets_core.imports import late_import
 from assets_core.planning.state import (
+    BackfillRecord,
     Catalog,
     CheckRecord,
     DefinitionView,
@@ -45,6 +46,14 @@ class WorkspaceCatalog(Catalog, Protocol):
 
     def list_runs(self, limit: int = 50) -> list[RunView]:
         """The latest runs, newest first."""
+        ...
+
+    def list_backfills(self, limit: int = 50) -> list[BackfillRecord]:
+        """The latest backfills, newest first."""
+        ...
+
+    def find_backfill(self, prefix: str) -> BackfillRecord:
+        """The backfill whose id is or starts with ``prefix`` (SelectionError when not exactly one does)."""
         ...
 
     def find_run(self, run_id_or_prefix: str) -> RunView:

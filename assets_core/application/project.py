@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,10 +17,11 @@ from assets_core.declaring.definitions import Asset
 from assets_core.declaring.sources import Observation, SourceMissingError, observe, source_columns
 from assets_core.imports import late_import
 from assets_core.planning.graph import AssetGraph
-from assets_core.planning.plan import Plan, Status, Versions, assess, build_plan
+from assets_core.planning.nodes import NodeGraph, latest_record, select_nodes, uses_dynamic
+from assets_core.planning.plan import Plan, Status, Versions, assess, build_plan, source_path
 from assets_core.planning.selection import Selection, parse_selection
 from assets_core.planning.snapshot import Snapshot
-from assets_core.planning.state import AssetState, Catalog, MemoryCatalog, now
+from assets_core.planning.state import AssetState, Catalog, MemoryCatalog, now, split_node
 from assets_core.planning.versioning import CodeVersioner
 from assets_core.running.alerts import AlertHook
 from assets_core.running.execution import Execution, RunEnvironment
@@ -53,33 +55,47 @@ class Project:
             self._code_versions = CodeVersioner(self.root).versions(self.graph)
         return self._code_versions
 
+    def nodes(self, at: datetime) -> NodeGraph:
+        """The assets and their partitions at one moment (with the dynamic partitions added so far)."""
+        dynamic = self.catalog.dynamic_partitions() if uses_dynamic(self.graph) else {}
+        return NodeGraph(self.graph, at, dynamic)
+
     def snapshot(self, names: Collection[str] | None = None) -> Snapshot:
-        """Observe sources, read the recorded state, and assess every asset."""
-        state = self.catalog.read_state(self.graph.names)
-        observations = self._observe(state)
+        """Observe sources, read the recorded state, and assess every asset (every partition)."""
+        at = now()
+        nodes = self.nodes(at)
+        state = self.catalog.read_state(nodes.order())
+        observations = self._observe(nodes, state)
         recorded = {name: own.materialization.location for name, own in state.items()
                     if own.materialization is not None}
         stored = self.storage.existing(recorded.values())
         lost = {name for name, location in recorded.items() if location not in stored}
-        versions = Versions(self.code_versions, {n: o.data_version for n, o in observations.items()}, lost, now())
-        return Snapshot(state, versions, observations, assess(self.graph, state, versions))
+        versions = Versions(self.code_versions, {n: o.data_version for n, o in observations.items()}, lost, at)
+        return Snapshot(state, versions, observations, assess(nodes, state, versions), nodes)
 
     def select(self, words: Iterable[str] | Selection, snapshot: Snapshot | None = None) -> set[str]:
+        """The selected assets."""
         selection = words if isinstance(words, Selection) else parse_selection(words)
         statuses = snapshot.statuses if snapshot is not None else None
         if statuses is None and any(t.field == "status" for t in selection.terms):
             statuses = self.snapshot().statuses
         return selection.resolve(self.graph, statuses)
 
-    def statuses(self, words: Iterable[str] = ()) -> list[Status]:
-        snapshot = self.snapshot()
+    def statuses(self, words: Iterable[str] = (), snapshot: Snapshot | None = None) -> list[Status]:
+        """The status of each selected node (each asset, each partition), in dependency order."""
+        snapshot = snapshot or self.snapshot()
         chosen = self.select(words, snapshot)
-        return [snapshot.statuses[name] for name in self.graph.order() if name in chosen]
+        return [snapshot.statuses[node] for node in snapshot.nodes.order() if split_node(node)[0] in chosen]
 
     def plan(self, words: Iterable[str] = (), force: bool | Collection[str] = False,
-             snapshot: Snapshot | None = None) -> Plan:
+             snapshot: Snapshot | None = None, partitions: str | None = None) -> Plan:
+        """What would run of the selection (``partitions``: only those partitions of its partitioned assets,
+        as ``KEY``, ``FIRST..LAST`` or ``K1,K2``)."""
         snapshot = snapshot or self.snapshot()
-        return build_plan(self.graph, self.select(words, snapshot), snapshot.statuses, snapshot.state, force)
+        chosen = select_nodes(snapshot.nodes, self.select(words, snapshot), partitions)
+        if force is not True and force:
+            force = {node for node in chosen if split_node(node)[0] in force or node in force}
+        return build_plan(snapshot.nodes, chosen, snapshot.statuses, snapshot.state, force)
 
     def materialize(self, words: Iterable[str] = (), settings: RunSettings | None = None,
                     listener: Listener | None = None) -> RunResult:
@@ -92,7 +108,7 @@ class Project:
     def run(self, plan: Plan, snapshot: Snapshot, settings: RunSettings | None = None,
             listener: Listener | None = None, stop: Stop | None = None) -> RunResult:
         """Run a plan made from ``snapshot`` (until done, or until ``stop`` is requested)."""
-        where = RunEnvironment(self.graph, self.storage, self.catalog, self.home, tuple(self.hooks), self.root.name)
+        where = RunEnvironment(snapshot.nodes, self.storage, self.catalog, self.home, tuple(self.hooks), self.root.name)
         execution = Execution(where, snapshot, settings or RunSettings(), listener, stop)
         return execution.run(plan)
 
@@ -111,9 +127,9 @@ class Project:
         snapshot = snapshot or self.snapshot()
         result: dict[str, tuple[str, ...] | None] = {}
         for item in self.graph:
-            record = snapshot.state.get(item.name, AssetState()).materialization
+            record = latest_record(snapshot.nodes, snapshot.state, item.name)
             if item.is_source:
-                observation = snapshot.observations.get(item.name)
+                observation = snapshot.observations.get(snapshot.nodes.nodes(item.name)[-1])
                 result[item.name] = source_columns(item, observation.files) if observation else None
             elif item.options.schema is not None:
                 result[item.name] = tuple(item.options.schema)
@@ -132,15 +148,17 @@ class Project:
 
         return project_lineage(self.graph, schemas if schemas is not None else self.schemas(snapshot), cached)
 
-    def _observe(self, state: Mapping[str, AssetState]) -> dict[str, Observation]:
+    def _observe(self, nodes: NodeGraph, state: Mapping[str, AssetState]) -> dict[str, Observation]:
+        """Observe every source node: a source's files, or each partition's own."""
         observations = {}
         for item in self.graph:
             if not item.is_source:
                 continue
-            last = state.get(item.name, AssetState()).observation
-            previous = (last.fingerprint, last.data_version) if last is not None else None
-            try:
-                observations[item.name] = observe(item, self.root, previous)
-            except SourceMissingError:
-                continue
+            for node in nodes.nodes(item.name):
+                last = state.get(node, AssetState()).observation
+                previous = (last.fingerprint, last.data_version) if last is not None else None
+                try:
+                    observations[node] = observe(item, self.root, previous, source_path(node, item))
+                except SourceMissingError:
+                    continue
         return observations

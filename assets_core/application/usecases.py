@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING
 from assets_core.application.workspace import Workspace
 from assets_core.errors import ProjectError, SelectionError
 from assets_core.planning.graph import AssetGraph
+from assets_core.planning.nodes import select_nodes
 from assets_core.planning.plan import Plan, Status
 from assets_core.planning.snapshot import Snapshot
 from assets_core.planning.state import RunRecord, RunView, now
+from assets_core.planning.summary import PartitionSummary, summarize
 from assets_core.running.recovery import live_runs
 from assets_core.running.resume import unfinished
 from assets_core.running.runs import Listener, RunResult, RunSettings, RunStatus
@@ -26,16 +28,31 @@ RESUMABLE = ("failed", "interrupted")  # the run statuses --resume picks up with
 RECENT_RUNS = 200  # runs looked through for the last one to resume
 
 
-def statuses(workspace: Workspace, selection: Iterable[str] = ()) -> list[Status]:
-    """The status of every selected asset (all by default), in dependency order, with its reasons."""
-    return workspace.project.statuses(selection)
+def statuses(workspace: Workspace, selection: Iterable[str] = (),
+             partition: str | None = None) -> list[Status | PartitionSummary]:
+    """The status of every selected asset (all by default), in dependency order, with its reasons; a
+    partitioned asset's as a summary of its partitions' statuses. With ``partition`` (``KEY``, ``FIRST..LAST``
+    or ``K1,K2``), the status of each of those partitions instead, named ``asset[key]``."""
+    project = workspace.project
+    snapshot = project.snapshot()
+    chosen = project.select(selection, snapshot)
+    nodes = snapshot.nodes
+    if partition is not None:
+        picked = select_nodes(nodes, chosen, partition)
+        return [snapshot.statuses[node] for node in nodes.order() if node in picked]
+    found: list[Status | PartitionSummary] = []
+    for name in project.graph.order():
+        if name in chosen:
+            keyed = project.graph[name].partitions is not None
+            found.append(summarize(name, nodes.keys(name), snapshot.statuses) if keyed else snapshot.statuses[name])
+    return found
 
 
 def plan(workspace: Workspace, selection: Iterable[str] = (), force: bool | Collection[str] = False,
-         snapshot: Snapshot | None = None) -> Plan:
+         snapshot: Snapshot | None = None, partition: str | None = None) -> Plan:
     """What :func:`materialize` would run, in order and why, and which selected assets wait on an unselected
     stale upstream."""
-    return workspace.project.plan(selection, force, snapshot)
+    return workspace.project.plan(selection, force, snapshot, partition)
 
 
 def settings(workspace: Workspace, trigger: str, selection: Iterable[str] = (), force: bool = False,
@@ -58,23 +75,25 @@ class Prepared:
 
 
 def prepare(workspace: Workspace, selection: Iterable[str] = (),
-            force: bool | Collection[str] = False) -> Prepared:
+            force: bool | Collection[str] = False, partition: str | None = None) -> Prepared:
     """Save the definitions as loaded now, take a snapshot and plan the selection: what a front end shows
     before it runs (a progress bar's length, the browser's plan modal)."""
     workspace.save_definitions()
     snapshot = workspace.project.snapshot()
-    return Prepared(plan(workspace, selection, force, snapshot), snapshot)
+    return Prepared(plan(workspace, selection, force, snapshot, partition), snapshot)
 
 
 def materialize(workspace: Workspace, selection: Iterable[str] = (), *, force: bool | Collection[str] = False,
                 trigger: str = "manual", workers: int | None = None, listener: Listener | None = None,
-                prepared: Prepared | None = None, stop: Stop | None = None) -> RunResult:
-    """Run what is stale in the selection (``force``: every selected asset, or the named ones), and store the
+                prepared: Prepared | None = None, stop: Stop | None = None,
+                partition: str | None = None) -> RunResult:
+    """Run what is stale in the selection (``force``: every selected asset, or the named ones; ``partition``:
+    only those partitions of its partitioned assets), and store the
     column lineage of SQL assets after the run. ``prepared`` runs what :func:`prepare` returned (for the same
     selection) instead of preparing again. Once ``stop`` is requested (Ctrl-C, a browser closing), the run
     starts nothing new, records what finished and ends interrupted (see :class:`Stop`)."""
     selection = list(selection)
-    prepared = prepared or prepare(workspace, selection, force)
+    prepared = prepared or prepare(workspace, selection, force, partition)
     run_settings = settings(workspace, trigger, selection, force is True, workers)
     result = workspace.project.run(prepared.plan, prepared.snapshot, run_settings, listener=listener, stop=stop)
     if result.status != RunStatus.INTERRUPTED:

@@ -14,10 +14,13 @@ import re
 import sys
 import types
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from assets_core.errors import DefinitionError, InvalidNameError, Location
+
+if TYPE_CHECKING:
+    from assets_core.declaring.partitions import Partitions
 
 # \Z, not $: "$" also matches before a final newline, which would let "orders\n" through.
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
@@ -25,6 +28,8 @@ NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z
 MAX_NAME_LENGTH = 255 - len("@") - 32 - len(".parquet")
 IO_CHOICES = ("auto", "parquet", "json")
 CONTEXT_PARAMETER = "context"  # a parameter with this name receives the run's AssetContext, not an upstream
+PREVIOUS_PARAMETER = "previous"  # a parameter with this name receives the asset's own latest value (or None)
+BACKFILL_CHOICES = ("per_partition", "single_run")
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,15 @@ class Output:
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Upstream:
+    """An upstream named in ``inputs`` with how much of it an asset reads: ``window=(-6, 0)`` reads the seven
+    partitions up to the asset's own (its own time partitions, shifted), concatenated in order."""
+
+    name: str
+    window: tuple[int, int] | None = None
+
+
 @dataclass(frozen=True, eq=False)
 class Asset:
     """A declared asset: how it is made, from which upstreams, and how it is described.
@@ -82,6 +96,11 @@ class Asset:
     upstream_locations: Mapping[str, Location] = field(default_factory=dict)  # where each upstream is named
     problems: tuple[DefinitionError, ...] = ()
     wants_context: bool = False
+    wants_previous: bool = False
+    partitions: Partitions | None = None
+    windows: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # upstream asset -> partitions window
+    time_column: str | None = None  # the column that says which time partition a row belongs to
+    backfill: str = "per_partition"  # or "single_run": a range of partitions in one call
     # Every upstream asset, inputs first, without repeats: asked for several times per asset in every
     # assessment, so computed once, when the asset is made.
     upstream: tuple[str, ...] = field(init=False, repr=False, compare=False)
@@ -107,13 +126,16 @@ def asset(
     fn: Callable[..., Any] | None = None,
     *,
     name: str | None = None,
-    inputs: Mapping[str, str] | None = None,
+    inputs: Mapping[str, str | Upstream] | None = None,
     deps: Iterable[str] = (),
     group: str | None = None,
     description: str | None = None,
     tags: Iterable[str] | Mapping[str, str] = (),
     owners: Iterable[str] = (),
     options: AssetOptions | None = None,
+    partitions: Partitions | None = None,
+    time_column: str | None = None,
+    backfill: str = "per_partition",
 ) -> Any:
     """Declare the decorated function as an asset whose parameters name its upstream assets.
 
@@ -130,7 +152,8 @@ def asset(
     """
 
     def wrap(func: Callable[..., Any]) -> Asset:
-        return _python_asset(func, name, inputs or {}, deps, group, description, tags, owners, options)
+        made = _python_asset(func, name, inputs or {}, deps, group, description, tags, owners, options)
+        return partitioned(made, partitions, time_column, backfill)
 
     return wrap(fn) if fn is not None else wrap
 
@@ -138,7 +161,7 @@ def asset(
 def _python_asset(
     func: Callable[..., Any],
     name: str | None,
-    inputs: Mapping[str, str],
+    inputs: Mapping[str, str | Upstream],
     deps: Iterable[str],
     group: str | None,
     description: str | None,
@@ -150,15 +173,17 @@ def _python_asset(
     location = _function_location(func)
     problems: list[DefinitionError] = []
     resolved: dict[str, str] = {}
+    windows = {given.name: given.window for given in inputs.values() if isinstance(given, Upstream) and given.window}
     parameters, variadic = _parameters(func)
     for parameter in variadic:
         problems.append(DefinitionError(
             f"has parameter '{parameter}', which names no upstream; declare each upstream as a named "
             "parameter (or list extra ones in deps=...)", asset=asset_name, location=location))
     for parameter in parameters:
-        if parameter == CONTEXT_PARAMETER and parameter not in inputs:
+        if parameter in (CONTEXT_PARAMETER, PREVIOUS_PARAMETER) and parameter not in inputs:
             continue
-        resolved[parameter] = inputs.get(parameter, parameter)
+        given = inputs.get(parameter, parameter)
+        resolved[parameter] = given.name if isinstance(given, Upstream) else given
     for key in inputs:
         if key not in parameters:
             known = ", ".join(parameters) or "none"
@@ -180,7 +205,33 @@ def _python_asset(
         location=location,
         problems=tuple(problems) + tuple(name_problems(asset_name, location)),
         wants_context=CONTEXT_PARAMETER in parameters and CONTEXT_PARAMETER not in inputs,
+        wants_previous=PREVIOUS_PARAMETER in parameters and PREVIOUS_PARAMETER not in inputs,
+        windows=windows,
     )
+
+
+def partitioned(item: Asset, partitions: Partitions | None, time_column: str | None, backfill: str) -> Asset:
+    """The asset split into ``partitions`` (unchanged without); problems with the arguments are kept on it."""
+    if partitions is None and time_column is None and backfill == "per_partition" and not item.windows:
+        return item
+    problems = list(item.problems)
+    if partitions is not None and not hasattr(partitions, "keys"):
+        problems.append(DefinitionError(
+            f"has partitions={partitions!r}; give DailyPartitions(...), StaticPartitions([...]) or another "
+            "partitioning from assets_core", asset=item.name, location=item.location))
+        partitions = None
+    if backfill not in BACKFILL_CHOICES:
+        problems.append(DefinitionError(f"has backfill={backfill!r}; choose one of {', '.join(BACKFILL_CHOICES)}",
+                                        asset=item.name, location=item.location))
+    elif backfill == "single_run" and (time_column is None or partitions is None):
+        problems.append(DefinitionError(
+            "has backfill='single_run', which needs time partitions and a time_column (the column that says "
+            "which partition a row belongs to)", asset=item.name, location=item.location))
+    if item.windows and partitions is None:
+        problems.append(DefinitionError(
+            "reads a window of partitions (Upstream(..., window=...)) but has no partitions of its own; "
+            "declare partitions=... or drop the window", asset=item.name, location=item.location))
+    return replace(item, partitions=partitions, time_column=time_column, backfill=backfill, problems=tuple(problems))
 
 
 def _parameters(func: Callable[..., Any]) -> tuple[list[str], list[str]]:
@@ -211,6 +262,7 @@ def source_asset(
     tags: Iterable[str] | Mapping[str, str] = (),
     owners: Iterable[str] = (),
     read_options: Mapping[str, Any] | None = None,
+    partitions: Partitions | None = None,
 ) -> Asset:
     """Declare external data the framework observes but does not produce.
 
@@ -218,6 +270,10 @@ def source_asset(
     read into a polars DataFrame (a glob's files are concatenated), with ``read_options`` passed to
     ``pl.read_csv`` / ``pl.read_parquet`` (e.g. ``{"schema_overrides": {"zip": pl.String}}``); any other file
     is passed on as its path.
+
+    With ``partitions``, each partition is its own file: ``path`` names it with placeholders, ``{date}`` for a
+    time partitioning's key (``{key}`` for static or dynamic keys, one per dimension name for multi partitions),
+    and each partition is observed on its own, so a changed file makes only its partition's readers stale.
 
     >>> raw = source_asset("raw_orders", "data/orders.csv")
     >>> raw.kind, raw.path, raw.upstream
@@ -236,6 +292,7 @@ def source_asset(
         read_options=dict(read_options or {}),
         location=location,
         problems=tuple(name_problems(name, location)),
+        partitions=partitions,
     )
 
 

@@ -32,33 +32,35 @@ class SourceMissingError(StorageError):
     """No file matches a source asset's path."""
 
 
-def source_files(item: Asset, root: str | os.PathLike[str]) -> tuple[Path, ...]:
-    """The files a source asset names, sorted; raise :class:`SourceMissingError` when there are none."""
-    pattern = os.path.join(root, item.path or "")
+def source_files(item: Asset, root: str | os.PathLike[str], path: str | None = None) -> tuple[Path, ...]:
+    """The files a source asset names (or ``path``, one partition's), sorted; raise :class:`SourceMissingError`
+    when there are none."""
+    pattern = os.path.join(root, path if path is not None else item.path or "")
     files = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
     if not files:
         raise SourceMissingError(
-            f"source asset '{item.name}' reads '{item.path}', but no file matches it (looked for {pattern}); "
+            f"source asset '{item.name}' reads '{path if path is not None else item.path}', but no file matches it (looked for {pattern}); "
             "create the file or fix the path in its source_asset(...) declaration")
     return tuple(files)
 
 
-def observe(item: Asset, root: str | os.PathLike[str], previous: tuple[str, str] | None = None) -> Observation:
-    """Observe a source asset's files.
+def observe(item: Asset, root: str | os.PathLike[str], previous: tuple[str, str] | None = None,
+            path: str | None = None) -> Observation:
+    """Observe a source asset's files (``path``: those of one of its partitions).
 
     ``previous`` is the (fingerprint, data version) of the last observation: when sizes and modification
     times are unchanged, the files are not hashed again.
     """
-    files = source_files(item, root)
+    files = source_files(item, root, path)
     stats = [(f, f.stat()) for f in files]
     fingerprint = hashlib.sha256(
         "\n".join(f"{f}\t{s.st_size}\t{s.st_mtime_ns}" for f, s in stats).encode()).hexdigest()[:32]
     if previous is not None and previous[0] == fingerprint:
         return Observation(previous[1], fingerprint, files)
     h = hashlib.sha256()
-    for path in files:
-        h.update(os.path.relpath(path, root).encode() + b"\0")
-        with open(path, "rb") as handle:
+    for file in files:
+        h.update(os.path.relpath(file, root).encode() + b"\0")
+        with open(file, "rb") as handle:
             while block := handle.read(1 << 20):
                 h.update(block)
     return Observation(h.hexdigest()[:32], fingerprint, files)

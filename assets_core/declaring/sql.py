@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import sqlglot
@@ -21,8 +21,18 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.optimizer.scope import traverse_scope
 
-from assets_core.declaring.definitions import Asset, AssetOptions, default_group, name_problems, normalize_tags
+from assets_core.declaring.definitions import (
+    Asset,
+    AssetOptions,
+    default_group,
+    name_problems,
+    normalize_tags,
+    partitioned,
+)
 from assets_core.errors import DefinitionError, Location, MaterializationError
+
+if TYPE_CHECKING:
+    from assets_core.declaring.partitions import Partitions
 
 DEFAULT_DIALECT = "duckdb"
 QUERY_TYPES = (exp.Select, exp.Union, exp.Intersect, exp.Except)
@@ -39,8 +49,12 @@ class TableReference:
 
 def sql_asset(name: str, sql: str, *, dialect: str = DEFAULT_DIALECT, group: str | None = None,
               description: str = "", tags: Iterable[str] | Mapping[str, str] = (), owners: Iterable[str] = (),
-              options: AssetOptions | None = None) -> Asset:
+              options: AssetOptions | None = None, partitions: Partitions | None = None,
+              time_column: str | None = None, backfill: str = "per_partition") -> Asset:
     """Declare a SQL asset: a SELECT over other assets, referenced as tables.
+
+    With ``partitions`` (time partitions), the SQL may use ``@start`` and ``@end``: the bounds of the partition's
+    window (of the whole range for ``backfill="single_run"``), put into sqlglot's tree as timestamps.
 
     >>> orders = sql_asset("orders", "select id, amount from raw_orders where amount > 0")
     >>> orders.kind, orders.upstream
@@ -48,8 +62,9 @@ def sql_asset(name: str, sql: str, *, dialect: str = DEFAULT_DIALECT, group: str
     """
     frame = sys._getframe(1)
     location = Location(os.path.abspath(frame.f_code.co_filename), frame.f_lineno)
-    return build_sql_asset(name, sql, dialect, location, group=group, description=description, tags=tags,
+    made = build_sql_asset(name, sql, dialect, location, group=group, description=description, tags=tags,
                            owners=owners, options=options)
+    return partitioned(made, partitions, time_column, backfill)
 
 
 def sql_folder(folder: str | os.PathLike[str], *, dialect: str = DEFAULT_DIALECT, group: str | None = None) -> list[Asset]:

@@ -13,8 +13,8 @@ from enum import StrEnum
 
 from assets_core.declaring.definitions import Asset
 from assets_core.errors import SelectionError
-from assets_core.planning.graph import AssetGraph
-from assets_core.planning.state import AssetState, MaterializationRecord
+from assets_core.planning.nodes import NodeGraph, read_versions
+from assets_core.planning.state import AssetState, MaterializationRecord, split_node
 
 
 class AssetStatus(StrEnum):
@@ -104,19 +104,25 @@ class Versions:
     now: datetime | None = None  # the time freshness policies are judged at (None: not judged)
 
 
-def assess(graph: AssetGraph, state: Mapping[str, AssetState], versions: Versions) -> dict[str, Status]:
-    """The status of every asset, in dependency order."""
+def assess(graph: NodeGraph, state: Mapping[str, AssetState], versions: Versions) -> dict[str, Status]:
+    """The status of every node (every asset, or every partition of a partitioned one), in dependency order."""
     statuses: dict[str, Status] = {}
+
+    def version_of(node: str) -> str | None:
+        return data_version(node, graph[node], state.get(node), versions)
+
     for name in graph.order():
         item = graph[name]
         if item.is_source:
-            statuses[name] = _source_status(item, state.get(name), versions)
+            statuses[name] = _source_status(name, item, state.get(name), versions)
             continue
-        stale_upstreams = {up for up in item.upstream if not graph[up].is_source and not statuses[up].fresh}
-        current = {up: data_version(graph[up], state.get(up), versions) for up in item.upstream}
+        reads = graph.reads(name)
+        stale_upstreams = {up for up, nodes in reads.items()
+                           if not graph.assets[up].is_source and not all(statuses[n].fresh for n in nodes)}
+        current = read_versions(reads, version_of)
         own = state.get(name, AssetState())
-        reasons = reasons_for(item, own, versions.code[name], current, stale_upstreams, name in versions.lost)
-        policy = graph.freshness.get(name)
+        reasons = reasons_for(item, own, versions.code[item.name], current, stale_upstreams, name in versions.lost)
+        policy = graph.freshness.get(item.name)
         if policy is not None and versions.now is not None and own.materialization is not None:
             reasons += _overdue(own.materialization, policy.max_age, versions.now)
         statuses[name] = Status(name, _status_of(own, reasons, name in versions.lost), tuple(reasons))
@@ -145,20 +151,21 @@ def reasons_for(item: Asset, own: AssetState, code_version: str, upstream_versio
     return reasons
 
 
-def data_version(item: Asset, own: AssetState | None, versions: Versions) -> str | None:
-    """The data version an asset holds now (None when it holds nothing)."""
+def data_version(node: str, item: Asset, own: AssetState | None, versions: Versions) -> str | None:
+    """The data version a node holds now (None when it holds nothing)."""
     if item.is_source:
-        return versions.sources.get(item.name)
-    if own is None or own.materialization is None or item.name in versions.lost:
+        return versions.sources.get(node)
+    if own is None or own.materialization is None or node in versions.lost:
         return None
     return own.materialization.data_version
 
 
-def build_plan(graph: AssetGraph, selected: Collection[str], statuses: Mapping[str, Status],
+def build_plan(graph: NodeGraph, selected: Collection[str], statuses: Mapping[str, Status],
                state: Mapping[str, AssetState], force: bool | Collection[str] = False) -> Plan:
-    """The selected assets that must run, with their reasons; check that every unselected input exists.
+    """The selected nodes (assets, or partitions of them) that must run, with their reasons; check that every
+    unselected input exists.
 
-    ``force`` reruns every selected asset (``True``) or the named ones; the others run only when stale, and
+    ``force`` reruns every selected node (``True``) or the named ones; the others run only when stale, and
     at run time early cutoff may still skip them when what they read did not change.
     """
     chosen = {name for name in selected if not graph[name].is_source}
@@ -169,14 +176,18 @@ def build_plan(graph: AssetGraph, selected: Collection[str], statuses: Mapping[s
     for name in graph.order():
         if name not in chosen:
             continue
-        reasons = [r for r in statuses[name].reasons if r.kind != ReasonKind.UPSTREAM_STALE or r.upstream in planned]
+        ahead = [up for up, nodes in graph.reads(name).items() if any(node in planned for node in nodes)]
+        reasons = [r for r in statuses[name].reasons if r.kind != ReasonKind.UPSTREAM_STALE or r.upstream in ahead]
         if not reasons and name not in forced and statuses[name].reasons:
             waiting.append(Step(name, statuses[name].reasons))
         reasons += [Reason(ReasonKind.UPSTREAM_STALE, f"upstream '{up}' runs first", up)
-                    for up in graph.upstream(name) if up in planned and not _names(reasons, up)]
+                    for up in ahead if not _names(reasons, up)]
         if name in forced:
             reasons.insert(0, Reason(ReasonKind.FORCED, "--force reruns it" if force is True else "asked to rerun it"))
-        if reasons:
+        gaps = _gaps(graph, name, planned, statuses, state) if reasons else ()
+        if gaps:
+            waiting.append(Step(name, gaps))
+        elif reasons:
             steps.append(Step(name, tuple(reasons)))
             planned.add(name)
     _check_inputs(graph, planned, statuses, state)
@@ -187,7 +198,29 @@ def _names(reasons: list[Reason], upstream: str) -> bool:
     return any(r.upstream == upstream and r.kind == ReasonKind.UPSTREAM_STALE for r in reasons)
 
 
-def _check_inputs(graph: AssetGraph, planned: set[str], statuses: Mapping[str, Status],
+def _gaps(graph: NodeGraph, name: str, planned: set[str], statuses: Mapping[str, Status],
+          state: Mapping[str, AssetState]) -> tuple[Reason, ...]:
+    """Why a node cannot run yet: it reads partitions that hold no data and are not planned (a range of days
+    selected, and a weekly or unpartitioned asset below that reads other days too). Such a node waits."""
+    reasons = []
+    for up, nodes in graph.reads(name).items():
+        if graph.assets[up].is_source or graph.assets[up].partitions is None:
+            continue
+        empty = [n for n in nodes if n not in planned and _holds_nothing(n, statuses, state)]
+        if empty:
+            reasons.append(Reason(ReasonKind.UPSTREAM_STALE, f"it reads {len(empty)} partition(s) of '{up}' that hold "
+                                  f"no data and are not selected, e.g. {empty[0]}; select them too", up))
+    return tuple(reasons)
+
+
+def _holds_nothing(node: str, statuses: Mapping[str, Status], state: Mapping[str, AssetState]) -> bool:
+    return state.get(node, AssetState()).materialization is None or statuses[node].status == MISSING
+
+
+PROBLEMS_SHOWN = 10  # a plan over many partitions names the first few that cannot run, and counts the rest
+
+
+def _check_inputs(graph: NodeGraph, planned: set[str], statuses: Mapping[str, Status],
                   state: Mapping[str, AssetState]) -> None:
     problems = []
     for name in sorted(planned):
@@ -198,21 +231,31 @@ def _check_inputs(graph: AssetGraph, planned: set[str], statuses: Mapping[str, S
             if record is None or statuses[up].status == MISSING:
                 problems.append(
                     f"asset '{name}' reads '{up}', which is not selected and has no stored value; "
-                    f"select it too, e.g. '+{name}'")
+                    f"select it too, e.g. '+{split_node(name)[0]}'")
+    if len(problems) > PROBLEMS_SHOWN:
+        problems = [*problems[:PROBLEMS_SHOWN], f"... and {len(problems) - PROBLEMS_SHOWN} more like these"]
     if problems:
         raise SelectionError("\n".join(problems))
 
 
-def _source_status(item: Asset, own: AssetState | None, versions: Versions) -> Status:
-    now = versions.sources.get(item.name)
+def _source_status(node: str, item: Asset, own: AssetState | None, versions: Versions) -> Status:
+    now = versions.sources.get(node)
     if now is None:
-        return Status(item.name, MISSING, (Reason(ReasonKind.MISSING, f"no file matches '{item.path}'"),))
+        return Status(node, MISSING, (Reason(ReasonKind.MISSING, f"no file matches '{source_path(node, item)}'"),))
     observed = own.observation if own is not None else None
     if observed is None:
-        return Status(item.name, STALE, (Reason(ReasonKind.SOURCE_CHANGED, "not observed yet"),))
+        return Status(node, STALE, (Reason(ReasonKind.SOURCE_CHANGED, "not observed yet"),))
     if observed.data_version != now:
-        return Status(item.name, STALE, (Reason(ReasonKind.SOURCE_CHANGED, "its files changed since last observed"),))
-    return Status(item.name, FRESH)
+        return Status(node, STALE, (Reason(ReasonKind.SOURCE_CHANGED, "its files changed since last observed"),))
+    return Status(node, FRESH)
+
+
+def source_path(node: str, item: Asset) -> str:
+    """The path of a source node's files: a partition's own, with its key's parts put in."""
+    key = split_node(node)[1]
+    if not key or item.partitions is None:
+        return item.path or ""
+    return (item.path or "").format_map(item.partitions.placeholders(key))
 
 
 def _upstream_reasons(up: str, record: MaterializationRecord, now: str | None, stale: bool) -> list[Reason]:

@@ -18,6 +18,27 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def node_name(asset: str, partition: str = "") -> str:
+    """What staleness, plans and runs call one partition of an asset (the asset's name when unpartitioned).
+
+    >>> node_name("events", "2026-01-15"), node_name("orders")
+    ('events[2026-01-15]', 'orders')
+    """
+    return f"{asset}[{partition}]" if partition else asset
+
+
+def split_node(node: str) -> tuple[str, str]:
+    """The asset and partition key a node names (asset names never hold ``[``).
+
+    >>> split_node("events[2026-01-15|eu]"), split_node("orders")
+    (('events', '2026-01-15|eu'), ('orders', ''))
+    """
+    if node.endswith("]"):
+        asset, _, key = node.partition("[")
+        return asset, key[:-1]
+    return node, ""
+
+
 @dataclass(frozen=True)
 class MaterializationRecord:
     """One successful materialization of an asset."""
@@ -36,6 +57,10 @@ class MaterializationRecord:
     partition: str = ""
     created_at: datetime = field(default_factory=now)
 
+    @property
+    def node(self) -> str:
+        return node_name(self.asset, self.partition)
+
 
 @dataclass(frozen=True)
 class FailureRecord:
@@ -49,6 +74,10 @@ class FailureRecord:
     partition: str = ""
     created_at: datetime = field(default_factory=now)
 
+    @property
+    def node(self) -> str:
+        return node_name(self.asset, self.partition)
+
 
 @dataclass(frozen=True)
 class ObservationRecord:
@@ -58,7 +87,12 @@ class ObservationRecord:
     run_id: str
     data_version: str
     fingerprint: str  # cheap summary (paths, sizes, mtimes) that lets an unchanged file skip re-hashing
+    partition: str = ""
     created_at: datetime = field(default_factory=now)
+
+    @property
+    def node(self) -> str:
+        return node_name(self.asset, self.partition)
 
 
 @dataclass(frozen=True)
@@ -84,6 +118,20 @@ class RunRecord:
     host: str = ""  # the machine the run's process runs on
     plan: tuple[str, ...] = ()  # the assets it planned to run, in order
     heartbeat_at: datetime | None = None  # last sign of life of its process
+
+
+@dataclass(frozen=True)
+class BackfillRecord:
+    """A backfill: the partitions of a selection it runs, recorded so that it can be resumed."""
+
+    backfill_id: str
+    selection: tuple[str, ...]
+    partitions: str  # the range asked for, as given to --partition
+    reprocess: str  # which partitions of the range it runs: missing | stale | failed | all
+    status: str  # running | done | failed | interrupted
+    targets: tuple[str, ...]  # the nodes it runs, in order
+    created_at: datetime = field(default_factory=now)
+    ended_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +215,10 @@ class StateReader(Protocol):
         """The runs recorded as running (some may have died: see ``assets_core.running.recovery``)."""
         ...
 
+    def dynamic_partitions(self) -> dict[str, list[str]]:
+        """The keys of every set of dynamic partitions, in the order they were added."""
+        ...
+
 
 class Recorder(Protocol):
     """Records what a run does. Called from one thread at a time."""
@@ -202,6 +254,18 @@ class Recorder(Protocol):
         """Record the run's final status, and release every lease it still holds."""
         ...
 
+    def add_dynamic_partitions(self, name: str, keys: Sequence[str]) -> list[str]:
+        """Add keys to a set of dynamic partitions (those it has are left); return the keys added."""
+        ...
+
+    def begin_backfill(self, record: BackfillRecord) -> None:
+        """Record a backfill (again: replace its record)."""
+        ...
+
+    def end_backfill(self, backfill_id: str, status: str) -> None:
+        """Record a backfill's status (done, failed, interrupted) and end time."""
+        ...
+
 
 class Catalog(StateReader, Recorder, Protocol):
     """Both halves: what a run reads and what it records."""
@@ -219,7 +283,28 @@ class MemoryCatalog:
         self.observations: list[ObservationRecord] = []
         self.checks: list[CheckRecord] = []
         self.leases: dict[str, str] = {}
+        self.dynamic: dict[str, list[str]] = {}
+        self.backfills: dict[str, BackfillRecord] = {}
         self._state: dict[str, AssetState] = {}
+
+    def dynamic_partitions(self) -> dict[str, list[str]]:
+        with self._lock:
+            return {name: list(keys) for name, keys in self.dynamic.items()}
+
+    def add_dynamic_partitions(self, name: str, keys: Sequence[str]) -> list[str]:
+        with self._lock:
+            known = self.dynamic.setdefault(name, [])
+            added = [key for key in dict.fromkeys(keys) if key not in known]
+            known.extend(added)
+            return added
+
+    def begin_backfill(self, record: BackfillRecord) -> None:
+        with self._lock:
+            self.backfills[record.backfill_id] = record
+
+    def end_backfill(self, backfill_id: str, status: str) -> None:
+        with self._lock:
+            self.backfills[backfill_id] = replace(self.backfills[backfill_id], status=status, ended_at=now())
 
     def read_state(self, assets: Iterable[str]) -> dict[str, AssetState]:
         with self._lock:
@@ -245,25 +330,25 @@ class MemoryCatalog:
                        events: Sequence[Event], checks: Sequence[CheckRecord] = ()) -> None:
         with self._lock:
             self.checks.extend(checks)
-            for asset, run_id in [(r.asset, r.run_id) for r in materializations] + \
-                    [(r.asset, r.run_id) for r in failures]:
-                if self.leases.get(asset) == run_id:
-                    del self.leases[asset]
+            for node, run_id in [(r.node, r.run_id) for r in materializations] + \
+                    [(r.node, r.run_id) for r in failures]:
+                if self.leases.get(node) == run_id:
+                    del self.leases[node]
             for record in materializations:
                 self.materializations.append(record)
-                old = self._state.get(record.asset, AssetState())
-                self._state[record.asset] = replace(old, materialization=record, failure=None)
+                old = self._state.get(record.node, AssetState())
+                self._state[record.node] = replace(old, materialization=record, failure=None)
             for failure in failures:
                 self.failures.append(failure)
-                old = self._state.get(failure.asset, AssetState())
-                self._state[failure.asset] = replace(old, failure=failure)
+                old = self._state.get(failure.node, AssetState())
+                self._state[failure.node] = replace(old, failure=failure)
             self.events.extend(events)
 
     def record_observation(self, record: ObservationRecord) -> None:
         with self._lock:
             self.observations.append(record)
-            old = self._state.get(record.asset, AssetState())
-            self._state[record.asset] = replace(old, observation=record)
+            old = self._state.get(record.node, AssetState())
+            self._state[record.node] = replace(old, observation=record)
 
     def acquire_leases(self, run_id: str, assets: Sequence[str]) -> dict[str, str]:
         with self._lock:

@@ -32,16 +32,16 @@ _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 class Inputs(Protocol):
     """Where an attempt finds its upstream values (see :class:`assets_core.running.values.ValueCache`)."""
 
-    def value(self, name: str, lazy: bool) -> Any:
-        """The value of an upstream asset (a lazy scan when ``lazy`` and the value allows it)."""
+    def read(self, node: str, upstream: str, lazy: bool) -> Any:
+        """What a node reads of an upstream asset (a lazy scan when ``lazy`` and the value allows it)."""
         ...
 
-    def arguments(self, item: Asset, attempt: int) -> dict[str, Any]:
-        """The keyword arguments of the asset's function for attempt number ``attempt``."""
+    def arguments(self, node: str, attempt: int) -> dict[str, Any]:
+        """The keyword arguments of the node's function for attempt number ``attempt``."""
         ...
 
 
-def attempt(item: Asset, inputs: Inputs, storage: Storage, checks: Sequence[Check],
+def attempt(node: str, item: Asset, inputs: Inputs, storage: Storage, checks: Sequence[Check],
             policy: RetryPolicy) -> Outcome:
     """Compute an asset, store its value and run its checks on it, retrying as ``policy`` says.
 
@@ -56,7 +56,7 @@ def attempt(item: Asset, inputs: Inputs, storage: Storage, checks: Sequence[Chec
         done: tuple[Stored, Mapping[str, Any], list[tuple[Check, CheckResult]]] | None = None
         with capture() as captured:
             try:
-                value = compute(item, inputs, number)
+                value = compute(node, item, inputs, number)
                 metadata: Mapping[str, Any] = {}
                 if isinstance(value, Output):
                     value, metadata = value.value, json_metadata(item.name, value.metadata)
@@ -72,7 +72,7 @@ def attempt(item: Asset, inputs: Inputs, storage: Storage, checks: Sequence[Chec
             stored, metadata, results = done
             blocking = blocking_failure(results)
             status, detail = (FAILED, blocking) if blocking else (MATERIALIZED, stored_detail(stored))
-            return Outcome(item.name, status, detail, time.perf_counter() - clock, stored, started_at=started_at,
+            return Outcome(node, status, detail, time.perf_counter() - clock, stored, started_at=started_at,
                            metadata=metadata, logs=tuple(logs), retries=tuple(retries), checks=tuple(results))
         if number == policy.max_attempts or not isinstance(failure, policy.retry_on):
             break
@@ -80,7 +80,7 @@ def attempt(item: Asset, inputs: Inputs, storage: Storage, checks: Sequence[Chec
         retries.append(f"attempt {number} of {policy.max_attempts} failed: {message}; retrying in {pause:.2f}s")
         logs.append(("retry", "WARNING", retries[-1]))  # between this attempt's lines and the next one's
         time.sleep(pause)
-    return Outcome(item.name, FAILED, message, time.perf_counter() - clock, started_at=started_at, logs=tuple(logs),
+    return Outcome(node, FAILED, message, time.perf_counter() - clock, started_at=started_at, logs=tuple(logs),
                    retries=tuple(retries), traceback=trace)
 
 
@@ -97,14 +97,14 @@ def blocking_failure(results: Sequence[tuple[Check, CheckResult]]) -> str:
     return ""
 
 
-def compute(item: Asset, inputs: Inputs, number: int) -> Any:
-    """Call the asset's function (or run its SQL) on its upstream values."""
+def compute(node: str, item: Asset, inputs: Inputs, number: int) -> Any:
+    """Call the asset's function (or run its SQL) on what the node reads of its upstreams."""
     if item.kind == "sql":
         with late_import():  # sqlglot is loaded only by projects with SQL assets (and preloaded by a run)
             from assets_core.declaring.sql import run_sql
 
-        return run_sql(item, {ref: inputs.value(upstream, lazy=True) for ref, upstream in item.inputs.items()})
-    return item.fn(**inputs.arguments(item, number))  # type: ignore[misc]
+        return run_sql(item, {ref: inputs.read(node, upstream, lazy=True) for ref, upstream in item.inputs.items()})
+    return item.fn(**inputs.arguments(node, number))  # type: ignore[misc]
 
 
 def run_checks(checks: Sequence[Check], stored: Stored, storage: Storage) -> list[tuple[Check, CheckResult]]:

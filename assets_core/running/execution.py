@@ -24,7 +24,7 @@ from assets_core.declaring.definitions import RetryPolicy
 from assets_core.declaring.sources import Observation
 from assets_core.errors import StorageError
 from assets_core.imports import preload
-from assets_core.planning.graph import AssetGraph
+from assets_core.planning.nodes import NodeGraph, read_versions
 from assets_core.planning.plan import Plan, Reason, reasons_for
 from assets_core.planning.snapshot import Snapshot
 from assets_core.planning.state import (
@@ -37,6 +37,7 @@ from assets_core.planning.state import (
     ObservationRecord,
     RunRecord,
     now,
+    split_node,
 )
 from assets_core.running.alerts import AlertHook
 from assets_core.running.attempts import attempt, check_event, json_metadata
@@ -70,7 +71,7 @@ UPSTREAM_REASONS = ("upstream_changed", "upstream_stale")  # the reasons a run m
 class RunEnvironment:
     """Where and with what a run works: the project's graph, storage, catalog, home and alert hooks."""
 
-    graph: AssetGraph
+    graph: NodeGraph  # the assets and their partitions, as the snapshot saw them
     storage: Storage
     catalog: Catalog
     home: Path
@@ -92,7 +93,7 @@ class Execution:
         self.listener: Listener = listener or (lambda event: None)
         self.run_id = new_run_id()
         self.data_versions: dict[str, str | None] = {}
-        self.values = ValueCache(graph, storage, observations, self.run_id, self.home)
+        self.values = ValueCache(graph, storage, observations, self.run_id, self.home, self.versions.code)
         self.blocked: set[str] = set()
         self.outcomes: list[Outcome] = []
         self.stop = stop or Stop()
@@ -148,7 +149,7 @@ class Execution:
         for name, own in self.state.items():
             if own.materialization is not None and name not in self.versions.lost:
                 self.data_versions[name] = own.materialization.data_version
-                self.values.locations[name] = own.materialization.location
+                self.values.locations[name] = self.values.previous[name] = own.materialization.location
         for name, observation in self.observations.items():
             self.data_versions[name] = observation.data_version
         self.values.expect(plan.assets)
@@ -168,8 +169,9 @@ class Execution:
 
     def _record_observations(self) -> None:
         for name, observation in self._changed_observations():
-            self.recorder.record_observation(
-                ObservationRecord(name, self.run_id, observation.data_version, observation.fingerprint))
+            asset, key = split_node(name)
+            self.recorder.record_observation(ObservationRecord(asset, self.run_id, observation.data_version,
+                                                               observation.fingerprint, partition=key))
 
     def _schedule(self, plan: Plan) -> None:
         """Start each planned asset once its planned upstreams are done, until every one is done."""
@@ -296,7 +298,7 @@ class Execution:
 
     def _skipped(self, name: str, planned: tuple[Reason, ...]) -> bool:
         """Skip a planned asset that need not run after all; return whether it was skipped."""
-        broken = tuple(up for up in self.graph[name].upstream if up in self.blocked)
+        broken = tuple(up for up in self.graph.upstream(name) if up in self.blocked)
         if broken:
             self.blocked.add(name)  # skipped for a failure: what reads it is skipped too
             detail = f"upstream '{broken[0]}' failed" if len(broken) == 1 else \
@@ -318,10 +320,10 @@ class Execution:
         other = self.leases.made_by.get(name)
         if self.settings.force or (other is None and any(r.kind not in UPSTREAM_REASONS for r in planned)):
             return None  # it runs for a reason of its own, whatever its upstreams made
-        current = {up: self.data_versions.get(up) for up in item.upstream}
+        current = read_versions(self.graph.reads(name), self.data_versions.get)
         own = self.state.get(name, AssetState())
         lost = name in self.versions.lost and other is None
-        if reasons_for(item, own, self.versions.code[name], current, lost=lost):
+        if reasons_for(item, own, self.versions.code[item.name], current, lost=lost):
             return None
         if other is not None:
             return f"run {other} made it fresh meanwhile"
@@ -331,7 +333,7 @@ class Execution:
         """Run one asset in a worker thread, with retries; never raises for the asset's own failures."""
         item = self.graph[name]
         policy = item.options.retry or self.settings.retry or RetryPolicy()
-        return attempt(item, self.values, self.storage, self.graph.checks.get(name, ()), policy)
+        return attempt(name, item, self.values, self.storage, self.graph.checks.get(item.name, ()), policy)
 
     def _complete(self, outcome: Outcome) -> None:
         """Queue what a finished attempt did for recording, and tell the run's subscribers."""
@@ -339,6 +341,9 @@ class Execution:
         events = [Event(self.run_id, "started", self._why.get(name, ""), asset=name,
                         created_at=outcome.started_at or now())]
         events += [Event(self.run_id, kind, text, asset=name, level=level) for kind, level, text in outcome.logs]
+        events += [Event(self.run_id, "log", f"its window reaches {count} partition(s) of '{up}' before that "
+                         "asset's first partition: they are left out", asset=name)
+                   for up, count in self.graph.before_start(name).items()]
         events += [check_event(self.run_id, name, check, result) for check, result in outcome.checks]
         checks = [CheckRecord(name, self.run_id, check.name, result.passed, check.blocking, result.message,
                               json_metadata(name, result.metadata)) for check, result in outcome.checks]
@@ -356,8 +361,9 @@ class Execution:
         if outcome.traceback:
             events.append(Event(self.run_id, "log", outcome.traceback.rstrip(), asset=name, level="ERROR"))
         events.append(Event(self.run_id, FAILED, outcome.detail, asset=name, level="ERROR"))
-        self.buffer.add(failures=[FailureRecord(name, self.run_id, outcome.detail, outcome.traceback,
-                                                attempt=len(outcome.retries) + 1)])
+        asset, key = split_node(name)
+        self.buffer.add(failures=[FailureRecord(asset, self.run_id, outcome.detail, outcome.traceback,
+                                                attempt=len(outcome.retries) + 1, partition=key)])
         kind = RunEventKind.CHECK_FAILED if outcome.failed_check else RunEventKind.FAILED
         self.run_events.publish(RunEvent(kind, self.run_id, name, outcome.detail, outcome.duration))
 
@@ -370,15 +376,18 @@ class Execution:
         self.buffer.add(materializations=[self._record(outcome, stored)])
         self.data_versions[name] = stored.data_version
         self.values.keep(name, stored.location, stored.value)
+        if self.graph[name].wants_context:
+            self.values.context(name, 1).clear_checkpoint()  # done: a later run starts afresh
 
     def _record(self, outcome: Outcome, stored: Stored) -> MaterializationRecord:
-        item = self.graph[outcome.asset]
-        consumed = {up: version for up in item.upstream if (version := self.data_versions.get(up)) is not None}
+        asset, key = split_node(outcome.asset)
+        read = read_versions(self.graph.reads(outcome.asset), self.data_versions.get)
+        consumed = {up: version for up, version in read.items() if version is not None}
         return MaterializationRecord(
-            asset=item.name, run_id=self.run_id, data_version=stored.data_version,
-            code_version=self.versions.code[item.name], upstream_versions=consumed, location=stored.location,
+            asset=asset, run_id=self.run_id, data_version=stored.data_version,
+            code_version=self.versions.code[asset], upstream_versions=consumed, location=stored.location,
             rows=stored.rows, schema=stored.schema, bytes=stored.bytes, duration=outcome.duration,
-            metadata=outcome.metadata)
+            metadata=outcome.metadata, partition=key)
 
     def _close_subscribers(self) -> None:
         """Let the subscribers finish (alerts still being delivered), and record the problems they report."""

@@ -12,7 +12,7 @@ from typing import Any
 
 from assets_core.declaring.checks import Check, CheckResult
 from assets_core.declaring.definitions import RetryPolicy
-from assets_core.planning.state import Event
+from assets_core.planning.state import Event, split_node
 from assets_core.running.storage import Stored
 
 
@@ -47,7 +47,7 @@ class Outcome:
     for (empty for every other outcome).
     """
 
-    asset: str
+    asset: str  # the node: the asset, or one partition of it as asset[key]
     status: OutcomeStatus
     detail: str = ""  # "N rows" or "stored", the error, or why it was skipped
     duration: float = 0.0
@@ -83,7 +83,8 @@ class Outcome:
 
     def to_json(self) -> dict[str, Any]:
         """The outcome as ``--json`` prints it."""
-        return {"asset": self.asset, "status": str(self.status), "detail": self.detail,
+        asset, partition = split_node(self.asset)
+        return {"asset": asset, "partition": partition or None, "status": str(self.status), "detail": self.detail,
                 "duration": round(self.duration, 6), "data_version": self.data_version, "rows": self.rows}
 
 

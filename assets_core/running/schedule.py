@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from assets_core.planning.graph import AssetGraph
+from assets_core.planning.nodes import NodeGraph
 from assets_core.planning.plan import Plan, Reason
 from assets_core.running.runs import Outcome
 from assets_core.running.storage import WRITE_MODULES
@@ -47,7 +47,7 @@ def finished_attempts(finished: queue.SimpleQueue[Future[Outcome] | None], timeo
             done.append(more)
 
 
-def late_modules(graph: AssetGraph, plan: Plan, extra: Sequence[str] = ()) -> list[str]:
+def late_modules(graph: NodeGraph, plan: Plan, extra: Sequence[str] = ()) -> list[str]:
     """The modules a plan's worker threads will import late: a run imports them whole before they start."""
     names = list(WRITE_MODULES) if plan.steps else []
     if any(graph[name].kind == "sql" for name in plan.assets):

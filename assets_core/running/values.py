@@ -13,10 +13,11 @@ from typing import Any
 
 import polars as pl
 
-from assets_core.declaring.definitions import CONTEXT_PARAMETER, Asset
+from assets_core.declaring.definitions import CONTEXT_PARAMETER, PREVIOUS_PARAMETER
 from assets_core.declaring.sources import Observation, read_source
 from assets_core.errors import AssetsError
-from assets_core.planning.graph import AssetGraph
+from assets_core.planning.nodes import NodeGraph
+from assets_core.planning.state import split_node
 from assets_core.running.attempts import lazy_parameters
 from assets_core.running.context import AssetContext
 from assets_core.running.storage import Storage
@@ -29,24 +30,31 @@ class ValueCache:
     as assets finish (from one thread), and the workers read it.
     """
 
-    def __init__(self, graph: AssetGraph, storage: Storage, observations: Mapping[str, Observation],
-                 run_id: str, home: Path) -> None:
+    def __init__(self, graph: NodeGraph, storage: Storage, observations: Mapping[str, Observation],
+                 run_id: str, home: Path, code_versions: Mapping[str, str]) -> None:
         self.graph, self.storage, self.observations = graph, storage, observations
-        self.run_id, self.home = run_id, home
+        self.run_id, self.home, self.code_versions = run_id, home, code_versions
         self.locations: dict[str, str] = {}
+        self.previous: dict[str, str] = {}  # node -> location of its value before this run (for ``previous``)
         self._values: dict[str, Any] = {}
         self._remaining: dict[str, int] = {}
         self._lock = threading.Lock()
         self._lazy: dict[str, frozenset[str]] = {}
 
     def expect(self, consumers: Iterable[str]) -> None:
-        """Count, for each upstream, the planned assets that will read it (its value is dropped after the last)."""
-        for name in consumers:
-            for upstream in set(self.graph[name].inputs.values()):
+        """Count, for each upstream node, the planned nodes that will read it (its value is dropped after the
+        last)."""
+        for node in consumers:
+            for upstream in self._inputs(node):
                 self._remaining[upstream] = self._remaining.get(upstream, 0) + 1
 
+    def _inputs(self, node: str) -> set[str]:
+        """The upstream nodes whose values a node's function receives (not those it only waits for)."""
+        item, reads = self.graph[node], self.graph.reads(node)
+        return {up for upstream in set(item.inputs.values()) for up in reads.get(upstream, ())}
+
     def keep(self, name: str, location: str, value: Any) -> None:
-        """A new value of ``name`` stored at ``location``: kept in memory if a planned asset will read it."""
+        """A new value of ``name`` stored at ``location``: kept in memory if a planned node will read it."""
         self.locations[name] = location
         if self._remaining.get(name) and value is not None:
             self._values[name] = value
@@ -57,22 +65,53 @@ class ValueCache:
         self._values.pop(name, None)
 
     def release_inputs(self, name: str) -> None:
-        """``name`` is done: drop the upstream values no other planned asset will read."""
-        for upstream in set(self.graph[name].inputs.values()):
+        """``name`` is done: drop the upstream values no other planned node will read."""
+        for upstream in self._inputs(name):
             left = self._remaining.get(upstream, 0) - 1
             self._remaining[upstream] = left
             if left <= 0:
                 self._values.pop(upstream, None)
 
-    def arguments(self, item: Asset, attempt: int) -> dict[str, Any]:
-        """The keyword arguments of the asset's function: its upstream values, and its context if it asks."""
+    def arguments(self, node: str, attempt: int) -> dict[str, Any]:
+        """The keyword arguments of a node's function: its upstream values, its context and its own previous
+        value if it asks."""
+        item = self.graph[node]
         lazy = self._lazy.get(item.name)
         if lazy is None:
             lazy = self._lazy[item.name] = lazy_parameters(item)
-        values = {param: self.value(upstream, param in lazy) for param, upstream in item.inputs.items()}
+        values = {param: self.read(node, upstream, param in lazy) for param, upstream in item.inputs.items()}
         if item.wants_context:
-            values[CONTEXT_PARAMETER] = AssetContext(item.name, self.run_id, self.home, attempt=attempt)
+            values[CONTEXT_PARAMETER] = self.context(node, attempt)
+        if item.wants_previous:
+            location = self.previous.get(node)
+            values[PREVIOUS_PARAMETER] = self.storage.read(location, lazy=False) if location else None
         return values
+
+    def context(self, node: str, attempt: int) -> AssetContext:
+        """What the node's function learns of its run through a ``context`` parameter."""
+        item = self.graph[node]
+        key = split_node(node)[1]
+        window = item.partitions.window(key) if key and item.partitions is not None else None
+        checkpoint = self.home / "checkpoints" / item.name / (key or "_") / f"{self.code_versions.get(item.name, '')}.json"
+        return AssetContext(item.name, self.run_id, self.home, partition=key, attempt=attempt,
+                            partition_window=window, checkpoint_path=checkpoint)
+
+    def read(self, node: str, upstream: str, lazy: bool) -> Any:
+        """What ``node`` reads of the upstream asset ``upstream``: the value of the one node of it that it
+        reads, or the values of several partitions of it, concatenated in key order (for tables; other values
+        come as a dict by partition key)."""
+        nodes = self.graph.reads(node).get(upstream, (upstream,))
+        if len(nodes) == 1:
+            return self.value(nodes[0], lazy)
+        values = [self.value(n, lazy) for n in nodes]
+        if values and all(isinstance(v, (pl.DataFrame, pl.LazyFrame)) for v in values):
+            if lazy:
+                return pl.concat([v.lazy() for v in values], how="diagonal_relaxed")
+            return pl.concat([v.collect() if isinstance(v, pl.LazyFrame) else v for v in values],
+                             how="diagonal_relaxed")
+        if not values:
+            return pl.LazyFrame() if lazy else pl.DataFrame()
+        return {split_node(n)[1]: v for n, v in zip(nodes, values, strict=True)}
 
     def value(self, name: str, lazy: bool) -> Any:
         """The value of ``name``; with ``lazy``, a lazy scan where the value allows it (read once otherwise)."""

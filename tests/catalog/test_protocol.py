@@ -44,8 +44,9 @@ PROTOCOL_METHODS = sorted(
 
 def test_the_protocol_has_the_methods_we_expect() -> None:
     assert PROTOCOL_METHODS == [
-        "acquire_leases", "asset_history", "begin_run", "end_run", "heartbeat", "read_state", "record_events",
-        "record_observation", "record_results", "running_runs",
+        "acquire_leases", "add_dynamic_partitions", "asset_history", "begin_backfill", "begin_run", "dynamic_partitions",
+        "end_backfill", "end_run", "heartbeat", "read_state", "record_events", "record_observation", "record_results",
+        "running_runs",
     ]  # fmt: skip
 
 

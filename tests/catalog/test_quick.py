@@ -47,7 +47,8 @@ def _fill(path: Path) -> list[str]:
         catalog.record_observation(observation("raw"))
         catalog.record_results([materialization(f"m{index}", version=f"v{index}") for index in range(MANY)], [], [])
         catalog.save_definitions([DefinitionView("a", "python", upstream=("raw",))])
-    return ["a", "b", "never_made", "raw", "nothing_recorded", *(f"m{index}" for index in range(MANY))]
+    # a partition's state is kept under its node's name, asset[key]
+    return ["a[2024]", "b", "never_made", "raw", "nothing_recorded", *(f"m{index}" for index in range(MANY))]
 
 
 def test_a_current_catalog_file_opens_quickly_and_reads_the_same_state(tmp_path: Path) -> None:
@@ -59,7 +60,7 @@ def test_a_current_catalog_file_opens_quickly_and_reads_the_same_state(tmp_path:
             assert quick.read_state(asked) == full.read_state(asked)
             assert list(quick.read_state(asked)) == list(full.read_state(asked))  # in the order asked
         state = quick.read_state(names)
-        assert "nothing_recorded" not in state and state["a"].materialization.metadata["nested"] == [1.5, None, "x"]
+        assert "nothing_recorded" not in state and state["a[2024]"].materialization.metadata["nested"] == [1.5, None, "x"]
         assert state["b"].failure.attempt == 2 and state["raw"].observation.data_version == "o1"
         assert quick.running_runs() == full.running_runs() and [r.run_id for r in quick.running_runs()] == ["r1"]
         assert quick._full is not None  # a running run is read by the full catalog

@@ -16,7 +16,8 @@ from assets_core.application import usecases
 from assets_core.application.workspace import Options, Workspace, open_catalog_only, open_workspace
 from assets_core.imports import late_import
 from assets_core.planning.plan import Plan, Status
-from assets_core.planning.state import CheckRecord
+from assets_core.planning.state import CheckRecord, split_node
+from assets_core.planning.summary import PartitionSummary
 from tui import formatting
 from tui.cli.interrupt import EXIT_INTERRUPTED, ctrl_c_stops
 from tui.formatting import Cell, status_cell, table
@@ -49,13 +50,12 @@ def list_assets(args: argparse.Namespace, options: Options, console: Console) ->
 
 def status(args: argparse.Namespace, options: Options, console: Console) -> int:
     workspace = open_workspace(options)
-    statuses = usecases.statuses(workspace, args.selection)
+    statuses = usecases.statuses(workspace, args.selection, partition=args.partition)
     checks = workspace.catalog.latest_checks() if workspace.project.graph.checks else {}
     if args.json:
-        _print_json([{**s.to_json(), **({"checks": [_check_json(c) for c in checks[s.asset]]}
-                                         if s.asset in checks else {})} for s in statuses])
+        _print_json([_status_json(s, checks) for s in statuses])
         return 0
-    rows = [_status_row(workspace, s, checks.get(s.asset, [])) for s in statuses]
+    rows = [_status_row(workspace, s, checks.get(s.asset, []), args.partitions) for s in statuses]
     _print_lines(console, table(["asset", "status", "why"], rows))
     counts: dict[str, int] = {}
     for s in statuses:
@@ -64,11 +64,35 @@ def status(args: argparse.Namespace, options: Options, console: Console) -> int:
     return 0
 
 
-def _status_row(workspace: Workspace, status: Status, checks: list[CheckRecord]) -> list[str | Cell]:
-    cell = formatting.asset_status_cell(workspace.project.graph[status.asset].kind, status.status)
-    why = [r.detail for r in status.reasons]
+def _status_json(status: Status | PartitionSummary, checks: dict[str, list[CheckRecord]]) -> dict[str, Any]:
+    found = status.to_json()
+    asset, partition = split_node(status.asset)
+    if partition:
+        found = {**found, "asset": asset, "partition": partition}
+    if status.asset in checks:
+        found["checks"] = [_check_json(c) for c in checks[status.asset]]
+    return found
+
+
+def _status_row(workspace: Workspace, status: Status | PartitionSummary, checks: list[CheckRecord],
+                ranges: bool = False) -> list[str | Cell]:
+    cell = formatting.asset_status_cell(workspace.project.graph[split_node(status.asset)[0]].kind, status.status)
+    if isinstance(status, PartitionSummary):
+        why = [status.line()]
+        if ranges:
+            why += [f"{kind}: {_spans(spans)}" for kind, spans in status.ranges.items() if kind != "fresh"]
+        why += [r.detail for r in status.reasons]
+    else:
+        why = [r.detail for r in status.reasons]
     why += [f"warning: check '{c.check}' failed: {c.message}" for c in checks if not c.passed and not c.blocking]
     return [status.asset, cell, "; ".join(why) or "-"]
+
+
+def _spans(spans: tuple[tuple[str, str], ...]) -> str:
+    """Key ranges as ``a..b, c`` (at most the first 20, then how many more)."""
+    shown = [first if first == last else f"{first}..{last}" for first, last in spans[:20]]
+    more = f" and {len(spans) - 20} more" if len(spans) > 20 else ""
+    return ", ".join(shown) + more
 
 
 def _check_json(check: CheckRecord) -> dict[str, Any]:
@@ -78,7 +102,7 @@ def _check_json(check: CheckRecord) -> dict[str, Any]:
 
 def plan(args: argparse.Namespace, options: Options, console: Console) -> int:
     workspace = open_workspace(options)
-    result = usecases.plan(workspace, args.selection, force=args.force)
+    result = usecases.plan(workspace, args.selection, force=args.force, partition=args.partition)
     if args.json:
         _print_json([step.to_json() for step in result.steps])
         return 0
@@ -104,7 +128,7 @@ def materialize(args: argparse.Namespace, options: Options, console: Console) ->
         prepared = usecases.prepare_resume(workspace, resumed)
         start = functools.partial(usecases.resume, workspace, resumed, prepared=prepared)
     else:
-        prepared = usecases.prepare(workspace, args.selection, args.force)
+        prepared = usecases.prepare(workspace, args.selection, args.force, args.partition)
         start = functools.partial(usecases.materialize, workspace, args.selection, force=args.force,
                                   trigger="manual", prepared=prepared)
     planned = prepared.plan

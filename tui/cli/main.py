@@ -30,6 +30,7 @@ from tui.formatting import visible
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_READER_GONE = 128 + signal.SIGPIPE  # what a shell reports for a Unix tool ended by SIGPIPE
 POSITIVE = whole_number(1)
+KEYS = "KEY, FIRST..LAST or K1,K2"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,14 +54,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("list", "list the assets with their kind, group and upstreams").add_argument(
         "selection", nargs="*", help="selection (default: everything)")
-    add("status", "show whether each asset is fresh, stale, missing or failed, and why").add_argument(
-        "selection", nargs="*", help="selection, e.g. +orders, orders+, group:x, tag:x, status:stale")
+    state = add("status", "show whether each asset is fresh, stale, missing or failed, and why")
+    state.add_argument("selection", nargs="*", help="selection, e.g. +orders, orders+, group:x, tag:x, status:stale")
+    state.add_argument("--partition", metavar="KEYS", help=f"each of these partitions' own status ({KEYS})")
+    state.add_argument("--partitions", action="store_true", help="list the key ranges of each status")
     plan = add("plan", "show what materialize would run, in order, and why")
     plan.add_argument("selection", nargs="*", help="selection (default: everything)")
     plan.add_argument("--force", action="store_true", help="plan every selected asset, stale or not")
+    plan.add_argument("--partition", metavar="KEYS", help=f"only these partitions ({KEYS})")
     run = add("materialize", "materialize the stale and missing assets of the selection")
     run.add_argument("selection", nargs="*", help="selection (default: everything)")
     run.add_argument("--force", action="store_true", help="rerun every selected asset, stale or not")
+    run.add_argument("--partition", metavar="KEYS",
+                     help=f"only these partitions of the partitioned assets ({KEYS}); default: every stale one")
     run.add_argument("-j", "--workers", type=POSITIVE, help="assets run at once (default: max(4, cores))")
     run.add_argument("--resume", nargs="?", const="", metavar="RUN_ID",
                      help="rerun only what a run did not finish (default: the last failed or interrupted run)")

@@ -8,7 +8,7 @@ from typing import Any
 
 from assets_core.application.project import Project
 from assets_core.declaring.checks import row_count
-from assets_core.declaring.definitions import Asset, RetryPolicy, asset
+from assets_core.declaring.definitions import RetryPolicy, asset
 from assets_core.planning.state import (
     CheckRecord,
     Event,
@@ -79,10 +79,10 @@ def test_every_subscriber_hears_the_answers_of_the_others() -> None:
 
 
 class NoInputs:
-    def value(self, name: str, lazy: bool) -> Any:
+    def read(self, node: str, upstream: str, lazy: bool) -> Any:
         raise AssertionError("no upstream")
 
-    def arguments(self, item: Asset, attempt: int) -> dict[str, Any]:
+    def arguments(self, node: str, attempt: int) -> dict[str, Any]:
         return {}
 
 
@@ -97,7 +97,7 @@ def test_one_attempt_retries_stores_and_checks(tmp_path: Path) -> None:
         return [1, 2]
 
     check = row_count(flaky, min=3)
-    done = attempt(flaky, NoInputs(), Storage(tmp_path), [check], RetryPolicy(max_attempts=2, delay=0))
+    done = attempt("flaky", flaky, NoInputs(), Storage(tmp_path), [check], RetryPolicy(max_attempts=2, delay=0))
     assert len(calls) == 2 and len(done.retries) == 1 and done.stored is not None and done.traceback == ""
     assert done.status == OutcomeStatus.FAILED and done.failed_check and done.data_version is None
     assert done.detail.startswith(f"check '{check.name}' failed")

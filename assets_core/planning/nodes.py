@@ -1,0 +1,226 @@
+"""The graph of what runs: one node per unpartitioned asset, named like it, and one node per partition of a
+partitioned asset, named ``asset[key]``.
+
+Staleness, plans, leases and runs all work on nodes. Which partitions exist depends on the time (a daily
+partitioning grows by one key a day) and on the dynamic keys added so far, so a node graph is made for one
+moment: a snapshot's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from datetime import datetime
+
+from assets_core.declaring.checks import Check, Freshness
+from assets_core.declaring.definitions import Asset
+from assets_core.declaring.partition_mapping import upstream_keys
+from assets_core.declaring.partitions import DynamicPartitions, MultiPartitions, Partitions
+from assets_core.errors import SelectionError
+from assets_core.planning.graph import AssetGraph
+from assets_core.planning.state import AssetState, MaterializationRecord, node_name, split_node
+from assets_core.planning.versioning import digest
+
+Reads = Mapping[str, tuple[str, ...]]  # upstream asset -> the nodes of it that a node reads, in order
+
+
+class NodeGraph:
+    """The nodes of an :class:`AssetGraph` at one moment, with the nodes each one reads.
+
+    >>> from assets_core.declaring.definitions import asset
+    >>> @asset
+    ... def a(): return 1
+    >>> @asset
+    ... def b(a): return a + 1
+    >>> nodes = NodeGraph(AssetGraph.build([a, b]), datetime(2026, 1, 1))
+    >>> nodes.order(), nodes.upstream("b"), nodes["b"].name
+    (['a', 'b'], ('a',), 'b')
+    """
+
+    def __init__(self, graph: AssetGraph, now: datetime, dynamic: Mapping[str, Sequence[str]] | None = None):
+        self.assets = graph
+        self.now = now
+        self.dynamic: Mapping[str, Sequence[str]] = dynamic or {}
+        self.checks: dict[str, tuple[Check, ...]] = graph.checks
+        self.freshness: dict[str, Freshness] = graph.freshness
+        self._keys: dict[str, list[str]] = {}
+        for item in graph:
+            if item.partitions is not None:
+                self._keys[item.name] = item.partitions.keys(now, self.dynamic)
+        self._key_sets = {name: frozenset(keys) for name, keys in self._keys.items()}
+        self._reads: dict[str, Reads] = {}
+        self._before_start: dict[str, dict[str, int]] = {}
+        self._downstream: dict[str, tuple[str, ...]] | None = None
+
+    @property
+    def partitioned(self) -> bool:
+        """Whether any asset has partitions (when none has, every node is an asset)."""
+        return bool(self._keys)
+
+    def __getitem__(self, node: str) -> Asset:
+        return self.assets[split_node(node)[0]]
+
+    def __contains__(self, node: object) -> bool:
+        if not isinstance(node, str):
+            return False
+        name, key = split_node(node)
+        if name not in self.assets:
+            return False
+        return key in self._key_sets[name] if name in self._key_sets else not key
+
+    def __iter__(self) -> Iterator[Asset]:
+        return iter(self.assets)
+
+    def keys(self, asset: str) -> list[str]:
+        """The partition keys of an asset now, in order (empty for an unpartitioned asset)."""
+        return self._keys.get(asset, [])
+
+    def nodes(self, asset: str) -> list[str]:
+        """The nodes of an asset: itself, or one per partition."""
+        if asset not in self._keys:
+            return [asset]
+        return [node_name(asset, key) for key in self._keys[asset]]
+
+    def order(self) -> list[str]:
+        """Every node, each after all it reads: assets in dependency order, partitions in key order."""
+        if not self._keys:
+            return self.assets.order()
+        return [node for name in self.assets.order() for node in self.nodes(name)]
+
+    def reads(self, node: str) -> Reads:
+        """For each upstream asset of the node's asset, the nodes of it that the node reads."""
+        found = self._reads.get(node)
+        if found is None:
+            found = self._reads[node] = self._map(node)
+        return found
+
+    def upstream(self, node: str) -> tuple[str, ...]:
+        """Every node the node reads (or waits for, through ``deps``)."""
+        if not self._keys:
+            return self.assets.upstream(node)
+        return tuple(n for slice_ in self.reads(node).values() for n in slice_)
+
+    def downstream(self, node: str) -> tuple[str, ...]:
+        """Every node that reads the node."""
+        if not self._keys:
+            return self.assets.downstream(node)
+        if self._downstream is None:
+            found: dict[str, list[str]] = {}
+            for reader in self.order():
+                for up in self.upstream(reader):
+                    found.setdefault(up, []).append(reader)
+            self._downstream = {up: tuple(readers) for up, readers in found.items()}
+        return self._downstream.get(node, ())
+
+    def before_start(self, node: str) -> dict[str, int]:
+        """For each upstream asset, how many partitions of the node's window fall before that upstream's first
+        partition (a window may reach back before the data starts: those are left out, and said so)."""
+        self.reads(node)
+        return self._before_start.get(node, {})
+
+    def _map(self, node: str) -> Reads:
+        item = self[node]
+        key = split_node(node)[1]
+        if not self._keys or (item.partitions is None and not any(up in self._keys for up in item.upstream)):
+            return {up: (up,) for up in item.upstream}
+        reads: dict[str, tuple[str, ...]] = {}
+        for up in item.upstream:
+            upstream = self.assets[up]
+            if upstream.partitions is None:
+                reads[up] = (up,)
+                continue
+            mapped = upstream_keys(item.partitions, key or None, upstream.partitions, now=self.now,
+                                   dynamic=self.dynamic, window=item.windows.get(up))
+            existing = self._key_sets[up]
+            reads[up] = tuple(node_name(up, k) for k in mapped.keys if k in existing)
+            if mapped.missing_before_start:
+                self._before_start.setdefault(node, {})[up] = mapped.missing_before_start
+        return reads
+
+
+def read_version(nodes: tuple[str, ...], version_of: Callable[[str], str | None]) -> str | None:
+    """The data version of what a node reads of one upstream: that of the one node it reads, else one version
+    standing for all of them (None when any holds no data).
+
+    >>> versions = {"e[1]": "v1", "e[2]": "v2"}
+    >>> read_version(("e[1]",), versions.get), read_version(("e[1]", "e[3]"), versions.get)
+    ('v1', None)
+    >>> read_version(("e[1]", "e[2]"), versions.get) != read_version(("e[2]", "e[1]"), versions.get)
+    True
+    """
+    if len(nodes) == 1:
+        return version_of(nodes[0])
+    parts = []
+    for node in nodes:
+        version = version_of(node)
+        if version is None:
+            return None
+        parts.append(f"{node}={version}")
+    return digest("partitions", *parts)
+
+
+def read_versions(reads: Reads, version_of: Callable[[str], str | None]) -> dict[str, str | None]:
+    """:func:`read_version` for each upstream asset a node reads."""
+    return {up: read_version(nodes, version_of) for up, nodes in reads.items()}
+
+
+def uses_dynamic(graph: AssetGraph) -> bool:
+    """Whether any asset has dynamic partitions (whose keys the catalog holds)."""
+    return any(item.partitions is not None and _dynamic(item.partitions) for item in graph)
+
+
+def _dynamic(partitions: Partitions) -> bool:
+    if isinstance(partitions, MultiPartitions):
+        return any(isinstance(dimension, DynamicPartitions) for _, dimension in partitions.dimensions)
+    return isinstance(partitions, DynamicPartitions)
+
+
+def latest_record(nodes: NodeGraph, state: Mapping[str, AssetState], asset: str) -> MaterializationRecord | None:
+    """The latest materialization of an asset, of any of its partitions."""
+    records = [own.materialization for node in nodes.nodes(asset)
+               if (own := state.get(node)) is not None and own.materialization is not None]
+    return max(records, key=lambda record: record.created_at, default=None)
+
+
+def select_nodes(nodes: NodeGraph, assets: Collection[str], spec: str | None) -> set[str]:
+    """The nodes of the selected assets; with ``spec`` (``KEY``, ``FIRST..LAST`` or ``K1,K2``), only those
+    partitions of each partitioned asset whose partitioning knows them, with the partitions of the other
+    selected partitioned assets that those read or are read by (an hourly upstream's hours of a selected day).
+
+    Raises:
+        PartitionError: no selected asset has partitions that ``spec`` names.
+    """
+    if spec is None:
+        return {node for asset in assets for node in nodes.nodes(asset)}
+    chosen = {asset for asset in assets if nodes.assets[asset].partitions is None}
+    partitioned = [asset for asset in nodes.assets.order() if asset in assets and asset not in chosen]
+    if not partitioned:
+        raise SelectionError(f"--partition {spec}: no selected asset has partitions; "
+                             "drop --partition or select a partitioned asset")
+    accepted, problems = set(), []
+    for asset in partitioned:
+        try:
+            keys = nodes.assets[asset].partitions.select(spec, nodes.now, nodes.dynamic)  # type: ignore[union-attr]
+        except SelectionError as error:
+            problems.append(error)
+            continue
+        accepted.add(asset)
+        chosen.update(node_name(asset, key) for key in keys)
+    if not accepted:
+        raise problems[0]
+    others = set(partitioned) - accepted
+    if others:
+        chosen |= _connected(nodes, [n for n in chosen if split_node(n)[0] in accepted], others)
+    return chosen
+
+
+def _connected(nodes: NodeGraph, start: list[str], within: set[str]) -> set[str]:
+    """The nodes of the ``within`` assets reached from ``start`` upward and downward through them."""
+    found: set[str] = set()
+    for step in (nodes.upstream, nodes.downstream):
+        stack = list(start)
+        while stack:
+            for near in step(stack.pop()):
+                if near not in found and split_node(near)[0] in within:
+                    found.add(near)
+                    stack.append(near)
+    return found

@@ -1,0 +1,80 @@
+"""A partitioned asset's status in one line: how many partitions are fresh, stale, missing or failed, and
+which ranges of keys each holds."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from assets_core.planning.plan import FAILED, FRESH, MISSING, STALE, AssetStatus, Reason, Status
+from assets_core.planning.state import node_name
+
+URGENCY = (FAILED, STALE, MISSING)  # a partitioned asset takes the most urgent status any partition has
+REASONS_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class PartitionSummary:
+    """The status of a partitioned asset: fresh when every partition is, else the most urgent of failed,
+    stale and missing; with the count and the inclusive key ranges of each status."""
+
+    asset: str
+    status: AssetStatus
+    total: int
+    counts: Mapping[AssetStatus, int]
+    ranges: Mapping[AssetStatus, tuple[tuple[str, str], ...]]
+    reasons: tuple[Reason, ...] = field(default=())
+
+    @property
+    def fresh(self) -> bool:
+        return self.status == FRESH
+
+    def line(self) -> str:
+        """``340 fresh · 20 stale · 5 missing · 1 failed of 366`` (statuses with no partition left out)."""
+        parts = [f"{self.counts[status]} {status}" for status in (FRESH, STALE, MISSING, FAILED)
+                 if self.counts.get(status)]
+        return f"{' · '.join(parts) or 'no partitions yet'} of {self.total}"
+
+    def to_json(self) -> dict[str, Any]:
+        counts = {str(status): self.counts.get(status, 0) for status in (FRESH, STALE, MISSING, FAILED)}
+        ranges = {str(status): [list(span) for span in self.ranges.get(status, ())]
+                  for status in (FRESH, STALE, MISSING, FAILED)}
+        return {"asset": self.asset, "status": self.status, "reasons": [r.to_json() for r in self.reasons],
+                "partitions": {"total": self.total, **counts, "ranges": ranges}}
+
+
+def summarize(asset: str, keys: Sequence[str], statuses: Mapping[str, Status]) -> PartitionSummary:
+    """Summarize the statuses of an asset's partitions, ``keys`` in order.
+
+    >>> from assets_core.planning.plan import ReasonKind
+    >>> missing = (Reason(ReasonKind.MISSING, "never materialized"),)
+    >>> found = {"e[1]": Status("e[1]", FRESH), "e[2]": Status("e[2]", MISSING, missing),
+    ...          "e[3]": Status("e[3]", MISSING, missing)}
+    >>> summary = summarize("e", ["1", "2", "3"], found)
+    >>> summary.line(), summary.status, summary.ranges[MISSING]
+    ('1 fresh · 2 missing of 3', <AssetStatus.MISSING: 'missing'>, (('2', '3'),))
+    """
+    counts: Counter[AssetStatus] = Counter()
+    ranges: dict[AssetStatus, list[tuple[str, str]]] = {}
+    details: Counter[tuple[Any, str]] = Counter()
+    run_status: AssetStatus | None = None
+    first = last = ""
+    for key in keys:
+        found = statuses[node_name(asset, key)]
+        counts[found.status] += 1
+        details.update((reason.kind, reason.detail) for reason in found.reasons)
+        if found.status != run_status:
+            if run_status is not None:
+                ranges.setdefault(run_status, []).append((first, last))
+            run_status, first = found.status, key
+        last = key
+    if run_status is not None:
+        ranges.setdefault(run_status, []).append((first, last))
+    status = next((s for s in URGENCY if counts.get(s)), FRESH)
+    reasons = tuple(Reason(kind, f"{detail} ({n} partition{'s' if n > 1 else ''})")
+                    for (kind, detail), n in details.most_common(REASONS_SHOWN))
+    return PartitionSummary(asset, status, len(keys), dict(counts),
+                            {s: tuple(spans) for s, spans in ranges.items()}, reasons)
+
