@@ -33,7 +33,26 @@ if TYPE_CHECKING:
         row_count,
         unique,
     )
-    from assets_core.declaring.definitions import Asset, AssetOptions, Output, RetryPolicy, asset, source_asset
+    from assets_core.declaring.definitions import (
+        Asset,
+        AssetOptions,
+        Output,
+        RetryPolicy,
+        Upstream,
+        asset,
+        source_asset,
+    )
+    from assets_core.declaring.partitions import (
+        DailyPartitions,
+        DynamicPartitions,
+        HourlyPartitions,
+        MonthlyPartitions,
+        MultiPartitions,
+        Partitions,
+        StaticPartitions,
+        WeeklyPartitions,
+        Window,
+    )
     from assets_core.declaring.sql import sql_asset, sql_folder
     from assets_core.errors import (
         AssetsError,
@@ -50,7 +69,11 @@ if TYPE_CHECKING:
     from assets_core.running.runs import Outcome, RunResult
 
 _WHERE = {
-    "assets_core.declaring.definitions": ("Asset", "AssetOptions", "Output", "RetryPolicy", "asset", "source_asset"),
+    "assets_core.declaring.definitions": ("Asset", "AssetOptions", "Output", "RetryPolicy", "Upstream", "asset",
+                                          "source_asset"),
+    "assets_core.declaring.partitions": ("DailyPartitions", "DynamicPartitions", "HourlyPartitions",
+                                         "MonthlyPartitions", "MultiPartitions", "Partitions", "StaticPartitions",
+                                         "WeeklyPartitions", "Window"),
     "assets_core.declaring.sql": ("sql_asset", "sql_folder"),
     "assets_core.declaring.checks": ("Check", "CheckResult", "Freshness", "accepted_values", "check",
                                      "expected_schema", "freshness", "not_null", "row_count", "unique"),

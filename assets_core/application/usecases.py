@@ -4,12 +4,13 @@ calls these with an open :class:`~assets_core.application.workspace.Workspace`, 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from assets_core.application.workspace import Workspace
-from assets_core.errors import ProjectError, SelectionError
+from assets_core.errors import ProjectError, SelectionError, did_you_mean
+from assets_core.imports import late_import
 from assets_core.planning.graph import AssetGraph
 from assets_core.planning.nodes import select_nodes
 from assets_core.planning.plan import Plan, Status
@@ -210,3 +211,25 @@ def refresh_column_lineage(workspace: Workspace) -> None:
     """Store the column lineage of the project's SQL assets after a run; a project without any pays nothing."""
     if any(item.kind == "sql" for item in workspace.project.graph):
         column_lineage(workspace)
+
+
+def add_partitions(workspace: Workspace, name: str, keys: Sequence[str]) -> list[str]:
+    """Add keys to the dynamic partitions called ``name`` (``DynamicPartitions(name)`` in some asset); return
+    the keys that were new."""
+    with late_import():
+        from assets_core.declaring.partitions import DynamicPartitions, MultiPartitions
+
+    known: dict[str, DynamicPartitions] = {}
+    for item in workspace.project.graph:
+        found = item.partitions
+        dimensions = [d for _, d in found.dimensions] if isinstance(found, MultiPartitions) else [found]
+        known.update({d.name: d for d in dimensions if isinstance(d, DynamicPartitions)})
+    if name not in known:
+        hint = did_you_mean(name, known) or (f"; the project's are {', '.join(sorted(known))}" if known else
+                                             "; declare DynamicPartitions(name) on an asset first")
+        raise SelectionError(f"no asset has dynamic partitions called '{name}'{hint}")
+    if not keys:
+        raise SelectionError("give at least one key to add")
+    for key in keys:
+        known[name].check_new_key(key)
+    return workspace.catalog.add_dynamic_partitions(name, list(keys))

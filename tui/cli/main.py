@@ -22,7 +22,7 @@ from rich.markup import escape
 
 from assets_core.application.workspace import Options
 from assets_core.errors import AssetsError
-from tui.cli import commands, lineage
+from tui.cli import backfill, commands, lineage
 from tui.cli.arguments import whole_number
 from tui.cli.interrupt import EXIT_INTERRUPTED
 from tui.formatting import visible
@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("--keep", type=POSITIVE, default=3, metavar="N",
                        help="stored versions kept per asset, newest first (default: 3; the latest is always kept)")
     lineage.add_arguments(add("lineage", lineage.HELP))
+    backfill.add_arguments(add, POSITIVE)
     browse = add("tui", "browse assets, lineage, history and runs in the terminal; rematerialize from it")
     browse.add_argument("asset", nargs="?", metavar="ASSET", help="open on this asset")
     browse.add_argument("--read-only", action="store_true", help="offer nothing that changes anything")
@@ -101,6 +102,9 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, Options, Console], int]] = {
     "show": commands.show,
     "prune": commands.prune,
     "lineage": lineage.lineage,
+    "backfill": backfill.backfill,
+    "backfills": backfill.list_backfills,
+    "partitions": backfill.partitions,
     "tui": commands.tui,
 }
 
