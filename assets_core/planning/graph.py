@@ -7,6 +7,7 @@ from typing import TypeVar
 
 from assets_core.declaring.checks import Check, Freshness, check_problems
 from assets_core.declaring.definitions import Asset
+from assets_core.declaring.partition_mapping import check_mapping
 from assets_core.errors import (
     CycleError,
     DefinitionError,
@@ -60,6 +61,7 @@ class AssetGraph:
             by_name[item.name] = item
         for item in by_name.values():
             errors.extend(_unknown_upstreams(item, by_name))
+            errors.extend(_mapping_problems(item, by_name))
         upstream = {name: [up for up in item.upstream if up in by_name] for name, item in by_name.items()}
         dag = DAG(upstream)
         cycle = dag.find_cycle()
@@ -114,6 +116,21 @@ def _duplicate(item: Asset, first: Asset) -> DefinitionError:
     return DuplicateAssetError(
         f"is defined twice: here and at {first.location}; rename one of them (name=...)",
         asset=item.name, location=item.location)
+
+
+def _mapping_problems(item: Asset, by_name: dict[str, Asset]) -> list[DefinitionError]:
+    """How an asset's partitions cannot map onto an upstream's (two unrelated static partitionings, a window
+    without time partitions)."""
+    problems = []
+    for up in item.upstream:
+        upstream = by_name.get(up)
+        if upstream is None or (item.partitions is None and upstream.partitions is None):
+            continue
+        problem = check_mapping(item.partitions, upstream.partitions, item.windows.get(up))
+        if problem:
+            problems.append(DefinitionError(f"reads '{up}': {problem}", asset=item.name,
+                                            location=item.upstream_locations.get(up, item.location)))
+    return problems
 
 
 def _unknown_upstreams(item: Asset, by_name: dict[str, Asset]) -> Sequence[DefinitionError]:

@@ -88,7 +88,7 @@ def backfill(args: argparse.Namespace, options: Options, console: Console) -> in
         Console(stderr=True).print(f"backfill {record.backfill_id} interrupted; finish it with: "
                                    f"assets backfill --resume {record.backfill_id}")
         return EXIT_INTERRUPTED
-    if result.failed:
+    if result.failed and not args.json:
         console.print(f"retry the failed partitions with: assets backfill --resume {record.backfill_id}")
     return 1 if result.failed else 0
 

@@ -1,0 +1,128 @@
+"""``assets backfill``, ``backfills`` and ``partitions`` as a user runs them: in their own processes, killed
+with ``kill -9`` mid-way and resumed, and retrying exactly the failed partitions."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+DEFINITIONS = """
+import os, time
+from pathlib import Path
+from assets_core import asset, DailyPartitions, DynamicPartitions
+
+DAYS = DailyPartitions("2026-01-01", end="2026-01-08")
+
+@asset(partitions=DAYS)
+def daily(context) -> list[str]:
+    if Path(f"fail_{context.partition}").exists():
+        raise ValueError(f"day {context.partition} is broken")
+    time.sleep(float(os.environ.get("PAUSE", "0")))
+    Path("made.log").open("a").write(context.partition + "\\n")
+    return [context.partition]
+
+@asset(partitions=DynamicPartitions("customers"))
+def per_customer(context) -> str:
+    return context.partition
+"""
+
+
+def _project(root: Path) -> Path:
+    (root / "defs.py").write_text(DEFINITIONS)
+    (root / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+    return root
+
+
+def _cli(root: Path, *argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tui.cli.main", *argv], cwd=root, capture_output=True, text=True,
+                          timeout=120, check=False, env={**os.environ, **(env or {})})
+
+
+def _json(root: Path, *argv: str) -> object:
+    done = _cli(root, *argv, "--json")
+    assert done.stdout, done.stderr
+    return json.loads(done.stdout)
+
+
+def _made(root: Path) -> list[str]:
+    path = root / "made.log"
+    return path.read_text().split() if path.exists() else []
+
+
+def test_a_backfill_killed_mid_way_resumes_without_rerunning_what_was_done(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    process = subprocess.Popen([sys.executable, "-m", "tui.cli.main", "backfill", "daily", "--partition",
+                                "2026-01-01..2026-01-07", "-j", "1"], cwd=root, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1", "PAUSE": "0.3"})
+    assert process.stdout is not None
+    try:
+        for line in process.stdout:
+            if "materialized daily[2026-01-03]" in line:  # reported, so recorded
+                os.kill(process.pid, signal.SIGKILL)
+                break
+    finally:
+        process.wait(timeout=60)
+    before = _made(root)
+    [listed] = _json(root, "backfills")
+    assert listed["status"] == "running" and listed["done"] >= 3 and listed["done"] + listed["remaining"] == 7
+
+    resumed = _json(root, "backfill", "--resume")
+    assert resumed["status"] == "success"
+    again = [name[len("daily["):-1] for name in resumed["materialized"]]
+    assert not set(again) & {"2026-01-01", "2026-01-02", "2026-01-03"}  # nothing recorded as done runs again
+    assert sorted(set(before) | set(again)) == [f"2026-01-0{day}" for day in range(1, 8)]
+    [finished] = _json(root, "backfills")
+    assert (finished["status"], finished["done"], finished["failed"], finished["remaining"]) == ("done", 7, 0, 0)
+
+
+def test_reprocess_failed_reruns_exactly_the_failed_partitions(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    (root / "fail_2026-01-04").write_text("")
+    first = _cli(root, "backfill", "daily", "--partition", "2026-01-01..2026-01-07", "--json")
+    assert first.returncode == 1, first.stderr
+    result = json.loads(first.stdout)
+    assert result["failed"] == ["daily[2026-01-04]"] and len(result["materialized"]) == 6
+    assert [o["partition"] for o in result["outcomes"] if o["status"] == "failed"] == ["2026-01-04"]
+    [listed] = _json(root, "backfills")
+    assert (listed["status"], listed["failed"], listed["done"]) == ("failed", 1, 6)
+
+    dry = _json(root, "backfill", "daily", "--partition", "2026-01-01..2026-01-07", "--reprocess", "failed",
+                "--dry-run")
+    assert [step["asset"] for step in dry["steps"]] == ["daily[2026-01-04]"]
+    (root / "fail_2026-01-04").unlink()
+    (root / "made.log").unlink()
+    retried = _json(root, "backfill", "daily", "--partition", "2026-01-01..2026-01-07", "--reprocess", "failed")
+    assert retried["materialized"] == ["daily[2026-01-04]"] and _made(root) == ["2026-01-04"]
+    statuses = _json(root, "status", "daily")
+    assert statuses[0]["partitions"]["fresh"] == 7 and statuses[0]["status"] == "fresh"
+
+
+def test_status_summarizes_partitions_with_ranges_and_one_partition_on_its_own(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    assert _cli(root, "materialize", "daily", "--partition", "2026-01-02,2026-01-05..2026-01-06").returncode == 0
+    [summary] = _json(root, "status", "daily")
+    assert summary["status"] == "missing"
+    assert summary["partitions"]["ranges"]["fresh"] == [["2026-01-02", "2026-01-02"], ["2026-01-05", "2026-01-06"]]
+    assert summary["partitions"]["ranges"]["missing"] == [["2026-01-01", "2026-01-01"], ["2026-01-03", "2026-01-04"],
+                                                          ["2026-01-07", "2026-01-07"]]
+    text = _cli(root, "status", "daily").stdout
+    assert "3 fresh · 4 missing of 7" in text
+    [one] = _json(root, "status", "daily", "--partition", "2026-01-05")
+    assert (one["asset"], one["partition"], one["status"]) == ("daily", "2026-01-05", "fresh")
+    wrong = _cli(root, "status", "daily", "--partition", "2026-02-30")
+    assert wrong.returncode == 2 and "2026-02-30" in wrong.stderr and "Traceback" not in wrong.stderr
+
+
+def test_dynamic_partitions_are_added_from_the_command_line(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    added = _json(root, "partitions", "add", "customers", "acme", "globex")
+    assert added == {"name": "customers", "added": ["acme", "globex"]}
+    result = _json(root, "materialize", "per_customer")
+    assert sorted(result["materialized"]) == ["per_customer[acme]", "per_customer[globex]"]
+    unknown = _cli(root, "partitions", "add", "custmers", "x")
+    assert unknown.returncode == 2 and "did you mean 'customers'" in unknown.stderr
