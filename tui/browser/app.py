@@ -19,8 +19,9 @@ from assets_core.errors import SelectionError, did_you_mean
 from assets_core.planning.snapshot import Snapshot
 from tui.browser.collector import TICK_SECONDS, IdleCollector
 from tui.browser.columns import AssetColumns, asset_columns
-from tui.browser.main import MainScreen
-from tui.browser.session import AssetRecords, Browser
+from tui.browser.main import PARTITIONS_KEY, MainScreen
+from tui.browser.partition_model import PartitionStates
+from tui.browser.session import AssetRecords, Browser, asset_statuses, materialized_at
 from tui.browser.tabs import TABS
 from tui.browser.tree_model import Now, StatusBoard
 from tui.cli.interrupt import EXIT_INTERRUPTED
@@ -34,7 +35,8 @@ CSS = """
 #detail TabPane { padding: 0 1; }
 #history-tab, #schema-tab, #overview-tab, #code-tab { scrollbar-gutter: stable; }
 #status-line { height: 1; padding: 0 1; background: $panel; }
-#schema-note, #history-note, #runs-title { height: 1; color: $text-muted; }
+#schema-note, #history-note, #runs-title, #partitions-note { height: 1; color: $text-muted; }
+#partition-ranges { height: 1fr; border: none; }
 #lineage-tab OptionList { width: 1fr; height: auto; max-height: 100%; border: round $foreground 30%; }
 #lineage-center { width: 28; height: 1fr; padding: 1 2; }
 #column-list { width: 32; height: auto; max-height: 100%; border: round $foreground 30%; }
@@ -84,6 +86,7 @@ class BrowserApp(App[None]):
         self.generation = 0  # counts changes of what the tabs show, so that each redraws once per change
         self.lineages = browser.lineages_if_known()
         self._records: dict[str, AssetRecords] = {}
+        self._partitions: dict[str, PartitionStates | None] = {}
         self.main = MainScreen(start)
         self.theme = theme
         self.collector = IdleCollector()
@@ -111,10 +114,8 @@ class BrowserApp(App[None]):
 
     def load_snapshot(self, snapshot: Snapshot) -> None:
         """Show a new snapshot's statuses and forget what was read for the old one."""
-        materialized_at = {name: own.materialization.created_at for name, own in snapshot.state.items()
-                           if own.materialization is not None}
         first = not self.board.loaded
-        self.board.load(snapshot.statuses, materialized_at)
+        self.board.load(asset_statuses(snapshot), materialized_at(snapshot))
         self.lineages = self.browser.lineages_if_known()
         self.forget_records()
         if first:
@@ -125,6 +126,7 @@ class BrowserApp(App[None]):
 
     def forget_records(self) -> None:
         self._records.clear()
+        self._partitions.clear()
         self.generation += 1
 
     def records(self, name: str) -> AssetRecords:
@@ -133,6 +135,13 @@ class BrowserApp(App[None]):
         if found is None:
             found = self._records[name] = self.browser.records(name)
         return found
+
+    def partitions(self, name: str) -> PartitionStates | None:
+        """The status of each partition of a partitioned asset (``None`` for an unpartitioned one, or while
+        statuses are being computed), read once per change of statuses."""
+        if name not in self._partitions:
+            self._partitions[name] = self.browser.partitions(name)
+        return self._partitions[name]
 
     def column_facts(self, name: str, ready: Callable[[str, AssetColumns], None]) -> None:
         """Call ``ready`` with what is known of an asset's columns; column lineage is computed (once) in a
@@ -169,6 +178,9 @@ class BrowserApp(App[None]):
             if self.main.check_action(action, ()):
                 method = getattr(self.main, f"action_{action}")
                 yield SystemCommand(title, help_text, partial(method, argument) if argument else method)
+        if self.main.partitioned:
+            yield SystemCommand("Tab: Partitions", f"The ranges of each status of the asset's partitions "
+                                f"({PARTITIONS_KEY})", partial(self.main.action_tab, "partitions"))
 
 
 STOP_WAIT = 15.0  # seconds quitting waits for a run under way to record what finished and end

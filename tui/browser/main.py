@@ -17,6 +17,7 @@ from assets_core.planning.snapshot import Snapshot
 from assets_core.planning.state import Event
 from assets_core.running.runs import RunResult
 from tui.browser.palette import AssetCommands
+from tui.browser.partitions_tab import PartitionsTab
 from tui.browser.plan import PlanScreen
 from tui.browser.runs import LogScreen, RunsScreen
 from tui.browser.tabs import TAB_VIEWS, TABS, AssetTab
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from tui.browser.app import BrowserApp
 
 EXPAND_UP_TO = 200  # a filter that keeps at most this many assets opens every group
+PARTITIONS_KEY = str(len(TABS) + 1)  # the key of the Partitions tab, shown only for a partitioned asset
 
 
 class MainScreen(Screen[None]):
@@ -44,6 +46,7 @@ class MainScreen(Screen[None]):
         Binding("l", "log", "Log"),
         Binding("g", "draw", "Draw"),
         *(Binding(str(i), f"tab('{tab}')", title, show=False) for i, (tab, title) in enumerate(TABS, 1)),
+        Binding(PARTITIONS_KEY, "tab('partitions')", "Partitions", show=False),
     ]
     MUTATING = frozenset({"materialize", "materialize_downstream"})  # what --read-only removes
 
@@ -74,10 +77,13 @@ class MainScreen(Screen[None]):
                 for index, (tab, title) in enumerate(TABS, 1):
                     with TabPane(f"{index} {title}", id=tab):
                         yield TAB_VIEWS[tab](id=f"{tab}-tab")
+                with TabPane("Partitions", id="partitions"):  # no number: the tab bar has no room for it
+                    yield PartitionsTab(id="partitions-tab")
         yield Static(id="status-line")
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one(TabbedContent).hide_tab("partitions")
         self.query_one("#filter", Input).display = False
         self.query_one("#filter-summary", Static).display = False
         graph = self.browser_app.graph
@@ -89,7 +95,14 @@ class MainScreen(Screen[None]):
         self.call_after_refresh(self.load_statuses)  # the tree is drawn before the snapshot takes the GIL
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "tab" and parameters == ("partitions",):
+            return self.partitioned  # its key shows and works for a partitioned asset only
         return not (action in self.MUTATING and self.browser_app.browser.read_only)
+
+    @property
+    def partitioned(self) -> bool:
+        """Whether the current asset has partitions."""
+        return self.current is not None and self.browser_app.graph[self.current].partitions is not None
 
     # Statuses
 
@@ -124,7 +137,21 @@ class MainScreen(Screen[None]):
 
     def cursor_moved(self, data: object) -> None:
         self.current = data.name if isinstance(data, AssetNode) else None
+        self._offer_partitions()
         self.show_details()
+
+    def _offer_partitions(self) -> None:
+        """Show the Partitions tab for a partitioned asset only (leaving it for the Overview otherwise)."""
+        tabs = self.query_one(TabbedContent)
+        shown = not tabs.get_tab("partitions").has_class("-hidden")
+        if self.partitioned and not shown:
+            tabs.show_tab("partitions")
+            self.refresh_bindings()
+        elif not self.partitioned and shown:
+            if tabs.active == "partitions":
+                tabs.active = "overview"
+            tabs.hide_tab("partitions")
+            self.refresh_bindings()
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self.show_details()
@@ -148,8 +175,12 @@ class MainScreen(Screen[None]):
 
     def action_tab(self, tab: str) -> None:
         tabs = self.query_one(TabbedContent)
+        if tabs.get_tab(tab).has_class("-hidden"):
+            return
         self.show_details(tabs.get_pane(tab))  # drawn before it shows: one layout, one frame
         tabs.active = tab
+        if tab == "partitions":  # the ranges are there to pick one: the cursor goes to them
+            self.query_one("#partition-ranges", OptionList).focus()
 
     def action_upstream(self) -> None:
         self._follow("upstream")
@@ -237,42 +268,48 @@ class MainScreen(Screen[None]):
     def action_materialize_downstream(self) -> None:
         self._rematerialize(downstream=True)
 
-    def _rematerialize(self, downstream: bool) -> None:
-        if self.current is None:
+    def materialize_partitions(self, name: str, partition: str) -> None:
+        """Rematerialize some partitions of an asset (``KEY`` or ``FIRST..LAST``), after showing the plan."""
+        self._rematerialize(downstream=False, name=name, partition=partition)
+
+    def _rematerialize(self, downstream: bool, name: str | None = None, partition: str | None = None) -> None:
+        name = name or self.current
+        if name is None:
             self.app.notify("select an asset first", severity="warning")
         elif self.progress is not None:
             self.app.notify("a run is under way; wait for it to end", severity="warning")
         else:
-            self.prepare_plan(self.current, downstream)
+            self.prepare_plan(name, downstream, partition)
 
     @work(thread=True, exclusive=True, group="plan")
-    def prepare_plan(self, name: str, downstream: bool) -> None:
+    def prepare_plan(self, name: str, downstream: bool, partition: str | None = None) -> None:
         try:
-            plan, snapshot = self.browser_app.browser.plan(name + ("+" if downstream else ""))
+            plan, snapshot = self.browser_app.browser.plan(name + ("+" if downstream else ""), partition)
         except AssetsError as error:
             self.app.call_from_thread(self.app.notify, str(error), title="cannot plan", severity="error")
             return
-        self.app.call_from_thread(self.confirm_plan, name, downstream, plan, snapshot)
+        self.app.call_from_thread(self.confirm_plan, name, downstream, plan, snapshot, partition)
 
-    def confirm_plan(self, name: str, downstream: bool, plan: Plan, snapshot: Snapshot) -> None:
+    def confirm_plan(self, name: str, downstream: bool, plan: Plan, snapshot: Snapshot,
+                     partition: str | None = None) -> None:
         self.statuses_loaded(snapshot)
         if not plan.steps:
             self.app.notify(f"nothing to run: '{name}' is a source asset, which is observed rather than run; "
                             "M runs what is downstream of it")
             return
         what = f"{name} and everything downstream" if downstream else name
-        title = f"Rematerialize {what}?"
+        title = f"Rematerialize {what}?" if partition is None else f"Rematerialize {what}, partitions {partition}?"
 
         def decided(run: bool | None) -> None:
             if run:
                 self.progress = RunProgress(len(plan))
                 self.update_status_line()
-                self.run_plan(name + ("+" if downstream else ""), plan, snapshot)
+                self.run_plan(name + ("+" if downstream else ""), plan, snapshot, partition)
 
         self.app.push_screen(PlanScreen(title, plan), decided)
 
     @work(thread=True, exclusive=True, group="run")
-    def run_plan(self, selection: str, plan: Plan, snapshot: Snapshot) -> None:
+    def run_plan(self, selection: str, plan: Plan, snapshot: Snapshot, partition: str | None = None) -> None:
         """Run in this worker thread; each event is shown from the app's thread as it happens."""
         app, result = self.browser_app, None
         browser = app.browser
@@ -282,7 +319,7 @@ class MainScreen(Screen[None]):
                 app.call_from_thread(self.on_run_event, event)
 
         try:
-            result = browser.run(selection, plan, snapshot, show)
+            result = browser.run(selection, plan, snapshot, show, partition)
         except AssetsError as error:
             app.call_from_thread(app.notify, str(error), title="the run failed", severity="error")
         if browser.stop.requested:

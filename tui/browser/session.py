@@ -9,8 +9,9 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,13 +21,16 @@ from assets_core.application.project import Project
 from assets_core.application.workspace import Workspace
 from assets_core.lineage.columns import ColumnGraph
 from assets_core.lineage.view import asset_view
-from assets_core.planning.plan import Plan
+from assets_core.planning.nodes import latest_record
+from assets_core.planning.plan import Plan, Status
 from assets_core.planning.snapshot import Snapshot
-from assets_core.planning.state import Event, FailureRecord, MaterializationRecord
+from assets_core.planning.state import Event, FailureRecord, MaterializationRecord, node_name
+from assets_core.planning.summary import summarize
 from assets_core.running.runs import RunResult
 from catalog import RunView
 from catalog.browse import LogLine, materialization_count, run_log
 from tui import drawing
+from tui.browser.partition_model import PartitionStates
 
 if TYPE_CHECKING:
     from assets_core.lineage.sql import TableLineage
@@ -81,26 +85,40 @@ class Browser:
         total = materialization_count(self.catalog, name) if len(history) == HISTORY else len(history)
         return AssetRecords(history, failure, total)
 
-    def plan(self, selection: str) -> tuple[Plan, Snapshot]:
+    def plan(self, selection: str, partition: str | None = None) -> tuple[Plan, Snapshot]:
         """What rematerializing a selection (``name`` or ``name+``) would run, from a new snapshot. The asset
         itself runs even when fresh, as a run started by hand does; what lies downstream runs because it
-        does, and early cutoff skips what turns out unchanged."""
+        does, and early cutoff skips what turns out unchanged. ``partition`` (``KEY`` or ``FIRST..LAST``)
+        runs only those partitions of a partitioned asset."""
         self._refuse("rematerialize")
-        prepared = usecases.prepare(self.workspace, [selection], force=[selection.rstrip("+")])
+        prepared = usecases.prepare(self.workspace, [selection], force=[selection.rstrip("+")], partition=partition)
         self.snapshot, self._lineages, self._schemas = prepared.snapshot, None, None
         return prepared.plan, prepared.snapshot
 
-    def run(self, selection: str, plan: Plan, snapshot: Snapshot, listener: Callable[[Event], None]) -> RunResult:
-        """Run a plan made by :meth:`plan`; ``listener`` hears every event, in the thread that calls this."""
+    def run(self, selection: str, plan: Plan, snapshot: Snapshot, listener: Callable[[Event], None],
+            partition: str | None = None) -> RunResult:
+        """Run a plan made by :meth:`plan` (with the same ``partition``); ``listener`` hears every event, in the
+        thread that calls this."""
         self._refuse("rematerialize")
         self.stop = usecases.Stop()
         self._idle.clear()
         try:
             return usecases.materialize(self.workspace, [selection], force=[selection.rstrip("+")], trigger="tui",
                                         listener=listener, prepared=usecases.Prepared(plan, snapshot),
-                                        stop=self.stop)
+                                        stop=self.stop, partition=partition)
         finally:
             self._idle.set()
+
+    def partitions(self, name: str) -> PartitionStates | None:
+        """The status of each partition of a partitioned asset, as of the latest snapshot (``None`` for an
+        unpartitioned asset, or before the first snapshot)."""
+        snapshot = self.snapshot
+        if snapshot is None or self.project.graph[name].partitions is None:
+            return None
+        keys = snapshot.nodes.keys(name)
+        statuses = snapshot.statuses
+        return PartitionStates(summarize(name, keys, statuses), tuple(keys),
+                               tuple(statuses[node_name(name, key)].status for key in keys))
 
     def interrupt(self, wait: float = 0.0) -> bool:
         """Stop the run under way, as Ctrl-C stops the command's: it starts nothing new, records what finished
@@ -150,7 +168,8 @@ class Browser:
         """Write the lineage of ``name`` (its upstream and downstream; all assets when ``None``) into the project
         folder, or a new temporary folder when read-only: DOT always, SVG too when Graphviz's ``dot`` is
         installed. Returns the files written."""
-        statuses = {n: s.status for n, s in self.snapshot.statuses.items()} if self.snapshot is not None else {}
+        shown = asset_statuses(self.snapshot) if self.snapshot is not None else {}
+        statuses = {n: s.status for n, s in shown.items()}
         picture = drawing.draw_view(asset_view(self.project.graph, name), self.project.graph, statuses)
         folder = Path(tempfile.mkdtemp(prefix="assets-lineage-")) if self.read_only else self.project.root
         stem = folder / f"lineage-{name or 'all'}"
@@ -162,3 +181,30 @@ class Browser:
     def _refuse(self, what: str) -> None:
         if self.read_only:
             raise PermissionError(f"the browser is read-only: it does not {what}")
+
+
+def asset_statuses(snapshot: Snapshot) -> Mapping[str, Status]:
+    """The status of every asset by name: a snapshot's own when no asset has partitions, else with each
+    partitioned asset's status summarizing its partitions' (the snapshot has one status per partition)."""
+    nodes = snapshot.nodes
+    if not nodes.partitioned:
+        return snapshot.statuses
+    found: dict[str, Status] = {}
+    for name in nodes.assets.names:
+        if nodes.assets[name].partitions is None:
+            found[name] = snapshot.statuses[name]
+        else:
+            summary = summarize(name, nodes.keys(name), snapshot.statuses)
+            found[name] = Status(name, summary.status, summary.reasons)
+    return found
+
+
+def materialized_at(snapshot: Snapshot) -> dict[str, datetime]:
+    """When each asset was last materialized (a partitioned asset: any of its partitions)."""
+    found = {name: own.materialization.created_at for name, own in snapshot.state.items()
+             if own.materialization is not None}
+    if snapshot.nodes.partitioned:
+        for item in snapshot.nodes.assets:
+            if item.partitions is not None and (latest := latest_record(snapshot.nodes, snapshot.state, item.name)):
+                found[item.name] = latest.created_at
+    return found

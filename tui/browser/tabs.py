@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.console import Group, RenderableType
@@ -16,6 +17,7 @@ from textual.widgets.option_list import Option
 
 from assets_core.lineage.view import ColumnTrace, trace_column
 from tui.browser.columns import AssetColumns
+from tui.browser.partition_model import overview_rows
 from tui.browser.tab_model import (
     HISTORY_HEADERS,
     Overview,
@@ -98,14 +100,21 @@ class OverviewTab(VerticalScroll, AssetTab):
                         app.zone, app.browser.project.root)
         width = max(self.viewport.width - 18, 10)  # what the values are wrapped to, beside the labels
         lines = 4 + sum(1 + len(text) // width for text in [*(v for _, v in view.fields), *view.reasons])
-        fit(body, render_overview(name, app.board.badge(name), view, app.board.loaded), lines, self.viewport)
+        states = app.partitions(name)
+        rows = overview_rows(states, max(self.viewport.width - 20, 10)) if states is not None else []
+        fit(body, render_overview(name, app.board.badge(name), view, app.board.loaded, rows), lines + len(rows),
+            self.viewport)
 
 
-def render_overview(name: str, shown: Badge, view: Overview, loaded: bool) -> RenderableType:
-    """The Overview as a Rich renderable: a title, a grid of fields, the row counts and the reasons."""
+def render_overview(name: str, shown: Badge, view: Overview, loaded: bool,
+                    partitions: Sequence[tuple[str, Text]] = ()) -> RenderableType:
+    """The Overview as a Rich renderable: a title, a partitioned asset's partitions, a grid of fields, the row
+    counts and the reasons."""
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
+    for label, text in partitions:
+        grid.add_row(label, text)
     for label, value in view.fields:
         grid.add_row(label, value)
     if view.spark is not None:
