@@ -27,7 +27,7 @@ KEYS = "FIRST..LAST, KEY or K1,K2"
 def add_arguments(add: Any, positive: Any) -> None:
     """The three commands' arguments; ``add(name, help)`` makes a subcommand parser."""
     run = add("backfill", "run a range of partitions as one backfill, recorded and resumable")
-    run.add_argument("selection", nargs="*", help="selection (default: every partitioned asset)")
+    run.add_argument("selection", nargs="*", help="selection (default: every asset; --partition picks the keys)")
     run.add_argument("--partition", metavar="KEYS", help=f"the partitions to backfill ({KEYS})")
     run.add_argument("--reprocess", choices=backfills.REPROCESS, default="stale",
                      help="which partitions of the range run: missing, stale (not fresh: the default), failed, all")

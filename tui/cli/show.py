@@ -15,7 +15,9 @@ from assets_core.application.workspace import Workspace
 from assets_core.declaring.definitions import Asset
 from assets_core.declaring.sources import read_source, source_files
 from assets_core.errors import SelectionError, StorageError, did_you_mean
+from assets_core.planning.plan import Status
 from assets_core.planning.state import MaterializationRecord
+from assets_core.planning.summary import PartitionSummary, summarize
 from tui import formatting
 from tui.formatting import table
 
@@ -27,7 +29,9 @@ def show_asset(workspace: Workspace, name: str, args: argparse.Namespace, consol
     if name not in graph:
         raise SelectionError(f"'{name}' is not an asset{did_you_mean(name, graph.names)}")
     item = graph[name]
-    status = project.snapshot().statuses[name]
+    snapshot = project.snapshot()
+    status: Status | PartitionSummary = snapshot.statuses[name] if item.partitions is None else \
+        summarize(name, snapshot.nodes.keys(name), snapshot.statuses)
     history = workspace.catalog.asset_history(name, limit=args.history)
     latest = history[0] if history else None
     head = _head(project, item, latest, args.head) if args.head else None
@@ -54,6 +58,8 @@ def show_asset(workspace: Workspace, name: str, args: argparse.Namespace, consol
     for label, value in fields:
         if value:
             console.print(f"  {label:<12} {escape(value)}")
+    if isinstance(status, PartitionSummary):
+        console.print(f"  partitions: {status.line()}")
     for reason in status.reasons:
         console.print(f"  [yellow]{'why':<12}[/] {escape(reason.kind)}: {escape(reason.detail)}")
     if checks:

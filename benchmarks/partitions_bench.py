@@ -1,0 +1,127 @@
+"""Partitions against the issue's goals, each as a whole `assets` command in a fresh process:
+
+1. an hourly-partitioned source over H hours with a daily asset reading it: `assets status` with everything
+   fresh, and with 10 % of the days stale (goal: under 1 s at 100,000 hours);
+2. a backfill of P partitions of a trivial asset: framework time per partition (goal: under 1 ms at 10,000).
+
+    python benchmarks/partitions_bench.py [--hours 100000] [--partitions 10000]
+
+Writes its own section of RESULTS.md. Absolute times drift on a shared machine: read them with its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "RESULTS.md"
+WORK = HERE / ".work" / "partitions"
+BEGIN, END = "<!-- partitions:begin -->", "<!-- partitions:end -->"
+ASSETS = [sys.executable, "-m", "tui.cli.main"]
+
+SOURCE = """
+from assets_core import DailyPartitions, HourlyPartitions, asset, source_asset
+HOURS = HourlyPartitions("{start}", end="{end}")
+hits = source_asset("hits", "data/{{date}}.txt", partitions=HOURS)
+
+@asset(partitions=DailyPartitions("{start}", end="{end}"), deps=["hits"])
+def daily(context) -> int:
+    return 1
+"""
+
+TRIVIAL = """
+from assets_core import DailyPartitions, asset
+
+@asset(partitions=DailyPartitions("2000-01-01", end="{end}"))
+def trivial(context) -> list[str]:
+    return [context.partition]
+"""
+
+
+def _timed(root: Path, *argv: str) -> tuple[float, str]:
+    started = time.perf_counter()
+    done = subprocess.run([*ASSETS, *argv], cwd=root, capture_output=True, text=True, check=False,
+                          env={**os.environ, "PYTHONPATH": str(HERE.parent)})
+    took = time.perf_counter() - started
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"assets {' '.join(argv)} failed:\n{done.stderr}")
+    return took, done.stdout
+
+
+def _project(name: str, definitions: str) -> Path:
+    root = WORK / name
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    (root / "defs.py").write_text(definitions)
+    (root / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+    return root
+
+
+def hourly_status(hours: int) -> dict[str, float]:
+    start = datetime(2015, 1, 1, tzinfo=timezone.utc)
+    end = start + timedelta(hours=hours)
+    root = _project("hourly", SOURCE.format(start=f"{start:%Y-%m-%d}", end=f"{end:%Y-%m-%dT%H:00}"))
+    data = root / "data"
+    data.mkdir()
+    for hour in range(hours):
+        (data / f"{start + timedelta(hours=hour):%Y-%m-%dT%H:00}.txt").write_text("1")
+    _timed(root, "materialize", "--json")  # observes every hour and makes every day
+    fresh, _ = _timed(root, "status", "--json")
+    days = sorted({p.name[:10] for p in data.iterdir()})
+    for day in days[:: 10]:  # a change in one hour of every tenth day
+        (data / f"{day}T05:00.txt").write_text("2")
+    stale, out = _timed(root, "status", "--json")
+    return {"hours": hours, "fresh": fresh, "stale": stale,
+            "stale_days": json.loads(out)[1]["partitions"]["stale"]}
+
+
+def backfill(partitions: int) -> dict[str, float]:
+    end = datetime(2000, 1, 1) + timedelta(days=partitions)
+    root = _project("backfill", TRIVIAL.format(end=f"{end:%Y-%m-%d}"))
+    took, out = _timed(root, "backfill", "--partition", f"2000-01-01..{end - timedelta(days=1):%Y-%m-%d}", "--json")
+    result = json.loads(out)
+    inside = sum(o["duration"] for o in result["outcomes"])
+    noop, _ = _timed(root, "status", "--json")
+    return {"partitions": len(result["materialized"]), "seconds": took, "per_partition_ms": 1000 * took / partitions,
+            "inside_functions": inside, "noop_status": noop}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hours", type=int, default=100_000)
+    parser.add_argument("--partitions", type=int, default=10_000)
+    args = parser.parse_args()
+    status = hourly_status(args.hours)
+    filled = backfill(args.partitions)
+    moment = datetime.now(timezone.utc)
+    lines = [BEGIN, "## Partitions", "",
+             f"`python benchmarks/partitions_bench.py --hours {args.hours} --partitions {args.partitions}`, "
+             f"{moment:%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()[0]:.2f}; whole commands, fresh processes.",
+             "", "| measure | goal | measured |", "|---|---|---|",
+             f"| `assets status`, hourly source of {status['hours']:,} partitions and a daily reader, all fresh "
+             f"| < 1 s | {status['fresh']:.2f} s |",
+             f"| the same with {status['stale_days']} days stale | < 1 s | {status['stale']:.2f} s |",
+             f"| backfill of {filled['partitions']:,} trivial partitions, whole command per partition "
+             f"| < 1 ms framework | {filled['per_partition_ms']:.2f} ms (of which {1000 * filled['inside_functions'] / args.partitions:.3f} ms "
+             "in the functions) |",
+             f"| no-op `assets status` after it | - | {filled['noop_status']:.2f} s |", END]
+    text = RESULTS.read_text()
+    section = "\n".join(lines)
+    if BEGIN in text:
+        text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip("\n") + "\n\n\n" + section + "\n"
+    RESULTS.write_text(text)
+    print(section)
+
+
+if __name__ == "__main__":
+    main()
