@@ -3,6 +3,10 @@
 A SQL asset is declared in Python (``sql_asset``) or as a folder of ``.sql`` files, one asset per file named
 after it. Its upstreams come from parsing the statement with sqlglot, through its scopes, so that a CTE named
 like an asset is not taken for that asset; ``schema.table`` maps onto the dotted asset name ``schema.table``.
+
+A time-partitioned SQL asset may write ``@start`` and ``@end``: parsed as parameters (``exp.Parameter``, also in
+DuckDB, where ``@`` is otherwise the absolute value operator), replaced in the tree by the bounds of the window of
+the partition being run (see :func:`window_literal`).
 """
 
 from __future__ import annotations
@@ -10,8 +14,9 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +25,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.optimizer.scope import traverse_scope
+from sqlglot.parser import Parser
 
 from assets_core.declaring.definitions import (
     Asset,
@@ -30,12 +36,16 @@ from assets_core.declaring.definitions import (
     partitioned,
 )
 from assets_core.errors import DefinitionError, Location, MaterializationError
+from assets_core.imports import late_import
 
 if TYPE_CHECKING:
-    from assets_core.declaring.partitions import Partitions
+    from assets_core.declaring.partitions import Partitions, Window
 
 DEFAULT_DIALECT = "duckdb"
 QUERY_TYPES = (exp.Select, exp.Union, exp.Intersect, exp.Except)
+WINDOW_PARAMETERS = ("start", "end")  # @start, @end: the bounds of the partition's time window
+# where a parameter is an operand that polars compares with a column, and so converts to that column's type
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, exp.NullSafeEQ, exp.NullSafeNEQ)
 
 
 @dataclass(frozen=True)
@@ -63,7 +73,7 @@ def sql_asset(name: str, sql: str, *, dialect: str = DEFAULT_DIALECT, group: str
     frame = sys._getframe(1)
     location = Location(os.path.abspath(frame.f_code.co_filename), frame.f_lineno)
     made = build_sql_asset(name, sql, dialect, location, group=group, description=description, tags=tags,
-                           owners=owners, options=options)
+                           owners=owners, options=options, partitions=partitions)
     return partitioned(made, partitions, time_column, backfill)
 
 
@@ -89,10 +99,14 @@ def sql_folder(folder: str | os.PathLike[str], *, dialect: str = DEFAULT_DIALECT
 
 def build_sql_asset(name: str, sql: str, dialect: str, location: Location, *, group: str | None = None,
                     description: str = "", tags: Iterable[str] | Mapping[str, str] = (),
-                    owners: Iterable[str] = (), options: AssetOptions | None = None) -> Asset:
-    """A SQL asset with its upstreams parsed from ``sql``; parse problems are kept on the asset."""
+                    owners: Iterable[str] = (), options: AssetOptions | None = None,
+                    partitions: Partitions | None = None) -> Asset:
+    """A SQL asset with its upstreams parsed from ``sql``; parse problems are kept on the asset, and so is the
+    use of ``@start`` / ``@end`` without time ``partitions`` (they would have no window to stand for)."""
     statement, problems = parse_statement(name, sql, dialect, location)
     references = table_references(statement) if statement is not None else []
+    if statement is not None:
+        problems += window_problems(name, statement, partitions, location)
     upstream_locations = {
         ref.name: _offset(location, ref.line, ref.column) for ref in references}
     return Asset(
@@ -130,9 +144,115 @@ def parse_statement(name: str, sql: str, dialect: str, location: Location) -> tu
 def _parse(sql: str, dialect: str) -> tuple[exp.Expression, ...]:
     """Parse once per (SQL, dialect): loading, versioning, lineage and execution all need the tree.
 
-    Callers must not modify the trees returned (``rename_tables`` copies before it rewrites).
+    Callers must not modify the trees returned (``rename_tables`` and ``bind_window`` copy before they rewrite).
     """
-    return tuple(s for s in sqlglot.parse(sql, dialect=dialect) if isinstance(s, exp.Expression))
+    reader, parser = _reader(dialect)
+    return tuple(s for s in parser(dialect=reader).parse(reader.tokenize(sql), sql) if isinstance(s, exp.Expression))
+
+
+@functools.lru_cache(maxsize=64)
+def _reader(dialect: str) -> tuple[sqlglot.Dialect, type[Parser]]:
+    """The dialect, and its parser taught that ``@start`` and ``@end`` are parameters.
+
+    Most dialects already parse ``@name`` as ``exp.Parameter``; DuckDB parses ``@x`` as ``abs(x)`` (and
+    ``@start + 1`` as ``abs(start + 1)``), so there ``@`` written right against ``start`` or ``end`` becomes a
+    parameter and any other ``@`` keeps its meaning.
+    """
+    reader = sqlglot.Dialect.get_or_raise(dialect)
+    base: type[Parser] = reader.parser_class
+    at_sign: Callable[[Parser], exp.Expression] | None = base.NO_PAREN_FUNCTION_PARSERS.get("@")
+    if at_sign is None:
+        return reader, base
+
+    def parse_at_sign(self: Parser) -> exp.Expression:
+        sign, word = self._prev, self._curr
+        if (word is not None and word.text.lower() in WINDOW_PARAMETERS and word.start == sign.end + 1
+                and word.token_type not in (sqlglot.TokenType.IDENTIFIER, sqlglot.TokenType.STRING)):
+            self._advance()
+            parameter = self.expression(exp.Parameter(this=exp.Var(this=word.text)))
+            parameter.meta.update(line=sign.line, col=sign.col)
+            return parameter
+        return at_sign(self)
+
+    parsers = {**base.NO_PAREN_FUNCTION_PARSERS, "@": parse_at_sign}
+    return reader, type(f"{base.__name__}WithWindow", (base,), {"NO_PAREN_FUNCTION_PARSERS": parsers})
+
+
+def window_parameters(statement: exp.Expression) -> list[exp.Parameter]:
+    """The ``@start`` and ``@end`` parameters of a statement, in order.
+
+    >>> statement, _ = parse_statement("daily", "select * from events where ts >= @start and ts < @END",
+    ...                                "duckdb", Location("?"))
+    >>> [p.name for p in window_parameters(statement)], table_references(statement)[0].name
+    (['start', 'END'], 'events')
+    """
+    found = statement.find_all(exp.Parameter, bfs=False)
+    return [node for node in found if node.name.lower() in WINDOW_PARAMETERS]
+
+
+def window_problems(name: str, statement: exp.Expression, partitions: Partitions | None,
+                    location: Location) -> list[DefinitionError]:
+    """A problem when the statement uses ``@start`` / ``@end`` but ``partitions`` give no time window."""
+    used = window_parameters(statement)
+    if not used or _has_windows(partitions):
+        return []
+    first = used[0]
+    where = _offset(location, first.meta.get("line", 0), first.meta.get("col", 0))
+    names = " and ".join(dict.fromkeys(f"@{p.name.lower()}" for p in used))
+    if partitions is None:
+        why = "it has no partitions"
+    else:
+        describe = getattr(partitions, "describe", None)
+        why = f"its partitions ({describe() if callable(describe) else partitions!r}) have no time window"
+    return [DefinitionError(
+        f"uses {names} in its SQL, the bounds of a time partition's window, but {why}; declare time partitions "
+        "(partitions=DailyPartitions(...), HourlyPartitions(...), ...) or remove them", asset=name, location=where)]
+
+
+def _has_windows(partitions: Partitions | None) -> bool:
+    """Whether every key of ``partitions`` has a time window: a time partitioning, a multi-partitioning with
+    exactly one time dimension, or a partitioning of one's own that defines ``window``."""
+    with late_import():
+        from assets_core.declaring.partitions import MultiPartitions, Partitions, TimePartitions
+
+    if isinstance(partitions, MultiPartitions):
+        return sum(isinstance(p, TimePartitions) for _, p in partitions.dimensions) == 1
+    return isinstance(partitions, Partitions) and type(partitions).window is not Partitions.window
+
+
+def window_literal(moment: datetime, typed: bool) -> exp.Expression:
+    """A window bound in SQL, for polars' SQL engine: an ISO 8601 text with its UTC offset,
+    ``'2026-01-15 00:00:00+00:00'``, cast to ``TIMESTAMPTZ`` (a ``Datetime("us", "UTC")``) unless it is an
+    operand of a comparison.
+
+    In a comparison (``ts >= @start``, ``ts BETWEEN @start AND @end``) the text is left untyped: polars converts
+    it to the type of the column it is compared with, so a column with any time zone is compared at the same
+    instant, and a column without one is read as UTC. A typed literal would only compare with a column in UTC:
+    polars refuses to compare datetimes of different time zones, or with and without one.
+
+    >>> from datetime import timedelta
+    >>> paris_midnight = datetime(2026, 1, 15, tzinfo=timezone(timedelta(hours=1)))
+    >>> window_literal(paris_midnight, typed=False).sql("duckdb")
+    "'2026-01-14 23:00:00+00:00'"
+    >>> window_literal(paris_midnight, typed=True).sql("duckdb")
+    "CAST('2026-01-14 23:00:00+00:00' AS TIMESTAMPTZ)"
+    """
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    text = exp.Literal.string(moment.astimezone(timezone.utc).isoformat(sep=" "))
+    return exp.cast(text, exp.DataType.build("TIMESTAMPTZ")) if typed else text
+
+
+def bind_window(statement: exp.Expression, window: Window) -> exp.Expression:
+    """A copy of ``statement`` with ``@start`` and ``@end`` replaced by the window's bounds (the statement
+    itself when it uses neither)."""
+    if not window_parameters(statement):
+        return statement
+    statement = statement.copy()
+    for parameter in window_parameters(statement):
+        bound = window.start if parameter.name.lower() == "start" else window.end
+        parameter.replace(window_literal(bound, typed=not isinstance(parameter.parent, _COMPARISONS)))
+    return statement
 
 
 def table_references(statement: exp.Expression) -> list[TableReference]:
@@ -162,19 +282,27 @@ def table_name(table: exp.Table) -> str:
 
 
 def normalized_sql(item: Asset) -> str:
-    """The statement without comments and formatting, so cosmetic edits change no code version."""
+    """The statement without comments and formatting, so cosmetic edits change no code version (``@start`` and
+    ``@end`` stay parameters: every partition has the same code version)."""
     try:
-        return sqlglot.transpile(item.sql or "", read=item.dialect, write=item.dialect, comments=False,
-                                 normalize=True)[0]
-    except (ParseError, TokenError, ValueError, IndexError):
+        statements = _parse(item.sql or "", item.dialect)
+        return statements[0].sql(dialect=item.dialect, comments=False, normalize=True) if statements else ""
+    except (ParseError, TokenError, ValueError):
         return item.sql or ""
 
 
-def run_sql(item: Asset, frames: Mapping[str, pl.LazyFrame | pl.DataFrame]) -> pl.LazyFrame:
-    """Run a SQL asset on polars, with its upstreams registered under safe table names."""
+def run_sql(item: Asset, frames: Mapping[str, pl.LazyFrame | pl.DataFrame],
+            window: Window | None = None) -> pl.LazyFrame:
+    """Run a SQL asset on polars, with its upstreams registered under safe table names, and ``@start`` /
+    ``@end`` bound to ``window`` (the time window of the partition being run)."""
     statement, problems = parse_statement(item.name, item.sql or "", item.dialect, item.location or Location("?"))
     if statement is None:
         raise MaterializationError(item.name, str(problems[0]))
+    if window is not None:
+        statement = bind_window(statement, window)
+    elif window_parameters(statement):
+        raise MaterializationError(item.name, "its SQL uses @start/@end, the bounds of a time partition's window, "
+                                              "but it is run without one (only a key of time partitions has one)")
     statement, safe_to_ref = rename_tables(statement, {ref: ref for ref in item.inputs})
     registered: dict[str, Any] = {}
     for safe, ref in safe_to_ref.items():

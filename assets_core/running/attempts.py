@@ -102,8 +102,12 @@ def compute(node: str, item: Asset, inputs: Inputs, number: int) -> Any:
     if item.kind == "sql":
         with late_import():  # sqlglot is loaded only by projects with SQL assets (and preloaded by a run)
             from assets_core.declaring.sql import run_sql
+            from assets_core.planning.state import split_node
 
-        return run_sql(item, {ref: inputs.read(node, upstream, lazy=True) for ref, upstream in item.inputs.items()})
+        key = split_node(node)[1]
+        window = item.partitions.window(key) if key and item.partitions is not None else None
+        frames = {ref: inputs.read(node, upstream, lazy=True) for ref, upstream in item.inputs.items()}
+        return run_sql(item, frames, window)  # @start and @end are the bounds of the partition's window
     return item.fn(**inputs.arguments(node, number))  # type: ignore[misc]
 
 
