@@ -21,6 +21,7 @@ from assets_core.application.workspace import Options, Workspace, open_catalog_o
 from assets_core.declaring.loading import DEFINITION_TYPES, Definition, collect_assets
 from assets_core.errors import AssetsError, ProjectError
 from assets_core.planning.plan import Plan, Status
+from assets_core.planning.state import node_name
 from assets_core.planning.summary import PartitionSummary
 from assets_core.running.runs import RunResult
 
@@ -62,15 +63,20 @@ def status(assets: Assets = None, selection: str | Iterable[str] | None = None, 
         return usecases.statuses(workspace, _words(selection), partition)
 
 
-def load(name: str, *, project: Path = None, home: Path = None, catalog: str | None = None) -> Any:
-    """The latest stored value of an asset: a polars DataFrame for a table, else the JSON value."""
+def load(name: str, *, partition: str | None = None, project: Path = None, home: Path = None,
+         catalog: str | None = None) -> Any:
+    """The latest stored value of an asset (of one partition of it, with ``partition``: a key such as
+    ``"2026-01-15"``): a polars DataFrame for a table, else the JSON value."""
     options = _options(project, home, catalog)
+    node = node_name(name, partition or "")
     records = open_catalog_only(options)
     try:
-        record = records.read_state([name]).get(name)
+        record = records.read_state([node]).get(node)
         if record is None or record.materialization is None:
-            raise AssetsError(f"asset '{name}' has no stored value in this home; "
-                              f"materialize it first (assets materialize +{name})")
+            hint = "" if partition else \
+                "; if it is partitioned, name the partition: load(name, partition='KEY') (see 'assets status')"
+            raise AssetsError(f"asset '{node}' has no stored value in this home; "
+                              f"materialize it first (assets materialize +{name}){hint}")
         location = record.materialization.location
     finally:
         records.close()

@@ -142,8 +142,15 @@ def progress(catalog: WorkspaceCatalog, record: BackfillRecord) -> Progress:
 
 
 def backfills(catalog: WorkspaceCatalog, limit: int = 20) -> list[tuple[BackfillRecord, Progress]]:
-    """The latest backfills, newest first, each with its progress."""
-    return [(record, progress(catalog, record)) for record in catalog.list_backfills(limit)]
+    """The latest backfills, newest first, each with its progress; one that ended failed or interrupted shows
+    as done once later runs (another backfill, a materialize) did what it left."""
+    found = []
+    for record in catalog.list_backfills(limit):
+        done = progress(catalog, record)
+        if record.status in ("failed", "interrupted") and not done.failed and not done.remaining:
+            record = replace(record, status="done")
+        found.append((record, done))
+    return found
 
 
 def describe(record: BackfillRecord) -> str:

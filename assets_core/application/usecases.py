@@ -16,7 +16,7 @@ from assets_core.planning.nodes import select_nodes
 from assets_core.planning.plan import Plan, Status
 from assets_core.planning.snapshot import Snapshot
 from assets_core.planning.state import RunRecord, RunView, now
-from assets_core.planning.summary import PartitionSummary, summarize
+from assets_core.planning.summary import PartitionSummary, asset_status
 from assets_core.running.recovery import live_runs
 from assets_core.running.resume import unfinished
 from assets_core.running.runs import Listener, RunResult, RunSettings, RunStatus
@@ -39,13 +39,12 @@ def statuses(workspace: Workspace, selection: Iterable[str] = (),
     chosen = project.select(selection, snapshot)
     nodes = snapshot.nodes
     if partition is not None:
-        picked = select_nodes(nodes, chosen, partition)
+        picked = select_nodes(nodes, chosen, partition, upward=False)  # those partitions and their readers
         return [snapshot.statuses[node] for node in nodes.order() if node in picked]
     found: list[Status | PartitionSummary] = []
     for name in project.graph.order():
         if name in chosen:
-            keyed = project.graph[name].partitions is not None
-            found.append(summarize(name, nodes.keys(name), snapshot.statuses) if keyed else snapshot.statuses[name])
+            found.append(asset_status(snapshot, name))
     return found
 
 

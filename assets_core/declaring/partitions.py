@@ -460,6 +460,25 @@ class MultiPartitions(Partitions):
             except PartitionError as error:
                 raise PartitionError(f"{self._not_a_key(key)}: in dimension '{name}', {error}") from None
 
+    def select(self, spec: str, now: datetime, dynamic: Mapping[str, Sequence[str]] = NO_DYNAMIC) -> list[str]:
+        """Whole keys (``2026-01-15|eu``, ranges and lists of them), or keys of one dimension: ``2026-01-15``
+        or ``2026-01-01..2026-01-07`` names every region of those days, ``eu`` every day of that region.
+
+        >>> grid = MultiPartitions(day=StaticPartitions(["d1", "d2"]), region=StaticPartitions(["eu", "us"]))
+        >>> grid.select("d2", datetime.now(timezone.utc)), grid.select("d1|us", datetime.now(timezone.utc))
+        (['d2|eu', 'd2|us'], ['d1|us'])
+        """
+        if "|" in spec:
+            return super().select(spec, now, dynamic)
+        for position, (_, partitions) in enumerate(self.dimensions):
+            try:
+                wanted = set(partitions.select(spec, now, dynamic))
+            except PartitionError:
+                continue
+            return [key for key in self.keys(now, dynamic) if key.split("|")[position] in wanted]
+        names = "|".join(self.dimension_names)
+        raise PartitionError(f"{self._not_a_key(spec)}: give whole keys like {names}, or keys of one dimension")
+
     def window(self, key: str) -> Window | None:
         """The window of the key's time dimension when there is exactly one, else None."""
         times = [(part, p) for (_, p), part in zip(self.dimensions, self.split(key)) if isinstance(p, TimePartitions)]

@@ -181,10 +181,11 @@ def latest_record(nodes: NodeGraph, state: Mapping[str, AssetState], asset: str)
     return max(records, key=lambda record: record.created_at, default=None)
 
 
-def select_nodes(nodes: NodeGraph, assets: Collection[str], spec: str | None) -> set[str]:
+def select_nodes(nodes: NodeGraph, assets: Collection[str], spec: str | None, upward: bool = True) -> set[str]:
     """The nodes of the selected assets; with ``spec`` (``KEY``, ``FIRST..LAST`` or ``K1,K2``), only those
     partitions of each partitioned asset whose partitioning knows them, with the partitions of the other
-    selected partitioned assets that those read or are read by (an hourly upstream's hours of a selected day).
+    selected partitioned assets that those read (unless not ``upward``) or are read by (an hourly upstream's
+    hours of a selected day, a weekly downstream's week).
 
     Raises:
         PartitionError: no selected asset has partitions that ``spec`` names.
@@ -209,14 +210,14 @@ def select_nodes(nodes: NodeGraph, assets: Collection[str], spec: str | None) ->
         raise problems[0]
     others = set(partitioned) - accepted
     if others:
-        chosen |= _connected(nodes, [n for n in chosen if split_node(n)[0] in accepted], others)
+        chosen |= _connected(nodes, [n for n in chosen if split_node(n)[0] in accepted], others, upward)
     return chosen
 
 
-def _connected(nodes: NodeGraph, start: list[str], within: set[str]) -> set[str]:
+def _connected(nodes: NodeGraph, start: list[str], within: set[str], upward: bool = True) -> set[str]:
     """The nodes of the ``within`` assets reached from ``start`` upward and downward through them."""
     found: set[str] = set()
-    for step in (nodes.upstream, nodes.downstream):
+    for step in (nodes.upstream, nodes.downstream) if upward else (nodes.downstream,):
         stack = list(start)
         while stack:
             for near in step(stack.pop()):

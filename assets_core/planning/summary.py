@@ -8,11 +8,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from assets_core.planning.plan import FAILED, FRESH, MISSING, STALE, AssetStatus, Reason, Status
+from assets_core.planning.plan import FAILED, FRESH, MISSING, STALE, AssetStatus, Reason, ReasonKind, Status
+from assets_core.planning.snapshot import Snapshot
 from assets_core.planning.state import node_name
 
 URGENCY = (FAILED, STALE, MISSING)  # a partitioned asset takes the most urgent status any partition has
 REASONS_SHOWN = 3
+# Reasons whose words are the same for every partition they apply to; the others (a file's name, versions)
+# are shown once, as an example of those of their kind.
+SHARED_DETAIL = (ReasonKind.MISSING, ReasonKind.CODE_CHANGED, ReasonKind.UPSTREAM_STALE, ReasonKind.FORCED)
 
 
 @dataclass(frozen=True)
@@ -59,22 +63,43 @@ def summarize(asset: str, keys: Sequence[str], statuses: Mapping[str, Status]) -
     counts: Counter[AssetStatus] = Counter()
     ranges: dict[AssetStatus, list[tuple[str, str]]] = {}
     details: Counter[tuple[Any, str]] = Counter()
+    first: dict[Any, str] = {}  # reason kind -> the first detail of that kind
     run_status: AssetStatus | None = None
-    first = last = ""
+    start = last = ""
     for key in keys:
         found = statuses[node_name(asset, key)]
         counts[found.status] += 1
-        details.update((reason.kind, reason.detail) for reason in found.reasons)
+        for reason in found.reasons:
+            first.setdefault(reason.kind, reason.detail)
+            details[(reason.kind, reason.detail if reason.kind in SHARED_DETAIL else first[reason.kind])] += 1
         if found.status != run_status:
             if run_status is not None:
-                ranges.setdefault(run_status, []).append((first, last))
-            run_status, first = found.status, key
+                ranges.setdefault(run_status, []).append((start, last))
+            run_status, start = found.status, key
         last = key
     if run_status is not None:
-        ranges.setdefault(run_status, []).append((first, last))
+        ranges.setdefault(run_status, []).append((start, last))
     status = next((s for s in URGENCY if counts.get(s)), FRESH)
-    reasons = tuple(Reason(kind, f"{detail} ({n} partition{'s' if n > 1 else ''})")
+    reasons = tuple(Reason(kind, _counted(detail, n, kind in SHARED_DETAIL))
                     for (kind, detail), n in details.most_common(REASONS_SHOWN))
     return PartitionSummary(asset, status, len(keys), dict(counts),
                             {s: tuple(spans) for s, spans in ranges.items()}, reasons)
 
+
+
+def _counted(detail: str, count: int, shared: bool) -> str:
+    """A reason's words with how many partitions it applies to.
+
+    >>> _counted("never materialized", 3, True), _counted("no file matches 'e_1.csv'", 3, False)
+    ('never materialized (3 partitions)', "no file matches 'e_1.csv' (and 2 more partitions like it)")
+    """
+    if shared or count == 1:
+        return f"{detail} ({count} partition{'s' if count > 1 else ''})"
+    return f"{detail} (and {count - 1} more partition{'s' if count > 2 else ''} like it)"
+
+
+def asset_status(snapshot: Snapshot, asset: str) -> Status | PartitionSummary:
+    """An asset's status in a snapshot: its own, or the summary of its partitions' when it is partitioned."""
+    if snapshot.nodes.assets[asset].partitions is None:
+        return snapshot.statuses[asset]
+    return summarize(asset, snapshot.nodes.keys(asset), snapshot.statuses)

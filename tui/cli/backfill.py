@@ -110,7 +110,8 @@ def list_backfills(args: argparse.Namespace, options: Options, console: Console)
     if args.json:
         print(json.dumps([{"backfill_id": r.backfill_id, "status": r.status, "selection": list(r.selection),
                            "partitions": r.partitions, "reprocess": r.reprocess, "targets": len(r.targets),
-                           "created_at": r.created_at, "ended_at": r.ended_at, **p.to_json()}
+                           "created_at": r.created_at.isoformat(),
+                           "ended_at": r.ended_at.isoformat() if r.ended_at else None, **p.to_json()}
                           for r, p in found], default=str, indent=2 if sys.stdout.isatty() else None))
         return 0
     if not found:

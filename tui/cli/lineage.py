@@ -26,6 +26,7 @@ from assets_core.lineage.columns import AssetColumns, Column, ColumnGraph
 from assets_core.lineage.view import ColumnTrace, LineageView, asset_view, column_view
 from assets_core.planning.graph import AssetGraph
 from assets_core.planning.snapshot import Snapshot
+from assets_core.planning.summary import asset_status
 from tui import drawing
 from tui.cli.arguments import whole_number
 from tui.drawing import DrawingError
@@ -102,7 +103,7 @@ def view_json(view: LineageView, graph: AssetGraph, snapshot: Snapshot) -> dict[
     assets: dict[str, Any] = {}
     for name in view.assets:
         entry: dict[str, Any] = {"kind": graph[name].kind, "group": graph[name].group,
-                                 "status": snapshot.statuses[name].status, "upstream": list(graph.upstream(name))}
+                                 "status": asset_status(snapshot, name).status, "upstream": list(graph.upstream(name))}
         if view.target is not None:
             entry["distance"] = view.distance[name]
         if view.columns is not None:
@@ -130,7 +131,7 @@ def _print_view(console: Console, view: LineageView, graph: AssetGraph, snapshot
     rows: list[list[str | Cell]] = []
     for name in view.assets:
         where = [_where(view.distance[name])] if view.target else []
-        status = asset_status_cell(graph[name].kind, snapshot.statuses[name].status)
+        status = asset_status_cell(graph[name].kind, asset_status(snapshot, name).status)
         rows.append([name, *where, status, graph[name].kind, ", ".join(graph.upstream(name)) or "-"])
     for line in table(headers, rows):
         console.print(line)

@@ -15,9 +15,8 @@ from assets_core.application.workspace import Workspace
 from assets_core.declaring.definitions import Asset
 from assets_core.declaring.sources import read_source, source_files
 from assets_core.errors import SelectionError, StorageError, did_you_mean
-from assets_core.planning.plan import Status
 from assets_core.planning.state import MaterializationRecord
-from assets_core.planning.summary import PartitionSummary, summarize
+from assets_core.planning.summary import PartitionSummary, asset_status
 from tui import formatting
 from tui.formatting import table
 
@@ -30,8 +29,7 @@ def show_asset(workspace: Workspace, name: str, args: argparse.Namespace, consol
         raise SelectionError(f"'{name}' is not an asset{did_you_mean(name, graph.names)}")
     item = graph[name]
     snapshot = project.snapshot()
-    status: Status | PartitionSummary = snapshot.statuses[name] if item.partitions is None else \
-        summarize(name, snapshot.nodes.keys(name), snapshot.statuses)
+    status = asset_status(snapshot, name)
     history = workspace.catalog.asset_history(name, limit=args.history)
     latest = history[0] if history else None
     head = _head(project, item, latest, args.head) if args.head else None

@@ -116,6 +116,8 @@ def test_status_summarizes_partitions_with_ranges_and_one_partition_on_its_own(t
     assert (one["asset"], one["partition"], one["status"]) == ("daily", "2026-01-05", "fresh")
     shown = _cli(root, "show", "daily")
     assert shown.returncode == 0 and "partitions: 3 fresh · 4 missing of 7" in shown.stdout, shown.stderr
+    drawn = _cli(root, "lineage")
+    assert drawn.returncode == 0 and "daily" in drawn.stdout and "missing" in drawn.stdout, drawn.stderr
     wrong = _cli(root, "status", "daily", "--partition", "2026-02-30")
     assert wrong.returncode == 2 and "2026-02-30" in wrong.stderr and "Traceback" not in wrong.stderr
 
