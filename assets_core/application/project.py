@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 
 from assets_core.declaring.checks import Check, Freshness
 from assets_core.declaring.definitions import Asset
-from assets_core.declaring.sources import Observation, SourceMissingError, observe, source_columns
+from assets_core.declaring.sources import (
+    GLOB_CHARACTERS,
+    Observation,
+    SourceMissingError,
+    observe,
+    observe_files,
+    source_columns,
+)
 from assets_core.imports import late_import
 from assets_core.planning.graph import AssetGraph
 from assets_core.planning.nodes import NodeGraph, latest_record, select_nodes, uses_dynamic
@@ -154,11 +161,17 @@ class Project:
         for item in self.graph:
             if not item.is_source:
                 continue
+            if item.partitions is not None and not GLOB_CHARACTERS & set(item.path or ""):
+                paths = {node: source_path(node, item) for node in nodes.nodes(item.name)}
+                previous = {node: (own.observation.fingerprint, own.observation.data_version) for node in paths
+                            if (own := state.get(node)) is not None and own.observation is not None}
+                observations.update(observe_files(item, self.root, paths, previous))
+                continue
             for node in nodes.nodes(item.name):
                 last = state.get(node, AssetState()).observation
-                previous = (last.fingerprint, last.data_version) if last is not None else None
+                before = (last.fingerprint, last.data_version) if last is not None else None
                 try:
-                    observations[node] = observe(item, self.root, previous, source_path(node, item))
+                    observations[node] = observe(item, self.root, before, source_path(node, item))
                 except SourceMissingError:
                     continue
         return observations

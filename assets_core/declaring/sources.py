@@ -5,7 +5,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,11 @@ class Observation:
 
     data_version: str
     fingerprint: str
-    files: tuple[Path, ...]
+    paths: tuple[str, ...]
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        return tuple(map(Path, self.paths))
 
 
 class SourceMissingError(StorageError):
@@ -56,14 +60,51 @@ def observe(item: Asset, root: str | os.PathLike[str], previous: tuple[str, str]
     fingerprint = hashlib.sha256(
         "\n".join(f"{f}\t{s.st_size}\t{s.st_mtime_ns}" for f, s in stats).encode()).hexdigest()[:32]
     if previous is not None and previous[0] == fingerprint:
-        return Observation(previous[1], fingerprint, files)
+        return Observation(previous[1], fingerprint, tuple(map(str, files)))
     h = hashlib.sha256()
     for file in files:
         h.update(os.path.relpath(file, root).encode() + b"\0")
         with open(file, "rb") as handle:
             while block := handle.read(1 << 20):
                 h.update(block)
-    return Observation(h.hexdigest()[:32], fingerprint, files)
+    return Observation(h.hexdigest()[:32], fingerprint, tuple(map(str, files)))
+
+
+GLOB_CHARACTERS = frozenset("*?[")
+
+
+def observe_files(item: Asset, root: str | os.PathLike[str], paths: Mapping[str, str],
+                  previous: Mapping[str, tuple[str, str]]) -> dict[str, Observation]:
+    """Observe many one-file partitions of a source at once: ``paths`` maps each node to its file's path
+    (no glob), ``previous`` to its last (fingerprint, data version). Each folder is listed once; a file whose
+    size and modification time are unchanged is not read again. Nodes without a file are left out."""
+    listings: dict[str, dict[str, os.DirEntry[str]]] = {}
+    found: dict[str, Observation] = {}
+    for node, path in paths.items():
+        full = os.path.join(root, path)
+        folder, name = os.path.split(full)
+        listing = listings.get(folder)
+        if listing is None:
+            listing = listings[folder] = _listing(folder)
+        entry = listing.get(name)
+        if entry is None or not entry.is_file():
+            continue
+        stat = entry.stat()
+        fingerprint = f"{stat.st_size}:{stat.st_mtime_ns}"
+        last = previous.get(node)
+        if last is not None and last[0] == fingerprint:
+            found[node] = Observation(last[1], fingerprint, (full,))
+            continue
+        found[node] = Observation(observe(item, root, None, path).data_version, fingerprint, (full,))
+    return found
+
+
+def _listing(folder: str) -> dict[str, os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as entries:
+            return {entry.name: entry for entry in entries}
+    except OSError:  # no such folder (yet): no partition has its file
+        return {}
 
 
 def read_source(item: Asset, files: tuple[Path, ...], lazy: bool = False) -> Any:

@@ -19,11 +19,13 @@ import polars as pl
 
 from assets_core.declaring.checks import Check, CheckResult
 from assets_core.declaring.definitions import Asset, Output, RetryPolicy
+from assets_core.declaring.partitions import Window
 from assets_core.errors import AssetsError
 from assets_core.imports import late_import
 from assets_core.planning.state import Event, now
 from assets_core.running.capture import capture
 from assets_core.running.runs import FAILED, MATERIALIZED, Outcome
+from assets_core.running.single_run import split
 from assets_core.running.storage import Storage, Stored
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
@@ -40,48 +42,62 @@ class Inputs(Protocol):
         """The keyword arguments of the node's function for attempt number ``attempt``."""
         ...
 
+    def window(self, node: str) -> Window | None:
+        """The time a node covers (a time partition's window, a batch's span), or None."""
+        ...
+
 
 def attempt(node: str, item: Asset, inputs: Inputs, storage: Storage, checks: Sequence[Check],
-            policy: RetryPolicy) -> Outcome:
+            policy: RetryPolicy, members: Sequence[str] = ()) -> list[Outcome]:
     """Compute an asset, store its value and run its checks on it, retrying as ``policy`` says.
 
-    Never raises for the asset's own failures (nor its storage's): the outcome is failed, with the error as its
-    detail, or with the first failed blocking check's message when the value was stored but must not be
-    published.
+    ``node`` is one node, or a single-run batch of ``members`` (see :mod:`~assets_core.running.single_run`):
+    then the value is split into one per member, and there is one outcome per member (the attempt's log lines
+    go with the first). Never raises for the asset's own failures (nor its storage's): an outcome is failed,
+    with the error as its detail, or with the first failed blocking check's message when the value was stored
+    but must not be published.
     """
     started_at, clock = now(), time.perf_counter()
     logs: list[tuple[str, str, str]] = []
     retries: list[str] = []
     for number in range(1, policy.max_attempts + 1):
-        done: tuple[Stored, Mapping[str, Any], list[tuple[Check, CheckResult]]] | None = None
+        made: list[tuple[str, Stored, Mapping[str, Any], list[tuple[Check, CheckResult]]]] | None = None
         with capture() as captured:
             try:
                 value = compute(node, item, inputs, number)
                 metadata: Mapping[str, Any] = {}
                 if isinstance(value, Output):
                     value, metadata = value.value, json_metadata(item.name, value.metadata)
-                stored = storage.write(item.name, value, item.options.io)
-                done = stored, metadata, run_checks(checks, stored, storage)
+                parts = split(item, value, members) if members else [(node, value)]
+                made = []
+                for part_node, part in parts:
+                    stored = storage.write(item.name, part, item.options.io)
+                    made.append((part_node, stored, metadata, run_checks(checks, stored, storage)))
             except BaseException as error:  # noqa: BLE001 - the asset's own failure: recorded, never raised
                 # Even sys.exit, KeyboardInterrupt or GeneratorExit: raised in a worker thread, they can only
                 # come from the asset's own code (a real Ctrl-C reaches the main thread alone), and must fail
                 # this asset, not end the command with the run half done.
                 failure, message, trace = error, describe(error), user_traceback(error)
         logs += [("log", level, text) for level, text in captured.lines]  # its last line without a newline too
-        if done is not None:
-            stored, metadata, results = done
-            blocking = blocking_failure(results)
-            status, detail = (FAILED, blocking) if blocking else (MATERIALIZED, stored_detail(stored))
-            return Outcome(node, status, detail, time.perf_counter() - clock, stored, started_at=started_at,
-                           metadata=metadata, logs=tuple(logs), retries=tuple(retries), checks=tuple(results))
+        if made is not None:
+            duration = (time.perf_counter() - clock) / len(made)
+            outcomes = []
+            for index, (part_node, stored, metadata, results) in enumerate(made):
+                blocking = blocking_failure(results)
+                status, detail = (FAILED, blocking) if blocking else (MATERIALIZED, stored_detail(stored))
+                said = (tuple(logs), tuple(retries)) if index == 0 else ((), ())
+                outcomes.append(Outcome(part_node, status, detail, duration, stored, started_at=started_at,
+                                        metadata=metadata, logs=said[0], retries=said[1], checks=tuple(results)))
+            return outcomes
         if number == policy.max_attempts or not isinstance(failure, policy.retry_on):
             break
         pause = retry_delay(policy, number)
         retries.append(f"attempt {number} of {policy.max_attempts} failed: {message}; retrying in {pause:.2f}s")
         logs.append(("retry", "WARNING", retries[-1]))  # between this attempt's lines and the next one's
         time.sleep(pause)
-    return Outcome(node, FAILED, message, time.perf_counter() - clock, started_at=started_at, logs=tuple(logs),
-                   retries=tuple(retries), traceback=trace)
+    duration = time.perf_counter() - clock
+    return [Outcome(part_node, FAILED, message, duration, started_at=started_at, logs=tuple(logs) if i == 0 else (),
+                    retries=tuple(retries), traceback=trace) for i, part_node in enumerate(members or [node])]
 
 
 def stored_detail(stored: Stored) -> str:
@@ -102,12 +118,9 @@ def compute(node: str, item: Asset, inputs: Inputs, number: int) -> Any:
     if item.kind == "sql":
         with late_import():  # sqlglot is loaded only by projects with SQL assets (and preloaded by a run)
             from assets_core.declaring.sql import run_sql
-            from assets_core.planning.state import split_node
 
-        key = split_node(node)[1]
-        window = item.partitions.window(key) if key and item.partitions is not None else None
         frames = {ref: inputs.read(node, upstream, lazy=True) for ref, upstream in item.inputs.items()}
-        return run_sql(item, frames, window)  # @start and @end are the bounds of the partition's window
+        return run_sql(item, frames, inputs.window(node))  # @start and @end: the bounds of the node's window
     return item.fn(**inputs.arguments(node, number))  # type: ignore[misc]
 
 

@@ -58,7 +58,8 @@ from assets_core.running.runs import (  # the run's settings and results are imp
     RunStatus,
     new_run_id,
 )
-from assets_core.running.schedule import Schedule, finished_attempts, late_modules
+from assets_core.running.schedule import Schedule, finished_attempts, late_modules, units
+from assets_core.running.single_run import batches
 from assets_core.running.stopping import STOP_GRACE, Stop
 from assets_core.running.storage import Storage, Stored
 from assets_core.running.subscribers import AlertSender, AnomalyDetector
@@ -99,7 +100,7 @@ class Execution:
         self.stop = stop or Stop()
         self.stopped = False  # the run stopped before its plan was done
         self.abandoned: list[str] = []  # assets still under way when it stopped
-        self._why: dict[str, str] = {}
+        self._reasons: dict[str, tuple[Reason, ...]] = {}
         self.buffer = RecordBuffer(recorder, self.listener)
         self.leases = Leases(recorder, self.run_id)
         self.alerts = AlertSender(hooks, where.project)
@@ -175,11 +176,11 @@ class Execution:
 
     def _schedule(self, plan: Plan) -> None:
         """Start each planned asset once its planned upstreams are done, until every one is done."""
-        planned = set(plan.assets)
-        sorter = graphlib.TopologicalSorter(
-            {name: [up for up in self.graph.upstream(name) if up in planned] for name in plan.assets})
+        self.values.batches = batches(self.graph, [name for name in plan.assets if name not in self.leases.held])
+        sorter = graphlib.TopologicalSorter(units(self.graph, plan.assets, self.values.batches))
         sorter.prepare()
-        reasons = {step.asset: step.reasons for step in plan.steps}
+        reasons = self._reasons = {step.asset: step.reasons for step in plan.steps}
+        reasons.update({batch: reasons[members[0]] for batch, members in self.values.batches.items()})
         pool = ThreadPoolExecutor(self.settings.workers, thread_name_prefix="asset")
         schedule = Schedule(sorter, reasons, pool)
         self.stop.on_request(lambda: schedule.finished.put(None))
@@ -211,7 +212,8 @@ class Execution:
             while schedule.futures:
                 for future in finished_attempts(schedule.finished, max(0.0, deadline - time.monotonic())):
                     if schedule.futures.pop(future, None) is not None:  # not one just cancelled
-                        self._complete(future.result())
+                        for outcome in future.result():
+                            self._complete(outcome)
                 if time.monotonic() >= deadline:
                     break
             self.buffer.flush()
@@ -233,7 +235,8 @@ class Execution:
         wait = min(POLL_SECONDS if schedule.parked else HEARTBEAT_SECONDS, self.buffer.due_in())
         for future in finished_attempts(schedule.finished, wait):
             name = schedule.futures.pop(future)
-            self._complete(future.result())
+            for outcome in future.result():
+                self._complete(outcome)
             schedule.sorter.done(name)
 
     def _start(self, schedule: Schedule, names: Iterable[str]) -> None:
@@ -244,8 +247,9 @@ class Execution:
             if self._skipped(name, schedule.reasons[name]):
                 schedule.sorter.done(name)
                 continue
-            self._why[name] = "; ".join(r.detail for r in schedule.reasons[name])
-            self.listener(Event(self.run_id, "started", self._why[name], asset=name))
+            for member in self.values.batches.get(name, (name,)):
+                self.listener(Event(self.run_id, "started", "; ".join(r.detail for r in schedule.reasons[name]),
+                                    asset=member))
             future = schedule.pool.submit(self._attempt, name)
             schedule.futures[future] = name
             future.add_done_callback(schedule.finished.put)
@@ -297,21 +301,27 @@ class Execution:
             self.values.forget(name, own.materialization.location)
 
     def _skipped(self, name: str, planned: tuple[Reason, ...]) -> bool:
-        """Skip a planned asset that need not run after all; return whether it was skipped."""
-        broken = tuple(up for up in self.graph.upstream(name) if up in self.blocked)
+        """Skip a planned node that need not run after all (a batch: all of its partitions, when an upstream
+        of one of them failed); return whether it was skipped."""
+        members = self.values.batches.get(name, (name,))
+        broken = tuple(dict.fromkeys(up for node in members for up in self.graph.upstream(node) if up in self.blocked))
         if broken:
-            self.blocked.add(name)  # skipped for a failure: what reads it is skipped too
             detail = f"upstream '{broken[0]}' failed" if len(broken) == 1 else \
                 f"upstreams {', '.join(repr(b) for b in broken)} failed"
+        elif name in self.values.batches:
+            return False  # a batch runs whole: no early cutoff
         else:
             fresh = self._fresh_reason(name, planned)
             if fresh is None:
                 return False
             detail = fresh
-        self.outcomes.append(Outcome(name, OutcomeStatus.SKIPPED, detail, blocked_by=broken))
-        self.values.release_inputs(name)
-        event = Event(self.run_id, SKIPPED, detail, asset=name)
-        self.buffer.add(events=[event], reports=[event])
+        for node in members:
+            if broken:
+                self.blocked.add(node)  # skipped for a failure: what reads it is skipped too
+            self.outcomes.append(Outcome(node, OutcomeStatus.SKIPPED, detail, blocked_by=broken))
+            self.values.release_inputs(node)
+            event = Event(self.run_id, SKIPPED, detail, asset=node)
+            self.buffer.add(events=[event], reports=[event])
         return True
 
     def _fresh_reason(self, name: str, planned: tuple[Reason, ...]) -> str | None:
@@ -329,17 +339,19 @@ class Execution:
             return f"run {other} made it fresh meanwhile"
         return "its upstreams hold the same data as when it last ran (early cutoff)"
 
-    def _attempt(self, name: str) -> Outcome:
-        """Run one asset in a worker thread, with retries; never raises for the asset's own failures."""
+    def _attempt(self, name: str) -> list[Outcome]:
+        """Run one node (or single-run batch) in a worker thread, with retries; never raises for the asset's
+        own failures."""
         item = self.graph[name]
         policy = item.options.retry or self.settings.retry or RetryPolicy()
-        return attempt(name, item, self.values, self.storage, self.graph.checks.get(item.name, ()), policy)
+        return attempt(name, item, self.values, self.storage, self.graph.checks.get(item.name, ()), policy,
+                       self.values.batches.get(name, ()))
 
     def _complete(self, outcome: Outcome) -> None:
         """Queue what a finished attempt did for recording, and tell the run's subscribers."""
         name = outcome.asset
-        events = [Event(self.run_id, "started", self._why.get(name, ""), asset=name,
-                        created_at=outcome.started_at or now())]
+        why = "; ".join(r.detail for r in self._reasons.get(name, ()))
+        events = [Event(self.run_id, "started", why, asset=name, created_at=outcome.started_at or now())]
         events += [Event(self.run_id, kind, text, asset=name, level=level) for kind, level, text in outcome.logs]
         events += [Event(self.run_id, "log", f"its window reaches {count} partition(s) of '{up}' before that "
                          "asset's first partition: they are left out", asset=name)

@@ -22,15 +22,15 @@ class Schedule:
     sorter: graphlib.TopologicalSorter[str]
     reasons: Mapping[str, tuple[Reason, ...]]
     pool: ThreadPoolExecutor
-    futures: dict[Future[Outcome], str] = field(default_factory=dict)
+    futures: dict[Future[list[Outcome]], str] = field(default_factory=dict)
     # Finished attempts, in the order they finished: waiting on this queue costs the same however many
     # attempts are under way (concurrent.futures.wait visits every one of them at each call). None: a stop
     # was requested.
-    finished: queue.SimpleQueue[Future[Outcome] | None] = field(default_factory=queue.SimpleQueue)
+    finished: queue.SimpleQueue[Future[list[Outcome]] | None] = field(default_factory=queue.SimpleQueue)
     parked: set[str] = field(default_factory=set)  # ready, but another run holds their lease
 
 
-def finished_attempts(finished: queue.SimpleQueue[Future[Outcome] | None], timeout: float) -> list[Future[Outcome]]:
+def finished_attempts(finished: queue.SimpleQueue[Future[list[Outcome]] | None], timeout: float) -> list[Future[list[Outcome]]]:
     """The attempts that finished: waits up to ``timeout`` for the first, then takes those already there
     (a None, put there by a stop request, ends the wait)."""
     try:
@@ -53,3 +53,17 @@ def late_modules(graph: NodeGraph, plan: Plan, extra: Sequence[str] = ()) -> lis
     if any(graph[name].kind == "sql" for name in plan.assets):
         names.append("assets_core.declaring.sql")
     return [*names, *extra]
+
+
+def units(graph: NodeGraph, planned: Sequence[str], batches: Mapping[str, tuple[str, ...]]) -> dict[str, set[str]]:
+    """What the scheduling loop runs, each with the units it waits for: the planned nodes, a single-run batch
+    standing for all of its partitions."""
+    unit_of = {member: batch for batch, members in batches.items() for member in members}
+    chosen = set(planned)
+    found: dict[str, set[str]] = {}
+    for node in planned:
+        unit = unit_of.get(node, node)
+        waits = found.setdefault(unit, set())
+        waits.update(unit_of.get(up, up) for up in graph.upstream(node) if up in chosen)
+        waits.discard(unit)
+    return found

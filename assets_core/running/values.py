@@ -14,12 +14,14 @@ from typing import Any
 import polars as pl
 
 from assets_core.declaring.definitions import CONTEXT_PARAMETER, PREVIOUS_PARAMETER
+from assets_core.declaring.partitions import Window
 from assets_core.declaring.sources import Observation, read_source
 from assets_core.errors import AssetsError
 from assets_core.planning.nodes import NodeGraph
 from assets_core.planning.state import split_node
 from assets_core.running.attempts import lazy_parameters
 from assets_core.running.context import AssetContext
+from assets_core.running.single_run import span
 from assets_core.running.storage import Storage
 
 
@@ -36,6 +38,7 @@ class ValueCache:
         self.run_id, self.home, self.code_versions = run_id, home, code_versions
         self.locations: dict[str, str] = {}
         self.previous: dict[str, str] = {}  # node -> location of its value before this run (for ``previous``)
+        self.batches: dict[str, tuple[str, ...]] = {}  # single-run batch -> its partitions (see single_run)
         self._values: dict[str, Any] = {}
         self._remaining: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -91,16 +94,36 @@ class ValueCache:
         """What the node's function learns of its run through a ``context`` parameter."""
         item = self.graph[node]
         key = split_node(node)[1]
-        window = item.partitions.window(key) if key and item.partitions is not None else None
+        window = self.window(node)
         checkpoint = self.home / "checkpoints" / item.name / (key or "_") / f"{self.code_versions.get(item.name, '')}.json"
         return AssetContext(item.name, self.run_id, self.home, partition=key, attempt=attempt,
                             partition_window=window, checkpoint_path=checkpoint)
+
+    def window(self, node: str) -> Window | None:
+        """The time a node covers: a time partition's window, or the span of a single-run batch."""
+        item = self.graph[node]
+        members = self.batches.get(node)
+        if members:
+            return span(item, members)
+        key = split_node(node)[1]
+        return item.partitions.window(key) if key and item.partitions is not None else None
+
+    def _reads(self, node: str) -> Mapping[str, tuple[str, ...]]:
+        """What a node reads of each upstream; a batch reads what its partitions read, in order, once."""
+        members = self.batches.get(node)
+        if not members:
+            return self.graph.reads(node)
+        reads: dict[str, dict[str, None]] = {}
+        for member in members:
+            for upstream, nodes in self.graph.reads(member).items():
+                reads.setdefault(upstream, {}).update(dict.fromkeys(nodes))
+        return {upstream: tuple(nodes) for upstream, nodes in reads.items()}
 
     def read(self, node: str, upstream: str, lazy: bool) -> Any:
         """What ``node`` reads of the upstream asset ``upstream``: the value of the one node of it that it
         reads, or the values of several partitions of it, concatenated in key order (for tables; other values
         come as a dict by partition key)."""
-        nodes = self.graph.reads(node).get(upstream, (upstream,))
+        nodes = self._reads(node).get(upstream, (upstream,))
         if len(nodes) == 1:
             return self.value(nodes[0], lazy)
         values = [self.value(n, lazy) for n in nodes]

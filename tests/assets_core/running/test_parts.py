@@ -97,7 +97,7 @@ def test_one_attempt_retries_stores_and_checks(tmp_path: Path) -> None:
         return [1, 2]
 
     check = row_count(flaky, min=3)
-    done = attempt("flaky", flaky, NoInputs(), Storage(tmp_path), [check], RetryPolicy(max_attempts=2, delay=0))
+    [done] = attempt("flaky", flaky, NoInputs(), Storage(tmp_path), [check], RetryPolicy(max_attempts=2, delay=0))
     assert len(calls) == 2 and len(done.retries) == 1 and done.stored is not None and done.traceback == ""
     assert done.status == OutcomeStatus.FAILED and done.failed_check and done.data_version is None
     assert done.detail.startswith(f"check '{check.name}' failed")
