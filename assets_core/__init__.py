@@ -43,17 +43,19 @@ if TYPE_CHECKING:
         source_asset,
     )
     from assets_core.declaring.partitions import (
-        DailyPartitions,
         DynamicPartitions,
-        HourlyPartitions,
-        MonthlyPartitions,
         MultiPartitions,
         Partitions,
         StaticPartitions,
-        WeeklyPartitions,
         Window,
     )
     from assets_core.declaring.sql import sql_asset, sql_folder
+    from assets_core.declaring.time_partitions import (
+        DailyPartitions,
+        HourlyPartitions,
+        MonthlyPartitions,
+        WeeklyPartitions,
+    )
     from assets_core.errors import (
         AssetsError,
         CatalogError,
@@ -71,9 +73,10 @@ if TYPE_CHECKING:
 _WHERE = {
     "assets_core.declaring.definitions": ("Asset", "AssetOptions", "Output", "RetryPolicy", "Upstream", "asset",
                                           "source_asset"),
-    "assets_core.declaring.partitions": ("DailyPartitions", "DynamicPartitions", "HourlyPartitions",
-                                         "MonthlyPartitions", "MultiPartitions", "Partitions", "StaticPartitions",
-                                         "WeeklyPartitions", "Window"),
+    "assets_core.declaring.partitions": ("DynamicPartitions", "MultiPartitions", "Partitions", "StaticPartitions",
+                                         "Window"),
+    "assets_core.declaring.time_partitions": ("DailyPartitions", "HourlyPartitions", "MonthlyPartitions",
+                                              "WeeklyPartitions"),
     "assets_core.declaring.sql": ("sql_asset", "sql_folder"),
     "assets_core.declaring.checks": ("Check", "CheckResult", "Freshness", "accepted_values", "check",
                                      "expected_schema", "freshness", "not_null", "row_count", "unique"),

@@ -13,13 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from assets_core.declaring.partitions import (
-    NO_DYNAMIC,
-    MultiPartitions,
-    PartitionError,
-    Partitions,
-    TimePartitions,
-)
+from assets_core.declaring.partitions import NO_DYNAMIC, MultiPartitions, PartitionError, Partitions
+from assets_core.declaring.time_partitions import TimePartitions
 from assets_core.errors import DefinitionError
 
 Dimensions = tuple[tuple[str, Partitions], ...]
@@ -83,7 +78,7 @@ def upstream_keys(
     `window=(a, b)` shifts the key's own time dimension by a..b of its own partitions and reads the union.
     Upstream partitions not complete as of `now` are left out.
 
-    >>> from assets_core.declaring.partitions import DailyPartitions, WeeklyPartitions
+    >>> from assets_core.declaring.time_partitions import DailyPartitions, WeeklyPartitions
     >>> now = datetime.fromisoformat("2026-02-01T00:00+00:00")
     >>> upstream_keys(WeeklyPartitions("2026-01-05"), "2026-01-12", DailyPartitions("2026-01-01"), now=now).keys
     ('2026-01-12', '2026-01-13', '2026-01-14', '2026-01-15', '2026-01-16', '2026-01-17', '2026-01-18')
@@ -123,7 +118,7 @@ def downstream_keys(
     """Every partition of an asset that reads partition `up_key` of its upstream, in order: the inverse of
     `upstream_keys`. An unpartitioned asset has no partitions, so it gives () (the asset itself reads it).
 
-    >>> from assets_core.declaring.partitions import DailyPartitions
+    >>> from assets_core.declaring.time_partitions import DailyPartitions
     >>> now = datetime.fromisoformat("2026-02-01T00:00+00:00")
     >>> days = DailyPartitions("2026-01-01")
     >>> downstream_keys(days, "2026-01-10", days, now=now, window=(-2, 0))

@@ -213,7 +213,8 @@ def _has_windows(partitions: Partitions | None) -> bool:
     """Whether every key of ``partitions`` has a time window: a time partitioning, a multi-partitioning with
     exactly one time dimension, or a partitioning of one's own that defines ``window``."""
     with late_import():
-        from assets_core.declaring.partitions import MultiPartitions, Partitions, TimePartitions
+        from assets_core.declaring.partitions import MultiPartitions, Partitions
+        from assets_core.declaring.time_partitions import TimePartitions
 
     if isinstance(partitions, MultiPartitions):
         return sum(isinstance(p, TimePartitions) for _, p in partitions.dimensions) == 1

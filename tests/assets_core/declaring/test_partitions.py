@@ -11,17 +11,19 @@ from hypothesis import strategies as st
 
 from assets_core.declaring.partition_mapping import check_mapping, downstream_keys, upstream_keys
 from assets_core.declaring.partitions import (
-    DailyPartitions,
     DynamicPartitions,
-    HourlyPartitions,
-    MonthlyPartitions,
     MultiPartitions,
     PartitionError,
     Partitions,
     StaticPartitions,
+    Window,
+)
+from assets_core.declaring.time_partitions import (
+    DailyPartitions,
+    HourlyPartitions,
+    MonthlyPartitions,
     TimePartitions,
     WeeklyPartitions,
-    Window,
 )
 from assets_core.errors import DefinitionError, SelectionError
 
@@ -261,6 +263,22 @@ def test_multi_needs_two_single_dimensions() -> None:
     with pytest.raises(DefinitionError, match="dimension 'c' must be a single"):
         MultiPartitions(a=StaticPartitions(["x"]), c=inner)
     assert MultiPartitions(a=StaticPartitions(["x"]), b=StaticPartitions(["y"])).window("x|y") is None
+
+
+def test_a_multi_window_comes_from_its_one_time_dimension_only() -> None:
+    """The split into `time_partitions` keeps this: a user's own windowed dimension is not a time dimension,
+    and two time dimensions give no window (without checking the key)."""
+
+    class Windowed(StaticPartitions):
+        def window(self, key: str) -> Window:
+            return Window(at("2026-01-01T00:00"), at("2026-01-02T00:00"))
+
+    day = MultiPartitions(date=DailyPartitions("2026-01-01"), region=Windowed(["eu"]))
+    assert day.window("2026-01-02|eu") == Window(at("2026-01-02T00:00"), at("2026-01-03T00:00"))
+    assert MultiPartitions(a=Windowed(["x"]), b=StaticPartitions(["y"])).window("x|y") is None
+    both = MultiPartitions(day=DailyPartitions("2026-01-01"), hour=HourlyPartitions("2026-01-01"))
+    assert both.window("not|keys") is None
+    assert DailyPartitions.timed and not StaticPartitions.timed
 
 
 def test_static_windows_are_none() -> None:

@@ -16,14 +16,9 @@ from assets_core.application import usecases
 from assets_core.application.project import Project
 from assets_core.application.workspace import Options, open_workspace
 from assets_core.declaring.loading import load_assets
-from assets_core.declaring.partitions import (
-    DailyPartitions,
-    HourlyPartitions,
-    MultiPartitions,
-    StaticPartitions,
-    Window,
-)
+from assets_core.declaring.partitions import MultiPartitions, StaticPartitions, Window
 from assets_core.declaring.sql import normalized_sql, run_sql, sql_folder
+from assets_core.declaring.time_partitions import DailyPartitions, HourlyPartitions
 from assets_core.errors import DefinitionErrors, MaterializationError
 from assets_core.lineage.sql import project_lineage, sql_lineage
 from assets_core.planning.graph import AssetGraph
