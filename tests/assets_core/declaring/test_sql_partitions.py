@@ -22,7 +22,7 @@ from assets_core.declaring.time_partitions import DailyPartitions, HourlyPartiti
 from assets_core.errors import DefinitionErrors, MaterializationError
 from assets_core.lineage.sql import project_lineage, sql_lineage
 from assets_core.planning.graph import AssetGraph
-from assets_core.planning.state import MemoryCatalog
+from assets_core.planning.state import MemoryCatalog, split_node
 from assets_core.running.attempts import compute
 from assets_core.running.storage import Storage
 from catalog import open_catalog, sqlite_url
@@ -215,6 +215,7 @@ def test_a_sql_file_using_the_parameters_fails_when_the_project_loads(tmp_path, 
 class _Inputs:
     def __init__(self, frames: dict[str, pl.DataFrame]):
         self.frames = frames
+        self.partitions: dict[str, Any] = {}
 
     def read(self, node: str, upstream: str, lazy: bool) -> Any:
         return self.frames[upstream].lazy()
@@ -222,15 +223,22 @@ class _Inputs:
     def arguments(self, node: str, attempt: int) -> dict[str, Any]:
         raise AssertionError("a SQL asset takes no arguments")
 
+    def window(self, node: str) -> Window | None:  # as the run's ValueCache gives it: the partition's own
+        asset, key = split_node(node)
+        partitions = self.partitions.get(asset)
+        return partitions.window(key) if key and partitions is not None else None
+
 
 def test_compute_binds_the_nodes_window_and_fails_naming_the_asset_without_one():
     selected = sql_asset("selected", BETWEEN, partitions=DAYS)
     inputs = _Inputs({"events": pl.DataFrame({"id": [1, 2, 3], "ts": [datetime(2026, 1, d, 6) for d in (1, 2, 3)]})})
+    inputs.partitions["selected"] = DAYS
     assert compute("selected[2026-01-02]", selected, inputs, 1).collect()["id"].to_list() == [2]
     assert compute("selected[2026-01-03]", selected, inputs, 1).collect()["id"].to_list() == [3]
     with pytest.raises(MaterializationError, match="asset 'selected' failed: its SQL uses @start/@end"):
         compute("selected", selected, inputs, 1)  # the asset as a whole has no window
     regions = replace(selected, partitions=StaticPartitions(["eu"]))  # past the declaration's check
+    inputs.partitions["selected"] = regions.partitions
     with pytest.raises(MaterializationError, match="asset 'selected' failed.*run without one"):
         compute("selected[eu]", regions, inputs, 1)
 
