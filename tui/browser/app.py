@@ -35,7 +35,11 @@ CSS = """
 #detail TabPane { padding: 0 1; }
 #history-tab, #schema-tab, #overview-tab, #code-tab { scrollbar-gutter: stable; }
 #status-line { height: 1; padding: 0 1; background: $panel; }
-#schema-note, #history-note, #runs-title, #partitions-note { height: 1; color: $text-muted; }
+#schema-note, #history-note, #runs-title, #backfills-title, #partitions-note { height: 1; color: $text-muted; }
+#backfills-title, #backfills-table { display: none; }  /* shown only when the project has backfills */
+RunsScreen.-backfills #backfills-title, RunsScreen.-backfills #backfills-table { display: block; }
+RunsScreen.-backfills #runs-table { height: 1fr; }  /* the backfills below it stay on screen */
+#backfills-table { height: auto; max-height: 8; }
 #partition-ranges { height: 1fr; border: none; }
 #lineage-tab OptionList { width: 1fr; height: auto; max-height: 100%; border: round $foreground 30%; }
 #lineage-center { width: 28; height: 1fr; padding: 1 2; }

@@ -1,4 +1,5 @@
-"""The runs screen and the log view as plain values: run rows, which log lines a filter keeps, how a line shows.
+"""The runs screen and the log view as plain values: run and backfill rows, which log lines a filter keeps, how a
+line shows.
 
 A filter is typed as words: ``level:warning`` (that level and worse), ``asset:orders``, and free text to search
 for; ``l`` in the view cycles the level.
@@ -11,6 +12,8 @@ from datetime import tzinfo
 
 from rich.text import Text
 
+from assets_core.application.backfills import Progress, describe
+from assets_core.planning.state import BackfillRecord
 from catalog import RunView
 from catalog.browse import LogLine
 from tui import formatting
@@ -129,3 +132,65 @@ def run_head(run: RunView, zone: tzinfo | None, shown: int, total: int) -> Text:
     took = f", took {formatting.duration(run.duration)}" if run.ended_at else ""
     return Text.assemble((f"run {run.run_id}", "bold"), "  ", (f"{glyph} {run.status}", colour),
                          f"  {run.trigger}, started {moment(run.started_at, zone)}{took}  {shown} of {total} lines")
+
+
+BACKFILL_HEADERS = ("backfill", "status", "started", "progress", "what")
+BAR = 8  # cells of a backfill's progress bar
+BACKFILL_STYLE = {**formatting.STATUS_STYLE, "done": ("✓", "green")}
+
+
+def backfill_row(record: BackfillRecord, progress: Progress, zone: tzinfo | None) -> tuple[str | Text, ...]:
+    """A backfill as a row of the runs screen, in the order of :data:`BACKFILL_HEADERS`.
+
+    >>> from datetime import datetime, timezone
+    >>> start = datetime(2026, 1, 1, 9, tzinfo=timezone.utc)
+    >>> record = BackfillRecord("b1", (), "2026-01-01..2026-01-04", "stale", "failed",
+    ...                         ("events[2026-01-01]", "events[2026-01-02]"), start)
+    >>> [str(cell) for cell in backfill_row(record, Progress(1, 1, 0), timezone.utc)]
+    ['b1', '✗ failed', '2026-01-01 09:00', '████✗✗✗✗ 1 done · 1 failed · 0 left', \
+'events: 2026-01-01..2026-01-04 (stale)']
+    """
+    glyph, colour = BACKFILL_STYLE.get(record.status, ("?", ""))
+    started = moment(record.created_at, zone)[:-3]  # to the minute: the row fits in 120 columns
+    return (record.backfill_id, Text(f"{glyph} {record.status}", style=colour), started, progress_text(progress),
+            describe(record))
+
+
+def progress_text(progress: Progress, width: int = BAR) -> Text:
+    """How far a backfill got: a bar (done, failed, left) and the three counts.
+
+    >>> progress_text(Progress(2, 1, 1), 8).plain
+    '████✗✗░░ 2 done · 1 failed · 1 left'
+    >>> progress_text(Progress(0, 0, 0), 4).plain
+    '···· 0 done · 0 failed · 0 left'
+    """
+    done, failed, left = bar_cells(progress, width)
+    counts = [(f" {progress.done} done", ""), (" · ", "dim"), (f"{progress.failed} failed", "red" if failed else ""),
+              (" · ", "dim"), (f"{progress.remaining} left", "")]
+    if not done + failed + left:
+        return Text.assemble(("·" * width, "dim"), *counts)
+    return Text.assemble(("█" * done, "green"), ("✗" * failed, "red"), ("░" * left, "dim"), *counts)
+
+
+def bar_cells(progress: Progress, width: int) -> tuple[int, int, int]:
+    """The cells of a bar ``width`` wide that are done, failed and left, each in proportion, but a failed or a
+    left target gets a cell however few they are (no cells at all when there are no targets).
+
+    >>> bar_cells(Progress(98, 1, 1), 10), bar_cells(Progress(1, 0, 3), 10), bar_cells(Progress(0, 0, 0), 10)
+    ((8, 1, 1), (2, 0, 8), (0, 0, 0))
+    >>> bar_cells(Progress(1, 2, 0), 10), bar_cells(Progress(0, 0, 7), 10), bar_cells(Progress(7, 0, 0), 10)
+    ((3, 7, 0), (0, 0, 10), (10, 0, 0))
+    """
+    counts = (progress.done, progress.failed, progress.remaining)
+    total = sum(counts)
+    if not total:
+        return 0, 0, 0
+    cells = [count * width // total for count in counts]
+    for i in (1, 2):
+        if counts[i] and not cells[i]:
+            cells[i] = 1
+    while sum(cells) < width:  # to the count rounded down the most (on a tie, the later: a bar never flatters)
+        cells[max(range(3), key=lambda i: (counts[i] * width / total - cells[i], i))] += 1
+    while sum(cells) > width:  # a failed or left target took a cell: the widest part gives it
+        cells[max(range(3), key=lambda i: cells[i])] -= 1
+    return cells[0], cells[1], cells[2]

@@ -1,17 +1,30 @@
-"""The runs screen, and the log of one run: filtered by level, asset and text, following a run in progress."""
+"""The runs screen (with the latest backfills and how far each got), and the log of one run: filtered by level,
+asset and text, following a run in progress."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, RichLog, Static
 
+from assets_core.application.backfills import Progress
+from assets_core.planning.state import BackfillRecord
 from catalog import RunView
 from catalog.browse import LOG_PAGE, LogLine
-from tui.browser.logs import RUN_HEADERS, LogFilter, line_text, parse_filter, run_head, run_row
+from tui.browser.logs import (
+    BACKFILL_HEADERS,
+    RUN_HEADERS,
+    LogFilter,
+    backfill_row,
+    line_text,
+    parse_filter,
+    run_head,
+    run_row,
+)
 
 if TYPE_CHECKING:
     from tui.browser.app import BrowserApp
@@ -20,15 +33,22 @@ POLL_SECONDS = 0.5  # how often a run in progress is read again
 SHOWN = 2_000  # log lines drawn at most (the latest that the filter keeps)
 
 
-class RunsScreen(Screen[None]):
-    """Every recent run with its status, trigger, duration and counts."""
+class BackfillTable(DataTable[str | Text], can_focus=False):
+    """The latest backfills: read only, no cursor (the runs table keeps the focus and ``enter``)."""
 
-    HELP = "## Runs\n\nRecent runs, newest first. **enter** opens a run's log; **escape** goes back."
+
+class RunsScreen(Screen[None]):
+    """Every recent run with its status, trigger, duration and counts; below them the latest backfills, if any,
+    with what each has done, failed and left to do."""
+
+    HELP = ("## Runs\n\nRecent runs, newest first. **enter** opens a run's log; **escape** goes back.\n\n"
+            "Below them, the latest backfills (if any) and how far each got: done, failed, left.")
     BINDINGS = [Binding("escape", "app.pop_screen", "Back"), Binding("enter", "open", "Log", show=True)]
 
     def __init__(self) -> None:
         super().__init__()
         self.runs: list[RunView] = []
+        self.backfills: list[tuple[BackfillRecord, Progress]] = []
 
     @property
     def browser_app(self) -> BrowserApp:
@@ -37,15 +57,18 @@ class RunsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("runs", id="runs-title")
         yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="backfills-title")
+        yield BackfillTable(id="backfills-table", cursor_type="none", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns(*RUN_HEADERS)
+        self.query_one("#runs-table", DataTable).add_columns(*RUN_HEADERS)
+        self.query_one(BackfillTable).add_columns(*BACKFILL_HEADERS)
         self.load()
         self.set_interval(POLL_SECONDS * 2, self._poll)
 
     def load(self) -> None:
-        table = self.query_one(DataTable)
+        table = self.query_one("#runs-table", DataTable)
         row = table.cursor_row
         self.runs = self.browser_app.browser.runs()
         table.clear()
@@ -56,6 +79,17 @@ class RunsScreen(Screen[None]):
         if self.runs:
             table.move_cursor(row=min(row, len(self.runs) - 1))
         table.focus()
+        self._load_backfills()
+
+    def _load_backfills(self) -> None:
+        """The latest backfills, with their progress; nothing shows in a project that has none."""
+        self.backfills = self.browser_app.browser.backfills()
+        table = self.query_one(BackfillTable)
+        table.clear()
+        for record, progress in self.backfills:
+            table.add_row(*backfill_row(record, progress, self.browser_app.zone), key=record.backfill_id)
+        self.query_one("#backfills-title", Static).update(f"backfills: the latest {len(self.backfills)}")
+        self.set_class(bool(self.backfills), "-backfills")  # shows them (see the CSS)
 
     def _poll(self) -> None:
         if any(run.status == "running" for run in self.runs):
@@ -63,12 +97,12 @@ class RunsScreen(Screen[None]):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        if event.row_key.value:
+        if event.data_table.id == "runs-table" and event.row_key.value:
             self.app.push_screen(LogScreen(event.row_key.value))
 
     def action_open(self) -> None:
         if self.runs:
-            self.app.push_screen(LogScreen(self.runs[self.query_one(DataTable).cursor_row].run_id))
+            self.app.push_screen(LogScreen(self.runs[self.query_one("#runs-table", DataTable).cursor_row].run_id))
 
 
 class LogScreen(Screen[None]):

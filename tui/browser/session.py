@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assets_core.application import usecases
+from assets_core.application.backfills import Progress, backfills
 from assets_core.application.catalogs import WorkspaceCatalog
 from assets_core.application.project import Project
 from assets_core.application.workspace import Workspace
@@ -24,7 +25,7 @@ from assets_core.lineage.view import asset_view
 from assets_core.planning.nodes import latest_record
 from assets_core.planning.plan import Plan, Status
 from assets_core.planning.snapshot import Snapshot
-from assets_core.planning.state import Event, FailureRecord, MaterializationRecord, node_name
+from assets_core.planning.state import BackfillRecord, Event, FailureRecord, MaterializationRecord, node_name
 from assets_core.planning.summary import summarize
 from assets_core.running.runs import RunResult
 from catalog import RunView
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from assets_core.lineage.sql import TableLineage
 
 HISTORY = 50  # materializations read per asset: enough for the sparkline and a screenful of history
+BACKFILLS = 5  # backfills the runs screen shows, the latest
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,10 @@ class Browser:
 
     def runs(self, limit: int = 200) -> list[RunView]:
         return self.catalog.list_runs(limit=limit)
+
+    def backfills(self, limit: int = BACKFILLS) -> list[tuple[BackfillRecord, Progress]]:
+        """The latest backfills, newest first, each with what it has done, failed and left to do."""
+        return backfills(self.catalog, limit)
 
     def find_run(self, run_id: str) -> RunView:
         return self.catalog.find_run(run_id)
