@@ -40,7 +40,7 @@ def daily(context) -> int:
 TRIVIAL = """
 from assets_core import DailyPartitions, asset
 
-@asset(partitions=DailyPartitions("2000-01-01", end="{end}"))
+@asset(partitions=DailyPartitions("1990-01-01", end="{end}"))
 def trivial(context) -> list[str]:
     return [context.partition]
 """
@@ -84,9 +84,9 @@ def hourly_status(hours: int) -> dict[str, float]:
 
 
 def backfill(partitions: int) -> dict[str, float]:
-    end = datetime(2000, 1, 1) + timedelta(days=partitions)
+    end = datetime(1990, 1, 1) + timedelta(days=partitions)
     root = _project("backfill", TRIVIAL.format(end=f"{end:%Y-%m-%d}"))
-    took, out = _timed(root, "backfill", "--partition", f"2000-01-01..{end - timedelta(days=1):%Y-%m-%d}", "--json")
+    took, out = _timed(root, "backfill", "--partition", f"1990-01-01..{end - timedelta(days=1):%Y-%m-%d}", "--json")
     result = json.loads(out)
     inside = sum(o["duration"] for o in result["outcomes"])
     noop, _ = _timed(root, "status", "--json")

@@ -69,10 +69,9 @@ def attempt(node: str, item: Asset, inputs: Inputs, storage: Storage, checks: Se
                 if isinstance(value, Output):
                     value, metadata = value.value, json_metadata(item.name, value.metadata)
                 parts = split(item, value, members) if members else [(node, value)]
-                made = []
-                for part_node, part in parts:
-                    stored = storage.write(item.name, part, item.options.io)
-                    made.append((part_node, stored, metadata, run_checks(checks, stored, storage)))
+                writes = [(part_node, storage.write(item.name, part, item.options.io)) for part_node, part in parts]
+                made = [(part_node, stored, metadata, run_checks(checks, stored, storage))
+                        for part_node, stored in writes]  # set only once every part is stored and checked
             except BaseException as error:  # noqa: BLE001 - the asset's own failure: recorded, never raised
                 # Even sys.exit, KeyboardInterrupt or GeneratorExit: raised in a worker thread, they can only
                 # come from the asset's own code (a real Ctrl-C reaches the main thread alone), and must fail
