@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Select, bindparam, func, select
+from sqlalchemy import Connection, Select, bindparam, func, or_, select
 
 from assets_core.collector import collector_paused
 from assets_core.errors import CatalogError, did_you_mean
@@ -207,10 +207,13 @@ def _event_counts(connection: Connection, run_ids: list[str]) -> dict[str, dict[
 def run_events(
     connection: Connection, run_id: str, asset: str | None = None, levels: Collection[str] | None = None
 ) -> list[Event]:
-    """The events of a run in the order they were recorded, optionally of one asset and some levels only."""
+    """The events of a run in the order they were recorded, optionally of one asset (with its partitions'
+    events, ``asset[key]``, unless one partition is named) and some levels only."""
     query = select(*EVENT_COLUMNS).where(EVENT.c.run_id == run_id).order_by(EVENT.c.id)
-    if asset is not None:
+    if asset is not None and "[" in asset:
         query = query.where(EVENT.c.asset == asset)
+    elif asset is not None:
+        query = query.where(or_(EVENT.c.asset == asset, EVENT.c.asset.startswith(f"{asset}[", autoescape=True)))
     if levels is not None:
         query = query.where(EVENT.c.level.in_(list(levels)))
     return [event_from(row) for row in connection.execute(query)]

@@ -112,6 +112,11 @@ def test_status_summarizes_partitions_with_ranges_and_one_partition_on_its_own(t
                                                           ["2026-01-07", "2026-01-07"]]
     text = _cli(root, "status", "daily").stdout
     assert "3 fresh · 4 missing of 7" in text
+    run_id = _json(root, "runs")[0]["run_id"]
+    logged = _json(root, "logs", run_id, "--asset", "daily")["events"]
+    assert {e["asset"] for e in logged} == {"daily[2026-01-02]", "daily[2026-01-05]", "daily[2026-01-06]"}
+    assert {e["asset"] for e in _json(root, "logs", run_id, "--asset", "daily[2026-01-05]")["events"]} == \
+        {"daily[2026-01-05]"}
     [one] = _json(root, "status", "daily", "--partition", "2026-01-05")
     assert (one["asset"], one["partition"], one["status"]) == ("daily", "2026-01-05", "fresh")
     shown = _cli(root, "show", "daily")
