@@ -47,6 +47,9 @@ class NodeGraph:
             if item.partitions is not None:
                 self._keys[item.name] = item.partitions.keys(now, self.dynamic)
         self._key_sets = {name: frozenset(keys) for name, keys in self._keys.items()}
+        # The unpartitioned assets that read no partitioned asset: each is one node reading whole upstreams.
+        self.plain = frozenset(item.name for item in graph if item.partitions is None
+                               and not any(graph[up].partitions is not None for up in item.upstream if up in graph))
         self._reads: dict[str, Reads] = {}
         self._before_start: dict[str, dict[str, int]] = {}
         self._downstream: dict[str, tuple[str, ...]] | None = None
@@ -118,10 +121,10 @@ class NodeGraph:
         return self._before_start.get(node, {})
 
     def _map(self, node: str) -> Reads:
+        if node in self.plain:
+            return {up: (up,) for up in self.assets[node].upstream}
         item = self[node]
         key = split_node(node)[1]
-        if not self._keys or (item.partitions is None and not any(up in self._keys for up in item.upstream)):
-            return {up: (up,) for up in item.upstream}
         reads: dict[str, tuple[str, ...]] = {}
         for up in item.upstream:
             upstream = self.assets[up]

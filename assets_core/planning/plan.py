@@ -108,6 +108,8 @@ def assess(graph: NodeGraph, state: Mapping[str, AssetState], versions: Versions
     """The status of every node (every asset, or every partition of a partitioned one), in dependency order."""
     statuses: dict[str, Status] = {}
 
+    assets, plain = graph.assets, graph.plain
+
     def version_of(node: str) -> str | None:
         return data_version(node, graph[node], state.get(node), versions)
 
@@ -116,10 +118,14 @@ def assess(graph: NodeGraph, state: Mapping[str, AssetState], versions: Versions
         if item.is_source:
             statuses[name] = _source_status(name, item, state.get(name), versions)
             continue
-        reads = graph.reads(name)
-        stale_upstreams = {up for up, nodes in reads.items()
-                           if not graph.assets[up].is_source and not all(statuses[n].fresh for n in nodes)}
-        current = read_versions(reads, version_of)
+        if name in plain:  # the usual case, an asset reading whole assets: no partitions to map
+            stale_upstreams = {up for up in item.upstream if not assets[up].is_source and not statuses[up].fresh}
+            current = {up: data_version(up, assets[up], state.get(up), versions) for up in item.upstream}
+        else:
+            reads = graph.reads(name)
+            stale_upstreams = {up for up, nodes in reads.items()
+                               if not assets[up].is_source and not all(statuses[n].fresh for n in nodes)}
+            current = read_versions(reads, version_of)
         own = state.get(name, AssetState())
         reasons = reasons_for(item, own, versions.code[item.name], current, stale_upstreams, name in versions.lost)
         policy = graph.freshness.get(item.name)
@@ -176,7 +182,10 @@ def build_plan(graph: NodeGraph, selected: Collection[str], statuses: Mapping[st
     for name in graph.order():
         if name not in chosen:
             continue
-        ahead = [up for up, nodes in graph.reads(name).items() if any(node in planned for node in nodes)]
+        if name in graph.plain:
+            ahead = [up for up in graph.assets[name].upstream if up in planned]
+        else:
+            ahead = [up for up, nodes in graph.reads(name).items() if any(node in planned for node in nodes)]
         reasons = [r for r in statuses[name].reasons if r.kind != ReasonKind.UPSTREAM_STALE or r.upstream in ahead]
         if not reasons and name not in forced and statuses[name].reasons:
             waiting.append(Step(name, statuses[name].reasons))
@@ -184,7 +193,7 @@ def build_plan(graph: NodeGraph, selected: Collection[str], statuses: Mapping[st
                     for up in ahead if not _names(reasons, up)]
         if name in forced:
             reasons.insert(0, Reason(ReasonKind.FORCED, "--force reruns it" if force is True else "asked to rerun it"))
-        gaps = _gaps(graph, name, planned, statuses, state) if reasons else ()
+        gaps = _gaps(graph, name, planned, statuses, state) if reasons and name not in graph.plain else ()
         if gaps:
             waiting.append(Step(name, gaps))
         elif reasons:
