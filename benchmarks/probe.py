@@ -58,7 +58,7 @@ PHASES = (
     ("assets_core.application.project", "Project.plan", "plan"),
     *(("catalog.store", f"SqlCatalog.{name}", CATALOG_WRITES) for name in (
         "begin_run", "record_events", "record_results",
-        "record_observation", "end_run")),
+        "record_observations", "end_run")),
     ("assets_core.application.project", "Project.run", "run: schedule, wait for workers (main thread)"),
 )
 

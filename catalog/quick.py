@@ -171,8 +171,8 @@ class QuickCatalog:
                        events: Sequence[Event], checks: Sequence[CheckRecord] = ()) -> None:
         self._open().record_results(materializations, failures, events, checks)
 
-    def record_observation(self, record: ObservationRecord) -> None:
-        self._open().record_observation(record)
+    def record_observations(self, records: Sequence[ObservationRecord]) -> None:
+        self._open().record_observations(records)
 
     def acquire_leases(self, run_id: str, assets: Sequence[str]) -> dict[str, str]:
         return self._open().acquire_leases(run_id, assets)

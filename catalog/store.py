@@ -163,11 +163,13 @@ class SqlCatalog:
             _point(transaction, {failure.node: {"failure_id": row} for failure, row in zip(failures, found, strict=True)})
             transaction.insert_many(EVENT, event_values(events))
 
-    def record_observation(self, record: ObservationRecord) -> None:
-        """Store an observation of a source asset."""
+    def record_observations(self, records: Sequence[ObservationRecord]) -> None:
+        """Store observations of source assets (or of their partitions), in one transaction."""
+        if not records:
+            return
         with self._transaction() as transaction:
-            found = transaction.insert(OBSERVATION, observation_values(record))
-            _point(transaction, {record.node: {"observation_id": found}})
+            found = transaction.insert_returning_ids(OBSERVATION, [observation_values(record) for record in records])
+            _point(transaction, {record.node: {"observation_id": row} for record, row in zip(records, found, strict=True)})
 
     def end_run(self, run_id: str, status: str) -> None:
         """Record the run's final status and end time, and release every lease it still holds.

@@ -117,6 +117,8 @@ class NodeGraph:
     def before_start(self, node: str) -> dict[str, int]:
         """For each upstream asset, how many partitions of the node's window fall before that upstream's first
         partition (a window may reach back before the data starts: those are left out, and said so)."""
+        if node in self.plain:
+            return {}
         self.reads(node)
         return self._before_start.get(node, {})
 

@@ -236,7 +236,9 @@ class Recorder(Protocol):
         """
         ...
 
-    def record_observation(self, record: ObservationRecord) -> None: ...
+    def record_observations(self, records: Sequence[ObservationRecord]) -> None:
+        """Store observations of sources (or of their partitions), atomically."""
+        ...
 
     def acquire_leases(self, run_id: str, assets: Sequence[str]) -> dict[str, str]:
         """Take the lease of each asset no other live run holds; return ``{asset: holding run}`` for the rest.
@@ -344,11 +346,12 @@ class MemoryCatalog:
                 self._state[failure.node] = replace(old, failure=failure)
             self.events.extend(events)
 
-    def record_observation(self, record: ObservationRecord) -> None:
+    def record_observations(self, records: Sequence[ObservationRecord]) -> None:
         with self._lock:
-            self.observations.append(record)
-            old = self._state.get(record.node, AssetState())
-            self._state[record.node] = replace(old, observation=record)
+            for record in records:
+                self.observations.append(record)
+                old = self._state.get(record.node, AssetState())
+                self._state[record.node] = replace(old, observation=record)
 
     def acquire_leases(self, run_id: str, assets: Sequence[str]) -> dict[str, str]:
         with self._lock:

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assets_core.declaring.definitions import RetryPolicy
-from assets_core.declaring.sources import Observation
 from assets_core.errors import StorageError
 from assets_core.imports import preload
 from assets_core.planning.nodes import NodeGraph, read_versions
@@ -34,11 +33,11 @@ from assets_core.planning.state import (
     Event,
     FailureRecord,
     MaterializationRecord,
-    ObservationRecord,
     RunRecord,
     now,
     split_node,
 )
+from assets_core.running import observed
 from assets_core.running.alerts import AlertHook
 from assets_core.running.attempts import attempt, check_event, json_metadata
 from assets_core.running.buffer import RecordBuffer
@@ -113,7 +112,7 @@ class Execution:
     def run(self, plan: Plan) -> RunResult:
         """Run the plan; a plan with nothing to run and no source data change to record makes no run at all
         (a source whose file was only touched, its data the same, is hashed again by the next command)."""
-        if not plan.steps and not any(self._changed_data(name, o) for name, o in self._changed_observations()):
+        if not plan.steps and not observed.data_changed(self.observations, self.state):
             return RunResult(None, RunStatus.SUCCESS, ())
         try:
             self.home.mkdir(parents=True, exist_ok=True)
@@ -129,7 +128,8 @@ class Execution:
         status = RunStatus.FAILED
         try:
             self._emit([Event(self.run_id, "planned", f"{len(plan)} asset(s) to run: {', '.join(plan.assets)}")])
-            self._record_observations()
+            self.recorder.record_observations(
+                observed.records(self.run_id, observed.changed(self.observations, self.state)))
             held = self.leases.take(plan.assets)
             self._adopt_recorded(plan.assets, [name for name in plan.assets if name not in held])
             self._emit([Event(self.run_id, "waiting", f"run {holder} is materializing it: this run waits for it",
@@ -154,25 +154,6 @@ class Execution:
         for name, observation in self.observations.items():
             self.data_versions[name] = observation.data_version
         self.values.expect(plan.assets)
-
-    def _changed_observations(self) -> list[tuple[str, Observation]]:
-        changed = []
-        for name, observation in self.observations.items():
-            last = self.state.get(name, AssetState()).observation
-            if last is None or (last.data_version, last.fingerprint) != (observation.data_version,
-                                                                          observation.fingerprint):
-                changed.append((name, observation))
-        return changed
-
-    def _changed_data(self, name: str, observation: Observation) -> bool:
-        last = self.state.get(name, AssetState()).observation
-        return last is None or last.data_version != observation.data_version
-
-    def _record_observations(self) -> None:
-        for name, observation in self._changed_observations():
-            asset, key = split_node(name)
-            self.recorder.record_observation(ObservationRecord(asset, self.run_id, observation.data_version,
-                                                               observation.fingerprint, partition=key))
 
     def _schedule(self, plan: Plan) -> None:
         """Start each planned asset once its planned upstreams are done, until every one is done."""
@@ -330,7 +311,7 @@ class Execution:
         other = self.leases.made_by.get(name)
         if self.settings.force or (other is None and any(r.kind not in UPSTREAM_REASONS for r in planned)):
             return None  # it runs for a reason of its own, whatever its upstreams made
-        current = read_versions(self.graph.reads(name), self.data_versions.get)
+        current = self._read_versions(name)
         own = self.state.get(name, AssetState())
         lost = name in self.versions.lost and other is None
         if reasons_for(item, own, self.versions.code[item.name], current, lost=lost):
@@ -393,13 +374,18 @@ class Execution:
 
     def _record(self, outcome: Outcome, stored: Stored) -> MaterializationRecord:
         asset, key = split_node(outcome.asset)
-        read = read_versions(self.graph.reads(outcome.asset), self.data_versions.get)
-        consumed = {up: version for up, version in read.items() if version is not None}
+        consumed = {up: version for up, version in self._read_versions(outcome.asset).items() if version is not None}
         return MaterializationRecord(
             asset=asset, run_id=self.run_id, data_version=stored.data_version,
             code_version=self.versions.code[asset], upstream_versions=consumed, location=stored.location,
             rows=stored.rows, schema=stored.schema, bytes=stored.bytes, duration=outcome.duration,
             metadata=outcome.metadata, partition=key)
+
+    def _read_versions(self, node: str) -> dict[str, str | None]:
+        """The data version of what a node reads of each upstream, as this run knows it now."""
+        if node in self.graph.plain:
+            return {up: self.data_versions.get(up) for up in self.graph[node].upstream}
+        return read_versions(self.graph.reads(node), self.data_versions.get)
 
     def _close_subscribers(self) -> None:
         """Let the subscribers finish (alerts still being delivered), and record the problems they report."""

@@ -53,7 +53,10 @@ class ValueCache:
 
     def _inputs(self, node: str) -> set[str]:
         """The upstream nodes whose values a node's function receives (not those it only waits for)."""
-        item, reads = self.graph[node], self.graph.reads(node)
+        item = self.graph[node]
+        if node in self.graph.plain:
+            return set(item.inputs.values())
+        reads = self.graph.reads(node)
         return {up for upstream in set(item.inputs.values()) for up in reads.get(upstream, ())}
 
     def keep(self, name: str, location: str, value: Any) -> None:

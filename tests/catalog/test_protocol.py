@@ -45,7 +45,7 @@ PROTOCOL_METHODS = sorted(
 def test_the_protocol_has_the_methods_we_expect() -> None:
     assert PROTOCOL_METHODS == [
         "acquire_leases", "add_dynamic_partitions", "asset_history", "begin_backfill", "begin_run", "dynamic_partitions",
-        "end_backfill", "end_run", "heartbeat", "read_state", "record_events", "record_observation", "record_results",
+        "end_backfill", "end_run", "heartbeat", "read_state", "record_events", "record_observations", "record_results",
         "running_runs",
     ]  # fmt: skip
 
@@ -79,7 +79,7 @@ def test_materialization_clears_the_failure_and_failure_keeps_the_materializatio
 
 def test_observation_is_kept_beside_the_other_records(catalog: SqlCatalog) -> None:
     seen = observation("raw")
-    catalog.record_observation(seen)
+    catalog.record_observations([seen])
     record_failure(catalog, failure("raw"), [])
     assert catalog.read_state(["raw"]) == {"raw": AssetState(failure=failure("raw"), observation=seen)}
 
@@ -139,7 +139,7 @@ materializations = st.builds(
     partition=text, created_at=moments,
 )  # fmt: skip
 failures = st.builds(FailureRecord, names, run_ids, text, text, st.integers(1, 5), text, moments)
-observations = st.builds(ObservationRecord, names, run_ids, text, text, moments)
+observations = st.builds(ObservationRecord, names, run_ids, text, text, created_at=moments)
 runs = st.builds(RunRecord, run_ids, text, st.lists(names, max_size=2).map(tuple), st.just("running"), moments,
                  st.none(), st.none() | st.integers(1, 2**31))  # fmt: skip
 calls = st.lists(
@@ -148,7 +148,7 @@ calls = st.lists(
         st.tuples(st.just("record_events"), events),
         st.tuples(st.just("record_results"), st.lists(materializations, max_size=2), st.just([]), events),
         st.tuples(st.just("record_results"), st.just([]), st.lists(failures, max_size=2), events),
-        st.tuples(st.just("record_observation"), observations),
+        st.tuples(st.just("record_observations"), st.lists(observations, max_size=2)),
         st.tuples(st.just("end_run"), run_ids, st.sampled_from(["success", "failed"])),
     ),
     max_size=12,

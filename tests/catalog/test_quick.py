@@ -44,7 +44,7 @@ def _fill(path: Path) -> list[str]:
         record_materialization(catalog, materialization("b", schema=None, rows=None), [])
         record_failure(catalog, failure("b", attempt=2), [])
         record_failure(catalog, failure("never_made"), [])
-        catalog.record_observation(observation("raw"))
+        catalog.record_observations([observation("raw")])
         catalog.record_results([materialization(f"m{index}", version=f"v{index}") for index in range(MANY)], [], [])
         catalog.save_definitions([DefinitionView("a", "python", upstream=("raw",))])
     # a partition's state is kept under its node's name, asset[key]

@@ -36,7 +36,7 @@ def _record_everything(catalog: SqlCatalog) -> None:
     )  # fmt: skip
     record_materialization(catalog, materialization("b", schema=None, rows=None), [])
     record_failure(catalog, failure("a", attempt=2), [event("r1", "failed", "a", level="ERROR")])
-    catalog.record_observation(observation("raw"))
+    catalog.record_observations([observation("raw")])
     record_materialization(catalog, materialization("a", version="v2"), [])
     catalog.save_definitions([DefinitionView("a", "python", upstream=("raw",), tags=("t",), file="defs.py", line=3)])
     # One batch bigger than a statement's parameters allow, with an asset that both succeeds and fails in it.

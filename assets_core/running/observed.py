@@ -1,0 +1,38 @@
+"""What a run records of its sources: the observations (of a source, or of each of its partitions) that
+changed since the catalog's."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from assets_core.declaring.sources import Observation
+from assets_core.planning.state import AssetState, ObservationRecord, split_node
+
+
+def changed(observations: Mapping[str, Observation], state: Mapping[str, AssetState]) -> dict[str, Observation]:
+    """The observations whose data or fingerprint differ from the last recorded one (or that have none)."""
+    found = {}
+    for node, observation in observations.items():
+        own = state.get(node)
+        last = own.observation if own is not None else None
+        if last is None or (last.data_version, last.fingerprint) != (observation.data_version, observation.fingerprint):
+            found[node] = observation
+    return found
+
+
+def data_changed(observations: Mapping[str, Observation], state: Mapping[str, AssetState]) -> bool:
+    """Whether any source holds other data than recorded (a file only touched keeps its data version)."""
+    for node, observation in changed(observations, state).items():
+        own = state.get(node)
+        if own is None or own.observation is None or own.observation.data_version != observation.data_version:
+            return True
+    return False
+
+
+def records(run_id: str, observations: Mapping[str, Observation]) -> list[ObservationRecord]:
+    """The records of these observations, made in run ``run_id``."""
+    made = []
+    for node, observation in observations.items():
+        asset, key = split_node(node)
+        made.append(ObservationRecord(asset, run_id, observation.data_version, observation.fingerprint, key))
+    return made
