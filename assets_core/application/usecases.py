@@ -15,7 +15,7 @@ from assets_core.planning.graph import AssetGraph
 from assets_core.planning.nodes import select_nodes
 from assets_core.planning.plan import Plan, Status
 from assets_core.planning.snapshot import Snapshot
-from assets_core.planning.state import RunRecord, RunView, now
+from assets_core.planning.state import RunRecord, RunView, now, split_node
 from assets_core.planning.summary import PartitionSummary, asset_status
 from assets_core.running.recovery import live_runs
 from assets_core.running.resume import unfinished
@@ -143,7 +143,8 @@ def resume(workspace: Workspace, resumed: Resumption, *, workers: int | None = N
 
 
 def prune(workspace: Workspace, selection: Iterable[str] = (), keep: int = 1) -> dict[str, list[str]]:
-    """Delete all but the newest ``keep`` recorded versions of each selected asset; return what was removed.
+    """Delete all but the newest ``keep`` recorded versions of each selected asset (of a partitioned asset: and
+    never the latest version of any partition); return what was removed.
 
     Nothing a running run may still read or has written goes: an asset that a live run (judged as recovery
     judges it) plans, or reads as an upstream of what it plans, keeps every version, and a file written or
@@ -162,6 +163,9 @@ def prune(workspace: Workspace, selection: Iterable[str] = (), keep: int = 1) ->
         if in_use is None or name in in_use:  # read again for each asset: a run may have begun meanwhile
             continue
         kept = [record.location for record in workspace.catalog.asset_history(name, limit=keep)]
+        if project.graph[name].partitions is not None:  # the newest versions overall, and each partition's own
+            state = workspace.catalog.read_state(project.nodes(now()).nodes(name))
+            kept += [own.materialization.location for own in state.values() if own.materialization is not None]
         gone = project.storage.prune(name, kept, listed[name], since)
         if gone:
             removed[name] = gone
@@ -183,7 +187,8 @@ def assets_in_use(graph: AssetGraph, runs: Iterable[RunRecord]) -> set[str] | No
     for run in runs:
         if not run.plan:
             return None
-        for name in run.plan:
+        for node in run.plan:  # an asset, or one partition of it (asset[key])
+            name = split_node(node)[0]
             used.add(name)
             used.update(graph.upstream(name) if name in graph else ())
     return used

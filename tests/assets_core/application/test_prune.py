@@ -203,3 +203,39 @@ def test_a_run_planned_before_a_prune_reads_the_upstream_as_recorded_when_it_beg
     assert result.status == "success", result.outcomes
     newest = workspace.catalog.asset_history("a0", limit=1)[0]
     assert workspace.catalog.asset_history("a1", limit=1)[0].upstream_versions["a0"] == newest.data_version
+
+
+PARTITIONED = """
+import time
+from assets_core import StaticPartitions, asset
+
+@asset(partitions=StaticPartitions(["eu", "us", "asia"]))
+def regional(context):
+    return {"region": context.partition, "at": time.time()}  # a new value at every run
+"""
+
+
+def test_prune_keeps_the_latest_version_of_every_partition(tmp_path: Path) -> None:
+    (tmp_path / "defs.py").write_text(PARTITIONED)
+    (tmp_path / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+    workspace = open_workspace(Options(project=str(tmp_path)))
+    usecases.materialize(workspace)
+    usecases.materialize(workspace, ["regional"], force=True, partition="eu")  # eu alone has a newer version
+    assert len(workspace.project.storage.locations("regional")) == 4
+    removed = usecases.prune(workspace, ["regional"], keep=1)
+    assert len(removed["regional"]) == 1  # only eu's older version goes
+    for region in ("eu", "us", "asia"):  # every partition still reads its latest value
+        state = workspace.catalog.read_state([f"regional[{region}]"])[f"regional[{region}]"]
+        assert workspace.project.storage.read(state.materialization.location)["region"] == region
+    assert {s.status for s in usecases.statuses(workspace, ["regional"])} == {"fresh"}
+
+
+def test_a_live_run_of_some_partitions_keeps_the_asset_from_pruning() -> None:
+    from assets_core.declaring.definitions import asset
+    from assets_core.planning.graph import AssetGraph
+    from assets_core.planning.state import RunRecord, now
+
+    made = asset(lambda: 1, name="made")
+    graph = AssetGraph.build([made, asset(lambda made: made, name="reader")])
+    run = RunRecord("r", "backfill", (), "running", now(), plan=("reader[2026-01-01]",))
+    assert usecases.assets_in_use(graph, [run]) == {"reader", "made"}
