@@ -13,7 +13,7 @@ from assets_core.errors import ProjectError, SelectionError, did_you_mean
 from assets_core.imports import late_import
 from assets_core.planning.graph import AssetGraph
 from assets_core.planning.nodes import select_nodes
-from assets_core.planning.plan import Plan, Status
+from assets_core.planning.plan import Plan, Status, build_plan
 from assets_core.planning.snapshot import Snapshot
 from assets_core.planning.state import RunRecord, RunView, now, split_node
 from assets_core.planning.summary import PartitionSummary, asset_status
@@ -123,15 +123,19 @@ def resumption(workspace: Workspace, run_id: str | None = None) -> Resumption:
     if not run.plan:
         raise SelectionError(f"run {run.run_id} recorded no plan (it was made by an older release), so it "
                              "cannot be resumed; run 'assets materialize' instead")
-    graph = workspace.project.graph
+    nodes = workspace.project.nodes(now())  # a plan names assets and partitions (asset[key])
     left = unfinished(run.plan, catalog.run_events(run.run_id),
-                      lambda name: graph.upstream(name) if name in graph else ())
-    return Resumption(run, tuple(n for n in left if n in graph), tuple(n for n in left if n not in graph))
+                      lambda node: nodes.upstream(node) if node in nodes else ())
+    return Resumption(run, tuple(n for n in left if n in nodes), tuple(n for n in left if n not in nodes))
 
 
 def prepare_resume(workspace: Workspace, resumed: Resumption) -> Prepared:
-    """:func:`prepare` for :func:`resume`: what resuming would run (every asset left undone, fresh or not)."""
-    return prepare(workspace, resumed.assets, force=True)
+    """:func:`prepare` for :func:`resume`: what resuming would run (every asset or partition left undone,
+    fresh or not)."""
+    workspace.save_definitions()
+    snapshot = workspace.project.snapshot()
+    chosen = [node for node in resumed.assets if node in snapshot.nodes]
+    return Prepared(build_plan(snapshot.nodes, chosen, snapshot.statuses, snapshot.state, set(chosen)), snapshot)
 
 
 def resume(workspace: Workspace, resumed: Resumption, *, workers: int | None = None,

@@ -135,3 +135,14 @@ def test_dynamic_partitions_are_added_from_the_command_line(tmp_path: Path) -> N
     assert sorted(result["materialized"]) == ["per_customer[acme]", "per_customer[globex]"]
     unknown = _cli(root, "partitions", "add", "custmers", "x")
     assert unknown.returncode == 2 and "did you mean 'customers'" in unknown.stderr
+
+
+def test_a_failed_run_of_partitions_resumes_only_what_it_left(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    (root / "fail_2026-01-03").write_text("")
+    first = _cli(root, "materialize", "daily", "--json")
+    assert first.returncode == 1 and json.loads(first.stdout)["failed"] == ["daily[2026-01-03]"]
+    (root / "fail_2026-01-03").unlink()
+    (root / "made.log").unlink()
+    resumed = _json(root, "materialize", "--resume")
+    assert resumed["materialized"] == ["daily[2026-01-03]"] and _made(root) == ["2026-01-03"]
