@@ -48,8 +48,9 @@ class NodeGraph:
                 self._keys[item.name] = item.partitions.keys(now, self.dynamic)
         self._key_sets = {name: frozenset(keys) for name, keys in self._keys.items()}
         # The unpartitioned assets that read no partitioned asset: each is one node reading whole upstreams.
-        self.plain = frozenset(item.name for item in graph if item.partitions is None
-                               and not any(graph[up].partitions is not None for up in item.upstream if up in graph))
+        keyed = set(self._keys) | {item.name for item in graph if item.partitions is not None}
+        self.plain = frozenset(graph.names) if not keyed else frozenset(
+            item.name for item in graph if item.name not in keyed and keyed.isdisjoint(item.upstream))
         self._reads: dict[str, Reads] = {}
         self._before_start: dict[str, dict[str, int]] = {}
         self._downstream: dict[str, tuple[str, ...]] | None = None

@@ -13,6 +13,7 @@ import random
 import time
 import traceback
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 import polars as pl
@@ -29,6 +30,7 @@ from assets_core.running.single_run import split
 from assets_core.running.storage import Storage, Stored
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
+PART_WRITERS = min(4, os.cpu_count() or 1)  # threads writing a single-run batch's partitions
 
 
 class Inputs(Protocol):
@@ -69,7 +71,7 @@ def attempt(node: str, item: Asset, inputs: Inputs, storage: Storage, checks: Se
                 if isinstance(value, Output):
                     value, metadata = value.value, json_metadata(item.name, value.metadata)
                 parts = split(item, value, members) if members else [(node, value)]
-                writes = [(part_node, storage.write(item.name, part, item.options.io)) for part_node, part in parts]
+                writes = write_parts(storage, item, parts)
                 made = [(part_node, stored, metadata, run_checks(checks, stored, storage))
                         for part_node, stored in writes]  # set only once every part is stored and checked
             except BaseException as error:  # noqa: BLE001 - the asset's own failure: recorded, never raised
@@ -97,6 +99,17 @@ def attempt(node: str, item: Asset, inputs: Inputs, storage: Storage, checks: Se
     duration = time.perf_counter() - clock
     return [Outcome(part_node, FAILED, message, duration, started_at=started_at, logs=tuple(logs) if i == 0 else (),
                     retries=tuple(retries), traceback=trace) for i, part_node in enumerate(members or [node])]
+
+
+def write_parts(storage: Storage, item: Asset, parts: Sequence[tuple[str, Any]]) -> list[tuple[str, Stored]]:
+    """Store each node's value; a single-run batch's many partitions are written a few at a time (encoding
+    Parquet releases the GIL), in order of the nodes."""
+    if len(parts) == 1:
+        node, value = parts[0]
+        return [(node, storage.write(item.name, value, item.options.io))]
+    with ThreadPoolExecutor(max_workers=PART_WRITERS, thread_name_prefix=f"{item.name}-parts") as pool:
+        stored = list(pool.map(lambda part: storage.write(item.name, part[1], item.options.io), parts))
+    return [(node, written) for (node, _), written in zip(parts, stored, strict=True)]
 
 
 def stored_detail(stored: Stored) -> str:
