@@ -80,9 +80,10 @@ def observe_files(item: Asset, root: str | os.PathLike[str], paths: Mapping[str,
     size and modification time are unchanged is not read again. Nodes without a file are left out."""
     listings: dict[str, dict[str, os.DirEntry[str]]] = {}
     found: dict[str, Observation] = {}
+    top = os.fspath(root).rstrip(os.sep) + os.sep
     for node, path in paths.items():
-        full = os.path.join(root, path)
-        folder, name = os.path.split(full)
+        full = path if os.path.isabs(path) else top + path
+        folder, _, name = full.rpartition(os.sep)
         listing = listings.get(folder)
         if listing is None:
             listing = listings[folder] = _listing(folder)

@@ -52,6 +52,7 @@ class NodeGraph:
         self.plain = frozenset(graph.names) if not keyed else frozenset(
             item.name for item in graph if item.name not in keyed and keyed.isdisjoint(item.upstream))
         self._reads: dict[str, Reads] = {}
+        self._nodes: dict[str, list[str]] = {}
         self._before_start: dict[str, dict[str, int]] = {}
         self._downstream: dict[str, tuple[str, ...]] | None = None
 
@@ -61,7 +62,8 @@ class NodeGraph:
         return bool(self._keys)
 
     def __getitem__(self, node: str) -> Asset:
-        return self.assets[split_node(node)[0]]
+        bracket = node.find("[")  # asset names never hold one: what precedes it is the asset
+        return self.assets[node if bracket < 0 else node[:bracket]]
 
     def __contains__(self, node: object) -> bool:
         if not isinstance(node, str):
@@ -79,10 +81,13 @@ class NodeGraph:
         return self._keys.get(asset, [])
 
     def nodes(self, asset: str) -> list[str]:
-        """The nodes of an asset: itself, or one per partition."""
+        """The nodes of an asset: itself, or one per partition (made once: do not change the list)."""
         if asset not in self._keys:
             return [asset]
-        return [node_name(asset, key) for key in self._keys[asset]]
+        found = self._nodes.get(asset)
+        if found is None:
+            found = self._nodes[asset] = [node_name(asset, key) for key in self._keys[asset]]
+        return found
 
     def order(self) -> list[str]:
         """Every node, each after all it reads: assets in dependency order, partitions in key order."""
@@ -155,13 +160,10 @@ def read_version(nodes: tuple[str, ...], version_of: Callable[[str], str | None]
     """
     if len(nodes) == 1:
         return version_of(nodes[0])
-    parts = []
-    for node in nodes:
-        version = version_of(node)
-        if version is None:
-            return None
-        parts.append(f"{node}={version}")
-    return digest("partitions", *parts)
+    versions = list(map(version_of, nodes))
+    if None in versions:
+        return None
+    return digest("partitions", "\n".join(map("=".join, zip(nodes, versions))))  # type: ignore[arg-type]
 
 
 def read_versions(reads: Reads, version_of: Callable[[str], str | None]) -> dict[str, str | None]:

@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from assets_core.declaring.definitions import Asset
 from assets_core.errors import SelectionError
-from assets_core.planning.nodes import NodeGraph, read_versions
+from assets_core.planning.nodes import NodeGraph, read_version
 from assets_core.planning.state import AssetState, MaterializationRecord, split_node
 
 
@@ -108,7 +108,7 @@ def assess(graph: NodeGraph, state: Mapping[str, AssetState], versions: Versions
     """The status of every node (every asset, or every partition of a partitioned one), in dependency order."""
     statuses: dict[str, Status] = {}
 
-    assets, plain = graph.assets, graph.plain
+    assets, plain, sources = graph.assets, graph.plain, versions.sources
 
     def version_of(node: str) -> str | None:
         return data_version(node, graph[node], state.get(node), versions)
@@ -125,7 +125,8 @@ def assess(graph: NodeGraph, state: Mapping[str, AssetState], versions: Versions
             reads = graph.reads(name)
             stale_upstreams = {up for up, nodes in reads.items()
                                if not assets[up].is_source and not all(statuses[n].fresh for n in nodes)}
-            current = read_versions(reads, version_of)
+            current = {up: read_version(nodes, sources.get if assets[up].is_source else version_of)
+                       for up, nodes in reads.items()}
         own = state.get(name, AssetState())
         reasons = reasons_for(item, own, versions.code[item.name], current, stale_upstreams, name in versions.lost)
         policy = graph.freshness.get(item.name)
