@@ -30,11 +30,14 @@ class UpstreamSlice:
         whole: the upstream is unpartitioned and is read all at once.
         missing_before_start: how many upstream (time) partitions of a window fall before the upstream's first
             partition; they are left out, which is allowed but worth reporting.
+        missing_after_end: how many fall after the upstream's last one (its ``end``, or not complete yet);
+            left out too, and reported alike.
     """
 
     keys: tuple[str, ...]
     whole: bool = False
     missing_before_start: int = 0
+    missing_after_end: int = 0
 
 
 def dimensions_of(partitions: Partitions) -> Dimensions:
@@ -90,7 +93,7 @@ def upstream_keys(
         return UpstreamSlice(tuple(up.keys(now, dynamic)))
     parts = _parts(down, key, now, dynamic)
     pairs = _pairs(down, up)[0]
-    down_dims, chosen, missing = dimensions_of(down), [], 0
+    down_dims, chosen, missing, after = dimensions_of(down), [], 0, 0
     for j, (_, partitions) in enumerate(dimensions_of(up)):
         i = pairs.get(j)
         if i is None:
@@ -98,12 +101,14 @@ def upstream_keys(
         elif isinstance(partitions, TimePartitions):
             down_time = down_dims[i][1]
             assert isinstance(down_time, TimePartitions)
-            keys, before_start = _overlapping(down_time, parts[i], partitions, now, window or (0, 0))
+            keys, before_start, after_end = _overlapping(down_time, parts[i], partitions, now, window or (0, 0))
             chosen.append(keys)
             missing += before_start
+            after += after_end
         else:
             chosen.append([parts[i]])
-    return UpstreamSlice(tuple("|".join(combination) for combination in itertools.product(*chosen)), False, missing)
+    return UpstreamSlice(tuple("|".join(combination) for combination in itertools.product(*chosen)), False, missing,
+                         after)
 
 
 def downstream_keys(
@@ -147,12 +152,13 @@ def downstream_keys(
 
 def _overlapping(
     down: TimePartitions, key: str, up: TimePartitions, now: datetime, window: tuple[int, int]
-) -> tuple[list[str], int]:
-    """The complete upstream keys overlapping the shifted windows of `key`, and how many fell before the start."""
+) -> tuple[list[str], int, int]:
+    """The complete upstream keys overlapping the shifted windows of `key`, and how many fell before the start
+    and after the last one."""
     index = down.index_of(key)
     first, last = up.bounds(now)
     found: set[int] = set()
-    missing = 0
+    missing = after = 0
     for shift in range(window[0], window[1] + 1):
         span = down.window_at(down.step(index, shift))
         for candidate in range(up.index_at(span.start), up.index_at(span.end - _TICK) + 1):
@@ -161,7 +167,9 @@ def _overlapping(
             found.add(candidate)
             if candidate < first:
                 missing += 1
-    return [up.key_at(candidate) for candidate in sorted(found) if first <= candidate <= last], missing
+            elif candidate > last:
+                after += 1
+    return [up.key_at(candidate) for candidate in sorted(found) if first <= candidate <= last], missing, after
 
 
 def _readers(up: TimePartitions, key: str, down: TimePartitions, now: datetime, window: tuple[int, int]) -> list[str]:

@@ -53,7 +53,7 @@ class NodeGraph:
             item.name for item in graph if item.name not in keyed and keyed.isdisjoint(item.upstream))
         self._reads: dict[str, Reads] = {}
         self._nodes: dict[str, list[str]] = {}
-        self._before_start: dict[str, dict[str, int]] = {}
+        self._left_out: dict[str, dict[str, tuple[int, int]]] = {}
         self._downstream: dict[str, tuple[str, ...]] | None = None
 
     @property
@@ -120,13 +120,14 @@ class NodeGraph:
             self._downstream = {up: tuple(readers) for up, readers in found.items()}
         return self._downstream.get(node, ())
 
-    def before_start(self, node: str) -> dict[str, int]:
-        """For each upstream asset, how many partitions of the node's window fall before that upstream's first
-        partition (a window may reach back before the data starts: those are left out, and said so)."""
+    def left_out(self, node: str) -> dict[str, tuple[int, int]]:
+        """For each upstream asset, how many partitions the node would read fall before that upstream's first
+        partition, and after its last (a window reaching back before the data starts, a week reading days past
+        a daily upstream's ``end``): those are left out, and said so."""
         if node in self.plain:
             return {}
         self.reads(node)
-        return self._before_start.get(node, {})
+        return self._left_out.get(node, {})
 
     def _map(self, node: str) -> Reads:
         if node in self.plain:
@@ -143,8 +144,8 @@ class NodeGraph:
                                    dynamic=self.dynamic, window=item.windows.get(up))
             existing = self._key_sets[up]
             reads[up] = tuple(node_name(up, k) for k in mapped.keys if k in existing)
-            if mapped.missing_before_start:
-                self._before_start.setdefault(node, {})[up] = mapped.missing_before_start
+            if mapped.missing_before_start or mapped.missing_after_end:
+                self._left_out.setdefault(node, {})[up] = (mapped.missing_before_start, mapped.missing_after_end)
         return reads
 
 
@@ -233,3 +234,21 @@ def _connected(nodes: NodeGraph, start: list[str], within: set[str], upward: boo
                     found.add(near)
                     stack.append(near)
     return found
+
+
+def left_out_lines(counts: Mapping[str, tuple[int, int]]) -> list[str]:
+    """What a node's log says of the partitions it would read that do not exist (see :meth:`NodeGraph.left_out`).
+
+    >>> left_out_lines({"daily": (2, 0), "hourly": (0, 5)})[1]
+    "it would read 5 partition(s) of 'hourly' after that asset's last partition (its end, or not complete yet): \
+they are left out"
+    """
+    lines = []
+    for up, (before, after) in counts.items():
+        if before:
+            lines.append(f"its window reaches {before} partition(s) of '{up}' before that asset's first partition: "
+                         "they are left out")
+        if after:
+            lines.append(f"it would read {after} partition(s) of '{up}' after that asset's last partition (its end, "
+                         "or not complete yet): they are left out")
+    return lines

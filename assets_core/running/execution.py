@@ -23,7 +23,7 @@ from pathlib import Path
 from assets_core.declaring.definitions import RetryPolicy
 from assets_core.errors import StorageError
 from assets_core.imports import preload
-from assets_core.planning.nodes import NodeGraph, read_versions
+from assets_core.planning.nodes import NodeGraph, left_out_lines, read_versions
 from assets_core.planning.plan import Plan, Reason, reasons_for
 from assets_core.planning.snapshot import Snapshot
 from assets_core.planning.state import (
@@ -334,9 +334,7 @@ class Execution:
         why = "; ".join(r.detail for r in self._reasons.get(name, ()))
         events = [Event(self.run_id, "started", why, asset=name, created_at=outcome.started_at or now())]
         events += [Event(self.run_id, kind, text, asset=name, level=level) for kind, level, text in outcome.logs]
-        events += [Event(self.run_id, "log", f"its window reaches {count} partition(s) of '{up}' before that "
-                         "asset's first partition: they are left out", asset=name)
-                   for up, count in self.graph.before_start(name).items()]
+        events += [Event(self.run_id, "log", line, asset=name) for line in left_out_lines(self.graph.left_out(name))]
         events += [check_event(self.run_id, name, check, result) for check, result in outcome.checks]
         checks = [CheckRecord(name, self.run_id, check.name, result.passed, check.blocking, result.message,
                               json_metadata(name, result.metadata)) for check, result in outcome.checks]

@@ -245,3 +245,21 @@ def test_a_failed_partition_fails_alone_and_is_failed_in_the_summary(tmp_path: P
     assert [o.to_json()["partition"] for o in result.outcomes if o.status == "failed"] == ["2026-01-04"]
     assert json.dumps(result.to_json())  # JSON-able, partitions named asset[key]
     assert _summary(project, "fragile")["2026-01-04"] == "failed"
+
+
+def test_partitions_past_an_upstreams_end_are_left_out_and_said_so(tmp_path: Path) -> None:
+    @asset(partitions=DailyPartitions("2026-01-05", end="2026-01-07"))  # the 5th and 6th only
+    def short(context) -> pl.DataFrame:
+        return pl.DataFrame({"day": [context.partition]})
+
+    @asset(partitions=WeeklyPartitions("2026-01-05", end="2026-01-12"))
+    def week(short: pl.DataFrame) -> pl.DataFrame:
+        return short
+
+    catalog = MemoryCatalog()
+    project = _project(tmp_path, [short, week], catalog)
+    assert project.materialize().status == "success"
+    record = catalog.read_state(["week[2026-01-05]"])["week[2026-01-05]"].materialization
+    assert project.storage.read(record.location)["day"].to_list() == ["2026-01-05", "2026-01-06"]
+    said = [e.message for e in catalog.events if e.asset == "week[2026-01-05]" and e.kind == "log"]
+    assert any("it would read 5 partition(s) of 'short' after that asset's last partition" in line for line in said)
