@@ -55,7 +55,7 @@ def status(args: argparse.Namespace, options: Options, console: Console) -> int:
     if args.json:
         _print_json([_status_json(s, checks) for s in statuses])
         return 0
-    rows = [_status_row(workspace, s, checks.get(s.asset, []), args.partitions) for s in statuses]
+    rows = [_status_row(workspace, s, _checks_of(s, checks), args.partitions) for s in statuses]
     _print_lines(console, table(["asset", "status", "why"], rows))
     counts: dict[str, int] = {}
     for s in statuses:
@@ -69,9 +69,21 @@ def _status_json(status: Status | PartitionSummary, checks: dict[str, list[Check
     asset, partition = split_node(status.asset)
     if partition:
         found = {**found, "asset": asset, "partition": partition}
-    if status.asset in checks:
+    if isinstance(status, PartitionSummary):  # its partitions' failed checks only: there may be very many
+        failed = [c for c in _checks_of(status, checks) if not c.passed]
+        if failed:
+            found["checks"] = [{**_check_json(c), "partition": split_node(c.asset)[1]} for c in failed]
+    elif status.asset in checks:
         found["checks"] = [_check_json(c) for c in checks[status.asset]]
     return found
+
+
+def _checks_of(status: Status | PartitionSummary, checks: dict[str, list[CheckRecord]]) -> list[CheckRecord]:
+    """The latest check results of an asset, or of every partition of a partitioned asset."""
+    if not isinstance(status, PartitionSummary):
+        return checks.get(status.asset, [])
+    prefix = f"{status.asset}["
+    return [c for node, found in checks.items() if node.startswith(prefix) for c in found]
 
 
 def _status_row(workspace: Workspace, status: Status | PartitionSummary, checks: list[CheckRecord],
@@ -84,7 +96,15 @@ def _status_row(workspace: Workspace, status: Status | PartitionSummary, checks:
         why += [r.detail for r in status.reasons]
     else:
         why = [r.detail for r in status.reasons]
-    why += [f"warning: check '{c.check}' failed: {c.message}" for c in checks if not c.passed and not c.blocking]
+    warned = [c for c in checks if not c.passed and not c.blocking]
+    if isinstance(status, PartitionSummary):
+        by_check: dict[str, list[CheckRecord]] = {}
+        for c in warned:
+            by_check.setdefault(c.check, []).append(c)
+        why += [f"warning: check '{name}' failed on {len(found)} partition(s), e.g. {found[0].asset}: "
+                f"{found[0].message}" for name, found in by_check.items()]
+    else:
+        why += [f"warning: check '{c.check}' failed: {c.message}" for c in warned]
     return [status.asset, cell, "; ".join(why) or "-"]
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 DEFINITIONS = """
 import os, time
 from pathlib import Path
-from assets_core import asset, DailyPartitions, DynamicPartitions
+from assets_core import asset, check, DailyPartitions, DynamicPartitions
 
 DAYS = DailyPartitions("2026-01-01", end="2026-01-08")
 
@@ -28,6 +28,11 @@ def daily(context) -> list[str]:
 @asset(partitions=DynamicPartitions("customers"))
 def per_customer(context) -> str:
     return context.partition
+
+
+@check(daily, blocking=False)
+def not_the_third(value) -> bool:
+    return value != ["2026-01-03"]
 """
 
 
@@ -146,3 +151,13 @@ def test_a_failed_run_of_partitions_resumes_only_what_it_left(tmp_path: Path) ->
     (root / "made.log").unlink()
     resumed = _json(root, "materialize", "--resume")
     assert resumed["materialized"] == ["daily[2026-01-03]"] and _made(root) == ["2026-01-03"]
+
+
+def test_a_partitioned_assets_failed_checks_show_in_its_status(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    assert _cli(root, "materialize", "daily", "--partition", "2026-01-02..2026-01-04").returncode == 0
+    text = _cli(root, "status", "daily").stdout
+    assert "check 'not_the_third' failed on 1 partition(s), e.g. daily[2026-01-03]" in text
+    [summary] = _json(root, "status", "daily")
+    assert [(c["check"], c["partition"], c["passed"]) for c in summary["checks"]] == [
+        ("not_the_third", "2026-01-03", False)]
