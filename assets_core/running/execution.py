@@ -1,12 +1,10 @@
-"""Materializing a plan: the scheduling loop that runs assets in parallel in dependency order.
+"""Materializing a plan: the scheduling loop that runs nodes (assets, partitions) in parallel in dependency order.
 
-Each asset is one attempt (:mod:`~assets_core.running.attempts`) in a worker thread, with its upstream values
-from the run's :class:`~assets_core.running.values.ValueCache`; what it did is recorded in batches and reported
-once committed (:mod:`~assets_core.running.buffer`) and told to the run's subscribers
-(:mod:`~assets_core.running.events`). A planned asset whose upstreams turn out to hold the same data as when
-it last ran is skipped (early cutoff), so a refactoring that changes no output rebuilds nothing below.
-A run asked to stop (:class:`~assets_core.running.stopping.Stop`, Ctrl-C) starts nothing new, records what
-finished, waits a moment for what is under way and abandons the rest, and ends interrupted.
+Each node is one attempt (:mod:`~assets_core.running.attempts`) in a worker thread, reading through the run's
+:class:`~assets_core.running.values.ValueCache`; what it did is recorded in batches, reported once committed
+(:mod:`~assets_core.running.buffer`) and told to the run's subscribers (:mod:`~assets_core.running.events`).
+A planned node whose upstreams hold the same data as when it last ran is skipped (early cutoff). A run asked to
+stop (Ctrl-C) starts nothing new, records what finished, abandons what will not stop, and ends interrupted.
 """
 
 from __future__ import annotations
@@ -100,11 +98,13 @@ class Execution:
         self.stopped = False  # the run stopped before its plan was done
         self.abandoned: list[str] = []  # assets still under way when it stopped
         self._reasons: dict[str, tuple[Reason, ...]] = {}
+        self._latest: dict[str, MaterializationRecord] = {}  # asset -> the last value this run made of it
         self.buffer = RecordBuffer(recorder, self.listener)
         self.leases = Leases(recorder, self.run_id)
         self.alerts = AlertSender(hooks, where.project)
         self.run_events = RunEvents([
-            AnomalyDetector(lambda name: self.state.get(name, AssetState()).materialization, recorder.asset_history),
+            # a partition is judged against its asset's history: the other days of a daily asset are "usual"
+            AnomalyDetector(self._previous, lambda name, limit: recorder.asset_history(split_node(name)[0], limit)),
             self.alerts,
         ])
         self._preloads = ["urllib.request"] if any(hook.url for hook in hooks) else []
@@ -246,14 +246,10 @@ class Execution:
 
     def _adopt_recorded(self, planned: Sequence[str], taken: Sequence[str]) -> None:
         """Once the run is recorded as running and holds its leases, read in one go what other runs recorded
-        since its snapshot, for two reasons:
-
-        - its unselected upstreams are read as recorded now: from now on a prune leaves the versions this run
-          reads, but one that ran before may have deleted a version another run had superseded meanwhile;
-        - a planned asset whose lease it took may have been recorded by another run since the snapshot: that
-          run counts as having held its lease, so the skip rule judges it afresh ("made it fresh meanwhile")
-          instead of running it a second time (not when forced).
-        """
+        since its snapshot: its unselected upstreams as recorded now (from now on a prune leaves the versions it
+        reads), and the planned assets whose lease it took that another run recorded meanwhile (that run counts
+        as having held the lease, so the skip rule judges them afresh rather than running them twice; not when
+        forced)."""
         chosen = set(planned)
         reads = {up for name in planned for up in self.graph.upstream(name)
                  if up not in chosen and not self.graph[up].is_source}
@@ -364,7 +360,8 @@ class Execution:
         made = RunEvent(RunEventKind.MATERIALIZED, self.run_id, name, outcome.detail, outcome.duration, stored.rows)
         events += [Event(self.run_id, "anomaly", answer.message, asset=name, level="WARNING")
                    for answer in self.run_events.publish(made) if answer.kind == RunEventKind.ANOMALY]
-        self.buffer.add(materializations=[self._record(outcome, stored)])
+        self.buffer.add(materializations=[record := self._record(outcome, stored)])
+        self._latest[record.asset] = record
         self.data_versions[name] = stored.data_version
         self.values.keep(name, stored.location, stored.value)
         if self.graph[name].wants_context:
@@ -378,6 +375,12 @@ class Execution:
             code_version=self.versions.code[asset], upstream_versions=consumed, location=stored.location,
             rows=stored.rows, schema=stored.schema, bytes=stored.bytes, duration=outcome.duration,
             metadata=outcome.metadata, partition=key)
+
+    def _previous(self, node: str) -> MaterializationRecord | None:
+        """What a new value is first compared with: for a partition, the last one its asset made in this run."""
+        asset, key = split_node(node)
+        made = self._latest.get(asset) if key else None
+        return made or self.state.get(node, AssetState()).materialization
 
     def _read_versions(self, node: str) -> dict[str, str | None]:
         """The data version of what a node reads of each upstream, as this run knows it now."""

@@ -236,3 +236,21 @@ def test_a_stopping_run_waits_for_no_slow_webhook(monkeypatch):
     assert len(problems) == 1
     assert re.fullmatch(f"alert hook 'webhook {re.escape(server.url)}' did not deliver the failure alert about "
                         r"asset 'orders' within 0\.\d+ s: given up", problems[0])
+
+
+def test_a_partition_far_smaller_than_the_others_is_flagged(tmp_path):
+    from assets_core import StaticPartitions
+
+    @asset(partitions=StaticPartitions(["a", "b", "c", "d", "e", "f"]))
+    def regional(context):
+        return list(range(2 if context.partition == "f" else 100))
+
+    catalog = MemoryCatalog()
+    _project(tmp_path, regional, catalog=catalog).materialize(
+        settings=__import__("assets_core.running.execution").running.execution.RunSettings(workers=1))
+    again = _project(tmp_path, regional, catalog=catalog).materialize(
+        settings=__import__("assets_core.running.execution").running.execution.RunSettings(force=True, workers=1))
+    flagged = [(e.asset, e.message) for e in catalog.events if e.kind == "anomaly" and e.run_id == again.run_id]
+    # judged against the other partitions (how many of this run's are recorded yet varies: "its last N")
+    assert [asset for asset, _ in flagged] == ["regional[f]"]
+    assert flagged[0][1].startswith("has 2 rows where it usually has 100") and "collapsed" in flagged[0][1]
