@@ -45,6 +45,11 @@ class Partitions(ABC):
     def placeholders(self, key: str) -> dict[str, str]:
         """Names for formatting a source file path with this key."""
 
+    @property
+    def placeholder_names(self) -> tuple[str, ...]:
+        """The names :meth:`placeholders` gives, whatever the key: ``key`` unless a partitioning says otherwise."""
+        return ("key",)
+
     @abstractmethod
     def describe(self) -> str:
         """A short stable text naming this partitioning, used in code versions and messages."""
@@ -240,6 +245,10 @@ class MultiPartitions(Partitions):
 
     def placeholders(self, key: str) -> dict[str, str]:
         return dict(zip(self.dimension_names, self.split(key)))
+
+    @property
+    def placeholder_names(self) -> tuple[str, ...]:
+        return self.dimension_names
 
     def dynamic_names(self) -> tuple[str, ...]:
         return tuple(name for _, partitions in self.dimensions for name in partitions.dynamic_names())

@@ -165,6 +165,10 @@ class TimePartitions(Partitions):
     def placeholders(self, key: str) -> dict[str, str]:
         return {"date": key}
 
+    @property
+    def placeholder_names(self) -> tuple[str, ...]:
+        return ("date",)
+
     def describe(self) -> str:
         text = f"{self.unit} from {self.key_of(self.start)}"
         if self.end is not None:

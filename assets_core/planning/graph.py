@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from string import Formatter
 from typing import TypeVar
 
 from assets_core.declaring.checks import Check, Freshness, check_problems
@@ -62,6 +63,7 @@ class AssetGraph:
         for item in by_name.values():
             errors.extend(_unknown_upstreams(item, by_name))
             errors.extend(_mapping_problems(item, by_name))
+            errors.extend(_path_problems(item))
         upstream = {name: [up for up in item.upstream if up in by_name] for name, item in by_name.items()}
         dag = DAG(upstream)
         cycle = dag.find_cycle()
@@ -131,6 +133,30 @@ def _mapping_problems(item: Asset, by_name: dict[str, Asset]) -> list[Definition
             problems.append(DefinitionError(f"reads '{up}': {problem}", asset=item.name,
                                             location=item.upstream_locations.get(up, item.location)))
     return problems
+
+
+def _path_problems(item: Asset) -> list[DefinitionError]:
+    """A partitioned source's path must name its partitions' placeholders, and only those."""
+    if not item.is_source or item.partitions is None:
+        return []
+    allowed = item.partitions.placeholder_names
+    try:
+        named = {field.partition(".")[0].partition("[")[0] for _, field, _, _ in Formatter().parse(item.path or "")
+                 if field is not None}
+    except ValueError as error:  # an unmatched brace
+        return [DefinitionError(f"has the path '{item.path}', which is not a valid template ({error})",
+                                asset=item.name, location=item.location)]
+    shown = ", ".join("{" + name + "}" for name in allowed)
+    if not named:
+        return [DefinitionError(f"has partitions, but its path '{item.path}' names none of them, so every partition "
+                                f"would read the same files; put {shown} in the path", asset=item.name,
+                                location=item.location)]
+    unknown = sorted(named - set(allowed))
+    if unknown:
+        return [DefinitionError(f"names {{{unknown[0]}}} in its path '{item.path}', which its partitions do not "
+                                f"fill{did_you_mean(unknown[0], allowed)}; they fill {shown}", asset=item.name,
+                                location=item.location)]
+    return []
 
 
 def _unknown_upstreams(item: Asset, by_name: dict[str, Asset]) -> Sequence[DefinitionError]:

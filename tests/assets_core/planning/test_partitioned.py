@@ -263,3 +263,17 @@ def test_partitions_past_an_upstreams_end_are_left_out_and_said_so(tmp_path: Pat
     assert project.storage.read(record.location)["day"].to_list() == ["2026-01-05", "2026-01-06"]
     said = [e.message for e in catalog.events if e.asset == "week[2026-01-05]" and e.kind == "log"]
     assert any("it would read 5 partition(s) of 'short' after that asset's last partition" in line for line in said)
+
+
+def test_a_partitioned_sources_path_must_name_its_placeholders(tmp_path: Path) -> None:
+    wrong = source_asset("events", "data/events_{day}.csv", partitions=DAYS)
+    with pytest.raises(DefinitionErrors, match=r"names \{day\} in its path .*; they fill \{date\}"):
+        _project(tmp_path, [wrong])
+    same = source_asset("events", "data/events.csv", partitions=DAYS)
+    with pytest.raises(DefinitionErrors, match=r"every partition would read the same files; put \{date\}"):
+        _project(tmp_path, [same])
+    broken = source_asset("events", "data/events_{date.csv", partitions=DAYS)
+    with pytest.raises(DefinitionErrors, match="not a valid template"):
+        _project(tmp_path, [broken])
+    grid = MultiPartitions(date=DAYS, region=StaticPartitions(["eu"]))
+    assert _project(tmp_path, [source_asset("events", "data/{region}/{date}.csv", partitions=grid)])
