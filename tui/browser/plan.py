@@ -39,7 +39,10 @@ class PlanScreen(ModalScreen[bool]):
         with Vertical(id="plan-box"):
             yield Static(self.title_text, id="plan-title")
             yield DataTable(id="plan-table", cursor_type="row")
-            yield Static(f"{len(self.plan)} asset(s) planned; unchanged ones below are skipped.  "
+            parts = sum(1 for name in self.plan.assets if name.endswith("]"))  # partitions: asset[key]
+            planned = f"{len(self.plan)} planned, {parts} of them partitions" if parts else \
+                f"{len(self.plan)} asset(s) planned"
+            yield Static(f"{planned}; unchanged ones below are skipped.  "
                          "enter or y: run   escape or n: cancel",
                          id="plan-hint")
             with Horizontal(id="plan-buttons"):
