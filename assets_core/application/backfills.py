@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from assets_core.application.catalogs import WorkspaceCatalog
-from assets_core.application.usecases import Prepared, Stop, materialize
+from assets_core.application.usecases import Prepared, Stop, materialize, prepare_nodes
 from assets_core.application.workspace import Workspace
 from assets_core.errors import SelectionError
 from assets_core.planning.nodes import select_nodes
@@ -109,12 +109,8 @@ def to_resume(workspace: Workspace, backfill_id: str | None = None) -> BackfillR
 
 def prepare_resume(workspace: Workspace, record: BackfillRecord) -> Prepared:
     """What resuming a backfill runs: its targets not done yet (failed ones too), each forced to run."""
-    workspace.save_definitions()
-    snapshot = workspace.project.snapshot()
     left = progress(workspace.catalog, record)
-    remaining = [node for node in (*left.failed_nodes, *left.remaining_nodes) if node in snapshot.nodes]
-    plan = build_plan(snapshot.nodes, remaining, snapshot.statuses, snapshot.state, set(remaining))
-    return Prepared(plan, snapshot)
+    return prepare_nodes(workspace, [*left.failed_nodes, *left.remaining_nodes])
 
 
 def resume_backfill(workspace: Workspace, record: BackfillRecord, prepared: Prepared, *,

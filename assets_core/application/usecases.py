@@ -132,9 +132,15 @@ def resumption(workspace: Workspace, run_id: str | None = None) -> Resumption:
 def prepare_resume(workspace: Workspace, resumed: Resumption) -> Prepared:
     """:func:`prepare` for :func:`resume`: what resuming would run (every asset or partition left undone,
     fresh or not)."""
+    return prepare_nodes(workspace, resumed.assets)
+
+
+def prepare_nodes(workspace: Workspace, nodes: Iterable[str]) -> Prepared:
+    """:func:`prepare` for named nodes (assets, or partitions ``asset[key]``), each run fresh or not; those no
+    longer defined are left out. What resuming a run or a backfill runs."""
     workspace.save_definitions()
     snapshot = workspace.project.snapshot()
-    chosen = [node for node in resumed.assets if node in snapshot.nodes]
+    chosen = [node for node in nodes if node in snapshot.nodes]
     return Prepared(build_plan(snapshot.nodes, chosen, snapshot.statuses, snapshot.state, set(chosen)), snapshot)
 
 

@@ -52,7 +52,7 @@ class NodeGraph:
         self.plain = frozenset(graph.names) if not keyed else frozenset(
             item.name for item in graph if item.name not in keyed and keyed.isdisjoint(item.upstream))
         self._reads: dict[str, Reads] = {}
-        self._nodes: dict[str, list[str]] = {}
+        self._nodes: dict[str, tuple[str, ...]] = {}
         self._left_out: dict[str, dict[str, tuple[int, int]]] = {}
         self._downstream: dict[str, tuple[str, ...]] | None = None
 
@@ -80,13 +80,13 @@ class NodeGraph:
         """The partition keys of an asset now, in order (empty for an unpartitioned asset)."""
         return self._keys.get(asset, [])
 
-    def nodes(self, asset: str) -> list[str]:
-        """The nodes of an asset: itself, or one per partition (made once: do not change the list)."""
+    def nodes(self, asset: str) -> tuple[str, ...]:
+        """The nodes of an asset: itself, or one per partition (made once)."""
         if asset not in self._keys:
-            return [asset]
+            return (asset,)
         found = self._nodes.get(asset)
         if found is None:
-            found = self._nodes[asset] = [node_name(asset, key) for key in self._keys[asset]]
+            found = self._nodes[asset] = tuple(node_name(asset, key) for key in self._keys[asset])
         return found
 
     def order(self) -> list[str]:

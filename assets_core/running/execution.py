@@ -321,8 +321,11 @@ class Execution:
         own failures."""
         item = self.graph[name]
         policy = item.options.retry or self.settings.retry or RetryPolicy()
-        return attempt(name, item, self.values, self.storage, self.graph.checks.get(item.name, ()), policy,
-                       self.values.batches.get(name, ()))
+        outcomes = attempt(name, item, self.values, self.storage, self.graph.checks.get(item.name, ()), policy,
+                           self.values.batches.get(name, ()))
+        if item.wants_context and all(o.status == OutcomeStatus.MATERIALIZED for o in outcomes):
+            self.values.context(name, 1).clear_checkpoint()  # done (a batch: under its range): start afresh
+        return outcomes
 
     def _complete(self, outcome: Outcome) -> None:
         """Queue what a finished attempt did for recording, and tell the run's subscribers."""
@@ -364,8 +367,6 @@ class Execution:
         self._latest[record.asset] = record
         self.data_versions[name] = stored.data_version
         self.values.keep(name, stored.location, stored.value)
-        if self.graph[name].wants_context:
-            self.values.context(name, 1).clear_checkpoint()  # done: a later run starts afresh
 
     def _record(self, outcome: Outcome, stored: Stored) -> MaterializationRecord:
         asset, key = split_node(outcome.asset)
@@ -379,8 +380,7 @@ class Execution:
     def _previous(self, node: str) -> MaterializationRecord | None:
         """What a new value is first compared with: for a partition, the last one its asset made in this run."""
         asset, key = split_node(node)
-        made = self._latest.get(asset) if key else None
-        return made or self.state.get(node, AssetState()).materialization
+        return (self._latest.get(asset) if key else None) or self.state.get(node, AssetState()).materialization
 
     def _read_versions(self, node: str) -> dict[str, str | None]:
         """The data version of what a node reads of each upstream, as this run knows it now."""

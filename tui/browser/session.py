@@ -26,7 +26,7 @@ from assets_core.planning.nodes import latest_record
 from assets_core.planning.plan import Plan, Status
 from assets_core.planning.snapshot import Snapshot
 from assets_core.planning.state import BackfillRecord, Event, FailureRecord, MaterializationRecord, node_name
-from assets_core.planning.summary import summarize
+from assets_core.planning.summary import asset_status, summarize
 from assets_core.running.runs import RunResult
 from catalog import RunView
 from catalog.browse import LogLine, materialization_count, run_log
@@ -197,11 +197,8 @@ def asset_statuses(snapshot: Snapshot) -> Mapping[str, Status]:
         return snapshot.statuses
     found: dict[str, Status] = {}
     for name in nodes.assets.names:
-        if nodes.assets[name].partitions is None:
-            found[name] = snapshot.statuses[name]
-        else:
-            summary = summarize(name, nodes.keys(name), snapshot.statuses)
-            found[name] = Status(name, summary.status, summary.reasons)
+        status = asset_status(snapshot, name)
+        found[name] = status if isinstance(status, Status) else Status(name, status.status, status.reasons)
     return found
 
 

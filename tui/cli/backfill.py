@@ -4,7 +4,6 @@ resumable piece of work, and the keys of dynamic partitions."""
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
 import json
 import sys
@@ -16,9 +15,9 @@ from rich.markup import escape
 from assets_core.application import backfills, usecases
 from assets_core.application.workspace import Options, open_catalog_only, open_workspace
 from assets_core.errors import SelectionError
-from assets_core.imports import late_import
 from tui import formatting
-from tui.cli.interrupt import EXIT_INTERRUPTED, ctrl_c_stops
+from tui.cli.commands import run_reported
+from tui.cli.interrupt import EXIT_INTERRUPTED
 from tui.formatting import table
 
 KEYS = "FIRST..LAST, KEY or K1,K2"
@@ -67,15 +66,7 @@ def backfill(args: argparse.Namespace, options: Options, console: Console) -> in
         else:
             console.print("nothing to backfill: every chosen partition is done")
         return 0
-    reporter: Any = contextlib.nullcontext()
-    if not args.json:
-        with late_import():  # rich's progress bar: only when something runs
-            from tui.cli.progress import BarReporter, LineReporter
-
-        reporter = BarReporter(console, len(prepared.plan)) if console.is_terminal else LineReporter(console)
-    stop = usecases.Stop()
-    with reporter, ctrl_c_stops(stop):
-        result = start(workers=args.workers, listener=None if args.json else reporter, stop=stop)
+    result = run_reported(args, console, len(prepared.plan), start)
     if args.json:
         print(json.dumps({"backfill_id": record.backfill_id, **result.to_json()}, default=str))
     else:

@@ -7,6 +7,7 @@ import contextlib
 import functools
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
@@ -18,6 +19,7 @@ from assets_core.imports import late_import
 from assets_core.planning.plan import Plan, Status
 from assets_core.planning.state import CheckRecord, split_node
 from assets_core.planning.summary import PartitionSummary
+from assets_core.running.runs import RunResult
 from tui import formatting
 from tui.cli.interrupt import EXIT_INTERRUPTED, ctrl_c_stops
 from tui.formatting import Cell, status_cell, table
@@ -152,15 +154,7 @@ def materialize(args: argparse.Namespace, options: Options, console: Console) ->
         start = functools.partial(usecases.materialize, workspace, args.selection, force=args.force,
                                   trigger="manual", prepared=prepared)
     planned = prepared.plan
-    reporter: Any = contextlib.nullcontext()
-    if not args.json:
-        with late_import():  # rich's progress bar: only when something runs
-            from tui.cli.progress import BarReporter, LineReporter
-
-        reporter = BarReporter(console, len(planned)) if console.is_terminal else LineReporter(console)
-    stop = usecases.Stop()
-    with reporter, ctrl_c_stops(stop):
-        result = start(workers=args.workers, listener=None if args.json else reporter, stop=stop)
+    result = run_reported(args, console, len(planned), start)
     if args.json:
         _print_json(result.to_json())
     else:
@@ -169,6 +163,21 @@ def materialize(args: argparse.Namespace, options: Options, console: Console) ->
         _say_interrupted(result)
         return EXIT_INTERRUPTED
     return 1 if result.failed else 0
+
+
+def run_reported(args: argparse.Namespace, console: Console, steps: int, start: Callable[..., RunResult]) -> RunResult:
+    """Run ``start`` (a use case that runs a plan of ``steps``) with a progress bar, or line by line when not
+    at a terminal, or silently for ``--json``; the first Ctrl-C stops it."""
+    reporter: Any = contextlib.nullcontext()
+    if not args.json:
+        with late_import():  # rich's progress bar: only when something runs
+            from tui.cli.progress import BarReporter, LineReporter
+
+        reporter = BarReporter(console, steps) if console.is_terminal else LineReporter(console)
+    stop = usecases.Stop()
+    with reporter, ctrl_c_stops(stop):
+        result: RunResult = start(workers=args.workers, listener=None if args.json else reporter, stop=stop)
+    return result
 
 
 def _say_interrupted(result: Any) -> None:

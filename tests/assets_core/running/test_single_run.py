@@ -70,3 +70,21 @@ def test_a_date_column_splits_by_the_partitions_local_days(tmp_path: Path) -> No
     project, catalog = _project(tmp_path, [dated])
     assert project.materialize().status == "success"
     assert _value(project, catalog, "dated[2026-01-02]")["day"].to_list() == [date(2026, 1, 2)] * 2
+
+
+def test_a_ranges_checkpoint_is_read_back_on_retry_and_cleared_once_it_succeeds(tmp_path: Path) -> None:
+    seen = SimpleNamespace(checkpoints=[])
+
+    @asset(partitions=DAYS, backfill="single_run", time_column="day",
+           options=__import__("assets_core").AssetOptions(retry=__import__("assets_core").RetryPolicy(max_attempts=2)))
+    def slow(context) -> pl.DataFrame:
+        seen.checkpoints.append(context.checkpoint)
+        if context.attempt == 1:
+            context.save_checkpoint({"done": context.partition})
+            raise ConnectionError("lost the connection")
+        return pl.DataFrame({"day": [context.partition_window.start.date()]})
+
+    project, _ = _project(tmp_path, [slow])
+    assert project.materialize().status == "success"
+    assert seen.checkpoints == [None, {"done": "2026-01-01..2026-01-06"}]
+    assert not list((project.home / "checkpoints").rglob("*.json"))  # the range's own checkpoint is gone too
