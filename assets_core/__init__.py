@@ -21,6 +21,17 @@ from assets_core.imports import late_import
 
 if TYPE_CHECKING:
     from assets_core.application.api import load, materialize, plan, status
+    from assets_core.automation.conditions import on_cron, on_missing, on_upstream_change
+    from assets_core.automation.declarations import (
+        FileSensor,
+        RunRequest,
+        Schedule,
+        Sensor,
+        SensorContext,
+        file_sensor,
+        schedule,
+        sensor,
+    )
     from assets_core.declaring.checks import (
         Check,
         CheckResult,
@@ -71,6 +82,9 @@ if TYPE_CHECKING:
     from assets_core.running.runs import Outcome, RunResult
 
 _WHERE = {
+    "assets_core.automation.declarations": ("FileSensor", "RunRequest", "Schedule", "Sensor", "SensorContext",
+                                            "file_sensor", "schedule", "sensor"),
+    "assets_core.automation.conditions": ("on_cron", "on_missing", "on_upstream_change"),
     "assets_core.declaring.definitions": ("Asset", "AssetOptions", "Output", "RetryPolicy", "Upstream", "asset",
                                           "source_asset"),
     "assets_core.declaring.partitions": ("DynamicPartitions", "MultiPartitions", "Partitions", "StaticPartitions",

@@ -38,14 +38,15 @@ from assets_core.running.stopping import Stop
 from assets_core.running.storage import Storage
 
 if TYPE_CHECKING:
+    from assets_core.automation.declarations import Automation
     from assets_core.lineage.sql import TableLineage
 
 
 class Project:
     """The assets of one project with the storage and catalog they are materialized into."""
 
-    def __init__(self, definitions: Iterable[Asset | Check | Freshness | AlertHook], root: str | os.PathLike[str] = ".",
-                 storage: Storage | None = None, catalog: Catalog | None = None,
+    def __init__(self, definitions: Iterable[Asset | Check | Freshness | AlertHook | Automation],
+                 root: str | os.PathLike[str] = ".", storage: Storage | None = None, catalog: Catalog | None = None,
                  home: str | os.PathLike[str] | None = None):
         definitions = list(definitions)
         self.root = Path(root).resolve()

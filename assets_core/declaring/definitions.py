@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from assets_core.errors import DefinitionError, InvalidNameError, Location
 
 if TYPE_CHECKING:
+    from assets_core.automation.conditions import Condition
     from assets_core.declaring.partitions import Partitions
 
 # \Z, not $: "$" also matches before a final newline, which would let "orders\n" through.
@@ -51,6 +52,9 @@ class AssetOptions:
     retry: RetryPolicy | None = None
     io: str = "auto"  # "auto": Parquet for tables, JSON for other values; or force "parquet" / "json"
     schema: Mapping[str, str] | tuple[str, ...] | None = None  # its columns (and types), for column lineage
+    # when the daemon materializes it by itself (on_cron, on_upstream_change, on_missing, with | and &); metadata:
+    # it leaves the code version alone
+    automation: Condition | None = None
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Finding a project's assets: load a module, a file, or what ``[tool.assets]`` in pyproject.toml names.
 
-Discovery is explicit: the definitions are the :class:`Asset`, :class:`Check`, :class:`Freshness` and
-:class:`AlertHook` values
+Discovery is explicit: the definitions are the :class:`Asset`, :class:`Check`, :class:`Freshness`,
+:class:`AlertHook`, :class:`Schedule`, :class:`FileSensor` and :class:`Sensor` values
 (or lists, tuples and dicts of them) found at the top level of the loaded module, and of every submodule when
 it is a package.
 """
@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from assets_core.automation.declarations import FileSensor, Schedule, Sensor
 from assets_core.declaring.checks import Check, Freshness
 from assets_core.declaring.config import ProjectConfig, read_config  # noqa: F401 (read_config used to live here)
 from assets_core.declaring.definitions import Asset, source_asset
@@ -29,8 +30,8 @@ from assets_core.imports import late_import
 from assets_core.running.alerts import AlertHook
 
 _OWN_PACKAGES = ("assets_core", "catalog", "tui")
-DEFINITION_TYPES = (Asset, Check, Freshness, AlertHook)  # what a project's modules declare
-Definition = Asset | Check | Freshness | AlertHook
+DEFINITION_TYPES = (Asset, Check, Freshness, AlertHook, Schedule, FileSensor, Sensor)  # what a project declares
+Definition = Asset | Check | Freshness | AlertHook | Schedule | FileSensor | Sensor
 TABLE_SUFFIXES = (".csv", ".parquet")
 
 

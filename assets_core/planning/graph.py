@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from string import Formatter
 from typing import TypeVar
 
+from assets_core.automation.declarations import Automation, FileSensor, Schedule, Sensor
+from assets_core.automation.validation import condition_problems, selection_problems, split_automation
 from assets_core.declaring.checks import Check, Freshness, check_problems
 from assets_core.declaring.definitions import Asset
 from assets_core.declaring.partition_mapping import check_mapping
@@ -36,22 +38,27 @@ class AssetGraph:
     """
 
     def __init__(self, assets: dict[str, Asset], dag: DAG[str], checks: Iterable[Check] = (),
-                 freshness: Iterable[Freshness] = ()):
+                 freshness: Iterable[Freshness] = (), schedules: Mapping[str, Schedule] | None = None,
+                 sensors: Mapping[str, FileSensor | Sensor] | None = None):
         self._assets = assets
         self.dag = dag
         self.checks: dict[str, tuple[Check, ...]] = {}
         for item in checks:
             self.checks[item.asset] = (*self.checks.get(item.asset, ()), item)
         self.freshness: dict[str, Freshness] = {item.asset: item for item in freshness}
+        self.schedules: dict[str, Schedule] = dict(schedules or {})  # by name
+        self.sensors: dict[str, FileSensor | Sensor] = dict(sensors or {})  # by name, file sensors too
 
     @classmethod
-    def build(cls, definitions: Iterable[Asset | Check | Freshness]) -> AssetGraph:
-        """Check the assets (and the checks attached to them) and build their graph; raise
-        :class:`DefinitionErrors` listing every problem."""
+    def build(cls, definitions: Iterable[Asset | Check | Freshness | Automation]) -> AssetGraph:
+        """Check the assets (and the checks, schedules and sensors attached to them) and build their graph;
+        raise :class:`DefinitionErrors` listing every problem."""
         definitions = list(definitions)
         assets = [d for d in definitions if isinstance(d, Asset)]
         checks = [d for d in definitions if isinstance(d, Check)]
         policies = [d for d in definitions if isinstance(d, Freshness)]
+        schedules, sensors, duplicates = split_automation(_unique(
+            d for d in definitions if isinstance(d, (Schedule, FileSensor, Sensor))))
         by_name: dict[str, Asset] = {}
         errors: list[DefinitionError] = []
         for item in _unique(assets):
@@ -73,9 +80,12 @@ class AssetGraph:
                 "is part of a cycle: " + " -> ".join(cycle) + "; remove one of these upstream edges",
                 asset=first.name, location=first.location))
         errors += check_problems([*_unique(checks), *_unique(policies)], by_name)
+        errors += duplicates + condition_problems(by_name.values())
+        if not cycle:  # a selection is resolved in dependency order
+            errors += selection_problems([*schedules.values(), *sensors.values()], cls(by_name, dag))
         if errors:
             raise DefinitionErrors(errors)
-        return cls(by_name, dag, _unique(checks), _unique(policies))
+        return cls(by_name, dag, _unique(checks), _unique(policies), schedules, sensors)
 
     def __getitem__(self, name: str) -> Asset:
         return self._assets[name]
