@@ -113,6 +113,12 @@ class _Partial:
         return self.take() if self.size > LINE_LIMIT else None
 
 
+# CPython's print() holds sys.stdout without a reference of its own while it writes: a thread an asset left
+# printing as the run puts the real streams back would write through a freed stream (an AttributeError on
+# 'original', then a crash). The streams of the last runs are kept alive so that such a write still finds them.
+_RETIRED: deque[tuple[_RoutedStream, _RoutedStream]] = deque(maxlen=8)
+
+
 class _RoutedStream(io.TextIOBase):
     """Stands in for stdout/stderr: text written by a capturing thread goes to its asset's log."""
 
@@ -196,11 +202,13 @@ def capturing_run() -> Iterator[None]:
     root.addHandler(handler)
     if root.level > logging.INFO or root.level == logging.NOTSET:
         root.setLevel(logging.INFO)
-    sys.stdout, sys.stderr = _RoutedStream(out, "INFO"), _RoutedStream(err, "WARNING")
+    routed_streams = (_RoutedStream(out, "INFO"), _RoutedStream(err, "WARNING"))
+    sys.stdout, sys.stderr = routed_streams
     try:
         yield
     finally:
         sys.stdout, sys.stderr = out, err
+        _RETIRED.append(routed_streams)
         root.removeHandler(handler)
         root.setLevel(old_level)
 
