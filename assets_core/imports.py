@@ -36,3 +36,24 @@ def preload(names: Iterable[str]) -> None:
     with _LOCK:
         for name in names:
             importlib.import_module(name)
+
+
+class LazyModule:
+    """A module imported (under the lock) when one of its attributes is first used: for a module that a
+    command may well not need at all, used in many places of one module.
+
+    >>> decimal = LazyModule("decimal")
+    >>> str(decimal.Decimal("1.5") * 2)
+    '3.0'
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._module: object | None = None
+
+    def __getattr__(self, attribute: str) -> object:
+        module = self._module
+        if module is None:
+            with _LOCK:
+                module = self._module = importlib.import_module(self._name)
+        return getattr(module, attribute)

@@ -11,6 +11,7 @@ from assets_core.collector import collector_paused
 from assets_core.errors import CatalogError, did_you_mean
 from assets_core.imports import late_import
 from assets_core.planning.state import AssetState, CheckRecord, Event, MaterializationRecord
+from catalog.decode import failure_from, from_json, materialization_from, maybe_time_from, observation_from, time_from
 from catalog.models import (
     ASSET_STATE,
     CHECK_RESULT,
@@ -21,7 +22,7 @@ from catalog.models import (
     OBSERVATION,
     RUN,
 )
-from catalog.decode import failure_from, from_json, materialization_from, maybe_time_from, observation_from, time_from
+from catalog.quick import STATE_BATCH
 from catalog.records import (
     EVENT_COLUMNS,
     FAILURE_COLUMNS,
@@ -32,7 +33,6 @@ from catalog.records import (
     event_from,
     stored,
 )
-from catalog.quick import STATE_BATCH
 from catalog.views import RunView
 
 if TYPE_CHECKING:
@@ -79,6 +79,21 @@ def _read_state(connection: Connection, names: Sequence[str]) -> dict[str, Asset
     wanted = set(names)
     found = {row[0]: _state_from(row) for row in rows if row[0] in wanted}
     return {name: found[name] for name in names if name in found}
+
+
+def read_observed(connection: Connection, names: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """The last observation of every partition of the named sources, as (fingerprint, data version)."""
+    found: dict[str, tuple[str, str]] = {}
+    with collector_paused():
+        for name in names:
+            prefix = f"{name}["
+            rows = connection.execute(
+                select(ASSET_STATE.c.asset, OBSERVATION.c.fingerprint, OBSERVATION.c.data_version)
+                .join(OBSERVATION, OBSERVATION.c.id == ASSET_STATE.c.observation_id)
+                .where(ASSET_STATE.c.asset.startswith(prefix, autoescape=True))).all()
+            found.update((node, (fingerprint, version)) for node, fingerprint, version in rows
+                         if node.startswith(prefix))
+    return found
 
 
 def _state_from(row: Sequence[Any]) -> AssetState:

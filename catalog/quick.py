@@ -70,6 +70,10 @@ _RECORDS = tuple(
                                    ("observation", OBSERVATION_FIELDS, observation_from)))
 
 
+_OBSERVED = ('SELECT s.asset, o.fingerprint, o.data_version FROM asset_state AS s '
+             'JOIN observation AS o ON o.id = s.observation_id WHERE s.asset >= ? AND s.asset < ?')
+
+
 def open_catalog(url: str) -> WorkspaceCatalog:
     """Open (creating or migrating as needed) the catalog at a SQLAlchemy URL; see :func:`sqlite_url`.
 
@@ -143,6 +147,15 @@ class QuickCatalog:
         made, failed, observed = found
         return {name: AssetState(made.get(name), failed.get(name), observed.get(name)) for name in names
                 if name in made or name in failed or name in observed}
+
+    def read_observed(self, assets: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """The last observation of every partition of the named sources, as (fingerprint, data version)."""
+        found: dict[str, tuple[str, str]] = {}
+        with self._lock, collector_paused(), self._snapshot():
+            for name in assets:  # a partition's node is 'name[key]': the keys between 'name[' and 'name\\'
+                found.update((node, (fingerprint, version))
+                             for node, fingerprint, version in self._fetch(_OBSERVED, [f"{name}[", f"{name}\\"]))
+        return found
 
     def save_definitions(self, definitions: Sequence[DefinitionView]) -> bool:
         """Store the definitions unless they are the ones already stored; return whether it wrote."""

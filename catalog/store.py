@@ -126,6 +126,11 @@ class SqlCatalog:
         with self._read() as connection:
             return queries.read_state(connection, names)
 
+    def read_observed(self, assets: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """The last observation of every partition of the named sources, as (fingerprint, data version)."""
+        with self._read() as connection:
+            return queries.read_observed(connection, list(dict.fromkeys(assets)))
+
     # Recorder
 
     def begin_run(self, run: RunRecord) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,13 +26,14 @@ from assets_core.declaring.sources import (
 from assets_core.imports import late_import
 from assets_core.planning.graph import AssetGraph
 from assets_core.planning.nodes import NodeGraph, latest_record, select_nodes, uses_dynamic
+from assets_core.planning.observations import PartitionObservations, source_paths
+from assets_core.planning.partition_status import NodeMap
 from assets_core.planning.plan import Plan, Status, Versions, assess, build_plan, source_path
 from assets_core.planning.selection import Selection, parse_selection
 from assets_core.planning.snapshot import Snapshot
 from assets_core.planning.state import AssetState, Catalog, MemoryCatalog, now, split_node
 from assets_core.planning.versioning import CodeVersioner
 from assets_core.running.alerts import AlertHook
-from assets_core.running.execution import Execution, RunEnvironment
 from assets_core.running.recovery import dead_runs, process_alive
 from assets_core.running.runs import Listener, RunResult, RunSettings
 from assets_core.running.stopping import Stop
@@ -72,14 +74,21 @@ class Project:
         """Observe sources, read the recorded state, and assess every asset (every partition)."""
         at = now()
         nodes = self.nodes(at)
-        state = self.catalog.read_state(nodes.order())
-        observations = self._observe(nodes, state)
+        in_blocks = [item.name for item in self.graph if _observed_in_block(item)]
+        state = self.catalog.read_state(nodes.order(leave_out=in_blocks))
+        single = self._observe(nodes, state)
+        blocks = self._observe_blocks(nodes, self.catalog.read_observed(in_blocks), in_blocks)
         recorded = {name: own.materialization.location for name, own in state.items()
                     if own.materialization is not None}
         stored = self.storage.existing(recorded.values())
         lost = {name for name, location in recorded.items() if location not in stored}
-        versions = Versions(self.code_versions, {n: o.data_version for n, o in observations.items()}, lost, at)
-        return Snapshot(state, versions, observations, assess(nodes, state, versions), nodes)
+        sources = {n: o.data_version for n, o in single.items()}
+        for block in blocks.values():
+            sources.update(block.data_versions())
+        versions = Versions(self.code_versions, sources, lost, at)
+        statuses = NodeMap(assess(nodes, state, versions, leave_out=blocks),
+                           {name: block.statuses() for name, block in blocks.items()})
+        return Snapshot(state, versions, NodeMap(single, blocks), statuses, nodes)
 
     def select(self, words: Iterable[str] | Selection, snapshot: Snapshot | None = None) -> set[str]:
         """The selected assets."""
@@ -116,6 +125,9 @@ class Project:
     def run(self, plan: Plan, snapshot: Snapshot, settings: RunSettings | None = None,
             listener: Listener | None = None, stop: Stop | None = None) -> RunResult:
         """Run a plan made from ``snapshot`` (until done, or until ``stop`` is requested)."""
+        with late_import():  # the runner (and polars with it) only when something runs
+            from assets_core.running.execution import Execution, RunEnvironment
+
         where = RunEnvironment(snapshot.nodes, self.storage, self.catalog, self.home, tuple(self.hooks), self.root.name)
         execution = Execution(where, snapshot, settings or RunSettings(), listener, stop)
         return execution.run(plan)
@@ -157,16 +169,10 @@ class Project:
         return project_lineage(self.graph, schemas if schemas is not None else self.schemas(snapshot), cached)
 
     def _observe(self, nodes: NodeGraph, state: Mapping[str, AssetState]) -> dict[str, Observation]:
-        """Observe every source node: a source's files, or each partition's own."""
+        """Observe every source node not observed in a block: a source's files, or a partition's own."""
         observations = {}
         for item in self.graph:
-            if not item.is_source:
-                continue
-            if item.partitions is not None and not GLOB_CHARACTERS & set(item.path or ""):
-                paths = {node: source_path(node, item) for node in nodes.nodes(item.name)}
-                previous = {node: (own.observation.fingerprint, own.observation.data_version) for node in paths
-                            if (own := state.get(node)) is not None and own.observation is not None}
-                observations.update(observe_files(item, self.root, paths, previous))
+            if not item.is_source or _observed_in_block(item):
                 continue
             for node in nodes.nodes(item.name):
                 last = state.get(node, AssetState()).observation
@@ -176,3 +182,21 @@ class Project:
                 except SourceMissingError:
                     continue
         return observations
+
+    def _observe_blocks(self, nodes: NodeGraph, recorded: Mapping[str, tuple[str, str]],
+                        assets: Collection[str]) -> dict[str, PartitionObservations]:
+        """Observe the sources with one file per partition, each as one block of columns."""
+        blocks = {}
+        for name in assets:
+            item, found = self.graph[name], nodes.nodes(name)
+            paths = source_paths(item, found, str(self.root))
+            previous = [recorded.get(node) for node in found]
+            fingerprints, versions = observe_files(item, self.root, paths, previous)
+            blocks[name] = PartitionObservations(found, paths, fingerprints, versions, previous,
+                                                 partial(source_path, item=item))
+        return blocks
+
+
+def _observed_in_block(item: Asset) -> bool:
+    """Whether a source is observed as one block: partitioned, one file (no glob) per partition."""
+    return item.is_source and item.partitions is not None and not GLOB_CHARACTERS & set(item.path or "")

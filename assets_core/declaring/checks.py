@@ -13,12 +13,14 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from assets_core.declaring.definitions import Asset
 from assets_core.errors import DefinitionError, Location, did_you_mean
+from assets_core.imports import late_import
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ def check(asset: str | Asset, *, name: str | None = None, blocking: bool = True,
     >>> @check("orders")
     ... def positive_amounts(orders):
     ...     return bool((orders["amount"] > 0).all())
+    >>> import polars as pl
     >>> positive_amounts.run(pl.DataFrame({"amount": [1, -2]}))
     CheckResult(passed=False, message='returned False', metadata={})
     """
@@ -88,6 +91,9 @@ def _caller(depth: int = 2) -> Location:
 
 
 def _frame(value: Any) -> pl.DataFrame:
+    with late_import():  # polars only when a check runs: loading definitions must not import it
+        import polars as pl
+
     if isinstance(value, pl.LazyFrame):
         return value.collect()
     if isinstance(value, pl.DataFrame):
@@ -98,6 +104,7 @@ def _frame(value: Any) -> pl.DataFrame:
 def not_null(asset: str | Asset, *columns: str, blocking: bool = True) -> Check:
     """No null in the given columns.
 
+    >>> import polars as pl
     >>> not_null("t", "a").run(pl.DataFrame({"a": [1, None, None]})).message
     "column 'a' has 2 null value(s)"
     """
@@ -114,6 +121,7 @@ def not_null(asset: str | Asset, *columns: str, blocking: bool = True) -> Check:
 def unique(asset: str | Asset, *columns: str, blocking: bool = True) -> Check:
     """No two rows share the same values in the given columns.
 
+    >>> import polars as pl
     >>> unique("t", "a").run(pl.DataFrame({"a": [1, 1, 2]})).message
     '1 duplicated value(s) of (a), e.g. 1'
     """
@@ -132,6 +140,7 @@ def unique(asset: str | Asset, *columns: str, blocking: bool = True) -> Check:
 def accepted_values(asset: str | Asset, column: str, values: Iterable[Any], blocking: bool = True) -> Check:
     """Every value of ``column`` is one of ``values`` (nulls are left to ``not_null``).
 
+    >>> import polars as pl
     >>> accepted_values("t", "s", ["a", "b"]).run(pl.DataFrame({"s": ["a", "c", "d", "c"]})).message
     "column 's' holds values outside the accepted ones: 'c', 'd'"
     """
@@ -152,6 +161,7 @@ def accepted_values(asset: str | Asset, column: str, values: Iterable[Any], bloc
 def row_count(asset: str | Asset, min: int | None = None, max: int | None = None, blocking: bool = True) -> Check:
     """The number of rows lies within ``[min, max]``.
 
+    >>> import polars as pl
     >>> row_count("t", min=5).run(pl.DataFrame({"a": [1, 2]})).message
     '2 row(s), fewer than the minimum 5'
     """
@@ -169,6 +179,7 @@ def row_count(asset: str | Asset, min: int | None = None, max: int | None = None
 def expected_schema(asset: str | Asset, columns: Mapping[str, Any], blocking: bool = True) -> Check:
     """The table has exactly these columns, with these polars types (as types or their names).
 
+    >>> import polars as pl
     >>> expected_schema("t", {"a": pl.Int64}).run(pl.DataFrame({"a": ["x"], "b": [1]})).message
     "column 'a' is String, expected Int64; unexpected column 'b'"
     """

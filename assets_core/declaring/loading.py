@@ -25,6 +25,7 @@ from assets_core.automation.declarations import FileSensor, Schedule, Sensor
 from assets_core.declaring.checks import Check, Freshness
 from assets_core.declaring.config import ProjectConfig, read_config  # noqa: F401 (read_config used to live here)
 from assets_core.declaring.definitions import Asset, source_asset
+from assets_core.declaring.sources import TABLE_SUFFIXES
 from assets_core.errors import LoadError, Location, ProjectError, did_you_mean
 from assets_core.imports import late_import
 from assets_core.running.alerts import AlertHook
@@ -32,7 +33,6 @@ from assets_core.running.alerts import AlertHook
 _OWN_PACKAGES = ("assets_core", "catalog", "tui")
 DEFINITION_TYPES = (Asset, Check, Freshness, AlertHook, Schedule, FileSensor, Sensor)  # what a project declares
 Definition = Asset | Check | Freshness | AlertHook | Schedule | FileSensor | Sensor
-TABLE_SUFFIXES = (".csv", ".parquet")
 
 
 def load_assets(root: str | os.PathLike[str], module: str | None = None, file: str | None = None) -> list[Asset]:

@@ -8,6 +8,7 @@ dimension with no counterpart is ignored. Two partitionings with no dimension in
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -148,6 +149,57 @@ def downstream_keys(
         else:
             chosen.append([parts[j]])
     return tuple("|".join(combination) for combination in itertools.product(*chosen))
+
+
+TimeRead = tuple[tuple[tuple[int, int], ...], int, int]  # (start, stop) positions, before start, after end
+
+
+def time_reads(down: TimePartitions, keys: Sequence[str], up: TimePartitions, *, now: datetime,
+               window: tuple[int, int] | None = None) -> list[TimeRead]:
+    """:func:`upstream_keys` of many keys at once, for a time partitioning reading another: for each key, the
+    slices of ``up.keys(now)`` it reads, as ``(start, stop)`` positions in that list, and how many windows fell
+    before the first and after the last. ``keys`` must be keys of ``down`` as of ``now``.
+
+    >>> from assets_core.declaring.time_partitions import DailyPartitions, HourlyPartitions
+    >>> now = datetime.fromisoformat("2026-01-04T00:00+00:00")
+    >>> time_reads(DailyPartitions("2026-01-01"), ["2026-01-02"], HourlyPartitions("2026-01-01T12:00"), now=now)
+    [(((12, 36),), 0, 0)]
+    """
+    _raise_problem(down, up, window)
+    first, last = up.bounds(now)
+    existing = up.indexes_between(first, last)
+    shifts = range(window[0], window[1] + 1) if window else range(0, 1)
+    found: list[TimeRead] = []
+    for key in keys:
+        index = down.index_of(key)
+        spans = []
+        for shift in shifts:
+            span = down.window_at(down.step(index, shift))
+            spans.append((up.index_at(span.start), up.index_at(span.end - _TICK)))
+        slices, before, after = [], 0, 0
+        for low, high in _merged(spans):
+            start, stop = bisect.bisect_left(existing, low), bisect.bisect_right(existing, high)
+            if start < stop:
+                slices.append((start, stop))
+            before += sum(map(up.exists, range(low, min(high, first - 1) + 1)))
+            after += sum(map(up.exists, range(max(low, last + 1), high + 1)))
+        found.append((tuple(slices), before, after))
+    return found
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Inclusive index ranges merged where they overlap or touch, in order.
+
+    >>> _merged([(4, 6), (1, 2), (3, 3), (8, 9)])
+    [(1, 6), (8, 9)]
+    """
+    merged: list[tuple[int, int]] = []
+    for low, high in sorted(spans):
+        if merged and low <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(high, merged[-1][1]))
+        else:
+            merged.append((low, high))
+    return merged
 
 
 def _overlapping(

@@ -5,18 +5,28 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import polars as pl
+from stat import S_ISREG
+from typing import TYPE_CHECKING, Any
 
 from assets_core.declaring.definitions import Asset
 from assets_core.errors import StorageError
+from assets_core.imports import late_import
 
-TABLE_READERS: dict[str, tuple[Callable[..., pl.DataFrame], Callable[..., pl.LazyFrame]]] = {
-    ".csv": (pl.read_csv, pl.scan_csv), ".parquet": (pl.read_parquet, pl.scan_parquet)}
+if TYPE_CHECKING:
+    import polars as pl
+
+TABLE_SUFFIXES = (".csv", ".parquet")  # the files a downstream asset receives as a polars frame
+
+
+def _readers(suffix: str) -> tuple[Callable[..., pl.DataFrame], Callable[..., pl.LazyFrame]]:
+    """polars' eager and lazy readers of a table file (polars imported only when a file is read)."""
+    with late_import():
+        import polars as pl
+
+    return (pl.read_csv, pl.scan_csv) if suffix == ".csv" else (pl.read_parquet, pl.scan_parquet)
 
 
 @dataclass(frozen=True)
@@ -73,46 +83,41 @@ def observe(item: Asset, root: str | os.PathLike[str], previous: tuple[str, str]
 GLOB_CHARACTERS = frozenset("*?[")
 
 
-def observe_files(item: Asset, root: str | os.PathLike[str], paths: Mapping[str, str],
-                  previous: Mapping[str, tuple[str, str]]) -> dict[str, Observation]:
-    """Observe many one-file partitions of a source at once: ``paths`` maps each node to its file's path
-    (no glob), ``previous`` to its last (fingerprint, data version). Each folder is listed once; a file whose
-    size and modification time are unchanged is not read again. Nodes without a file are left out."""
-    listings: dict[str, dict[str, os.DirEntry[str]]] = {}
-    found: dict[str, Observation] = {}
-    top = os.fspath(root).rstrip(os.sep) + os.sep
-    for node, path in paths.items():
-        full = path if os.path.isabs(path) else top + path
-        folder, _, name = full.rpartition(os.sep)
-        listing = listings.get(folder)
-        if listing is None:
-            listing = listings[folder] = _listing(folder)
-        entry = listing.get(name)
-        if entry is None or not entry.is_file():
-            continue
-        stat = entry.stat()
-        fingerprint = f"{stat.st_size}:{stat.st_mtime_ns}"
-        last = previous.get(node)
-        if last is not None and last[0] == fingerprint:
-            found[node] = Observation(last[1], fingerprint, (full,))
-            continue
-        found[node] = Observation(observe(item, root, None, path).data_version, fingerprint, (full,))
-    return found
+def observe_files(item: Asset, root: str | os.PathLike[str], paths: Sequence[str],
+                  previous: Sequence[tuple[str, str] | None]) -> tuple[list[str | None], list[str | None]]:
+    """Observe many one-file partitions of a source at once: ``paths[i]`` is partition i's file (an absolute
+    path, no glob), ``previous[i]`` its last (fingerprint, data version). Return each partition's fingerprint
+    and data version now (None for both: no file).
 
-
-def _listing(folder: str) -> dict[str, os.DirEntry[str]]:
-    try:
-        with os.scandir(folder) as entries:
-            return {entry.name: entry for entry in entries}
-    except OSError:  # no such folder (yet): no partition has its file
-        return {}
+    A file whose size and modification time are unchanged is not read again.
+    """
+    fingerprints: list[str | None] = []
+    versions: list[str | None] = []
+    status = os.stat
+    for path, last in zip(paths, previous):
+        try:  # one stat per file: cheaper than listing its folder (a DirEntry per file) and as exact
+            found = status(path)
+        except OSError:  # no such file (or folder)
+            found = None
+        if found is None or not S_ISREG(found.st_mode):
+            fingerprints.append(None)
+            versions.append(None)
+            continue
+        fingerprint = f"{found.st_size}:{found.st_mtime_ns}"
+        fingerprints.append(fingerprint)
+        versions.append(last[1] if last is not None and last[0] == fingerprint
+                        else observe(item, root, None, path).data_version)
+    return fingerprints, versions
 
 
 def read_source(item: Asset, files: tuple[Path, ...], lazy: bool = False) -> Any:
     """The value a downstream asset receives: a polars frame for CSV/Parquet files, else the path(s)."""
     suffixes = {f.suffix.lower() for f in files}
-    if len(suffixes) == 1 and (suffix := suffixes.pop()) in TABLE_READERS:
-        read, scan = TABLE_READERS[suffix]
+    if len(suffixes) == 1 and (suffix := suffixes.pop()) in TABLE_SUFFIXES:
+        with late_import():
+            import polars as pl
+
+        read, scan = _readers(suffix)
         paths = [str(f) for f in files]
         try:
             if lazy:
@@ -131,9 +136,12 @@ def read_source(item: Asset, files: tuple[Path, ...], lazy: bool = False) -> Any
 def source_columns(item: Asset, files: tuple[Path, ...]) -> tuple[str, ...] | None:
     """The columns of a CSV or Parquet source (from the first file's header), or None for other files."""
     suffix = files[0].suffix.lower()
-    if suffix not in TABLE_READERS:
+    if suffix not in TABLE_SUFFIXES:
         return None
+    with late_import():
+        import polars as pl
+
     try:
-        return tuple(TABLE_READERS[suffix][1](str(files[0]), **item.read_options).collect_schema().names())
+        return tuple(_readers(suffix)[1](str(files[0]), **item.read_options).collect_schema().names())
     except (OSError, TypeError, pl.exceptions.PolarsError):
         return None

@@ -142,6 +142,10 @@ class TimePartitions(Partitions):
     def _keys_between(self, first: int, last: int) -> list[str]:
         return [self.key_at(index) for index in range(first, last + 1) if self.exists(index)]
 
+    def indexes_between(self, first: int, last: int) -> list[int]:
+        """The indexes of the windows that exist from `first` to `last` (those of `_keys_between`'s keys)."""
+        return list(range(first, last + 1))
+
     def check_key(self, key: str, now: datetime, dynamic: Mapping[str, Sequence[str]] = NO_DYNAMIC) -> None:
         index = self.index_of(key)
         first, last = self.bounds(now)
@@ -215,6 +219,12 @@ class HourlyPartitions(TimePartitions):
 
     def exists(self, index: int) -> bool:
         return index % 24 not in _skipped_hours(self.timezone, index // 24)
+
+    def indexes_between(self, first: int, last: int) -> list[int]:
+        found = list(range(first, last + 1))
+        skipped = {day * 24 + hour for day in range(first // 24, last // 24 + 1)
+                   for hour in _skipped_hours(self.timezone, day)}
+        return [index for index in found if index not in skipped] if skipped else found
 
     def _keys_between(self, first: int, last: int) -> list[str]:
         """Keys built per day from the date text and the hour suffixes, then trimmed to `first..last`."""

@@ -13,8 +13,9 @@ from datetime import datetime
 
 from assets_core.declaring.checks import Check, Freshness
 from assets_core.declaring.definitions import Asset
-from assets_core.declaring.partition_mapping import upstream_keys
+from assets_core.declaring.partition_mapping import TimeRead, time_reads, upstream_keys
 from assets_core.declaring.partitions import DynamicPartitions, MultiPartitions, Partitions
+from assets_core.declaring.time_partitions import TimePartitions
 from assets_core.errors import SelectionError
 from assets_core.planning.graph import AssetGraph
 from assets_core.planning.state import AssetState, MaterializationRecord, node_name, split_node
@@ -55,6 +56,7 @@ class NodeGraph:
         self._nodes: dict[str, tuple[str, ...]] = {}
         self._left_out: dict[str, dict[str, tuple[int, int]]] = {}
         self._downstream: dict[str, tuple[str, ...]] | None = None
+        self._time: dict[tuple[str, str], dict[str, TimeRead]] = {}
 
     @property
     def partitioned(self) -> bool:
@@ -86,14 +88,16 @@ class NodeGraph:
             return (asset,)
         found = self._nodes.get(asset)
         if found is None:
-            found = self._nodes[asset] = tuple(node_name(asset, key) for key in self._keys[asset])
+            found = self._nodes[asset] = tuple([f"{asset}[{key}]" for key in self._keys[asset]])  # node_name's
         return found
 
-    def order(self) -> list[str]:
-        """Every node, each after all it reads: assets in dependency order, partitions in key order."""
+    def order(self, leave_out: Collection[str] = ()) -> list[str]:
+        """Every node (but those of the assets left out), each after all it reads: assets in dependency order,
+        partitions in key order."""
         if not self._keys:
             return self.assets.order()
-        return [node for name in self.assets.order() for node in self.nodes(name)]
+        skipped = set(leave_out)
+        return [node for name in self.assets.order() if name not in skipped for node in self.nodes(name)]
 
     def reads(self, node: str) -> Reads:
         """For each upstream asset of the node's asset, the nodes of it that the node reads."""
@@ -140,13 +144,32 @@ class NodeGraph:
             if upstream.partitions is None:
                 reads[up] = (up,)
                 continue
-            mapped = upstream_keys(item.partitions, key or None, upstream.partitions, now=self.now,
-                                   dynamic=self.dynamic, window=item.windows.get(up))
-            existing = self._key_sets[up]
-            reads[up] = tuple(node_name(up, k) for k in mapped.keys if k in existing)
-            if mapped.missing_before_start or mapped.missing_after_end:
-                self._left_out.setdefault(node, {})[up] = (mapped.missing_before_start, mapped.missing_after_end)
+            if isinstance(item.partitions, TimePartitions) and isinstance(upstream.partitions, TimePartitions):
+                slices, before, after = self._time_reads(item, up)[key]
+                ups = self.nodes(up)
+                reads[up] = ups[slices[0][0]:slices[0][1]] if len(slices) == 1 else \
+                    tuple(n for start, stop in slices for n in ups[start:stop])
+            else:
+                mapped = upstream_keys(item.partitions, key or None, upstream.partitions, now=self.now,
+                                       dynamic=self.dynamic, window=item.windows.get(up))
+                existing = self._key_sets[up]
+                reads[up] = tuple(node_name(up, k) for k in mapped.keys if k in existing)
+                before, after = mapped.missing_before_start, mapped.missing_after_end
+            if before or after:
+                self._left_out.setdefault(node, {})[up] = (before, after)
         return reads
+
+    def _time_reads(self, item: Asset, up: str) -> dict[str, TimeRead]:
+        """What each partition of a time-partitioned asset reads of a time-partitioned upstream, found for
+        all its partitions at once (as positions in the upstream's keys)."""
+        found = self._time.get((item.name, up))
+        if found is None:
+            partitions, upstream = item.partitions, self.assets[up].partitions
+            assert isinstance(partitions, TimePartitions) and isinstance(upstream, TimePartitions)
+            keys = self._keys[item.name]
+            mapped = time_reads(partitions, keys, upstream, now=self.now, window=item.windows.get(up))
+            found = self._time[(item.name, up)] = dict(zip(keys, mapped))
+        return found
 
 
 def read_version(nodes: tuple[str, ...], version_of: Callable[[str], str | None]) -> str | None:

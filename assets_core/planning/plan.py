@@ -104,8 +104,10 @@ class Versions:
     now: datetime | None = None  # the time freshness policies are judged at (None: not judged)
 
 
-def assess(graph: NodeGraph, state: Mapping[str, AssetState], versions: Versions) -> dict[str, Status]:
-    """The status of every node (every asset, or every partition of a partitioned one), in dependency order."""
+def assess(graph: NodeGraph, state: Mapping[str, AssetState], versions: Versions,
+           leave_out: Collection[str] = ()) -> dict[str, Status]:
+    """The status of every node (every asset, or every partition of a partitioned one), in dependency order;
+    but those of the sources ``leave_out`` names (observed as a block, which gives their statuses)."""
     statuses: dict[str, Status] = {}
 
     assets, plain, sources = graph.assets, graph.plain, versions.sources
@@ -113,7 +115,7 @@ def assess(graph: NodeGraph, state: Mapping[str, AssetState], versions: Versions
     def version_of(node: str) -> str | None:
         return data_version(node, graph[node], state.get(node), versions)
 
-    for name in graph.order():
+    for name in graph.order(leave_out):
         item = graph[name]
         if item.is_source:
             statuses[name] = _source_status(name, item, state.get(name), versions)

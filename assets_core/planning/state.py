@@ -207,6 +207,11 @@ class StateReader(Protocol):
         """The state of each named asset that has any (assets with no record are left out)."""
         ...
 
+    def read_observed(self, assets: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """For every observed partition of the named (partitioned source) assets, its node's last recorded
+        observation as ``(fingerprint, data version)``: what observing its files again is compared with."""
+        ...
+
     def asset_history(self, asset: str, limit: int = 50) -> list[MaterializationRecord]:
         """The latest ``limit`` materializations of an asset, newest first."""
         ...
@@ -311,6 +316,13 @@ class MemoryCatalog:
     def read_state(self, assets: Iterable[str]) -> dict[str, AssetState]:
         with self._lock:
             return {name: self._state[name] for name in assets if name in self._state}
+
+    def read_observed(self, assets: Iterable[str]) -> dict[str, tuple[str, str]]:
+        wanted = set(assets)
+        with self._lock:
+            return {node: (own.observation.fingerprint, own.observation.data_version)
+                    for node, own in self._state.items()
+                    if own.observation is not None and "[" in node and split_node(node)[0] in wanted}
 
     def asset_history(self, asset: str, limit: int = 50) -> list[MaterializationRecord]:
         with self._lock:

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from assets_core.planning.partition_status import NodeMap, PartitionStatuses
 from assets_core.planning.plan import FAILED, FRESH, MISSING, STALE, AssetStatus, Reason, ReasonKind, Status
 from assets_core.planning.snapshot import Snapshot
 
@@ -59,32 +60,29 @@ def summarize(asset: str, keys: Sequence[str], statuses: Mapping[str, Status]) -
     >>> summary.line(), summary.status, summary.ranges[MISSING]
     ('1 fresh · 2 missing of 3', <AssetStatus.MISSING: 'missing'>, (('2', '3'),))
     """
+    block = statuses.block(asset) if isinstance(statuses, NodeMap) else None
+    if not isinstance(block, PartitionStatuses):
+        prefix = f"{asset}["
+        found = [statuses[f"{prefix}{key}]"] for key in keys]  # node_name(asset, key), without a call per key
+        block = PartitionStatuses([s.asset for s in found], {i: s for i, s in enumerate(found) if not s.fresh})
     counts: Counter[AssetStatus] = Counter()
     ranges: dict[AssetStatus, list[tuple[str, str]]] = {}
+    for status, first, last in block.runs():
+        assert isinstance(status, AssetStatus)
+        counts[status] += last - first + 1
+        ranges.setdefault(status, []).append((keys[first], keys[last]))
     details: Counter[tuple[Any, str]] = Counter()
-    first: dict[Any, str] = {}  # reason kind -> the first detail of that kind
-    run_status: AssetStatus | None = None
-    start = last = ""
-    prefix = f"{asset}["
-    for key in keys:
-        found = statuses[f"{prefix}{key}]"]  # node_name(asset, key), without a call per partition
-        counts[found.status] += 1
-        for reason in found.reasons:
-            first.setdefault(reason.kind, reason.detail)
-            details[(reason.kind, reason.detail if reason.kind in SHARED_DETAIL else first[reason.kind])] += 1
-        if found.status != run_status:
-            if run_status is not None:
-                ranges.setdefault(run_status, []).append((start, last))
-            run_status, start = found.status, key
-        last = key
-    if run_status is not None:
-        ranges.setdefault(run_status, []).append((start, last))
+    first_detail: dict[Any, str] = {}  # reason kind -> the first detail of that kind
+    for index in sorted(block.unusual):
+        for reason in block.unusual[index].reasons:
+            first_detail.setdefault(reason.kind, reason.detail)
+            shared = reason.kind in SHARED_DETAIL
+            details[(reason.kind, reason.detail if shared else first_detail[reason.kind])] += 1
     status = next((s for s in URGENCY if counts.get(s)), FRESH)
     reasons = tuple(Reason(kind, _counted(detail, n, kind in SHARED_DETAIL))
                     for (kind, detail), n in details.most_common(REASONS_SHOWN))
     return PartitionSummary(asset, status, len(keys), dict(counts),
                             {s: tuple(spans) for s, spans in ranges.items()}, reasons)
-
 
 
 def _counted(detail: str, count: int, shared: bool) -> str:

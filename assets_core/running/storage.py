@@ -22,11 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import polars as pl
-
 from assets_core.declaring.definitions import NAME_PATTERN
 from assets_core.errors import StorageError
-from assets_core.imports import late_import
+from assets_core.imports import LazyModule, late_import
 from assets_core.running.content import (
     bytes_versions,
     content_version,
@@ -39,7 +37,10 @@ from assets_core.running.leftovers import sweep, temporary_name
 from assets_core.running.recovery import HOST
 
 if TYPE_CHECKING:
+    import polars as pl
     from polars._typing import PolarsDataType
+else:
+    pl = LazyModule("polars")  # a status reads no value: polars is imported by the first that is read or written
 
 SMALL_TABLE_ROWS = 100_000  # below this, pyarrow writes a table faster than polars' threaded writer
 TABLE_SUFFIX = ".parquet"

@@ -45,7 +45,8 @@ PROTOCOL_METHODS = sorted(
 def test_the_protocol_has_the_methods_we_expect() -> None:
     assert PROTOCOL_METHODS == [
         "acquire_leases", "add_dynamic_partitions", "asset_history", "begin_backfill", "begin_run", "dynamic_partitions",
-        "end_backfill", "end_run", "heartbeat", "read_state", "record_events", "record_observations", "record_results",
+        "end_backfill", "end_run", "heartbeat", "read_observed", "read_state", "record_events", "record_observations",
+        "record_results",
         "running_runs",
     ]  # fmt: skip
 

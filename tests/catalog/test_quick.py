@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 
 from assets_core.application.catalogs import sqlite_path
 from assets_core.errors import CatalogError
+from assets_core.planning.state import MemoryCatalog, ObservationRecord
 from catalog import DefinitionView, SqlCatalog, open_catalog, sqlite_url
 from catalog.quick import STATE_BATCH, QuickCatalog
 from tests.catalog.conftest import (
@@ -164,3 +165,21 @@ def test_two_threads_may_read_at_once(tmp_path: Path) -> None:
         for thread in threads:
             thread.join()
         assert failures == [] and found == [True] * 60
+
+
+def test_the_observed_partitions_of_sources_read_the_same_from_every_catalog(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.db"
+    _fill(path)
+    memory = MemoryCatalog()
+    records = [ObservationRecord("hits", "r1", f"v{key}", f"f{key}", key) for key in ("2026-01-01", "2026-01-02")]
+    records += [ObservationRecord("hits_x", "r1", "vx", "fx", "k"), ObservationRecord("hits", "r1", "whole", "fw")]
+    records.append(ObservationRecord("hits", "r2", "v2b", "f2b", "2026-01-02"))  # the latest one counts
+    with SqlCatalog(sqlite_url(path)) as full:
+        full.record_observations(records)
+    memory.record_observations(records)
+    expected = {"hits[2026-01-01]": ("f2026-01-01", "v2026-01-01"), "hits[2026-01-02]": ("f2b", "v2b")}
+    with open_catalog(sqlite_url(path)) as quick, SqlCatalog(sqlite_url(path)) as full:
+        assert isinstance(quick, QuickCatalog)
+        assert quick.read_observed(["hits"]) == full.read_observed(["hits"]) == memory.read_observed(["hits"]) \
+            == expected
+        assert quick.read_observed(["hits_x", "nothing"]) == full.read_observed(["hits_x"]) == {"hits_x[k]": ("fx", "vx")}

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assets_core.declaring.partition_mapping import check_mapping, downstream_keys, upstream_keys
+from assets_core.declaring.partition_mapping import check_mapping, downstream_keys, time_reads, upstream_keys
 from assets_core.declaring.partitions import (
     DynamicPartitions,
     MultiPartitions,
@@ -492,3 +492,34 @@ def test_key_of_needs_an_aware_moment() -> None:
     with pytest.raises(PartitionError, match="needs a time zone"):
         DailyPartitions("2026-01-01").key_of(datetime(2026, 1, 5))
     assert DailyPartitions("2026-01-01", timezone="Asia/Tokyo").key_of(at("2026-01-05T16:00")) == "2026-01-06"
+
+
+TIME_PAIRS = [pair for pair in PAIRS if not any(isinstance(side, MultiPartitions) for side in pair)] + [
+    (HourlyPartitions("2026-10-20", timezone="America/New_York"), HourlyPartitions("2026-10-22", timezone="UTC")),
+    (MonthlyPartitions("2026-01-01"), HourlyPartitions("2026-10-20", end="2026-10-30", timezone="Europe/Paris")),
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), pair=st.sampled_from(TIME_PAIRS), window=st.sampled_from([None, (0, 0), (-6, 0), (-2, 1)]))
+def test_time_reads_of_many_keys_agree_with_upstream_keys_one_by_one(
+    data: st.DataObject, pair: tuple[TimePartitions, TimePartitions], window: tuple[int, int] | None
+) -> None:
+    down, up = pair
+    now = at("2026-11-05")
+    keys = data.draw(st.lists(st.sampled_from(down.keys(now)), min_size=1, max_size=20))
+    up_keys = up.keys(now)
+    for key, (slices, before, after) in zip(keys, time_reads(down, keys, up, now=now, window=window)):
+        expected = upstream_keys(down, key, up, now=now, window=window)
+        assert tuple(k for start, stop in slices for k in up_keys[start:stop]) == expected.keys
+        assert (before, after) == (expected.missing_before_start, expected.missing_after_end)
+
+
+@settings(max_examples=100, deadline=None)
+@given(kind=KINDS, zone=ZONES, moment=MOMENTS, span=st.integers(0, 2000))
+def test_indexes_between_are_the_windows_that_exist(kind: type[TimePartitions], zone: str, moment: datetime,
+                                                     span: int) -> None:
+    partitions = kind("2024-01-01", timezone=zone)
+    first = partitions.index_at(moment)
+    expected = [index for index in range(first, first + span) if partitions.exists(index)]
+    assert partitions.indexes_between(first, first + span - 1) == expected

@@ -1,0 +1,115 @@
+"""The observations of a partitioned source, kept as columns: one list per field, not one object per partition.
+
+A source with a file per hour has 100,000 partitions. Each command must look at every file (its size and
+modification time) to keep staleness right, but need not make an object of each: what it compares, records
+and reports comes from a few lists, and an :class:`Observation` is made only for a partition that is read.
+"""
+
+from __future__ import annotations
+
+import os
+import string
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from assets_core.declaring.definitions import Asset
+from assets_core.declaring.sources import Observation
+from assets_core.planning.partition_status import PartitionStatuses
+from assets_core.planning.plan import MISSING, STALE, Reason, ReasonKind, Status, source_path
+
+Recorded = tuple[str, str]  # (fingerprint, data version) of a partition's last recorded observation
+
+
+@dataclass(frozen=True, eq=False)
+class PartitionObservations(Mapping[str, Observation]):
+    """What each partition's file holds now (``versions[i]`` is None when partition ``nodes[i]`` has no file),
+    beside what the catalog last recorded of it (``recorded[i]``, None when nothing). As a mapping: the
+    observation of each partition with a file.
+
+    >>> found = PartitionObservations(("e[1]", "e[2]"), ["e_1.csv", "e_2.csv"], ["4:1", None], ["v1", None],
+    ...                               [("4:0", "v1"), None], lambda node: "e_?.csv")
+    >>> list(found), found["e[1]"].data_version, found.changed(), found.data_changed()
+    (['e[1]'], 'v1', {'e[1]': Observation(data_version='v1', fingerprint='4:1', paths=('e_1.csv',))}, False)
+    >>> [(s.asset, s.status.value) for s in found.statuses().unusual.values()]
+    [('e[2]', 'missing')]
+    """
+
+    nodes: Sequence[str]
+    paths: Sequence[str]
+    fingerprints: Sequence[str | None]
+    versions: Sequence[str | None]
+    recorded: Sequence[Recorded | None]
+    pattern: Callable[[str], str] | None = None  # node -> the path its file is looked for at (said when none)
+    _index: dict[str, int] = field(default_factory=dict, repr=False)
+
+    def __getitem__(self, node: str) -> Observation:
+        if not self._index:
+            self._index.update((name, i) for i, name in enumerate(self.nodes))
+        index = self._index[node]
+        version, fingerprint = self.versions[index], self.fingerprints[index]
+        if version is None or fingerprint is None:
+            raise KeyError(node)
+        return Observation(version, fingerprint, (self.paths[index],))
+
+    def __iter__(self) -> Iterator[str]:
+        return (node for node, version in zip(self.nodes, self.versions) if version is not None)
+
+    def __len__(self) -> int:
+        return len(self.versions) - self.versions.count(None)
+
+    def data_versions(self) -> dict[str, str]:
+        """The data version of each partition that has a file."""
+        return {node: version for node, version in zip(self.nodes, self.versions) if version is not None}
+
+    def changed(self) -> dict[str, Observation]:
+        """The observations that differ from the recorded one (or have none): the ones a run records."""
+        return {node: self[node] for node, last, fingerprint, version
+                in zip(self.nodes, self.recorded, self.fingerprints, self.versions)
+                if version is not None and last != (fingerprint, version)}
+
+    def data_changed(self) -> bool:
+        """Whether any partition's file holds other data than recorded (a file only touched keeps its version)."""
+        return any(version is not None and (last is None or last[1] != version)
+                   for last, version in zip(self.recorded, self.versions))
+
+    def statuses(self) -> PartitionStatuses:
+        """Each partition fresh, unless its file is missing, not observed yet, or changed since observed."""
+        unusual = {index: self._unusual(self.nodes[index], version, last)
+                   for index, (last, version) in enumerate(zip(self.recorded, self.versions))
+                   if last is None or last[1] != version}
+        return PartitionStatuses(self.nodes, unusual)
+
+    def _unusual(self, node: str, version: str | None, last: tuple[str, str] | None) -> Status:
+        if version is None:
+            path = self.pattern(node) if self.pattern is not None else "?"
+            return Status(node, MISSING, (Reason(ReasonKind.MISSING, f"no file matches '{path}'"),))
+        if last is None:
+            return Status(node, STALE, (Reason(ReasonKind.SOURCE_CHANGED, "not observed yet"),))
+        return Status(node, STALE, (Reason(ReasonKind.SOURCE_CHANGED, "its files changed since last observed"),))
+
+
+def source_paths(item: Asset, nodes: Sequence[str], root: str) -> list[str]:
+    """The absolute path of each partition's file of a one-file-per-partition source (:func:`source_path` of
+    each, joined to the project folder), the key put in without a call per partition when the path names
+    it once.
+
+    >>> from assets_core.declaring.definitions import source_asset
+    >>> from assets_core.declaring.time_partitions import DailyPartitions
+    >>> days = source_asset("e", "in/{date}_{{x}}.csv", partitions=DailyPartitions("2026-01-01"))
+    >>> source_paths(days, ["e[2026-01-02]"], "/p") == ["/p/" + source_path("e[2026-01-02]", days)]
+    True
+    >>> source_paths(days, ["e[2026-01-02]"], "/p")
+    ['/p/in/2026-01-02_{x}.csv']
+    """
+    template = item.path or ""
+    top = "" if os.path.isabs(template) else root.rstrip(os.sep) + os.sep
+    parts = list(string.Formatter().parse(template))
+    named = [i for i, (_, field_name, spec, conversion) in enumerate(parts) if field_name is not None]
+    assert item.partitions is not None
+    if len(named) == 1 and not parts[named[0]][2] and not parts[named[0]][3] \
+            and (parts[named[0]][1],) == item.partitions.placeholder_names:
+        before = top + "".join(part[0] for part in parts[: named[0] + 1])
+        after = "".join(part[0] for part in parts[named[0] + 1:])
+        start = len(item.name) + 1  # a node is 'name[key]'
+        return [f"{before}{node[start:-1]}{after}" for node in nodes]
+    return [top + source_path(node, item) for node in nodes]
