@@ -1,0 +1,193 @@
+"""What a file sensor sees: the files matching its glob, which of them are new or changed, and the runs they ask for.
+
+A file is judged by its path, size and modification time, then by its content: a file whose size and time are
+unchanged is not read again; one whose content is the same as before (touched, or copied over with the same
+bytes) changes nothing. A file that disappears starts no run. What the sensor remembers between evaluations is
+its files' stamps, saved as its cursor (:func:`stamps_to_cursor`).
+
+:func:`scan` and :func:`evaluate_file_sensor` read the disk; the rest is pure.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from stat import S_ISREG
+from string import Formatter
+
+from assets_core.automation.declarations import FileSensor, RunRequest
+from assets_core.declaring.definitions import Asset
+from assets_core.imports import late_import
+
+Listing = Mapping[str, tuple[int, int]]  # path relative to the root -> (size, modification time in ns)
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    """What is remembered of one file: its size, modification time and content digest."""
+
+    size: int
+    mtime_ns: int
+    digest: str
+
+
+@dataclass(frozen=True)
+class FileSensorResult:
+    """One evaluation of a file sensor: the runs it asks for, the files that changed, and the stamps to save
+    (as the cursor, with the runs) for the next evaluation."""
+
+    requests: tuple[RunRequest, ...]
+    changed: tuple[str, ...]
+    stamps: dict[str, FileStamp]
+
+    @property
+    def cursor(self) -> str:
+        return stamps_to_cursor(self.stamps)
+
+
+def scan(root: str | os.PathLike[str], pattern: str) -> dict[str, tuple[int, int]]:
+    """The files matching the glob ``pattern`` (relative to ``root`` unless absolute), by path relative to the
+    root with ``/`` separators, with their size and modification time."""
+    base = os.path.join(os.fspath(root), "")
+    listing: dict[str, tuple[int, int]] = {}
+    for found in glob.iglob(os.path.join(base, pattern), recursive=True):
+        try:
+            stat = os.stat(found)
+        except OSError:  # gone between the listing and the stat: it is not there
+            continue
+        if S_ISREG(stat.st_mode):  # a tick looks at every file: no second stat, no Path per file
+            path = found[len(base):] if found.startswith(base) else os.path.relpath(found, base)
+            listing[path.replace(os.sep, "/")] = (stat.st_size, stat.st_mtime_ns)
+    return listing
+
+
+def unsure(previous: Mapping[str, FileStamp], listing: Listing) -> list[str]:
+    """The paths whose content must be read: new files, and files whose size or modification time changed.
+
+    >>> unsure({"a.csv": FileStamp(3, 1, "x"), "b.csv": FileStamp(3, 1, "y")}, {"a.csv": (3, 1), "b.csv": (3, 2),
+    ...                                                                           "c.csv": (1, 1)})
+    ['b.csv', 'c.csv']
+    """
+    return sorted(path for path, (size, mtime) in listing.items()
+                  if (old := previous.get(path)) is None or (old.size, old.mtime_ns) != (size, mtime))
+
+
+def changes(previous: Mapping[str, FileStamp], listing: Listing,
+            digests: Mapping[str, str]) -> tuple[dict[str, FileStamp], list[str]]:
+    """The stamps to remember now, and the paths whose content is new; ``digests`` holds the content digest of
+    every path :func:`unsure` named.
+
+    >>> old = {"a.csv": FileStamp(3, 1, "x")}
+    >>> changes(old, {"a.csv": (3, 2), "b.csv": (1, 1)}, {"a.csv": "x", "b.csv": "z"})[1]
+    ['b.csv']
+    """
+    stamps: dict[str, FileStamp] = {}
+    changed: list[str] = []
+    for path, (size, mtime) in sorted(listing.items()):
+        old = previous.get(path)
+        digest = digests.get(path, old.digest if old is not None else "")
+        stamps[path] = FileStamp(size, mtime, digest)
+        if old is None or old.digest != digest:
+            changed.append(path)
+    return stamps, changed
+
+
+def partition_of(path: str, source: Asset) -> str | None:
+    """The partition of a partitioned ``source`` that a file at ``path`` (relative to the project folder)
+    belongs to, read from the placeholder in the source's path; None when it has no single placeholder or the
+    path does not match it.
+
+    >>> from assets_core.declaring.definitions import source_asset
+    >>> from assets_core.declaring.time_partitions import DailyPartitions
+    >>> daily = source_asset("raw", "landing/{date}/*.csv", partitions=DailyPartitions("2026-01-01"))
+    >>> partition_of("landing/2026-03-01/orders.csv", daily), partition_of("other/orders.csv", daily)
+    ('2026-03-01', None)
+    """
+    if source.partitions is None or source.path is None or len(source.partitions.placeholder_names) != 1:
+        return None
+    match = _template(source.path).fullmatch(path)
+    return match.group(source.partitions.placeholder_names[0]) if match else None
+
+
+def evaluate_file_sensor(sensor: FileSensor, cursor: str | None, root: str | os.PathLike[str],
+                         sources: Iterable[Asset] = (),
+                         digest: Callable[[str], str] | None = None) -> FileSensorResult:
+    """Look at the files, compare them with the stamps in ``cursor``, and ask for one run per partition of
+    the new or changed files (one run for all of them when ``sources``, the partitioned sources the sensor
+    selects, place no file in a partition). Each run's key names its files' contents, so the same files never
+    start a second run."""
+    listing = scan(root, sensor.path)
+    previous = stamps_from_cursor(cursor)
+    read = digest or _file_digest
+    digests = {path: read(os.path.join(root, path)) for path in unsure(previous, listing)}
+    stamps, changed = changes(previous, listing, digests)
+    partitioned = [source for source in sources if source.partitions is not None]
+    groups: dict[str | None, list[str]] = {}
+    for path in changed:
+        key = next(filter(None, (partition_of(path, source) for source in partitioned)), None)
+        groups.setdefault(key, []).append(path)
+    requests = tuple(RunRequest(sensor.selection, key, _run_key(sensor, key, paths, stamps))
+                     for key, paths in groups.items())
+    return FileSensorResult(requests, tuple(changed), stamps)
+
+
+def stamps_to_cursor(stamps: Mapping[str, FileStamp]) -> str:
+    """The stamps as compact JSON text, the cursor a file sensor saves.
+
+    >>> stamps_from_cursor(stamps_to_cursor({"a.csv": FileStamp(3, 1, "x")}))
+    {'a.csv': FileStamp(size=3, mtime_ns=1, digest='x')}
+    """
+    return json.dumps({path: [s.size, s.mtime_ns, s.digest] for path, s in stamps.items()}, separators=(",", ":"))
+
+
+def stamps_from_cursor(cursor: str | None) -> dict[str, FileStamp]:
+    """The stamps saved in a cursor (none for no cursor, or one that is not a file sensor's)."""
+    try:
+        saved = json.loads(cursor) if cursor else {}
+        return {path: FileStamp(int(size), int(mtime), str(digest)) for path, (size, mtime, digest) in saved.items()}
+    except (ValueError, TypeError, AttributeError):
+        return {}
+
+
+def _run_key(sensor: FileSensor, key: str | None, paths: list[str], stamps: Mapping[str, FileStamp]) -> str:
+    h = hashlib.sha256("\n".join(f"{p}\t{stamps[p].mtime_ns}\t{stamps[p].digest}" for p in paths).encode())
+    return f"{sensor.name}:{key or '*'}:{h.hexdigest()[:16]}"
+
+
+def _template(path: str) -> re.Pattern[str]:
+    """A source path with placeholders and glob characters as a regular expression with named groups."""
+    parts: list[str] = []
+    named: set[str] = set()
+    for literal, field, _, _ in Formatter().parse(Path(path).as_posix()):
+        parts.append(_glob_pattern(literal))
+        if field is not None:
+            name = field.partition(".")[0].partition("[")[0]
+            parts.append(f"(?P={name})" if name in named else f"(?P<{name}>[^/]+)")
+            named.add(name)
+    return re.compile("".join(parts))
+
+
+def _glob_pattern(literal: str) -> str:
+    """``**`` any path, ``*`` any name part, ``?`` one character; the rest as it is.
+
+    >>> _glob_pattern("a/**/b*.csv")
+    'a/.*/b[^/]*\\\\.csv'
+    """
+    pieces = re.split(r"(\*\*|\*|\?)", literal)
+    wild = {"**": ".*", "*": "[^/]*", "?": "[^/]"}
+    return "".join(wild.get(piece, re.escape(piece)) for piece in pieces)
+
+
+def _file_digest(path: str) -> str:
+    with late_import():  # xxhash only when a file sensor reads a file
+        from assets_core.running.content import file_version
+    try:
+        return file_version(path)
+    except OSError:  # gone since it was listed: seen again at the next evaluation
+        return ""
