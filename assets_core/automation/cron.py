@@ -114,7 +114,14 @@ def last_tick(cron: str, timezone: str, at: datetime) -> datetime:
     >>> local_text(last_tick("0 2 * * *", "Europe/Paris", _utc("2026-03-29T01:00")), "Europe/Paris")
     '2026-03-29 03:00 CEST'
     """
-    moments = _croniter()(cron, _aware(at).astimezone(ZoneInfo(timezone)) + timedelta(seconds=1))
+    return _last_tick(cron, timezone, _aware(at))
+
+
+@lru_cache(maxsize=512)
+def _last_tick(cron: str, timezone: str, at: datetime) -> datetime:
+    """:func:`last_tick`, remembered: one evaluation asks it of thousands of assets' conditions at one moment
+    (lru_cache is safe under threads; the answer depends on nothing else)."""
+    moments = _croniter()(cron, at.astimezone(ZoneInfo(timezone)) + timedelta(seconds=1))
     while True:
         candidate: datetime = moments.get_prev(datetime).astimezone(UTC)
         if candidate > at:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from assets_core.automation import cron
 from assets_core.automation.cron import (
     COUNT_LIMIT,
     due_ticks,
@@ -178,3 +180,12 @@ def test_a_tick_runs_the_last_complete_window(partitions, tick, key):
 def test_a_tick_after_the_partitions_end_runs_the_last_partition():
     partitions = DailyPartitions("2026-01-01", end="2026-02-01")
     assert partition_for_tick(partitions, utc("2026-03-10T02:00")) == "2026-01-31"
+
+
+def test_last_tick_is_remembered_per_moment_whatever_its_zone():
+    cron._last_tick.cache_clear()
+    at = utc("2026-03-30T12:34")
+    first = last_tick("0 * * * *", PARIS, at)
+    again = last_tick("0 * * * *", PARIS, at.astimezone(ZoneInfo(NEW_YORK)))  # the same instant
+    assert first == again == utc("2026-03-30T12:00")
+    assert cron._last_tick.cache_info().hits == 1
