@@ -189,3 +189,36 @@ def test_last_tick_is_remembered_per_moment_whatever_its_zone():
     again = last_tick("0 * * * *", PARIS, at.astimezone(ZoneInfo(NEW_YORK)))  # the same instant
     assert first == again == utc("2026-03-30T12:00")
     assert cron._last_tick.cache_info().hits == 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(cron=st.sampled_from(["0 2 * * *", "0 * * * *", "*/20 * * * *"]), zone=st.sampled_from([PARIS, NEW_YORK]),
+       gaps=st.lists(st.integers(1, 12 * 60), min_size=1, max_size=6), max_catchup=st.integers(1, 5))
+def test_catchup_runs_every_tick_once_however_the_evaluations_fall(cron, zone, gaps, max_catchup):
+    plan = schedule("often", cron, "*", timezone=zone, catchup=True, max_catchup=max_catchup)
+    start = last = utc("2026-10-24T20:00")  # the clocks fall back in Paris 5 hours later
+    now, ran = start, []
+    for minutes in gaps:
+        now += timedelta(minutes=minutes)
+        due = due_ticks(plan, last, now)
+        assert len(due.ticks) <= max_catchup
+        ran += due.ticks
+        last = due.evaluated_until
+    while last < now:  # the daemon keeps evaluating: what was left out comes next
+        due = due_ticks(plan, last, now)
+        ran += due.ticks
+        last = due.evaluated_until
+    assert ran == ticks_between(cron, zone, start, now)
+
+
+@settings(max_examples=60, deadline=None)
+@given(gaps=st.lists(st.integers(1, 3 * 24 * 60), min_size=1, max_size=8))
+def test_without_catchup_each_evaluation_runs_at_most_the_latest_tick(gaps):
+    plan = schedule("nightly", "0 2 * * *", "*", timezone=PARIS)
+    last = now = utc("2026-03-27T00:00")
+    for minutes in gaps:
+        now += timedelta(minutes=minutes)
+        due = due_ticks(plan, last, now)
+        expected = ticks_between(plan.cron, PARIS, last, now)
+        assert list(due.ticks) == expected[-1:] and due.left_out == max(len(expected) - 1, 0)
+        last = due.evaluated_until
