@@ -163,7 +163,7 @@ def file_sensor(name: str, path: str | os.PathLike[str], selection: str, *,
     return FileSensor(name, os.fspath(path), selection, interval_seconds, location)
 
 
-def sensor(name: str, selection: str, *,
+def sensor(name: str, selection: str = "", *,
            interval_seconds: float = DEFAULT_INTERVAL) -> Callable[[Callable[[SensorContext], Any]], Sensor]:
     """Declare the decorated function ``(context) -> RunRequest | list[RunRequest] | None`` as a sensor.
 
@@ -173,6 +173,9 @@ def sensor(name: str, selection: str, *,
     >>> new_orders.trigger, new_orders.location.line > 0
     ('sensor:new_orders', True)
     """
+    if callable(name):  # a bare @sensor: the function came as the name
+        raise DefinitionError("@sensor needs a name and a selection, e.g. @sensor('new_orders', 'raw_orders+')",
+                              location=_function_location(name))
 
     def wrap(fn: Callable[[SensorContext], Any]) -> Sensor:
         location = _function_location(fn) if callable(fn) else _caller()

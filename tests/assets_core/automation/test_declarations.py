@@ -154,3 +154,11 @@ def test_declarations_are_plain_values():
     nightly = schedule("nightly", "@daily", "*")
     assert isinstance(nightly, Schedule) and nightly.trigger == "schedule:nightly"
     assert file_sensor("landed", Path("in") / "*.csv", "*").path == "in/*.csv"
+
+
+def test_a_bare_sensor_decorator_says_what_it_needs():
+    with pytest.raises(DefinitionError, match=r"@sensor needs a name and a selection") as raised:
+        @sensor  # type: ignore[arg-type]
+        def poll(context):
+            return None
+    assert raised.value.location is not None and raised.value.location.file == __file__
