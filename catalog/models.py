@@ -1,5 +1,5 @@
-"""The SQL tables of the catalog: definitions, asset and column lineage, runs, the history of every record, and
-state pointers.
+"""The SQL tables of the catalog: definitions, asset and column lineage, runs, the history of every record, state
+pointers, and automation's state, ticks, requested runs and daemon lease.
 
 History tables (materialization, failure, observation, event) only ever grow. ``asset_state`` holds, per
 asset, the ids of its latest records; it is updated in the same transaction as each record, so reading the
@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, Table
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 # SQLite keeps no time zone: every time is stored in UTC and given back its zone when read.
@@ -229,6 +229,69 @@ class BackfillRow(SQLModel, table=True):
     ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
+class AutomationStateRow(SQLModel, table=True):
+    """What one schedule, sensor or condition carries from one tick to the next."""
+
+    __tablename__ = "automation_state"
+
+    name: str = Field(primary_key=True)
+    kind: str
+    paused: bool = False
+    cursor: str | None = Field(default=None, sa_type=Text)
+    last_tick: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class TickRow(SQLModel, table=True):
+    """One evaluation of one automation (``id`` keeps the order ticks evaluated at one moment were recorded)."""
+
+    __tablename__ = "tick"
+    __table_args__ = (Index("ix_tick_name_evaluated_at", "name", "evaluated_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tick_id: str = Field(unique=True)
+    name: str
+    kind: str
+    status: str
+    reason: str = Field(sa_type=Text)
+    evaluated_at: datetime = Field(sa_type=UtcDateTime, index=True)
+    scheduled_for: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    error: str | None = Field(default=None, sa_type=Text)
+
+
+class RunRequestRow(SQLModel, table=True):
+    """A run a tick requested; a run key is used once per origin (NULL keys never collide)."""
+
+    __tablename__ = "run_request"
+    __table_args__ = (UniqueConstraint("origin", "run_key", name="uq_run_request_origin_run_key"),
+                      Index("ix_run_request_status_created_at", "status", "created_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: str = Field(unique=True)
+    tick_id: str | None = Field(default=None, index=True)
+    origin: str
+    trigger: str
+    selection: list[str] = Field(default_factory=list, sa_type=JSON)
+    partition: str | None = None
+    run_key: str | None = None
+    status: str  # pending | started
+    run_id: str | None = None
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class DaemonLeaseRow(SQLModel, table=True):
+    """The active daemon of the catalog: one row at most, keyed by a constant."""
+
+    __tablename__ = "daemon_lease"
+
+    key: str = Field(primary_key=True)
+    holder: str
+    pid: int
+    host: str
+    started_at: datetime = Field(sa_type=UtcDateTime)
+    heartbeat_at: datetime = Field(sa_type=UtcDateTime)
+
+
 class MetaRow(SQLModel, table=True):
     """Facts about the catalog database itself, such as ``schema_version``."""
 
@@ -260,6 +323,10 @@ LEASE = table_of(LeaseRow)
 CHECK_RESULT = table_of(CheckResultRow)
 DYNAMIC_PARTITION = table_of(DynamicPartitionRow)
 BACKFILL = table_of(BackfillRow)
+AUTOMATION_STATE = table_of(AutomationStateRow)
+TICK = table_of(TickRow)
+RUN_REQUEST = table_of(RunRequestRow)
+DAEMON_LEASE = table_of(DaemonLeaseRow)
 
 # Every table of the catalog, parents before children (the order ``create_all`` would pick anyway).
 TABLES: tuple[Table, ...] = (
@@ -278,4 +345,8 @@ TABLES: tuple[Table, ...] = (
     CHECK_RESULT,
     DYNAMIC_PARTITION,
     BACKFILL,
+    AUTOMATION_STATE,
+    TICK,
+    RUN_REQUEST,
+    DAEMON_LEASE,
 )

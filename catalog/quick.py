@@ -18,11 +18,13 @@ import sqlite3
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from assets_core.application.catalogs import sqlite_path
+from assets_core.automation.records import AutomationState, DaemonLease, Moved, RequestRecord, TickRecord
 from assets_core.collector import collector_paused
 from assets_core.errors import CatalogError
 from assets_core.imports import late_import
@@ -232,6 +234,36 @@ class QuickCatalog:
 
     def save_column_lineage(self, lineages: Mapping[str, TableLineage]) -> bool:
         return self._open().save_column_lineage(lineages)
+
+    def automation_states(self) -> dict[str, AutomationState]:
+        return self._open().automation_states()
+
+    def record_tick(self, tick: TickRecord, moved: Moved | None = None) -> list[RequestRecord]:
+        return self._open().record_tick(tick, moved)
+
+    def set_paused(self, name: str, kind: str, paused: bool) -> None:
+        self._open().set_paused(name, kind, paused)
+
+    def list_ticks(self, name: str | None = None, limit: int = 50) -> list[TickRecord]:
+        return self._open().list_ticks(name, limit)
+
+    def pending_requests(self) -> list[RequestRecord]:
+        return self._open().pending_requests()
+
+    def claim_request(self, request_id: str, run_id: str) -> bool:
+        return self._open().claim_request(request_id, run_id)
+
+    def request_runs(self, request_ids: Sequence[str]) -> dict[str, str | None]:
+        return self._open().request_runs(request_ids)
+
+    def acquire_daemon_lease(self, holder: str, pid: int, host: str, at: datetime, stale_after: timedelta) -> bool:
+        return self._open().acquire_daemon_lease(holder, pid, host, at, stale_after)
+
+    def release_daemon_lease(self, holder: str) -> None:
+        self._open().release_daemon_lease(holder)
+
+    def daemon_lease(self) -> DaemonLease | None:
+        return self._open().daemon_lease()
 
     def close(self) -> None:
         """Close every connection; the catalog reconnects if used again."""

@@ -17,16 +17,20 @@ from assets_core.errors import CatalogError
 from catalog.engine import describe
 from catalog.messages import HOW_TO_MOVE
 from catalog.models import (
+    AUTOMATION_STATE,
     BACKFILL,
     CHECK_RESULT,
     COLUMN_EDGE,
     COLUMN_LINEAGE,
+    DAEMON_LEASE,
     DYNAMIC_PARTITION,
     LEASE,
     META,
     OBSERVATION,
     RUN,
+    RUN_REQUEST,
     TABLES,
+    TICK,
 )
 from catalog.version import SCHEMA_VERSION
 
@@ -68,8 +72,15 @@ def _add_partitions(connection: Connection) -> None:
         connection.execute(text("ALTER TABLE observation ADD COLUMN partition VARCHAR NOT NULL DEFAULT ''"))
 
 
+def _add_automation(connection: Connection) -> None:
+    """Version 4 to 5: automation's state per schedule, sensor or condition, its ticks, the runs they request,
+    and the lease of the active daemon, four new tables."""
+    for table in (AUTOMATION_STATE, TICK, RUN_REQUEST, DAEMON_LEASE):
+        table.create(connection, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (_create_missing_tables, _add_column_lineage, _add_leases_checks_and_run_plans,
-                                     _add_partitions)
+                                     _add_partitions, _add_automation)
 
 
 def ensure_schema(connection: Connection, url: URL) -> None:

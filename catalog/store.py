@@ -32,6 +32,7 @@ from assets_core.planning.state import (
 )
 from assets_core.running.recovery import is_dead
 from catalog import partitions, queries
+from catalog.automation import AutomationRecords
 from catalog.decode import maybe_time_from, time_from, to_utc
 from catalog.engine import WRITE, create_catalog_engine, describe, parse_url, translated_errors
 from catalog.models import (
@@ -70,8 +71,9 @@ if TYPE_CHECKING:  # the lineage module (sqlglot's optimizer) is imported only w
     from assets_core.lineage.sql import TableLineage
 
 
-class SqlCatalog:
-    """A catalog in any database SQLAlchemy reaches; SQLite files are the usual case.
+class SqlCatalog(AutomationRecords):
+    """A catalog in any database SQLAlchemy reaches; SQLite files are the usual case. Its automation records
+    (state, ticks, requested runs, the daemon's lease) are :class:`~catalog.automation.AutomationRecords`'.
 
     Opening it creates the database if needed, migrates one an older release wrote, and refuses one it
     cannot read. Methods are called from one thread at a time; several processes may share one database.
@@ -116,6 +118,12 @@ class SqlCatalog:
     @contextmanager
     def _read(self) -> Iterator[Connection]:
         with translated_errors(self._url), self._engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction through SQLAlchemy Core, for statements :class:`WriteTransaction` has not."""
+        with translated_errors(self._url), self._engine.execution_options(**WRITE).begin() as connection:
             yield connection
 
     # StateReader

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote, unquote
 
+from assets_core.automation.records import AutomationStore
 from assets_core.errors import CatalogError
 from assets_core.imports import late_import
 from assets_core.planning.state import (
@@ -37,8 +38,9 @@ DEFAULT = "default"
 SQLITE_PREFIX = "sqlite:///"
 
 
-class WorkspaceCatalog(Catalog, Protocol):
-    """What the application layer asks of a catalog: what a run reads and records, and what people browse."""
+class WorkspaceCatalog(Catalog, AutomationStore, Protocol):
+    """What the application layer asks of a catalog: what a run reads and records, what automation keeps, and
+    what people browse."""
 
     def save_definitions(self, definitions: Sequence[DefinitionView]) -> bool:
         """Record the definitions as loaded now; return whether they differ from the recorded ones."""

@@ -28,7 +28,7 @@ def test_a_new_catalog_creates_its_folder_tables_and_version(catalog_path: Path)
     open_catalog(sqlite_url(catalog_path)).close()
     tables = {name for (name,) in _sql(catalog_path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"asset", "lineage_edge", "run", "materialization", "failure", "observation", "event", "asset_state",
-            "catalog_meta"} <= tables  # fmt: skip
+            "catalog_meta", "automation_state", "tick", "run_request", "daemon_lease"} <= tables  # fmt: skip
     assert _sql(catalog_path, "SELECT value FROM catalog_meta WHERE key = 'schema_version'") == [(str(SCHEMA_VERSION),)]
     assert _sql(catalog_path, "PRAGMA journal_mode") == [("wal",)]
 
