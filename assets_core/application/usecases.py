@@ -56,12 +56,13 @@ def plan(workspace: Workspace, selection: Iterable[str] = (), force: bool | Coll
 
 
 def settings(workspace: Workspace, trigger: str, selection: Iterable[str] = (), force: bool = False,
-             workers: int | None = None) -> RunSettings:
+             workers: int | None = None, run_id: str | None = None) -> RunSettings:
     """A run's settings: the project's retry policy and worker count unless the caller chose the workers."""
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         # refused here, before a run is recorded, rather than by the thread pool once it has begun
         raise ProjectError(f"workers must be a whole number of at least 1, not {workers!r}")
-    chosen = RunSettings(force=force, trigger=trigger, selection=tuple(selection), retry=workspace.config.retry)
+    chosen = RunSettings(force=force, trigger=trigger, selection=tuple(selection), retry=workspace.config.retry,
+                         run_id=run_id)
     workers = workers or workspace.config.workers
     return replace(chosen, workers=workers) if workers else chosen
 
@@ -86,7 +87,7 @@ def prepare(workspace: Workspace, selection: Iterable[str] = (),
 def materialize(workspace: Workspace, selection: Iterable[str] = (), *, force: bool | Collection[str] = False,
                 trigger: str = "manual", workers: int | None = None, listener: Listener | None = None,
                 prepared: Prepared | None = None, stop: Stop | None = None,
-                partition: str | None = None) -> RunResult:
+                partition: str | None = None, run_id: str | None = None) -> RunResult:
     """Run what is stale in the selection (``force``: every selected asset, or the named ones; ``partition``:
     only those partitions of its partitioned assets), and store the
     column lineage of SQL assets after the run. ``prepared`` runs what :func:`prepare` returned (for the same
@@ -94,7 +95,7 @@ def materialize(workspace: Workspace, selection: Iterable[str] = (), *, force: b
     starts nothing new, records what finished and ends interrupted (see :class:`Stop`)."""
     selection = list(selection)
     prepared = prepared or prepare(workspace, selection, force, partition)
-    run_settings = settings(workspace, trigger, selection, force is True, workers)
+    run_settings = settings(workspace, trigger, selection, force is True, workers, run_id)
     result = workspace.project.run(prepared.plan, prepared.snapshot, run_settings, listener=listener, stop=stop)
     if result.status != RunStatus.INTERRUPTED:
         refresh_column_lineage(workspace)

@@ -33,12 +33,14 @@ class ReasonKind(StrEnum):
     CODE_CHANGED = "code_changed"
     UPSTREAM_CHANGED = "upstream_changed"
     UPSTREAM_STALE = "upstream_stale"
+    UPSTREAM_FAILED = "upstream_failed"  # an upstream's last attempt failed: this waits until that succeeds
     FAILED = "failed"
     OVERDUE = "overdue"
     SOURCE_CHANGED = "source_changed"
     FORCED = "forced"
 
 
+WAITS_FOR_UPSTREAM = frozenset({ReasonKind.UPSTREAM_STALE, ReasonKind.UPSTREAM_FAILED})  # resolved by running it
 FRESH, STALE, MISSING, FAILED = AssetStatus.FRESH, AssetStatus.STALE, AssetStatus.MISSING, AssetStatus.FAILED
 STATUSES = tuple(AssetStatus)
 
@@ -122,15 +124,18 @@ def assess(graph: NodeGraph, state: Mapping[str, AssetState], versions: Versions
             continue
         if name in plain:  # the usual case, an asset reading whole assets: no partitions to map
             stale_upstreams = {up for up in item.upstream if not assets[up].is_source and not statuses[up].fresh}
+            failed = {up for up in stale_upstreams if statuses[up].status == FAILED}
             current = {up: data_version(up, assets[up], state.get(up), versions) for up in item.upstream}
         else:
             reads = graph.reads(name)
             stale_upstreams = {up for up, nodes in reads.items()
                                if not assets[up].is_source and not all(statuses[n].fresh for n in nodes)}
+            failed = {up for up in stale_upstreams if any(statuses[n].status == FAILED for n in reads[up])}
             current = {up: read_version(nodes, sources.get if assets[up].is_source else version_of)
                        for up, nodes in reads.items()}
         own = state.get(name, AssetState())
-        reasons = reasons_for(item, own, versions.code[item.name], current, stale_upstreams, name in versions.lost)
+        reasons = reasons_for(item, own, versions.code[item.name], current, stale_upstreams, name in versions.lost,
+                              failed)
         policy = graph.freshness.get(item.name)
         if policy is not None and versions.now is not None and own.materialization is not None:
             reasons += _overdue(own.materialization, policy.max_age, versions.now)
@@ -139,7 +144,8 @@ def assess(graph: NodeGraph, state: Mapping[str, AssetState], versions: Versions
 
 
 def reasons_for(item: Asset, own: AssetState, code_version: str, upstream_versions: Mapping[str, str | None],
-                stale_upstreams: Collection[str] = (), lost: bool = False) -> list[Reason]:
+                stale_upstreams: Collection[str] = (), lost: bool = False,
+                failed_upstreams: Collection[str] = ()) -> list[Reason]:
     """Why ``item`` would need to run, given its record and the data its upstreams hold now."""
     record = own.materialization
     reasons: list[Reason] = []
@@ -156,7 +162,7 @@ def reasons_for(item: Asset, own: AssetState, code_version: str, upstream_versio
         now = upstream_versions.get(up)
         if now is not None and consumed.get(up) == now and up not in stale_upstreams:
             continue  # the usual case, decided without building anything
-        reasons.extend(_upstream_reasons(up, record, now, up in stale_upstreams))
+        reasons.extend(_upstream_reasons(up, record, now, up in stale_upstreams, up in failed_upstreams))
     return reasons
 
 
@@ -189,7 +195,7 @@ def build_plan(graph: NodeGraph, selected: Collection[str], statuses: Mapping[st
             ahead = [up for up in graph.assets[name].upstream if up in planned]
         else:
             ahead = [up for up, nodes in graph.reads(name).items() if any(node in planned for node in nodes)]
-        reasons = [r for r in statuses[name].reasons if r.kind != ReasonKind.UPSTREAM_STALE or r.upstream in ahead]
+        reasons = [r for r in statuses[name].reasons if r.kind not in WAITS_FOR_UPSTREAM or r.upstream in ahead]
         if not reasons and name not in forced and statuses[name].reasons:
             waiting.append(Step(name, statuses[name].reasons))
         reasons += [Reason(ReasonKind.UPSTREAM_STALE, f"upstream '{up}' runs first", up)
@@ -207,7 +213,7 @@ def build_plan(graph: NodeGraph, selected: Collection[str], statuses: Mapping[st
 
 
 def _names(reasons: list[Reason], upstream: str) -> bool:
-    return any(r.upstream == upstream and r.kind == ReasonKind.UPSTREAM_STALE for r in reasons)
+    return any(r.upstream == upstream and r.kind in WAITS_FOR_UPSTREAM for r in reasons)
 
 
 def _gaps(graph: NodeGraph, name: str, planned: set[str], statuses: Mapping[str, Status],
@@ -270,9 +276,13 @@ def source_path(node: str, item: Asset) -> str:
     return (item.path or "").format_map(item.partitions.placeholders(key))
 
 
-def _upstream_reasons(up: str, record: MaterializationRecord, now: str | None, stale: bool) -> list[Reason]:
+def _upstream_reasons(up: str, record: MaterializationRecord, now: str | None, stale: bool,
+                      failed: bool = False) -> list[Reason]:
     reasons = []
-    if stale:
+    if failed:
+        reasons.append(Reason(ReasonKind.UPSTREAM_FAILED,
+                              f"upstream '{up}' failed in its last attempt; it runs once that succeeds", up))
+    elif stale:
         reasons.append(Reason(ReasonKind.UPSTREAM_STALE, f"upstream '{up}' is not fresh and runs first", up))
     consumed = record.upstream_versions.get(up)
     if now is None:

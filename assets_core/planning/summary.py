@@ -16,7 +16,8 @@ URGENCY = (FAILED, STALE, MISSING)  # a partitioned asset takes the most urgent 
 REASONS_SHOWN = 3
 # Reasons whose words are the same for every partition they apply to; the others (a file's name, versions)
 # are shown once, as an example of those of their kind.
-SHARED_DETAIL = (ReasonKind.MISSING, ReasonKind.CODE_CHANGED, ReasonKind.UPSTREAM_STALE, ReasonKind.FORCED)
+SHARED_DETAIL = (ReasonKind.MISSING, ReasonKind.CODE_CHANGED, ReasonKind.UPSTREAM_STALE, ReasonKind.UPSTREAM_FAILED,
+                 ReasonKind.FORCED)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Any
 from assets_core.errors import Location, ProjectError
 from assets_core.imports import late_import
 
-KINDS = ("failure", "check", "anomaly")
+KINDS = ("failure", "check", "anomaly", "freshness", "sensor")
 WEBHOOK_TIMEOUT = 5.0  # seconds a webhook's server may stay silent
 ALERT_DEADLINE = 10.0  # seconds one alert may take to deliver, all told (a server may trickle bytes forever)
 
@@ -29,7 +29,7 @@ ALERT_DEADLINE = 10.0  # seconds one alert may take to deliver, all told (a serv
 class Alert:
     """Something people should know about."""
 
-    kind: str  # failure | check | anomaly
+    kind: str  # failure | check | anomaly | freshness | sensor (asset: the sensor's name)
     asset: str
     run_id: str
     message: str
@@ -42,8 +42,11 @@ class Alert:
         >>> Alert("failure", "orders", "abc", "ValueError: bad row", "shop").text
         '[shop] asset orders failed (run abc): ValueError: bad row'
         """
-        what = {"failure": "failed", "check": "failed a blocking check", "anomaly": "looks anomalous"}[self.kind]
         prefix = f"[{self.project}] " if self.project else ""
+        if self.kind == "sensor":
+            return f"{prefix}sensor {self.asset} failed: {self.message}"
+        what = {"failure": "failed", "check": "failed a blocking check", "anomaly": "looks anomalous",
+                "freshness": "is overdue"}[self.kind]
         return f"{prefix}asset {self.asset} {what} (run {self.run_id}): {self.message}"
 
     def to_json(self) -> dict[str, str]:

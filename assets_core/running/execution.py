@@ -89,7 +89,7 @@ class Execution:
         self.home = where.home
         observations = snapshot.observations
         self.listener: Listener = listener or (lambda event: None)
-        self.run_id = new_run_id()
+        self.run_id = settings.run_id or new_run_id()
         self.data_versions: dict[str, str | None] = {}
         self.values = ValueCache(graph, storage, observations, self.run_id, self.home, self.versions.code)
         self.blocked: set[str] = set()

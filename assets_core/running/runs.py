@@ -137,6 +137,7 @@ class RunSettings:
     trigger: str = "manual"
     retry: RetryPolicy | None = None  # the project default; an asset's own policy wins
     selection: tuple[str, ...] = ()
+    run_id: str | None = None  # the run's id, when chosen beforehand (a daemon's request claimed with it)
 
 
 Listener = Callable[[Event], None]

@@ -22,7 +22,7 @@ from rich.markup import escape
 
 from assets_core.application.workspace import Options
 from assets_core.errors import AssetsError
-from tui.cli import backfill, commands, lineage
+from tui.cli import automation, backfill, commands, lineage
 from tui.cli.arguments import whole_number
 from tui.cli.interrupt import EXIT_INTERRUPTED
 from tui.formatting import visible
@@ -86,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="stored versions kept per asset, newest first (default: 3; the latest is always kept)")
     lineage.add_arguments(add("lineage", lineage.HELP))
     backfill.add_arguments(add, POSITIVE)
+    automation.add_arguments(add, POSITIVE)
     browse = add("tui", "browse assets, lineage, history and runs in the terminal; rematerialize from it")
     browse.add_argument("asset", nargs="?", metavar="ASSET", help="open on this asset")
     browse.add_argument("--read-only", action="store_true", help="offer nothing that changes anything")
@@ -105,6 +106,9 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, Options, Console], int]] = {
     "backfill": backfill.backfill,
     "backfills": backfill.list_backfills,
     "partitions": backfill.partitions,
+    "daemon": automation.daemon,
+    "ticks": automation.ticks,
+    "automation": automation.automation,
     "tui": commands.tui,
 }
 

@@ -1,0 +1,219 @@
+"""The daemon: evaluates automation at every interval and runs what it requests, in worker processes.
+
+One daemon is active per catalog: it holds the catalog's daemon lease and renews it from a thread of its own;
+another waits as a standby and takes the lease over once it has not been renewed for one and a half
+intervals (at once, when its holder's process is gone from this host). Runs go to worker processes
+(:mod:`assets_core.application.worker`), so an asset that crashes or exhausts memory cannot take the daemon
+down; each worker claims its request first, so a daemon restarted after a crash starts no request twice.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from assets_core.application.automation import Evaluation, evaluate
+from assets_core.application.workspace import Options, Workspace, open_catalog_only, open_workspace
+from assets_core.application.worker import options_argv
+from assets_core.automation.records import FAILED, REQUESTED, RequestRecord
+from assets_core.errors import ProjectError
+from assets_core.planning.state import now
+from assets_core.running.recovery import HOST, process_alive
+
+STOP_GRACE = 60.0  # seconds runs in flight get to stop once the daemon is told to stop
+
+
+class Daemon:
+    """The automation of one project (see the module docstring). ``say`` receives one line per event."""
+
+    def __init__(self, options: Options, *, interval: float = 30.0, max_runs: int = 4,
+                 say: Callable[[str], None] = print) -> None:
+        if interval <= 0 or max_runs < 1:
+            raise ProjectError(f"the daemon needs an interval above 0 s and at least 1 run at a time "
+                               f"(got --interval {interval}, --max-runs {max_runs})")
+        self.options, self.interval, self.max_runs, self.say = options, interval, max_runs, say
+        self.holder = uuid.uuid4().hex
+        self.stop = threading.Event()
+        self.workers: dict[str, subprocess.Popen[bytes]] = {}  # request id -> its worker
+        self.requests: dict[str, RequestRecord] = {}
+        self.launched: set[str] = set()  # a request whose worker ended unclaimed waits for the next daemon
+        self.leading = False
+
+    # One evaluation, for --once and for system cron
+
+    def once(self, at: datetime | None = None) -> Evaluation:
+        """Evaluate one tick as of ``at`` (now by default), run what it requests (and what earlier ticks left
+        pending), and return when those runs have finished."""
+        if not self._lead(quiet=False):
+            lease = open_catalog_only(self.options).daemon_lease()
+            who = f"pid {lease.pid} on {lease.host}" if lease is not None else "another daemon"
+            raise ProjectError(f"a daemon ({who}) is active on this catalog: its ticks run there; stop it first, "
+                               "or wait for it")
+        try:
+            evaluation = self.tick(at or now())
+            while self.workers or self._launch():
+                self._reap(wait=0.2)
+            return evaluation
+        finally:
+            self._release()
+
+    def tick(self, at: datetime) -> Evaluation:
+        """Evaluate automation as of ``at`` with the definitions as they are now, and launch pending requests."""
+        workspace = open_workspace(self.options)
+        try:
+            evaluation = evaluate(workspace, at)
+            for line in describe(evaluation):
+                self.say(line)
+            self._launch(workspace)
+            return evaluation
+        finally:
+            workspace.catalog.close()
+
+    # The loop
+
+    def serve(self) -> None:
+        """Evaluate at every interval until :attr:`stop` is set (SIGTERM, Ctrl-C), as the active daemon or,
+        while another is, as its standby."""
+        heartbeat = threading.Thread(target=self._heartbeat, name="daemon-lease", daemon=True)
+        heartbeat.start()
+        told_standby = False
+        try:
+            while not self.stop.is_set():
+                if not self._lead(quiet=told_standby):
+                    told_standby = True
+                    self.stop.wait(self.interval / 2)
+                    continue
+                told_standby = False
+                self.tick(now())
+                self._wait_interval()
+        except KeyboardInterrupt:
+            self.say("stopping: Ctrl-C")
+        finally:
+            self.stop.set()
+            self._stop_workers()
+            self._release()
+
+    def _wait_interval(self) -> None:
+        until = now() + timedelta(seconds=self.interval)
+        while not self.stop.is_set() and now() < until and self.leading:
+            self._reap(wait=min(1.0, self.interval))
+            self._launch()
+
+    # The lease
+
+    def _lead(self, quiet: bool) -> bool:
+        catalog = open_catalog_only(self.options)
+        try:
+            lease = catalog.daemon_lease()
+            stale = timedelta(seconds=1.5 * self.interval)
+            if lease is not None and lease.holder != self.holder and lease.host == HOST \
+                    and not process_alive(lease.pid):
+                stale = timedelta(0)  # its process is gone: no need to wait for the lease to age
+            self.leading = catalog.acquire_daemon_lease(self.holder, os.getpid(), HOST, now(), stale)
+            if not self.leading and not quiet and lease is not None:
+                self.say(f"standby: the daemon of pid {lease.pid} on {lease.host} is active; taking over if it "
+                         f"stops renewing its lease for {stale.total_seconds():g} s")
+            return self.leading
+        finally:
+            catalog.close()
+
+    def _heartbeat(self) -> None:
+        while not self.stop.wait(self.interval / 3):
+            if self.leading:
+                catalog = open_catalog_only(self.options)
+                try:
+                    stale = timedelta(seconds=1.5 * self.interval)
+                    self.leading = catalog.acquire_daemon_lease(self.holder, os.getpid(), HOST, now(), stale)
+                finally:
+                    catalog.close()
+
+    def _release(self) -> None:
+        catalog = open_catalog_only(self.options)
+        try:
+            catalog.release_daemon_lease(self.holder)
+            self.leading = False
+        finally:
+            catalog.close()
+
+    # The workers
+
+    def _launch(self, workspace: Workspace | None = None) -> bool:
+        """Start a worker for each pending request, as many as ``max_runs`` allows; return whether any runs."""
+        catalog = workspace.catalog if workspace is not None else open_catalog_only(self.options)
+        try:
+            for request in catalog.pending_requests():
+                if len(self.workers) >= self.max_runs:
+                    break
+                if request.request_id in self.launched:
+                    continue
+                self.launched.add(request.request_id)
+                self.workers[request.request_id] = subprocess.Popen(
+                    [sys.executable, "-m", "assets_core.application.worker", request.request_id,
+                     *options_argv(self.options)], stdout=subprocess.DEVNULL)
+                self.requests[request.request_id] = request
+                self.say(f"started {_what(request)}")
+        finally:
+            if workspace is None:
+                catalog.close()
+        return bool(self.workers)
+
+    def _reap(self, wait: float) -> None:
+        """Wait up to ``wait`` seconds for a worker to end; say how each ended one's run went."""
+        if not self.workers:
+            self.stop.wait(wait)
+            return
+        ended = {request_id: worker.returncode for request_id, worker in self.workers.items()
+                 if worker.poll() is not None}
+        if not ended:
+            self.stop.wait(wait)
+            return
+        catalog = open_catalog_only(self.options)
+        try:
+            runs = catalog.request_runs(list(ended))
+            for request_id, code in ended.items():
+                request = self.requests.pop(request_id)
+                del self.workers[request_id]
+                run = runs.get(request_id)
+                how = {0: "succeeded", 1: "failed"}.get(code, f"ended with exit code {code}")
+                self.say(f"{_what(request)}: run {run or '(none)'} {how}")
+        finally:
+            catalog.close()
+
+    def _stop_workers(self) -> None:
+        """Ask every worker's run to stop (as Ctrl-C does: it ends interrupted), and wait for them a while."""
+        for worker in self.workers.values():
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGINT)
+        deadline = now() + timedelta(seconds=STOP_GRACE)
+        for worker in self.workers.values():
+            remaining = (deadline - now()).total_seconds()
+            try:
+                worker.wait(max(0.0, remaining))
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        if self.workers:
+            self.say(f"stopped {len(self.workers)} run(s) in flight")
+        self.workers.clear()
+
+
+def describe(evaluation: Evaluation) -> list[str]:
+    """One line per tick worth telling (requests, failures); quiet ticks are recorded, not printed."""
+    lines = []
+    for tick in evaluation.ticks:
+        if tick.status == REQUESTED:
+            lines.append(f"{tick.kind} {tick.name}: {tick.reason}")
+        elif tick.status == FAILED:
+            lines.append(f"{tick.kind} {tick.name} failed: {tick.error or tick.reason}")
+    lines += [f"alert not delivered: {problem}" for problem in evaluation.problems]
+    return lines
+
+
+def _what(request: RequestRecord) -> str:
+    partition = f" [{request.partition}]" if request.partition else ""
+    return f"{request.trigger} run of {' '.join(request.selection)}{partition}"
