@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -35,7 +36,7 @@ from assets_core.automation.records import (
 from assets_core.errors import CatalogError
 from catalog import SCHEMA_VERSION, SqlCatalog, open_catalog, sqlite_url
 from catalog.quick import QuickCatalog
-from tests.catalog.conftest import T0, at
+from tests.catalog.conftest import T0, at, materialization, record_materialization
 
 ROOT = Path(__file__).resolve().parents[2]
 PARIS = timezone(timedelta(hours=2))  # a zone other than UTC: every time comes back in UTC
@@ -230,8 +231,6 @@ RACER = textwrap.dedent("""
 
 def _race(url: str, action: str, ids: list[str]) -> dict[str, str]:
     """Run RACER in two processes that start ``action`` at the same moment; their outputs, by holder name."""
-    import time
-
     start = str(time.time() + 2)  # time enough for both to import and open the catalog
     processes = {name: subprocess.Popen([sys.executable, "-c", RACER, url, start, name, action], cwd=ROOT,
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -312,8 +311,7 @@ def test_a_quick_catalog_delegates_every_automation_method(catalog_path: Path) -
 
 def _make_schema_4(path: Path) -> None:
     """A catalog as the release before automation wrote it: no automation tables, schema version 4."""
-    with SqlCatalog(sqlite_url(path)) as catalog:
-        catalog.record_results([], [], [])
+    SqlCatalog(sqlite_url(path)).close()  # made at the current version, then taken back to version 4
     with closing(sqlite3.connect(path)) as connection, connection:
         for table in AUTOMATION_TABLES:
             connection.execute(f"DROP TABLE {table}")
@@ -321,8 +319,6 @@ def _make_schema_4(path: Path) -> None:
 
 
 def test_a_version_4_catalog_is_migrated_to_5_and_keeps_automation(catalog_path: Path) -> None:
-    from tests.catalog.conftest import materialization, record_materialization
-
     with SqlCatalog(sqlite_url(catalog_path)) as catalog:
         record_materialization(catalog, materialization("a"))
     _make_schema_4(catalog_path)
