@@ -140,8 +140,10 @@ def asset(
     partitions: Partitions | None = None,
     time_column: str | None = None,
     backfill: str = "per_partition",
+    automation: Condition | None = None,
 ) -> Any:
-    """Declare the decorated function as an asset whose parameters name its upstream assets.
+    """Declare the decorated function as an asset whose parameters name its upstream assets (``automation``:
+    when the daemon materializes it by itself, e.g. ``on_upstream_change() | on_missing()``).
 
     >>> @asset(group="demo")
     ... def numbers():
@@ -154,6 +156,9 @@ def asset(
     >>> total.upstream
     ('numbers',)
     """
+
+    if automation is not None:
+        options = replace(options or AssetOptions(), automation=automation)
 
     def wrap(func: Callable[..., Any]) -> Asset:
         made = _python_asset(func, name, inputs or {}, deps, group, description, tags, owners, options)

@@ -15,7 +15,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +39,7 @@ from assets_core.errors import DefinitionError, Location, MaterializationError
 from assets_core.imports import late_import
 
 if TYPE_CHECKING:
+    from assets_core.automation.conditions import Condition
     from assets_core.declaring.partitions import Partitions, Window
 
 DEFAULT_DIALECT = "duckdb"
@@ -60,8 +61,10 @@ class TableReference:
 def sql_asset(name: str, sql: str, *, dialect: str = DEFAULT_DIALECT, group: str | None = None,
               description: str = "", tags: Iterable[str] | Mapping[str, str] = (), owners: Iterable[str] = (),
               options: AssetOptions | None = None, partitions: Partitions | None = None,
-              time_column: str | None = None, backfill: str = "per_partition") -> Asset:
-    """Declare a SQL asset: a SELECT over other assets, referenced as tables.
+              time_column: str | None = None, backfill: str = "per_partition",
+              automation: Condition | None = None) -> Asset:
+    """Declare a SQL asset: a SELECT over other assets, referenced as tables (``automation``: when the daemon
+    materializes it by itself).
 
     With ``partitions`` (time partitions), the SQL may use ``@start`` and ``@end``: the bounds of the partition's
     window (of the whole range for ``backfill="single_run"``), put into sqlglot's tree as timestamps.
@@ -72,6 +75,8 @@ def sql_asset(name: str, sql: str, *, dialect: str = DEFAULT_DIALECT, group: str
     """
     frame = sys._getframe(1)
     location = Location(os.path.abspath(frame.f_code.co_filename), frame.f_lineno)
+    if automation is not None:
+        options = replace(options or AssetOptions(), automation=automation)
     made = build_sql_asset(name, sql, dialect, location, group=group, description=description, tags=tags,
                            owners=owners, options=options, partitions=partitions)
     return partitioned(made, partitions, time_column, backfill)

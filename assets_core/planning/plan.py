@@ -152,7 +152,9 @@ def reasons_for(item: Asset, own: AssetState, code_version: str, upstream_versio
     if own.failure is not None:
         reasons.append(Reason(ReasonKind.FAILED, f"the last attempt failed: {own.failure.error}"))
     if record is None:
-        return reasons + [Reason(ReasonKind.MISSING, "never materialized")]
+        return reasons + [Reason(ReasonKind.MISSING, "never materialized")] + [
+            Reason(ReasonKind.UPSTREAM_FAILED, f"upstream '{up}' failed in its last attempt; it runs once that succeeds",
+                   up) for up in item.upstream if up in failed_upstreams]
     if lost:
         reasons.append(Reason(ReasonKind.MISSING, f"its stored value {record.location} is gone"))
     if record.code_version != code_version:

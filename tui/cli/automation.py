@@ -41,8 +41,9 @@ def add_arguments(add: Any, positive: Any) -> None:
 def daemon(args: argparse.Namespace, options: Options, console: Console) -> int:
     if args.now and not args.once:
         raise ProjectError("--now works with --once: a running daemon evaluates at the real time")
+    told = Console(stderr=True, highlight=False, soft_wrap=True) if args.json else console  # stdout: the JSON alone
     runner = Daemon(options, interval=args.interval, max_runs=args.max_runs,
-                    say=lambda line: console.print(f"{now():%Y-%m-%d %H:%M:%S} {escape(line)}"))
+                    say=lambda line: told.print(f"{now():%Y-%m-%d %H:%M:%S} {escape(line)}"))
     if args.once:
         evaluation = runner.once(_moment(args.now) if args.now else None)
         if args.json:
