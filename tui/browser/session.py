@@ -15,11 +15,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assets_core.application import usecases
+from assets_core.application import automation_status, usecases
 from assets_core.application.backfills import Progress, backfills
 from assets_core.application.catalogs import WorkspaceCatalog
 from assets_core.application.project import Project
 from assets_core.application.workspace import Workspace
+from assets_core.automation.records import TickRecord
 from assets_core.lineage.columns import ColumnGraph
 from assets_core.lineage.view import asset_view
 from assets_core.planning.nodes import latest_record
@@ -31,6 +32,7 @@ from assets_core.running.runs import RunResult
 from catalog import RunView
 from catalog.browse import LogLine, materialization_count, run_log
 from tui import drawing
+from tui.browser.automation_model import AutomationView
 from tui.browser.partition_model import PartitionStates
 
 if TYPE_CHECKING:
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 
 HISTORY = 50  # materializations read per asset: enough for the sparkline and a screenful of history
 BACKFILLS = 5  # backfills the runs screen shows, the latest
+TICKS = 30  # ticks the automation screen shows of one schedule, sensor or the conditions, the latest
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,21 @@ class Browser:
 
     def log(self, run_id: str, after: int = 0) -> list[LogLine]:
         return run_log(self.catalog, run_id, after)
+
+    def automation(self, at: datetime) -> AutomationView:
+        """Every schedule, sensor and set of conditions as of ``at``, and the lease of the daemon if one is alive."""
+        entries = tuple(automation_status.overview(self.workspace, at))
+        lease = self.catalog.daemon_lease()
+        return AutomationView(entries, lease if automation_status.daemon_alive(lease, at) else None)
+
+    def ticks(self, name: str, limit: int = TICKS) -> list[TickRecord]:
+        """The latest ticks of one schedule, sensor or the conditions (``automation``), newest first."""
+        return self.catalog.list_ticks(name, limit=limit)
+
+    def set_paused(self, name: str, paused: bool) -> None:
+        """Pause or unpause a schedule, a sensor or the assets' conditions."""
+        self._refuse("pause or unpause automation")
+        automation_status.set_paused(self.workspace, name, paused)
 
     def draw(self, name: str | None) -> list[Path]:
         """Write the lineage of ``name`` (its upstream and downstream; all assets when ``None``) into the project
