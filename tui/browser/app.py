@@ -60,6 +60,8 @@ ACTIONS = (
     ("Go upstream", "Move to the asset's upstream asset (u)", "upstream", None),
     ("Go downstream", "Move to the asset's downstream asset (d)", "downstream", None),
     ("Runs", "Recent runs and their logs (r)", "runs", None),
+    ("Automation", "Schedules, sensors and asset conditions, their ticks; pause or unpause them (A)",
+     "automation", None),
     ("Log of the asset's last run", "The log of the run that last materialized or failed the asset (l)",
      "log", None),
     ("Draw the lineage", "Write the asset's lineage as DOT (and SVG with Graphviz) in the project folder (g)",

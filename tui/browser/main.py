@@ -16,6 +16,7 @@ from assets_core.planning.plan import Plan
 from assets_core.planning.snapshot import Snapshot
 from assets_core.planning.state import Event
 from assets_core.running.runs import RunResult
+from tui.browser.automation import AutomationScreen
 from tui.browser.palette import AssetCommands
 from tui.browser.partitions_tab import PartitionsTab
 from tui.browser.plan import PlanScreen
@@ -43,6 +44,7 @@ class MainScreen(Screen[None]):
         Binding("m", "materialize", "Materialize"),
         Binding("M", "materialize_downstream", "+downstream"),
         Binding("r", "runs", "Runs"),
+        Binding("A", "automation", "Automation", show=False),  # the footer is full: ? and ctrl+p show it
         Binding("l", "log", "Log"),
         Binding("g", "draw", "Draw"),
         *(Binding(str(i), f"tab('{tab}')", title, show=False) for i, (tab, title) in enumerate(TABS, 1)),
@@ -353,6 +355,9 @@ class MainScreen(Screen[None]):
 
     def action_runs(self) -> None:
         self.app.push_screen(RunsScreen())
+
+    def action_automation(self) -> None:
+        self.app.push_screen(AutomationScreen())
 
     def action_log(self) -> None:
         if self.current is None:
