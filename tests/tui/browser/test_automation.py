@@ -23,7 +23,7 @@ from tui.browser.automation_model import EMPTY
 from tui.browser.session import Browser
 
 DEFS = '''
-from assets_core import AssetOptions, asset, file_sensor, on_missing, schedule
+from assets_core import asset, file_sensor, on_missing, schedule
 
 nightly = schedule("nightly", "0 2 * * *", "numbers")
 landed = file_sensor("landed", "incoming/*.csv", "numbers", interval_seconds=60)
@@ -34,7 +34,7 @@ def numbers() -> dict:
     return {"n": 1}
 
 
-@asset(options=AssetOptions(automation=on_missing()))
+@asset(automation=on_missing())
 def doubled(numbers: dict) -> dict:
     return {"n": numbers["n"] * 2}
 '''
