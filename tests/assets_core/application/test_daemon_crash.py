@@ -1,0 +1,110 @@
+"""The daemon killed with kill -9 at random moments, and the standby that takes over: real processes, a real
+catalog. No run may start twice, and with catch-up no tick may be missed."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from catalog import open_catalog, sqlite_url
+
+HOURLY = """
+from assets_core import asset, schedule
+
+@asset
+def counted() -> dict:
+    return {"ok": 1}
+
+hourly = schedule("hourly", "0 * * * *", "counted", catchup=True)
+"""
+START = datetime(2026, 3, 10, 0, 30, tzinfo=timezone.utc)
+
+
+def _project(root: Path) -> None:
+    (root / "defs.py").write_text(HOURLY)
+    (root / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+
+
+def _daemon(root: Path, *argv: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "tui.cli.main", "daemon", *argv], cwd=root, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def test_killed_at_random_moments_it_starts_no_run_twice_and_misses_no_tick(tmp_path: Path) -> None:
+    _project(tmp_path)
+    chance = random.Random(int(os.environ.get("CRASH_SEED", "11")))
+    assert _daemon(tmp_path, "--once", "--now", START.isoformat()).wait(120) == 0  # the schedule's first evaluation
+    moment = START
+    for _ in range(30):
+        moment += timedelta(hours=1)
+        daemon = _daemon(tmp_path, "--once", "--now", moment.isoformat())
+        time.sleep(chance.uniform(0.2, 1.4))  # before, during or after its tick, its launches, its runs
+        daemon.send_signal(signal.SIGKILL)
+        daemon.wait(60)
+    final = _daemon(tmp_path, "--once", "--now", (moment + timedelta(minutes=10)).isoformat())
+    out, _ = final.communicate(timeout=300)
+    assert final.returncode == 0, out
+    deadline = time.monotonic() + 120  # workers of killed daemons run on by themselves: let them finish
+    with open_catalog(sqlite_url(tmp_path / ".assets" / "catalog.db")) as catalog:
+        while catalog.pending_requests() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        ticks = [tick for tick in catalog.list_ticks("hourly", limit=1000) if tick.requests]
+        requests = [request for tick in ticks for request in tick.requests]
+        expected = [START + timedelta(minutes=30 + 60 * hour) for hour in range(30)]
+        assert sorted(tick.scheduled_for for tick in ticks) == expected  # each tick once: none missed, none twice
+        assert len({request.run_key for request in requests}) == len(requests) == 30
+        assert catalog.pending_requests() == []
+        claimed = [request.run_id for request in catalog.list_ticks("hourly", limit=1000)[0].requests] + [
+            request.run_id for tick in ticks for request in tick.requests]
+        assert all(claimed)
+        runs = catalog.request_runs([request.request_id for request in requests])
+        assert len(set(runs.values())) == 30  # each request claimed by a run id of its own
+        recorded = [run for run in catalog.list_runs(500) if run.trigger == "schedule:hourly"]
+        assert {run.run_id for run in recorded} <= set(runs.values())  # every run started came from one claim
+
+
+def test_a_standby_takes_over_within_two_intervals_of_the_leader_dying(tmp_path: Path) -> None:
+    _project(tmp_path)
+    interval = 1.0
+    leader = _daemon(tmp_path, "--interval", str(interval))
+    catalog_path = tmp_path / ".assets" / "catalog.db"
+    _wait_for(lambda: _holder(catalog_path) == leader.pid, "the first daemon to take the lease")
+    standby = _daemon(tmp_path, "--interval", str(interval))
+    try:
+        time.sleep(3 * interval)
+        assert _holder(catalog_path) == leader.pid  # the standby waits while the leader renews its lease
+        leader.send_signal(signal.SIGKILL)
+        leader.wait(30)
+        killed = time.monotonic()
+        _wait_for(lambda: _holder(catalog_path) == standby.pid, "the standby to take over")
+        assert time.monotonic() - killed <= 2 * interval + 0.5
+        standby.send_signal(signal.SIGTERM)  # stops cleanly, and gives the lease up
+        out, _ = standby.communicate(timeout=60)
+        assert standby.returncode == 0, out
+        assert "standby" in out and "stopping: SIGTERM" in out
+        assert _holder(catalog_path) is None
+    finally:
+        for process in (leader, standby):
+            if process.poll() is None:
+                process.kill()
+
+
+def _holder(path: Path) -> int | None:
+    if not path.exists():
+        return None
+    with open_catalog(sqlite_url(path)) as catalog:
+        lease = catalog.daemon_lease()
+    return lease.pid if lease is not None else None
+
+
+def _wait_for(condition, what: str, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
