@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
+from textual.worker import get_current_worker
 
 from assets_core.application.automation_status import AutomationEntry
 from assets_core.automation.records import TickRecord
@@ -41,7 +42,9 @@ class AutomationScreen(Screen[None]):
             "their last and next tick. Below, the latest ticks of the highlighted one: what each requested and "
             "why. **p** pauses or unpauses it (not in read-only mode); **escape** goes back.")
     DEFAULT_CSS = """
-    AutomationScreen #automation-title, AutomationScreen #ticks-title { height: auto; padding: 0 1; color: $text-muted; }
+    AutomationScreen #automation-title, AutomationScreen #ticks-title {
+        height: auto; padding: 0 1; color: $text-muted;
+    }
     AutomationScreen #ticks-title { margin-top: 1; }
     AutomationScreen #automation-table { height: auto; max-height: 50%; }
     AutomationScreen #ticks-table { height: 1fr; }
@@ -96,12 +99,14 @@ class AutomationScreen(Screen[None]):
         names = [entry.name for entry in view.entries]
         name = selected if selected in names else (names[0] if names else None)
         ticks = browser.ticks(name) if name is not None else []
-        self.app.call_from_thread(self._show, view, name, ticks)
+        if not get_current_worker().is_cancelled:  # a newer read (after a pause, say) replaced this one
+            self.app.call_from_thread(self._show, view, name, ticks)
 
     @work(thread=True, exclusive=True, group="ticks")
     def _read_ticks(self, name: str) -> None:
         ticks = self.browser_app.browser.ticks(name)
-        self.app.call_from_thread(self._show_ticks, name, ticks)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show_ticks, name, ticks)
 
     # Drawing
 

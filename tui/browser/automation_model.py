@@ -77,14 +77,18 @@ def entry_row(entry: AutomationEntry, zone: tzinfo | None) -> tuple[str | Text, 
 
 
 def tick_row(tick: TickRecord, zone: tzinfo | None) -> tuple[str | Text, ...]:
-    """A tick as a row, in the order of :data:`TICK_HEADERS`: a sensor's error in red instead of its reason.
+    """A tick as a row, in the order of :data:`TICK_HEADERS`: a sensor's error in red instead of its reason, on
+    one line (a row is one line high).
 
     >>> from datetime import datetime, timezone
     >>> at = datetime(2026, 1, 2, 2, tzinfo=timezone.utc)
-    >>> [str(c) for c in tick_row(TickRecord("landed", "file_sensor", "failed", "raised", at, error="boom"), None)]
-    ['2026-01-02 02:00:00', '✗ failed', '0', 'boom']
+    >>> error = "boom\\nat line 3"
+    >>> [str(c) for c in tick_row(TickRecord("landed", "file_sensor", "failed", "raised", at, error=error), None)]
+    ['2026-01-02 02:00:00', '✗ failed', '0', 'boom · at line 3']
     """
-    why = Text(tick.error, style="red") if tick.error else tick.reason
+    why: str | Text = " · ".join(tick.reason.splitlines())
+    if tick.error:
+        why = Text(" · ".join(tick.error.splitlines()), style="red")
     return moment(tick.evaluated_at, zone), tick_status(tick.status), str(len(tick.requests)), why
 
 

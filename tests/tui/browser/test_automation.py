@@ -118,9 +118,11 @@ def test_lists_every_automation_and_the_ticks_of_the_highlighted_one(make_app):
         ticks = screen.query_one("#ticks-table", DataTable)
         assert rows(ticks) == [
             ["2026-01-02 03:00:00", "▶ requested", "1", "cron tick 2026-01-02 02:00 UTC"],
-            ["2026-01-01 12:00:00", "- skipped", "0", "first evaluation: runs from its next tick, 2026-01-02 02:00 UTC"],
+            ["2026-01-01 12:00:00", "- skipped", "0",
+             "first evaluation: runs from its next tick, 2026-01-02 02:00 UTC"],
         ]
-        assert plain(screen.query_one("#ticks-title", Static)).startswith("schedule nightly: 0 2 * * * (UTC); runs numbers")
+        title = plain(screen.query_one("#ticks-title", Static))
+        assert title.startswith("schedule nightly: 0 2 * * * (UTC); runs numbers\nits latest 2 tick(s)")
         assert plain(screen.query_one("#automation-status", Static)) == \
             "daemon: ○ not running; 'assets daemon' starts one"
 
@@ -129,7 +131,8 @@ def test_lists_every_automation_and_the_ticks_of_the_highlighted_one(make_app):
         assert screen.selected == "landed"
         assert rows(ticks) == [
             ["2026-01-02 03:00:00", "- skipped", "0", "nothing new"],
-            ["2026-01-01 12:00:00", "▶ requested", "1", "1 run(s) requested: 1 new or changed file(s), e.g. incoming/one.csv"],
+            ["2026-01-01 12:00:00", "▶ requested", "1",
+             "1 run(s) requested: 1 new or changed file(s), e.g. incoming/one.csv"],
         ]
         await pilot.press("down")  # the conditions: why doubled waits
         await settle(pilot)
@@ -216,3 +219,39 @@ def test_snapshot(snap_compare, make_app):
         await open_automation(pilot)
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+RAISING = '''
+from assets_core import asset, sensor
+
+
+@asset
+def numbers() -> dict:
+    return {"n": 1}
+
+
+@sensor("watcher", "numbers")
+def watcher(context):
+    raise RuntimeError("the bucket is gone")
+'''
+
+
+def test_a_sensor_that_raised_shows_its_error(make_app, tmp_path):
+    root = tmp_path / "raising"
+    write(root, RAISING)
+    workspace = open_project(root)
+    try:
+        evaluate(workspace, FIRST)
+    finally:
+        workspace.catalog.close()
+    app = make_app(root=root)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        screen = await open_automation(pilot)
+        assert [row[:3] for row in rows(screen.query_one("#automation-table", DataTable))] == \
+            [["watcher", "sensor", "● active"]]
+        [tick] = rows(screen.query_one("#ticks-table", DataTable))
+        assert tick[:3] == ["2026-01-01 12:00:00", "✗ failed", "0"]
+        assert "the bucket is gone" in tick[3] and "defs.py" in tick[3]  # the user's message, file and line
+
+    drive(app, scenario)
