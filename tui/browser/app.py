@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, tzinfo
 from functools import partial
 
+from rich.text import Text
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -15,8 +16,10 @@ from textual.screen import Screen
 from textual.widgets import HelpPanel
 
 from assets_core.application.workspace import Workspace
+from assets_core.automation.records import DaemonLease
 from assets_core.errors import SelectionError, did_you_mean
 from assets_core.planning.snapshot import Snapshot
+from tui.browser.automation_model import daemon_text
 from tui.browser.collector import TICK_SECONDS, IdleCollector
 from tui.browser.columns import AssetColumns, asset_columns
 from tui.browser.main import PARTITIONS_KEY, MainScreen
@@ -70,6 +73,9 @@ ACTIONS = (
 )
 
 
+DAEMON_SECONDS = 5.0  # how often the main screen's status line reads again whether a daemon is running
+
+
 def local_now() -> datetime:
     """The time now in the local time zone (the clock of the browser outside tests)."""
     return datetime.now().astimezone()
@@ -96,10 +102,26 @@ class BrowserApp(App[None]):
         self.main = MainScreen(start)
         self.theme = theme
         self.collector = IdleCollector()
+        self.daemon: Text | None = None  # whether a daemon runs, known for a project that declares automation
 
     def on_mount(self) -> None:
         self.collector.start()
         self.set_interval(TICK_SECONDS, self.collector.tick)
+        if self.browser.has_automation():
+            self.watch_daemon()
+            self.set_interval(DAEMON_SECONDS, self.watch_daemon)
+
+    @work(thread=True, exclusive=True, group="daemon")
+    def watch_daemon(self) -> None:
+        """Read whether a daemon is running, for the main screen's status line."""
+        lease = self.browser.daemon(self.now())
+        self.call_from_thread(self._daemon_seen, lease)
+
+    def _daemon_seen(self, lease: DaemonLease | None) -> None:
+        shown = daemon_text(lease, hint=False)
+        if self.daemon is None or shown.plain != self.daemon.plain:
+            self.daemon = shown
+            self.main.update_status_line()
 
     def on_unmount(self) -> None:
         self.collector.stop()

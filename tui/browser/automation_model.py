@@ -103,16 +103,17 @@ def entry_line(entry: AutomationEntry) -> str:
     return f"{entry.kind} {entry.name}{state}: {entry.detail}; runs {entry.selection}"
 
 
-def daemon_text(lease: DaemonLease | None) -> Text:
-    """Whether a daemon is running (``lease``: the lease of a live daemon), for the status line.
+def daemon_text(lease: DaemonLease | None, hint: bool = True) -> Text:
+    """Whether a daemon is running (``lease``: the lease of a live daemon), for a status line; ``hint`` says how
+    to start one.
 
     >>> from datetime import datetime, timezone
     >>> at = datetime(2026, 1, 2, tzinfo=timezone.utc)
     >>> daemon_text(DaemonLease("h", 42, "box", at, at)).plain
     'daemon: ● running (pid 42 on box)'
-    >>> daemon_text(None).plain
-    "daemon: ○ not running; 'assets daemon' starts one"
+    >>> daemon_text(None).plain, daemon_text(None, hint=False).plain
+    ("daemon: ○ not running; 'assets daemon' starts one", 'daemon: ○ not running')
     """
     if lease is None:
-        return Text.assemble("daemon: ", ("○ not running", "yellow"), "; 'assets daemon' starts one")
+        return Text.assemble("daemon: ", ("○ not running", "yellow"), "; 'assets daemon' starts one" if hint else "")
     return Text.assemble("daemon: ", ("● running", "green"), f" (pid {lease.pid} on {lease.host})")

@@ -131,6 +131,8 @@ class MainScreen(Screen[None]):
             line.update(f"{len(app.graph)} assets · computing statuses…", layout=False)
         else:
             text = summary_label(app.board.counts(app.graph.names))
+            if app.daemon is not None:
+                text.append("  ").append_text(app.daemon)
             if app.browser.read_only:
                 text.append("  read-only", style="bold")
             line.update(text, layout=False)

@@ -20,7 +20,7 @@ from assets_core.application.backfills import Progress, backfills
 from assets_core.application.catalogs import WorkspaceCatalog
 from assets_core.application.project import Project
 from assets_core.application.workspace import Workspace
-from assets_core.automation.records import TickRecord
+from assets_core.automation.records import DaemonLease, TickRecord
 from assets_core.lineage.columns import ColumnGraph
 from assets_core.lineage.view import asset_view
 from assets_core.planning.nodes import latest_record
@@ -175,9 +175,17 @@ class Browser:
 
     def automation(self, at: datetime) -> AutomationView:
         """Every schedule, sensor and set of conditions as of ``at``, and the lease of the daemon if one is alive."""
-        entries = tuple(automation_status.overview(self.workspace, at))
+        return AutomationView(tuple(automation_status.overview(self.workspace, at)), self.daemon(at))
+
+    def daemon(self, at: datetime) -> DaemonLease | None:
+        """The lease of the catalog's daemon if it is alive at ``at`` (None: no daemon is running)."""
         lease = self.catalog.daemon_lease()
-        return AutomationView(entries, lease if automation_status.daemon_alive(lease, at) else None)
+        return lease if automation_status.daemon_alive(lease, at) else None
+
+    def has_automation(self) -> bool:
+        """Whether the project declares a schedule, a sensor or an asset's condition."""
+        graph = self.project.graph
+        return bool(graph.schedules or graph.sensors) or any(item.options.automation is not None for item in graph)
 
     def ticks(self, name: str, limit: int = TICKS) -> list[TickRecord]:
         """The latest ticks of one schedule, sensor or the conditions (``automation``), newest first."""

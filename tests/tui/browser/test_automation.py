@@ -107,6 +107,7 @@ def test_lists_every_automation_and_the_ticks_of_the_highlighted_one(make_app):
     app = make_app()
 
     async def scenario(pilot: Pilot[None]) -> None:
+        assert plain(pilot.app.main.query_one("#status-line", Static)).endswith("  daemon: ○ not running")
         screen = await open_automation(pilot)
         assert rows(screen.query_one("#automation-table", DataTable)) == [
             ["nightly", "schedule", "● active", "0 2 * * * (UTC)", "2026-01-02 03:00:00 ▶ requested",
@@ -189,9 +190,10 @@ def test_the_status_line_names_a_running_daemon(make_app):
     assert app.browser.catalog.acquire_daemon_lease("test", os.getpid(), HOST, NOW, timedelta(minutes=1))
 
     async def scenario(pilot: Pilot[None]) -> None:
+        running = f"daemon: ● running (pid {os.getpid()} on {HOST})"
+        assert plain(pilot.app.main.query_one("#status-line", Static)).endswith(running)
         screen = await open_automation(pilot)
-        assert plain(screen.query_one("#automation-status", Static)) == \
-            f"daemon: ● running (pid {os.getpid()} on {HOST})"
+        assert plain(screen.query_one("#automation-status", Static)) == running
 
     drive(app, scenario)
 
@@ -202,6 +204,7 @@ def test_a_project_without_automation_says_how_to_declare_some(make_app, tmp_pat
     app = make_app(root=root)
 
     async def scenario(pilot: Pilot[None]) -> None:
+        assert "daemon" not in plain(pilot.app.main.query_one("#status-line", Static))  # no automation, no daemon
         screen = await open_automation(pilot)
         assert plain(screen.query_one("#automation-title", Static)) == EMPTY
         assert not screen.query_one("#automation-table", DataTable).display
