@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from assets_core.application.automation import Evaluation, evaluate
 from assets_core.application.workspace import Options, Workspace, open_catalog_only, open_workspace
-from assets_core.application.worker import options_argv
+from assets_core.application.worker import EXIT_DONE, EXIT_FAILED, EXIT_NOTHING, options_argv
 from assets_core.automation.records import FAILED, REQUESTED, RequestRecord
 from assets_core.errors import ProjectError
 from assets_core.planning.state import now
@@ -100,10 +100,11 @@ class Daemon:
             self._release()
 
     def _wait_interval(self) -> None:
+        """Sleep until the next tick, waking only to see runs end (and start pending ones in their place)."""
         until = now() + timedelta(seconds=self.interval)
-        while not self.stop.is_set() and now() < until and self.leading:
-            self._reap(wait=min(1.0, self.interval))
-            self._launch()
+        while not self.stop.is_set() and self.leading and (left := (until - now()).total_seconds()) > 0:
+            if self._reap(wait=min(5.0, left)):
+                self._launch()
 
     # The lease
 
@@ -163,27 +164,28 @@ class Daemon:
                 catalog.close()
         return bool(self.workers)
 
-    def _reap(self, wait: float) -> None:
-        """Wait up to ``wait`` seconds for a worker to end; say how each ended one's run went."""
-        if not self.workers:
-            self.stop.wait(wait)
-            return
+    def _reap(self, wait: float) -> bool:
+        """Wait up to ``wait`` seconds for a worker to end; say how each ended one's run went; return whether
+        any ended."""
         ended = {request_id: worker.returncode for request_id, worker in self.workers.items()
                  if worker.poll() is not None}
         if not ended:
-            self.stop.wait(wait)
-            return
+            self.stop.wait(wait if not self.workers else min(wait, 0.2))
+            return False
         catalog = open_catalog_only(self.options)
         try:
             runs = catalog.request_runs(list(ended))
             for request_id, code in ended.items():
                 request = self.requests.pop(request_id)
                 del self.workers[request_id]
-                run = runs.get(request_id)
-                how = {0: "succeeded", 1: "failed"}.get(code, f"ended with exit code {code}")
-                self.say(f"{_what(request)}: run {run or '(none)'} {how}")
+                if code == EXIT_NOTHING:
+                    self.say(f"{_what(request)}: nothing was stale, no run")
+                    continue
+                how = {EXIT_DONE: "succeeded", EXIT_FAILED: "failed"}.get(code, f"ended with exit code {code}")
+                self.say(f"{_what(request)}: run {runs.get(request_id) or '(none)'} {how}")
         finally:
             catalog.close()
+        return True
 
     def _stop_workers(self) -> None:
         """Ask every worker's run to stop (as Ctrl-C does: it ends interrupted), and wait for them a while."""

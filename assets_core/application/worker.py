@@ -20,7 +20,7 @@ from assets_core.automation.records import RequestRecord
 from assets_core.errors import AssetsError
 from assets_core.running.runs import RunStatus, new_run_id
 
-EXIT_DONE, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+EXIT_DONE, EXIT_FAILED, EXIT_ERROR, EXIT_NOTHING = 0, 1, 2, 3  # EXIT_NOTHING: nothing was stale
 
 
 def options_argv(options: Options) -> list[str]:
@@ -48,6 +48,8 @@ def run_request(options: Options, request_id: str) -> int:
             return EXIT_DONE
         result = usecases.materialize(workspace, request.selection, trigger=request.trigger,
                                       partition=request.partition, run_id=run_id)
+        if result.run_id is None:
+            return EXIT_NOTHING
         return EXIT_DONE if result.status == RunStatus.SUCCESS else EXIT_FAILED
     finally:
         workspace.catalog.close()

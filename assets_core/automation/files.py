@@ -100,41 +100,51 @@ def changes(previous: Mapping[str, FileStamp], listing: Listing,
 
 def partition_of(path: str, source: Asset) -> str | None:
     """The partition of a partitioned ``source`` that a file at ``path`` (relative to the project folder)
-    belongs to, read from the placeholder in the source's path; None when it has no single placeholder or the
-    path does not match it.
+    belongs to, read from the placeholders in the source's path (a multi-partition's key joins its dimensions'
+    parts with ``|``); None when the path does not match it.
 
     >>> from assets_core.declaring.definitions import source_asset
+    >>> from assets_core.declaring.partitions import MultiPartitions, StaticPartitions
     >>> from assets_core.declaring.time_partitions import DailyPartitions
     >>> daily = source_asset("raw", "landing/{date}/*.csv", partitions=DailyPartitions("2026-01-01"))
     >>> partition_of("landing/2026-03-01/orders.csv", daily), partition_of("other/orders.csv", daily)
     ('2026-03-01', None)
+    >>> both = MultiPartitions(date=DailyPartitions("2026-01-01"), region=StaticPartitions(["eu", "us"]))
+    >>> partition_of("data/events_2026-01-14_eu.csv", source_asset("e", "data/events_{date}_{region}.csv",
+    ...                                                             partitions=both))
+    '2026-01-14|eu'
     """
-    if source.partitions is None or source.path is None or len(source.partitions.placeholder_names) != 1:
+    if source.partitions is None or source.path is None:
         return None
     match = _template(source.path).fullmatch(path)
-    return match.group(source.partitions.placeholder_names[0]) if match else None
+    if match is None:
+        return None
+    try:
+        return "|".join(match.group(name) for name in source.partitions.placeholder_names)
+    except IndexError:  # a placeholder the path does not name (the graph reports such a path)
+        return None
 
 
 def evaluate_file_sensor(sensor: FileSensor, cursor: str | None, root: str | os.PathLike[str],
                          sources: Iterable[Asset] = (),
                          digest: Callable[[str], str] | None = None) -> FileSensorResult:
-    """Look at the files, compare them with the stamps in ``cursor``, and ask for one run per partition of
-    the new or changed files (one run for all of them when ``sources``, the partitioned sources the sensor
-    selects, place no file in a partition). Each run's key names its files' contents, so the same files never
-    start a second run."""
+    """Look at the files, compare them with the stamps in ``cursor``, and ask for one run of the sensor's
+    selection for the new or changed files: for their partitions (``K1,K2``) when ``sources``, the partitioned
+    sources, place each of them in one; for every stale partition when one is placed in none, or at the first
+    evaluation (no cursor: the files found were not seen arrive). The run's key names the files' contents, so
+    the same files never start a second run."""
     listing = scan(root, sensor.path)
     previous = stamps_from_cursor(cursor)
     read = digest or _file_digest
     digests = {path: read(os.path.join(root, path)) for path in unsure(previous, listing)}
     stamps, changed = changes(previous, listing, digests)
+    if not changed:
+        return FileSensorResult((), (), stamps)
     partitioned = [source for source in sources if source.partitions is not None]
-    groups: dict[str | None, list[str]] = {}
-    for path in changed:
-        key = next(filter(None, (partition_of(path, source) for source in partitioned)), None)
-        groups.setdefault(key, []).append(path)
-    requests = tuple(RunRequest(sensor.selection, key, _run_key(sensor, key, paths, stamps))
-                     for key, paths in groups.items())
-    return FileSensorResult(requests, tuple(changed), stamps)
+    keys = [next(filter(None, (partition_of(path, source) for source in partitioned)), None) for path in changed]
+    spec = None if cursor is None or None in keys else ",".join(dict.fromkeys(key for key in keys if key))
+    request = RunRequest(sensor.selection, spec, _run_key(sensor, spec, changed, stamps))
+    return FileSensorResult((request,), tuple(changed), stamps)
 
 
 def stamps_to_cursor(stamps: Mapping[str, FileStamp]) -> str:

@@ -25,6 +25,8 @@ from assets_core import (
     Upstream,
     WeeklyPartitions,
     asset,
+    file_sensor,
+    schedule,
     source_asset,
 )
 
@@ -124,3 +126,9 @@ def sessions(clean_events: pl.LazyFrame, previous: pl.DataFrame | None) -> Outpu
 
 SESSION_COLUMNS = ["date", "region", "sessions", "events", "mean_events", "mean_length_s", "fingerprint",
                    "gap_minutes"]
+
+
+# Under `assets daemon`: every night at 02:00 Paris time, and soon after an events file lands or changes (the
+# run is for that file's day and region, and what reads it).
+nightly = schedule("nightly", "0 2 * * *", "clean_events+", timezone="Europe/Paris")
+arrivals = file_sensor("arrivals", "data/events_*.csv", "clean_events+", interval_seconds=10)

@@ -64,16 +64,19 @@ def test_changed_content_starts_a_run_with_a_new_key_and_a_removed_file_none(tmp
     assert removed.requests == () and removed.stamps == {}
 
 
-def test_files_of_a_partitioned_source_start_one_run_per_partition(tmp_path):
+def test_files_of_a_partitioned_source_start_one_run_for_their_partitions(tmp_path):
     raw = source_asset("raw", "landing/{date}/*.csv", partitions=DailyPartitions("2026-01-01"))
     land(tmp_path, "2026-03-01/a.csv", "1\n")
+    first = evaluate_file_sensor(LANDED, None, tmp_path, sources=[raw])
+    assert [r.partition for r in first.requests] == [None]  # first evaluation: not seen arrive, every stale one
     land(tmp_path, "2026-03-01/b.csv", "2\n")
     land(tmp_path, "2026-03-02/a.csv", "3\n")
-    land(tmp_path, "loose.csv", "4\n")
-    result = evaluate_file_sensor(LANDED, None, tmp_path, sources=[raw])
-    assert sorted((r.partition or "") for r in result.requests) == ["", "2026-03-01", "2026-03-02"]
-    keys = {r.run_key for r in result.requests}
-    assert len(keys) == 3 and all(key.startswith("landed:") for key in keys)
+    result = evaluate_file_sensor(LANDED, first.cursor, tmp_path, sources=[raw])
+    [request] = result.requests
+    assert request.partition == "2026-03-01,2026-03-02" and request.run_key.startswith("landed:")
+    land(tmp_path, "loose.csv", "4\n")  # in no partition: the run is for every stale partition
+    loose = evaluate_file_sensor(LANDED, result.cursor, tmp_path, sources=[raw])
+    assert [r.partition for r in loose.requests] == [None]
 
 
 def test_partition_of_reads_the_placeholder_of_a_source_path():
