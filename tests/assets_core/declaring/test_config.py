@@ -33,7 +33,7 @@ def _problems(folder, text: str) -> str:
     ("[tool.assets.retry]\ndelay = inf", "[tool.assets.retry] delay must be a finite number of at least 0, not Infinity"),
     ("[tool.assets.retry]\nmax_delay = nan", "[tool.assets.retry] max_delay must be a finite number"),
     ("[tool.assets.retry]\nretry_on = \"NoSuchError\"", "retry_on names 'NoSuchError', which is no exception class"),
-    ("[tool.assets.alerts]\non = 5", "[tool.assets.alerts] on must be one or a list of: failure, check, anomaly, not 5"),
+    ("[tool.assets.alerts]\non = 5", "[tool.assets.alerts] on must be one or a list of: failure, check, anomaly, freshness, sensor, not 5"),
     ('[tool.assets.alerts]\non = ["failures"]', "[tool.assets.alerts] on must be one or a list of"),
 ])
 def test_a_wrong_key_names_the_file_the_key_and_what_it_must_be(folder, line, expected):
