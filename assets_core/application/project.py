@@ -33,9 +33,10 @@ from assets_core.planning.selection import Selection, parse_selection
 from assets_core.planning.snapshot import Snapshot
 from assets_core.planning.state import AssetState, Catalog, MemoryCatalog, now, split_node
 from assets_core.planning.versioning import CodeVersioner
+from assets_core.running import observed
 from assets_core.running.alerts import AlertHook
 from assets_core.running.recovery import dead_runs, process_alive
-from assets_core.running.runs import Listener, RunResult, RunSettings
+from assets_core.running.runs import Listener, RunResult, RunSettings, RunStatus
 from assets_core.running.stopping import Stop
 from assets_core.running.storage import Storage
 
@@ -124,7 +125,11 @@ class Project:
 
     def run(self, plan: Plan, snapshot: Snapshot, settings: RunSettings | None = None,
             listener: Listener | None = None, stop: Stop | None = None) -> RunResult:
-        """Run a plan made from ``snapshot`` (until done, or until ``stop`` is requested)."""
+        """Run a plan made from ``snapshot`` (until done, or until ``stop`` is requested). A plan with nothing to
+        run and no source data change to record makes no run at all (a source whose file was only touched, its
+        data the same, is hashed again by the next command)."""
+        if not plan.steps and not observed.data_changed(snapshot.observations, snapshot.state):
+            return RunResult(None, RunStatus.SUCCESS, ())
         with late_import():  # the runner (and polars with it) only when something runs
             from assets_core.running.execution import Execution, RunEnvironment
 

@@ -110,10 +110,7 @@ class Execution:
         self._preloads = ["urllib.request"] if any(hook.url for hook in hooks) else []
 
     def run(self, plan: Plan) -> RunResult:
-        """Run the plan; a plan with nothing to run and no source data change to record makes no run at all
-        (a source whose file was only touched, its data the same, is hashed again by the next command)."""
-        if not plan.steps and not observed.data_changed(self.observations, self.state):
-            return RunResult(None, RunStatus.SUCCESS, ())
+        """Run the plan (:meth:`Project.run` makes no run of a plan with nothing to do)."""
         try:
             self.home.mkdir(parents=True, exist_ok=True)
         except OSError as error:
