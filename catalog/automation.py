@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from assets_core.automation.records import (
     PENDING,
+    SKIPPED,
     STARTED,
     AutomationState,
     DaemonLease,
@@ -116,6 +117,12 @@ def record_tick(connection: Connection, tick: TickRecord, moved: Moved | None) -
         values["last_tick"] = to_utc(moved.last_tick)
     _upsert_state(connection, tick.name, values)
     return recorded
+
+
+def prune_ticks(connection: Connection, before: datetime) -> int:
+    """Delete the skipped ticks evaluated before ``before`` (a skipped tick requests nothing); return how many."""
+    found = connection.execute(delete(TICK).where(TICK.c.status == SKIPPED, TICK.c.evaluated_at < to_utc(before)))
+    return int(found.rowcount or 0)
 
 
 def set_paused(connection: Connection, name: str, kind: str, paused: bool) -> None:
@@ -265,6 +272,11 @@ class AutomationRecords:
         """The latest ticks (of one automation), newest first, each with its requests."""
         with self._read() as connection:
             return list_ticks(connection, name, limit)
+
+    def prune_ticks(self, before: datetime) -> int:
+        """Delete the skipped ticks evaluated before ``before``; return how many."""
+        with self._write() as connection:
+            return prune_ticks(connection, before)
 
     def pending_requests(self) -> list[RequestRecord]:
         """The requests not claimed yet, oldest first (in the order recorded)."""

@@ -241,6 +241,9 @@ class QuickCatalog:
     def record_tick(self, tick: TickRecord, moved: Moved | None = None) -> list[RequestRecord]:
         return self._open().record_tick(tick, moved)
 
+    def prune_ticks(self, before: datetime) -> int:
+        return self._open().prune_ticks(before)
+
     def set_paused(self, name: str, kind: str, paused: bool) -> None:
         self._open().set_paused(name, kind, paused)
 

@@ -26,6 +26,7 @@ from assets_core.errors import ProjectError
 from assets_core.planning.state import now
 from assets_core.running.recovery import HOST, process_alive
 
+TICKS_KEPT = timedelta(days=7)  # skipped ticks (a sensor every 30 s makes 2,880 a day) older than this go
 STOP_GRACE = 60.0  # seconds runs in flight get to stop once the daemon is told to stop
 
 
@@ -68,6 +69,7 @@ class Daemon:
         workspace = open_workspace(self.options)
         try:
             evaluation = evaluate(workspace, at)
+            workspace.catalog.prune_ticks(at - TICKS_KEPT)  # what requested nothing is kept for a week
             for line in describe(evaluation):
                 self.say(line)
             self._launch(workspace)

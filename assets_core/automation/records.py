@@ -118,6 +118,10 @@ class AutomationStore(Protocol):
         """The latest ticks (of one automation), newest first, each with its requests."""
         ...
 
+    def prune_ticks(self, before: datetime) -> int:
+        """Delete the skipped ticks (which requested nothing) evaluated before ``before``; return how many."""
+        ...
+
     def pending_requests(self) -> list[RequestRecord]:
         """The requests not claimed yet, oldest first."""
         ...

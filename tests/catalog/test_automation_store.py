@@ -291,7 +291,7 @@ def test_a_quick_catalog_delegates_every_automation_method(catalog_path: Path) -
     open_catalog(sqlite_url(catalog_path)).close()
     methods = [name for name, member in vars(AutomationStore).items()
                if inspect.isfunction(member) and not name.startswith("_")]
-    assert len(methods) == 10
+    assert len(methods) == 11
     for name in methods:
         assert inspect.signature(getattr(QuickCatalog, name)) == inspect.signature(getattr(AutomationStore, name))
         assert inspect.signature(getattr(SqlCatalog, name)) == inspect.signature(getattr(AutomationStore, name))
@@ -306,7 +306,7 @@ def test_a_quick_catalog_delegates_every_automation_method(catalog_path: Path) -
             given.request_id: "r"}
         assert quick.acquire_daemon_lease("d", 1, "h", at(0), STALE) and quick.daemon_lease() is not None
         quick.release_daemon_lease("d")
-        assert quick.daemon_lease() is None
+        assert quick.daemon_lease() is None and quick.prune_ticks(at(0)) == 0
 
 
 def _make_schema_4(path: Path) -> None:
@@ -337,3 +337,15 @@ def test_a_version_4_catalog_is_migrated_to_5_and_keeps_automation(catalog_path:
         assert reopened.automation_states()["nightly"] == AutomationState(
             "nightly", SCHEDULE, cursor="c", updated_at=reopened.automation_states()["nightly"].updated_at)
         assert reopened.record_tick(tick("nightly", request(run_key="k"), seconds=5)) == []
+
+
+def test_pruning_ticks_deletes_only_old_skipped_ones(tmp_path: Path) -> None:
+    with SqlCatalog(sqlite_url(tmp_path / "catalog.db")) as catalog:
+        old = datetime(2026, 3, 1, tzinfo=timezone.utc)
+        catalog.record_tick(TickRecord("s", SENSOR, SKIPPED, "nothing new", old))
+        catalog.record_tick(TickRecord("s", SENSOR, REQUESTED, "1 run", old,
+                                       requests=(RequestRecord("s", "sensor:s", ("a",), run_key="k"),)))
+        catalog.record_tick(TickRecord("s", SENSOR, SKIPPED, "nothing new", old + timedelta(days=8)))
+        assert catalog.prune_ticks(old + timedelta(days=7)) == 1
+        assert [t.status for t in catalog.list_ticks("s")] == [SKIPPED, REQUESTED]
+        assert len(catalog.pending_requests()) == 1
