@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -255,3 +256,43 @@ def test_the_command_runs_one_tick_and_lists_ticks_and_automation(tmp_path: Path
     assert refused.returncode == 2 and "did you mean 'hourly'" in refused.stderr
     bad = assets("daemon", "--once", "--now", "2026-03-10T01:30")
     assert bad.returncode == 2 and "no time zone" in bad.stderr
+
+
+ALERTED = """
+import time
+from datetime import timedelta
+from pathlib import Path
+from assets_core import alert, asset, freshness, sensor
+
+@asset
+def report() -> dict:
+    return {"at": time.time()}
+
+stale_soon = freshness("report", timedelta(seconds=1))
+
+@sensor("feed", "report", interval_seconds=1)
+def feed(context):
+    raise ConnectionError("the feed is down")
+
+@alert(on=["freshness", "sensor"])
+def note(alert):
+    with open(Path(__file__).with_name("alerts.txt"), "a") as out:
+        out.write(alert.kind + " " + alert.text + "\\n")
+"""
+
+
+def test_a_violated_freshness_policy_alerts_once_per_violation_and_a_raising_sensor_alerts(tmp_path: Path) -> None:
+    options = project(tmp_path, ALERTED)
+    workspace = open_workspace(options)
+    usecases.materialize(workspace)
+    alerts = tmp_path / "alerts.txt"
+    time.sleep(1.2)
+    evaluated(options, "2026-03-05T00:00:00Z")
+    evaluated(options, "2026-03-05T00:00:02Z")  # the same violation: no second alert
+    lines = alerts.read_text().splitlines()
+    assert [line.split()[0] for line in lines] == ["freshness", "sensor", "sensor"]
+    assert "asset report is overdue" in lines[0] and "ConnectionError: the feed is down" in lines[1]
+    usecases.materialize(workspace, force=True)  # a new value, late again later: a new violation
+    time.sleep(1.2)
+    evaluated(options, "2026-03-05T00:00:04Z")
+    assert [line.split()[0] for line in alerts.read_text().splitlines()].count("freshness") == 2
