@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from assets_core.application.workspace import Workspace
-from assets_core.automation.conditions import facts_for
+from assets_core.automation.conditions import NOT_DUE, facts_for
 from assets_core.automation.cron import due_ticks, local_text, next_tick, partition_for_tick
 from assets_core.automation.declarations import FileSensor, RunRequest, Schedule, Sensor
 from assets_core.automation.files import evaluate_file_sensor
@@ -135,7 +135,8 @@ def sensor_tick(workspace: Workspace, sensor: FileSensor | Sensor, state: Automa
     if isinstance(sensor, FileSensor):
         sources = [item for item in project.graph if item.is_source and item.partitions is not None]
         found = evaluate_file_sensor(sensor, cursor, project.root, sources)
-        asked, cursor, kind = found.requests, found.cursor, FILE_SENSOR
+        asked, kind = found.requests, FILE_SENSOR
+        cursor = None if found.kept is not None else found.cursor  # None: the saved cursor stays as it is
         changed = f"{len(found.changed)} new or changed file(s), e.g. {found.changed[0]}" if found.changed else ""
     else:
         result = evaluate_sensor(sensor, cursor, at, project.root)
@@ -185,7 +186,11 @@ def conditions_tick(workspace: Workspace, snapshot: Snapshot, state: AutomationS
     for item in carrying:
         condition = item.options.automation
         assert condition is not None
+        judge_fresh = condition.may_fire_when_fresh()
         for node in snapshot.nodes.nodes(item.name):
+            if not judge_fresh and snapshot.statuses[node].fresh:
+                reasons.setdefault(NOT_DUE, []).append(f"{node}: fresh")
+                continue
             ups = [up for up in snapshot.nodes.upstream(node) if not project.graph[split_node(up)[0]].is_source]
             own = snapshot.state.get(node)
             made = own.materialization.created_at if own is not None and own.materialization is not None else None

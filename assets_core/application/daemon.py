@@ -22,7 +22,7 @@ from assets_core.application.automation import Evaluation, evaluate
 from assets_core.application.workspace import Options, Workspace, open_catalog_only, open_workspace
 from assets_core.application.worker import EXIT_DONE, EXIT_FAILED, EXIT_NOTHING, options_argv
 from assets_core.automation.records import FAILED, REQUESTED, RequestRecord
-from assets_core.errors import ProjectError
+from assets_core.errors import AssetsError, ProjectError
 from assets_core.planning.state import now
 from assets_core.running.recovery import HOST, process_alive
 
@@ -92,7 +92,10 @@ class Daemon:
                     self.stop.wait(self.interval / 2)
                     continue
                 told_standby = False
-                self.tick(now())
+                try:
+                    self.tick(now())
+                except AssetsError as error:  # definitions broken by an edit, a catalog busy: the next tick retries
+                    self.say(f"tick failed: {error}; the next tick tries again")
                 self._wait_interval()
         except KeyboardInterrupt:
             self.say("stopping: Ctrl-C")

@@ -83,6 +83,11 @@ class Condition(ABC):
     def judge(self, facts: Facts) -> Verdict:
         """This condition's own verdict (the shared rules are applied by :meth:`evaluate`)."""
 
+    def may_fire_when_fresh(self) -> bool:
+        """Whether the condition can fire for a fresh node: only a cron tick can (a fresh node has no upstream
+        change and is not missing). A tick passes over fresh nodes without judging them one by one."""
+        return False
+
     def __or__(self, other: Condition) -> Condition:
         if not isinstance(other, Condition):
             return NotImplemented
@@ -106,6 +111,9 @@ class AnyOf(Condition):
         chosen = firing or verdicts
         return Verdict(bool(firing), "; ".join(dict.fromkeys(v.reason for v in chosen)), chosen[0].kind)
 
+    def may_fire_when_fresh(self) -> bool:
+        return any(condition.may_fire_when_fresh() for condition in self.conditions)
+
     def __str__(self) -> str:
         return " | ".join(_shown(condition, AllOf) for condition in self.conditions)
 
@@ -122,6 +130,9 @@ class AllOf(Condition):
         if failing:
             return failing[0]
         return Verdict(True, " and ".join(dict.fromkeys(v.reason for v in verdicts)), verdicts[0].kind)
+
+    def may_fire_when_fresh(self) -> bool:
+        return all(condition.may_fire_when_fresh() for condition in self.conditions)
 
     def __str__(self) -> str:
         return " & ".join(_shown(condition, AnyOf) for condition in self.conditions)
@@ -146,6 +157,9 @@ class OnCron(Condition):
         if facts.last_materialized is not None and facts.last_materialized >= tick:
             return Verdict(False, f"materialized since the cron tick {shown}", NOT_DUE)
         return Verdict(True, f"cron tick {shown} passed", CRON_TICK)
+
+    def may_fire_when_fresh(self) -> bool:
+        return True
 
     def __str__(self) -> str:
         zone = "" if self.timezone == "UTC" else f", {self.timezone!r}"

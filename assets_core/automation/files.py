@@ -45,10 +45,11 @@ class FileSensorResult:
     requests: tuple[RunRequest, ...]
     changed: tuple[str, ...]
     stamps: dict[str, FileStamp]
+    kept: str | None = None  # the cursor given, when no file's path, size or time changed: saved as it was
 
     @property
     def cursor(self) -> str:
-        return stamps_to_cursor(self.stamps)
+        return self.kept if self.kept is not None else stamps_to_cursor(self.stamps)
 
 
 def scan(root: str | os.PathLike[str], pattern: str) -> dict[str, tuple[int, int]]:
@@ -134,6 +135,8 @@ def evaluate_file_sensor(sensor: FileSensor, cursor: str | None, root: str | os.
     evaluation (no cursor: the files found were not seen arrive). The run's key names the files' contents, so
     the same files never start a second run."""
     listing = scan(root, sensor.path)
+    if cursor is not None and _same_files(cursor, listing):  # the usual tick: nothing to read, nothing to write
+        return FileSensorResult((), (), {}, kept=cursor)
     previous = stamps_from_cursor(cursor)
     read = digest or _file_digest
     digests = {path: read(os.path.join(root, path)) for path in unsure(previous, listing)}
@@ -163,6 +166,23 @@ def stamps_from_cursor(cursor: str | None) -> dict[str, FileStamp]:
         return {path: FileStamp(int(size), int(mtime), str(digest)) for path, (size, mtime, digest) in saved.items()}
     except (ValueError, TypeError, AttributeError):
         return {}
+
+
+def _same_files(cursor: str, listing: Listing) -> bool:
+    """Whether the cursor holds exactly the listed files, each with the same size and modification time.
+
+    >>> _same_files(stamps_to_cursor({"a.csv": FileStamp(3, 1, "x")}), {"a.csv": (3, 1)})
+    True
+    >>> _same_files(stamps_to_cursor({"a.csv": FileStamp(3, 1, "x")}), {"a.csv": (3, 2)})
+    False
+    """
+    try:
+        saved = json.loads(cursor)
+        return isinstance(saved, dict) and len(saved) == len(listing) and all(
+            (old := saved.get(path)) is not None and old[0] == size and old[1] == mtime
+            for path, (size, mtime) in listing.items())
+    except (ValueError, TypeError, IndexError, KeyError):
+        return False
 
 
 def _run_key(sensor: FileSensor, key: str | None, paths: list[str], stamps: Mapping[str, FileStamp]) -> str:

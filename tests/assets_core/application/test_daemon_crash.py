@@ -108,3 +108,22 @@ def _wait_for(condition, what: str, timeout: float = 60.0) -> None:  # type: ign
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
+
+
+def test_definitions_broken_while_it_runs_fail_a_tick_not_the_daemon(tmp_path: Path) -> None:
+    _project(tmp_path)
+    daemon = _daemon(tmp_path, "--interval", "0.5")
+    try:
+        _wait_for(lambda: _holder(tmp_path / ".assets" / "catalog.db") == daemon.pid, "the daemon to start")
+        (tmp_path / "defs.py").write_text(HOURLY + "\ndef broken(:\n")
+        time.sleep(2)
+        assert daemon.poll() is None  # still running
+        (tmp_path / "defs.py").write_text(HOURLY)
+        time.sleep(1)
+        daemon.send_signal(signal.SIGTERM)
+        out, _ = daemon.communicate(timeout=60)
+        assert daemon.returncode == 0
+        assert "tick failed:" in out and "syntax error" in out
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()

@@ -136,3 +136,16 @@ def test_a_bad_on_cron_says_where(args, message):
         on_cron(*args)
     assert raised.value.location is not None
     assert raised.value.location.file == __file__ and raised.value.location.line > 0
+
+
+def test_only_a_cron_tick_may_fire_for_a_fresh_node_which_lets_a_tick_skip_fresh_nodes() -> None:
+    cron = on_cron("0 * * * *")
+    kinds = [on_missing(), on_upstream_change(), cron]
+    combos = [*kinds, *(a | b for a in kinds for b in kinds), *(a & b for a in kinds for b in kinds)]
+    fresh = Status("n", FRESH)
+    for condition in combos:
+        for facts in (Facts("n", fresh, NOW), Facts("n", fresh, NOW, previous=datetime(2026, 3, 30, 10, 30, tzinfo=UTC))):
+            if condition.evaluate(facts).fire:
+                assert condition.may_fire_when_fresh(), condition
+    assert not (on_missing() | on_upstream_change()).may_fire_when_fresh()
+    assert (on_missing() | cron).may_fire_when_fresh() and not (on_missing() & cron).may_fire_when_fresh()
