@@ -15,11 +15,12 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
 from string import Formatter
+from typing import Any, NamedTuple
 
 from assets_core.automation.declarations import FileSensor, RunRequest
 from assets_core.declaring.definitions import Asset
@@ -28,13 +29,16 @@ from assets_core.imports import late_import
 Listing = Mapping[str, tuple[int, int]]  # path relative to the root -> (size, modification time in ns)
 
 
-@dataclass(frozen=True)
-class FileStamp:
-    """What is remembered of one file: its size, modification time and content digest."""
+class FileStamp(NamedTuple):
+    """What is remembered of one file: its size, modification time and content digest (a cursor holds each as
+    the list ``[size, mtime_ns, digest]``, which the functions here read alike)."""
 
     size: int
     mtime_ns: int
     digest: str
+
+
+Stamps = Mapping[str, Sequence[Any]]  # path -> a FileStamp, or the list a cursor holds
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ class FileSensorResult:
 
     requests: tuple[RunRequest, ...]
     changed: tuple[str, ...]
-    stamps: dict[str, FileStamp]
+    stamps: Stamps
     kept: str | None = None  # the cursor given, when no file's path, size or time changed: saved as it was
 
     @property
@@ -68,7 +72,7 @@ def scan(root: str | os.PathLike[str], pattern: str) -> dict[str, tuple[int, int
     return listing
 
 
-def unsure(previous: Mapping[str, FileStamp], listing: Listing) -> list[str]:
+def unsure(previous: Stamps, listing: Listing) -> list[str]:
     """The paths whose content must be read: new files, and files whose size or modification time changed.
 
     >>> unsure({"a.csv": FileStamp(3, 1, "x"), "b.csv": FileStamp(3, 1, "y")}, {"a.csv": (3, 1), "b.csv": (3, 2),
@@ -76,25 +80,27 @@ def unsure(previous: Mapping[str, FileStamp], listing: Listing) -> list[str]:
     ['b.csv', 'c.csv']
     """
     return sorted(path for path, (size, mtime) in listing.items()
-                  if (old := previous.get(path)) is None or (old.size, old.mtime_ns) != (size, mtime))
+                  if (old := previous.get(path)) is None or old[0] != size or old[1] != mtime)
 
 
-def changes(previous: Mapping[str, FileStamp], listing: Listing,
-            digests: Mapping[str, str]) -> tuple[dict[str, FileStamp], list[str]]:
+def changes(previous: Stamps, listing: Listing, digests: Mapping[str, str]) -> tuple[dict[str, Sequence[Any]], list[str]]:
     """The stamps to remember now, and the paths whose content is new; ``digests`` holds the content digest of
-    every path :func:`unsure` named.
+    every path :func:`unsure` named (a path it did not name keeps its stamp as it was).
 
     >>> old = {"a.csv": FileStamp(3, 1, "x")}
     >>> changes(old, {"a.csv": (3, 2), "b.csv": (1, 1)}, {"a.csv": "x", "b.csv": "z"})[1]
     ['b.csv']
     """
-    stamps: dict[str, FileStamp] = {}
+    stamps: dict[str, Sequence[Any]] = {}
     changed: list[str] = []
     for path, (size, mtime) in sorted(listing.items()):
         old = previous.get(path)
-        digest = digests.get(path, old.digest if old is not None else "")
+        if path not in digests and old is not None:
+            stamps[path] = old
+            continue
+        digest = digests.get(path, "")
         stamps[path] = FileStamp(size, mtime, digest)
-        if old is None or old.digest != digest:
+        if old is None or old[2] != digest:
             changed.append(path)
     return stamps, changed
 
@@ -135,9 +141,9 @@ def evaluate_file_sensor(sensor: FileSensor, cursor: str | None, root: str | os.
     evaluation (no cursor: the files found were not seen arrive). The run's key names the files' contents, so
     the same files never start a second run."""
     listing = scan(root, sensor.path)
-    if cursor is not None and _same_files(cursor, listing):  # the usual tick: nothing to read, nothing to write
+    previous = _saved(cursor)
+    if cursor is not None and _same_files(previous, listing):  # the usual tick: nothing to read, nothing to write
         return FileSensorResult((), (), {}, kept=cursor)
-    previous = stamps_from_cursor(cursor)
     read = digest or _file_digest
     digests = {path: read(os.path.join(root, path)) for path in unsure(previous, listing)}
     stamps, changed = changes(previous, listing, digests)
@@ -150,43 +156,47 @@ def evaluate_file_sensor(sensor: FileSensor, cursor: str | None, root: str | os.
     return FileSensorResult((request,), tuple(changed), stamps)
 
 
-def stamps_to_cursor(stamps: Mapping[str, FileStamp]) -> str:
+def stamps_to_cursor(stamps: Stamps) -> str:
     """The stamps as compact JSON text, the cursor a file sensor saves.
 
     >>> stamps_from_cursor(stamps_to_cursor({"a.csv": FileStamp(3, 1, "x")}))
     {'a.csv': FileStamp(size=3, mtime_ns=1, digest='x')}
     """
-    return json.dumps({path: [s.size, s.mtime_ns, s.digest] for path, s in stamps.items()}, separators=(",", ":"))
+    return json.dumps({path: list(stamp) for path, stamp in stamps.items()}, separators=(",", ":"))
 
 
 def stamps_from_cursor(cursor: str | None) -> dict[str, FileStamp]:
     """The stamps saved in a cursor (none for no cursor, or one that is not a file sensor's)."""
+    return {path: FileStamp(*stamp) for path, stamp in _saved(cursor).items()}
+
+
+def _saved(cursor: str | None) -> dict[str, list[Any]]:
+    """The stamps saved in a cursor as the lists it holds, each checked to be ``[int, int, str]`` (none for no
+    cursor, or one that is not a file sensor's)."""
     try:
         saved = json.loads(cursor) if cursor else {}
-        return {path: FileStamp(int(size), int(mtime), str(digest)) for path, (size, mtime, digest) in saved.items()}
-    except (ValueError, TypeError, AttributeError):
+    except ValueError:
         return {}
+    if not isinstance(saved, dict) or not all(
+            isinstance(stamp, list) and len(stamp) == 3 and type(stamp[0]) is int and type(stamp[1]) is int
+            and isinstance(stamp[2], str) for stamp in saved.values()):
+        return {}
+    return saved
 
 
-def _same_files(cursor: str, listing: Listing) -> bool:
-    """Whether the cursor holds exactly the listed files, each with the same size and modification time.
+def _same_files(previous: Stamps, listing: Listing) -> bool:
+    """Whether the saved stamps hold exactly the listed files, each with the same size and modification time.
 
-    >>> _same_files(stamps_to_cursor({"a.csv": FileStamp(3, 1, "x")}), {"a.csv": (3, 1)})
-    True
-    >>> _same_files(stamps_to_cursor({"a.csv": FileStamp(3, 1, "x")}), {"a.csv": (3, 2)})
-    False
+    >>> _same_files({"a.csv": [3, 1, "x"]}, {"a.csv": (3, 1)}), _same_files({"a.csv": [3, 1, "x"]}, {"a.csv": (3, 2)})
+    (True, False)
     """
-    try:
-        saved = json.loads(cursor)
-        return isinstance(saved, dict) and len(saved) == len(listing) and all(
-            (old := saved.get(path)) is not None and old[0] == size and old[1] == mtime
-            for path, (size, mtime) in listing.items())
-    except (ValueError, TypeError, IndexError, KeyError):
-        return False
+    return len(previous) == len(listing) and all(
+        (old := previous.get(path)) is not None and old[0] == size and old[1] == mtime
+        for path, (size, mtime) in listing.items())
 
 
-def _run_key(sensor: FileSensor, key: str | None, paths: list[str], stamps: Mapping[str, FileStamp]) -> str:
-    h = hashlib.sha256("\n".join(f"{p}\t{stamps[p].mtime_ns}\t{stamps[p].digest}" for p in paths).encode())
+def _run_key(sensor: FileSensor, key: str | None, paths: list[str], stamps: Stamps) -> str:
+    h = hashlib.sha256("\n".join(f"{p}\t{stamps[p][1]}\t{stamps[p][2]}" for p in paths).encode())
     return f"{sensor.name}:{key or '*'}:{h.hexdigest()[:16]}"
 
 
