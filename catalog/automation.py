@@ -29,6 +29,7 @@ from assets_core.automation.records import (
     Moved,
     RequestRecord,
     TickRecord,
+    as_recorded,
 )
 from assets_core.planning.state import now
 from catalog.decode import maybe_time_from, maybe_utc, time_from, to_utc
@@ -99,7 +100,8 @@ def daemon_lease(connection: Connection) -> DaemonLease | None:
 
 
 def record_tick(connection: Connection, tick: TickRecord, moved: Moved | None) -> list[RequestRecord]:
-    """Insert the tick and the requests whose run key their origin has not used, and move the automation's
+    """Insert the tick (as :func:`~assets_core.automation.records.as_recorded` says: skipped when every run key
+    was used before) and the requests whose run key their origin has not used, and move the automation's
     state on; return the requests inserted.
 
     Raises:
@@ -107,7 +109,7 @@ def record_tick(connection: Connection, tick: TickRecord, moved: Moved | None) -
             another transaction used one of the run keys meanwhile): nothing of the tick is kept.
     """
     recorded = [replace(request, tick_id=tick.tick_id) for request in _unused(connection, tick.requests)]
-    connection.execute(insert(TICK).values(_tick_values(tick)))
+    connection.execute(insert(TICK).values(_tick_values(as_recorded(tick, recorded))))
     if recorded:
         connection.execute(insert(RUN_REQUEST), [_request_values(request) for request in recorded])
     values: dict[str, Any] = {"kind": tick.kind}

@@ -31,6 +31,7 @@ from assets_core.automation.records import (
     Moved,
     RequestRecord,
     TickRecord,
+    as_recorded,
 )
 from assets_core.automation.sensors import evaluate_sensor
 from assets_core.planning.plan import ReasonKind
@@ -60,8 +61,9 @@ def evaluate(workspace: Workspace, at: datetime) -> Evaluation:
     requests: list[RequestRecord] = []
 
     def record(tick: TickRecord, moved: Moved | None) -> None:
-        requests.extend(store.record_tick(tick, moved))
-        ticks.append(tick)
+        recorded = store.record_tick(tick, moved)
+        requests.extend(recorded)
+        ticks.append(as_recorded(tick, recorded))
 
     for schedule in graph.schedules.values():
         for tick, moved in schedule_ticks(workspace, schedule, states.get(schedule.name), at):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -66,6 +66,29 @@ class TickRecord:
     tick_id: str = field(default_factory=new_id)
 
 
+def as_recorded(tick: TickRecord, recorded: Sequence[RequestRecord]) -> TickRecord:
+    """The tick as the catalog keeps it once the requests whose run key was used before are left out: with
+    the requests recorded, and skipped (so that it is pruned like any tick that started nothing) when none is;
+    its reason says which run keys were used before.
+
+    >>> asked = TickRecord("feed", SENSOR, REQUESTED, "1 run(s) requested", now(),
+    ...                    requests=(RequestRecord("feed", "sensor:feed", ("a",), run_key="batch-1"),))
+    >>> tick = as_recorded(asked, [])
+    >>> tick.status, tick.reason, tick.requests
+    ('skipped', "run key 'batch-1' was used before: no run requested again", ())
+    """
+    if len(recorded) == len(tick.requests):
+        return tick
+    kept = {request.request_id for request in recorded}
+    used = [request.run_key for request in tick.requests if request.request_id not in kept]
+    shown = ", ".join(f"'{key}'" for key in used[:3]) + (f" and {len(used) - 3} more" if len(used) > 3 else "")
+    keys = f"run key {shown} was" if len(used) == 1 else f"run keys {shown} were"
+    if not recorded:
+        return replace(tick, status=SKIPPED, reason=f"{keys} used before: no run requested again", requests=())
+    return replace(tick, reason=f"{tick.reason}; {keys} used before, not requested again",
+                   requests=tuple(recorded))
+
+
 @dataclass(frozen=True)
 class AutomationState:
     """What an automation carries from one tick to the next."""
@@ -107,7 +130,7 @@ class AutomationStore(Protocol):
     def record_tick(self, tick: TickRecord, moved: Moved | None = None) -> list[RequestRecord]:
         """Record a tick and its requests, and move the automation's state on (creating it if need be), in one
         transaction; return the requests recorded, leaving out those whose ``run_key`` this origin used
-        before (in an earlier tick, or twice in this one)."""
+        before (in an earlier tick, or twice in this one). The tick is kept as :func:`as_recorded` makes it."""
         ...
 
     def set_paused(self, name: str, kind: str, paused: bool) -> None:

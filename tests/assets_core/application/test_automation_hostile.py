@@ -1,0 +1,48 @@
+"""Automation under unlucky conditions, evaluated in process with a real catalog and real files: a run key a
+sensor keeps returning, a sensor asking for an asset that does not exist, a file gone between listing and
+reading."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from assets_core.application.automation import evaluate
+from assets_core.application.workspace import Options, open_workspace
+from assets_core.automation.records import REQUESTED, SKIPPED
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def project(root: Path, definitions: str) -> Options:
+    (root / "defs.py").write_text(definitions)
+    (root / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+    return Options(project=str(root))
+
+
+SAME_KEY = """
+from assets_core import RunRequest, asset, sensor
+
+@asset
+def report() -> dict:
+    return {"n": 1}
+
+@sensor("feed", "report", interval_seconds=10)
+def feed(context):
+    return RunRequest(run_key="batch-1")
+"""
+
+
+def test_a_run_key_used_before_makes_a_skipped_tick_that_says_so_and_is_pruned(tmp_path: Path) -> None:
+    workspace = open_workspace(project(tmp_path, SAME_KEY))
+    first = evaluate(workspace, at("2026-03-05T00:00Z"))
+    assert [t.status for t in first.ticks] == [REQUESTED] and len(first.requests) == 1
+    again = evaluate(workspace, at("2026-03-05T00:00:10Z"))
+    [tick] = again.ticks
+    assert again.requests == () and tick.requests == ()
+    assert tick.status == SKIPPED and "run key 'batch-1' was used before" in tick.reason
+    assert [(t.status, t.reason, len(t.requests)) for t in workspace.catalog.list_ticks("feed")] == [
+        (tick.status, tick.reason, 0), (REQUESTED, first.ticks[0].reason, 1)]
+    assert workspace.catalog.prune_ticks(at("2026-03-12T00:00Z")) == 1  # a week later the repeat is pruned
