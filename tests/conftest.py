@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ from assets_core.declaring.loading import load_assets
 from assets_core.application.project import Project
 from assets_core.running.storage import Storage
 from catalog import open_catalog, sqlite_url
+from tests.postgres import PostgresServer, start_server
 
 
 class ProjectFolder:
@@ -36,6 +37,20 @@ class ProjectFolder:
 @pytest.fixture
 def folder(tmp_path: Path) -> ProjectFolder:
     return ProjectFolder(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server on 127.0.0.1, started once per test process."""
+    yield from start_server()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """The URL of a new, empty database on that server (dropped after the test)."""
+    url = postgres_server.create_database()
+    yield url
+    postgres_server.drop_database(url)
 
 
 def statuses_of(project: Project) -> dict[str, str]:

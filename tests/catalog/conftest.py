@@ -54,10 +54,19 @@ def catalog_path(tmp_path: Path) -> Path:
     return tmp_path / "home" / "catalog.db"
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def catalog_url(request: pytest.FixtureRequest, catalog_path: Path) -> str:
+    """The URL of a new catalog: a SQLite file, and a database on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return sqlite_url(catalog_path)
+    return str(request.getfixturevalue("postgres_url"))
+
+
 @pytest.fixture
-def catalog(catalog_path: Path) -> Iterator[SqlCatalog]:
-    with open_catalog(sqlite_url(catalog_path)) as opened:
-        yield opened
+def catalog(catalog_url: str) -> Iterator[SqlCatalog]:
+    with open_catalog(catalog_url) as opened:
+        assert isinstance(opened, SqlCatalog) or "sqlite" in catalog_url
+        yield opened  # type: ignore[misc]
 
 
 def record_materialization(catalog: Any, record: MaterializationRecord, events: Sequence[Event] = ()) -> None:
@@ -75,8 +84,20 @@ LINEAGE_SQL = "SELECT upstream, downstream FROM lineage_edge ORDER BY upstream, 
 COLUMN_EDGES_SQL = 'SELECT asset, "column", upstream_asset, upstream_column FROM column_edge ORDER BY 1, 2, 3, 4'
 
 
-def stored(path: Path, statement: str) -> list[tuple[Any, ...]]:
-    """Rows the catalog holds, read with sqlite3 as any other tool reads them: the definitions, asset lineage
-    and column edges are stored for such readers (the framework itself never reads them back)."""
-    with closing(sqlite3.connect(path)) as connection:
-        return connection.execute(statement).fetchall()
+def stored(where: Path | str, statement: str) -> list[tuple[Any, ...]]:
+    """Rows the catalog holds, read as any other tool reads them (sqlite3 for a file, else SQLAlchemy on its URL):
+    the definitions, asset lineage and column edges are stored for such readers (the framework itself never reads
+    them back). A statement that writes is committed."""
+    if isinstance(where, Path) or where.startswith("sqlite"):
+        path = where if isinstance(where, Path) else Path(where.split("///", 1)[1])
+        with closing(sqlite3.connect(path)) as connection, connection:
+            return connection.execute(statement).fetchall()
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(where)
+    try:
+        with engine.begin() as connection:
+            found = connection.execute(text(statement))
+            return [tuple(row) for row in found] if found.returns_rows else []
+    finally:
+        engine.dispose()

@@ -60,9 +60,9 @@ def test_lineages_round_trip_with_unknown_columns_and_problems(catalog: SqlCatal
     assert loaded["broken"].columns is None and loaded["broken"].problem == BROKEN.problem
 
 
-def test_one_row_per_direct_column_edge(catalog: SqlCatalog, catalog_path: Path) -> None:
+def test_one_row_per_direct_column_edge(catalog: SqlCatalog, catalog_url: str) -> None:
     catalog.save_column_lineage({"orders": ORDERS, "finance.revenue": REVENUE, "broken": BROKEN})
-    assert stored(catalog_path, COLUMN_EDGES_SQL) == [
+    assert stored(catalog_url, COLUMN_EDGES_SQL) == [
         ("finance.revenue", "day", "orders", "id"),
         ("finance.revenue", "total", "orders", "amount"),
         ("orders", "amount", "raw", "amount"),
@@ -71,24 +71,24 @@ def test_one_row_per_direct_column_edge(catalog: SqlCatalog, catalog_path: Path)
     ]
 
 
-def test_nothing_is_written_while_the_keys_are_the_same(catalog: SqlCatalog, catalog_path: Path) -> None:
+def test_nothing_is_written_while_the_keys_are_the_same(catalog: SqlCatalog, catalog_url: str) -> None:
     assert catalog.save_column_lineage({"orders": ORDERS})
     # Mark the stored row behind the catalog's back: a write would replace it.
     marked = json.dumps({**ORDERS.to_json(), "problem": "marked"})
-    _sql(catalog_path, f"UPDATE column_lineage SET lineage = '{marked}'")
+    stored(catalog_url, f"UPDATE column_lineage SET lineage = '{marked}'")
     recomputed = TableLineage("orders", ORDERS.columns, dict(ORDERS.direct), key="k1")  # equal keys, new object
     assert catalog.save_column_lineage({"orders": recomputed}) is False
     assert catalog.load_column_lineage()["orders"].problem == "marked"
 
 
-def test_a_changed_key_replaces_every_lineage_and_edge(catalog: SqlCatalog, catalog_path: Path) -> None:
+def test_a_changed_key_replaces_every_lineage_and_edge(catalog: SqlCatalog, catalog_url: str) -> None:
     catalog.save_column_lineage({"orders": ORDERS, "finance.revenue": REVENUE})
     changed = TableLineage("orders", ("id",), {"id": ("raw.order_id",)}, key="k1-changed")
     assert catalog.save_column_lineage({"orders": changed}) is True
     assert catalog.load_column_lineage() == {"orders": changed}
-    assert stored(catalog_path, COLUMN_EDGES_SQL) == [("orders", "id", "raw", "order_id")]
+    assert stored(catalog_url, COLUMN_EDGES_SQL) == [("orders", "id", "raw", "order_id")]
     assert catalog.save_column_lineage({}) is True
-    assert catalog.load_column_lineage() == {} and stored(catalog_path, COLUMN_EDGES_SQL) == []
+    assert catalog.load_column_lineage() == {} and stored(catalog_url, COLUMN_EDGES_SQL) == []
     assert catalog.save_column_lineage({}) is False
 
 
