@@ -34,6 +34,7 @@ from assets_core.automation.records import (
     as_recorded,
 )
 from assets_core.automation.sensors import evaluate_sensor
+from assets_core.errors import SelectionError
 from assets_core.planning.plan import ReasonKind
 from assets_core.planning.snapshot import Snapshot
 from assets_core.planning.state import split_node
@@ -144,6 +145,8 @@ def sensor_tick(workspace: Workspace, sensor: FileSensor | Sensor, state: Automa
         result = evaluate_sensor(sensor, cursor, at, project.root)
         asked, cursor, error, kind, changed = result.requests, result.cursor, result.error, SENSOR, ""
     requests = tuple(_request(sensor.name, sensor.trigger, sensor.selection, r) for r in asked)
+    if not error and (wrong := _unknown_selection(workspace, sensor, requests)):
+        requests, cursor, error = (), state.cursor if state is not None else None, wrong
     if error:
         tick = TickRecord(sensor.name, kind, FAILED, "the sensor raised: see its error", at, error=error)
     elif requests:
@@ -151,6 +154,19 @@ def sensor_tick(workspace: Workspace, sensor: FileSensor | Sensor, state: Automa
     else:
         tick = TickRecord(sensor.name, kind, SKIPPED, "nothing new", at)
     return tick, Moved(cursor=cursor, last_tick=at)
+
+
+def _unknown_selection(workspace: Workspace, sensor: FileSensor | Sensor,
+                       requests: Sequence[RequestRecord]) -> str | None:
+    """What is wrong with a selection the sensor asked for (an asset that is not in the project), said now
+    rather than by a worker that would claim the request and fail; None when every selection resolves."""
+    for selection in dict.fromkeys(words for request in requests for words in request.selection):
+        try:
+            workspace.project.select([selection])
+        except SelectionError as problem:
+            return (f"sensor '{sensor.name}' ({sensor.location}) returned a RunRequest(selection={selection!r}) "
+                    f"that the project cannot run: {problem}; no run requested, its cursor is kept")
+    return None
 
 
 def _request(origin: str, trigger: str, selection: str, asked: RunRequest) -> RequestRecord:

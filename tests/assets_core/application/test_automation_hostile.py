@@ -9,7 +9,7 @@ from pathlib import Path
 
 from assets_core.application.automation import evaluate
 from assets_core.application.workspace import Options, open_workspace
-from assets_core.automation.records import REQUESTED, SKIPPED
+from assets_core.automation.records import FAILED, REQUESTED, SKIPPED
 
 
 def at(text: str) -> datetime:
@@ -46,3 +46,28 @@ def test_a_run_key_used_before_makes_a_skipped_tick_that_says_so_and_is_pruned(t
     assert [(t.status, t.reason, len(t.requests)) for t in workspace.catalog.list_ticks("feed")] == [
         (tick.status, tick.reason, 0), (REQUESTED, first.ticks[0].reason, 1)]
     assert workspace.catalog.prune_ticks(at("2026-03-12T00:00Z")) == 1  # a week later the repeat is pruned
+
+
+WRONG_ASSET = """
+from assets_core import RunRequest, asset, sensor
+
+@asset
+def report() -> dict:
+    return {"n": 1}
+
+@sensor("feed", "report", interval_seconds=10)
+def feed(context):
+    context.update_cursor("moved on")
+    return [RunRequest(run_key="ok"), RunRequest(selection="reportt", run_key="typo")]
+"""
+
+
+def test_a_sensor_asking_for_an_asset_that_does_not_exist_fails_its_tick_and_keeps_its_cursor(tmp_path: Path) -> None:
+    workspace = open_workspace(project(tmp_path, WRONG_ASSET))
+    evaluation = evaluate(workspace, at("2026-03-05T00:00Z"))
+    [tick] = evaluation.ticks
+    assert tick.status == FAILED and evaluation.requests == ()  # not a run that a worker would claim, then fail
+    assert "sensor 'feed' (" in (tick.error or "") and "defs.py:" in (tick.error or "")
+    assert "'reportt'" in (tick.error or "") and "did you mean 'report'" in (tick.error or "")
+    assert workspace.catalog.automation_states()["feed"].cursor is None
+    assert workspace.catalog.pending_requests() == []
