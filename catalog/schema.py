@@ -83,12 +83,17 @@ MIGRATIONS: tuple[Migration, ...] = (_create_missing_tables, _add_column_lineage
                                      _add_partitions, _add_automation)
 
 
+SCHEMA_LOCK = 0x617373657473  # PostgreSQL's advisory lock taken around schema changes ("assets")
+
+
 def ensure_schema(connection: Connection, url: URL) -> None:
     """Create, migrate or check the schema, in the open write transaction of ``connection``.
 
     Raises:
         CatalogError: the database belongs to something else, or to a newer release of ``assets``.
     """
+    if connection.dialect.name == "postgresql":  # two processes creating or migrating the schema: one at a time
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
     tables = set(inspect(connection).get_table_names())
     if not tables:
         for table in TABLES:

@@ -1,0 +1,123 @@
+"""A team's catalog on a real PostgreSQL server: whole commands killed with kill -9, two processes at once,
+two catalogs on one database, and a migration, as on SQLite."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from assets_core.application.workspace import Options, open_workspace
+from catalog import SCHEMA_VERSION, open_catalog
+from tests.assets_core.running.test_recovery import PIPELINE, write_source
+from tests.catalog.conftest import event, failure, materialization, record_failure, record_materialization, run, stored
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path, postgres_url: str) -> Path:
+    (tmp_path / "defs.py").write_text(PIPELINE)
+    (tmp_path / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+    write_source(tmp_path, 1)
+    return tmp_path
+
+
+def _assets(root: Path, url: str, *argv: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "tui.cli.main", *argv], cwd=root, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "ASSETS_CATALOG": url})
+
+
+def _total(root: Path, url: str) -> int:
+    with open_catalog(url) as catalog:
+        record = catalog.read_state(["total"])["total"].materialization
+    assert record is not None
+    return int(json.loads((root / ".assets" / "storage" / record.location).read_text())["sum"])
+
+
+def _recorded_but_not_stored(root: Path, url: str) -> list[str]:
+    if stored(url, "SELECT to_regclass('materialization')") == [(None,)]:
+        return []  # killed while it made the catalog: its schema is made in one transaction, or not at all
+    storage = root / ".assets" / "storage"
+    return [location for (location,) in stored(url, "SELECT location FROM materialization")
+            if not (storage / location).is_file()]
+
+
+def test_kill_minus_nine_at_random_moments_leaves_a_consistent_catalog(pipeline: Path, postgres_url: str) -> None:
+    rng = random.Random(2026)
+    for round_number in range(2, 7):
+        expected = write_source(pipeline, round_number)
+        process = _assets(pipeline, postgres_url, "materialize")
+        time.sleep(rng.uniform(0.3, 1.6))
+        process.send_signal(signal.SIGKILL)
+        process.wait(60)
+        assert _recorded_but_not_stored(pipeline, postgres_url) == []
+        finished = _assets(pipeline, postgres_url, "materialize", "--json")
+        out, err = finished.communicate(timeout=120)
+        assert finished.returncode == 0 and json.loads(out)["status"] == "success", err
+        assert _recorded_but_not_stored(pipeline, postgres_url) == []
+        assert _total(pipeline, postgres_url) == expected
+        assert "running" not in {status for (status,) in stored(postgres_url, "SELECT status FROM run")}
+        assert stored(postgres_url, "SELECT COUNT(*) FROM lease") == [(0,)]
+    assert not (pipeline / ".assets" / "catalog.db").exists()  # the catalog was PostgreSQL's, all along
+    workspace = open_workspace(Options(project=str(pipeline), catalog=postgres_url))
+    assert {status.status for status in workspace.project.statuses()} == {"fresh"}
+
+
+def test_two_processes_with_overlapping_selections_materialize_nothing_twice(pipeline: Path,
+                                                                            postgres_url: str) -> None:
+    first = _assets(pipeline, postgres_url, "materialize", "--json", "+a2", "+b2")
+    time.sleep(0.5)
+    second = _assets(pipeline, postgres_url, "materialize", "--json")
+    (out_one, err_one), (out_two, err_two) = first.communicate(timeout=120), second.communicate(timeout=120)
+    assert first.returncode == 0 and second.returncode == 0, err_one + err_two
+    counts = dict(stored(postgres_url, "SELECT asset, COUNT(*) FROM materialization GROUP BY asset"))
+    assert len(counts) == 13 and set(counts.values()) == {1}  # no asset materialized twice
+    seen = {run.run_id for run in open_catalog(postgres_url).list_runs()}
+    assert {json.loads(out_one)["run_id"], json.loads(out_two)["run_id"]} <= seen  # each sees the other's run
+    assert _total(pipeline, postgres_url) == write_source(pipeline, 1)
+
+
+def test_two_catalogs_on_one_database_see_each_others_writes(postgres_url: str) -> None:
+    with open_catalog(postgres_url) as first, open_catalog(postgres_url) as second:
+        first.begin_run(run("r1"))
+        second.begin_run(run("r2", started=1))
+        record_materialization(first, materialization("a", "r1"), [event("r1", "materialized", "a")])
+        record_failure(second, failure("a", "r2"), [event("r2", "failed", "a")])
+        second.end_run("r2", "failed")
+        first.end_run("r1", "success")
+        for catalog in (first, second):
+            state = catalog.read_state(["a"])["a"]
+            assert state.materialization == materialization("a", "r1") and state.failure == failure("a", "r2")
+            assert [(r.run_id, r.status) for r in catalog.list_runs()] == [("r2", "failed"), ("r1", "success")]
+
+
+def test_a_catalog_of_the_previous_schema_is_migrated(postgres_url: str) -> None:
+    with open_catalog(postgres_url) as made:
+        made.begin_run(run("r1"))
+    for table in ("run_request", "tick", "automation_state", "daemon_lease"):  # as the release before automation
+        stored(postgres_url, f"DROP TABLE {table}")
+    stored(postgres_url, "UPDATE catalog_meta SET value = '4' WHERE key = 'schema_version'")
+    with open_catalog(postgres_url) as migrated:
+        assert [r.run_id for r in migrated.list_runs()] == ["r1"]
+        assert migrated.automation_states() == {} and migrated.daemon_lease() is None
+    assert stored(postgres_url, "SELECT value FROM catalog_meta WHERE key = 'schema_version'") == [
+        (str(SCHEMA_VERSION),)]
+
+
+def test_processes_creating_the_catalog_at_once_all_open_it(postgres_url: str) -> None:
+    """Eight processes open a new, empty database at the same moment: the schema is made once, under a lock."""
+    script = ("import sys, time\nfrom catalog import open_catalog\nwhile time.time() < float(sys.argv[2]): pass\n"
+              "open_catalog(sys.argv[1]).close()\n")
+    start = str(time.time() + 2.0)
+    openers = [subprocess.Popen([sys.executable, "-c", script, postgres_url, start], stderr=subprocess.PIPE,
+                                text=True) for _ in range(8)]
+    errors = [opener.communicate(timeout=120)[1] for opener in openers]
+    assert [opener.returncode for opener in openers] == [0] * 8, errors
+    assert stored(postgres_url, "SELECT value FROM catalog_meta WHERE key = 'schema_version'") == [
+        (str(SCHEMA_VERSION),)]
