@@ -2,7 +2,8 @@
 
 A file is judged by its path, size and modification time, then by its content: a file whose size and time are
 unchanged is not read again; one whose content is the same as before (touched, or copied over with the same
-bytes) changes nothing. A file that disappears starts no run. What the sensor remembers between evaluations is
+bytes) changes nothing. A file that disappears starts no run, nor does one gone between the listing and the
+reading (it is not remembered either, so it is read when it is seen again). What the sensor remembers between evaluations is
 its files' stamps, saved as its cursor (:func:`stamps_to_cursor`).
 
 :func:`scan` and :func:`evaluate_file_sensor` read the disk; the rest is pure.
@@ -83,13 +84,15 @@ def unsure(previous: Stamps, listing: Listing) -> list[str]:
                   if (old := previous.get(path)) is None or old[0] != size or old[1] != mtime)
 
 
-def changes(previous: Stamps, listing: Listing, digests: Mapping[str, str]) -> tuple[dict[str, Sequence[Any]], list[str]]:
+def changes(previous: Stamps, listing: Listing,
+            digests: Mapping[str, str | None]) -> tuple[dict[str, Sequence[Any]], list[str]]:
     """The stamps to remember now, and the paths whose content is new; ``digests`` holds the content digest of
-    every path :func:`unsure` named (a path it did not name keeps its stamp as it was).
+    every path :func:`unsure` named (a path it did not name keeps its stamp as it was), None for a file that
+    could not be read (gone since it was listed): neither new nor remembered.
 
     >>> old = {"a.csv": FileStamp(3, 1, "x")}
-    >>> changes(old, {"a.csv": (3, 2), "b.csv": (1, 1)}, {"a.csv": "x", "b.csv": "z"})[1]
-    ['b.csv']
+    >>> changes(old, {"a.csv": (3, 2), "b.csv": (1, 1), "c.csv": (1, 1)}, {"a.csv": "x", "b.csv": "z", "c.csv": None})
+    ({'a.csv': FileStamp(size=3, mtime_ns=2, digest='x'), 'b.csv': FileStamp(size=1, mtime_ns=1, digest='z')}, ['b.csv'])
     """
     stamps: dict[str, Sequence[Any]] = {}
     changed: list[str] = []
@@ -98,7 +101,9 @@ def changes(previous: Stamps, listing: Listing, digests: Mapping[str, str]) -> t
         if path not in digests and old is not None:
             stamps[path] = old
             continue
-        digest = digests.get(path, "")
+        digest = digests.get(path)
+        if digest is None:  # gone (or unreadable) since the listing: judged when it is seen again
+            continue
         stamps[path] = FileStamp(size, mtime, digest)
         if old is None or old[2] != digest:
             changed.append(path)
@@ -134,7 +139,7 @@ def partition_of(path: str, source: Asset) -> str | None:
 
 def evaluate_file_sensor(sensor: FileSensor, cursor: str | None, root: str | os.PathLike[str],
                          sources: Iterable[Asset] = (),
-                         digest: Callable[[str], str] | None = None) -> FileSensorResult:
+                         digest: Callable[[str], str | None] | None = None) -> FileSensorResult:
     """Look at the files, compare them with the stamps in ``cursor``, and ask for one run of the sensor's
     selection for the new or changed files: for their partitions (``K1,K2``) when ``sources``, the partitioned
     sources, place each of them in one; for every stale partition when one is placed in none, or at the first
@@ -224,10 +229,10 @@ def _glob_pattern(literal: str) -> str:
     return "".join(wild.get(piece, re.escape(piece)) for piece in pieces)
 
 
-def _file_digest(path: str) -> str:
+def _file_digest(path: str) -> str | None:
     with late_import():  # xxhash only when a file sensor reads a file
         from assets_core.running.content import file_version
     try:
         return file_version(path)
     except OSError:  # gone since it was listed: seen again at the next evaluation
-        return ""
+        return None

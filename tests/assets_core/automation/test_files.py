@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from assets_core.automation import files
 from assets_core.automation.declarations import file_sensor
 from assets_core.automation.files import evaluate_file_sensor, partition_of, stamps_from_cursor
 from assets_core.declaring.definitions import source_asset
@@ -90,3 +91,20 @@ def test_a_cursor_that_is_not_a_file_sensors_is_read_as_none(tmp_path):
     land(tmp_path, "a.csv", "1\n")
     assert stamps_from_cursor("not json") == {} and stamps_from_cursor('{"a": 1}') == {}
     assert len(evaluate_file_sensor(LANDED, "garbage", tmp_path).requests) == 1
+
+
+def test_a_file_gone_between_the_listing_and_the_reading_starts_no_run_and_is_read_when_it_is_back(tmp_path):
+    land(tmp_path, "a.csv", "1\n")
+    first = evaluate_file_sensor(LANDED, None, tmp_path)
+    late = land(tmp_path, "b.csv", "2\n")
+
+    def removed_first(path: str) -> str | None:  # the sensor's own reader, once the file is gone
+        os.remove(path)
+        return files._file_digest(path)
+
+    gone = evaluate_file_sensor(LANDED, first.cursor, tmp_path, digest=removed_first)
+    assert gone.requests == () and gone.changed == ()
+    assert "landing/b.csv" not in stamps_from_cursor(gone.cursor)  # not remembered: read again when seen again
+    late.write_text("2\n")
+    back = evaluate_file_sensor(LANDED, gone.cursor, tmp_path)
+    assert back.changed == ("landing/b.csv",) and len(back.requests) == 1
