@@ -98,6 +98,11 @@ def schedule_ticks(workspace: Workspace, schedule: Schedule, state: AutomationSt
         upcoming = local_text(next_tick(schedule.cron, zone, at), zone)
         return [(TickRecord(name, SCHEDULE, SKIPPED, f"first evaluation: runs from its next tick, {upcoming}", at),
                  Moved(last_tick=at))]
+    if state.last_tick > at:  # --now in the future, or a clock set back: else it would wait for that time
+        upcoming = local_text(next_tick(schedule.cron, zone, at), zone)
+        return [(TickRecord(name, SCHEDULE, SKIPPED, f"last evaluated at {local_text(state.last_tick, zone)}, later "
+                            f"than now (a clock set back, or --now in the future): runs from its next tick, "
+                            f"{upcoming}", at), Moved(last_tick=at))]
     due = due_ticks(schedule, state.last_tick, at)
     if not due.ticks:
         return []
@@ -129,8 +134,8 @@ def schedule_partition(workspace: Workspace, schedule: Schedule, tick: datetime)
 def sensor_tick(workspace: Workspace, sensor: FileSensor | Sensor, state: AutomationState | None,
                 at: datetime) -> tuple[TickRecord, Moved] | None:
     """A sensor's evaluation, when its interval has passed and it is not paused."""
-    if state is not None and (state.paused or (state.last_tick is not None and
-                                               (at - state.last_tick).total_seconds() < sensor.interval_seconds)):
+    if state is not None and (state.paused or (state.last_tick is not None and  # a last tick after now: due
+                                               0 <= (at - state.last_tick).total_seconds() < sensor.interval_seconds)):
         return None
     cursor = state.cursor if state is not None else None
     project = workspace.project

@@ -71,3 +71,29 @@ def test_a_sensor_asking_for_an_asset_that_does_not_exist_fails_its_tick_and_kee
     assert "'reportt'" in (tick.error or "") and "did you mean 'report'" in (tick.error or "")
     assert workspace.catalog.automation_states()["feed"].cursor is None
     assert workspace.catalog.pending_requests() == []
+
+
+CLOCKED = """
+from assets_core import RunRequest, asset, schedule, sensor
+
+@asset
+def report() -> dict:
+    return {"n": 1}
+
+hourly = schedule("hourly", "0 * * * *", "report")
+
+@sensor("feed", "report", interval_seconds=10)
+def feed(context):
+    return None
+"""
+
+
+def test_an_evaluation_at_a_time_later_than_now_does_not_stall_schedules_and_sensors(tmp_path: Path) -> None:
+    workspace = open_workspace(project(tmp_path, CLOCKED))
+    evaluate(workspace, at("2026-03-10T00:30Z"))
+    evaluate(workspace, at("2027-01-01T00:30Z"))  # --now in the future (or a clock set far ahead, then back)
+    back = {tick.name: tick for tick in evaluate(workspace, at("2026-03-10T01:30Z")).ticks}
+    assert back["feed"].reason == "nothing new"  # evaluated, not left waiting until 2027
+    assert back["hourly"].status == SKIPPED and "2027-01-01" in back["hourly"].reason
+    resumed = evaluate(workspace, at("2026-03-10T02:30Z"))
+    assert [r.run_key for r in resumed.requests] == ["hourly@2026-03-10T02:00:00+00:00"]
