@@ -19,8 +19,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from assets_core.application.automation import Evaluation, evaluate
-from assets_core.application.workspace import Options, Workspace, open_catalog_only, open_workspace
 from assets_core.application.worker import EXIT_DONE, EXIT_FAILED, EXIT_NOTHING, options_argv
+from assets_core.application.workspace import Options, Workspace, open_catalog_only, open_workspace
 from assets_core.automation.records import FAILED, REQUESTED, RequestRecord
 from assets_core.errors import AssetsError, ProjectError
 from assets_core.planning.state import now
@@ -44,6 +44,7 @@ class Daemon:
         self.workers: dict[str, subprocess.Popen[bytes]] = {}  # request id -> its worker
         self.requests: dict[str, RequestRecord] = {}
         self.launched: set[str] = set()  # a request whose worker ended unclaimed waits for the next daemon
+        self.held: dict[str, int] = {}  # a paused automation -> how many of its requests wait, as last said
         self.leading = False
 
     # One evaluation, for --once and for system cron
@@ -150,12 +151,19 @@ class Daemon:
     # The workers
 
     def _launch(self, workspace: Workspace | None = None) -> bool:
-        """Start a worker for each pending request, as many as ``max_runs`` allows; return whether any runs."""
+        """Start a worker for each pending request, as many as ``max_runs`` allows; return whether any runs.
+
+        The requests of an automation paused since it made them wait, unstarted, until it is unpaused."""
         catalog = workspace.catalog if workspace is not None else open_catalog_only(self.options)
         try:
+            paused = {name for name, state in catalog.automation_states().items() if state.paused}
+            held: dict[str, int] = {}
             for request in catalog.pending_requests():
                 if len(self.workers) >= self.max_runs:
                     break
+                if request.origin in paused:
+                    held[request.origin] = held.get(request.origin, 0) + 1
+                    continue
                 if request.request_id in self.launched:
                     continue
                 self.launched.add(request.request_id)
@@ -164,6 +172,10 @@ class Daemon:
                      *options_argv(self.options)], stdout=subprocess.DEVNULL)
                 self.requests[request.request_id] = request
                 self.say(f"started {_what(request)}")
+            for origin, count in held.items():
+                if self.held.get(origin) != count:  # said once, not at every launch
+                    self.say(f"{origin} is paused: {count} run(s) it requested wait until it is unpaused")
+            self.held = held
         finally:
             if workspace is None:
                 catalog.close()

@@ -8,6 +8,8 @@ from datetime import datetime
 from pathlib import Path
 
 from assets_core.application.automation import evaluate
+from assets_core.application.automation_status import set_paused
+from assets_core.application.daemon import Daemon
 from assets_core.application.workspace import Options, open_workspace
 from assets_core.automation.records import FAILED, REQUESTED, SKIPPED
 
@@ -97,3 +99,20 @@ def test_an_evaluation_at_a_time_later_than_now_does_not_stall_schedules_and_sen
     assert back["hourly"].status == SKIPPED and "2027-01-01" in back["hourly"].reason
     resumed = evaluate(workspace, at("2026-03-10T02:30Z"))
     assert [r.run_key for r in resumed.requests] == ["hourly@2026-03-10T02:00:00+00:00"]
+
+
+def test_pausing_holds_the_requests_it_made_that_have_not_started_and_unpausing_runs_them(tmp_path: Path) -> None:
+    options = project(tmp_path, CLOCKED.replace("@sensor", "# @sensor"))
+    workspace = open_workspace(options)
+    evaluate(workspace, at("2026-03-10T00:30Z"))
+    [request] = evaluate(workspace, at("2026-03-10T01:30Z")).requests  # recorded; the daemon was killed then
+    set_paused(workspace, "hourly", True)
+    lines: list[str] = []
+    Daemon(options, say=lines.append).once(at("2026-03-10T01:40Z"))
+    assert [r.request_id for r in workspace.catalog.pending_requests()] == [request.request_id]
+    assert not [run for run in workspace.catalog.list_runs(10) if run.trigger == "schedule:hourly"]
+    assert any("hourly is paused" in line for line in lines)
+    set_paused(workspace, "hourly", False)
+    Daemon(options, say=lines.append).once(at("2026-03-10T01:50Z"))
+    assert workspace.catalog.pending_requests() == []
+    assert [run.trigger for run in workspace.catalog.list_runs(10)] == ["schedule:hourly"]
