@@ -86,24 +86,35 @@ class Daemon:
         heartbeat = threading.Thread(target=self._heartbeat, name="daemon-lease", daemon=True)
         heartbeat.start()
         told_standby = False
+        unavailable: str | None = None  # the catalog's error, as last said
         try:
             while not self.stop.is_set():
-                if not self._lead(quiet=told_standby):
-                    told_standby = True
-                    self.stop.wait(self.interval / 2)
-                    continue
-                told_standby = False
                 try:
-                    self.tick(now())
-                except AssetsError as error:  # definitions broken by an edit, a catalog busy: the next tick retries
-                    self.say(f"tick failed: {error}; the next tick tries again")
-                self._wait_interval()
+                    if not self._lead(quiet=told_standby):
+                        told_standby = True
+                        self.stop.wait(self.interval / 2)
+                        continue
+                    told_standby = False
+                    try:
+                        self.tick(now())
+                    except AssetsError as error:  # definitions broken by an edit: the next tick retries
+                        self.say(f"tick failed: {error}; the next tick tries again")
+                    self._wait_interval()
+                    unavailable = None
+                except AssetsError as error:  # the catalog unreachable or busy a while: the daemon lives on
+                    if str(error) != unavailable:  # said once, not at every try
+                        self.say(f"catalog unavailable: {error}; trying again every {self.interval / 2:g} s")
+                    unavailable = str(error)
+                    self.stop.wait(self.interval / 2)
         except KeyboardInterrupt:
             self.say("stopping: Ctrl-C")
         finally:
             self.stop.set()
             self._stop_workers()
-            self._release()
+            try:
+                self._release()
+            except AssetsError as error:  # the lease goes stale by itself: a standby takes over then
+                self.say(f"the lease could not be given up: {error}")
 
     def _wait_interval(self) -> None:
         """Sleep until the next tick, waking only to see runs end (and start pending ones in their place)."""
@@ -133,12 +144,15 @@ class Daemon:
     def _heartbeat(self) -> None:
         while not self.stop.wait(self.interval / 3):
             if self.leading:
-                catalog = open_catalog_only(self.options)
                 try:
-                    stale = timedelta(seconds=1.5 * self.interval)
-                    self.leading = catalog.acquire_daemon_lease(self.holder, os.getpid(), HOST, now(), stale)
-                finally:
-                    catalog.close()
+                    catalog = open_catalog_only(self.options)
+                    try:
+                        stale = timedelta(seconds=1.5 * self.interval)
+                        self.leading = catalog.acquire_daemon_lease(self.holder, os.getpid(), HOST, now(), stale)
+                    finally:
+                        catalog.close()
+                except AssetsError:  # the loop says why; this thread must outlive a catalog unavailable a while
+                    self.leading = False  # not renewed: the loop asks for the lease again before its next tick
 
     def _release(self) -> None:
         catalog = open_catalog_only(self.options)

@@ -1,17 +1,21 @@
-"""Automation under unlucky conditions, evaluated in process with a real catalog and real files: a run key a
-sensor keeps returning, a sensor asking for an asset that does not exist, a file gone between listing and
-reading."""
+"""Automation under unlucky conditions, in process with a real catalog and real files: a run key a sensor keeps
+returning, a sensor asking for an asset that does not exist, an evaluation later than now, a pause while runs
+wait, a catalog unavailable under a running daemon."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 from assets_core.application.automation import evaluate
 from assets_core.application.automation_status import set_paused
 from assets_core.application.daemon import Daemon
-from assets_core.application.workspace import Options, open_workspace
-from assets_core.automation.records import FAILED, REQUESTED, SKIPPED
+from assets_core.application.workspace import Options, open_catalog_only, open_workspace
+from assets_core.automation.records import FAILED, REQUESTED, SKIPPED, DaemonLease
+from assets_core.planning.state import now
 
 
 def at(text: str) -> datetime:
@@ -116,3 +120,46 @@ def test_pausing_holds_the_requests_it_made_that_have_not_started_and_unpausing_
     Daemon(options, say=lines.append).once(at("2026-03-10T01:50Z"))
     assert workspace.catalog.pending_requests() == []
     assert [run.trigger for run in workspace.catalog.list_runs(10)] == ["schedule:hourly"]
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 60.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_the_daemon_outlives_its_catalog_being_unavailable_a_while_and_leads_again(tmp_path: Path) -> None:
+    options = project(tmp_path, CLOCKED)
+    lines: list[str] = []
+    daemon = Daemon(options, interval=0.3, say=lines.append)
+    serving = threading.Thread(target=daemon.serve)
+    serving.start()
+    try:
+        assert wait_for(lambda: daemon.leading)
+        catalog, aside = tmp_path / ".assets" / "catalog.db", tmp_path / "aside.db"
+        catalog.rename(aside)
+        catalog.write_bytes(b"not a database" * 100)  # as a catalog unreachable, or busy past its timeout
+        assert wait_for(lambda: any("catalog unavailable" in line for line in lines) or not serving.is_alive())
+        catalog.unlink()
+        aside.rename(catalog)
+        back = now()
+        assert wait_for(lambda: not serving.is_alive() or ((found := lease(options)) is not None and
+                                                           found.holder == daemon.holder and found.heartbeat_at > back))
+        assert serving.is_alive() and [line for line in lines if "catalog unavailable" in line][:2] == [
+            f"catalog unavailable: {catalog} is not a SQLite database, so it cannot be the catalog; move the file "
+            "away, or point --catalog / ASSETS_CATALOG at another file; trying again every 0.15 s"]
+    finally:
+        daemon.stop.set()
+        serving.join(60)
+    assert lease(options) is None  # given up when stopped
+
+
+def lease(options: Options) -> DaemonLease | None:
+    catalog = open_catalog_only(options)
+    try:
+        return catalog.daemon_lease()
+    finally:
+        catalog.close()
