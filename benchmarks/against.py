@@ -18,6 +18,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+import report  # noqa: E402  (this folder, as the script runs from it)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -94,12 +95,7 @@ def write(rev: str, size: int, runs: int, rows: list[str]) -> None:
         f"`python benchmarks/against.py {rev}`, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC: whole commands on "
         f"{size:,} assets, the two trees alternating, median of {runs} runs each; this code is {commit}.", "",
         f"| command | {rev} | this code | ratio |", "|---|---|---|---|", *rows, END])
-    text = RESULTS.read_text()
-    if BEGIN in text:
-        text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n\n" + section + "\n"
-    RESULTS.write_text(text)
+    report.write_section(RESULTS, BEGIN, END, section)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ from assets_core.application.automation import evaluate  # noqa: E402
 from assets_core.application.workspace import Options, open_workspace  # noqa: E402
 from assets_core.automation.declarations import file_sensor  # noqa: E402
 from assets_core.automation.files import evaluate_file_sensor  # noqa: E402
+import report  # noqa: E402  (this folder, as the script runs from it)
+import workloads  # noqa: E402
 
 RESULTS = HERE / "RESULTS.md"
 WORK = HERE / ".work" / "automation"
@@ -64,12 +66,7 @@ ASSETS = [root(f"a{{i}}") if i < WIDTH else
 
 
 def _project(name: str, definitions: str) -> Path:
-    root = WORK / name
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
-    (root / "defs.py").write_text(definitions)
-    (root / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
-    return root
+    return workloads.fresh_project(WORK / name, definitions)
 
 
 def conditions_tick(n: int) -> dict[str, float]:
@@ -167,13 +164,8 @@ def main() -> None:
              f"| the same with 10 new files (each read once) | < 0.2 s | {files['arrived']:.3f} s |",
              f"| an idle daemon (examples/customer_analytics, 30 s interval) over {idle['seconds']:.0f} s: share of one core "
              f"| < 1 % | {100 * idle['share']:.2f} % |", END]
-    text = RESULTS.read_text()
     section = "\n".join(lines)
-    if BEGIN in text:
-        text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n\n" + section + "\n"
-    RESULTS.write_text(text)
+    report.write_section(RESULTS, BEGIN, END, section)
     print(section)
 
 

@@ -28,6 +28,7 @@ from assets_core.planning.graph import AssetGraph  # noqa: E402
 from assets_core.lineage.sql import TableLineage, project_lineage, sql_lineage  # noqa: E402
 from assets_core.declaring.sql import _parse, sql_asset  # noqa: E402
 from catalog import open_catalog, sqlite_url  # noqa: E402
+import report  # noqa: E402  (this folder, as the script runs from it)
 
 TPCH = ROOT.parent / "shared" / "acceptance" / "tpch"
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
@@ -121,12 +122,7 @@ def main() -> None:
     lines += ["", f"The 1,000-asset project's first analysis (nothing cached) took {first:.0f} ms.", END]
     section = "\n".join(lines)
     print(section)
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if BEGIN in text:
-        text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    RESULTS.write_text(text)
+    report.write_section(RESULTS, BEGIN, END, section)
 
 
 if __name__ == "__main__":

@@ -16,12 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+import report  # noqa: E402  (this folder, as the script runs from it)
+import workloads  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
@@ -59,12 +60,7 @@ def _timed(root: Path, *argv: str) -> tuple[float, str]:
 
 
 def _project(name: str, definitions: str) -> Path:
-    root = WORK / name
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
-    (root / "defs.py").write_text(definitions)
-    (root / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
-    return root
+    return workloads.fresh_project(WORK / name, definitions)
 
 
 def hourly_status(hours: int) -> dict[str, float]:
@@ -174,13 +170,8 @@ def main() -> None:
              f"| single-run SQL backfill of {split['days']:,} days, {split['rows']:,} rows, whole command / a plain "
              f"polars script writing one Parquet file per day | <= 1.5x | {split['ratio']:.2f}x "
              f"({split['ours']:.2f} s / {split['plain']:.2f} s) |", END]
-    text = RESULTS.read_text()
     section = "\n".join(lines)
-    if BEGIN in text:
-        text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n\n" + section + "\n"
-    RESULTS.write_text(text)
+    report.write_section(RESULTS, BEGIN, END, section)
     print(section)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any
 
@@ -273,3 +274,16 @@ def _table(header: list[str], rows: list[list[str]], title: str = "") -> str:
     lines = [f"| {' | '.join(header)} |", f"|{'|'.join('---' for _ in header)}|"]
     lines += [f"| {' | '.join(row)} |" for row in rows]
     return (f"{title}\n\n" if title else "") + "\n".join(lines)
+
+
+def write_section(path: Path, begin: str, end: str, section: str, before: str | None = None) -> None:
+    """Put ``section`` (which starts with ``begin`` and ends with ``end``) in place of what the file holds between
+    those markers; a file without them gets it at its end, or before the marker ``before`` when it has that."""
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    if begin in text and end in text:
+        text = text[:text.index(begin)] + section + text[text.index(end) + len(end):]
+    elif before is not None and before in text:
+        text = text.replace(before, section + "\n\n\n" + before, 1)
+    else:
+        text = text.rstrip("\n") + "\n\n\n" + section + "\n"
+    path.write_text(text)

@@ -14,6 +14,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+import report  # noqa: E402  (this folder, as the script runs from it)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -42,11 +43,7 @@ def record(name: str, rounds: int, failed: bool, seconds: float, what: str) -> s
     lines = _section_lines(text)
     lines = [existing for existing in lines if not existing.startswith(f"- `{name}`:")] + [line]
     section = "\n".join([BEGIN, HEADING, "", *sorted(lines), END])
-    if BEGIN in text:
-        text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n\n" + section + "\n"
-    RESULTS.write_text(text)
+    report.write_section(RESULTS, BEGIN, END, section)
     return line
 
 

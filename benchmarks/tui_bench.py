@@ -38,6 +38,7 @@ from textual.pilot import Pilot  # noqa: E402
 from assets_core.planning.state import Event, RunRecord  # noqa: E402
 from tui.browser.app import BrowserApp  # noqa: E402
 from assets_core.application.workspace import Options, Workspace, open_workspace  # noqa: E402
+import report  # noqa: E402  (this folder, as the script runs from it)
 
 WORK = ROOT / "benchmarks" / ".work" / "tui"
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
@@ -301,12 +302,7 @@ def _verdict(met: bool) -> str:
 
 
 def write(section: str) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    RESULTS.write_text(text)
+    report.write_section(RESULTS, BEGIN, END, section)
 
 
 def main() -> None:

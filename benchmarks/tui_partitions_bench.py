@@ -24,6 +24,7 @@ from tui_bench import SIZE, Frames, Timings  # noqa: E402
 from assets_core.application.workspace import Options, open_workspace  # noqa: E402
 from tui.browser.app import BrowserApp  # noqa: E402
 from tui.browser.session import Browser  # noqa: E402
+import report  # noqa: E402  (this folder, as the script runs from it)
 
 PROJECT = HERE / ".work" / "partitions" / "hourly"
 RESULTS = HERE / "RESULTS.md"
@@ -66,12 +67,7 @@ def main() -> None:
         lines.append(f"| {what} | {statistics.median(series) * 1000:.0f} ms | {max(series) * 1000:.0f} ms |")
     lines.append(END)
     section = "\n".join(lines)
-    text = RESULTS.read_text()
-    if BEGIN in text:
-        text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.replace("<!-- soaks:begin -->", section + "\n\n\n<!-- soaks:begin -->", 1)
-    RESULTS.write_text(text)
+    report.write_section(RESULTS, BEGIN, END, section, before="<!-- soaks:begin -->")
     print(section)
 
 

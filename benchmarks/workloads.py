@@ -7,6 +7,7 @@ as it would load a user's ``defs.py`` (``assets materialize -f defs.py --project
 from __future__ import annotations
 
 import math
+import shutil
 from pathlib import Path
 
 # Time spent inside the asset functions, kept by the generated definitions so that the probe can subtract it.
@@ -177,3 +178,12 @@ def write_throughput(folder: Path, rows: int) -> tuple[Path, Path]:
     defs.write_text(_THROUGHPUT_DEFS.format(rows=rows, work=_WORK))
     plain.write_text(_PLAIN.format(rows=rows, work=_WORK))
     return defs, plain
+
+
+def fresh_project(root: Path, definitions: str) -> Path:
+    """An empty project folder at ``root`` (what was there is deleted) whose ``defs.py`` holds ``definitions``."""
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    (root / "defs.py").write_text(definitions)
+    (root / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+    return root
