@@ -27,6 +27,7 @@ from assets_core.planning.state import now
 from assets_core.running.recovery import HOST, process_alive
 
 TICKS_KEPT = timedelta(days=7)  # skipped ticks (a sensor every 30 s makes 2,880 a day) older than this go
+MAX_INTERVAL = 86_400.0  # seconds; a longer wait is a cron's job (assets daemon --once)
 STOP_GRACE = 60.0  # seconds runs in flight get to stop once the daemon is told to stop
 
 
@@ -35,9 +36,9 @@ class Daemon:
 
     def __init__(self, options: Options, *, interval: float = 30.0, max_runs: int = 4,
                  say: Callable[[str], None] = print) -> None:
-        if interval <= 0 or max_runs < 1:
-            raise ProjectError(f"the daemon needs an interval above 0 s and at least 1 run at a time "
-                               f"(got --interval {interval}, --max-runs {max_runs})")
+        if not 0 < interval <= MAX_INTERVAL or max_runs < 1:  # NaN too
+            raise ProjectError(f"the daemon needs an interval above 0 s and at most {MAX_INTERVAL:g} s (a day), "
+                               f"and at least 1 run at a time (got --interval {interval:g}, --max-runs {max_runs})")
         self.options, self.interval, self.max_runs, self.say = options, interval, max_runs, say
         self.holder = uuid.uuid4().hex
         self.stop = threading.Event()

@@ -10,11 +10,14 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from assets_core.application.automation import evaluate
 from assets_core.application.automation_status import set_paused
 from assets_core.application.daemon import Daemon
 from assets_core.application.workspace import Options, open_catalog_only, open_workspace
 from assets_core.automation.records import FAILED, REQUESTED, SKIPPED, DaemonLease
+from assets_core.errors import ProjectError
 from assets_core.planning.state import now
 
 
@@ -163,3 +166,9 @@ def lease(options: Options) -> DaemonLease | None:
         return catalog.daemon_lease()
     finally:
         catalog.close()
+
+
+@pytest.mark.parametrize("interval", [0.0, -1.0, float("nan"), float("inf"), 1e300])
+def test_an_interval_the_daemon_cannot_wait_is_refused_with_what_to_give(tmp_path: Path, interval: float) -> None:
+    with pytest.raises(ProjectError, match=r"an interval above 0 s and at most 86400 s .*got --interval"):
+        Daemon(project(tmp_path, CLOCKED), interval=interval)
