@@ -131,13 +131,19 @@ class Daemon:
         try:
             lease = catalog.daemon_lease()
             stale = timedelta(seconds=1.5 * self.interval)
-            if lease is not None and lease.holder != self.holder and lease.host == HOST \
-                    and not process_alive(lease.pid):
-                stale = timedelta(0)  # its process is gone: no need to wait for the lease to age
-            self.leading = catalog.acquire_daemon_lease(self.holder, os.getpid(), HOST, now(), stale)
+            other = lease is not None and lease.holder != self.holder
+            if other and lease is not None and lease.host == HOST:
+                # On this machine the holder's process says more than its heartbeat: gone, take over at once;
+                # alive (however slowly it renews, on a loaded machine), wait; silent for ten times longer than
+                # stale, its pid is taken to belong to another process now.
+                alive = process_alive(lease.pid) and now() - lease.heartbeat_at < 10 * stale
+                stale = timedelta(0) if not alive else timedelta.max
+            self.leading = catalog.acquire_daemon_lease(self.holder, os.getpid(), HOST, now(), stale) \
+                if stale != timedelta.max else False
             if not self.leading and not quiet and lease is not None:
-                self.say(f"standby: the daemon of pid {lease.pid} on {lease.host} is active; taking over if it "
-                         f"stops renewing its lease for {stale.total_seconds():g} s")
+                when = "its process ends" if stale == timedelta.max else \
+                    f"it stops renewing its lease for {stale.total_seconds():g} s"
+                self.say(f"standby: the daemon of pid {lease.pid} on {lease.host} is active; taking over if {when}")
             return self.leading
         finally:
             catalog.close()
