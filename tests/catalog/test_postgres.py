@@ -50,7 +50,7 @@ def _recorded_but_not_stored(root: Path, url: str) -> list[str]:
 
 def test_kill_minus_nine_at_random_moments_leaves_a_consistent_catalog(pipeline: Path, postgres_url: str) -> None:
     rng = random.Random(2026)
-    for round_number in range(2, 7):
+    for round_number in range(2, 5):  # three kills here; the SQLite suite kills twenty times
         expected = write_source(pipeline, round_number)
         process = _assets(pipeline, postgres_url, "materialize")
         time.sleep(rng.uniform(0.3, 1.6))
