@@ -23,6 +23,7 @@ from assets_core.imports import late_import
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z")
 DEFAULT_INTERVAL = 30  # seconds between two evaluations of a sensor
+MAX_INTERVAL = 86_400.0  # a sensor looks at least once a day (and an infinite interval has no next tick)
 
 
 @dataclass(frozen=True)
@@ -222,9 +223,9 @@ def _check_name(kind: str, name: str, location: Location) -> None:
 
 
 def _check_interval(what: str, interval: float, location: Location) -> None:
-    if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not interval > 0:
-        raise DefinitionError(f"{what} has interval_seconds={interval!r}; give a positive number of seconds "
-                              f"(default {DEFAULT_INTERVAL})", location=location)
+    if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not 0 < interval <= MAX_INTERVAL:
+        raise DefinitionError(f"{what} has interval_seconds={interval!r}; give a positive number of seconds, at "
+                              f"most {MAX_INTERVAL:g} (a day; default {DEFAULT_INTERVAL})", location=location)
 
 
 def _caller() -> Location:

@@ -16,7 +16,7 @@ from assets_core.application import automation_status
 from assets_core.application.daemon import Daemon
 from assets_core.application.workspace import Options, open_catalog_only, open_workspace
 from assets_core.automation.records import TickRecord
-from assets_core.errors import ProjectError
+from assets_core.errors import ProjectError, SelectionError, did_you_mean
 from assets_core.planning.state import now
 from tui.formatting import table
 
@@ -64,8 +64,12 @@ def ticks(args: argparse.Namespace, options: Options, console: Console) -> int:
     catalog = open_catalog_only(options)
     try:
         found = catalog.list_ticks(args.name, limit=args.limit)
+        known = set(catalog.automation_states())
     finally:
         catalog.close()
+    if args.name and not found and args.name not in known:
+        raise SelectionError(f"no automation named '{args.name}' has ticks{did_you_mean(args.name, known)}; "
+                             "'assets automation' lists them")
     if args.json:
         print(json.dumps([_tick_json(tick) for tick in found]))
         return 0

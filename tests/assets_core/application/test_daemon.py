@@ -254,6 +254,8 @@ def test_the_command_runs_one_tick_and_lists_ticks_and_automation(tmp_path: Path
     assert assets("automation", "pause", "hourly").returncode == 0
     refused = assets("automation", "pause", "hourlyy")
     assert refused.returncode == 2 and "did you mean 'hourly'" in refused.stderr
+    unknown = assets("ticks", "hourli")
+    assert unknown.returncode == 2 and "did you mean 'hourly'" in unknown.stderr
     bad = assets("daemon", "--once", "--now", "2026-03-10T01:30")
     assert bad.returncode == 2 and "no time zone" in bad.stderr
 

@@ -140,6 +140,7 @@ def test_a_selection_may_name_a_status_or_a_wildcard(tmp_path):
     (lambda: file_sensor("landed", "in/*.csv", "x", interval_seconds=0), "interval_seconds=0; give a positive"),
     (lambda: file_sensor("landed", "", "x"), "path=''; give a glob"),
     (lambda: sensor("poll", "x", interval_seconds=-1)(lambda context: None), "interval_seconds=-1"),
+    (lambda: file_sensor("landed", "in/*.csv", "x", interval_seconds=float("inf")), r"interval_seconds=inf; .* at most 86400 \(a day"),
     (lambda: sensor("bad name", "x")(lambda context: None), "sensor name 'bad name' is not a name"),
 ])
 def test_bad_arguments_are_definition_errors_with_the_callers_location(call, message):
