@@ -69,9 +69,12 @@ def evaluate(workspace: Workspace, at: datetime) -> Evaluation:
     for schedule in graph.schedules.values():
         for tick, moved in schedule_ticks(workspace, schedule, states.get(schedule.name), at):
             record(tick, moved)
+    repeated: set[str] = set()  # sensors failing as they failed last time: alerted once, when it began
     for sensor in graph.sensors.values():
         found = sensor_tick(workspace, sensor, states.get(sensor.name), at)
         if found is not None:
+            if found[0].status == FAILED and _fails_again(store.list_ticks(sensor.name, limit=1), found[0]):
+                repeated.add(sensor.name)
             record(*found)
     snapshot = workspace.project.snapshot() if _needs_snapshot(workspace) else None
     if snapshot is not None:
@@ -83,10 +86,15 @@ def evaluate(workspace: Workspace, at: datetime) -> Evaluation:
         for tick, moved, alert in freshness_ticks(workspace, snapshot, states, at):
             record(tick, moved)
             alerts.append(alert)
-    failed = [tick for tick in ticks if tick.status == FAILED and tick.error]
+    failed = [tick for tick in ticks if tick.status == FAILED and tick.error and tick.name not in repeated]
     alerts += [Alert("sensor", tick.name, "-", tick.error or "", workspace.project.root.name) for tick in failed]
     problems = deliver_all(workspace.project.hooks, alerts) if alerts else []
     return Evaluation(at, tuple(ticks), tuple(requests), tuple(problems))
+
+
+def _fails_again(last: list[TickRecord], tick: TickRecord) -> bool:
+    """Whether the automation's last tick failed with the same error as this one."""
+    return bool(last) and last[0].status == FAILED and last[0].error == tick.error
 
 
 def schedule_ticks(workspace: Workspace, schedule: Schedule, state: AutomationState | None,

@@ -283,16 +283,16 @@ def note(alert):
 """
 
 
-def test_a_violated_freshness_policy_alerts_once_per_violation_and_a_raising_sensor_alerts(tmp_path: Path) -> None:
+def test_a_violated_freshness_policy_alerts_once_per_violation_and_a_raising_sensor_once_per_failure(tmp_path: Path) -> None:
     options = project(tmp_path, ALERTED)
     workspace = open_workspace(options)
     usecases.materialize(workspace)
     alerts = tmp_path / "alerts.txt"
     time.sleep(1.2)
     evaluated(options, "2026-03-05T00:00:00Z")
-    evaluated(options, "2026-03-05T00:00:02Z")  # the same violation: no second alert
+    evaluated(options, "2026-03-05T00:00:02Z")  # the same violation, the same failure: no second alert
     lines = alerts.read_text().splitlines()
-    assert [line.split()[0] for line in lines] == ["freshness", "sensor", "sensor"]
+    assert [line.split()[0] for line in lines] == ["freshness", "sensor"]
     assert "asset report is overdue" in lines[0] and "ConnectionError: the feed is down" in lines[1]
     usecases.materialize(workspace, force=True)  # a new value, late again later: a new violation
     time.sleep(1.2)
