@@ -78,8 +78,10 @@ def _layers(n, width):
 ASSETS = _layers({n}, {width})
 '''
 
-# The work of the throughput workload, shared verbatim by the definitions file and the plain script.
-_WORK = '''
+# The work of the throughput workload, shared verbatim by the definitions file, the plain script and the peers.
+THROUGHPUT_WORK = _WORK = '''
+import polars as pl
+
 def make_frame(rows):
     ids = pl.int_range(rows, eager=True, dtype=pl.Int64)
     return pl.DataFrame({"id": ids}).with_columns(

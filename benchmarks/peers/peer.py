@@ -26,24 +26,10 @@ import time
 from pathlib import Path
 
 
-def make_frame(rows: int):  # type: ignore[no-untyped-def]
-    import polars as pl
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import workloads  # noqa: E402  (benchmarks/: the framework's own benchmark, whose work every tool does here)
 
-    ids = pl.int_range(rows, eager=True, dtype=pl.Int64)
-    return pl.DataFrame({"id": ids}).with_columns(
-        key=pl.col("id") * 7919 % 1000,
-        amount=(pl.col("id") * 104729 % 100003).cast(pl.Float64) / 100,
-        quantity=(pl.col("id") % 17 + 1).cast(pl.Int32),
-        score=(pl.col("id").hash(42) % 1_000_000).cast(pl.Float64) / 1e6,
-    )
-
-
-def aggregate(frame):  # type: ignore[no-untyped-def]
-    import polars as pl
-
-    return (frame.group_by("key")
-            .agg(pl.len().alias("rows"), pl.col("amount").sum(), pl.col("quantity").mean(), pl.col("score").max())
-            .sort("key"))
+exec(workloads.THROUGHPUT_WORK, globals())  # make_frame(rows) and aggregate(frame), in polars
 
 
 def layout(n: int) -> list[tuple[str, tuple[str, str] | None, int]]:

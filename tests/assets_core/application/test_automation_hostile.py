@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -19,17 +18,7 @@ from assets_core.application.workspace import Options, open_catalog_only, open_w
 from assets_core.automation.records import FAILED, REQUESTED, SKIPPED, DaemonLease
 from assets_core.errors import ProjectError
 from assets_core.planning.state import now
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def project(root: Path, definitions: str) -> Options:
-    (root / "defs.py").write_text(definitions)
-    (root / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
-    return Options(project=str(root))
-
+from tests.assets_core.application.test_daemon import at, project
 
 SAME_KEY = """
 from assets_core import RunRequest, asset, sensor
