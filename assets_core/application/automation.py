@@ -9,10 +9,13 @@ committed together, so a daemon killed at any moment loses no tick and requests 
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 from collections.abc import Iterable, Sequence
+from typing import Any
 from dataclasses import dataclass
 from datetime import datetime
 
+from assets_core.application.sensor_threads import SensorThreads
 from assets_core.application.workspace import Workspace
 from assets_core.automation.conditions import NOT_DUE, facts_for
 from assets_core.automation.cron import due_ticks, local_text, next_tick, partition_for_tick
@@ -52,10 +55,13 @@ class Evaluation:
     ticks: tuple[TickRecord, ...]
     requests: tuple[RequestRecord, ...]
     problems: tuple[str, ...] = ()
+    waiting: tuple[str, ...] = ()  # sensors whose evaluation, started at this tick or before, has not returned
 
 
-def evaluate(workspace: Workspace, at: datetime) -> Evaluation:
-    """Evaluate every schedule, sensor and condition of the project as of ``at``, recording each tick."""
+def evaluate(workspace: Workspace, at: datetime, sensors: SensorThreads[Any] | None = None) -> Evaluation:
+    """Evaluate every schedule, sensor and condition of the project as of ``at``, recording each tick.
+    ``sensors``: run each sensor in a thread of its own, waited for a while (a running daemon), rather than
+    here until it returns (one tick, as ``--once`` makes it)."""
     store, graph = workspace.catalog, workspace.project.graph
     states = store.automation_states()
     ticks: list[TickRecord] = []
@@ -71,7 +77,13 @@ def evaluate(workspace: Workspace, at: datetime) -> Evaluation:
             record(tick, moved)
     repeated: set[str] = set()  # sensors failing as they failed last time: alerted once, when it began
     for sensor in graph.sensors.values():
-        found = sensor_tick(workspace, sensor, states.get(sensor.name), at)
+        state = states.get(sensor.name)
+        if sensors is None:
+            found = sensor_tick(workspace, sensor, state, at)
+        else:
+            done, found = sensors.call(sensor.name, partial(sensor_tick, workspace, sensor, state, at))
+            if not done:
+                continue  # still under way: recorded at the first tick after it returns
         if found is not None:
             if found[0].status == FAILED and _fails_again(store.list_ticks(sensor.name, limit=1), found[0]):
                 repeated.add(sensor.name)
@@ -89,7 +101,8 @@ def evaluate(workspace: Workspace, at: datetime) -> Evaluation:
     failed = [tick for tick in ticks if tick.status == FAILED and tick.error and tick.name not in repeated]
     alerts += [Alert("sensor", tick.name, "-", tick.error or "", workspace.project.root.name) for tick in failed]
     problems = deliver_all(workspace.project.hooks, alerts) if alerts else []
-    return Evaluation(at, tuple(ticks), tuple(requests), tuple(problems))
+    waiting = tuple(sensors.under_way()) if sensors is not None else ()
+    return Evaluation(at, tuple(ticks), tuple(requests), tuple(problems), waiting)
 
 
 def _fails_again(last: list[TickRecord], tick: TickRecord) -> bool:

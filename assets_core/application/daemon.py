@@ -16,9 +16,11 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable
+from typing import Any
 from datetime import datetime, timedelta
 
 from assets_core.application.automation import Evaluation, evaluate
+from assets_core.application.sensor_threads import SensorThreads
 from assets_core.application.worker import EXIT_DONE, EXIT_FAILED, EXIT_NOTHING, options_argv
 from assets_core.application.workspace import Options, Workspace, open_catalog_only, open_workspace
 from assets_core.automation.records import FAILED, REQUESTED, RequestRecord
@@ -28,6 +30,7 @@ from assets_core.running.recovery import HOST, process_alive
 
 TICKS_KEPT = timedelta(days=7)  # skipped ticks (a sensor every 30 s makes 2,880 a day) older than this go
 MAX_INTERVAL = 86_400.0  # seconds; a longer wait is a cron's job (assets daemon --once)
+SENSOR_WAIT = 10.0  # seconds a tick waits for a sensor before going on without it (it runs on, and is not cut)
 STOP_GRACE = 60.0  # seconds runs in flight get to stop once the daemon is told to stop
 
 
@@ -45,6 +48,7 @@ class Daemon:
         self.workers: dict[str, subprocess.Popen[bytes]] = {}  # request id -> its worker
         self.requests: dict[str, RequestRecord] = {}
         self.launched: set[str] = set()  # a request whose worker ended unclaimed waits for the next daemon
+        self.sensors: SensorThreads[Any] = SensorThreads(wait=min(SENSOR_WAIT, self.interval))
         self.held: dict[str, int] = {}  # a paused automation -> how many of its requests wait, as last said
         self.leading = False
 
@@ -66,11 +70,12 @@ class Daemon:
         finally:
             self._release()
 
-    def tick(self, at: datetime) -> Evaluation:
-        """Evaluate automation as of ``at`` with the definitions as they are now, and launch pending requests."""
+    def tick(self, at: datetime, sensors: SensorThreads[Any] | None = None) -> Evaluation:
+        """Evaluate automation as of ``at`` with the definitions as they are now, and launch pending requests
+        (``sensors``: each in a thread of its own, as the running daemon does)."""
         workspace = open_workspace(self.options)
         try:
-            evaluation = evaluate(workspace, at)
+            evaluation = evaluate(workspace, at, sensors)
             workspace.catalog.prune_ticks(at - TICKS_KEPT)  # what requested nothing is kept for a week
             for line in describe(evaluation):
                 self.say(line)
@@ -97,7 +102,7 @@ class Daemon:
                         continue
                     told_standby = False
                     try:
-                        self.tick(now())
+                        self.tick(now(), self.sensors)
                     except AssetsError as error:  # definitions broken by an edit: the next tick retries
                         self.say(f"tick failed: {error}; the next tick tries again")
                     self._wait_interval()
@@ -251,6 +256,8 @@ def describe(evaluation: Evaluation) -> list[str]:
         elif tick.status == FAILED:
             lines.append(f"{tick.kind} {tick.name} failed: {tick.error or tick.reason}")
     lines += [f"alert not delivered: {problem}" for problem in evaluation.problems]
+    lines += [f"sensor {name} has not returned yet: its result is recorded at the first tick after it does; the "
+              "other automations go on" for name in evaluation.waiting]
     return lines
 
 
