@@ -40,12 +40,14 @@ class PartitionObservations(Mapping[str, Observation]):
     versions: Sequence[str | None]
     recorded: Sequence[Recorded | None]
     pattern: Callable[[str], str] | None = None  # node -> the path its file is looked for at (said when none)
-    _index: dict[str, int] = field(default_factory=dict, repr=False)
+    _index: dict[str, int] | None = field(default=None, repr=False)
 
     def __getitem__(self, node: str) -> Observation:
-        if not self._index:
-            self._index.update((name, i) for i, name in enumerate(self.nodes))
-        index = self._index[node]
+        found = self._index
+        if found is None:  # made whole, then published: a run's threads read it at once, never half made
+            found = {name: i for i, name in enumerate(self.nodes)}
+            object.__setattr__(self, "_index", found)
+        index = found[node]
         version, fingerprint = self.versions[index], self.fingerprints[index]
         if version is None or fingerprint is None:
             raise KeyError(node)

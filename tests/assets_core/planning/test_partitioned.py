@@ -277,3 +277,22 @@ def test_a_partitioned_sources_path_must_name_its_placeholders(tmp_path: Path) -
         _project(tmp_path, [broken])
     grid = MultiPartitions(date=DAYS, region=StaticPartitions(["eu"]))
     assert _project(tmp_path, [source_asset("events", "data/{region}/{date}.csv", partitions=grid)])
+
+
+def test_partition_observations_read_from_many_threads_at_once_find_every_file() -> None:
+    """The node index is made on the first read: threads reading at once must never see it half made."""
+    import threading
+
+    from assets_core.planning.observations import PartitionObservations
+
+    nodes = [f"e[{i}]" for i in range(200_000)]
+    for _ in range(5):
+        block = PartitionObservations(nodes, nodes, ["f"] * len(nodes), ["v"] * len(nodes), [None] * len(nodes))
+        missing: list[str] = []
+        readers = [threading.Thread(target=lambda n=n: missing.extend(x for x in (n,) if block.get(x) is None))
+                   for n in (nodes[-1], nodes[-2], nodes[-3], nodes[-4])]
+        for reader in readers:
+            reader.start()
+        for reader in readers:
+            reader.join()
+        assert missing == []
