@@ -23,7 +23,7 @@ from assets_core.application.automation import Evaluation, evaluate
 from assets_core.application.sensor_threads import SensorThreads
 from assets_core.application.worker import EXIT_DONE, EXIT_FAILED, EXIT_NOTHING, options_argv
 from assets_core.application.workspace import Options, Workspace, open_catalog_only, open_workspace
-from assets_core.automation.records import FAILED, REQUESTED, RequestRecord
+from assets_core.automation.records import FAILED, REQUESTED, DaemonLease, RequestRecord
 from assets_core.errors import AssetsError, ProjectError
 from assets_core.planning.state import now
 from assets_core.running.recovery import HOST, process_alive
@@ -135,23 +135,28 @@ class Daemon:
         catalog = open_catalog_only(self.options)
         try:
             lease = catalog.daemon_lease()
-            stale = timedelta(seconds=1.5 * self.interval)
-            other = lease is not None and lease.holder != self.holder
-            if other and lease is not None and lease.host == HOST:
-                # On this machine the holder's process says more than its heartbeat: gone, take over at once;
-                # alive (however slowly it renews, on a loaded machine), wait; silent for ten times longer than
-                # stale, its pid is taken to belong to another process now.
-                alive = process_alive(lease.pid) and now() - lease.heartbeat_at < 10 * stale
-                stale = timedelta(0) if not alive else timedelta.max
-            self.leading = catalog.acquire_daemon_lease(self.holder, os.getpid(), HOST, now(), stale) \
-                if stale != timedelta.max else False
+            stale = self._takeover_after(lease)
+            self.leading = stale is not None and \
+                catalog.acquire_daemon_lease(self.holder, os.getpid(), HOST, now(), stale)
             if not self.leading and not quiet and lease is not None:
-                when = "its process ends" if stale == timedelta.max else \
+                when = "its process ends" if stale is None else \
                     f"it stops renewing its lease for {stale.total_seconds():g} s"
                 self.say(f"standby: the daemon of pid {lease.pid} on {lease.host} is active; taking over if {when}")
             return self.leading
         finally:
             catalog.close()
+
+    def _takeover_after(self, lease: DaemonLease | None) -> timedelta | None:
+        """How stale another holder's lease must be to be taken over; None: not at all while its process lives.
+        On this machine the holder's process says more than its heartbeat: gone, at once; alive (however late a
+        loaded machine makes its renewals), never; silent for ten times the usual, its pid is taken to belong to
+        another process by now."""
+        stale = timedelta(seconds=1.5 * self.interval)
+        if lease is None or lease.holder == self.holder or lease.host != HOST:
+            return stale
+        if not process_alive(lease.pid):
+            return timedelta(0)
+        return None if now() - lease.heartbeat_at < 10 * stale else stale
 
     def _heartbeat(self) -> None:
         while not self.stop.wait(self.interval / 3):
