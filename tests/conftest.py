@@ -13,6 +13,7 @@ from assets_core.application.project import Project
 from assets_core.running.storage import Storage
 from catalog import open_catalog, sqlite_url
 from tests.postgres import PostgresServer, start_server
+from tests.s3 import s3_bucket, s3_server  # noqa: F401  (fixtures, registered by being imported here)
 
 
 class ProjectFolder:

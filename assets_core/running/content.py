@@ -68,9 +68,13 @@ def holds(path: str, version: str, size: int) -> bool:
 
 
 def version_of(location: str) -> str:
-    """The data version a stored value's location (``<asset>@<version>.<suffix>``) names.
+    """The data version a stored value's location names: ``<asset>@<version>.<suffix>`` in a folder, or
+    ``<asset>@<version>.<write id>.<suffix>`` in an object store (a key of its own per write). A version is hex,
+    so it ends at the first dot after the ``@``.
 
-    >>> version_of("orders@ab12.parquet")
+    >>> version_of("orders@ab12.parquet"), version_of("sales.daily@ab12.json")
+    ('ab12', 'ab12')
+    >>> version_of("orders@ab12.0f1e2d3c4b5a.parquet")
     'ab12'
     """
-    return location.rpartition("@")[2].rpartition(".")[0]
+    return location.rpartition("@")[2].partition(".")[0]

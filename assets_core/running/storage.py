@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,17 +99,13 @@ class Storage:
 
     def write(self, asset: str, value: Any, io: str = "auto") -> Stored:
         """Store ``value`` as the newest version of ``asset``."""
-        if not NAME_PATTERN.match(asset):
-            raise StorageError(f"'{asset}' is not a valid asset name, so nothing can be stored for it")
-        if io == "parquet" and not is_table(value):
-            raise StorageError(
-                f"asset '{asset}' has options.io='parquet' but returned a {type(value).__name__}; "
-                "return a polars DataFrame or LazyFrame or a pyarrow Table")
+        check_value(asset, value, io)
         self._make_root()
         try:
-            if is_table(value) and io != "json":
-                return self._write_table(asset, value)
-            return self._write_json(asset, value)
+            with encoded(asset, value, io, self.files.temporary) as encoding:
+                if encoding.file is None:
+                    return self._publish_bytes(asset, encoding)
+                return self._publish_file(asset, encoding)
         except OSError as error:
             raise StorageError(
                 f"cannot store asset '{asset}' in {self.root} ({error.strerror or error}); the previous version "
@@ -253,63 +250,94 @@ class Storage:
                 "check its permissions or choose another home with --home") from error
         self._made = True
 
-    def _write_table(self, asset: str, value: Any) -> Stored:
-        with late_import():  # not at the top: commands that only read statuses never need it
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-        if isinstance(value, pl.LazyFrame):
-            _refuse_objects(asset, value.collect_schema())
-            return self._sink_lazy(asset, value)
-        frame = value if isinstance(value, pl.DataFrame) else pl.from_arrow(value)
-        assert isinstance(frame, pl.DataFrame)
-        _refuse_objects(asset, frame.schema)
-        schema = tuple((name, str(dtype)) for name, dtype in frame.schema.items())
-        if frame.height < SMALL_TABLE_ROWS:
-            table = value if isinstance(value, pa.Table) else frame.to_arrow()
-            sink = pa.BufferOutputStream()
-            pq.write_table(table, sink)
-            return self._publish_bytes(asset, memoryview(sink.getvalue()), TABLE_SUFFIX, frame.height, schema, frame)
-        with self.files.temporary() as temp:
-            frame.write_parquet(temp)
-            return self._publish_file(asset, temp, TABLE_SUFFIX, frame.height, schema, frame)
-
-    def _sink_lazy(self, asset: str, frame: pl.LazyFrame) -> Stored:
-        with late_import():
-            import pyarrow.parquet as pq
-
-        with self.files.temporary() as temp:
-            frame.sink_parquet(temp)
-            rows = pq.read_metadata(temp).num_rows
-            schema = tuple((name, str(dtype)) for name, dtype in pl.read_parquet_schema(temp).items())
-            return self._publish_file(asset, temp, TABLE_SUFFIX, rows, schema, None)
-
-    def _write_json(self, asset: str, value: Any) -> Stored:
-        try:
-            text = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
-        except (TypeError, ValueError) as error:
-            raise StorageError(
-                f"asset '{asset}' returned a {type(value).__name__}, which is neither a table nor JSON ({error}); "
-                "return a polars DataFrame or LazyFrame, a pyarrow Table, or JSON-able data") from error
-        rows = len(value) if isinstance(value, list) else None
-        return self._publish_bytes(asset, memoryview(text.encode()), JSON_SUFFIX, rows, None, json.loads(text))
-
-    def _publish_bytes(self, asset: str, data: memoryview, suffix: str, rows: int | None, schema: Schema | None,
-                       value: Any) -> Stored:
-        version = content_version(data)
-        location = f"{asset}{SEPARATOR}{version}{suffix}"
+    def _publish_bytes(self, asset: str, encoding: Encoded) -> Stored:
+        assert encoding.data is not None
+        version = content_version(encoding.data)
+        location = f"{asset}{SEPARATOR}{version}{encoding.suffix}"
         # No check whether this content is stored already: linking it into place fails if it is (and only then
         # is the file there checked), and renaming over it replaces it; a check would cost one more call per value.
-        self.files.create(os.path.join(self._root, location), data, version)
-        return Stored(location, version, rows, schema, len(data), value)
+        self.files.create(os.path.join(self._root, location), encoding.data, version)
+        return encoding.stored(location, version, len(encoding.data))
 
-    def _publish_file(self, asset: str, temp: str, suffix: str, rows: int | None, schema: Schema | None,
-                      value: Any) -> Stored:
-        version = file_version(temp)
-        size = os.path.getsize(temp)
-        location = f"{asset}{SEPARATOR}{version}{suffix}"
-        self.files.rename(temp, os.path.join(self._root, location), sync_file=True)
-        return Stored(location, version, rows, schema, size, value)
+    def _publish_file(self, asset: str, encoding: Encoded) -> Stored:
+        assert encoding.file is not None
+        version = file_version(encoding.file)
+        size = os.path.getsize(encoding.file)
+        location = f"{asset}{SEPARATOR}{version}{encoding.suffix}"
+        self.files.rename(encoding.file, os.path.join(self._root, location), sync_file=True)
+        return encoding.stored(location, version, size)
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A value as stored: its bytes in memory (``data``, a small value) or in a temporary file (``file``)."""
+
+    suffix: str
+    rows: int | None
+    schema: Schema | None
+    value: Any  # as :attr:`Stored.value`
+    data: memoryview | None = None
+    file: str | None = None
+
+    def stored(self, location: str, version: str, size: int) -> Stored:
+        return Stored(location, version, self.rows, self.schema, size, self.value)
+
+
+def check_value(asset: str, value: Any, io: str) -> None:
+    """Raise a StorageError for a value that cannot be stored under this name and ``io`` option."""
+    if not NAME_PATTERN.match(asset):
+        raise StorageError(f"'{asset}' is not a valid asset name, so nothing can be stored for it")
+    if io == "parquet" and not is_table(value):
+        raise StorageError(
+            f"asset '{asset}' has options.io='parquet' but returned a {type(value).__name__}; "
+            "return a polars DataFrame or LazyFrame or a pyarrow Table")
+
+
+@contextlib.contextmanager
+def encoded(asset: str, value: Any, io: str,
+            temporary: Callable[[], AbstractContextManager[str]]) -> Iterator[Encoded]:
+    """A value's stored bytes (Parquet for a table, unless ``io='json'``; else JSON), the same wherever it is
+    stored, so the same value has the same data version everywhere. A large or lazy table is written to a file
+    from ``temporary()``, which the caller publishes before the block ends (or the file is left to ``temporary``
+    to remove); anything smaller stays in memory."""
+    if not is_table(value) or io == "json":
+        yield _json(asset, value)
+        return
+    with late_import():  # not at the top: commands that only read statuses never need it
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+    if isinstance(value, pl.LazyFrame):
+        _refuse_objects(asset, value.collect_schema())
+        with temporary() as temp:
+            value.sink_parquet(temp)
+            rows = pq.read_metadata(temp).num_rows
+            schema = tuple((name, str(dtype)) for name, dtype in pl.read_parquet_schema(temp).items())
+            yield Encoded(TABLE_SUFFIX, rows, schema, None, file=temp)
+        return
+    frame = value if isinstance(value, pl.DataFrame) else pl.from_arrow(value)
+    assert isinstance(frame, pl.DataFrame)
+    _refuse_objects(asset, frame.schema)
+    schema = tuple((name, str(dtype)) for name, dtype in frame.schema.items())
+    if frame.height < SMALL_TABLE_ROWS:
+        sink = pa.BufferOutputStream()
+        pq.write_table(value if isinstance(value, pa.Table) else frame.to_arrow(), sink)
+        yield Encoded(TABLE_SUFFIX, frame.height, schema, frame, data=memoryview(sink.getvalue()))
+        return
+    with temporary() as temp:
+        frame.write_parquet(temp)
+        yield Encoded(TABLE_SUFFIX, frame.height, schema, frame, file=temp)
+
+
+def _json(asset: str, value: Any) -> Encoded:
+    try:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise StorageError(
+            f"asset '{asset}' returned a {type(value).__name__}, which is neither a table nor JSON ({error}); "
+            "return a polars DataFrame or LazyFrame, a pyarrow Table, or JSON-able data") from error
+    rows = len(value) if isinstance(value, list) else None
+    return Encoded(JSON_SUFFIX, rows, None, json.loads(text), data=memoryview(text.encode()))
 
 def _is_name(location: str) -> bool:
     """A location is a plain file name in the storage folder: nothing can reach outside it.
