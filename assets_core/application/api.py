@@ -32,7 +32,8 @@ TRIGGER = "python"
 
 def materialize(assets: Assets = None, selection: str | Iterable[str] | None = None, *, project: Path = None,
                 home: Path = None, catalog: str | None = None, force: bool = False,
-                workers: int | None = None, partition: str | None = None) -> RunResult:
+                workers: int | None = None, partition: str | None = None, storage: str | None = None,
+                executor: str | None = None, dask_address: str | None = None) -> RunResult:
     """Materialize what is stale among ``assets`` (a list of assets, a module, or ``None`` for the project's
     own definitions), or only the ``selection`` (the command's syntax: ``"+report"``, ``["a", "tag:x"]``).
 
@@ -40,34 +41,37 @@ def materialize(assets: Assets = None, selection: str | Iterable[str] | None = N
     ``failed``. ``project`` is the project folder (default: the current one), ``home`` where storage and
     catalog live (default: as the command chooses), ``catalog`` a catalog URL. ``partition`` runs only those
     partitions of the partitioned assets (``"2026-01-15"``, ``"2026-01-01..2026-01-31"``, ``"eu,us"``); a
-    partition is named ``asset[key]`` in the result.
+    partition is named ``asset[key]`` in the result. ``storage`` is where stored values live (a folder, or a
+    URL such as ``s3://bucket/prefix``); ``executor`` where assets run (``threads``, ``processes`` or ``dask``,
+    at ``dask_address`` or on a local cluster): both default as the command chooses.
     """
-    with _workspace(assets, project, home, catalog) as workspace:
+    with _workspace(assets, project, home, catalog, storage) as workspace:
         return usecases.materialize(workspace, _words(selection), force=force, trigger=TRIGGER, workers=workers,
-                                    partition=partition)
+                                    partition=partition, executor=executor, dask_address=dask_address)
 
 
 def plan(assets: Assets = None, selection: str | Iterable[str] | None = None, *, project: Path = None,
-         home: Path = None, catalog: str | None = None, force: bool = False, partition: str | None = None) -> Plan:
+         home: Path = None, catalog: str | None = None, force: bool = False, partition: str | None = None,
+         storage: str | None = None) -> Plan:
     """What :func:`materialize` would run, in order, each step with its reasons (``assets plan --json``)."""
-    with _workspace(assets, project, home, catalog) as workspace:
+    with _workspace(assets, project, home, catalog, storage) as workspace:
         return usecases.plan(workspace, _words(selection), force, partition=partition)
 
 
 def status(assets: Assets = None, selection: str | Iterable[str] | None = None, *, project: Path = None,
            home: Path = None, catalog: str | None = None,
-           partition: str | None = None) -> list[Status | PartitionSummary]:
+           partition: str | None = None, storage: str | None = None) -> list[Status | PartitionSummary]:
     """The status of each selected asset with its reasons (``assets status --json``): a partitioned asset's
     as a summary of its partitions, or with ``partition`` each of those partitions' own."""
-    with _workspace(assets, project, home, catalog) as workspace:
+    with _workspace(assets, project, home, catalog, storage) as workspace:
         return usecases.statuses(workspace, _words(selection), partition)
 
 
 def load(name: str, *, partition: str | None = None, project: Path = None, home: Path = None,
-         catalog: str | None = None) -> Any:
+         catalog: str | None = None, storage: str | None = None) -> Any:
     """The latest stored value of an asset (of one partition of it, with ``partition``: a key such as
     ``"2026-01-15"``): a polars DataFrame for a table, else the JSON value."""
-    options = _options(project, home, catalog)
+    options = _options(project, home, catalog, storage)
     node = node_name(name, partition or "")
     records = open_catalog_only(options)
     try:
@@ -84,17 +88,18 @@ def load(name: str, *, partition: str | None = None, project: Path = None, home:
 
 
 @contextmanager
-def _workspace(assets: Assets, project: Path, home: Path, catalog: str | None) -> Iterator[Workspace]:
-    workspace = open_workspace(_options(project, home, catalog), _definitions(assets))
+def _workspace(assets: Assets, project: Path, home: Path, catalog: str | None,
+               storage: str | None) -> Iterator[Workspace]:
+    workspace = open_workspace(_options(project, home, catalog, storage), _definitions(assets))
     try:
         yield workspace
     finally:
         workspace.catalog.close()
 
 
-def _options(project: Path, home: Path, catalog: str | None) -> Options:
+def _options(project: Path, home: Path, catalog: str | None, storage: str | None = None) -> Options:
     return Options(project=os.fspath(project) if project is not None else None,
-                   home=os.fspath(home) if home is not None else None, catalog=catalog)
+                   home=os.fspath(home) if home is not None else None, catalog=catalog, storage=storage)
 
 
 def _definitions(assets: Assets) -> list[Definition] | None:

@@ -38,18 +38,19 @@ from assets_core.running.alerts import AlertHook
 from assets_core.running.recovery import dead_runs, process_alive
 from assets_core.running.runs import Listener, RunResult, RunSettings, RunStatus
 from assets_core.running.stopping import Stop
-from assets_core.running.storage import Storage
+from assets_core.running.storage import Storage, ValueStorage
 
 if TYPE_CHECKING:
     from assets_core.automation.declarations import Automation
     from assets_core.lineage.sql import TableLineage
+    from assets_core.declaring.loading import DefinitionsSource
 
 
 class Project:
     """The assets of one project with the storage and catalog they are materialized into."""
 
     def __init__(self, definitions: Iterable[Asset | Check | Freshness | AlertHook | Automation],
-                 root: str | os.PathLike[str] = ".", storage: Storage | None = None, catalog: Catalog | None = None,
+                 root: str | os.PathLike[str] = ".", storage: ValueStorage | None = None, catalog: Catalog | None = None,
                  home: str | os.PathLike[str] | None = None):
         definitions = list(definitions)
         self.root = Path(root).resolve()
@@ -59,6 +60,7 @@ class Project:
         self.storage = storage or Storage(self.home / "storage")
         self.catalog: Catalog = catalog if catalog is not None else MemoryCatalog()
         self._code_versions: dict[str, str] | None = None
+        self.source: DefinitionsSource | None = None  # the files the definitions were loaded from, if any
 
     @property
     def code_versions(self) -> dict[str, str]:
@@ -133,7 +135,8 @@ class Project:
         with late_import():  # the runner (and polars with it) only when something runs
             from assets_core.running.execution import Execution, RunEnvironment
 
-        where = RunEnvironment(snapshot.nodes, self.storage, self.catalog, self.home, tuple(self.hooks), self.root.name)
+        where = RunEnvironment(snapshot.nodes, self.storage, self.catalog, self.home, tuple(self.hooks), self.root.name,
+                               self.source)
         execution = Execution(where, snapshot, settings or RunSettings(), listener, stop)
         return execution.run(plan)
 

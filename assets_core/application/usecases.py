@@ -4,11 +4,13 @@ calls these with an open :class:`~assets_core.application.workspace.Workspace`, 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from assets_core.application.workspace import Workspace
+from assets_core.declaring.config import EXECUTORS
 from assets_core.errors import ProjectError, SelectionError, did_you_mean
 from assets_core.imports import late_import
 from assets_core.planning.graph import AssetGraph
@@ -56,14 +58,23 @@ def plan(workspace: Workspace, selection: Iterable[str] = (), force: bool | Coll
 
 
 def settings(workspace: Workspace, trigger: str, selection: Iterable[str] = (), force: bool = False,
-             workers: int | None = None, run_id: str | None = None) -> RunSettings:
-    """A run's settings: the project's retry policy and worker count unless the caller chose the workers."""
+             workers: int | None = None, run_id: str | None = None, executor: str | None = None,
+             dask_address: str | None = None) -> RunSettings:
+    """A run's settings: the project's retry policy, worker count and executor unless the caller chose them
+    (the executor: ``executor``, then ASSETS_EXECUTOR, then ``[tool.assets] executor``, then threads; the Dask
+    scheduler likewise, with ASSETS_DASK_ADDRESS). Processes and Dask run one asset per core by default."""
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         # refused here, before a run is recorded, rather than by the thread pool once it has begun
         raise ProjectError(f"workers must be a whole number of at least 1, not {workers!r}")
-    chosen = RunSettings(force=force, trigger=trigger, selection=tuple(selection), retry=workspace.config.retry,
-                         run_id=run_id)
-    workers = workers or workspace.config.workers
+    config = workspace.config
+    executor = executor or os.environ.get("ASSETS_EXECUTOR") or config.executor or "threads"
+    if executor not in EXECUTORS:
+        raise ProjectError(f"unknown executor '{executor}'{did_you_mean(executor, EXECUTORS)}; choose one of "
+                           f"{', '.join(EXECUTORS)} (--executor, ASSETS_EXECUTOR or [tool.assets] executor)")
+    address = dask_address or os.environ.get("ASSETS_DASK_ADDRESS") or config.dask_address
+    chosen = RunSettings(force=force, trigger=trigger, selection=tuple(selection), retry=config.retry,
+                         run_id=run_id, executor=executor, dask_address=address)
+    workers = workers or config.workers or (None if executor == "threads" else os.cpu_count())
     return replace(chosen, workers=workers) if workers else chosen
 
 
@@ -87,7 +98,8 @@ def prepare(workspace: Workspace, selection: Iterable[str] = (),
 def materialize(workspace: Workspace, selection: Iterable[str] = (), *, force: bool | Collection[str] = False,
                 trigger: str = "manual", workers: int | None = None, listener: Listener | None = None,
                 prepared: Prepared | None = None, stop: Stop | None = None,
-                partition: str | None = None, run_id: str | None = None) -> RunResult:
+                partition: str | None = None, run_id: str | None = None, executor: str | None = None,
+                dask_address: str | None = None) -> RunResult:
     """Run what is stale in the selection (``force``: every selected asset, or the named ones; ``partition``:
     only those partitions of its partitioned assets), and store the
     column lineage of SQL assets after the run. ``prepared`` runs what :func:`prepare` returned (for the same
@@ -95,7 +107,7 @@ def materialize(workspace: Workspace, selection: Iterable[str] = (), *, force: b
     starts nothing new, records what finished and ends interrupted (see :class:`Stop`)."""
     selection = list(selection)
     prepared = prepared or prepare(workspace, selection, force, partition)
-    run_settings = settings(workspace, trigger, selection, force is True, workers, run_id)
+    run_settings = settings(workspace, trigger, selection, force is True, workers, run_id, executor, dask_address)
     result = workspace.project.run(prepared.plan, prepared.snapshot, run_settings, listener=listener, stop=stop)
     if result.status != RunStatus.INTERRUPTED:
         refresh_column_lineage(workspace)
@@ -146,10 +158,12 @@ def prepare_nodes(workspace: Workspace, nodes: Iterable[str]) -> Prepared:
 
 
 def resume(workspace: Workspace, resumed: Resumption, *, workers: int | None = None,
-           listener: Listener | None = None, prepared: Prepared | None = None, stop: Stop | None = None) -> RunResult:
+           listener: Listener | None = None, prepared: Prepared | None = None, stop: Stop | None = None,
+           executor: str | None = None, dask_address: str | None = None) -> RunResult:
     """Rerun what a run left undone (every such asset runs, fresh or not); ``prepared`` as
     :func:`prepare_resume` returned it, ``stop`` as for :func:`materialize`."""
     return materialize(workspace, resumed.assets, force=True, trigger="resume", workers=workers, listener=listener,
+                       executor=executor, dask_address=dask_address,
                        prepared=prepared or prepare_resume(workspace, resumed), stop=stop)
 
 

@@ -1,7 +1,7 @@
 """A worker process of the daemon: runs one recorded request, after claiming it, and exits.
 
     python -m assets_core.application.worker REQUEST_ID [--project DIR] [-m MODULE | -f FILE] [--home DIR]
-        [--catalog URL]
+        [--catalog URL] [--storage URL]
 
 Running in a process of its own, an asset that crashes the interpreter or exhausts memory takes this process
 down, never the daemon. The claim comes first: a request that another worker (of a daemon restarted since)
@@ -27,7 +27,7 @@ def options_argv(options: Options) -> list[str]:
     """The arguments that give a worker the daemon's options."""
     argv = []
     for flag, value in (("--project", options.project), ("--module", options.module), ("--file", options.file),
-                        ("--home", options.home), ("--catalog", options.catalog)):
+                        ("--home", options.home), ("--catalog", options.catalog), ("--storage", options.storage)):
         if value is not None:
             argv += [flag, value]
     return argv
@@ -58,10 +58,10 @@ def run_request(options: Options, request_id: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m assets_core.application.worker")
     parser.add_argument("request")
-    for flag in ("--project", "--module", "--file", "--home", "--catalog"):
+    for flag in ("--project", "--module", "--file", "--home", "--catalog", "--storage"):
         parser.add_argument(flag)
     args = parser.parse_args(argv)
-    options = Options(args.project, args.module, args.file, args.home, args.catalog)
+    options = Options(args.project, args.module, args.file, args.home, args.catalog, args.storage)
     try:
         return run_request(options, args.request)
     except AssetsError as error:

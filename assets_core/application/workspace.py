@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,12 +12,13 @@ from assets_core.application.catalogs import WorkspaceCatalog, open_catalog, sql
 from assets_core.application.project import Project
 from assets_core.collector import collector_paused
 from assets_core.declaring.config import ProjectConfig, read_config
-from assets_core.declaring.loading import Definition, load_project_assets
+from assets_core.declaring.loading import Definition, DefinitionsSource, load_project_assets
 from assets_core.errors import ProjectError
+from assets_core.imports import late_import
 from assets_core.planning.state import DefinitionView, now
 from assets_core.running.alerts import AlertHook, hooks_from_config
 from assets_core.running.recovery import dead_runs
-from assets_core.running.storage import Storage
+from assets_core.running.storage import Storage, ValueStorage
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class Options:
     file: str | None = None
     home: str | None = None
     catalog: str | None = None
+    storage: str | None = None
 
 
 @dataclass
@@ -58,8 +61,9 @@ def open_workspace(options: Options, definitions: Sequence[Definition] | None = 
     storage, and recover dead runs (unless ``read_only``: a read-only look changes nothing on disk); raise
     :class:`ProjectError` when there is nothing to load."""
     root, config = locate(options)
+    source = None
     if definitions is None:
-        definitions = _load_definitions(root, config, options)
+        definitions, source = _load_definitions(root, config, options)
     home = resolve_home(root, options.home, config)
     url = catalog_url(options, config, home)
     missing = sqlite_path(url)
@@ -67,9 +71,10 @@ def open_workspace(options: Options, definitions: Sequence[Definition] | None = 
         raise ProjectError(f"nothing is recorded yet: there is no catalog at {missing}, and a read-only look "
                            "creates nothing; run 'assets materialize' first, or open it without --read-only")
     catalog = open_catalog(url)
-    storage = Storage(home / "storage", durable=config.durable)
+    storage = storage_for(options, config, home)
     assets = [*definitions, *_alert_hooks(config)]
     project = Project(assets, root, storage, catalog, home)
+    project.source = source
     if not read_only:
         project.recover()  # runs whose process died become "interrupted" before anything reads them
     return Workspace(project, catalog, config, home)
@@ -88,7 +93,8 @@ def locate(options: Options) -> tuple[Path, ProjectConfig]:
     return root, read_config(root)
 
 
-def _load_definitions(root: Path, config: ProjectConfig, options: Options) -> list[Definition]:
+def _load_definitions(root: Path, config: ProjectConfig, options: Options) -> tuple[list[Definition], DefinitionsSource]:
+    """The project's definitions, and how a worker process loads them again."""
     module, file = options.module, options.file
     if module is None and file is None:
         module, file = config.module, config.file
@@ -97,7 +103,8 @@ def _load_definitions(root: Path, config: ProjectConfig, options: Options) -> li
             f"no definitions to load in {root}: pass -m MODULE or -f FILE, or add to pyproject.toml:\n"
             "  [tool.assets]\n  module = \"defs\"        # and/or: sql_folders = [\"models\"]")
     with collector_paused():  # thousands of functions and assets made at once, none of them garbage
-        return list(load_project_assets(config, module=module, file=file))
+        loaded: list[Definition] = list(load_project_assets(config, module=module, file=file))
+    return loaded, DefinitionsSource(str(root), module, file, uuid.uuid4().hex)
 
 
 def open_catalog_only(options: Options) -> WorkspaceCatalog:
@@ -109,10 +116,24 @@ def open_catalog_only(options: Options) -> WorkspaceCatalog:
     return catalog
 
 
-def open_storage(options: Options) -> Storage:
+def open_storage(options: Options) -> ValueStorage:
     """The storage of the project the options point at, without loading its definitions."""
     root, config = locate(options)
-    return Storage(resolve_home(root, options.home, config) / "storage", durable=config.durable)
+    return storage_for(options, config, resolve_home(root, options.home, config))
+
+
+def storage_for(options: Options, config: ProjectConfig, home: Path) -> ValueStorage:
+    """Where stored values live: --storage, then ASSETS_STORAGE, then [tool.assets] storage (a folder, relative
+    to the project, or a URL such as s3://bucket/prefix), then the home's storage folder."""
+    chosen = options.storage or os.environ.get("ASSETS_STORAGE") or config.storage
+    if not chosen:
+        return Storage(home / "storage", durable=config.durable)
+    if "://" not in chosen and not Path(chosen).is_absolute():
+        chosen = str(config.root / chosen)
+    with late_import():  # only a project whose values live elsewhere pays for it
+        from assets_core.running.object_storage import storage_at
+
+    return storage_at(chosen, durable=config.durable)
 
 
 def catalog_url(options: Options, config: ProjectConfig, home: Path) -> str:

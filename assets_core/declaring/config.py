@@ -25,6 +25,8 @@ from assets_core.errors import ProjectError, did_you_mean
 from assets_core.imports import late_import
 from assets_core.running.alerts import KINDS
 
+EXECUTORS = ("threads", "processes", "dask")  # where a run's attempts execute (see assets_core.running.executors)
+
 
 def at_least(minimum: float) -> dict[str, Any]:
     """Field metadata: the number must be at least ``minimum``."""
@@ -67,6 +69,9 @@ class ProjectConfig:
     catalog: str | None = None
     workers: int | None = field(default=None, metadata=at_least(1))
     durable: bool = False
+    storage: str | None = None  # where stored values live: a folder or a URL (s3://bucket/prefix); default home/storage
+    executor: str | None = field(default=None, metadata=one_of(EXECUTORS))  # threads (default), processes or dask
+    dask_address: str | None = None  # the Dask scheduler for the dask executor (default: a local cluster per run)
     sql_folders: tuple[str, ...] = ()  # folders of .sql files, one SQL asset per file
     source_folders: tuple[str, ...] = ()  # folders of CSV/Parquet files, one source asset per file (dbt's seeds)
     dialect: str = "duckdb"  # the SQL dialect the .sql files are written in
@@ -151,6 +156,9 @@ def _value(hint: Any, metadata: Mapping[str, Any], value: Any) -> Any:
     if hint in (int, float):
         return _number(hint, metadata.get("minimum"), value)
     if hint is str:
+        choices = metadata.get("choices")
+        if choices is not None and value not in choices:
+            raise _Wrong(f"one of: {', '.join(choices)}")
         if not isinstance(value, str):
             raise _Wrong("a string")
         return value

@@ -17,7 +17,7 @@ import sys
 import traceback
 import types
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,18 @@ from assets_core.running.alerts import AlertHook
 _OWN_PACKAGES = ("assets_core", "catalog", "tui")
 DEFINITION_TYPES = (Asset, Check, Freshness, AlertHook, Schedule, FileSensor, Sensor)  # what a project declares
 Definition = Asset | Check | Freshness | AlertHook | Schedule | FileSensor | Sensor
+
+
+@dataclass(frozen=True)
+class DefinitionsSource:
+    """How a worker process loads the project's definitions: its folder and module or file (the folder's
+    ``[tool.assets]`` names SQL and source folders too). ``token`` changes at every load of the coordinating
+    process, so that a long-lived worker loads the files again for each run."""
+
+    root: str
+    module: str | None
+    file: str | None
+    token: str
 
 
 def load_assets(root: str | os.PathLike[str], module: str | None = None, file: str | None = None) -> list[Asset]:

@@ -27,7 +27,7 @@ from assets_core.planning.state import Event, now
 from assets_core.running.capture import capture
 from assets_core.running.runs import FAILED, MATERIALIZED, Outcome
 from assets_core.running.single_run import split
-from assets_core.running.storage import Storage, Stored
+from assets_core.running.storage import Stored, ValueStorage
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 PART_WRITERS = min(4, os.cpu_count() or 1)  # threads writing a single-run batch's partitions
@@ -49,20 +49,21 @@ class Inputs(Protocol):
         ...
 
 
-def attempt(node: str, item: Asset, inputs: Inputs, storage: Storage, checks: Sequence[Check],
-            policy: RetryPolicy, members: Sequence[str] = ()) -> list[Outcome]:
+def attempt(node: str, item: Asset, inputs: Inputs, storage: ValueStorage, checks: Sequence[Check],
+            policy: RetryPolicy, members: Sequence[str] = (), first: int = 1) -> list[Outcome]:
     """Compute an asset, store its value and run its checks on it, retrying as ``policy`` says.
 
     ``node`` is one node, or a single-run batch of ``members`` (see :mod:`~assets_core.running.single_run`):
     then the value is split into one per member, and there is one outcome per member (the attempt's log lines
     go with the first). Never raises for the asset's own failures (nor its storage's): an outcome is failed,
     with the error as its detail, or with the first failed blocking check's message when the value was stored
-    but must not be published.
+    but must not be published. ``first`` is the number of its first attempt (a later one when earlier attempts
+    were made elsewhere: a worker process that died).
     """
     started_at, clock = now(), time.perf_counter()
     logs: list[tuple[str, str, str]] = []
     retries: list[str] = []
-    for number in range(1, policy.max_attempts + 1):
+    for number in range(first, max(first, policy.max_attempts) + 1):
         made: list[tuple[str, Stored, Mapping[str, Any], list[tuple[Check, CheckResult]]]] | None = None
         with capture() as captured:
             try:
@@ -90,7 +91,7 @@ def attempt(node: str, item: Asset, inputs: Inputs, storage: Storage, checks: Se
                 outcomes.append(Outcome(part_node, status, detail, duration, stored, started_at=started_at,
                                         metadata=metadata, logs=said[0], retries=said[1], checks=tuple(results)))
             return outcomes
-        if number == policy.max_attempts or not isinstance(failure, policy.retry_on):
+        if number >= policy.max_attempts or not isinstance(failure, policy.retry_on):
             break
         pause = retry_delay(policy, number)
         retries.append(f"attempt {number} of {policy.max_attempts} failed: {message}; retrying in {pause:.2f}s")
@@ -101,7 +102,7 @@ def attempt(node: str, item: Asset, inputs: Inputs, storage: Storage, checks: Se
                     retries=tuple(retries), traceback=trace) for i, part_node in enumerate(members or [node])]
 
 
-def write_parts(storage: Storage, item: Asset, parts: Sequence[tuple[str, Any]]) -> list[tuple[str, Stored]]:
+def write_parts(storage: ValueStorage, item: Asset, parts: Sequence[tuple[str, Any]]) -> list[tuple[str, Stored]]:
     """Store each node's value; a single-run batch's many partitions are written a few at a time (encoding
     Parquet releases the GIL), in order of the nodes."""
     if len(parts) == 1:
@@ -136,7 +137,7 @@ def compute(node: str, item: Asset, inputs: Inputs, number: int) -> Any:
     return item.fn(**inputs.arguments(node, number))  # type: ignore[misc]
 
 
-def run_checks(checks: Sequence[Check], stored: Stored, storage: Storage) -> list[tuple[Check, CheckResult]]:
+def run_checks(checks: Sequence[Check], stored: Stored, storage: ValueStorage) -> list[tuple[Check, CheckResult]]:
     """Run the asset's checks on its new value, before the value is recorded (and so published)."""
     if not checks:
         return []

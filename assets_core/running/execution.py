@@ -13,13 +13,13 @@ import contextlib
 import graphlib
 import os
 import time
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from assets_core.declaring.definitions import RetryPolicy
-from assets_core.errors import StorageError
+from assets_core.declaring.loading import DefinitionsSource
+from assets_core.errors import ProjectError, StorageError
 from assets_core.imports import preload
 from assets_core.planning.nodes import NodeGraph, left_out_lines, read_versions
 from assets_core.planning.plan import Plan, Reason, reasons_for
@@ -41,8 +41,11 @@ from assets_core.running.attempts import attempt, check_event, json_metadata
 from assets_core.running.buffer import RecordBuffer
 from assets_core.running.capture import capturing_run
 from assets_core.running.events import RunEvent, RunEventKind, RunEvents
+from assets_core.running.executors import Attempts
+from assets_core.running.executors import start as start_attempts
 from assets_core.running.leases import HEARTBEAT_SECONDS, POLL_SECONDS, Leases
 from assets_core.running.recovery import HOST
+from assets_core.running.remote import Task
 from assets_core.running.runs import (  # the run's settings and results are imported from here too
     FAILED,
     MATERIALIZED,
@@ -58,7 +61,7 @@ from assets_core.running.runs import (  # the run's settings and results are imp
 from assets_core.running.schedule import Schedule, finished_attempts, late_modules, units
 from assets_core.running.single_run import batches
 from assets_core.running.stopping import STOP_GRACE, Stop
-from assets_core.running.storage import Storage, Stored
+from assets_core.running.storage import Stored, ValueStorage
 from assets_core.running.subscribers import AlertSender, AnomalyDetector
 from assets_core.running.values import ValueCache
 
@@ -70,11 +73,12 @@ class RunEnvironment:
     """Where and with what a run works: the project's graph, storage, catalog, home and alert hooks."""
 
     graph: NodeGraph  # the assets and their partitions, as the snapshot saw them
-    storage: Storage
+    storage: ValueStorage
     catalog: Catalog
     home: Path
     hooks: tuple[AlertHook, ...] = ()
     project: str = ""  # the project's name, which alerts carry
+    source: DefinitionsSource | None = None  # how worker processes load the definitions (None: not from files)
 
 
 class Execution:
@@ -87,6 +91,7 @@ class Execution:
         self.state, self.versions, self.observations = snapshot.state, snapshot.versions, snapshot.observations
         self.settings = settings
         self.home = where.home
+        self.source = where.source
         observations = snapshot.observations
         self.listener: Listener = listener or (lambda event: None)
         self.run_id = settings.run_id or new_run_id()
@@ -98,6 +103,7 @@ class Execution:
         self.stopped = False  # the run stopped before its plan was done
         self.abandoned: list[str] = []  # assets still under way when it stopped
         self._reasons: dict[str, tuple[Reason, ...]] = {}
+        self._planned: frozenset[str] = frozenset()
         self._latest: dict[str, MaterializationRecord] = {}  # asset -> the last value this run made of it
         self.buffer = RecordBuffer(recorder, self.listener)
         self.leases = Leases(recorder, self.run_id)
@@ -118,6 +124,7 @@ class Execution:
                                "choose another with --home") from error
         self._prepare(plan)
         preload(late_modules(self.graph, plan, self._preloads))
+        attempts = self._attempts()  # before the run is recorded: a cluster out of reach makes no run
         started = now()
         self.recorder.begin_run(RunRecord(self.run_id, self.settings.trigger, self.settings.selection,
                                           RunStatus.RUNNING, started, pid=os.getpid(), host=HOST,
@@ -131,7 +138,7 @@ class Execution:
             self._adopt_recorded(plan.assets, [name for name in plan.assets if name not in held])
             self._emit([Event(self.run_id, "waiting", f"run {holder} is materializing it: this run waits for it",
                               asset=name) for name, holder in held.items()])
-            self._schedule(plan)
+            self._schedule(plan, attempts)
             failed = any(o.status == OutcomeStatus.FAILED for o in self.outcomes)
             status = RunStatus.FAILED if failed else RunStatus.SUCCESS
             if self.stopped:
@@ -144,6 +151,7 @@ class Execution:
         return RunResult(self.run_id, status, tuple(self.outcomes), tuple(self.abandoned))
 
     def _prepare(self, plan: Plan) -> None:
+        self._planned = frozenset(plan.assets)
         for name, own in self.state.items():
             if own.materialization is not None and name not in self.versions.lost:
                 self.data_versions[name] = own.materialization.data_version
@@ -152,15 +160,24 @@ class Execution:
             self.data_versions[name] = observation.data_version
         self.values.expect(plan.assets)
 
-    def _schedule(self, plan: Plan) -> None:
+    def _attempts(self) -> Attempts:
+        """Where this run's attempts execute (see :mod:`~assets_core.running.executors`)."""
+        settings = self.settings
+        if settings.executor != "threads" and self.source is None:
+            raise ProjectError(f"the {settings.executor} executor runs assets in other processes, which load the "
+                               "definitions from the project's files: open the project from its folder (the "
+                               "assets command, or open_workspace) rather than from definitions made in memory")
+        return start_attempts(settings.executor, settings.workers, settings.dask_address, self._attempt, self._task,
+                              self._policy, lambda name: {c.name: c for c in self.graph.checks.get(self.graph[name].name, ())})
+
+    def _schedule(self, plan: Plan, attempts: Attempts) -> None:
         """Start each planned asset once its planned upstreams are done, until every one is done."""
         self.values.batches = batches(self.graph, [name for name in plan.assets if name not in self.leases.held])
         sorter = graphlib.TopologicalSorter(units(self.graph, plan.assets, self.values.batches))
         sorter.prepare()
         reasons = self._reasons = {step.asset: step.reasons for step in plan.steps}
         reasons.update({batch: reasons[members[0]] for batch, members in self.values.batches.items()})
-        pool = ThreadPoolExecutor(self.settings.workers, thread_name_prefix="asset")
-        schedule = Schedule(sorter, reasons, pool)
+        schedule = Schedule(sorter, reasons, attempts)
         self.stop.on_request(lambda: schedule.finished.put(None))
         with capturing_run():
             try:
@@ -176,8 +193,7 @@ class Execution:
                     self._wind_down(schedule, 0.0)
                 raise
             finally:
-                # Never wait for assets under way that will not stop: their threads are abandoned.
-                pool.shutdown(wait=not schedule.futures, cancel_futures=True)
+                attempts.close(abandon=bool(schedule.futures))  # never waits for assets that will not stop
                 self._close_subscribers()
 
     def _wind_down(self, schedule: Schedule, grace: float) -> None:
@@ -228,18 +244,38 @@ class Execution:
             for member in self.values.batches.get(name, (name,)):
                 self.listener(Event(self.run_id, "started", "; ".join(r.detail for r in schedule.reasons[name]),
                                     asset=member))
-            future = schedule.pool.submit(self._attempt, name)
+            future = schedule.pool.submit(name)
             schedule.futures[future] = name
             future.add_done_callback(schedule.finished.put)
 
     def _unpark(self, parked: set[str]) -> list[str]:
-        """The parked assets whose lease this run could take now, with their state as the other run left it."""
+        """The parked assets whose lease this run could take now, with their state as the other run left it,
+        and their unplanned upstreams as recorded now (the other run may have recorded newer ones meanwhile:
+        a forced rerun must not read what was replaced)."""
         freed = self.leases.poll(parked)
         if freed:
-            for name, own in self.recorder.read_state(freed).items():
-                self._adopt(name, own)
+            reads = self._unplanned_upstreams(freed)
+            recorded = self.recorder.read_state([*freed, *reads])
+            for name in freed:
+                if name in recorded:
+                    self._adopt(name, recorded[name])
+            self._adopt_newer(reads, recorded)
             parked.difference_update(freed)
         return freed
+
+    def _unplanned_upstreams(self, names: Iterable[str]) -> set[str]:
+        """The upstreams of these planned assets that this run does not plan (nor observe: sources)."""
+        planned = self._planned
+        return {up for name in names for up in self.graph.upstream(name)
+                if up not in planned and not self.graph[up].is_source}
+
+    def _adopt_newer(self, reads: Iterable[str], recorded: Mapping[str, AssetState]) -> None:
+        """Take as this run's view each upstream recorded otherwise than this run knows it."""
+        for name in reads:
+            own = recorded.get(name)
+            if own is not None and own.materialization is not None \
+                    and own.materialization != self.state.get(name, AssetState()).materialization:
+                self._adopt(name, own)
 
     def _adopt_recorded(self, planned: Sequence[str], taken: Sequence[str]) -> None:
         """Once the run is recorded as running and holds its leases, read in one go what other runs recorded
@@ -247,9 +283,7 @@ class Execution:
         reads), and the planned assets whose lease it took that another run recorded meanwhile (that run counts
         as having held the lease, so the skip rule judges them afresh rather than running them twice; not when
         forced)."""
-        chosen = set(planned)
-        reads = {up for name in planned for up in self.graph.upstream(name)
-                 if up not in chosen and not self.graph[up].is_source}
+        reads = self._unplanned_upstreams(planned)
         meanwhile = [] if self.settings.force else list(taken)
         recorded = self.recorder.read_state([*reads, *meanwhile]) if reads or meanwhile else {}
         for name in meanwhile:
@@ -261,11 +295,7 @@ class Execution:
             if before is None or (after.run_id, after.created_at) != (before.run_id, before.created_at):
                 self._adopt(name, own)
                 self.leases.made_by[name] = after.run_id
-        for name in reads:
-            own = recorded.get(name)
-            if own is not None and own.materialization is not None \
-                    and own.materialization != self.state.get(name, AssetState()).materialization:
-                self._adopt(name, own)
+        self._adopt_newer(reads, recorded)
 
     def _adopt(self, name: str, own: AssetState) -> None:
         """Take the state another run recorded for an asset as this run's view of it."""
@@ -313,16 +343,28 @@ class Execution:
             return f"run {other} made it fresh meanwhile"
         return "its upstreams hold the same data as when it last ran (early cutoff)"
 
+    def _policy(self, name: str) -> RetryPolicy:
+        return self.graph[name].options.retry or self.settings.retry or RetryPolicy()
+
     def _attempt(self, name: str) -> list[Outcome]:
         """Run one node (or single-run batch) in a worker thread, with retries; never raises for the asset's
         own failures."""
         item = self.graph[name]
-        policy = item.options.retry or self.settings.retry or RetryPolicy()
-        outcomes = attempt(name, item, self.values, self.storage, self.graph.checks.get(item.name, ()), policy,
-                           self.values.batches.get(name, ()))
+        outcomes = attempt(name, item, self.values, self.storage, self.graph.checks.get(item.name, ()),
+                           self._policy(name), self.values.batches.get(name, ()))
         if item.wants_context and all(o.status == OutcomeStatus.MATERIALIZED for o in outcomes):
             self.values.context(name, 1).clear_checkpoint()  # done (a batch: under its range): start afresh
         return outcomes
+
+    def _task(self, name: str) -> Task:
+        """A node's attempt as plain data, for a worker process (see :mod:`~assets_core.running.remote`)."""
+        assert self.source is not None
+        item, values = self.graph[name], self.values
+        reads, found = values.task_reads(name)
+        return Task(name, item.name, self.versions.code[item.name], self.source, self.storage, reads, found,
+                    members=values.batches.get(name, ()), window=values.window(name),
+                    context=values.context(name, 1) if item.wants_context else None,
+                    previous=values.previous.get(name) if item.wants_previous else None, retry=self.settings.retry)
 
     def _complete(self, outcome: Outcome) -> None:
         """Queue what a finished attempt did for recording, and tell the run's subscribers."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import io as bytes_io
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -250,6 +251,7 @@ class ObjectStorage:
         return opened[1], opened[2]
 
     def _open(self) -> tuple[Any, str]:
+        _quiet(STORE_MODULES)
         try:
             with late_import():
                 import fsspec  # type: ignore[import-untyped]  # fsspec ships no type information
@@ -274,6 +276,15 @@ class ObjectStorage:
             bucket = urllib.parse.urlsplit(self.url).netloc
             raise StorageError(f"cannot {action} {url or self.url} ({_detail(error)}); {untouched}"
                                f"{_remedy(error, bucket)}") from error
+
+
+def _quiet(names: Iterable[str]) -> None:
+    """Keep the store's libraries to warnings (they log each credential and endpoint lookup at INFO, which a
+    run would show as stray lines), unless the user set their level."""
+    for name in names:
+        found = logging.getLogger(name)
+        if found.level == logging.NOTSET:
+            found.setLevel(logging.WARNING)
 
 
 def _new_key(asset: str, version: str, suffix: str) -> str:

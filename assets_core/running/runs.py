@@ -138,6 +138,8 @@ class RunSettings:
     retry: RetryPolicy | None = None  # the project default; an asset's own policy wins
     selection: tuple[str, ...] = ()
     run_id: str | None = None  # the run's id, when chosen beforehand (a daemon's request claimed with it)
+    executor: str = "threads"  # where attempts execute: threads, processes or dask (see running.executors)
+    dask_address: str | None = None  # the Dask scheduler to use (None: a local cluster started for the run)
 
 
 Listener = Callable[[Event], None]

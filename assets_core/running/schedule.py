@@ -6,11 +6,12 @@ from __future__ import annotations
 import graphlib
 import queue
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from assets_core.planning.nodes import NodeGraph
 from assets_core.planning.plan import Plan, Reason
+from assets_core.running.executors import Attempts
 from assets_core.running.runs import Outcome
 from assets_core.running.storage import WRITE_MODULES
 
@@ -21,7 +22,7 @@ class Schedule:
 
     sorter: graphlib.TopologicalSorter[str]
     reasons: Mapping[str, tuple[Reason, ...]]
-    pool: ThreadPoolExecutor
+    pool: Attempts
     futures: dict[Future[list[Outcome]], str] = field(default_factory=dict)
     # Finished attempts, in the order they finished: waiting on this queue costs the same however many
     # attempts are under way (concurrent.futures.wait visits every one of them at each call). None: a stop

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from assets_core.declaring.definitions import NAME_PATTERN
 from assets_core.errors import StorageError
@@ -85,6 +85,46 @@ def is_table(value: Any) -> bool:
 
 
 LISTING_FROM = 200  # stored values checked at once from which the folder is listed rather than each stat-ed
+
+
+class ValueStorage(Protocol):
+    """Where stored values live: a local folder (:class:`Storage`) or an object store
+    (:class:`~assets_core.running.object_storage.ObjectStorage`); what the rest of the framework relies on."""
+
+    durable: bool
+
+    def write(self, asset: str, value: Any, io: str = "auto") -> Stored:
+        """Store ``value`` as the newest version of ``asset``, atomically."""
+        ...
+
+    def read(self, location: str, lazy: bool = False) -> Any:
+        """Read a stored value back, checked against the version in its name."""
+        ...
+
+    def path(self, location: str) -> str | Path:
+        """Where a stored value is, as a user would look for it."""
+        ...
+
+    def existing(self, locations: Iterable[str]) -> set[str]:
+        """Which of these stored values are still there."""
+        ...
+
+    def versions(self) -> dict[str, list[str]]:
+        """Every stored version of every asset, as locations by asset."""
+        ...
+
+    def prune(self, asset: str, keep: Iterable[str], listed: Iterable[str] | None = None,
+              since: float | None = None) -> list[str]:
+        """Delete the asset's stored versions not in ``keep``; return those removed."""
+        ...
+
+    def clock(self) -> float:
+        """The storage's time now, as its files' times are stamped."""
+        ...
+
+    def sweep(self, alive: Callable[[int], bool], host: str = HOST) -> list[str]:
+        """Delete what killed writers left; return what was deleted."""
+        ...
 
 
 class Storage:

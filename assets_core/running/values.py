@@ -7,13 +7,13 @@ has finished; everything else is read from storage (or, for a source, from its f
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from assets_core.declaring.definitions import CONTEXT_PARAMETER, PREVIOUS_PARAMETER
+from assets_core.declaring.definitions import CONTEXT_PARAMETER, PREVIOUS_PARAMETER, Asset
 from assets_core.declaring.partitions import Window
 from assets_core.declaring.sources import Observation, read_source
 from assets_core.errors import AssetsError
@@ -22,7 +22,7 @@ from assets_core.planning.state import split_node
 from assets_core.running.attempts import lazy_parameters
 from assets_core.running.context import AssetContext
 from assets_core.running.single_run import span
-from assets_core.running.storage import Storage
+from assets_core.running.storage import ValueStorage
 
 
 class ValueCache:
@@ -32,7 +32,7 @@ class ValueCache:
     as assets finish (from one thread), and the workers read it.
     """
 
-    def __init__(self, graph: NodeGraph, storage: Storage, observations: Mapping[str, Observation],
+    def __init__(self, graph: NodeGraph, storage: ValueStorage, observations: Mapping[str, Observation],
                  run_id: str, home: Path, code_versions: Mapping[str, str]) -> None:
         self.graph, self.storage, self.observations = graph, storage, observations
         self.run_id, self.home, self.code_versions = run_id, home, code_versions
@@ -85,13 +85,10 @@ class ValueCache:
         lazy = self._lazy.get(item.name)
         if lazy is None:
             lazy = self._lazy[item.name] = lazy_parameters(item)
-        values = {param: self.read(node, upstream, param in lazy) for param, upstream in item.inputs.items()}
-        if item.wants_context:
-            values[CONTEXT_PARAMETER] = self.context(node, attempt)
-        if item.wants_previous:
-            location = self.previous.get(node)
-            values[PREVIOUS_PARAMETER] = self.storage.read(location, lazy=False) if location else None
-        return values
+        location = self.previous.get(node)
+        return call_arguments(item, lazy, lambda upstream, as_lazy: self.read(node, upstream, as_lazy),
+                              lambda: self.context(node, attempt),
+                              lambda: self.storage.read(location, lazy=False) if location else None)
 
     def context(self, node: str, attempt: int) -> AssetContext:
         """What the node's function learns of its run through a ``context`` parameter."""
@@ -123,21 +120,32 @@ class ValueCache:
         return {upstream: tuple(nodes) for upstream, nodes in reads.items()}
 
     def read(self, node: str, upstream: str, lazy: bool) -> Any:
-        """What ``node`` reads of the upstream asset ``upstream``: the value of the one node of it that it
-        reads, or the values of several partitions of it, concatenated in key order (for tables; other values
-        come as a dict by partition key)."""
+        """What ``node`` reads of the upstream asset ``upstream`` (see :func:`combined`)."""
         nodes = self._reads(node).get(upstream, (upstream,))
-        if len(nodes) == 1:
-            return self.value(nodes[0], lazy)
-        values = [self.value(n, lazy) for n in nodes]
-        if values and all(isinstance(v, (pl.DataFrame, pl.LazyFrame)) for v in values):
-            if lazy:
-                return pl.concat([v.lazy() for v in values], how="diagonal_relaxed")
-            return pl.concat([v.collect() if isinstance(v, pl.LazyFrame) else v for v in values],
-                             how="diagonal_relaxed")
-        if not values:
-            return pl.LazyFrame() if lazy else pl.DataFrame()
-        return {split_node(n)[1]: v for n, v in zip(nodes, values, strict=True)}
+        return combined(nodes, [self.value(n, lazy) for n in nodes], lazy)
+
+    def task_reads(self, node: str) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, Any]]]:
+        """What a node's function reads, for a worker elsewhere: the nodes read of each upstream asset, and
+        where each of them is: ``("stored", location)``, ``("source", paths)``, or ``("missing", why)``."""
+        item = self.graph[node]
+        reads = self._reads(node)
+        chosen = {upstream: reads.get(upstream, (upstream,)) for upstream in set(item.inputs.values())}
+        found: dict[str, tuple[str, Any]] = {}
+        for nodes in chosen.values():
+            for name in nodes:
+                found[name] = self._where(name)
+        return chosen, found
+
+    def _where(self, name: str) -> tuple[str, Any]:
+        if self.graph[name].is_source:
+            observation = self.observations.get(name)
+            if observation is None:
+                return "missing", f"source asset '{name}' has no file to read (see 'assets status {name}')"
+            return "source", tuple(str(path) for path in observation.files)
+        location = self.locations.get(name)
+        if location is None:
+            return "missing", f"upstream '{name}' has no stored value; materialize it first ('+{name}')"
+        return "stored", location
 
     def value(self, name: str, lazy: bool) -> Any:
         """The value of ``name``; with ``lazy``, a lazy scan where the value allows it (read once otherwise)."""
@@ -164,3 +172,30 @@ class ValueCache:
         if location is None:
             raise AssetsError(f"upstream '{name}' has no stored value; materialize it first ('+{name}')")
         return self.storage.read(location, lazy)
+
+
+def combined(nodes: Sequence[str], values: Sequence[Any], lazy: bool) -> Any:
+    """What a node reads of one upstream asset, from the values of the upstream ``nodes`` it reads: the one
+    value, or several partitions' values concatenated in key order (for tables; other values come as a dict by
+    partition key)."""
+    if len(nodes) == 1:
+        return values[0]
+    if values and all(isinstance(v, (pl.DataFrame, pl.LazyFrame)) for v in values):
+        if lazy:
+            return pl.concat([v.lazy() for v in values], how="diagonal_relaxed")
+        return pl.concat([v.collect() if isinstance(v, pl.LazyFrame) else v for v in values], how="diagonal_relaxed")
+    if not values:
+        return pl.LazyFrame() if lazy else pl.DataFrame()
+    return {split_node(n)[1]: v for n, v in zip(nodes, values, strict=True)}
+
+
+def call_arguments(item: Asset, lazy: frozenset[str], read: Callable[[str, bool], Any],
+                   context: Callable[[], AssetContext], previous: Callable[[], Any]) -> dict[str, Any]:
+    """The keyword arguments of an asset's function: ``read(upstream, lazy)`` for each of its inputs (lazily
+    for the parameters in ``lazy``), and its context and previous value when its parameters ask for them."""
+    values = {param: read(upstream, param in lazy) for param, upstream in item.inputs.items()}
+    if item.wants_context:
+        values[CONTEXT_PARAMETER] = context()
+    if item.wants_previous:
+        values[PREVIOUS_PARAMETER] = previous()
+    return values

@@ -148,11 +148,13 @@ def materialize(args: argparse.Namespace, options: Options, console: Console) ->
                 _print_json({"run_id": None, "status": "success", "materialized": [], "skipped": [], "failed": []})
             return 0
         prepared = usecases.prepare_resume(workspace, resumed)
-        start = functools.partial(usecases.resume, workspace, resumed, prepared=prepared)
+        start = functools.partial(usecases.resume, workspace, resumed, prepared=prepared, executor=args.executor,
+                                  dask_address=args.dask_address)
     else:
         prepared = usecases.prepare(workspace, args.selection, args.force, args.partition)
         start = functools.partial(usecases.materialize, workspace, args.selection, force=args.force,
-                                  trigger="manual", prepared=prepared)
+                                  trigger="manual", prepared=prepared, executor=args.executor,
+                                  dask_address=args.dask_address)
     planned = prepared.plan
     result = run_reported(args, console, len(planned), start)
     if args.json:

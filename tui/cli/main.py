@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from assets_core.application.workspace import Options
+from assets_core.declaring.config import EXECUTORS
 from assets_core.errors import AssetsError
 from tui.cli import automation, backfill, commands, lineage
 from tui.cli.arguments import whole_number
@@ -43,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="where storage and catalog live (default: <project>/.assets; env ASSETS_HOME)")
     where.add_argument("--catalog", metavar="URL",
                        help="SQLAlchemy URL of the catalog (default: SQLite in the home; env ASSETS_CATALOG)")
+    where.add_argument("--storage", metavar="URL",
+                       help="where stored values live: a folder or a URL such as s3://bucket/prefix (default: "
+                            "the home's storage folder; env ASSETS_STORAGE)")
     where.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
     parser = argparse.ArgumentParser(
@@ -68,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--partition", metavar="KEYS",
                      help=f"only these partitions of the partitioned assets ({KEYS}); default: every stale one")
     run.add_argument("-j", "--workers", type=POSITIVE, help="assets run at once (default: max(4, cores))")
+    run.add_argument("--executor", choices=EXECUTORS,
+                     help="where assets run: threads of this process (default), a pool of processes (for "
+                          "CPU-bound Python), or a Dask cluster; also ASSETS_EXECUTOR, [tool.assets] executor")
+    run.add_argument("--dask-address", metavar="ADDRESS",
+                     help="the Dask scheduler for --executor dask, e.g. tcp://10.0.0.5:8786 (default: a local "
+                          "cluster, one worker per core); also ASSETS_DASK_ADDRESS")
     run.add_argument("--resume", nargs="?", const="", metavar="RUN_ID",
                      help="rerun only what a run did not finish (default: the last failed or interrupted run)")
     runs = add("runs", "list recent runs")
@@ -119,7 +129,7 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
     ``own_process``: the command is the process (``assets``), so what it sets up for --json stays until the
     process ends, when threads an asset left running may still print."""
     args = build_parser().parse_args(argv)
-    options = Options(args.project, args.module, args.file, args.home, args.catalog)
+    options = Options(args.project, args.module, args.file, args.home, args.catalog, args.storage)
     # The console keeps the real stdout: during a run, sys.stdout is swapped to capture what assets print.
     console = _Console(file=sys.stdout, highlight=False, soft_wrap=True)
     stdout = sys.stdout

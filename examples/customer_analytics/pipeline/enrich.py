@@ -31,7 +31,8 @@ def customers(crm_customers_clean: pl.DataFrame, app_users_clean: pl.DataFrame, 
     frame = add_location(frame, postal_codes, countries)
     frame = frame.join(customer_value, on="email", how="left")
     log.info("%d customers, %d without a known city", frame.height, frame["city"].null_count())
-    return frame.with_columns(pl.col("paid_orders", "lifetime_value").fill_null(0))
+    # sorted: a full join's rows come in no set order, and the same customers must give the same data version
+    return frame.with_columns(pl.col("paid_orders", "lifetime_value").fill_null(0)).sort("email")
 
 
 def join_systems(crm: pl.DataFrame, app: pl.DataFrame) -> pl.DataFrame:

@@ -1,0 +1,298 @@
+"""Where a run's attempts execute: threads of the coordinating process, a pool of worker processes, or a Dask
+cluster. The scheduling loop sees one interface (:class:`Attempts`): submit a node, get a future of its outcomes.
+
+Threads share the run's memory: a value made by one asset is handed to the next without being read back.
+Processes and Dask receive a :class:`~assets_core.running.remote.Task` and read their inputs from storage
+(:mod:`~assets_core.running.remote`); only the coordinating process writes the catalog. A worker that dies
+fails the attempt it was running, which is retried as the asset's retry policy says, on another worker.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import logging
+import socket
+import threading
+import urllib.parse
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any, Protocol
+
+from assets_core.declaring.checks import Check
+from assets_core.declaring.config import EXECUTORS
+from assets_core.declaring.definitions import RetryPolicy
+from assets_core.errors import ProjectError
+from assets_core.imports import late_import
+from assets_core.planning.state import now
+from assets_core.running.attempts import retry_delay
+from assets_core.running.runs import FAILED, Outcome
+
+CONNECT_SECONDS = 10  # how long a run waits for the Dask scheduler it is pointed at
+
+
+class Attempts(Protocol):
+    """Runs attempts at nodes somewhere, each submitted once its upstreams are done."""
+
+    def submit(self, name: str) -> Future[list[Outcome]]:
+        """Start the attempt at a node (or single-run batch); the future gives its outcomes (never an error)."""
+        ...
+
+    def close(self, abandon: bool) -> None:
+        """Release the workers: once their attempts are done, or at once with ``abandon`` (a stopping run)."""
+        ...
+
+
+class Threads:
+    """Attempts in a pool of threads of this process (the default)."""
+
+    def __init__(self, workers: int, run: Callable[[str], list[Outcome]]) -> None:
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="asset")
+        self._run = run
+
+    def submit(self, name: str) -> Future[list[Outcome]]:
+        return self._pool.submit(self._run, name)
+
+    def close(self, abandon: bool) -> None:
+        # Never wait for attempts under way that will not stop: their threads are abandoned.
+        self._pool.shutdown(wait=not abandon, cancel_futures=True)
+
+
+class Backend(Protocol):
+    """Where remote tasks run: takes a task, gives a future of what the worker sent back; a worker's death
+    is a :class:`~assets_core.running.remote.WorkerDied` error of that future."""
+
+    def submit(self, task: Any) -> Future[Any]: ...
+
+    def close(self, abandon: bool) -> None: ...
+
+
+class _Attempt(Future[list[Outcome]]):
+    """A remote attempt's future: it can be cancelled only while its task has not started (still waiting
+    here, or in the backend's queue); one under way is waited for, or abandoned, like a thread."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner: Future[Any] | None = None
+
+    def cancel(self) -> bool:
+        inner = self.inner
+        if inner is not None and not inner.cancel():
+            return False
+        return super().cancel()
+
+
+def _cancel_with(inner: Future[Any], outer: Future[Any]) -> None:
+    """Once a remote attempt is cancelled, cancel its task in the backend (if it has not started)."""
+    if outer.cancelled():
+        inner.cancel()
+
+
+class Remote:
+    """Attempts as tasks in other processes, through a :class:`Backend`. ``task(name)`` makes a node's task
+    (in the scheduling loop's thread); ``policy(name)`` and ``checks(name)`` are the node's retry policy and
+    checks by name, as this process knows them.
+
+    With a ``capacity`` (a cluster's worker threads now), no more tasks than that are handed to the backend at
+    once, the others wait here: a worker then holds no task besides the one it runs, so one that dies takes
+    no other task down with it (and the loop's order decides what runs next, not the cluster's queues).
+    Never less than one is handed: a cluster whose workers are all restarting gets a task to wait for them."""
+
+    def __init__(self, backend: Backend, task: Callable[[str], Any], policy: Callable[[str], RetryPolicy],
+                 checks: Callable[[str], Mapping[str, Check]], capacity: Callable[[], int] | None = None) -> None:
+        self.backend, self._task, self._policy, self._checks = backend, task, policy, checks
+        self._capacity = capacity
+        self._lock = threading.Lock()
+        self._waiting: collections.deque[tuple[str, Any, _Attempt, list[str]]] = collections.deque()
+        self._sent = 0
+
+    def submit(self, name: str) -> Future[list[Outcome]]:
+        outer = _Attempt()
+        self._send(name, self._task(name), outer, [])
+        return outer
+
+    def close(self, abandon: bool) -> None:
+        self.backend.close(abandon)
+
+    def _send(self, name: str, task: Any, outer: _Attempt, retries: list[str]) -> None:
+        with self._lock:
+            self._waiting.append((name, task, outer, retries))
+        self._pump()
+
+    def _pump(self) -> None:
+        """Hand waiting tasks to the backend while there is room."""
+        while True:
+            with self._lock:
+                if not self._waiting or (self._capacity is not None and self._sent >= max(1, self._capacity())):
+                    return
+                name, task, outer, retries = self._waiting.popleft()
+                if outer.done():  # cancelled while it waited
+                    continue
+                self._sent += 1
+            try:
+                inner = outer.inner = self.backend.submit(task)
+            except BaseException:
+                self._done()
+                raise
+            outer.add_done_callback(functools.partial(_cancel_with, inner))
+            inner.add_done_callback(functools.partial(self._received, name, task, outer=outer, retries=retries))
+
+    def _done(self) -> None:
+        with self._lock:
+            self._sent -= 1
+
+    def _received(self, name: str, task: Any, inner: Future[Any], *, outer: _Attempt, retries: list[str]) -> None:
+        self._done()
+        try:
+            self._settle(name, task, inner, outer, retries)
+        finally:
+            self._pump()
+
+    def _settle(self, name: str, task: Any, inner: Future[Any], outer: _Attempt,
+                retries: list[str]) -> None:
+        if outer.done():  # cancelled: the run stopped before it started
+            return
+        try:
+            sent = inner.result()
+        except BaseException as error:  # noqa: BLE001 - a dead worker, or a task that could not be sent
+            self._lost(name, task, error, outer, retries)
+            return
+        checks = self._checks(name)
+        outcomes = [item.received(checks) for item in sent]
+        if retries and outcomes:
+            first = outcomes[0]
+            lines = tuple(("retry", "WARNING", line) for line in retries)
+            outcomes[0] = replace(first, logs=(*lines, *first.logs), retries=(*retries, *first.retries))
+        outer.set_result(outcomes)
+
+    def _lost(self, name: str, task: Any, error: BaseException, outer: _Attempt,
+              retries: list[str]) -> None:
+        """A task that never came back: retried as the policy says when its worker died, else failed."""
+        with late_import():
+            from assets_core.running.remote import WorkerDied
+
+        message = f"{type(error).__name__}: {error}"
+        policy, number = self._policy(name), task.first
+        if isinstance(error, WorkerDied) and number < policy.max_attempts and isinstance(error, policy.retry_on):
+            pause = retry_delay(policy, number)
+            retries.append(f"attempt {number} of {policy.max_attempts} failed: {message}; retrying in {pause:.2f}s")
+            again = replace(task, first=number + 1)
+            timer = threading.Timer(pause, self._send, (name, again, outer, retries))
+            timer.daemon = True
+            timer.start()
+            return
+        lines = tuple(("retry", "WARNING", line) for line in retries)
+        members = task.members or (task.node,)
+        outer.set_result([Outcome(node, FAILED, message, started_at=now(), logs=lines if index == 0 else (),
+                                  retries=tuple(retries)) for index, node in enumerate(members)])
+
+
+class ProcessBackend:
+    """Tasks in a pool of worker processes of this machine."""
+
+    def __init__(self, workers: int) -> None:
+        with late_import():
+            from assets_core.running.process_pool import ProcessPool
+            from assets_core.running.remote import perform
+
+        self._pool = ProcessPool(workers, perform)
+
+    def submit(self, task: Any) -> Future[Any]:
+        return self._pool.submit(task)
+
+    def close(self, abandon: bool) -> None:
+        self._pool.close(abandon)
+
+
+class DaskBackend:
+    """Tasks on a ``dask.distributed`` cluster: the one at ``address``, or a local one started for the run
+    with one single-threaded worker process per core (where a worker that dies fails its task at once,
+    rather than after Dask's own three tries)."""
+
+    def __init__(self, address: str | None, workers: int) -> None:
+        try:
+            with late_import():
+                import dask
+                from distributed import Client, LocalCluster
+                from distributed.scheduler import KilledWorker
+
+                from assets_core.running.remote import WorkerDied, perform
+        except ImportError as error:
+            raise ProjectError(f"the dask executor needs dask.distributed, which is not installed ({error}); "
+                               "install it with: pip install 'assets[dask]'") from error
+        self._perform, self._killed, self._died = perform, KilledWorker, WorkerDied
+        self._cluster: Any = None
+        try:
+            if address:
+                _reachable(address)
+                self._client = Client(address, timeout=f"{CONNECT_SECONDS}s")  # type: ignore[no-untyped-call]
+            else:
+                with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+                    self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                 dashboard_address=None, silence_logs=logging.ERROR)  # type: ignore[no-untyped-call]
+                self._client = Client(self._cluster)  # type: ignore[no-untyped-call]
+        except (OSError, TimeoutError) as error:
+            where = f"the Dask scheduler at {address}" if address else "a local Dask cluster"
+            raise ProjectError(f"cannot reach {where} ({error}); start the scheduler ('dask scheduler') and "
+                               "its workers, fix --dask-address / ASSETS_DASK_ADDRESS, or leave it out to "
+                               "start a local cluster") from error
+
+    def capacity(self) -> Callable[[], int]:
+        """The cluster's worker threads: of a local cluster, those of its live workers at each call (a worker
+        that died is not counted while it restarts); of another cluster, as many as it has now."""
+        if self._cluster is not None:
+            scheduler = self._cluster.scheduler
+            return lambda: sum(worker.nthreads for worker in list(scheduler.workers.values()))
+        threads = sum(self._client.nthreads().values())  # type: ignore[no-untyped-call]
+        return lambda: threads
+
+    def submit(self, task: Any) -> Future[Any]:
+        outer: Future[Any] = Future()
+        outer.set_running_or_notify_cancel()  # whether the cluster started it is not known here: never cancelled
+        remote = self._client.submit(self._perform, task, pure=False, key=f"{task.node}-{uuid.uuid4().hex}")
+        remote.add_done_callback(lambda done: self._transfer(done, outer))  # type: ignore[no-untyped-call]
+        return outer
+
+    def _transfer(self, remote: Any, outer: Future[Any]) -> None:
+        if outer.done():
+            return
+        try:
+            outer.set_result(remote.result())
+        except self._killed as error:
+            outer.set_exception(self._died(f"the Dask worker running it died ({error})"))
+        except BaseException as error:  # noqa: BLE001 - told to the run as this attempt's failure
+            outer.set_exception(error)
+
+    def close(self, abandon: bool) -> None:
+        try:
+            self._client.close()  # type: ignore[no-untyped-call]
+        finally:
+            if self._cluster is not None:
+                self._cluster.close()
+
+
+def _reachable(address: str) -> None:
+    """Fail at once when a TCP scheduler address refuses connections (the client would retry until its timeout).
+
+    >>> _reachable("inproc://somewhere")  # other protocols are left to the client
+    """
+    parsed = urllib.parse.urlsplit(address if "://" in address else f"tcp://{address}")
+    if parsed.scheme != "tcp" or not parsed.hostname or parsed.port is None:
+        return
+    socket.create_connection((parsed.hostname, parsed.port), timeout=CONNECT_SECONDS).close()
+
+
+def start(executor: str, workers: int, dask_address: str | None, run: Callable[[str], list[Outcome]],
+          task: Callable[[str], Any], policy: Callable[[str], RetryPolicy],
+          checks: Callable[[str], Mapping[str, Check]]) -> Attempts:
+    """The run's attempts, executed as ``executor`` says (one of :data:`EXECUTORS`)."""
+    if executor == "threads":
+        return Threads(workers, run)
+    if executor == "processes":
+        return Remote(ProcessBackend(workers), task, policy, checks)
+    if executor == "dask":
+        backend = DaskBackend(dask_address, workers)
+        return Remote(backend, task, policy, checks, capacity=backend.capacity())
+    raise ProjectError(f"unknown executor '{executor}'; choose one of {', '.join(EXECUTORS)}")
