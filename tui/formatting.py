@@ -57,7 +57,16 @@ def asset_status_cell(kind: str, status: str) -> Cell:
     return status_cell("source" if kind == "source" and status == "fresh" else status)
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str | Cell]]) -> list[str]:
+class Lines(list[str]):
+    """Lines of rich markup that also know their plain text (what they show without colours), so that
+    thousands of them can be written without rich parsing each one."""
+
+    def __init__(self, markup: Sequence[str], plain: Sequence[str]) -> None:
+        super().__init__(markup)
+        self.plain = list(plain)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str | Cell]]) -> Lines:
     """Rows (rich markup) aligned under upper-case headers; the last column is never padded.
 
     >>> print("\\n".join(table(["a", "b"], [["x", "1"], ["long", Cell("2", "red")]])))
@@ -68,14 +77,16 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str | Cell]]) -> list[
     cells = [[c if isinstance(c, Cell) else Cell(str(c)) for c in row] for row in rows]
     heads = [Cell(h.upper(), "bold") for h in headers]
     widths = [max(len(r[i].text) for r in [heads, *cells]) for i in range(len(headers))]
-    lines = []
+    lines, plain = [], []
     for row in [heads, *cells]:
-        parts = []
+        parts, texts = [], []
         for i, cell in enumerate(row):
             pad = "" if i == len(row) - 1 else " " * (widths[i] - len(cell.text) + 2)
             parts.append(cell.markup() + pad)
+            texts.append(cell.text + pad)
         lines.append("".join(parts).rstrip())
-    return lines
+        plain.append("".join(texts).rstrip())
+    return Lines(lines, plain)
 
 
 def age(moment: datetime | None, now: datetime | None = None) -> str:

@@ -22,7 +22,7 @@ from assets_core.planning.summary import PartitionSummary
 from assets_core.running.runs import RunResult
 from tui import formatting
 from tui.cli.interrupt import EXIT_INTERRUPTED, ctrl_c_stops
-from tui.formatting import Cell, status_cell, table
+from tui.formatting import Cell, status_cell, table, visible
 
 
 def _print_json(value: Any) -> None:
@@ -30,9 +30,18 @@ def _print_json(value: Any) -> None:
     print(json.dumps(value, indent=2 if sys.stdout.isatty() else None, default=str))
 
 
+PRINTED_AT_ONCE = 1000  # lines of markup rich parses in one call (a call per line costs far more)
+
+
 def _print_lines(console: Console, lines: list[str]) -> None:
-    for line in lines:
-        console.print(line)
+    """Print lines of markup; lines that know their plain text go straight to a file or pipe (no colours
+    there), as rich would print them, and to a terminal a thousand at a time."""
+    plain = getattr(lines, "plain", None)
+    if plain is not None and not console.is_terminal and console.file is not None:
+        console.file.write("".join(f"{visible(line)}\n" for line in plain))
+        return
+    for start in range(0, len(lines), PRINTED_AT_ONCE):
+        console.print("\n".join(lines[start:start + PRINTED_AT_ONCE]))
 
 
 def list_assets(args: argparse.Namespace, options: Options, console: Console) -> int:
