@@ -13,7 +13,7 @@ import os
 import re
 import sys
 import types
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -105,6 +105,7 @@ class Asset:
     windows: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # upstream asset -> partitions window
     time_column: str | None = None  # the column that says which time partition a row belongs to
     backfill: str = "per_partition"  # or "single_run": a range of partitions in one call
+    lineage: Mapping[str, tuple[str, ...]] | None = None  # declared column lineage: column -> "upstream.column"s
     # Every upstream asset, inputs first, without repeats: asked for several times per asset in every
     # assessment, so computed once, when the asset is made.
     upstream: tuple[str, ...] = field(init=False, repr=False, compare=False)
@@ -141,9 +142,12 @@ def asset(
     time_column: str | None = None,
     backfill: str = "per_partition",
     automation: Condition | None = None,
+    lineage: Mapping[str, Sequence[str]] | None = None,
 ) -> Any:
     """Declare the decorated function as an asset whose parameters name its upstream assets (``automation``:
-    when the daemon materializes it by itself, e.g. ``on_upstream_change() | on_missing()``).
+    when the daemon materializes it by itself, e.g. ``on_upstream_change() | on_missing()``; ``lineage``: where
+    some of its columns come from, ``{"total": ["orders.amount"]}``, which wins over the traced lineage; both are
+    metadata and leave the code version alone).
 
     >>> @asset(group="demo")
     ... def numbers():
@@ -162,6 +166,8 @@ def asset(
 
     def wrap(func: Callable[..., Any]) -> Asset:
         made = _python_asset(func, name, inputs or {}, deps, group, description, tags, owners, options)
+        if lineage is not None:
+            made = declared_lineage(made, lineage)
         return partitioned(made, partitions, time_column, backfill)
 
     return wrap(fn) if fn is not None else wrap
@@ -241,6 +247,32 @@ def partitioned(item: Asset, partitions: Partitions | None, time_column: str | N
             "reads a window of partitions (Upstream(..., window=...)) but has no partitions of its own; "
             "declare partitions=... or drop the window", asset=item.name, location=item.location))
     return replace(item, partitions=partitions, time_column=time_column, backfill=backfill, problems=tuple(problems))
+
+
+def declared_lineage(item: Asset, lineage: Mapping[str, Sequence[str]]) -> Asset:
+    """The asset with its declared column lineage; a value naming no column of one of its inputs is a problem.
+
+    >>> @asset(lineage={"n": ["orders.id"], "m": ["order.id"]})
+    ... def counts(orders):
+    ...     return orders
+    >>> counts.lineage["n"]
+    ('orders.id',)
+    >>> print(counts.problems[0].detail)
+    declares lineage['m'] = 'order.id', which is no column of its inputs (orders); write 'upstream.column'
+    """
+    upstreams = set(item.inputs.values())
+    declared: dict[str, tuple[str, ...]] = {}
+    problems = list(item.problems)
+    for column, origins in lineage.items():
+        declared[column] = (origins,) if isinstance(origins, str) else tuple(origins)
+        for origin in declared[column]:
+            head, _, tail = str(origin).rpartition(".")
+            if head not in upstreams or not tail:
+                problems.append(DefinitionError(
+                    f"declares lineage[{column!r}] = {origin!r}, which is no column of its inputs "
+                    f"({', '.join(sorted(upstreams)) or 'none'}); write 'upstream.column'",
+                    asset=item.name, location=item.location))
+    return replace(item, lineage=declared, problems=tuple(problems))
 
 
 def _parameters(func: Callable[..., Any]) -> tuple[list[str], list[str]]:

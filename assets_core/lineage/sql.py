@@ -20,6 +20,7 @@ from sqlglot.optimizer.scope import Scope, build_scope
 
 from assets_core.declaring.definitions import Asset
 from assets_core.declaring.sql import parse_statement, table_name
+from assets_core.imports import late_import
 from assets_core.lineage.columns import column_dag
 from assets_core.planning.graph import AssetGraph
 from assets_core.planning.versioning import digest
@@ -41,19 +42,36 @@ class TableLineage:
     unknown: Mapping[str, str] = field(default_factory=dict)  # column -> why its lineage is unknown
     problem: str = ""  # why nothing could be said of the whole statement
     key: str = ""  # the cache key: SQL and upstream schemas it was computed from
+    # column -> "asset.column" -> "copied" | "transformed" | "aggregated" | "declared" (Python assets)
+    how: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    used: tuple[str, ...] = ()  # sorted "asset.column"s used only to filter, join, group or sort
 
     def to_json(self) -> dict[str, object]:
-        return {"columns": list(self.columns) if self.columns is not None else None,
-                "direct": {c: list(v) for c, v in self.direct.items()}, "unknown": dict(self.unknown),
-                "problem": self.problem, "key": self.key}
+        """The lineage as JSON values (``how`` and ``used`` only when there are any, as SQL lineages have none);
+        :meth:`from_json` reads it back, and JSON stored before they existed.
+
+        >>> lineage = TableLineage("b", ("y",), {"y": ("a.x",)}, how={"y": {"a.x": "copied"}}, used=("a.k",))
+        >>> TableLineage.from_json("b", lineage.to_json()) == lineage
+        True
+        """
+        data: dict[str, object] = {"columns": list(self.columns) if self.columns is not None else None,
+                                   "direct": {c: list(v) for c, v in self.direct.items()},
+                                   "unknown": dict(self.unknown), "problem": self.problem, "key": self.key}
+        if self.how:
+            data["how"] = {c: dict(v) for c, v in self.how.items()}
+        if self.used:
+            data["used"] = list(self.used)
+        return data
 
     @classmethod
     def from_json(cls, asset: str, data: Mapping[str, object]) -> TableLineage:
         columns, direct, unknown = data.get("columns"), data.get("direct"), data.get("unknown")
+        how, used = data.get("how"), data.get("used")
         return cls(asset, tuple(columns) if isinstance(columns, list) else None,
                    {c: tuple(v) for c, v in direct.items()} if isinstance(direct, dict) else {},
                    dict(unknown) if isinstance(unknown, dict) else {}, str(data.get("problem") or ""),
-                   str(data.get("key") or ""))
+                   str(data.get("key") or ""), {c: dict(v) for c, v in how.items()} if isinstance(how, dict) else {},
+                   tuple(used) if isinstance(used, list) else ())
 
 
 def lineage_key(item: Asset, schemas: Mapping[str, Sequence[str] | None]) -> str:
@@ -297,14 +315,24 @@ def _scope_of(scope: Scope, select: exp.Select) -> Scope | None:
 
 
 def project_lineage(graph: AssetGraph, schemas: Mapping[str, Sequence[str] | None],
-                    cached: Mapping[str, TableLineage] | None = None) -> dict[str, TableLineage]:
+                    cached: Mapping[str, TableLineage] | None = None,
+                    typed: Mapping[str, Sequence[tuple[str, str]] | None] | None = None) -> dict[str, TableLineage]:
     """The lineage of every SQL asset, in dependency order; each SQL asset's output columns become the schema
-    its downstream assets are analysed with. ``cached`` lineages whose key still matches are reused."""
+    its downstream assets are analysed with. ``cached`` lineages whose key still matches are reused.
+
+    With ``typed`` (each asset's columns and dtypes, from its last materialization), Python assets are traced
+    too (:func:`assets_core.lineage.python.python_lineage`); an unmaterialized Python asset's traced output
+    schema stands in for its downstream Python assets."""
     known: dict[str, Sequence[str] | None] = dict(schemas)
     cached = cached or {}
     result: dict[str, TableLineage] = {}
+    types: dict[str, Sequence[tuple[str, str]] | None] = dict(typed or {})
     for item in graph:
         if item.kind != "sql":
+            if typed is not None and not item.is_source:
+                result[item.name] = _python(item, types, cached.get(item.name))
+                if known.get(item.name) is None and types.get(item.name) is not None:  # traced, not materialized
+                    known[item.name] = [column for column, _ in types[item.name] or ()]
             continue
         upstream_schemas = {up: known.get(up) for up in item.upstream}
         previous = cached.get(item.name)
@@ -316,6 +344,23 @@ def project_lineage(graph: AssetGraph, schemas: Mapping[str, Sequence[str] | Non
         if lineage.columns is not None:
             known[item.name] = lineage.columns
     return result
+
+
+def _python(item: Asset, types: dict[str, Sequence[tuple[str, str]] | None],
+            previous: TableLineage | None) -> TableLineage:
+    """A Python asset's lineage (``previous`` when its key still matches); an asset with no typed schema of its
+    own is traced each time, and the schema its trace found stands in for it, for its downstream assets."""
+    with late_import():
+        from assets_core.lineage.python import python_key, trace_python
+
+    upstream = {up: types.get(up) for up in item.inputs.values()}
+    materialized = types.get(item.name) is not None
+    if materialized and previous is not None and previous.key == python_key(item, upstream):
+        return previous
+    lineage, output = trace_python(item, upstream)
+    if not materialized:
+        types[item.name] = output
+    return lineage
 
 
 @dataclass(frozen=True)
