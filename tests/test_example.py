@@ -220,3 +220,17 @@ def test_the_python_script_runs_the_pipeline_into_the_commands_records(tmp_path)
     runs = assets_json("runs", home=home)
     assert [(run["trigger"], run["selection"], run["materialized"]) for run in runs] == [
         ("python", ["+daily_report"], 9)]
+
+
+def test_the_python_assets_column_lineage_traces_lifetime_value_to_the_orders_table(home: Path) -> None:
+    """dim_customers.lifetime_value goes back through two Python assets (traced on empty frames of their
+    upstreams' stored types) to the orders table, which reads a SQLite file and so says why it stops there."""
+    found = assets_json("lineage", "dim_customers.lifetime_value", home=home)
+    columns = {name: entry.get("columns", {}) for name, entry in found["assets"].items()}
+    assert columns["dim_customers"]["lifetime_value"] == ["customers.lifetime_value"]
+    assert columns["customers"]["lifetime_value"] == ["customer_value.lifetime_value"]
+    assert columns["customer_value"]["lifetime_value"] == ["orders.amount_cents"]
+    why = dict((entry["column"], entry["why"]) for entry in found["unknown"])
+    assert "upstream 'product_db' has no known schema" in why["orders.amount_cents"]
+    email = assets_json("lineage", "customer_value.email", home=home)
+    assert email["assets"]["customer_value"]["columns"]["email"] == ["orders.email"]

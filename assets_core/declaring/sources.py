@@ -135,9 +135,24 @@ def read_source(item: Asset, files: tuple[Path, ...], lazy: bool = False) -> Any
 
 def source_columns(item: Asset, files: tuple[Path, ...]) -> tuple[str, ...] | None:
     """The columns of a CSV or Parquet source (from the first file's header), or None for other files."""
+    typed = source_schema(item, files)
+    return None if typed is None else tuple(column for column, _ in typed)
+
+
+def source_schema(item: Asset, files: tuple[Path, ...]) -> tuple[tuple[str, str], ...] | None:
+    """The columns of a CSV or Parquet source with their types as polars reads them (from the first file), or
+    None for other files."""
     suffix = files[0].suffix.lower()
     if suffix not in TABLE_SUFFIXES:
         return None
+    with late_import():
+        import polars as pl
+
+    try:
+        found = _readers(suffix)[1](str(files[0]), **item.read_options).collect_schema()
+    except (OSError, TypeError, pl.exceptions.PolarsError):
+        return None
+    return tuple((column, str(dtype)) for column, dtype in found.items())
     with late_import():
         import polars as pl
 

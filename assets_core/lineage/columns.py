@@ -2,14 +2,14 @@
 
 It is built from what is known of each asset's columns: the lineage of SQL assets
 (:mod:`assets_core.lineage.sql`) and the schemas of the others. A source's columns are origins; a Python asset's
-columns are known once it is materialized, but not where they come from. Where lineage is unknown the graph says
-why: it never answers with an empty list. Walks go over a generic :class:`~assets_core.planning.dag.DAG`.
+columns are traced through polars' query plan (:mod:`assets_core.lineage.python`) or declared with
+``@asset(lineage=...)``. Where lineage is unknown the graph says why: it never answers with an empty list. Walks go over a generic :class:`~assets_core.planning.dag.DAG`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -52,6 +52,9 @@ class AssetColumns:
     columns: tuple[str, ...] | None  # in order; None: not known
     direct: Mapping[str, tuple[str, ...]]  # column -> its "asset.column" upstreams (a source's columns: none)
     unknown: Mapping[str, str]  # column, or "*" for every column -> why its lineage is unknown
+    how: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # column -> upstream -> copied, transformed...
+    used: tuple[str, ...] = ()  # upstream "asset.column" used only to filter, join, group or sort
+    analysed: bool = False  # its code was analysed (SQL, or traced Python): a reader of it is not a blind spot
 
     def why(self, column: str) -> str:
         """Why the column's lineage is unknown, or "" when it is known.
@@ -67,33 +70,39 @@ class AssetColumns:
         """The same facts for the columns in ``keep`` only.
 
         >>> AssetColumns(("a", "b"), {"a": ("up.x",)}, {"b": "why"}).only(["b"])
-        AssetColumns(columns=('b',), direct={}, unknown={'b': 'why'})
+        AssetColumns(columns=('b',), direct={}, unknown={'b': 'why'}, how={}, used=(), analysed=False)
         """
         wanted = set(keep)
         ordered = [c for c in self.columns or () if c in wanted]
         ordered += sorted(wanted.difference(ordered))
         return AssetColumns(tuple(ordered), {c: self.direct[c] for c in ordered if c in self.direct},
-                            {c: self.why(c) for c in ordered if c not in self.direct})
+                            {c: self.why(c) for c in ordered if c not in self.direct},
+                            {c: self.how[c] for c in ordered if c in self.how}, self.used, self.analysed)
 
 
 def asset_columns(item: Asset, lineage: TableLineage | None, schema: Sequence[str] | None) -> AssetColumns:
-    """What is known of an asset's columns, from its lineage (SQL) or its schema (None: not known).
+    """What is known of an asset's columns, from its lineage (SQL, or a Python asset's traced or declared one)
+    or its schema (None: not known).
 
     >>> from assets_core.declaring.definitions import source_asset
     >>> asset_columns(source_asset("raw", "raw.csv"), None, ["id"])
-    AssetColumns(columns=('id',), direct={'id': ()}, unknown={})
+    AssetColumns(columns=('id',), direct={'id': ()}, unknown={}, how={}, used=(), analysed=False)
     """
     if item.kind == "sql":
         if lineage is None or lineage.columns is None:
             why = (lineage.problem if lineage is not None else "") or "its SQL could not be analysed"
             return AssetColumns(None, {}, {"*": why})
-        return AssetColumns(lineage.columns, dict(lineage.direct), dict(lineage.unknown))
+        return AssetColumns(lineage.columns, dict(lineage.direct), dict(lineage.unknown), dict(lineage.how),
+                            tuple(lineage.used), analysed=True)
     if item.is_source:
         if schema is None:
             return AssetColumns(None, {}, {"*": "its files are missing or not CSV or Parquet, so its columns "
                                                 "are not known"})
         return AssetColumns(tuple(schema), {column: () for column in schema}, {})
-    why = f"a {item.kind} asset: {NOT_ANALYSED}"
+    if lineage is not None and lineage.columns is not None:  # traced (or declared): what could not be is said
+        return AssetColumns(lineage.columns, dict(lineage.direct), dict(lineage.unknown), dict(lineage.how),
+                            tuple(lineage.used), analysed=bool(lineage.direct))
+    why = f"a {item.kind} asset: {lineage.problem if lineage is not None and lineage.problem else NOT_ANALYSED}"
     if schema is None:
         return AssetColumns(None, {}, {"*": f"{why}, and its columns are not known until it is materialized"})
     return AssetColumns(tuple(schema), {}, {column: why for column in schema})
@@ -161,16 +170,16 @@ class ColumnGraph:
                      if (name, column) in self.dag for up in self.dag.upstream((name, column)) if keep(up))
 
     def readers(self, nodes: Mapping[Column, int], depth: int | None = None) -> dict[Edge, int]:
-        """The non-SQL assets that read the table of a column of ``nodes`` (a column at its distance 0 or
-        downstream, fewer than ``depth`` steps away), as ``READ`` edges with the reader's distance. Which of the
-        reader's columns come from it is unknown: its code is not analysed."""
+        """The assets whose code is not analysed that read the table of a column of ``nodes`` (a column at its
+        distance 0 or downstream, fewer than ``depth`` steps away), as ``READ`` edges with the reader's
+        distance. Which of the reader's columns come from it is unknown."""
         on_path = {name for name, _ in nodes}
         found: dict[Edge, int] = {}
         for (name, _), level in nodes.items():
             if level < 0 or (depth is not None and level >= depth):
                 continue
             for reader in self.graph.downstream(name):
-                if self.graph[reader].kind != "sql" and reader not in on_path:
+                if not self.facts[reader].analysed and reader not in on_path:
                     found.setdefault(Edge(name, reader), level + 1)
         return found
 

@@ -181,7 +181,8 @@ _READ = ("its function reads its inputs' rows (.collect(), .to_list(), .item(), 
 
 def _polars_schema(asset: str, typed: Typed | None) -> dict[str, pl.DataType]:
     if typed is None:
-        raise Opaque(f"upstream '{asset}' has no known schema yet (materialize it, or declare lineage=...)")
+        raise Opaque(f"upstream '{asset}' has no known schema yet (it is not materialized, or not a table: a source "
+                     "file that is not CSV or Parquet); materialize it, or declare lineage=...")
     schema: dict[str, pl.DataType] = {}
     for column, text in typed:
         dtype = parse_dtype(text)

@@ -12,7 +12,7 @@ over a table without a schema) its lineage is *unknown*, with the reason: never 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
@@ -316,13 +316,16 @@ def _scope_of(scope: Scope, select: exp.Select) -> Scope | None:
 
 def project_lineage(graph: AssetGraph, schemas: Mapping[str, Sequence[str] | None],
                     cached: Mapping[str, TableLineage] | None = None,
-                    typed: Mapping[str, Sequence[tuple[str, str]] | None] | None = None) -> dict[str, TableLineage]:
+                    typed: Mapping[str, Sequence[tuple[str, str]] | None] | None = None,
+                    code_versions: Mapping[str, str] | None = None) -> dict[str, TableLineage]:
     """The lineage of every SQL asset, in dependency order; each SQL asset's output columns become the schema
     its downstream assets are analysed with. ``cached`` lineages whose key still matches are reused.
 
     With ``typed`` (each asset's columns and dtypes, from its last materialization), Python assets are traced
     too (:func:`assets_core.lineage.python.python_lineage`); an unmaterialized Python asset's traced output
-    schema stands in for its downstream Python assets."""
+    schema stands in for its downstream Python assets. A Python asset's lineage is reused while its code version
+    (``code_versions``: which also sees the helpers and constants its code reads) and its inputs' schemas stay
+    the same."""
     known: dict[str, Sequence[str] | None] = dict(schemas)
     cached = cached or {}
     result: dict[str, TableLineage] = {}
@@ -330,7 +333,8 @@ def project_lineage(graph: AssetGraph, schemas: Mapping[str, Sequence[str] | Non
     for item in graph:
         if item.kind != "sql":
             if typed is not None and not item.is_source:
-                result[item.name] = _python(item, types, cached.get(item.name))
+                version = (code_versions or {}).get(item.name, "")
+                result[item.name] = _python(item, types, cached.get(item.name), version)
                 if known.get(item.name) is None and types.get(item.name) is not None:  # traced, not materialized
                     known[item.name] = [column for column, _ in types[item.name] or ()]
             continue
@@ -347,7 +351,7 @@ def project_lineage(graph: AssetGraph, schemas: Mapping[str, Sequence[str] | Non
 
 
 def _python(item: Asset, types: dict[str, Sequence[tuple[str, str]] | None],
-            previous: TableLineage | None) -> TableLineage:
+            previous: TableLineage | None, code_version: str) -> TableLineage:
     """A Python asset's lineage (``previous`` when its key still matches); an asset with no typed schema of its
     own is traced each time, and the schema its trace found stands in for it, for its downstream assets."""
     with late_import():
@@ -355,12 +359,12 @@ def _python(item: Asset, types: dict[str, Sequence[tuple[str, str]] | None],
 
     upstream = {up: types.get(up) for up in item.inputs.values()}
     materialized = types.get(item.name) is not None
-    if materialized and previous is not None and previous.key == python_key(item, upstream):
+    if materialized and previous is not None and previous.key == digest(python_key(item, upstream), code_version):
         return previous
     lineage, output = trace_python(item, upstream)
     if not materialized:
         types[item.name] = output
-    return lineage
+    return replace(lineage, key=digest(lineage.key, code_version))
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,9 @@ class ColumnTrace:
     column: str  # "asset.column"
     origins: tuple[str, ...]  # the source columns its values come from, sorted
     unknown: tuple[tuple[str, str], ...]  # ("asset.column" on the way up whose lineage is unknown, why), sorted
-    path: tuple[tuple[str, tuple[str, ...]], ...]  # the SQL columns on the way up, nearest first, with upstreams
+    path: tuple[tuple[str, tuple[str, ...]], ...]  # the columns on the way up, nearest first, with upstreams
     feeds: tuple[str, ...]  # the columns downstream whose values come from it, nearest first
-    readers: tuple[str, ...]  # non-SQL assets downstream reading a table on the way (which columns: unknown)
+    readers: tuple[str, ...]  # assets not analysed downstream reading a table on the way (which columns: unknown)
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def trace_column(columns: ColumnGraph, start: Column) -> ColumnTrace:
     origins, unknown = columns.trace(start)
     path = tuple((f"{name}.{column}", tuple(columns.facts[name].direct[column]))
                  for name, column in [start, *columns.upstream(start)]
-                 if columns.graph[name].kind == "sql" and column in columns.facts[name].direct)
+                 if not columns.graph[name].is_source and column in columns.facts[name].direct)
     down = columns.downstream(start)
     readers = columns.readers({start: 0, **down})
     return ColumnTrace(f"{start[0]}.{start[1]}", origins, unknown, path, tuple(f"{a}.{c}" for a, c in down),

@@ -169,6 +169,7 @@ class _Loaded:
     versions: dict[str, str]
 
 
+KEPT_LOADS = 4  # the loads of definitions a worker keeps, for the runs it serves at once
 _loaded: dict[DefinitionsSource, _Loaded] = {}  # this process's definitions, by the load they come from
 _loading = threading.Lock()
 
@@ -184,7 +185,8 @@ def definitions(task: Task) -> AssetGraph:
     with _loading:
         loaded = _loaded.get(source)
         if loaded is None:
-            _loaded.clear()  # an earlier run's definitions
+            while len(_loaded) >= KEPT_LOADS:  # earlier runs' definitions (a shared cluster serves several runs)
+                del _loaded[next(iter(_loaded))]
             loaded = _loaded[source] = _Loaded(_load(source), CodeVersioner(source.root), {})
         if task.asset not in loaded.graph:
             raise AssetsError(f"asset '{task.asset}' is not defined in {source.root} as this worker loads it (its "

@@ -25,5 +25,5 @@ def dim_customers(customers: pl.DataFrame) -> pl.DataFrame:
     """
     frame = customers.with_columns(in_crm=pl.col("crm_id").is_not_null(), in_product=pl.col("user_id").is_not_null())
     frame = frame.select([pl.col(name).cast(dtype) for name, dtype in COLUMNS.items()]).sort("email")
-    log.info("loaded %d customers into the warehouse table", frame.height)
+    log.info("loaded the customers into the warehouse table")
     return frame

@@ -167,24 +167,34 @@ def test_unknown_lineage_is_shown_as_unknown(small, capsys):
     assert "could come from more than one table" in result["assets"]["scored"]["unknown"]["score"]
     code, out, _ = run(capsys, small, "lineage", "scored.score")
     assert "? unknown scored.score: 'score' could come from more than one table" in out
-    # Once 'scores' is materialized its columns are known: 'score' is placed, and its Python code is the limit.
+    # Once materialized, every column is known: 'score' is placed in 'scores', whose Python code is traced
+    # (run on empty frames of revenue's stored types) back to revenue.total, and so to the source.
     assert run(capsys, small, "materialize")[0] == 0
     result = lineage_json(capsys, small, "scored.score")
     assert result["assets"]["scored"]["columns"] == {"score": ["scores.score"]}
-    assert [u["column"] for u in result["unknown"]] == ["scores.score"]
-    assert "not analysed" in result["unknown"][0]["why"]
-    # A Python asset reading a column's table is shown downstream, with what is unknown about it.
+    assert result["assets"]["scores"]["columns"] == {"score": ["revenue.total"]}
+    assert result["origins"] == ["raw_orders.amount"] and result["unknown"] == []
     result = lineage_json(capsys, small, "revenue.total")
     assert result["origins"] == ["raw_orders.amount"]
-    assert list(result["assets"]["scored"]["columns"]) == ["total"]
+    assert list(result["assets"]["scored"]["columns"]) == ["score", "total"]  # score: through scores
+    assert result["assets"]["scores"]["columns"] == {"score": ["revenue.total"]}
+    # A Python asset whose code cannot be traced (it reads its rows) is shown downstream as a reader of the
+    # column's table, with what is unknown about it and why.
+    (small / "defs.py").write_text(DEFS.replace(
+        'revenue.select("name", (pl.col("total") > 10).alias("score"))',
+        'pl.DataFrame({"name": revenue["name"].to_list(), "score": [t > 10 for t in revenue["total"].to_list()]})'))
+    result = lineage_json(capsys, small, "revenue.total")
     assert result["assets"]["scores"]["columns"] == {}
     assert "reads 'revenue'" in result["assets"]["scores"]["unknown"]["*"]
+    result = lineage_json(capsys, small, "scored.score")
+    (unknown,) = result["unknown"]
+    assert unknown["column"] == "scores.score" and "running its function on empty frames raised" in unknown["why"]
 
 
 def test_the_catalog_caches_column_lineage(small, capsys):
     lineage_json(capsys, small, "--columns")
     rows = dict(stored(small, "SELECT asset, key FROM column_lineage"))
-    assert sorted(rows) == ["revenue", "scored", "stg_orders"]
+    assert sorted(rows) == ["revenue", "scored", "scores", "stg_orders"]  # scores: its Python code traced
     assert ("revenue", "total", "stg_orders", "amount") in stored(small, "SELECT * FROM column_edge")
     # Mark the stored lineage of revenue, keeping its key: a recomputation or a rewrite would lose the mark.
     (text,) = stored(small, "SELECT lineage FROM column_lineage WHERE asset = 'revenue'")[0]
