@@ -35,6 +35,7 @@ from assets_core.planning.state import AssetState, Catalog, MemoryCatalog, now, 
 from assets_core.planning.versioning import CodeVersioner
 from assets_core.running import observed
 from assets_core.running.alerts import AlertHook
+from assets_core.running.openlineage import OpenLineageSettings, ProjectColumns
 from assets_core.running.recovery import dead_runs, process_alive
 from assets_core.running.runs import Listener, RunResult, RunSettings, RunStatus
 from assets_core.running.stopping import Stop
@@ -61,6 +62,7 @@ class Project:
         self.catalog: Catalog = catalog if catalog is not None else MemoryCatalog()
         self._code_versions: dict[str, str] | None = None
         self.source: DefinitionsSource | None = None  # the files the definitions were loaded from, if any
+        self.openlineage: OpenLineageSettings | None = None  # where runs send OpenLineage events (None: nowhere)
 
     @property
     def code_versions(self) -> dict[str, str]:
@@ -136,7 +138,7 @@ class Project:
             from assets_core.running.execution import Execution, RunEnvironment
 
         where = RunEnvironment(snapshot.nodes, self.storage, self.catalog, self.home, tuple(self.hooks), self.root.name,
-                               self.source)
+                               self.source, self.openlineage, partial(self.columns, snapshot))
         execution = Execution(where, snapshot, settings or RunSettings(), listener, stop)
         return execution.run(plan)
 
@@ -166,6 +168,15 @@ class Project:
             else:
                 result[item.name] = None
         return result
+
+    def columns(self, snapshot: Snapshot) -> ProjectColumns:
+        """The columns of every asset as far as ``snapshot`` tells, with the SQL assets' column lineage (a
+        Python asset's is left out: tracing it runs its code, which a run's OpenLineage thread must not)."""
+        with late_import():
+            from assets_core.lineage.sql import project_lineage
+
+        schemas = self.schemas(snapshot)
+        return ProjectColumns(schemas, project_lineage(self.graph, schemas))
 
     def lineage(self, snapshot: Snapshot | None = None, cached: Mapping[str, TableLineage] | None = None,
                 schemas: Mapping[str, tuple[str, ...] | None] | None = None) -> dict[str, TableLineage]:

@@ -17,6 +17,7 @@ from assets_core.errors import ProjectError
 from assets_core.imports import late_import
 from assets_core.planning.state import DefinitionView, now
 from assets_core.running.alerts import AlertHook, hooks_from_config
+from assets_core.running.openlineage import openlineage_settings
 from assets_core.running.recovery import dead_runs
 from assets_core.running.storage import Storage, ValueStorage
 
@@ -75,6 +76,7 @@ def open_workspace(options: Options, definitions: Sequence[Definition] | None = 
     assets = [*definitions, *_alert_hooks(config)]
     project = Project(assets, root, storage, catalog, home)
     project.source = source
+    project.openlineage = openlineage_settings(config.openlineage, os.environ, root)
     if not read_only:
         project.recover()  # runs whose process died become "interrupted" before anything reads them
     return Workspace(project, catalog, config, home)

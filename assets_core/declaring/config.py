@@ -24,6 +24,7 @@ from assets_core.declaring.definitions import RetryPolicy
 from assets_core.errors import ProjectError, did_you_mean
 from assets_core.imports import late_import
 from assets_core.running.alerts import KINDS
+from assets_core.running.openlineage import TRANSPORTS, OpenLineageSettings
 
 EXECUTORS = ("threads", "processes", "dask")  # where a run's attempts execute (see assets_core.running.executors)
 
@@ -59,6 +60,19 @@ class AlertsTable:
 
 
 @dataclass(frozen=True)
+class OpenLineageTable:
+    """``[tool.assets.openlineage]``: where each run's OpenLineage events go (see
+    :mod:`assets_core.running.openlineage`); ``url`` alone means http."""
+
+    transport: str | None = field(default=None, metadata=one_of(TRANSPORTS))  # http, file or console
+    url: str | None = None  # http: the lineage server, e.g. http://localhost:5000
+    endpoint: str = "api/v1/lineage"  # http: the path on the server
+    path: str | None = None  # file: one JSON object per line is appended to it (relative to the project)
+    namespace: str | None = None  # of the jobs and datasets (default: assets://<project folder's name>)
+    timeout: float = field(default=5.0, metadata=at_least(0.1))  # seconds a request, and a run's end, waits
+
+
+@dataclass(frozen=True)
 class ProjectConfig:
     """The ``[tool.assets]`` table of a project's pyproject.toml (every key optional)."""
 
@@ -77,6 +91,7 @@ class ProjectConfig:
     dialect: str = "duckdb"  # the SQL dialect the .sql files are written in
     retry: RetryPolicy | None = field(default=None, metadata={"table": RetryTable})  # [tool.assets.retry]
     alerts: AlertsTable | None = field(default=None, metadata={"table": AlertsTable})  # [tool.assets.alerts]
+    openlineage: OpenLineageSettings | None = field(default=None, metadata={"table": OpenLineageTable})
 
     @property
     def has_definitions(self) -> bool:
@@ -215,9 +230,34 @@ def _alerts(values: dict[str, Any], where: str, problems: list[str]) -> AlertsTa
     return AlertsTable(**values)
 
 
+def _openlineage(values: dict[str, Any], where: str, problems: list[str]) -> OpenLineageSettings | None:
+    """The table's settings, once the keys it needs for its transport are there.
+
+    >>> problems = []
+    >>> _openlineage({"url": "http://localhost:5000"}, "tool.assets.openlineage", problems).transport
+    'http'
+    >>> _openlineage({"transport": "file"}, "tool.assets.openlineage", problems), problems
+    (None, ['[tool.assets.openlineage] transport = "file" needs path, the file the events go to'])
+    """
+    table = OpenLineageTable(**values)
+    transport = table.transport or ("http" if table.url else None)
+    if transport is None:
+        problems.append(f"[{where}] says nowhere to send the events: set url (a lineage server), "
+                        "path (a file) or transport = \"console\"")
+    elif transport == "http" and not (table.url or "").startswith(("http://", "https://")):
+        problems.append(f"[{where}] url must start with http:// or https://, not {_shown(table.url)}" if table.url
+                        else f"[{where}] transport = \"http\" needs url, e.g. url = \"http://localhost:5000\"")
+    elif transport == "file" and not table.path:
+        problems.append(f"[{where}] transport = \"file\" needs path, the file the events go to")
+    else:
+        return OpenLineageSettings(transport, table.url or "", table.endpoint, table.path or "",
+                                   table.namespace or "", table.timeout)
+    return None
+
+
 # How a nested table's checked values become the config's value.
 TABLES: dict[type, Callable[[dict[str, Any], str, list[str]], Any]] = {
-    RetryTable: _retry_policy, AlertsTable: _alerts}
+    RetryTable: _retry_policy, AlertsTable: _alerts, OpenLineageTable: _openlineage}
 
 
 def _shown(value: Any) -> str:

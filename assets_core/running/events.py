@@ -3,7 +3,7 @@
 Alerts and anomaly detection subscribe (see :mod:`assets_core.running.subscribers`); so can anything else that
 must follow a run (OpenLineage, metrics). A subscriber may answer an event with events of its own (an anomaly
 found in a materialization), which every subscriber is told in turn. Subscribers are called from the run's
-scheduling thread, after the asset's attempt and before its records are committed.
+scheduling thread: as an asset's attempt starts, and after it ends, before its records are committed.
 """
 
 from __future__ import annotations
@@ -14,10 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from assets_core.planning.state import MaterializationRecord
+
 
 class RunEventKind(enum.StrEnum):
     """What happened to an asset."""
 
+    STARTED = "started"  # its attempt begins
     MATERIALIZED = "materialized"
     FAILED = "failed"  # its own code (or the storing of its value) failed
     CHECK_FAILED = "check_failed"  # a blocking check failed on its new value
@@ -34,6 +37,7 @@ class RunEvent:
     message: str = ""
     duration: float = 0.0
     rows: int | None = None
+    record: MaterializationRecord | None = None  # a materialization: what is recorded of it
 
 
 class RunSubscriber(Protocol):

@@ -13,7 +13,7 @@ import contextlib
 import graphlib
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +44,7 @@ from assets_core.running.events import RunEvent, RunEventKind, RunEvents
 from assets_core.running.executors import Attempts
 from assets_core.running.executors import start as start_attempts
 from assets_core.running.leases import HEARTBEAT_SECONDS, POLL_SECONDS, Leases
+from assets_core.running.openlineage import OpenLineageSender, OpenLineageSettings, ProjectColumns
 from assets_core.running.recovery import HOST
 from assets_core.running.remote import Task
 from assets_core.running.runs import (  # the run's settings and results are imported from here too
@@ -70,7 +71,8 @@ UPSTREAM_REASONS = ("upstream_changed", "upstream_stale")  # the reasons a run m
 
 @dataclass(frozen=True)
 class RunEnvironment:
-    """Where and with what a run works: the project's graph, storage, catalog, home and alert hooks."""
+    """Where and with what a run works: the project's graph, storage, catalog, home, alert hooks and where its
+    OpenLineage events go."""
 
     graph: NodeGraph  # the assets and their partitions, as the snapshot saw them
     storage: ValueStorage
@@ -79,6 +81,8 @@ class RunEnvironment:
     hooks: tuple[AlertHook, ...] = ()
     project: str = ""  # the project's name, which alerts carry
     source: DefinitionsSource | None = None  # how worker processes load the definitions (None: not from files)
+    openlineage: OpenLineageSettings | None = None  # None: no OpenLineage events
+    columns: Callable[[], ProjectColumns] | None = None  # the project's columns, for the events' facets
 
 
 class Execution:
@@ -108,12 +112,21 @@ class Execution:
         self.buffer = RecordBuffer(recorder, self.listener)
         self.leases = Leases(recorder, self.run_id)
         self.alerts = AlertSender(hooks, where.project)
+        self.openlineage = self._lineage_senders(where)
         self.run_events = RunEvents([
             # a partition is judged against its asset's history: the other days of a daily asset are "usual"
             AnomalyDetector(self._previous, lambda name, limit: recorder.asset_history(split_node(name)[0], limit)),
             self.alerts,
+            *self.openlineage,
         ])
         self._preloads = ["urllib.request"] if any(hook.url for hook in hooks) else []
+
+    def _lineage_senders(self, where: RunEnvironment) -> list[OpenLineageSender]:
+        """The OpenLineage subscriber, when the project sends events."""
+        if where.openlineage is None:
+            return []
+        return [OpenLineageSender(where.openlineage, where.project, self.run_id, self.graph.upstream,
+                                  lambda node: self.state.get(node, AssetState()).materialization, where.columns)]
 
     def run(self, plan: Plan) -> RunResult:
         """Run the plan (:meth:`Project.run` makes no run of a plan with nothing to do)."""
@@ -187,6 +200,8 @@ class Execution:
                     self.stopped = True
                     self._wind_down(schedule, STOP_GRACE)
                     self.alerts.hurry(STOP_GRACE)  # a stopping run waits for no slow webhook
+                    for sender in self.openlineage:
+                        sender.hurry(STOP_GRACE)  # nor for a slow lineage server
                 self.buffer.flush()
             except BaseException:  # Ctrl-C without a stop (the Python API): record what finished, if it can
                 with contextlib.suppress(Exception):
@@ -244,6 +259,7 @@ class Execution:
             for member in self.values.batches.get(name, (name,)):
                 self.listener(Event(self.run_id, "started", "; ".join(r.detail for r in schedule.reasons[name]),
                                     asset=member))
+                self.run_events.publish(RunEvent(RunEventKind.STARTED, self.run_id, member))
             future = schedule.pool.submit(name)
             schedule.futures[future] = name
             future.add_done_callback(schedule.finished.put)
@@ -399,10 +415,12 @@ class Execution:
     def _succeed(self, outcome: Outcome, stored: Stored, events: list[Event]) -> None:
         name = outcome.asset
         events.append(Event(self.run_id, MATERIALIZED, outcome.detail, asset=name))
-        made = RunEvent(RunEventKind.MATERIALIZED, self.run_id, name, outcome.detail, outcome.duration, stored.rows)
+        record = self._record(outcome, stored)
+        made = RunEvent(RunEventKind.MATERIALIZED, self.run_id, name, outcome.detail, outcome.duration, stored.rows,
+                        record)
         events += [Event(self.run_id, "anomaly", answer.message, asset=name, level="WARNING")
                    for answer in self.run_events.publish(made) if answer.kind == RunEventKind.ANOMALY]
-        self.buffer.add(materializations=[record := self._record(outcome, stored)])
+        self.buffer.add(materializations=[record])
         self._latest[record.asset] = record
         self.data_versions[name] = stored.data_version
         self.values.keep(name, stored.location, stored.value)

@@ -1,7 +1,8 @@
 """``assets lineage [TARGET]``: the upstream and downstream of an asset, or where a column's values come from.
 
 Prints text or JSON, or draws with Graphviz (:mod:`tui.drawing`), the view that
-:mod:`assets_core.lineage.view` builds from the column graph. Column lineage comes from
+:mod:`assets_core.lineage.view` builds from the column graph; or writes it as OpenLineage events
+(:mod:`assets_core.application.openlineage`). Column lineage comes from
 :func:`assets_core.application.usecases.column_lineage`, with the catalog as its cache. Where lineage is unknown
 (a Python asset's code, SQL that cannot be placed) the answer says so and why; it is never an empty list.
 """
@@ -19,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from assets_core.application import usecases
+from assets_core.application.openlineage import openlineage_lines
 from assets_core.application.workspace import Options, Workspace, open_workspace
 from assets_core.declaring.definitions import Asset
 from assets_core.errors import SelectionError
@@ -34,6 +36,7 @@ from tui.formatting import Cell, asset_status_cell, table
 
 HELP = "show an asset's upstream and downstream, or where a column comes from; draw it with Graphviz"
 SUFFIXES = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png"}
+OPENLINEAGE = "openlineage"  # not a drawing: one OpenLineage event per asset, a JSON object per line
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,14 +46,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--columns", action="store_true", help="add column lineage: where each column comes from")
     parser.add_argument("--upstream", type=whole_number(0), metavar="N", help="at most N levels upstream (default: all)")
     parser.add_argument("--downstream", type=whole_number(0), metavar="N", help="at most N levels downstream (default: all)")
-    parser.add_argument("--format", choices=drawing.FORMATS,
-                        help="draw with Graphviz: dot text (printed without -o), or svg or png (need -o and dot)")
+    parser.add_argument("--format", choices=(*drawing.FORMATS, OPENLINEAGE),
+                        help="draw with Graphviz: dot text (printed without -o), or svg or png (need -o and dot); "
+                             "or openlineage: an OpenLineage event per asset, one JSON object per line")
     parser.add_argument("-o", "--output", metavar="FILE",
-                        help="write the drawing to FILE (its format from --format, else from the suffix)")
+                        help="write the drawing or the events to FILE (the format from --format, else the suffix)")
 
 
 def lineage(args: argparse.Namespace, options: Options, console: Console) -> int:
     """Run ``assets lineage``."""
+    if args.format == OPENLINEAGE:
+        return _write_openlineage(args, options, console)
     drawn_as = _output_format(args)
     if args.target is None and (args.upstream is not None or args.downstream is not None):
         raise SelectionError("--upstream and --downstream count levels from a TARGET; name an asset or "
@@ -72,6 +78,22 @@ def lineage(args: argparse.Namespace, options: Options, console: Console) -> int
         console.print(f"wrote the {drawn_as} drawing of {len(view.assets)} asset(s) to {escape(args.output)}")
     elif drawn_as is None:
         _print_view(console, view, workspace.project.graph, snapshot)
+    return 0
+
+
+def _write_openlineage(args: argparse.Namespace, options: Options, console: Console) -> int:
+    """``--format openlineage``: the events of every asset the view shows (every asset without TARGET)."""
+    if args.json:
+        raise DrawingError("--format openlineage writes JSON lines already; leave out --json")
+    workspace = open_workspace(options)
+    snapshot = workspace.project.snapshot()
+    assets = build_view(workspace, snapshot, args).assets if args.target is not None else None
+    lines, count = openlineage_lines(workspace, snapshot, assets)
+    if args.output:
+        drawing.write_file(args.output, lines.encode())
+        console.print(f"wrote {count} OpenLineage event(s) to {escape(args.output)}")
+    else:
+        print(lines, end="")
     return 0
 
 
