@@ -22,6 +22,7 @@ from assets_core.declaring.sources import (
     observe,
     observe_files,
     source_columns,
+    source_schema,
 )
 from assets_core.imports import late_import
 from assets_core.planning.graph import AssetGraph
@@ -180,12 +181,30 @@ class Project:
 
     def lineage(self, snapshot: Snapshot | None = None, cached: Mapping[str, TableLineage] | None = None,
                 schemas: Mapping[str, tuple[str, ...] | None] | None = None) -> dict[str, TableLineage]:
-        """Column lineage of every SQL asset (cached results whose SQL and upstream schemas are unchanged
-        are reused). Pass ``schemas`` when the caller already has them: reading them opens source files."""
+        """Column lineage of every SQL asset and of every Python asset (traced on empty frames of its upstreams'
+        columns and types: :mod:`assets_core.lineage.python`); cached results whose code, SQL and upstream
+        schemas are unchanged are reused. Pass ``schemas`` when the caller already has them: reading them opens
+        source files."""
         with late_import():  # sqlglot's optimizer only when lineage is asked for
             from assets_core.lineage.sql import project_lineage
 
-        return project_lineage(self.graph, schemas if schemas is not None else self.schemas(snapshot), cached)
+        snapshot = snapshot or self.snapshot()
+        schemas = schemas if schemas is not None else self.schemas(snapshot)
+        typed = self.typed_schemas(snapshot) if any(item.kind == "python" for item in self.graph) else None
+        return project_lineage(self.graph, schemas, cached, typed, self.code_versions)
+
+    def typed_schemas(self, snapshot: Snapshot) -> dict[str, tuple[tuple[str, str], ...] | None]:
+        """The columns of every asset with their types, as far as known: a source's files, else the schema of
+        its last materialization (None: not known)."""
+        result: dict[str, tuple[tuple[str, str], ...] | None] = {}
+        for item in self.graph:
+            if item.is_source:
+                observation = snapshot.observations.get(snapshot.nodes.nodes(item.name)[-1])
+                result[item.name] = source_schema(item, observation.files) if observation else None
+            else:
+                record = latest_record(snapshot.nodes, snapshot.state, item.name)
+                result[item.name] = tuple(record.schema) if record is not None and record.schema else None
+        return result
 
     def _observe(self, nodes: NodeGraph, state: Mapping[str, AssetState]) -> dict[str, Observation]:
         """Observe every source node not observed in a block: a source's files, or a partition's own."""
