@@ -16,10 +16,14 @@ the branch taken (``previous`` is None; ``context`` is a stand-in, for unpartiti
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
+import io
+import logging
 import marshal
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -163,8 +167,9 @@ def _call(fn: Callable[..., Any], arguments: Mapping[str, Any], leaves: Iterable
     """Run the function on the empty frames; any failure, or any read of their rows, is the reason it cannot
     be traced."""
     try:
-        result = fn(**arguments)
-    except Exception as error:
+        with _quiet():
+            result = fn(**arguments)
+    except (Exception, SystemExit, GeneratorExit) as error:  # its own failures (even sys.exit), not a Ctrl-C
         if any(leaf.read for leaf in leaves):
             raise Opaque(_READ) from error
         hint = (" (eager-only operations cannot be traced: its inputs are LazyFrames)"
@@ -173,6 +178,30 @@ def _call(fn: Callable[..., Any], arguments: Mapping[str, Any], leaves: Iterable
     if any(leaf.read for leaf in leaves):
         raise Opaque(_READ)
     return result
+
+
+class _Discarded(io.TextIOBase):
+    """Where a traced function's prints go: nowhere."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+_quieting = threading.Lock()
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """While a function is traced, what it prints or logs goes nowhere: it would mix into the command's own
+    output (a JSON document, for --json), after a run that already recorded its real output."""
+    sink = _Discarded()
+    with _quieting, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        before = logging.root.manager.disable
+        logging.disable(logging.CRITICAL)
+        try:
+            yield
+        finally:
+            logging.disable(before)
 
 
 _READ = ("its function reads its inputs' rows (.collect(), .to_list(), .item(), a loop over rows...), so its "

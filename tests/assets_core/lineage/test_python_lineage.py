@@ -669,3 +669,29 @@ def test_json_keeps_how_and_used_and_reads_old_json():
     assert TableLineage.from_json("filtered_sorted", lineage.to_json()) == lineage
     old = {"columns": ["x"], "direct": {"x": ["a.x"]}, "unknown": {}, "problem": "", "key": "k"}
     assert TableLineage.from_json("b", old) == TableLineage("b", ("x",), {"x": ("a.x",)}, key="k")
+
+
+def test_what_a_traced_function_prints_or_logs_goes_nowhere_and_sys_exit_only_fails_the_trace(capsys, caplog):
+    import logging
+    import sys
+
+    def chatty(orders: pl.LazyFrame) -> pl.LazyFrame:
+        print("noise on stdout")
+        print("noise on stderr", file=sys.stderr)
+        logging.getLogger("chatty").warning("a logged warning")
+        return orders.select("id")
+
+    def leaving(orders: pl.LazyFrame) -> pl.LazyFrame:
+        print("about to leave")
+        sys.exit(3)
+
+    traced = python_lineage(asset(chatty, name="chatty", inputs={"orders": "orders"}), SCHEMAS)
+    assert dict(traced.direct) == {"id": ("orders.id",)}
+    failed = python_lineage(asset(leaving, name="leaving", inputs={"orders": "orders"}), SCHEMAS)
+    assert failed.columns is None and "SystemExit: 3" in failed.problem
+    out, err = capsys.readouterr()
+    assert "noise" not in out + err and "about to leave" not in out + err
+    assert "a logged warning" not in caplog.text
+    print("printing works again")
+    assert capsys.readouterr().out == "printing works again\n"
+    assert logging.getLogger().manager.disable == logging.NOTSET
