@@ -131,6 +131,10 @@ def view_json(view: LineageView, graph: AssetGraph, snapshot: Snapshot) -> dict[
         if view.columns is not None:
             known = view.columns[name]
             entry["columns"] = {column: list(origins) for column, origins in known.direct.items()}
+            if known.how:
+                entry["how"] = {column: dict(found) for column, found in known.how.items()}
+            if known.used:
+                entry["used"] = list(known.used)  # upstream columns only filtered, joined, grouped or sorted on
             if known.unknown:
                 entry["unknown"] = dict(known.unknown)
         assets[name] = entry
@@ -191,7 +195,9 @@ def _comes_from(known: AssetColumns, column: str, item: Asset) -> Cell:
     if why:
         return Cell(f"? unknown: {why}", "yellow")
     if known.direct[column]:
-        return Cell("← " + ", ".join(known.direct[column]))
+        how = known.how.get(column, {})
+        return Cell("← " + ", ".join(f"{origin} ({how[origin]})" if origin in how else origin
+                                     for origin in known.direct[column]))
     if item.is_source:
         return Cell("◆ origin: a column of a source", "magenta")
     return Cell("no column (a constant, or a count of rows)", "dim")
