@@ -341,7 +341,8 @@ def kept_sections(path: Path) -> str:
         return ""
     text = path.read_text()
     kept = []
-    for marker in ("lineage", "tui", "partitions", "tui-partitions", "soaks", "against", "automation", "peers"):
+    for marker in ("lineage", "tui", "partitions", "tui-partitions", "soaks", "against", "automation", "peers",
+                   "executors"):
         begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
         if begin in text and end in text:
             kept.append(text[text.index(begin):text.index(end) + len(end)])
