@@ -93,20 +93,11 @@ def _cancel_with(inner: Future[Any], outer: Future[Any]) -> None:
 class Remote:
     """Attempts as tasks in other processes, through a :class:`Backend`. ``task(name)`` makes a node's task
     (in the scheduling loop's thread); ``policy(name)`` and ``checks(name)`` are the node's retry policy and
-    checks by name, as this process knows them.
-
-    With a ``capacity`` (a cluster's worker threads now), no more tasks than that are handed to the backend at
-    once, the others wait here: a worker then holds no task besides the one it runs, so one that dies takes
-    no other task down with it (and the loop's order decides what runs next, not the cluster's queues).
-    Never less than one is handed: a cluster whose workers are all restarting gets a task to wait for them."""
+    checks by name, as this process knows them."""
 
     def __init__(self, backend: Backend, task: Callable[[str], Any], policy: Callable[[str], RetryPolicy],
-                 checks: Callable[[str], Mapping[str, Check]], capacity: Callable[[], int] | None = None) -> None:
+                 checks: Callable[[str], Mapping[str, Check]]) -> None:
         self.backend, self._task, self._policy, self._checks = backend, task, policy, checks
-        self._capacity = capacity
-        self._lock = threading.Lock()
-        self._waiting: collections.deque[tuple[str, Any, _Attempt, list[str]]] = collections.deque()
-        self._sent = 0
 
     def submit(self, name: str) -> Future[list[Outcome]]:
         outer = _Attempt()
@@ -117,41 +108,13 @@ class Remote:
         self.backend.close(abandon)
 
     def _send(self, name: str, task: Any, outer: _Attempt, retries: list[str]) -> None:
-        with self._lock:
-            self._waiting.append((name, task, outer, retries))
-        self._pump()
-
-    def _pump(self) -> None:
-        """Hand waiting tasks to the backend while there is room."""
-        while True:
-            with self._lock:
-                if not self._waiting or (self._capacity is not None and self._sent >= max(1, self._capacity())):
-                    return
-                name, task, outer, retries = self._waiting.popleft()
-                if outer.done():  # cancelled while it waited
-                    continue
-                self._sent += 1
-            try:
-                inner = outer.inner = self.backend.submit(task)
-            except BaseException:
-                self._done()
-                raise
-            outer.add_done_callback(functools.partial(_cancel_with, inner))
-            inner.add_done_callback(functools.partial(self._received, name, task, outer=outer, retries=retries))
-
-    def _done(self) -> None:
-        with self._lock:
-            self._sent -= 1
+        if outer.done():  # cancelled while a retry waited
+            return
+        inner = outer.inner = self.backend.submit(task)
+        outer.add_done_callback(functools.partial(_cancel_with, inner))
+        inner.add_done_callback(functools.partial(self._received, name, task, outer=outer, retries=retries))
 
     def _received(self, name: str, task: Any, inner: Future[Any], *, outer: _Attempt, retries: list[str]) -> None:
-        self._done()
-        try:
-            self._settle(name, task, inner, outer, retries)
-        finally:
-            self._pump()
-
-    def _settle(self, name: str, task: Any, inner: Future[Any], outer: _Attempt,
-                retries: list[str]) -> None:
         if outer.done():  # cancelled: the run stopped before it started
             return
         try:
@@ -209,7 +172,15 @@ class ProcessBackend:
 class DaskBackend:
     """Tasks on a ``dask.distributed`` cluster: the one at ``address``, or a local one started for the run
     with one single-threaded worker process per core (where a worker that dies fails its task at once,
-    rather than after Dask's own three tries)."""
+    rather than after Dask's own three tries).
+
+    No more tasks than the cluster has worker threads (of a local cluster: its live workers' now) are handed
+    to it at once; the others wait here, cancellable. A worker then holds no task besides the one it runs, so
+    one that dies takes no other task down with it, and the loop's order decides what runs next. A slot is
+    given to the next task as soon as the cluster says a task ended; its result is fetched meanwhile, by other
+    threads than Dask's callback thread (a fetch there would hold up every other task's)."""
+
+    FETCHERS = 4  # threads fetching results from the workers
 
     def __init__(self, address: str | None, workers: int) -> None:
         try:
@@ -238,6 +209,11 @@ class DaskBackend:
             raise ProjectError(f"cannot reach {where} ({error}); start the scheduler ('dask scheduler') and "
                                "its workers, fix --dask-address / ASSETS_DASK_ADDRESS, or leave it out to "
                                "start a local cluster") from error
+        self._capacity = self.capacity()
+        self._lock = threading.Lock()
+        self._waiting: collections.deque[tuple[Any, Future[Any]]] = collections.deque()
+        self._sent = 0
+        self._fetchers = ThreadPoolExecutor(self.FETCHERS, thread_name_prefix="dask-results")
 
     def capacity(self) -> Callable[[], int]:
         """The cluster's worker threads: of a local cluster, those of its live workers at each call (a worker
@@ -250,14 +226,34 @@ class DaskBackend:
 
     def submit(self, task: Any) -> Future[Any]:
         outer: Future[Any] = Future()
-        outer.set_running_or_notify_cancel()  # whether the cluster started it is not known here: never cancelled
-        remote = self._client.submit(self._perform, task, pure=False, key=f"{task.node}-{uuid.uuid4().hex}")
-        remote.add_done_callback(lambda done: self._transfer(done, outer))  # type: ignore[no-untyped-call]
+        with self._lock:
+            self._waiting.append((task, outer))
+        self._pump()
         return outer
 
+    def _pump(self) -> None:
+        """Hand waiting tasks to the cluster while it has room (never less than one: a cluster whose workers
+        are all restarting gets a task to wait for them)."""
+        while True:
+            with self._lock:
+                if not self._waiting or self._sent >= max(1, self._capacity()):
+                    return
+                task, outer = self._waiting.popleft()
+                if not outer.set_running_or_notify_cancel():  # cancelled while it waited
+                    continue
+                self._sent += 1
+            remote = self._client.submit(self._perform, task, pure=False, key=f"{task.node}-{uuid.uuid4().hex}")
+            remote.add_done_callback(functools.partial(self._ended, outer))  # type: ignore[no-untyped-call]
+
+    def _ended(self, outer: Future[Any], remote: Any) -> None:
+        """A task ended on the cluster (Dask's callback thread): its slot goes to the next, its result is
+        fetched elsewhere."""
+        with self._lock:
+            self._sent -= 1
+        self._fetchers.submit(self._transfer, remote, outer)
+        self._pump()
+
     def _transfer(self, remote: Any, outer: Future[Any]) -> None:
-        if outer.done():
-            return
         try:
             outer.set_result(remote.result())
         except self._killed as error:
@@ -266,7 +262,12 @@ class DaskBackend:
             outer.set_exception(error)
 
     def close(self, abandon: bool) -> None:
+        with self._lock:
+            waiting, self._waiting = list(self._waiting), collections.deque()
+        for _, outer in waiting:
+            outer.cancel()
         try:
+            self._fetchers.shutdown(wait=not abandon)
             self._client.close()  # type: ignore[no-untyped-call]
         finally:
             if self._cluster is not None:
@@ -293,6 +294,5 @@ def start(executor: str, workers: int, dask_address: str | None, run: Callable[[
     if executor == "processes":
         return Remote(ProcessBackend(workers), task, policy, checks)
     if executor == "dask":
-        backend = DaskBackend(dask_address, workers)
-        return Remote(backend, task, policy, checks, capacity=backend.capacity())
+        return Remote(DaskBackend(dask_address, workers), task, policy, checks)
     raise ProjectError(f"unknown executor '{executor}'; choose one of {', '.join(EXECUTORS)}")
