@@ -59,7 +59,7 @@ from assets_core import asset
 def _computed(name):
     with open(Path(__file__).parent / "computed.log", "a") as log:
         log.write(f"{name} {os.getpid()}\\n")
-    time.sleep(0.4)
+    time.sleep(0.2)
 
 @asset
 def start():
@@ -109,28 +109,26 @@ def test_two_homes_sharing_a_postgres_catalog_and_a_bucket_never_materialize_an_
 
 
 def test_prune_works_in_a_bucket(tmp_path: Path, s3_bucket: str) -> None:
+    from assets_core import load
+    from assets_core.application import usecases
+    from assets_core.application.workspace import Options, open_workspace
+    from assets_core.running.object_storage import ObjectStorage
+
     (tmp_path / "pyproject.toml").write_text(f'[tool.assets]\nfile = "defs.py"\nstorage = "{s3_bucket}"\n')
-    env = {name: os.environ[name] for name in os.environ if name.startswith("AWS_")}
     for value in (1, 2, 3):
         (tmp_path / "defs.py").write_text(f"from assets_core import asset\n\n@asset\ndef numbers():\n"
                                           f"    return {{'value': {value}}}\n\n@asset\ndef twice(numbers):\n"
                                           f"    return {{'value': numbers['value'] * 2}}\n")
-        done = _assets("materialize", cwd=tmp_path, env=env)
-        out, err = done.communicate(timeout=120)
-        assert done.returncode == 0, out + err
-    from assets_core.running.object_storage import ObjectStorage
-
+        workspace = open_workspace(Options(project=str(tmp_path)))
+        assert usecases.materialize(workspace).status == "success"
+        workspace.catalog.close()
     stored = ObjectStorage(s3_bucket).versions()
     assert {name: len(found) for name, found in stored.items()} == {"numbers": 3, "twice": 3}
-    pruned = _assets("prune", "--keep", "1", cwd=tmp_path, env=env)
-    out, err = pruned.communicate(timeout=120)
-    assert pruned.returncode == 0, out + err
+    workspace = open_workspace(Options(project=str(tmp_path)))
+    removed = usecases.prune(workspace, keep=1)
+    assert {name: len(gone) for name, gone in removed.items()} == {"numbers": 2, "twice": 2}
     left = ObjectStorage(s3_bucket).versions()
     assert {name: len(found) for name, found in left.items()} == {"numbers": 1, "twice": 1}
-    status = _assets("status", "--json", cwd=tmp_path, env=env)
-    out, err = status.communicate(timeout=60)
-    assert {entry["status"] for entry in json.loads(out)} == {"fresh"}, err
-    value = subprocess.run([sys.executable, "-c", "from assets_core import load; print(load('twice'))"],
-                           cwd=tmp_path, capture_output=True, text=True, timeout=60,
-                           env={**os.environ, **env, "ASSETS_STORAGE": s3_bucket})
-    assert value.stdout.strip() == "{'value': 6}", value.stderr
+    assert {status.status for status in usecases.statuses(workspace)} == {"fresh"}
+    workspace.catalog.close()
+    assert load("twice", project=tmp_path) == {"value": 6}  # the storage named in pyproject.toml
