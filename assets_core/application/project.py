@@ -171,13 +171,22 @@ class Project:
         return result
 
     def columns(self, snapshot: Snapshot) -> ProjectColumns:
-        """The columns of every asset as far as ``snapshot`` tells, with the SQL assets' column lineage (a
-        Python asset's is left out: tracing it runs its code, which a run's OpenLineage thread must not)."""
+        """The columns of every asset as far as ``snapshot`` tells, with the SQL assets' column lineage and the
+        Python assets' as stored in the catalog when it still holds (never traced here: tracing runs an
+        asset's code, which a run's OpenLineage thread must not)."""
         with late_import():
-            from assets_core.lineage.sql import project_lineage
+            from assets_core.lineage.sql import project_lineage, still_valid
 
         schemas = self.schemas(snapshot)
-        return ProjectColumns(schemas, project_lineage(self.graph, schemas))
+        lineages = project_lineage(self.graph, schemas)
+        stored = getattr(self.catalog, "load_column_lineage", None)  # a catalog that keeps lineage (not in memory)
+        python = [item for item in self.graph if item.kind == "python"]
+        if stored is not None and python:
+            cached: Mapping[str, TableLineage] = stored()
+            typed = self.typed_schemas(snapshot)
+            lineages.update({item.name: cached[item.name] for item in python if item.name in cached
+                             and still_valid(item, typed, cached[item.name], self.code_versions[item.name])})
+        return ProjectColumns(schemas, lineages)
 
     def lineage(self, snapshot: Snapshot | None = None, cached: Mapping[str, TableLineage] | None = None,
                 schemas: Mapping[str, tuple[str, ...] | None] | None = None) -> dict[str, TableLineage]:

@@ -107,9 +107,13 @@ def parent_facet(names: Names, run_id: str) -> parent_run.ParentRunFacet:
                              job=parent_run.RootJob(namespace=names.namespace, name=names.project)))
 
 
+# How a Python asset's column comes from an upstream one, as OpenLineage's DIRECT transformation subtypes.
+SUBTYPES = {"copied": "IDENTITY", "transformed": "TRANSFORMATION", "aggregated": "AGGREGATION"}
+
+
 def column_lineage_facet(lineage: TableLineage, inputs: Iterable[str],
                          namespace: str) -> column_lineage_dataset.ColumnLineageDatasetFacet | None:
-    """The column lineage facet of a SQL asset's output: each column with the input columns its value comes
+    """The column lineage facet of an asset's output (SQL, or Python traced or declared): each column with the input columns its value comes
     from (columns of no column, as ``count(*)``, and columns whose lineage is unknown are left out). An origin
     ``asset.column`` names every input node of that asset (each partition read).
 
@@ -123,10 +127,12 @@ def column_lineage_facet(lineage: TableLineage, inputs: Iterable[str],
         nodes.setdefault(split_node(node)[0], []).append(node)
     fields = {}
     for column, origins in lineage.direct.items():
+        how = lineage.how.get(column, {})
         found = [column_lineage_dataset.InputField(
                     namespace=namespace, name=node, field=field,
-                    transformations=[column_lineage_dataset.Transformation(type="DIRECT")])
-                 for asset, _, field in (origin.rpartition(".") for origin in origins)
+                    transformations=[column_lineage_dataset.Transformation(
+                        type="DIRECT", subtype=SUBTYPES.get(how.get(origin, "")))])
+                 for origin in origins for asset, _, field in [origin.rpartition(".")]
                  for node in nodes.get(asset, [asset])]
         if found:
             fields[column] = column_lineage_dataset.Fields(inputFields=found)

@@ -354,17 +354,31 @@ def _python(item: Asset, types: dict[str, Sequence[tuple[str, str]] | None],
             previous: TableLineage | None, code_version: str) -> TableLineage:
     """A Python asset's lineage (``previous`` when its key still matches); an asset with no typed schema of its
     own is traced each time, and the schema its trace found stands in for it, for its downstream assets."""
-    with late_import():
-        from assets_core.lineage.python import python_key, trace_python
-
     upstream = {up: types.get(up) for up in item.inputs.values()}
     materialized = types.get(item.name) is not None
-    if materialized and previous is not None and previous.key == digest(python_key(item, upstream), code_version):
+    if materialized and still_valid(item, types, previous, code_version):
+        assert previous is not None
         return previous
+    with late_import():
+        from assets_core.lineage.python import trace_python
+
     lineage, output = trace_python(item, upstream)
     if not materialized:
         types[item.name] = output
     return replace(lineage, key=digest(lineage.key, code_version))
+
+
+def still_valid(item: Asset, types: Mapping[str, Sequence[tuple[str, str]] | None],
+                previous: TableLineage | None, code_version: str) -> bool:
+    """Whether a Python asset's stored lineage still holds: made from the same code (version) and the same
+    typed schemas of its inputs. Checked without running its code."""
+    if previous is None:
+        return False
+    with late_import():
+        from assets_core.lineage.python import python_key
+
+    upstream = {up: types.get(up) for up in item.inputs.values()}
+    return previous.key == digest(python_key(item, upstream), code_version)
 
 
 @dataclass(frozen=True)

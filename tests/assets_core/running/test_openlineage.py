@@ -362,3 +362,47 @@ def test_the_clients_own_environment_variable_sends_the_events(tmp_path):
     assert found["code"] == 0 and "openlineage.client" in found["imported"]
     assert [(e.job.name, e.eventType.value) for e in events] == [("numbers", "START"), ("numbers", "COMPLETE")]
     assert set(server.paths) == {"/api/v1/lineage"} and events[0].job.namespace == "assets://env"
+
+
+TRACED = '''
+import polars as pl
+from assets_core import asset, source_asset
+
+orders = source_asset("orders", "orders.csv")
+
+@asset
+def totals(orders: pl.LazyFrame) -> pl.LazyFrame:
+    return (orders.filter(pl.col("amount") > 0).group_by("customer")
+            .agg(total=pl.col("amount").sum(), first=pl.col("id").min()).sort("customer"))
+
+@asset
+def renamed(totals: pl.LazyFrame) -> pl.LazyFrame:
+    return totals.select(name=pl.col("customer"), total=pl.col("total") * 100)
+'''
+
+
+def test_a_python_assets_column_lineage_facet_comes_from_its_traced_lineage_with_how(tmp_path):
+    """Once the project's lineage is stored (assets lineage, or after a run of a project with SQL assets), a run's
+    COMPLETE events carry each Python asset's traced column lineage, saying how (IDENTITY, TRANSFORMATION,
+    AGGREGATION); a lineage made from other code is not sent."""
+    (tmp_path / "defs.py").write_text(TRACED)
+    (tmp_path / "orders.csv").write_text("id,customer,amount\n1,ann,10\n2,bob,-1\n3,ann,5\n")
+    with LineageServer() as server:
+        (tmp_path / "pyproject.toml").write_text(f'[tool.assets]\nfile = "defs.py"\n\n'
+                                                 f'[tool.assets.openlineage]\nurl = "{server.url}"\n')
+        workspace = open_workspace(Options(project=str(tmp_path)))
+        assert usecases.materialize(workspace).status == RunStatus.SUCCESS
+        lineages = usecases.column_lineage(workspace)  # traced now that every schema is stored
+        assert dict(lineages["renamed"].direct) == {"name": ("totals.customer",), "total": ("totals.total",)}
+        workspace.catalog.close()
+        workspace = open_workspace(Options(project=str(tmp_path)))
+        assert usecases.materialize(workspace, force=True).status == RunStatus.SUCCESS
+        events = server.events()
+    complete = [e for e in events if e.eventType.value == "COMPLETE"]
+    facets = {e.job.name: e.outputs[0].facets.get("columnLineage") for e in complete[-2:]}
+    fields = {job: {column: [(f.name, f.field, f.transformations[0].subtype) for f in found.inputFields]
+                    for column, found in facet.fields.items()} for job, facet in facets.items() if facet}
+    assert fields["renamed"] == {"name": [("totals", "customer", "IDENTITY")],
+                                 "total": [("totals", "total", "TRANSFORMATION")]}
+    assert fields["totals"]["total"] == [("orders", "amount", "AGGREGATION")]
+    assert "columnLineage" not in {k for e in complete[:2] for k in e.outputs[0].facets}  # before it was traced
