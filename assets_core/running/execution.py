@@ -138,6 +138,13 @@ class Execution:
         self._prepare(plan)
         preload(late_modules(self.graph, plan, self._preloads))
         attempts = self._attempts()  # before the run is recorded: a cluster out of reach makes no run
+        try:
+            return self._recorded(plan, attempts)
+        finally:
+            attempts.close(abandon=True)  # whatever failed before they were used (closed already, otherwise)
+
+    def _recorded(self, plan: Plan, attempts: Attempts) -> RunResult:
+        """The run itself, recorded from its beginning to its end."""
         started = now()
         self.recorder.begin_run(RunRecord(self.run_id, self.settings.trigger, self.settings.selection,
                                           RunStatus.RUNNING, started, pid=os.getpid(), host=HOST,

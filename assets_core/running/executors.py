@@ -10,6 +10,7 @@ fails the attempt it was running, which is retried as the asset's retry policy s
 from __future__ import annotations
 
 import collections
+import contextlib
 import functools
 import logging
 import socket
@@ -17,7 +18,7 @@ import threading
 import urllib.parse
 import uuid
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -71,15 +72,17 @@ class Backend(Protocol):
 
 class _Attempt(Future[list[Outcome]]):
     """A remote attempt's future: it can be cancelled only while its task has not started (still waiting
-    here, or in the backend's queue); one under way is waited for, or abandoned, like a thread."""
+    here, in the backend's queue, or for a retry's delay); one under way is waited for, or abandoned, like a
+    thread."""
 
     def __init__(self) -> None:
         super().__init__()
         self.inner: Future[Any] | None = None
+        self.retrying = False  # a worker died; the next attempt waits for its delay
 
     def cancel(self) -> bool:
         inner = self.inner
-        if inner is not None and not inner.cancel():
+        if not self.retrying and inner is not None and not inner.cancel():
             return False
         return super().cancel()
 
@@ -93,11 +96,14 @@ def _cancel_with(inner: Future[Any], outer: Future[Any]) -> None:
 class Remote:
     """Attempts as tasks in other processes, through a :class:`Backend`. ``task(name)`` makes a node's task
     (in the scheduling loop's thread); ``policy(name)`` and ``checks(name)`` are the node's retry policy and
-    checks by name, as this process knows them."""
+    checks by name, as this process knows them. Whatever goes wrong on the way back, the attempt's future is
+    resolved (a failed outcome), so the loop never waits for it forever."""
 
     def __init__(self, backend: Backend, task: Callable[[str], Any], policy: Callable[[str], RetryPolicy],
                  checks: Callable[[str], Mapping[str, Check]]) -> None:
         self.backend, self._task, self._policy, self._checks = backend, task, policy, checks
+        self._timers: set[threading.Timer] = set()
+        self._closed = False
 
     def submit(self, name: str) -> Future[list[Outcome]]:
         outer = _Attempt()
@@ -105,30 +111,43 @@ class Remote:
         return outer
 
     def close(self, abandon: bool) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for timer in list(self._timers):  # retries waiting for their delay: never sent now
+            timer.cancel()
         self.backend.close(abandon)
 
     def _send(self, name: str, task: Any, outer: _Attempt, retries: list[str]) -> None:
-        if outer.done():  # cancelled while a retry waited
+        if outer.done() or self._closed:  # cancelled while a retry waited, or the run is over
             return
-        inner = outer.inner = self.backend.submit(task)
+        try:
+            inner = self.backend.submit(task)
+        except BaseException as error:  # noqa: BLE001 - a task that cannot be sent fails alone
+            _fail(outer, task, f"{type(error).__name__}: {error}", retries)
+            return
+        outer.inner, outer.retrying = inner, False
         outer.add_done_callback(functools.partial(_cancel_with, inner))
         inner.add_done_callback(functools.partial(self._received, name, task, outer=outer, retries=retries))
 
     def _received(self, name: str, task: Any, inner: Future[Any], *, outer: _Attempt, retries: list[str]) -> None:
-        if outer.done():  # cancelled: the run stopped before it started
+        if outer.done() or inner.cancelled():  # the run stopped before it started
             return
         try:
-            sent = inner.result()
-        except BaseException as error:  # noqa: BLE001 - a dead worker, or a task that could not be sent
-            self._lost(name, task, error, outer, retries)
-            return
-        checks = self._checks(name)
-        outcomes = [item.received(checks) for item in sent]
-        if retries and outcomes:
-            first = outcomes[0]
-            lines = tuple(("retry", "WARNING", line) for line in retries)
-            outcomes[0] = replace(first, logs=(*lines, *first.logs), retries=(*retries, *first.retries))
-        outer.set_result(outcomes)
+            try:
+                sent = inner.result()
+            except BaseException as error:  # noqa: BLE001 - a dead worker, or a task that could not be sent
+                self._lost(name, task, error, outer, retries)
+                return
+            checks = self._checks(name)
+            outcomes = [item.received(checks) for item in sent]
+            if retries and outcomes:
+                first = outcomes[0]
+                lines = tuple(("retry", "WARNING", line) for line in retries)
+                outcomes[0] = replace(first, logs=(*lines, *first.logs), retries=(*retries, *first.retries))
+            _settle(outer, outcomes)
+        except BaseException as error:  # noqa: BLE001 - whatever failed here, the attempt must end
+            _fail(outer, task, f"{type(error).__name__}: {error}", retries)
 
     def _lost(self, name: str, task: Any, error: BaseException, outer: _Attempt,
               retries: list[str]) -> None:
@@ -138,18 +157,35 @@ class Remote:
 
         message = f"{type(error).__name__}: {error}"
         policy, number = self._policy(name), task.first
-        if isinstance(error, WorkerDied) and number < policy.max_attempts and isinstance(error, policy.retry_on):
+        if isinstance(error, WorkerDied) and number < policy.max_attempts and isinstance(error, policy.retry_on) \
+                and not self._closed:
             pause = retry_delay(policy, number)
             retries.append(f"attempt {number} of {policy.max_attempts} failed: {message}; retrying in {pause:.2f}s")
-            again = replace(task, first=number + 1)
-            timer = threading.Timer(pause, self._send, (name, again, outer, retries))
+            outer.retrying = True
+            timer = threading.Timer(pause, self._retry, (name, replace(task, first=number + 1), outer, retries))
             timer.daemon = True
+            self._timers.add(timer)
             timer.start()
             return
-        lines = tuple(("retry", "WARNING", line) for line in retries)
-        members = task.members or (task.node,)
-        outer.set_result([Outcome(node, FAILED, message, started_at=now(), logs=lines if index == 0 else (),
-                                  retries=tuple(retries)) for index, node in enumerate(members)])
+        _fail(outer, task, message, retries)
+
+    def _retry(self, name: str, task: Any, outer: _Attempt, retries: list[str]) -> None:
+        self._timers = {timer for timer in self._timers if timer.is_alive() and timer is not threading.current_thread()}
+        self._send(name, task, outer, retries)
+
+
+def _settle(outer: Future[list[Outcome]], outcomes: list[Outcome]) -> None:
+    """Resolve an attempt's future, unless it was cancelled meanwhile."""
+    with contextlib.suppress(InvalidStateError):
+        outer.set_result(outcomes)
+
+
+def _fail(outer: Future[list[Outcome]], task: Any, message: str, retries: list[str]) -> None:
+    """The attempt failed with ``message``: one failed outcome per node of the task."""
+    lines = tuple(("retry", "WARNING", line) for line in retries)
+    members = task.members or (task.node,)
+    _settle(outer, [Outcome(node, FAILED, message, started_at=now(), logs=lines if index == 0 else (),
+                            retries=tuple(retries)) for index, node in enumerate(members)])
 
 
 class ProcessBackend:
@@ -204,7 +240,11 @@ class DaskBackend:
                     self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                                  dashboard_address=None, silence_logs=logging.ERROR)  # type: ignore[no-untyped-call]
                 self._client = Client(self._cluster)  # type: ignore[no-untyped-call]
-        except (OSError, TimeoutError) as error:
+        except BaseException as error:
+            if self._cluster is not None:  # started, then the client failed: not left running
+                self._cluster.close()
+            if not isinstance(error, (OSError, TimeoutError)):
+                raise
             where = f"the Dask scheduler at {address}" if address else "a local Dask cluster"
             raise ProjectError(f"cannot reach {where} ({error}); start the scheduler ('dask scheduler') and "
                                "its workers, fix --dask-address / ASSETS_DASK_ADDRESS, or leave it out to "
@@ -213,6 +253,7 @@ class DaskBackend:
         self._lock = threading.Lock()
         self._waiting: collections.deque[tuple[Any, Future[Any]]] = collections.deque()
         self._sent = 0
+        self._closed = False
         self._fetchers = ThreadPoolExecutor(self.FETCHERS, thread_name_prefix="dask-results")
 
     def capacity(self) -> Callable[[], int]:
@@ -242,7 +283,13 @@ class DaskBackend:
                 if not outer.set_running_or_notify_cancel():  # cancelled while it waited
                     continue
                 self._sent += 1
-            remote = self._client.submit(self._perform, task, pure=False, key=f"{task.node}-{uuid.uuid4().hex}")
+            try:
+                remote = self._client.submit(self._perform, task, pure=False, key=f"{task.node}-{uuid.uuid4().hex}")
+            except BaseException as error:  # noqa: BLE001 - this task fails (cannot be sent, client closed)
+                with self._lock:
+                    self._sent -= 1
+                outer.set_exception(error)
+                continue
             remote.add_done_callback(functools.partial(self._ended, outer))  # type: ignore[no-untyped-call]
 
     def _ended(self, outer: Future[Any], remote: Any) -> None:
@@ -263,6 +310,9 @@ class DaskBackend:
 
     def close(self, abandon: bool) -> None:
         with self._lock:
+            if self._closed:
+                return
+            self._closed = True
             waiting, self._waiting = list(self._waiting), collections.deque()
         for _, outer in waiting:
             outer.cancel()

@@ -53,6 +53,8 @@ if TYPE_CHECKING:
 else:
     pl = LazyModule("polars")
 
+# Object stores, where an object appears whole when its upload completes (fsspec's scheme names for them).
+OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "oss", "r2"})
 STORE_MODULES = ("botocore", "aiobotocore", "aiohttp", "s3fs", "fsspec")  # whose errors are the store's
 
 
@@ -64,12 +66,19 @@ def storage_at(url: str, durable: bool = False) -> Storage | ObjectStorage:
     ['Storage', 'Storage', 'ObjectStorage']
     >>> storage_at("file:///tmp/my%20values").root.as_posix()
     '/tmp/my values'
+    >>> storage_at("sftp://host/values")
+    Traceback (most recent call last):
+    assets_core.errors.StorageError: the storage URL sftp://host/values names 'sftp', which is not an object store: ...
     """
     scheme, separator, rest = url.partition("://")
     if not separator:
         return Storage(url, durable)
     if scheme == "file":
         return Storage(urllib.parse.unquote(rest.removeprefix("localhost")), durable)
+    if scheme.lower() not in OBJECT_STORES:
+        raise StorageError(f"the storage URL {url} names '{scheme}', which is not an object store: there a write "
+                           "is not atomic (a killed run would leave half an object); use s3://, gs:// or az:// "
+                           "(or another object store), or a folder (a mounted file system)")
     return ObjectStorage(url, durable)
 
 
@@ -107,9 +116,9 @@ class ObjectStorage:
         check_value(asset, value, io)
         fs, _ = self._filesystem()
         try:
-            with self._failing(f"store asset '{asset}' in", "the previous version is untouched; "), \
-                    encoded(asset, value, io, _local_temporary) as encoding:
-                return self._upload(fs, asset, encoding)
+            with encoded(asset, value, io, _local_temporary) as encoding:  # the value's own errors are its own
+                with self._failing(f"store asset '{asset}' in", "the previous version is untouched; "):
+                    return self._upload(fs, asset, encoding)
         except pl.exceptions.PolarsError as error:  # a lazy query's failure, or polars' own
             detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise StorageError(

@@ -4,7 +4,7 @@
 the pool takes no more. Here each worker process is served by a thread of its own, over a pipe: when the
 process dies (killed, out of memory, ``os._exit`` in an asset, a crash in C code) the pipe ends, that task
 alone fails with :class:`~assets_core.running.remote.WorkerDied`, and the next task starts a new process.
-When the coordinating process dies, its workers' pipes end too, and each exits once its task is done.
+When the coordinating process dies, its workers exit at once (a lifeline pipe on which nothing is sent ends).
 
 Workers start from a fork server that has the framework (and polars) imported already, so each costs a fork,
 not a new interpreter; where there is no fork server (Windows), they are spawned.
@@ -25,6 +25,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from assets_core.errors import AssetsError
 from assets_core.running.remote import WorkerDied
 
 PRELOAD = ["assets_core.running.remote"]  # what the fork server imports once for every worker
@@ -55,6 +56,9 @@ def _serve_tasks(connection: Connection, lifeline: Connection, function: Callabl
             task = connection.recv()
         except (EOFError, OSError, KeyboardInterrupt):
             return
+        except Exception as error:  # noqa: BLE001 - a task this process cannot unpickle: that task fails
+            connection.send(("error", f"the task cannot be read here: {type(error).__name__}: {error}"))
+            continue
         if task is None:
             return
         try:
@@ -93,14 +97,20 @@ class ProcessPool:
             thread.start()
 
     def submit(self, task: Any) -> Future[Any]:
-        """Queue a task; its future is running once a worker took it (until then it can be cancelled)."""
+        """Queue a task; its future is running once a worker took it (until then it can be cancelled). A closed
+        pool takes none: the future fails at once."""
         future: Future[Any] = Future()
+        if self._closed:
+            future.set_exception(AssetsError("the pool of worker processes is closed: the run is over"))
+            return future
         self._tasks.put((future, task))
         return future
 
     def close(self, abandon: bool = False) -> None:
         """Stop the workers once their tasks are done; with ``abandon``, kill those still running one (their
         futures fail with WorkerDied), and cancel the tasks not started."""
+        if self._closed:
+            return
         self._closed = True
         if abandon:
             while True:
@@ -150,8 +160,8 @@ class ProcessPool:
                 status, payload = answer
                 if status == "ok":
                     future.set_result(payload)
-                else:
-                    future.set_exception(WorkerDied(f"the worker failed outside the asset's code: {payload}"))
+                else:  # not a death: tried again, it would fail again
+                    future.set_exception(AssetsError(f"the worker failed outside the asset's code: {payload}"))
         finally:
             if connection is not None:
                 with contextlib.suppress(OSError):
@@ -193,6 +203,7 @@ class ProcessPool:
         with self._lock:
             self._processes = {i: p for i, p in self._processes.items() if p is not process}
         if code is None:
+            process.kill()  # gone silent: not left running what nobody waits for
             return "the worker process running it stopped answering"
         if code < 0:
             signal_name = _signal_name(-code)

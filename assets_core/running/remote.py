@@ -67,6 +67,10 @@ class Sent:
 
     def received(self, checks: Mapping[str, Check]) -> Outcome:
         """The outcome again, with the coordinating process's own checks."""
+        unknown = [name for name, _ in self.checks if name not in checks]
+        if unknown:
+            raise AssetsError(f"check '{unknown[0]}' of asset '{self.outcome.asset}' is not the run's (the "
+                              "definitions changed on disk since the run began); run again")
         return replace(self.outcome, checks=tuple((checks[name], result) for name, result in self.checks))
 
 

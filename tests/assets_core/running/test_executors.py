@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -291,6 +292,7 @@ def test_the_command_runs_the_project_on_dask_as_the_environment_says(tmp_path: 
 
 STUBBORN = """
 import os
+import threading
 import time
 from pathlib import Path
 from assets_core import asset
@@ -382,3 +384,98 @@ def test_a_killed_coordinator_leaves_a_consistent_catalog_and_no_worker_behind(t
     runs = json.loads(subprocess.run([sys.executable, "-m", "tui.cli.main", "runs", "--json"], cwd=tmp_path,
                                      capture_output=True, text=True, timeout=60).stdout)
     assert sorted(run["status"] for run in runs) == ["interrupted", "success"]
+
+
+CHECKED = '''
+from assets_core import asset, check
+
+@asset
+def a():
+    return {"x": 1}
+
+@check(a)
+def positive(value):
+    return value["x"] > 0
+'''
+
+
+def test_a_check_renamed_while_the_run_plans_fails_that_asset_and_never_hangs_the_run(tmp_path: Path) -> None:
+    (tmp_path / "defs.py").write_text(CHECKED)
+    (tmp_path / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+
+    def rename(event) -> None:  # type: ignore[no-untyped-def]
+        if event.kind == "planned":  # the worker loads the definitions after this
+            (tmp_path / "defs.py").write_text(CHECKED.replace("def positive", "def renamed"))
+
+    result = usecases.materialize(_workspace(tmp_path), executor="processes", workers=1, listener=rename)
+    (outcome,) = result.outcomes
+    assert outcome.status == "failed" and "check 'renamed' of asset 'a' is not the run's" in outcome.detail
+
+
+SLOW = """
+import threading
+import time
+from assets_core import asset
+
+@asset
+def slow1():
+    time.sleep(3)
+    return {"x": 1}
+
+@asset
+def slow2():
+    time.sleep(3)
+    return {"x": 2}
+
+@asset
+def slow3():
+    time.sleep(3)
+    return {"x": 3}
+"""
+
+
+def test_a_stopped_run_in_processes_records_no_failure_for_what_never_started(tmp_path: Path) -> None:
+    from assets_core.running.stopping import Stop
+
+    (tmp_path / "defs.py").write_text(SLOW)
+    (tmp_path / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+    workspace = _workspace(tmp_path)
+    stop = Stop()
+    timer = threading.Timer(1.0, stop.request)
+    timer.start()
+    result = usecases.materialize(workspace, executor="processes", workers=1, stop=stop)
+    assert result.status == RunStatus.INTERRUPTED
+    assert [o for o in result.outcomes if o.status == "failed"] == []
+    failed = [e for e in workspace.catalog.run_events(result.run_id) if e.kind == "failed"]
+    assert failed == [] and len(result.abandoned) == 1  # the one under way; the two queued were never started
+
+
+def test_a_run_that_fails_before_it_schedules_leaves_no_worker_behind(tmp_path: Path) -> None:
+    _write(tmp_path, PROJECT)
+
+    def broken(event) -> None:  # type: ignore[no-untyped-def]
+        raise RuntimeError("a listener that breaks")
+
+    before = {thread.name for thread in threading.enumerate()}
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="a listener that breaks"):
+            usecases.materialize(_workspace(tmp_path), executor="processes", workers=2, listener=broken)
+    time.sleep(0.5)
+    assert not {t.name for t in threading.enumerate()} - before - {"MainThread"}
+    import multiprocessing
+
+    assert [p for p in multiprocessing.active_children() if p.name.startswith("asset-worker")] == []
+
+
+def test_a_task_that_cannot_be_sent_to_a_worker_fails_alone() -> None:
+    pool = ProcessPool(1, _square)
+    try:
+        unpicklable = pool.submit(lambda: None)
+        with pytest.raises(Exception, match="pickle|Pickl"):
+            unpicklable.result(timeout=60)
+        assert pool.submit(3).result(timeout=60) == 9
+    finally:
+        pool.close()
+    closed = pool.submit(4)
+    with pytest.raises(AssetsError, match="closed"):
+        closed.result(timeout=5)
