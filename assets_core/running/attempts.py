@@ -12,7 +12,7 @@ import os
 import random
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
@@ -50,7 +50,8 @@ class Inputs(Protocol):
 
 
 def attempt(node: str, item: Asset, inputs: Inputs, storage: ValueStorage, checks: Sequence[Check],
-            policy: RetryPolicy, members: Sequence[str] = (), first: int = 1) -> list[Outcome]:
+            policy: RetryPolicy, members: Sequence[str] = (), first: int = 1,
+            starting: Callable[[int], None] | None = None) -> list[Outcome]:
     """Compute an asset, store its value and run its checks on it, retrying as ``policy`` says.
 
     ``node`` is one node, or a single-run batch of ``members`` (see :mod:`~assets_core.running.single_run`):
@@ -58,12 +59,15 @@ def attempt(node: str, item: Asset, inputs: Inputs, storage: ValueStorage, check
     go with the first). Never raises for the asset's own failures (nor its storage's): an outcome is failed,
     with the error as its detail, or with the first failed blocking check's message when the value was stored
     but must not be published. ``first`` is the number of its first attempt (a later one when earlier attempts
-    were made elsewhere: a worker process that died).
+    were made elsewhere: a worker process that died); ``starting`` is told each attempt's number as it begins
+    (a worker process tells its coordinator, which then knows which attempt a death ended).
     """
     started_at, clock = now(), time.perf_counter()
     logs: list[tuple[str, str, str]] = []
     retries: list[str] = []
     for number in range(first, max(first, policy.max_attempts) + 1):
+        if starting is not None:
+            starting(number)
         made: list[tuple[str, Stored, Mapping[str, Any], list[tuple[Check, CheckResult]]]] | None = None
         with capture() as captured:
             try:

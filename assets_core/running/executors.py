@@ -156,7 +156,8 @@ class Remote:
             from assets_core.running.remote import WorkerDied
 
         message = f"{type(error).__name__}: {error}"
-        policy, number = self._policy(name), task.first
+        policy = self._policy(name)
+        number = getattr(error, "attempt", None) or task.first  # the attempt the worker said it was making
         if isinstance(error, WorkerDied) and number < policy.max_attempts and isinstance(error, policy.retry_on) \
                 and not self._closed:
             pause = retry_delay(policy, number)

@@ -26,6 +26,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from assets_core.errors import AssetsError
+from assets_core.running import remote
 from assets_core.running.remote import WorkerDied
 
 PRELOAD = ["assets_core.running.remote"]  # what the fork server imports once for every worker
@@ -51,6 +52,7 @@ def _serve_tasks(connection: Connection, lifeline: Connection, function: Callabl
     died (its ``lifeline``, on which nothing is ever sent, ends) exits at once, whatever it is running."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_coordinator, args=(lifeline,), daemon=True).start()
+    remote.progress = lambda number: connection.send(("attempt", number))  # which attempt a death would end
     while True:
         try:
             task = connection.recv()
@@ -140,6 +142,7 @@ class ProcessPool:
                 future, task = item
                 if not future.set_running_or_notify_cancel():
                     continue
+                making: int | None = None
                 if process is None or connection is None:
                     try:
                         process, connection = self._start(index)
@@ -149,8 +152,11 @@ class ProcessPool:
                 try:
                     connection.send(task)
                     answer = connection.recv()
+                    while answer[0] == "attempt":  # the worker begins an attempt
+                        making = answer[1]
+                        answer = connection.recv()
                 except (EOFError, OSError):
-                    future.set_exception(WorkerDied(self._death(process)))
+                    future.set_exception(WorkerDied(self._death(process), making))
                     connection.close()
                     process, connection = None, None
                     continue

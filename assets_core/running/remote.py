@@ -11,7 +11,7 @@ Only the coordinating process writes the catalog.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,19 @@ from assets_core.running.values import call_arguments, combined
 
 
 class WorkerDied(AssetsError):
-    """The process running an attempt died before it answered (killed, out of memory, a crash in C code)."""
+    """The process running an attempt died before it answered (killed, out of memory, a crash in C code);
+    ``attempt``: the number of the attempt it was making, when the worker said (None: not known)."""
+
+    def __init__(self, message: str, attempt: int | None = None) -> None:
+        super().__init__(message)
+        self.attempt = attempt
+
+
+def _no_progress(number: int) -> None:
+    """Where a worker tells which attempt it begins: nowhere, unless its pool listens (see process_pool)."""
+
+
+progress: Callable[[int], None] = _no_progress  # set by a process pool's worker to reach its coordinator
 
 
 @dataclass(frozen=True)
@@ -124,7 +136,7 @@ def perform(task: Task) -> list[Sent]:
     policy = item.options.retry or task.retry or RetryPolicy()
     with _capturing:
         outcomes = attempt(task.node, item, TaskInputs(task, graph), task.storage, graph.checks.get(item.name, ()),
-                           policy, task.members, task.first)
+                           policy, task.members, task.first, progress)
     if item.wants_context and task.context is not None and all(o.status == MATERIALIZED for o in outcomes):
         task.context.clear_checkpoint()  # done (a batch: under its range): start afresh
     return [_sent(outcome) for outcome in outcomes]

@@ -479,3 +479,36 @@ def test_a_task_that_cannot_be_sent_to_a_worker_fails_alone() -> None:
     closed = pool.submit(4)
     with pytest.raises(AssetsError, match="closed"):
         closed.result(timeout=5)
+
+
+COUNTED = '''
+import os
+import signal
+from pathlib import Path
+
+from assets_core import AssetOptions, RetryPolicy, asset
+
+@asset(options=AssetOptions(retry=RetryPolicy(max_attempts=3)))
+def shaky():
+    calls = Path(__file__).parent / "calls"
+    with calls.open("a") as log:
+        log.write("call\\n")
+    made = len(calls.read_text().splitlines())
+    if made == 1:
+        raise ConnectionError("the first attempt fails in the worker")
+    if made == 2:
+        os.kill(os.getpid(), signal.SIGKILL)  # the second kills the worker
+    return {"made": made}
+'''
+
+
+def test_after_a_worker_died_the_retries_count_the_attempts_it_had_made(tmp_path: Path) -> None:
+    """Attempt 1 fails in the worker and is retried there; attempt 2 kills the worker: the coordinator knows it
+    was the second (the worker said so as it began), so the third is the last, and the asset runs three times."""
+    (tmp_path / "defs.py").write_text(COUNTED)
+    (tmp_path / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+    result = usecases.materialize(_workspace(tmp_path), executor="processes", workers=1)
+    (outcome,) = result.outcomes
+    assert outcome.status == "materialized", outcome.detail
+    assert len((tmp_path / "calls").read_text().splitlines()) == 3
+    assert any(line.startswith("attempt 2 of 3 failed: WorkerDied") for line in outcome.retries), outcome.retries
