@@ -44,8 +44,8 @@ from assets_core.running.storage import Storage, ValueStorage
 
 if TYPE_CHECKING:
     from assets_core.automation.declarations import Automation
-    from assets_core.lineage.sql import TableLineage
     from assets_core.declaring.loading import DefinitionsSource
+    from assets_core.lineage.sql import TableLineage
 
 
 class Project:
@@ -175,7 +175,8 @@ class Project:
         Python assets' as stored in the catalog when it still holds (never traced here: tracing runs an
         asset's code, which a run's OpenLineage thread must not)."""
         with late_import():
-            from assets_core.lineage.sql import project_lineage, still_valid
+            from assets_core.lineage.python import still_valid
+            from assets_core.lineage.sql import project_lineage
 
         schemas = self.schemas(snapshot)
         lineages = project_lineage(self.graph, schemas)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from assets_core.declaring.additions import declared_lineage, partitioned
 from assets_core.errors import DefinitionError, InvalidNameError, Location
 
 if TYPE_CHECKING:
@@ -30,7 +31,6 @@ MAX_NAME_LENGTH = 255 - len("@") - 32 - len(".parquet")
 IO_CHOICES = ("auto", "parquet", "json")
 CONTEXT_PARAMETER = "context"  # a parameter with this name receives the run's AssetContext, not an upstream
 PREVIOUS_PARAMETER = "previous"  # a parameter with this name receives the asset's own latest value (or None)
-BACKFILL_CHOICES = ("per_partition", "single_run")
 
 
 @dataclass(frozen=True)
@@ -223,56 +223,6 @@ def _python_asset(
         wants_previous=PREVIOUS_PARAMETER in parameters and PREVIOUS_PARAMETER not in inputs,
         windows=windows,
     )
-
-
-def partitioned(item: Asset, partitions: Partitions | None, time_column: str | None, backfill: str) -> Asset:
-    """The asset split into ``partitions`` (unchanged without); problems with the arguments are kept on it."""
-    if partitions is None and time_column is None and backfill == "per_partition" and not item.windows:
-        return item
-    problems = list(item.problems)
-    if partitions is not None and not hasattr(partitions, "keys"):
-        problems.append(DefinitionError(
-            f"has partitions={partitions!r}; give DailyPartitions(...), StaticPartitions([...]) or another "
-            "partitioning from assets_core", asset=item.name, location=item.location))
-        partitions = None
-    if backfill not in BACKFILL_CHOICES:
-        problems.append(DefinitionError(f"has backfill={backfill!r}; choose one of {', '.join(BACKFILL_CHOICES)}",
-                                        asset=item.name, location=item.location))
-    elif backfill == "single_run" and (time_column is None or partitions is None):
-        problems.append(DefinitionError(
-            "has backfill='single_run', which needs time partitions and a time_column (the column that says "
-            "which partition a row belongs to)", asset=item.name, location=item.location))
-    if item.windows and partitions is None:
-        problems.append(DefinitionError(
-            "reads a window of partitions (Upstream(..., window=...)) but has no partitions of its own; "
-            "declare partitions=... or drop the window", asset=item.name, location=item.location))
-    return replace(item, partitions=partitions, time_column=time_column, backfill=backfill, problems=tuple(problems))
-
-
-def declared_lineage(item: Asset, lineage: Mapping[str, Sequence[str]]) -> Asset:
-    """The asset with its declared column lineage; a value naming no column of one of its inputs is a problem.
-
-    >>> @asset(lineage={"n": ["orders.id"], "m": ["order.id"]})
-    ... def counts(orders):
-    ...     return orders
-    >>> counts.lineage["n"]
-    ('orders.id',)
-    >>> print(counts.problems[0].detail)
-    declares lineage['m'] = 'order.id', which is no column of its inputs (orders); write 'upstream.column'
-    """
-    upstreams = set(item.inputs.values())
-    declared: dict[str, tuple[str, ...]] = {}
-    problems = list(item.problems)
-    for column, origins in lineage.items():
-        declared[column] = (origins,) if isinstance(origins, str) else tuple(origins)
-        for origin in declared[column]:
-            head, _, tail = str(origin).rpartition(".")
-            if head not in upstreams or not tail:
-                problems.append(DefinitionError(
-                    f"declares lineage[{column!r}] = {origin!r}, which is no column of its inputs "
-                    f"({', '.join(sorted(upstreams)) or 'none'}); write 'upstream.column'",
-                    asset=item.name, location=item.location))
-    return replace(item, lineage=declared, problems=tuple(problems))
 
 
 def _parameters(func: Callable[..., Any]) -> tuple[list[str], list[str]]:

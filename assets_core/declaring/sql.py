@@ -27,13 +27,13 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.optimizer.scope import traverse_scope
 from sqlglot.parser import Parser
 
+from assets_core.declaring.additions import partitioned
 from assets_core.declaring.definitions import (
     Asset,
     AssetOptions,
     default_group,
     name_problems,
     normalize_tags,
-    partitioned,
 )
 from assets_core.errors import DefinitionError, Location, MaterializationError
 from assets_core.imports import late_import

@@ -25,6 +25,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -294,3 +295,28 @@ def _schema_text(typed: Typed | None) -> str:
 def _short(error: BaseException) -> str:
     text = f"{type(error).__name__}: {error}".strip().splitlines()[0]
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+def traced_or_cached(item: Asset, types: dict[str, Sequence[tuple[str, str]] | None],
+            previous: TableLineage | None, code_version: str) -> TableLineage:
+    """A Python asset's lineage (``previous`` when its key still matches); an asset with no typed schema of its
+    own is traced each time, and the schema its trace found stands in for it, for its downstream assets."""
+    upstream = {up: types.get(up) for up in item.inputs.values()}
+    materialized = types.get(item.name) is not None
+    if materialized and still_valid(item, types, previous, code_version):
+        assert previous is not None
+        return previous
+    lineage, output = trace_python(item, upstream)
+    if not materialized:
+        types[item.name] = output
+    return replace(lineage, key=digest(lineage.key, code_version))
+
+
+def still_valid(item: Asset, types: Mapping[str, Sequence[tuple[str, str]] | None],
+                previous: TableLineage | None, code_version: str) -> bool:
+    """Whether a Python asset's stored lineage still holds: made from the same code (version) and the same
+    typed schemas of its inputs. Checked without running its code."""
+    if previous is None:
+        return False
+    upstream = {up: types.get(up) for up in item.inputs.values()}
+    return previous.key == digest(python_key(item, upstream), code_version)

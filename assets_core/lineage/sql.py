@@ -12,7 +12,7 @@ over a table without a schema) its lineage is *unknown*, with the reason: never 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
@@ -333,8 +333,11 @@ def project_lineage(graph: AssetGraph, schemas: Mapping[str, Sequence[str] | Non
     for item in graph:
         if item.kind != "sql":
             if typed is not None and not item.is_source:
+                with late_import():  # polars' plan reader only for projects with Python assets
+                    from assets_core.lineage.python import traced_or_cached
+
                 version = (code_versions or {}).get(item.name, "")
-                result[item.name] = _python(item, types, cached.get(item.name), version)
+                result[item.name] = traced_or_cached(item, types, cached.get(item.name), version)
                 if known.get(item.name) is None and types.get(item.name) is not None:  # traced, not materialized
                     known[item.name] = [column for column, _ in types[item.name] or ()]
             continue
@@ -348,37 +351,6 @@ def project_lineage(graph: AssetGraph, schemas: Mapping[str, Sequence[str] | Non
         if lineage.columns is not None:
             known[item.name] = lineage.columns
     return result
-
-
-def _python(item: Asset, types: dict[str, Sequence[tuple[str, str]] | None],
-            previous: TableLineage | None, code_version: str) -> TableLineage:
-    """A Python asset's lineage (``previous`` when its key still matches); an asset with no typed schema of its
-    own is traced each time, and the schema its trace found stands in for it, for its downstream assets."""
-    upstream = {up: types.get(up) for up in item.inputs.values()}
-    materialized = types.get(item.name) is not None
-    if materialized and still_valid(item, types, previous, code_version):
-        assert previous is not None
-        return previous
-    with late_import():
-        from assets_core.lineage.python import trace_python
-
-    lineage, output = trace_python(item, upstream)
-    if not materialized:
-        types[item.name] = output
-    return replace(lineage, key=digest(lineage.key, code_version))
-
-
-def still_valid(item: Asset, types: Mapping[str, Sequence[tuple[str, str]] | None],
-                previous: TableLineage | None, code_version: str) -> bool:
-    """Whether a Python asset's stored lineage still holds: made from the same code (version) and the same
-    typed schemas of its inputs. Checked without running its code."""
-    if previous is None:
-        return False
-    with late_import():
-        from assets_core.lineage.python import python_key
-
-    upstream = {up: types.get(up) for up in item.inputs.values()}
-    return previous.key == digest(python_key(item, upstream), code_version)
 
 
 @dataclass(frozen=True)

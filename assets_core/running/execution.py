@@ -13,13 +13,13 @@ import contextlib
 import graphlib
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from assets_core.declaring.definitions import RetryPolicy
 from assets_core.declaring.loading import DefinitionsSource
-from assets_core.errors import ProjectError, StorageError
+from assets_core.errors import StorageError
 from assets_core.imports import preload
 from assets_core.planning.nodes import NodeGraph, left_out_lines, read_versions
 from assets_core.planning.plan import Plan, Reason, reasons_for
@@ -36,6 +36,7 @@ from assets_core.planning.state import (
     split_node,
 )
 from assets_core.running import observed
+from assets_core.running.adoption import Adoption
 from assets_core.running.alerts import AlertHook
 from assets_core.running.attempts import attempt, check_event, json_metadata
 from assets_core.running.buffer import RecordBuffer
@@ -46,7 +47,7 @@ from assets_core.running.executors import start as start_attempts
 from assets_core.running.leases import HEARTBEAT_SECONDS, POLL_SECONDS, Leases
 from assets_core.running.openlineage import OpenLineageSender, OpenLineageSettings, ProjectColumns
 from assets_core.running.recovery import HOST
-from assets_core.running.remote import Task
+from assets_core.running.remote import Task, task_of
 from assets_core.running.runs import (  # the run's settings and results are imported from here too
     FAILED,
     MATERIALIZED,
@@ -85,7 +86,7 @@ class RunEnvironment:
     columns: Callable[[], ProjectColumns] | None = None  # the project's columns, for the events' facets
 
 
-class Execution:
+class Execution(Adoption):
     """One run of a plan made from ``snapshot``. Create it, then call :meth:`run` once."""
 
     def __init__(self, where: RunEnvironment, snapshot: Snapshot, settings: RunSettings,
@@ -112,7 +113,9 @@ class Execution:
         self.buffer = RecordBuffer(recorder, self.listener)
         self.leases = Leases(recorder, self.run_id)
         self.alerts = AlertSender(hooks, where.project)
-        self.openlineage = self._lineage_senders(where)
+        self.openlineage = [] if where.openlineage is None else [OpenLineageSender(  # the project sends events
+            where.openlineage, where.project, self.run_id, self.graph.upstream,
+            lambda node: self.state.get(node, AssetState()).materialization, where.columns)]
         self.run_events = RunEvents([
             # a partition is judged against its asset's history: the other days of a daily asset are "usual"
             AnomalyDetector(self._previous, lambda name, limit: recorder.asset_history(split_node(name)[0], limit)),
@@ -120,13 +123,6 @@ class Execution:
             *self.openlineage,
         ])
         self._preloads = ["urllib.request"] if any(hook.url for hook in hooks) else []
-
-    def _lineage_senders(self, where: RunEnvironment) -> list[OpenLineageSender]:
-        """The OpenLineage subscriber, when the project sends events."""
-        if where.openlineage is None:
-            return []
-        return [OpenLineageSender(where.openlineage, where.project, self.run_id, self.graph.upstream,
-                                  lambda node: self.state.get(node, AssetState()).materialization, where.columns)]
 
     def run(self, plan: Plan) -> RunResult:
         """Run the plan (:meth:`Project.run` makes no run of a plan with nothing to do)."""
@@ -182,13 +178,10 @@ class Execution:
 
     def _attempts(self) -> Attempts:
         """Where this run's attempts execute (see :mod:`~assets_core.running.executors`)."""
-        settings = self.settings
-        if settings.executor != "threads" and self.source is None:
-            raise ProjectError(f"the {settings.executor} executor runs assets in other processes, which load the "
-                               "definitions from the project's files: open the project from its folder (the "
-                               "assets command, or open_workspace) rather than from definitions made in memory")
+        settings, graph = self.settings, self.graph
         return start_attempts(settings.executor, settings.workers, settings.dask_address, self._attempt, self._task,
-                              self._policy, lambda name: {c.name: c for c in self.graph.checks.get(self.graph[name].name, ())})
+                              self._policy, lambda name: {c.name: c for c in graph.checks.get(graph[name].name, ())},
+                              from_files=self.source is not None)
 
     def _schedule(self, plan: Plan, attempts: Attempts) -> None:
         """Start each planned asset once its planned upstreams are done, until every one is done."""
@@ -271,62 +264,6 @@ class Execution:
             schedule.futures[future] = name
             future.add_done_callback(schedule.finished.put)
 
-    def _unpark(self, parked: set[str]) -> list[str]:
-        """The parked assets whose lease this run could take now, with their state as the other run left it,
-        and their unplanned upstreams as recorded now (the other run may have recorded newer ones meanwhile:
-        a forced rerun must not read what was replaced)."""
-        freed = self.leases.poll(parked)
-        if freed:
-            reads = self._unplanned_upstreams(freed)
-            recorded = self.recorder.read_state([*freed, *reads])
-            for name in freed:
-                if name in recorded:
-                    self._adopt(name, recorded[name])
-            self._adopt_newer(reads, recorded)
-            parked.difference_update(freed)
-        return freed
-
-    def _unplanned_upstreams(self, names: Iterable[str]) -> set[str]:
-        """The upstreams of these planned assets that this run does not plan (nor observe: sources)."""
-        planned = self._planned
-        return {up for name in names for up in self.graph.upstream(name)
-                if up not in planned and not self.graph[up].is_source}
-
-    def _adopt_newer(self, reads: Iterable[str], recorded: Mapping[str, AssetState]) -> None:
-        """Take as this run's view each upstream recorded otherwise than this run knows it."""
-        for name in reads:
-            own = recorded.get(name)
-            if own is not None and own.materialization is not None \
-                    and own.materialization != self.state.get(name, AssetState()).materialization:
-                self._adopt(name, own)
-
-    def _adopt_recorded(self, planned: Sequence[str], taken: Sequence[str]) -> None:
-        """Once the run is recorded as running and holds its leases, read in one go what other runs recorded
-        since its snapshot: its unselected upstreams as recorded now (from now on a prune leaves the versions it
-        reads), and the planned assets whose lease it took that another run recorded meanwhile (that run counts
-        as having held the lease, so the skip rule judges them afresh rather than running them twice; not when
-        forced)."""
-        reads = self._unplanned_upstreams(planned)
-        meanwhile = [] if self.settings.force else list(taken)
-        recorded = self.recorder.read_state([*reads, *meanwhile]) if reads or meanwhile else {}
-        for name in meanwhile:
-            own = recorded.get(name)
-            before = self.state.get(name, AssetState()).materialization
-            after = own.materialization if own is not None else None
-            if own is None or after is None or after.run_id == self.run_id:
-                continue
-            if before is None or (after.run_id, after.created_at) != (before.run_id, before.created_at):
-                self._adopt(name, own)
-                self.leases.made_by[name] = after.run_id
-        self._adopt_newer(reads, recorded)
-
-    def _adopt(self, name: str, own: AssetState) -> None:
-        """Take the state another run recorded for an asset as this run's view of it."""
-        self.state = {**self.state, name: own}
-        if own.materialization is not None:
-            self.data_versions[name] = own.materialization.data_version
-            self.values.forget(name, own.materialization.location)
-
     def _skipped(self, name: str, planned: tuple[Reason, ...]) -> bool:
         """Skip a planned node that need not run after all (a batch: all of its partitions, when an upstream
         of one of them failed); return whether it was skipped."""
@@ -382,12 +319,8 @@ class Execution:
     def _task(self, name: str) -> Task:
         """A node's attempt as plain data, for a worker process (see :mod:`~assets_core.running.remote`)."""
         assert self.source is not None
-        item, values = self.graph[name], self.values
-        reads, found = values.task_reads(name)
-        return Task(name, item.name, self.versions.code[item.name], self.source, self.storage, reads, found,
-                    members=values.batches.get(name, ()), window=values.window(name),
-                    context=values.context(name, 1) if item.wants_context else None,
-                    previous=values.previous.get(name) if item.wants_previous else None, retry=self.settings.retry)
+        code_version = self.versions.code[self.graph[name].name]
+        return task_of(self.values, name, code_version, self.source, self.storage, self.settings.retry)
 
     def _complete(self, outcome: Outcome) -> None:
         """Queue what a finished attempt did for recording, and tell the run's subscribers."""

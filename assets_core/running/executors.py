@@ -338,10 +338,15 @@ def _reachable(address: str) -> None:
 
 def start(executor: str, workers: int, dask_address: str | None, run: Callable[[str], list[Outcome]],
           task: Callable[[str], Any], policy: Callable[[str], RetryPolicy],
-          checks: Callable[[str], Mapping[str, Check]]) -> Attempts:
-    """The run's attempts, executed as ``executor`` says (one of :data:`EXECUTORS`)."""
+          checks: Callable[[str], Mapping[str, Check]], from_files: bool = True) -> Attempts:
+    """The run's attempts, executed as ``executor`` says (one of :data:`EXECUTORS`); other processes need
+    definitions they can load ``from_files``."""
     if executor == "threads":
         return Threads(workers, run)
+    if not from_files:
+        raise ProjectError(f"the {executor} executor runs assets in other processes, which load the definitions "
+                           "from the project's files: open the project from its folder (the assets command, or "
+                           "open_workspace) rather than from definitions made in memory")
     if executor == "processes":
         return Remote(ProcessBackend(workers), task, policy, checks)
     if executor == "dask":

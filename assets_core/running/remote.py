@@ -32,7 +32,7 @@ from assets_core.running.capture import capturing_run
 from assets_core.running.context import AssetContext
 from assets_core.running.runs import FAILED, MATERIALIZED, Outcome
 from assets_core.running.storage import ValueStorage
-from assets_core.running.values import call_arguments, combined
+from assets_core.running.values import ValueCache, call_arguments, combined
 
 
 class WorkerDied(AssetsError):
@@ -84,6 +84,17 @@ class Sent:
             raise AssetsError(f"check '{unknown[0]}' of asset '{self.outcome.asset}' is not the run's (the "
                               "definitions changed on disk since the run began); run again")
         return replace(self.outcome, checks=tuple((checks[name], result) for name, result in self.checks))
+
+
+def task_of(values: ValueCache, node: str, code_version: str, definitions: DefinitionsSource,
+            storage: ValueStorage, retry: RetryPolicy | None) -> Task:
+    """A node's attempt as plain data: where what it reads is, as the run's values know it now."""
+    item = values.graph[node]
+    reads, found = values.task_reads(node)
+    return Task(node, item.name, code_version, definitions, storage, reads, found,
+                members=values.batches.get(node, ()), window=values.window(node),
+                context=values.context(node, 1) if item.wants_context else None,
+                previous=values.previous.get(node) if item.wants_previous else None, retry=retry)
 
 
 class TaskInputs:

@@ -1,0 +1,154 @@
+"""How a value is stored: its bytes (Parquet for tables, JSON for the rest) and what they hold, the same in
+every storage (:mod:`~assets_core.running.storage`, :mod:`~assets_core.running.object_storage`), so that the
+same value has the same data version wherever it lives."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from assets_core.declaring.definitions import NAME_PATTERN
+from assets_core.errors import StorageError
+from assets_core.imports import LazyModule, late_import
+
+if TYPE_CHECKING:
+    import polars as pl
+    from polars._typing import PolarsDataType
+else:
+    pl = LazyModule("polars")  # a status reads no value: polars is imported by the first that is read or written
+
+SMALL_TABLE_ROWS = 100_000  # below this, pyarrow writes a table faster than polars' threaded writer
+TABLE_SUFFIX = ".parquet"
+JSON_SUFFIX = ".json"
+Schema = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Stored:
+    """Where a value went and what it holds."""
+
+    location: str  # the file's name in the storage folder
+    data_version: str
+    rows: int | None
+    schema: Schema | None
+    bytes: int
+    value: Any  # the value as a downstream asset receives it (a polars DataFrame for tables), if cheap to keep
+
+
+def is_table(value: Any) -> bool:
+    """Whether a value is stored as a table: a polars DataFrame or LazyFrame, or a pyarrow Table.
+
+    Only a value whose class comes from pyarrow can be a pyarrow Table, so other values never import pyarrow
+    (nor look at a pyarrow that another thread may still be importing).
+
+    >>> is_table(pl.DataFrame({"a": [1]})), is_table({"a": 1}), is_table([1, 2])
+    (True, False, False)
+    """
+    if isinstance(value, (pl.DataFrame, pl.LazyFrame)):
+        return True
+    if not any(cls.__module__.partition(".")[0] == "pyarrow" for cls in type(value).__mro__):
+        return False
+    with late_import():
+        import pyarrow as pa
+    return isinstance(value, pa.Table)
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A value as stored: its bytes in memory (``data``, a small value) or in a temporary file (``file``)."""
+
+    suffix: str
+    rows: int | None
+    schema: Schema | None
+    value: Any  # as :attr:`Stored.value`
+    data: memoryview | None = None
+    file: str | None = None
+
+    def stored(self, location: str, version: str, size: int) -> Stored:
+        return Stored(location, version, self.rows, self.schema, size, self.value)
+
+
+def check_value(asset: str, value: Any, io: str) -> None:
+    """Raise a StorageError for a value that cannot be stored under this name and ``io`` option."""
+    if not NAME_PATTERN.match(asset):
+        raise StorageError(f"'{asset}' is not a valid asset name, so nothing can be stored for it")
+    if io == "parquet" and not is_table(value):
+        raise StorageError(
+            f"asset '{asset}' has options.io='parquet' but returned a {type(value).__name__}; "
+            "return a polars DataFrame or LazyFrame or a pyarrow Table")
+
+
+@contextlib.contextmanager
+def encoded(asset: str, value: Any, io: str,
+            temporary: Callable[[], AbstractContextManager[str]]) -> Iterator[Encoded]:
+    """A value's stored bytes (Parquet for a table, unless ``io='json'``; else JSON), the same wherever it is
+    stored, so the same value has the same data version everywhere. A large or lazy table is written to a file
+    from ``temporary()``, which the caller publishes before the block ends (or the file is left to ``temporary``
+    to remove); anything smaller stays in memory."""
+    if not is_table(value) or io == "json":
+        yield _json(asset, value)
+        return
+    with late_import():  # not at the top: commands that only read statuses never need it
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+    if isinstance(value, pl.LazyFrame):
+        _refuse_objects(asset, value.collect_schema())
+        with temporary() as temp:
+            value.sink_parquet(temp)
+            rows = pq.read_metadata(temp).num_rows
+            schema = tuple((name, str(dtype)) for name, dtype in pl.read_parquet_schema(temp).items())
+            yield Encoded(TABLE_SUFFIX, rows, schema, None, file=temp)
+        return
+    frame = value if isinstance(value, pl.DataFrame) else pl.from_arrow(value)
+    assert isinstance(frame, pl.DataFrame)
+    _refuse_objects(asset, frame.schema)
+    schema = tuple((name, str(dtype)) for name, dtype in frame.schema.items())
+    if frame.height < SMALL_TABLE_ROWS:
+        sink = pa.BufferOutputStream()
+        pq.write_table(value if isinstance(value, pa.Table) else frame.to_arrow(), sink)
+        yield Encoded(TABLE_SUFFIX, frame.height, schema, frame, data=memoryview(sink.getvalue()))
+        return
+    with temporary() as temp:
+        frame.write_parquet(temp)
+        yield Encoded(TABLE_SUFFIX, frame.height, schema, frame, file=temp)
+
+
+def _json(asset: str, value: Any) -> Encoded:
+    try:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise StorageError(
+            f"asset '{asset}' returned a {type(value).__name__}, which is neither a table nor JSON ({error}); "
+            "return a polars DataFrame or LazyFrame, a pyarrow Table, or JSON-able data") from error
+    rows = len(value) if isinstance(value, list) else None
+    return Encoded(JSON_SUFFIX, rows, None, json.loads(text), data=memoryview(text.encode()))
+
+
+def _refuse_objects(asset: str, schema: pl.Schema) -> None:
+    """Raise a StorageError for a column of Python objects: Parquet would hold their memory addresses, which
+    differ at every run (so the data version would too, and nothing downstream would ever be cut off early)."""
+    for column, dtype in schema.items():
+        if _holds_objects(dtype):
+            raise StorageError(
+                f"asset '{asset}' returned column '{column}' of Python objects ({dtype}), which cannot be stored "
+                f"(Parquet would keep their memory addresses); cast it to a real type, e.g. "
+                f"pl.col('{column}').map_elements(str, return_dtype=pl.String), or leave it out")
+
+
+def _holds_objects(dtype: PolarsDataType) -> bool:
+    """Whether a column type is, or nests, Python objects.
+
+    >>> _holds_objects(pl.Object()), _holds_objects(pl.List(pl.Int64)), _holds_objects(pl.Struct({"a": pl.Object}))
+    (True, False, True)
+    """
+    if dtype == pl.Object:  # an instance or the class itself (as a nested type may hold it)
+        return True
+    if isinstance(dtype, pl.Struct):
+        return any(_holds_objects(field.dtype) for field in dtype.fields)
+    inner = getattr(dtype, "inner", None)  # List and Array
+    return inner is not None and _holds_objects(inner)
