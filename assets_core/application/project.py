@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Iterable, Mapping
+from contextlib import ExitStack
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from assets_core.declaring.checks import Check, Freshness
 from assets_core.declaring.definitions import Asset
+from assets_core.declaring.file_stats import FileStat, stat_files
 from assets_core.declaring.sources import (
     GLOB_CHARACTERS,
     Observation,
@@ -81,9 +83,14 @@ class Project:
         at = now()
         nodes = self.nodes(at)
         in_blocks = [item.name for item in self.graph if _observed_in_block(item)]
-        state = self.catalog.read_state(nodes.order(leave_out=in_blocks))
-        single = self._observe(nodes, state)
-        blocks = self._observe_blocks(nodes, self.catalog.read_observed(in_blocks), in_blocks)
+        paths = {name: source_paths(self.graph[name], nodes.nodes(name), str(self.root)) for name in in_blocks}
+        with ExitStack() as stack:  # the files are stat'ed (by a helper, when there are many) while ...
+            stats = {name: stack.enter_context(stat_files(found)) for name, found in paths.items()}
+            state = self.catalog.read_state(nodes.order(leave_out=in_blocks))  # ... the catalog is read
+            single = self._observe(nodes, state)
+            last_observed = self.catalog.read_observed(in_blocks)
+            nodes.map_reads()
+            blocks = self._observe_blocks(nodes, last_observed, paths, {name: stats[name].result() for name in stats})
         recorded = {name: own.materialization.location for name, own in state.items()
                     if own.materialization is not None}
         stored = self.storage.existing(recorded.values())
@@ -232,15 +239,16 @@ class Project:
         return observations
 
     def _observe_blocks(self, nodes: NodeGraph, recorded: Mapping[str, tuple[str, str]],
-                        assets: Collection[str]) -> dict[str, PartitionObservations]:
-        """Observe the sources with one file per partition, each as one block of columns."""
+                        paths: Mapping[str, list[str]], stats: Mapping[str, list[FileStat]]
+                        ) -> dict[str, PartitionObservations]:
+        """Observe the sources with one file per partition (``paths``, stat'ed: ``stats``), each as one block
+        of columns."""
         blocks = {}
-        for name in assets:
+        for name, found_paths in paths.items():
             item, found = self.graph[name], nodes.nodes(name)
-            paths = source_paths(item, found, str(self.root))
             previous = [recorded.get(node) for node in found]
-            fingerprints, versions = observe_files(item, self.root, paths, previous)
-            blocks[name] = PartitionObservations(found, paths, fingerprints, versions, previous,
+            fingerprints, versions = observe_files(item, self.root, found_paths, stats[name], previous)
+            blocks[name] = PartitionObservations(found, found_paths, fingerprints, versions, previous,
                                                  partial(source_path, item=item))
         return blocks
 

@@ -8,10 +8,10 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from stat import S_ISREG
 from typing import TYPE_CHECKING, Any
 
 from assets_core.declaring.definitions import Asset
+from assets_core.declaring.file_stats import FileStat
 from assets_core.errors import StorageError
 from assets_core.imports import late_import
 
@@ -83,27 +83,23 @@ def observe(item: Asset, root: str | os.PathLike[str], previous: tuple[str, str]
 GLOB_CHARACTERS = frozenset("*?[")
 
 
-def observe_files(item: Asset, root: str | os.PathLike[str], paths: Sequence[str],
+def observe_files(item: Asset, root: str | os.PathLike[str], paths: Sequence[str], stats: Sequence[FileStat],
                   previous: Sequence[tuple[str, str] | None]) -> tuple[list[str | None], list[str | None]]:
     """Observe many one-file partitions of a source at once: ``paths[i]`` is partition i's file (an absolute
-    path, no glob), ``previous[i]`` its last (fingerprint, data version). Return each partition's fingerprint
-    and data version now (None for both: no file).
+    path, no glob), ``stats[i]`` its size and modification time now (:mod:`~assets_core.declaring.file_stats`),
+    ``previous[i]`` its last (fingerprint, data version). Return each partition's fingerprint and data version
+    now (None for both: no file).
 
     A file whose size and modification time are unchanged is not read again.
     """
     fingerprints: list[str | None] = []
     versions: list[str | None] = []
-    status = os.stat
-    for path, last in zip(paths, previous):
-        try:  # one stat per file: cheaper than listing its folder (a DirEntry per file) and as exact
-            found = status(path)
-        except OSError:  # no such file (or folder)
-            found = None
-        if found is None or not S_ISREG(found.st_mode):
+    for path, found, last in zip(paths, stats, previous, strict=True):
+        if found is None:
             fingerprints.append(None)
             versions.append(None)
             continue
-        fingerprint = f"{found.st_size}:{found.st_mtime_ns}"
+        fingerprint = f"{found[0]}:{found[1]}"
         fingerprints.append(fingerprint)
         versions.append(last[1] if last is not None and last[0] == fingerprint
                         else observe(item, root, None, path).data_version)

@@ -1,0 +1,83 @@
+"""Stat'ing many files in a helper process gives exactly what stat'ing them here gives, or falls back to that."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from assets_core.declaring.file_stats import stat_files, stat_here
+
+
+def _files(tmp_path: Path) -> list[str]:
+    """A regular file, an empty one, a folder, a missing file, a symlink to a file, a dangling symlink, and a
+    name that is not valid UTF-8."""
+    (tmp_path / "a.csv").write_text("x,y\n1,2\n")
+    (tmp_path / "empty.csv").write_bytes(b"")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "link.csv").symlink_to(tmp_path / "a.csv")
+    (tmp_path / "dangling.csv").symlink_to(tmp_path / "gone.csv")
+    odd = os.fsdecode(bytes(tmp_path / "odd") + b"-\xff.csv")
+    Path(odd).write_text("1")
+    os.utime(tmp_path / "a.csv", ns=(1_700_000_000_123_456_789, 1_700_000_000_123_456_789))
+    names = ["a.csv", "empty.csv", "folder", "missing.csv", "link.csv", "dangling.csv"]
+    return [str(tmp_path / name) for name in names] + [odd]
+
+
+def test_the_helper_finds_what_a_stat_here_finds(tmp_path: Path) -> None:
+    paths = _files(tmp_path)
+    with stat_files(paths, helper_from=1) as pending:
+        found = pending.result()
+    assert found == stat_here(paths)
+    size = len("x,y\n1,2\n")
+    assert found[:6] == [(size, 1_700_000_000_123_456_789), (0, found[1][1]), None, None,  # type: ignore[index]
+                         (size, 1_700_000_000_123_456_789), None]
+    assert found[6] is not None and found[6][0] == 1
+
+
+def test_many_files_through_the_helper(tmp_path: Path) -> None:
+    """Thousands of paths (more than a pipe holds either way), some missing."""
+    paths = []
+    for number in range(3000):
+        path = tmp_path / f"f{number}.txt"
+        if number % 7:
+            path.write_text("x" * (number % 50))
+        paths.append(str(path))
+    with stat_files(paths, helper_from=1) as pending:
+        found = pending.result()
+    assert found == stat_here(paths)
+    assert sum(f is None for f in found) == len(range(0, 3000, 7))
+
+
+def test_a_helper_that_fails_leaves_the_stat_to_this_process(tmp_path: Path) -> None:
+    paths = _files(tmp_path)
+    for broken in ("/bin/false", str(tmp_path / "no-such-interpreter")):
+        with stat_files(paths, helper_from=1, executable=broken) as pending:
+            assert pending.result() == stat_here(paths)
+
+
+def test_a_helper_that_answers_short_is_not_believed(tmp_path: Path) -> None:
+    """A helper whose answer has the wrong length (here: an interpreter that prints one number and exits 0)."""
+    script = tmp_path / "short"
+    script.write_text(f"#!{sys.executable}\nimport sys\nsys.stdin.buffer.read()\nsys.stdout.buffer.write(bytes(8))\n")
+    script.chmod(0o755)
+    paths = _files(tmp_path)
+    with stat_files(paths, helper_from=1, executable=str(script)) as pending:
+        assert pending.result() == stat_here(paths)
+
+
+def test_a_helper_never_asked_is_stopped(tmp_path: Path) -> None:
+    paths = _files(tmp_path)
+    pending = stat_files(paths, helper_from=1)
+    helper = pending._helper
+    assert helper is not None
+    with pending:
+        pass
+    assert helper.returncode is not None  # reaped: no process left behind
+
+
+def test_few_files_are_stated_here(tmp_path: Path) -> None:
+    paths = _files(tmp_path)
+    pending = stat_files(paths)  # fewer than the helper is worth
+    assert pending._helper is None
+    assert pending.result() == stat_here(paths)
