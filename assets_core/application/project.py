@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from assets_core.declaring.checks import Check, Freshness
 from assets_core.declaring.definitions import Asset
-from assets_core.declaring.file_stats import FileStat, stat_files
+from assets_core.declaring.file_stats import stat_files
 from assets_core.declaring.sources import (
     GLOB_CHARACTERS,
     Observation,
@@ -89,8 +89,10 @@ class Project:
             state = self.catalog.read_state(nodes.order(leave_out=in_blocks))  # ... the catalog is read
             single = self._observe(nodes, state)
             last_observed = self.catalog.read_observed(in_blocks)
+            previous = {name: [last_observed.get(node) for node in nodes.nodes(name)] for name in in_blocks}
             nodes.map_reads()
-            blocks = self._observe_blocks(nodes, last_observed, paths, {name: stats[name].result() for name in stats})
+            blocks = {name: self._observe_block(self.graph[name], nodes.nodes(name), paths[name],
+                                                stats[name].result(), previous[name]) for name in in_blocks}
         recorded = {name: own.materialization.location for name, own in state.items()
                     if own.materialization is not None}
         stored = self.storage.existing(recorded.values())
@@ -238,19 +240,12 @@ class Project:
                     continue
         return observations
 
-    def _observe_blocks(self, nodes: NodeGraph, recorded: Mapping[str, tuple[str, str]],
-                        paths: Mapping[str, list[str]], stats: Mapping[str, list[FileStat]]
-                        ) -> dict[str, PartitionObservations]:
-        """Observe the sources with one file per partition (``paths``, stat'ed: ``stats``), each as one block
-        of columns."""
-        blocks = {}
-        for name, found_paths in paths.items():
-            item, found = self.graph[name], nodes.nodes(name)
-            previous = [recorded.get(node) for node in found]
-            fingerprints, versions = observe_files(item, self.root, found_paths, stats[name], previous)
-            blocks[name] = PartitionObservations(found, found_paths, fingerprints, versions, previous,
-                                                 partial(source_path, item=item))
-        return blocks
+    def _observe_block(self, item: Asset, nodes: tuple[str, ...], paths: list[str], fingerprints: list[str | None],
+                       previous: list[tuple[str, str] | None]) -> PartitionObservations:
+        """Observe a source with one file per partition (``nodes[i]``'s file is ``paths[i]``, its fingerprint
+        now ``fingerprints[i]``, its last observation ``previous[i]``) as one block of columns."""
+        versions = observe_files(item, self.root, paths, fingerprints, previous)
+        return PartitionObservations(nodes, paths, fingerprints, versions, previous, partial(source_path, item=item))
 
 
 def _observed_in_block(item: Asset) -> bool:

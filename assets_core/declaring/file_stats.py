@@ -1,4 +1,4 @@
-"""The size and modification time of many files, found while the command does other work.
+"""The fingerprints of many files (size and modification time), found while the command does other work.
 
 A source with a file per hour has 100,000 files, and a status that is always right must look at each one: one
 ``stat`` per file, some 4 µs of the kernel's time each here, 0.4 s in all. That time need not be spent waiting:
@@ -8,8 +8,8 @@ what it found. The result is the same as :func:`stat_here` would give at that mo
 the helper cannot give it (no second core, no interpreter to start, a helper that dies or answers short), the
 files are stat'ed here instead. Nothing else is ever taken from the helper.
 
-Run as a script, this module is that helper: paths separated by NUL bytes on stdin, and for each path two
-signed 64-bit integers on stdout, its size and modification time in nanoseconds (-1, -1: no regular file).
+Run as a script, this module is that helper: paths separated by NUL bytes on stdin, and on stdout each path's
+fingerprint (an empty one: no regular file), separated by NUL bytes.
 """
 
 from __future__ import annotations
@@ -17,18 +17,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from array import array
 from collections.abc import Sequence
 from stat import S_ISREG
 
-FileStat = tuple[int, int] | None  # (size, modification time in ns) of a regular file; None: no regular file
 HELPER_FROM = 20_000  # fewer files than this are stat'ed here: starting a helper costs more than it saves
-_NONE = (-1, -1)
 
 
-def stat_here(paths: Sequence[str]) -> list[FileStat]:
-    """Each path's size and modification time (None: no such file, or not a regular file), in this process."""
-    found: list[FileStat] = []
+def stat_here(paths: Sequence[str] | Sequence[bytes]) -> list[str | None]:
+    """Each path's fingerprint, ``size:modification time in ns`` (None: no such file, or not a regular file),
+    found in this process."""
+    found: list[str | None] = []
     status = os.stat
     for path in paths:
         try:
@@ -36,7 +34,7 @@ def stat_here(paths: Sequence[str]) -> list[FileStat]:
         except OSError:  # no such file (or folder), or unreadable
             found.append(None)
             continue
-        found.append((result.st_size, result.st_mtime_ns) if S_ISREG(result.st_mode) else None)
+        found.append(f"{result.st_size}:{result.st_mtime_ns}" if S_ISREG(result.st_mode) else None)
     return found
 
 
@@ -48,16 +46,15 @@ class PendingStats:
         self._paths = paths
         self._helper = helper
 
-    def result(self) -> list[FileStat]:
+    def result(self) -> list[str | None]:
         """What :func:`stat_here` gives of the paths, found by the helper if it could, else here and now."""
         helper, self._helper = self._helper, None
         if helper is None:
             return stat_here(self._paths)
         answer = _answer(helper)
-        if answer is None or len(answer) != 2 * len(self._paths):
+        if answer is None or len(answer) != len(self._paths):
             return stat_here(self._paths)
-        pairs = zip(answer[0::2], answer[1::2])
-        return [None if pair == _NONE else pair for pair in pairs]
+        return [found or None for found in answer]
 
     def __enter__(self) -> PendingStats:
         return self
@@ -96,25 +93,23 @@ def _cores() -> int:
     return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
-def _answer(helper: subprocess.Popen[bytes]) -> array[int] | None:
-    """The helper's numbers, or None when it failed."""
+def _answer(helper: subprocess.Popen[bytes]) -> list[str] | None:
+    """The helper's fingerprints, or None when it failed (ended with an error, or said something else)."""
     assert helper.stdout is not None
     with helper.stdout:
         data = helper.stdout.read()
-    if helper.wait() != 0 or len(data) % 8:
+    if helper.wait() != 0:
         return None
-    numbers = array("q")
-    numbers.frombytes(data)
-    return numbers
+    try:
+        return data.decode("ascii").split("\0")
+    except UnicodeDecodeError:
+        return None
 
 
 def _serve() -> None:
-    """The helper: stat the paths read from stdin, write the numbers to stdout."""
+    """The helper: stat the paths read from stdin, write their fingerprints to stdout."""
     names = sys.stdin.buffer.read().split(b"\0")
-    numbers = array("q")
-    for found in stat_here(names):  # type: ignore[arg-type]  # bytes paths: os.stat takes them as they are
-        numbers.extend(found if found is not None else _NONE)
-    sys.stdout.buffer.write(numbers.tobytes())
+    sys.stdout.buffer.write("\0".join(found or "" for found in stat_here(names)).encode("ascii"))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assets_core.declaring.definitions import Asset
-from assets_core.declaring.file_stats import FileStat
 from assets_core.errors import StorageError
 from assets_core.imports import late_import
 
@@ -83,27 +82,18 @@ def observe(item: Asset, root: str | os.PathLike[str], previous: tuple[str, str]
 GLOB_CHARACTERS = frozenset("*?[")
 
 
-def observe_files(item: Asset, root: str | os.PathLike[str], paths: Sequence[str], stats: Sequence[FileStat],
-                  previous: Sequence[tuple[str, str] | None]) -> tuple[list[str | None], list[str | None]]:
+def observe_files(item: Asset, root: str | os.PathLike[str], paths: Sequence[str],
+                  fingerprints: Sequence[str | None], previous: Sequence[tuple[str, str] | None]) -> list[str | None]:
     """Observe many one-file partitions of a source at once: ``paths[i]`` is partition i's file (an absolute
-    path, no glob), ``stats[i]`` its size and modification time now (:mod:`~assets_core.declaring.file_stats`),
-    ``previous[i]`` its last (fingerprint, data version). Return each partition's fingerprint and data version
-    now (None for both: no file).
+    path, no glob), ``fingerprints[i]`` its fingerprint now (:func:`~assets_core.declaring.file_stats.stat_here`;
+    None: no file), ``previous[i]`` its last (fingerprint, data version). Return each partition's data version
+    now (None: no file).
 
     A file whose size and modification time are unchanged is not read again.
     """
-    fingerprints: list[str | None] = []
-    versions: list[str | None] = []
-    for path, found, last in zip(paths, stats, previous, strict=True):
-        if found is None:
-            fingerprints.append(None)
-            versions.append(None)
-            continue
-        fingerprint = f"{found[0]}:{found[1]}"
-        fingerprints.append(fingerprint)
-        versions.append(last[1] if last is not None and last[0] == fingerprint
-                        else observe(item, root, None, path).data_version)
-    return fingerprints, versions
+    return [None if fingerprint is None else last[1] if last is not None and last[0] == fingerprint
+            else observe(item, root, None, path).data_version
+            for path, fingerprint, last in zip(paths, fingerprints, previous, strict=True)]
 
 
 def read_source(item: Asset, files: tuple[Path, ...], lazy: bool = False) -> Any:
