@@ -83,7 +83,7 @@ class Project:
         at = now()
         nodes = self.nodes(at)
         in_blocks = [item.name for item in self.graph if _observed_in_block(item)]
-        paths = {name: source_paths(self.graph[name], nodes.nodes(name), str(self.root)) for name in in_blocks}
+        paths = {name: source_paths(self.graph[name], nodes.keys(name), str(self.root)) for name in in_blocks}
         with ExitStack() as stack:  # the files are stat'ed (by a helper, when there are many) while ...
             stats = {name: stack.enter_context(stat_files(found)) for name, found in paths.items()}
             state = self.catalog.read_state(nodes.order(leave_out=in_blocks))  # ... the catalog is read

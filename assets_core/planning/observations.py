@@ -16,6 +16,7 @@ from assets_core.declaring.definitions import Asset
 from assets_core.declaring.sources import Observation
 from assets_core.planning.partition_status import PartitionStatuses
 from assets_core.planning.plan import MISSING, STALE, Reason, ReasonKind, Status, source_path
+from assets_core.planning.state import node_name
 
 Recorded = tuple[str, str]  # (fingerprint, data version) of a partition's last recorded observation
 
@@ -90,17 +91,17 @@ class PartitionObservations(Mapping[str, Observation]):
         return Status(node, STALE, (Reason(ReasonKind.SOURCE_CHANGED, "its files changed since last observed"),))
 
 
-def source_paths(item: Asset, nodes: Sequence[str], root: str) -> list[str]:
-    """The absolute path of each partition's file of a one-file-per-partition source (:func:`source_path` of
-    each, joined to the project folder), the key put in without a call per partition when the path names
-    it once.
+def source_paths(item: Asset, keys: Sequence[str], root: str) -> list[str]:
+    """The absolute path of the file of each partition (by key) of a one-file-per-partition source
+    (:func:`source_path` of each, joined to the project folder), the key put in without a call per partition
+    when the path names it once.
 
     >>> from assets_core.declaring.definitions import source_asset
     >>> from assets_core.declaring.time_partitions import DailyPartitions
     >>> days = source_asset("e", "in/{date}_{{x}}.csv", partitions=DailyPartitions("2026-01-01"))
-    >>> source_paths(days, ["e[2026-01-02]"], "/p") == ["/p/" + source_path("e[2026-01-02]", days)]
+    >>> source_paths(days, ["2026-01-02"], "/p") == ["/p/" + source_path("e[2026-01-02]", days)]
     True
-    >>> source_paths(days, ["e[2026-01-02]"], "/p")
+    >>> source_paths(days, ["2026-01-02"], "/p")
     ['/p/in/2026-01-02_{x}.csv']
     """
     template = item.path or ""
@@ -112,6 +113,5 @@ def source_paths(item: Asset, nodes: Sequence[str], root: str) -> list[str]:
             and (parts[named[0]][1],) == item.partitions.placeholder_names:
         before = top + "".join(part[0] for part in parts[: named[0] + 1])
         after = "".join(part[0] for part in parts[named[0] + 1:])
-        start = len(item.name) + 1  # a node is 'name[key]'
-        return [f"{before}{node[start:-1]}{after}" for node in nodes]
-    return [top + source_path(node, item) for node in nodes]
+        return [f"{before}{key}{after}" for key in keys]
+    return [top + source_path(node_name(item.name, key), item) for key in keys]
