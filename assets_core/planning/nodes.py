@@ -47,7 +47,7 @@ class NodeGraph:
         for item in graph:
             if item.partitions is not None:
                 self._keys[item.name] = item.partitions.keys(now, self.dynamic)
-        self._key_sets = {name: frozenset(keys) for name, keys in self._keys.items()}
+        self._key_sets: dict[str, frozenset[str]] = {}  # made when first asked (see _key_set)
         # The unpartitioned assets that read no partitioned asset: each is one node reading whole upstreams.
         keyed = set(self._keys) | {item.name for item in graph if item.partitions is not None}
         self.plain = frozenset(graph.names) if not keyed else frozenset(
@@ -73,10 +73,16 @@ class NodeGraph:
         name, key = split_node(node)
         if name not in self.assets:
             return False
-        return key in self._key_sets[name] if name in self._key_sets else not key
+        return key in self._key_set(name) if name in self._keys else not key
 
     def __iter__(self) -> Iterator[Asset]:
         return iter(self.assets)
+
+    def _key_set(self, asset: str) -> frozenset[str]:
+        found = self._key_sets.get(asset)
+        if found is None:
+            found = self._key_sets[asset] = frozenset(self._keys[asset])
+        return found
 
     def keys(self, asset: str) -> list[str]:
         """The partition keys of an asset now, in order (empty for an unpartitioned asset)."""
@@ -162,7 +168,7 @@ class NodeGraph:
             else:
                 mapped = upstream_keys(item.partitions, key or None, upstream.partitions, now=self.now,
                                        dynamic=self.dynamic, window=item.windows.get(up))
-                existing = self._key_sets[up]
+                existing = self._key_set(up)
                 reads[up] = tuple(node_name(up, k) for k in mapped.keys if k in existing)
                 before, after = mapped.missing_before_start, mapped.missing_after_end
             if before or after:
