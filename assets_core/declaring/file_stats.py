@@ -3,13 +3,17 @@
 A source with a file per hour has 100,000 files, and a status that is always right must look at each one: one
 ``stat`` per file, some 4 µs of the kernel's time each here, 0.4 s in all. That time need not be spent waiting:
 :func:`stat_files` gives the paths to a helper process (a new interpreter running this module, with nothing but
-the standard library), which stats them on the other core while this process reads the catalog, and sends back
-what it found. The result is the same as :func:`stat_here` would give at that moment, file for file; whenever
-the helper cannot give it (no second core, no interpreter to start, a helper that dies or answers short), the
-files are stat'ed here instead. Nothing else is ever taken from the helper.
+the standard library), which stats them on the other core, from the first, while this process reads the
+catalog. When this process is done with that and asks for the :meth:`~PendingStats.result`, it stats the files
+the helper has not reached yet, from the last, until the two meet; then the helper is stopped.
 
-Run as a script, this module is that helper: paths separated by NUL bytes on stdin, and on stdout each path's
-fingerprint (an empty one: no regular file), separated by NUL bytes.
+The result is the same as :func:`stat_here` would give, file for file. What the helper says is taken only in
+whole chunks of the expected length; a helper that cannot start, dies, or says anything else leaves the rest to
+this process. Nothing else is ever taken from it.
+
+Run as a script, this module is that helper: paths separated by NUL bytes on stdin; on stdout, one line per
+chunk of :data:`CHUNK` paths (the last may be shorter), their fingerprints (empty: no regular file) separated by
+NUL bytes.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from stat import S_ISREG
 
 HELPER_FROM = 20_000  # fewer files than this are stat'ed here: starting a helper costs more than it saves
+CHUNK = 1000  # paths the helper answers at once, and this process stats between two looks at the answers
 
 
 def stat_here(paths: Sequence[str] | Sequence[bytes]) -> list[str | None]:
@@ -39,7 +45,7 @@ def stat_here(paths: Sequence[str] | Sequence[bytes]) -> list[str | None]:
 
 
 class PendingStats:
-    """Stats under way in a helper process (or to be found here): :meth:`result` waits for them. As a context
+    """Stats under way in a helper process (or to be found here): :meth:`result` finishes them. As a context
     manager, it stops a helper whose answer was never asked for (the command failed meanwhile)."""
 
     def __init__(self, paths: Sequence[str], helper: subprocess.Popen[bytes] | None) -> None:
@@ -47,14 +53,24 @@ class PendingStats:
         self._helper = helper
 
     def result(self) -> list[str | None]:
-        """What :func:`stat_here` gives of the paths, found by the helper if it could, else here and now."""
+        """What :func:`stat_here` gives of the paths: the first ones as the helper found them, the others found
+        here, from the last one back, until the two meet."""
         helper, self._helper = self._helper, None
         if helper is None:
             return stat_here(self._paths)
-        answer = _answer(helper)
-        if answer is None or len(answer) != len(self._paths):
-            return stat_here(self._paths)
-        return [found or None for found in answer]
+        answers = _Answers(helper, len(self._paths))
+        front, back, behind = 0, len(self._paths), []
+        try:
+            while True:
+                front = answers.take()
+                if front >= back:
+                    break
+                low = max(front, back - CHUNK)
+                behind.append(stat_here(self._paths[low:back]))
+                back = low
+        finally:
+            _stop(helper)
+        return answers.found[:back] + [found for chunk in reversed(behind) for found in chunk]
 
     def __enter__(self) -> PendingStats:
         return self
@@ -62,15 +78,55 @@ class PendingStats:
     def __exit__(self, *exc_info: object) -> None:
         helper, self._helper = self._helper, None
         if helper is not None:
-            helper.kill()
-            _answer(helper)  # reaped, its pipe closed
+            _stop(helper)
+
+
+class _Answers:
+    """The helper's whole chunks read so far, without waiting for more."""
+
+    def __init__(self, helper: subprocess.Popen[bytes], expected: int) -> None:
+        assert helper.stdout is not None
+        self._pipe = helper.stdout.fileno()
+        os.set_blocking(self._pipe, False)
+        self._expected = expected
+        self._pending = b""
+        self._open = True  # False once the helper ended or said something wrong: nothing more is taken
+        self.found: list[str | None] = []
+
+    def take(self) -> int:
+        """Read what the helper has sent; return how many paths its whole, well-formed chunks cover."""
+        while self._open:
+            try:
+                data = os.read(self._pipe, 1 << 20)
+            except BlockingIOError:  # nothing more yet
+                break
+            if not data:
+                self._open = False
+                break
+            *lines, self._pending = (self._pending + data).split(b"\n")
+            for line in lines:
+                self._accept(line)
+        return len(self.found)
+
+    def _accept(self, line: bytes) -> None:
+        if not self._open:
+            return
+        size = min(CHUNK, self._expected - len(self.found))
+        try:
+            chunk = line.decode("ascii").split("\0")
+        except UnicodeDecodeError:
+            chunk = []
+        if size <= 0 or len(chunk) != size:
+            self._open = False
+            return
+        self.found.extend(found or None for found in chunk)
 
 
 def stat_files(paths: Sequence[str], helper_from: int = HELPER_FROM,
                executable: str | None = None) -> PendingStats:
-    """Begin finding each path's size and modification time: in a helper process (``executable``, by default
-    this interpreter, running this module) when there are at least ``helper_from`` paths and a second core to
-    run it on; else later, here, when the result is asked for."""
+    """Begin finding each path's fingerprint: in a helper process (``executable``, by default this interpreter,
+    running this module) when there are at least ``helper_from`` paths and a second core to run it on; the rest
+    here, when the result is asked for."""
     if not paths or len(paths) < helper_from or _cores() < 2:
         return PendingStats(paths, None)
     try:
@@ -78,13 +134,19 @@ def stat_files(paths: Sequence[str], helper_from: int = HELPER_FROM,
                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     except OSError:  # no interpreter to start (or no process to spare): stat here instead
         return PendingStats(paths, None)
-    try:
-        assert helper.stdin is not None
-        with helper.stdin:
-            helper.stdin.write("\0".join(paths).encode(sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()))
-    except OSError:  # the helper is gone already: its answer will be short, so the files are stat'ed here
-        pass
+    data = "\0".join(paths).encode(sys.getfilesystemencoding(), sys.getfilesystemencodeerrors())
+    threading.Thread(target=_send, args=(helper, data), name="stat-helper-input", daemon=True).start()
     return PendingStats(paths, helper)
+
+
+def _send(helper: subprocess.Popen[bytes], data: bytes) -> None:
+    """Give the helper its paths (from a thread of its own: a helper slow to read them holds nobody up)."""
+    assert helper.stdin is not None
+    try:
+        with helper.stdin:
+            helper.stdin.write(data)
+    except OSError:  # the helper is gone (or was stopped): it says nothing more, and the files are stat'ed here
+        pass
 
 
 def _cores() -> int:
@@ -93,23 +155,22 @@ def _cores() -> int:
     return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
-def _answer(helper: subprocess.Popen[bytes]) -> list[str] | None:
-    """The helper's fingerprints, or None when it failed (ended with an error, or said something else)."""
-    assert helper.stdout is not None
-    with helper.stdout:
-        data = helper.stdout.read()
-    if helper.wait() != 0:
-        return None
-    try:
-        return data.decode("ascii").split("\0")
-    except UnicodeDecodeError:
-        return None
+def _stop(helper: subprocess.Popen[bytes]) -> None:
+    """End the helper (done or not) and reap it."""
+    helper.kill()
+    helper.wait()
+    if helper.stdout is not None:
+        helper.stdout.close()
 
 
 def _serve() -> None:
-    """The helper: stat the paths read from stdin, write their fingerprints to stdout."""
+    """The helper: stat the paths read from stdin, from the first, and write their fingerprints, a chunk a line."""
     names = sys.stdin.buffer.read().split(b"\0")
-    sys.stdout.buffer.write("\0".join(found or "" for found in stat_here(names)).encode("ascii"))
+    out = sys.stdout.buffer
+    for start in range(0, len(names), CHUNK):
+        found = stat_here(names[start:start + CHUNK])
+        out.write("\0".join(fingerprint or "" for fingerprint in found).encode("ascii") + b"\n")
+        out.flush()
 
 
 if __name__ == "__main__":

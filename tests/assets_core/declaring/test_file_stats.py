@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 from assets_core.declaring.file_stats import stat_files, stat_here
@@ -81,3 +82,28 @@ def test_few_files_are_stated_here(tmp_path: Path) -> None:
     pending = stat_files(paths)  # fewer than the helper is worth
     assert pending._helper is None
     assert pending.result() == stat_here(paths)
+
+
+def _helper(tmp_path: Path, body: str) -> str:
+    script = tmp_path / "helper"
+    script.write_text(f"#!{sys.executable}\nimport sys, time\n{body}\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_a_helper_that_says_nothing_is_not_waited_for(tmp_path: Path) -> None:
+    """One that never answers (reads its paths, then sleeps) or never even reads them: this process stats every
+    file itself and stops the helper, rather than wait for it."""
+    paths = _files(tmp_path)
+    for body in ("sys.stdin.buffer.read()\ntime.sleep(120)", "time.sleep(120)"):
+        started = time.monotonic()
+        with stat_files(paths * 20_000, helper_from=1, executable=_helper(tmp_path, body)) as pending:
+            assert pending.result() == stat_here(paths) * 20_000
+        assert time.monotonic() - started < 60
+
+
+def test_a_chunk_of_the_wrong_length_ends_what_is_taken_from_the_helper(tmp_path: Path) -> None:
+    paths = _files(tmp_path)  # 7 paths: one chunk of 7 expected; this helper sends 3 fingerprints
+    script = _helper(tmp_path, 'sys.stdin.buffer.read()\nsys.stdout.buffer.write(b"1:2\\x001:2\\x001:2\\n")')
+    with stat_files(paths, helper_from=1, executable=script) as pending:
+        assert pending.result() == stat_here(paths)
