@@ -113,14 +113,12 @@ class NodeGraph:
         return found
 
     def map_reads(self) -> None:
-        """Find now what every partition of a time-partitioned asset reads of its time-partitioned upstreams
-        (as :meth:`reads` would when first asked): work that needs no observation, done while files are
-        stat'ed."""
+        """Find now what every partition of a partitioned asset reads (as :meth:`reads` would when first asked):
+        work that needs no observation, done while files are stat'ed."""
         for item in self.assets:
-            if isinstance(item.partitions, TimePartitions) and not item.is_source:
-                for up in item.upstream:
-                    if isinstance(self.assets[up].partitions, TimePartitions):
-                        self._time_reads(item, up)
+            if item.partitions is not None and not item.is_source and item.upstream:
+                for node in self.nodes(item.name):
+                    self.reads(node)
 
     def upstream(self, node: str) -> tuple[str, ...]:
         """Every node the node reads (or waits for, through ``deps``)."""
