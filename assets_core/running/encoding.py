@@ -1,10 +1,13 @@
 """How a value is stored: its bytes (Parquet for tables, JSON for the rest) and what they hold, the same in
 every storage (:mod:`~assets_core.running.storage`, :mod:`~assets_core.running.object_storage`), so that the
-same value has the same data version wherever it lives."""
+same value has the same data version wherever it lives; and how a stored table's bytes are read back, the same
+frame whichever storage, executor or reader decodes them."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import io
 import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -22,6 +25,7 @@ else:
     pl = LazyModule("polars")  # a status reads no value: polars is imported by the first that is read or written
 
 SMALL_TABLE_ROWS = 100_000  # below this, pyarrow writes a table faster than polars' threaded writer
+READ_WHOLE_BYTES = 16 << 20  # a stored table up to this size is read into memory whole, checked and decoded there
 TABLE_SUFFIX = ".parquet"
 JSON_SUFFIX = ".json"
 Schema = tuple[tuple[str, str], ...]
@@ -152,3 +156,61 @@ def _holds_objects(dtype: PolarsDataType) -> bool:
         return any(_holds_objects(field.dtype) for field in dtype.fields)
     inner = getattr(dtype, "inner", None)  # List and Array
     return inner is not None and _holds_objects(inner)
+
+
+def decoded_table(data: bytes) -> pl.DataFrame:
+    """A stored table's bytes as a DataFrame: the frame ``pl.read_parquet`` gives, whatever the executor or storage
+    (by :func:`fast_table` where it gives the same, else by polars itself)."""
+    frame = fast_table(data)
+    return pl.read_parquet(io.BytesIO(data)) if frame is None else frame
+
+
+def fast_table(data: bytes) -> pl.DataFrame | None:
+    """A small stored table's bytes decoded by pyarrow in this thread, several times faster than polars' query
+    engine for a few rows; None unless every column's type is one for which both give the same frame (see
+    :func:`_same_in_pyarrow`; ``tests/assets_core/running/test_decoding.py`` checks each one)."""
+    with late_import():
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    try:
+        file = pq.ParquetFile(pa.BufferReader(data))
+        if not all(_same_in_pyarrow(field.type) for field in (*file.schema_arrow, *_written_schema(file))):
+            return None
+        frame = pl.from_arrow(file.read(use_threads=False))
+    except (pa.ArrowException, pl.exceptions.PolarsError):  # a type pyarrow cannot read (a 128-bit integer)
+        return None  # left to polars, which reads it or says why not
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def _written_schema(file: Any) -> Any:
+    """The Arrow schema its writer stored in a Parquet file (none: empty), which polars follows where pyarrow may
+    not (a date64 column, that pyarrow reads as a date32)."""
+    with late_import():
+        import pyarrow as pa
+    stored = (file.metadata.metadata or {}).get(b"ARROW:schema")
+    return () if stored is None else pa.ipc.read_schema(pa.BufferReader(base64.b64decode(stored)))
+
+
+def _same_in_pyarrow(kind: Any) -> bool:
+    """Whether pyarrow's reading of a column of this Arrow type, made a polars one, is what polars reads itself.
+    Not so for date64 (polars reads a datetime), float16, maps and extension types: those go to polars.
+
+    >>> import pyarrow as pa
+    >>> _same_in_pyarrow(pa.struct([("a", pa.list_(pa.timestamp("us", "UTC")))])), _same_in_pyarrow(pa.date64())
+    (True, False)
+    """
+    with late_import():
+        import pyarrow as pa
+    types = pa.types
+    if types.is_struct(kind):
+        return all(_same_in_pyarrow(kind.field(index).type) for index in range(kind.num_fields))
+    if types.is_list(kind) or types.is_large_list(kind) or types.is_fixed_size_list(kind):
+        return _same_in_pyarrow(kind.value_type)
+    if types.is_dictionary(kind):  # Categorical and Enum columns
+        return bool(types.is_integer(kind.index_type)) and (types.is_string(kind.value_type)
+                                                            or types.is_large_string(kind.value_type))
+    return kind in (pa.float32(), pa.float64()) or any(is_kind(kind) for is_kind in (
+        types.is_null, types.is_boolean, types.is_integer, types.is_decimal128, types.is_string,
+        types.is_large_string, types.is_string_view, types.is_binary, types.is_large_binary, types.is_binary_view,
+        types.is_fixed_size_binary, types.is_date32, types.is_time, types.is_timestamp, types.is_duration))

@@ -17,7 +17,6 @@ for an S3-compatible server, config files, instance roles); nothing is set here.
 from __future__ import annotations
 
 import contextlib
-import io as bytes_io
 import json
 import logging
 import os
@@ -32,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from assets_core.errors import StorageError
 from assets_core.imports import LazyModule, late_import
 from assets_core.running.content import bytes_versions, content_version, file_version, version_of
+from assets_core.running.encoding import decoded_table
 from assets_core.running.recovery import HOST
 from assets_core.running.storage import (
     JSON_SUFFIX,
@@ -158,7 +158,7 @@ class ObjectStorage:
                 f"(changed outside the framework?); {_fix(location)}")
         try:
             if location.endswith(TABLE_SUFFIX):
-                frame = pl.read_parquet(bytes_io.BytesIO(data))
+                frame = decoded_table(data)
                 return frame.lazy() if lazy else frame
             return json.loads(data)
         except (ValueError, pl.exceptions.PolarsError) as error:

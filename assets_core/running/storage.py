@@ -31,6 +31,7 @@ from assets_core.running.content import (
     version_of,
 )
 from assets_core.running.encoding import JSON_SUFFIX as JSON_SUFFIX
+from assets_core.running.encoding import READ_WHOLE_BYTES, decoded_table
 from assets_core.running.encoding import SMALL_TABLE_ROWS as SMALL_TABLE_ROWS
 from assets_core.running.encoding import TABLE_SUFFIX as TABLE_SUFFIX
 from assets_core.running.encoding import Encoded as Encoded
@@ -133,13 +134,13 @@ class Storage:
         """
         path = self.path(location)
         try:
-            if location.endswith(TABLE_SUFFIX):
+            table = location.endswith(TABLE_SUFFIX)
+            data = None if table and lazy else _contents(path, READ_WHOLE_BYTES if table else None)
+            if data is None:  # a large table, or a lazy one: checked, then read by polars from the file
                 self._verify(location, file_versions(str(path)))
                 return pl.scan_parquet(path) if lazy else pl.read_parquet(path)
-            with open(path, "rb") as handle:
-                data = handle.read()
-            self._verify(location, bytes_versions(data))
-            return json.loads(data)
+            self._verify(location, bytes_versions(data))  # the very bytes then decoded
+            return decoded_table(data) if table else json.loads(data)
         except FileNotFoundError as error:
             raise StorageError(
                 f"the stored value {path} is gone (deleted outside the framework?); "
@@ -286,6 +287,14 @@ def _is_name(location: str) -> bool:
     """
     return bool(location) and "/" not in location and os.sep not in location and location not in (".", "..") \
         and SEPARATOR in location
+
+
+def _contents(path: Path, limit: int | None) -> bytes | None:
+    """A file's bytes, read whole; None when it holds more than ``limit`` bytes (then left unread)."""
+    with open(path, "rb", buffering=0) as handle:
+        if limit is not None and os.fstat(handle.fileno()).st_size > limit:
+            return None
+        return handle.read()
 
 
 def _fix(location: str) -> str:
