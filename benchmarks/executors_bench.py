@@ -12,9 +12,11 @@
    Goal: Dask under 5 ms per trivial asset.
 
     python benchmarks/executors_bench.py [--cpu-assets 40] [--seconds 0.5] [--assets 400] [--repeat 3] [--keep]
+                                         [--no-write]
 
 Every command is a fresh subprocess, timed from outside (start-up and imports included), in a temporary
-project folder under benchmarks/.work/ (removed at the end unless --keep). Writes its own section of RESULTS.md.
+project folder under benchmarks/.work/ (removed at the end unless --keep). Writes its own section of RESULTS.md
+(unless --no-write: then it only prints it).
 """
 
 from __future__ import annotations
@@ -307,6 +309,7 @@ def main() -> int:
     parser.add_argument("--assets", type=int, default=400, help="trivial assets of the overhead workload")
     parser.add_argument("--repeat", type=int, default=3, help="rounds of the overhead workload (median)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary work folder")
+    parser.add_argument("--no-write", action="store_true", help="print the section, leave RESULTS.md as it is")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     started, clock, before = datetime.now(UTC), time.perf_counter(), machine.CpuSample.take()
@@ -335,7 +338,8 @@ def main() -> int:
         "other": machine.other_load(before, machine.CpuSample.take()),
     }
     section = render(meta, cpu, over)
-    report.write_section(RESULTS, BEGIN, END, section)
+    if not args.no_write:
+        report.write_section(RESULTS, BEGIN, END, section)
     print(section)
     return 0
 
