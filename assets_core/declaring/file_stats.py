@@ -129,6 +129,8 @@ def stat_files(paths: Sequence[str], helper_from: int = HELPER_FROM,
     here, when the result is asked for."""
     if not paths or len(paths) < helper_from or _cores() < 2:
         return PendingStats(paths, None)
+    if executable is None and (getattr(sys, "frozen", False) or not sys.executable):
+        return PendingStats(paths, None)  # an embedded or frozen Python: its executable may run something else
     try:
         helper = subprocess.Popen([executable or sys.executable, "-I", "-S", __file__], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
