@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from typing import Any
 
-from rich.markup import escape
+from assets_core.imports import LazyModule
+
+_markup: Any = LazyModule("rich.markup")  # rich is imported by the first command that prints markup, not by --json
 
 STATUS_STYLE = {
     "fresh": ("✓", "green"),
@@ -24,6 +27,16 @@ STATUS_STYLE = {
 
 # C0 and C1 control characters and DEL, but newline and tab: what a terminal would obey rather than show.
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def escape(text: str) -> str:
+    """``text`` with rich's markup characters escaped, so that it prints as it is.
+
+    >>> print(escape("[red]not red[/]"))
+    \\[red]not red\\[/]
+    """
+    escaped: str = _markup.escape(text)
+    return escaped
 
 
 def visible(text: str) -> str:

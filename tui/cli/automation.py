@@ -7,10 +7,7 @@ import json
 import signal
 from datetime import datetime
 from types import FrameType
-from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
+from typing import TYPE_CHECKING, Any
 
 from assets_core.application import automation_status
 from assets_core.application.daemon import Daemon
@@ -18,7 +15,11 @@ from assets_core.application.workspace import Options, open_catalog_only, open_w
 from assets_core.automation.records import TickRecord
 from assets_core.errors import ProjectError, SelectionError, did_you_mean
 from assets_core.planning.state import now
-from tui.formatting import table
+from tui.cli import later
+from tui.formatting import escape, table
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def add_arguments(add: Any, positive: Any) -> None:
@@ -41,7 +42,7 @@ def add_arguments(add: Any, positive: Any) -> None:
 def daemon(args: argparse.Namespace, options: Options, console: Console) -> int:
     if args.now and not args.once:
         raise ProjectError("--now works with --once: a running daemon evaluates at the real time")
-    told = Console(stderr=True, highlight=False, soft_wrap=True) if args.json else console  # stdout: the JSON alone
+    told = later.stderr() if args.json else console  # stdout: the JSON alone
     runner = Daemon(options, interval=args.interval, max_runs=args.max_runs,
                     say=lambda line: told.print(f"{now():%Y-%m-%d %H:%M:%S} {escape(line)}"))
     if args.once:

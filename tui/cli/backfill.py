@@ -7,18 +7,19 @@ import argparse
 import functools
 import json
 import sys
-from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
+from typing import TYPE_CHECKING, Any
 
 from assets_core.application import backfills, usecases
 from assets_core.application.workspace import Options, open_catalog_only, open_workspace
 from assets_core.errors import SelectionError
 from tui import formatting
+from tui.cli import later
 from tui.cli.commands import run_reported
 from tui.cli.interrupt import EXIT_INTERRUPTED
-from tui.formatting import table
+from tui.formatting import escape, table
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 KEYS = "FIRST..LAST, KEY or K1,K2"
 
@@ -76,7 +77,7 @@ def backfill(args: argparse.Namespace, options: Options, console: Console) -> in
             if outcome.status == "failed":
                 console.print(f"  [red]✗ {escape(outcome.asset)}[/]: {escape(outcome.detail)}")
     if result.status == "interrupted":
-        Console(stderr=True).print(f"backfill {record.backfill_id} interrupted; finish it with: "
+        later.stderr().print(f"backfill {record.backfill_id} interrupted; finish it with: "
                                    f"assets backfill --resume {record.backfill_id}")
         return EXIT_INTERRUPTED
     if result.failed and not args.json:

@@ -8,10 +8,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
+from typing import TYPE_CHECKING, Any
 
 from assets_core.application import usecases
 from assets_core.application.workspace import Options, Workspace, open_catalog_only, open_workspace
@@ -21,8 +18,12 @@ from assets_core.planning.state import CheckRecord, split_node
 from assets_core.planning.summary import PartitionSummary
 from assets_core.running.runs import RunResult
 from tui import formatting
+from tui.cli import later
 from tui.cli.interrupt import EXIT_INTERRUPTED, ctrl_c_stops
-from tui.formatting import Cell, status_cell, table, visible
+from tui.formatting import Cell, escape, status_cell, table, visible
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def _print_json(value: Any) -> None:
@@ -193,7 +194,7 @@ def run_reported(args: argparse.Namespace, console: Console, steps: int, start: 
 
 def _say_interrupted(result: Any) -> None:
     """On stderr, what a Ctrl-C left: the assets abandoned under way, and how to finish the run."""
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    err = later.stderr()
     if result.abandoned:
         err.print(f"abandoned {len(result.abandoned)} asset(s) still running: {escape(', '.join(result.abandoned))} "
                   "(their threads would not stop; they end with this process and nothing of theirs is recorded)")

@@ -14,10 +14,7 @@ import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
+from typing import TYPE_CHECKING, Any
 
 from assets_core.application import usecases
 from assets_core.application.openlineage import openlineage_lines
@@ -32,7 +29,10 @@ from assets_core.planning.summary import asset_status
 from tui import drawing
 from tui.cli.arguments import whole_number
 from tui.drawing import DrawingError
-from tui.formatting import Cell, asset_status_cell, table
+from tui.formatting import Cell, asset_status_cell, escape, table
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 HELP = "show an asset's upstream and downstream, or where a column comes from; draw it with Graphviz"
 SUFFIXES = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png"}

@@ -15,10 +15,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, TextIO
-
-from rich.console import Console
-from rich.markup import escape
+from typing import TYPE_CHECKING, TextIO
 
 from assets_core.application.workspace import Options
 from assets_core.declaring.config import EXECUTORS
@@ -26,7 +23,12 @@ from assets_core.errors import AssetsError
 from tui.cli import automation, backfill, commands, lineage
 from tui.cli.arguments import whole_number
 from tui.cli.interrupt import EXIT_INTERRUPTED
-from tui.formatting import visible
+from tui.cli.later import later
+from tui.cli.later import stderr as stderr_console
+from tui.formatting import escape
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_READER_GONE = 128 + signal.SIGPIPE  # what a shell reports for a Unix tool ended by SIGPIPE
@@ -131,7 +133,7 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
     args = build_parser().parse_args(argv)
     options = Options(args.project, args.module, args.file, args.home, args.catalog, args.storage)
     # The console keeps the real stdout: during a run, sys.stdout is swapped to capture what assets print.
-    console = _Console(file=sys.stdout, highlight=False, soft_wrap=True)
+    console = later(sys.stdout)
     stdout = sys.stdout
     if getattr(args, "json", False):
         sys.stdout = _CommandThreadOnly(stdout, sys.stderr)
@@ -142,7 +144,7 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
     except AssetsError as error:
         if getattr(args, "json", False):
             print(json.dumps({"error": str(error), "type": type(error).__name__}))
-        _Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]error:[/] {escape(str(error))}")
+        stderr_console().print(f"[red]error:[/] {escape(str(error))}")
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -185,19 +187,6 @@ class _CommandThreadOnly(io.TextIOBase):
     @property
     def encoding(self) -> str:  # type: ignore[override]
         return getattr(self.out, "encoding", "utf-8")
-
-
-class _Console(Console):
-    """The command's console: what a project wrote (an asset's error, a log line, a value) passes through it,
-    so control characters are shown as escapes here, once, rather than obeyed by the terminal."""
-
-    def print(self, *objects: Any, **options: Any) -> None:
-        super().print(*(visible(item) if isinstance(item, str) else item for item in objects), **options)
-
-    def on_broken_pipe(self) -> None:
-        """Rich would exit 1 on its own: let main end the way it does for every other write."""
-        self.quiet = True
-        raise BrokenPipeError
 
 
 def _reader_gone() -> int:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from assets_core.planning.state import Event
-from tui.formatting import STATUS_STYLE
+from tui.cli.later import made
+from tui.formatting import STATUS_STYLE, escape
 
 FINAL = ("materialized", "skipped", "failed")
 
@@ -37,7 +37,7 @@ class BarReporter(LineReporter):
         super().__init__(console)
         self.running: list[str] = []
         self.progress = Progress(TextColumn("[bold]materializing"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), TextColumn("{task.description}"), console=console,
+                                 TimeElapsedColumn(), TextColumn("{task.description}"), console=made(console),
                                  transient=True, redirect_stdout=False, redirect_stderr=False)
         self.task = self.progress.add_task("", total=total)
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
-from rich.console import Console
-from rich.markup import escape
 
 from assets_core.application.project import Project
 from assets_core.application.workspace import Workspace
@@ -18,7 +16,10 @@ from assets_core.errors import SelectionError, StorageError, did_you_mean
 from assets_core.planning.state import MaterializationRecord
 from assets_core.planning.summary import PartitionSummary, asset_status
 from tui import formatting
-from tui.formatting import table
+from tui.formatting import escape, table
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def show_asset(workspace: Workspace, name: str, args: argparse.Namespace, console: Console,

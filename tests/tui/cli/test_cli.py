@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 
 from tui.cli.main import main
+
+ROOT = Path(__file__).resolve().parents[3]
 
 DEFS = """
 import polars as pl
@@ -179,3 +183,25 @@ def test_prune_keeps_the_newest_versions(project, capsys):
     assert len(list(folder.glob("customers@*"))) == 1
     code, shown = run_json(capsys, "show", "customers", "--head", "10")
     assert len(shown["head"]) == 5 and shown["status"] == "fresh"
+
+
+def test_a_json_command_never_imports_rich_and_a_printing_one_does(tmp_path: Path) -> None:
+    """rich takes a twentieth of a second to import: a --json command, which prints through json alone, skips it."""
+    (tmp_path / "defs.py").write_text("from assets_core import asset\n\n@asset\ndef numbers():\n    return [1, 2]\n")
+    script = textwrap.dedent(f"""
+        import contextlib, io, json, sys
+        from tui.cli.main import main
+        args = ["-f", "defs.py", "--project", {str(tmp_path)!r}]
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            codes = [main(["materialize", "--json", *args]), main(["status", "--json", *args])]
+        quiet = sorted(n for n in sys.modules if n.split(".")[0] == "rich")
+        with contextlib.redirect_stdout(out):
+            codes.append(main(["status", *args]))
+        print(json.dumps({{"codes": codes, "quiet": quiet, "printing": "rich.console" in sys.modules,
+                          "out": out.getvalue()}}))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    found = json.loads(done.stdout)
+    assert found["codes"] == [0, 0, 0] and found["quiet"] == [] and found["printing"] is True
+    assert '"status": "fresh"' in found["out"] and "✓ fresh" in found["out"]
