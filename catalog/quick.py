@@ -19,6 +19,7 @@ import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -155,8 +156,8 @@ class QuickCatalog:
         found: dict[str, tuple[str, str]] = {}
         with self._lock, collector_paused(), self._snapshot():
             for name in assets:  # a partition's node is 'name[key]': the keys between 'name[' and 'name\\'
-                found.update((node, (fingerprint, version))
-                             for node, fingerprint, version in self._fetch(_OBSERVED, [f"{name}[", f"{name}\\"]))
+                rows = self._fetch(_OBSERVED, [f"{name}[", f"{name}\\"])
+                found.update(zip(map(itemgetter(0), rows), map(itemgetter(1, 2), rows)))
         return found
 
     def save_definitions(self, definitions: Sequence[DefinitionView]) -> bool:
