@@ -193,6 +193,24 @@ def test_on_a_cluster_of_its_own_dask_decides_how_often_a_task_whose_worker_died
     assert all(by_name[name].status == "materialized" for name in ("first", "dies_once", "after", "beside"))
 
 
+def test_a_dask_client_sends_each_task_to_the_scheduler_at_once(tmp_path: Path, dask_cluster: str) -> None:
+    from assets_core.running.executors import SEND_INTERVAL, DaskBackend
+
+    _write(tmp_path, DYING)
+    workspace = _workspace(tmp_path)
+    source = workspace.project.source
+    assert isinstance(source, DefinitionsSource)
+    backend = DaskBackend(dask_cluster, 2)
+    try:
+        assert backend._client.scheduler_comm.interval == SEND_INTERVAL < 0.01  # Dask's own: 10 ms
+        task = remote.Task("first", "first", workspace.project.code_versions["first"], source,
+                           workspace.project.storage, {}, {})
+        sent = backend.submit(task).result(timeout=60)
+        assert [s.outcome.status for s in sent] == ["materialized"]
+    finally:
+        backend.close(abandon=False)
+
+
 def test_early_cutoff_works_across_processes(tmp_path: Path) -> None:
     _write(tmp_path, PROJECT)
     workspace = _workspace(tmp_path)
