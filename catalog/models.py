@@ -7,13 +7,17 @@ state of every asset is one join rather than a scan of history.
 
 Some columns are named after words that SQLModel or pydantic reserve (``schema``, ``metadata``); their
 Python attributes carry a suffix and the SQL columns keep the plain name.
-"""
 
-from __future__ import annotations
+Only the tables are used, never instances of the models: a command's first write to the catalog pays for
+building them, so that is kept cheap. The annotations are types, not strings (no ``from __future__ import
+annotations``), which pydantic and SQLAlchemy would otherwise evaluate one by one; and pydantic's validators,
+which nothing here uses, are built only if a model is ever validated (``defer_build``).
+"""
 
 from datetime import datetime
 from typing import Any
 
+from pydantic import ConfigDict
 from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -21,7 +25,13 @@ from sqlmodel import Field, SQLModel
 UtcDateTime = DateTime(timezone=True)
 
 
-class AssetRow(SQLModel, table=True):
+class CatalogModel(SQLModel):
+    """What every table model of the catalog is: an SQLModel whose pydantic validator is built on first use."""
+
+    model_config = ConfigDict(defer_build=True)  # type: ignore[assignment]  # SQLModel types it as its own TypedDict
+
+
+class AssetRow(CatalogModel, table=True):
     """An asset definition as last loaded."""
 
     __tablename__ = "asset"
@@ -39,7 +49,7 @@ class AssetRow(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=UtcDateTime)
 
 
-class LineageEdgeRow(SQLModel, table=True):
+class LineageEdgeRow(CatalogModel, table=True):
     """One asset-level lineage edge (upstream feeds downstream), as last loaded."""
 
     __tablename__ = "lineage_edge"
@@ -48,7 +58,7 @@ class LineageEdgeRow(SQLModel, table=True):
     downstream: str = Field(primary_key=True, index=True)
 
 
-class ColumnLineageRow(SQLModel, table=True):
+class ColumnLineageRow(CatalogModel, table=True):
     """The column lineage of one SQL asset as last computed, with the cache key it was computed for."""
 
     __tablename__ = "column_lineage"
@@ -58,7 +68,7 @@ class ColumnLineageRow(SQLModel, table=True):
     lineage: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # TableLineage.to_json()
 
 
-class ColumnEdgeRow(SQLModel, table=True):
+class ColumnEdgeRow(CatalogModel, table=True):
     """One direct column lineage edge: ``upstream_asset.upstream_column`` feeds ``asset.column``."""
 
     __tablename__ = "column_edge"
@@ -70,7 +80,7 @@ class ColumnEdgeRow(SQLModel, table=True):
     upstream_column: str = Field(primary_key=True)
 
 
-class RunRow(SQLModel, table=True):
+class RunRow(CatalogModel, table=True):
     """One run: an invocation that plans and materializes a selection."""
 
     __tablename__ = "run"
@@ -87,7 +97,7 @@ class RunRow(SQLModel, table=True):
     plan: list[str] = Field(default_factory=list, sa_type=JSON)
 
 
-class LeaseRow(SQLModel, table=True):
+class LeaseRow(CatalogModel, table=True):
     """Which run is materializing an asset right now: two runs never materialize one asset at once."""
 
     __tablename__ = "lease"
@@ -97,7 +107,7 @@ class LeaseRow(SQLModel, table=True):
     acquired_at: datetime = Field(sa_type=UtcDateTime)
 
 
-class CheckResultRow(SQLModel, table=True):
+class CheckResultRow(CatalogModel, table=True):
     """The result of one check on one new value of an asset."""
 
     __tablename__ = "check_result"
@@ -114,7 +124,7 @@ class CheckResultRow(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UtcDateTime)
 
 
-class MaterializationRow(SQLModel, table=True):
+class MaterializationRow(CatalogModel, table=True):
     """One successful materialization of an asset (or of one partition of it)."""
 
     __tablename__ = "materialization"
@@ -139,7 +149,7 @@ class MaterializationRow(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UtcDateTime)
 
 
-class FailureRow(SQLModel, table=True):
+class FailureRow(CatalogModel, table=True):
     """One failed attempt to materialize an asset."""
 
     __tablename__ = "failure"
@@ -154,7 +164,7 @@ class FailureRow(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UtcDateTime)
 
 
-class ObservationRow(SQLModel, table=True):
+class ObservationRow(CatalogModel, table=True):
     """One observation of a source asset's files."""
 
     __tablename__ = "observation"
@@ -168,7 +178,7 @@ class ObservationRow(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UtcDateTime)
 
 
-class EventRow(SQLModel, table=True):
+class EventRow(CatalogModel, table=True):
     """A log line or a lifecycle event of a run, optionally about one asset."""
 
     __tablename__ = "event"
@@ -184,7 +194,7 @@ class EventRow(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UtcDateTime)
 
 
-class AssetStateRow(SQLModel, table=True):
+class AssetStateRow(CatalogModel, table=True):
     """Pointers to the latest records of one asset; ``failure_id`` is set only while the latest attempt failed."""
 
     __tablename__ = "asset_state"
@@ -203,7 +213,7 @@ class AssetStateRow(SQLModel, table=True):
     )
 
 
-class DynamicPartitionRow(SQLModel, table=True):
+class DynamicPartitionRow(CatalogModel, table=True):
     """One key added to a set of dynamic partitions (``assets partitions add NAME KEY...``)."""
 
     __tablename__ = "dynamic_partition"
@@ -214,7 +224,7 @@ class DynamicPartitionRow(SQLModel, table=True):
     added_at: datetime = Field(sa_type=UtcDateTime)
 
 
-class BackfillRow(SQLModel, table=True):
+class BackfillRow(CatalogModel, table=True):
     """A backfill: the partitions it targets, and whether it is still under way."""
 
     __tablename__ = "backfill"
@@ -229,7 +239,7 @@ class BackfillRow(SQLModel, table=True):
     ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
-class AutomationStateRow(SQLModel, table=True):
+class AutomationStateRow(CatalogModel, table=True):
     """What one schedule, sensor or condition carries from one tick to the next."""
 
     __tablename__ = "automation_state"
@@ -242,7 +252,7 @@ class AutomationStateRow(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=UtcDateTime)
 
 
-class TickRow(SQLModel, table=True):
+class TickRow(CatalogModel, table=True):
     """One evaluation of one automation (``id`` keeps the order ticks evaluated at one moment were recorded)."""
 
     __tablename__ = "tick"
@@ -259,7 +269,7 @@ class TickRow(SQLModel, table=True):
     error: str | None = Field(default=None, sa_type=Text)
 
 
-class RunRequestRow(SQLModel, table=True):
+class RunRequestRow(CatalogModel, table=True):
     """A run a tick requested; a run key is used once per origin (NULL keys never collide)."""
 
     __tablename__ = "run_request"
@@ -279,7 +289,7 @@ class RunRequestRow(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UtcDateTime)
 
 
-class DaemonLeaseRow(SQLModel, table=True):
+class DaemonLeaseRow(CatalogModel, table=True):
     """The active daemon of the catalog: one row at most, keyed by a constant."""
 
     __tablename__ = "daemon_lease"
@@ -292,7 +302,7 @@ class DaemonLeaseRow(SQLModel, table=True):
     heartbeat_at: datetime = Field(sa_type=UtcDateTime)
 
 
-class MetaRow(SQLModel, table=True):
+class MetaRow(CatalogModel, table=True):
     """Facts about the catalog database itself, such as ``schema_version``."""
 
     __tablename__ = "catalog_meta"
@@ -301,7 +311,7 @@ class MetaRow(SQLModel, table=True):
     value: str
 
 
-def table_of(model: type[SQLModel]) -> Table:
+def table_of(model: type[CatalogModel]) -> Table:
     """The Core :class:`~sqlalchemy.Table` behind a table model, for fast Core statements."""
     table = model.__table__  # type: ignore[attr-defined]
     assert isinstance(table, Table)
