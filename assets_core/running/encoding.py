@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import io
 import json
 from collections.abc import Callable, Iterator
@@ -208,9 +209,20 @@ def _same_in_pyarrow(kind: Any) -> bool:
     if types.is_list(kind) or types.is_large_list(kind) or types.is_fixed_size_list(kind):
         return _same_in_pyarrow(kind.value_type)
     if types.is_dictionary(kind):  # Categorical and Enum columns
-        return bool(types.is_integer(kind.index_type)) and (types.is_string(kind.value_type)
-                                                            or types.is_large_string(kind.value_type))
-    return kind in (pa.float32(), pa.float64()) or any(is_kind(kind) for is_kind in (
-        types.is_null, types.is_boolean, types.is_integer, types.is_decimal128, types.is_string,
-        types.is_large_string, types.is_string_view, types.is_binary, types.is_large_binary, types.is_binary_view,
-        types.is_fixed_size_binary, types.is_date32, types.is_time, types.is_timestamp, types.is_duration))
+        return kind.index_type.id in _same_kinds() and (types.is_string(kind.value_type)
+                                                         or types.is_large_string(kind.value_type))
+    return kind.id in _same_kinds()
+
+
+@functools.cache
+def _same_kinds() -> frozenset[int]:
+    """The Arrow type ids (a timestamp's, whatever its unit and zone) of the plain types pyarrow reads as polars
+    does: integers, float32 and float64, booleans, strings, binaries, date32, times, timestamps, durations,
+    decimal128 and nulls."""
+    with late_import():
+        import pyarrow as pa
+    kinds = (pa.null(), pa.bool_(), pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(),
+             pa.uint32(), pa.uint64(), pa.float32(), pa.float64(), pa.string(), pa.large_string(), pa.string_view(),
+             pa.binary(), pa.large_binary(), pa.binary_view(), pa.binary(1), pa.date32(), pa.time32("s"),
+             pa.time64("us"), pa.timestamp("us"), pa.duration("us"), pa.decimal128(1, 0))
+    return frozenset(kind.id for kind in kinds)
