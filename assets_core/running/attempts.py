@@ -10,6 +10,7 @@ import inspect
 import json
 import os
 import random
+import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -112,9 +113,32 @@ def write_parts(storage: ValueStorage, item: Asset, parts: Sequence[tuple[str, A
     if len(parts) == 1:
         node, value = parts[0]
         return [(node, storage.write(item.name, value, item.options.io))]
+    # Each writer takes the next part until none is left: one task per writer, not one per part, whose
+    # future, wake-up and hand-over of the GIL cost the writers some 30 µs a part.
+    stored: list[Stored | None] = [None] * len(parts)
+    indexes = iter(range(len(parts)))
+    lock = threading.Lock()
+    failed = threading.Event()
+
+    def write_some() -> None:
+        while not failed.is_set():
+            with lock:
+                index = next(indexes, -1)
+            if index < 0:
+                return
+            try:
+                stored[index] = storage.write(item.name, parts[index][1], item.options.io)
+            except BaseException:
+                failed.set()  # the other writers stop at their next part: the attempt fails whole anyway
+                raise
+
     with ThreadPoolExecutor(max_workers=PART_WRITERS, thread_name_prefix=f"{item.name}-parts") as pool:
-        stored = list(pool.map(lambda part: storage.write(item.name, part[1], item.options.io), parts))
-    return [(node, written) for (node, _), written in zip(parts, stored, strict=True)]
+        writers = [pool.submit(write_some) for _ in range(min(PART_WRITERS, len(parts)))]
+    for writer in writers:
+        writer.result()  # a writer's failure, raised here
+    written = [found for found in stored if found is not None]
+    assert len(written) == len(parts)  # no writer failed, so every part was written
+    return [(node, found) for (node, _), found in zip(parts, written, strict=True)]
 
 
 def stored_detail(stored: Stored) -> str:
