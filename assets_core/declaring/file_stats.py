@@ -7,13 +7,14 @@ the standard library), which stats them on the other core, from the first, while
 catalog. When this process is done with that and asks for the :meth:`~PendingStats.result`, it stats the files
 the helper has not reached yet, from the last, until the two meet; then the helper is stopped.
 
-The result is the same as :func:`stat_here` would give, file for file. What the helper says is taken only in
-whole chunks of the expected length; a helper that cannot start, dies, or says anything else leaves the rest to
-this process. Nothing else is ever taken from it.
+Paths and answers go through two in-memory files (``memfd``), never a pipe: writing to a pipe blocks once it
+holds 64 KiB until the other side reads, so the helper would wait on this process (busy elsewhere) after a few
+thousand files, and this process on the helper. The helper appends one line per chunk of :data:`CHUNK` paths;
+this process reads what has been appended so far, and a reader never sees bytes past what a writer has
+finished writing. What the helper says is taken only in whole lines of the expected length; a helper that cannot
+start, dies, or says anything else leaves the rest to this process. Nothing else is ever taken from it.
 
-Run as a script, this module is that helper: paths separated by NUL bytes on stdin; on stdout, one line per
-chunk of :data:`CHUNK` paths (the last may be shorter), their fingerprints (empty: no regular file) separated by
-NUL bytes.
+The result is the same as :func:`stat_here` would give, file for file.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Sequence
 from stat import S_ISREG
 
@@ -48,7 +48,7 @@ class PendingStats:
     """Stats under way in a helper process (or to be found here): :meth:`result` finishes them. As a context
     manager, it stops a helper whose answer was never asked for (the command failed meanwhile)."""
 
-    def __init__(self, paths: Sequence[str], helper: subprocess.Popen[bytes] | None) -> None:
+    def __init__(self, paths: Sequence[str], helper: _Helper | None = None) -> None:
         self._paths = paths
         self._helper = helper
 
@@ -58,19 +58,18 @@ class PendingStats:
         helper, self._helper = self._helper, None
         if helper is None:
             return stat_here(self._paths)
-        answers = _Answers(helper, len(self._paths))
         front, back, behind = 0, len(self._paths), []
         try:
             while True:
-                front = answers.take()
+                front = helper.take()
                 if front >= back:
                     break
                 low = max(front, back - CHUNK)
                 behind.append(stat_here(self._paths[low:back]))
                 back = low
         finally:
-            _stop(helper)
-        return answers.found[:back] + [found for chunk in reversed(behind) for found in chunk]
+            helper.stop()
+        return helper.found[:back] + [found for chunk in reversed(behind) for found in chunk]
 
     def __enter__(self) -> PendingStats:
         return self
@@ -78,48 +77,47 @@ class PendingStats:
     def __exit__(self, *exc_info: object) -> None:
         helper, self._helper = self._helper, None
         if helper is not None:
-            _stop(helper)
+            helper.stop()
 
 
-class _Answers:
-    """The helper's whole chunks read so far, without waiting for more."""
+class _Helper:
+    """A helper process and the in-memory file it appends its answers to, read so far."""
 
-    def __init__(self, helper: subprocess.Popen[bytes], expected: int) -> None:
-        assert helper.stdout is not None
-        self._pipe = helper.stdout.fileno()
-        os.set_blocking(self._pipe, False)
+    def __init__(self, process: subprocess.Popen[bytes], answers: int, expected: int) -> None:
+        self._process = process
+        self._answers = answers  # this process's descriptor of the answers file
+        self._read = 0  # bytes of it read so far
         self._expected = expected
-        self._pending = b""
-        self._open = True  # False once the helper ended or said something wrong: nothing more is taken
+        self._pending = b""  # the start of a line not yet whole
+        self._open = True  # False once the helper said something wrong: nothing more is taken
         self.found: list[str | None] = []
 
     def take(self) -> int:
-        """Read what the helper has sent; return how many paths its whole, well-formed chunks cover."""
-        while self._open:
-            try:
-                data = os.read(self._pipe, 1 << 20)
-            except BlockingIOError:  # nothing more yet
-                break
-            if not data:
-                self._open = False
-                break
+        """Read what the helper has appended; return how many paths its whole, well-formed chunks cover."""
+        if self._open:
+            data = os.pread(self._answers, 1 << 24, self._read)
+            self._read += len(data)
             *lines, self._pending = (self._pending + data).split(b"\n")
             for line in lines:
                 self._accept(line)
         return len(self.found)
 
     def _accept(self, line: bytes) -> None:
-        if not self._open:
-            return
         size = min(CHUNK, self._expected - len(self.found))
         try:
             chunk = line.decode("ascii").split("\0")
         except UnicodeDecodeError:
             chunk = []
-        if size <= 0 or len(chunk) != size:
+        if not self._open or size <= 0 or len(chunk) != size:
             self._open = False
             return
         self.found.extend(found or None for found in chunk)
+
+    def stop(self) -> None:
+        """End the helper (done or not), reap it, and let go of its answers."""
+        self._process.kill()
+        self._process.wait()
+        os.close(self._answers)
 
 
 def stat_files(paths: Sequence[str], helper_from: int = HELPER_FROM,
@@ -127,28 +125,31 @@ def stat_files(paths: Sequence[str], helper_from: int = HELPER_FROM,
     """Begin finding each path's fingerprint: in a helper process (``executable``, by default this interpreter,
     running this module) when there are at least ``helper_from`` paths and a second core to run it on; the rest
     here, when the result is asked for."""
-    if not paths or len(paths) < helper_from or _cores() < 2:
-        return PendingStats(paths, None)
+    if not paths or len(paths) < helper_from or _cores() < 2 or not hasattr(os, "memfd_create"):
+        return PendingStats(paths)
     if executable is None and (getattr(sys, "frozen", False) or not sys.executable):
-        return PendingStats(paths, None)  # an embedded or frozen Python: its executable may run something else
-    try:
-        helper = subprocess.Popen([executable or sys.executable, "-I", "-S", __file__], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    except OSError:  # no interpreter to start (or no process to spare): stat here instead
-        return PendingStats(paths, None)
+        return PendingStats(paths)  # an embedded or frozen Python: its executable may run something else
     data = "\0".join(paths).encode(sys.getfilesystemencoding(), sys.getfilesystemencodeerrors())
-    threading.Thread(target=_send, args=(helper, data), name="stat-helper-input", daemon=True).start()
-    return PendingStats(paths, helper)
-
-
-def _send(helper: subprocess.Popen[bytes], data: bytes) -> None:
-    """Give the helper its paths (from a thread of its own: a helper slow to read them holds nobody up)."""
-    assert helper.stdin is not None
+    names = os.memfd_create("assets-stat-paths")
+    answers = os.memfd_create("assets-stat-answers")
     try:
-        with helper.stdin:
-            helper.stdin.write(data)
-    except OSError:  # the helper is gone (or was stopped): it says nothing more, and the files are stat'ed here
-        pass
+        _write_all(names, data)
+        os.lseek(names, 0, os.SEEK_SET)
+        process = subprocess.Popen([executable or sys.executable, "-I", "-S", __file__, str(names), str(answers)],
+                                   pass_fds=(names, answers), stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except OSError:  # no interpreter to start (or no memory or process to spare): stat here instead
+        os.close(answers)
+        return PendingStats(paths)
+    finally:
+        os.close(names)
+    return PendingStats(paths, _Helper(process, answers, len(paths)))
+
+
+def _write_all(descriptor: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(descriptor, view):]
 
 
 def _cores() -> int:
@@ -157,23 +158,15 @@ def _cores() -> int:
     return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
-def _stop(helper: subprocess.Popen[bytes]) -> None:
-    """End the helper (done or not) and reap it."""
-    helper.kill()
-    helper.wait()
-    if helper.stdout is not None:
-        helper.stdout.close()
-
-
-def _serve() -> None:
-    """The helper: stat the paths read from stdin, from the first, and write their fingerprints, a chunk a line."""
-    names = sys.stdin.buffer.read().split(b"\0")
-    out = sys.stdout.buffer
-    for start in range(0, len(names), CHUNK):
-        found = stat_here(names[start:start + CHUNK])
-        out.write("\0".join(fingerprint or "" for fingerprint in found).encode("ascii") + b"\n")
-        out.flush()
+def _serve(names: int, answers: int) -> None:
+    """The helper: stat the paths in the file ``names``, from the first, and append their fingerprints to the
+    file ``answers``, a chunk a line (each line written whole by one write, or by several in order)."""
+    with open(names, "rb") as given:
+        paths = given.read().split(b"\0")
+    for start in range(0, len(paths), CHUNK):
+        found = stat_here(paths[start:start + CHUNK])
+        _write_all(answers, "\0".join(fingerprint or "" for fingerprint in found).encode("ascii") + b"\n")
 
 
 if __name__ == "__main__":
-    _serve()
+    _serve(int(sys.argv[1]), int(sys.argv[2]))

@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from assets_core.declaring.file_stats import stat_files, stat_here
 
 
@@ -50,6 +52,14 @@ def test_many_files_through_the_helper(tmp_path: Path) -> None:
     assert sum(f is None for f in found) == len(range(0, 3000, 7))
 
 
+def _helper(tmp_path: Path, body: str) -> str:
+    """An executable standing for the helper: it gets the helper's arguments, the answers' descriptor last."""
+    script = tmp_path / "helper"
+    script.write_text(f"#!{sys.executable}\nimport os, sys, time\n{body}\n")
+    script.chmod(0o755)
+    return str(script)
+
+
 def test_a_helper_that_fails_leaves_the_stat_to_this_process(tmp_path: Path) -> None:
     paths = _files(tmp_path)
     for broken in ("/bin/false", str(tmp_path / "no-such-interpreter")):
@@ -59,11 +69,9 @@ def test_a_helper_that_fails_leaves_the_stat_to_this_process(tmp_path: Path) -> 
 
 def test_a_helper_that_answers_short_is_not_believed(tmp_path: Path) -> None:
     """A helper whose answer has the wrong length (here: one that gives one fingerprint and exits 0)."""
-    script = tmp_path / "short"
-    script.write_text(f"#!{sys.executable}\nimport sys\nsys.stdin.buffer.read()\nsys.stdout.buffer.write(b\"1:2\")\n")
-    script.chmod(0o755)
+    script = _helper(tmp_path, 'os.write(int(sys.argv[-1]), b"1:2\\n")')
     paths = _files(tmp_path)
-    with stat_files(paths, helper_from=1, executable=str(script)) as pending:
+    with stat_files(paths, helper_from=1, executable=script) as pending:
         assert pending.result() == stat_here(paths)
 
 
@@ -74,7 +82,9 @@ def test_a_helper_never_asked_is_stopped(tmp_path: Path) -> None:
     assert helper is not None
     with pending:
         pass
-    assert helper.returncode is not None  # reaped: no process left behind
+    assert helper._process.returncode is not None  # reaped: no process left behind
+    with pytest.raises(OSError):
+        os.fstat(helper._answers)  # and its answers let go of
 
 
 def test_few_files_are_stated_here(tmp_path: Path) -> None:
@@ -84,26 +94,26 @@ def test_few_files_are_stated_here(tmp_path: Path) -> None:
     assert pending.result() == stat_here(paths)
 
 
-def _helper(tmp_path: Path, body: str) -> str:
-    script = tmp_path / "helper"
-    script.write_text(f"#!{sys.executable}\nimport sys, time\n{body}\n")
-    script.chmod(0o755)
-    return str(script)
-
-
 def test_a_helper_that_says_nothing_is_not_waited_for(tmp_path: Path) -> None:
-    """One that never answers (reads its paths, then sleeps) or never even reads them: this process stats every
-    file itself and stops the helper, rather than wait for it."""
+    """One that never answers: this process stats every file itself and stops the helper, rather than wait."""
     paths = _files(tmp_path)
-    for body in ("sys.stdin.buffer.read()\ntime.sleep(120)", "time.sleep(120)"):
-        started = time.monotonic()
-        with stat_files(paths * 20_000, helper_from=1, executable=_helper(tmp_path, body)) as pending:
-            assert pending.result() == stat_here(paths) * 20_000
-        assert time.monotonic() - started < 60
+    started = time.monotonic()
+    with stat_files(paths * 20_000, helper_from=1, executable=_helper(tmp_path, "time.sleep(120)")) as pending:
+        assert pending.result() == stat_here(paths) * 20_000
+    assert time.monotonic() - started < 60
 
 
 def test_a_chunk_of_the_wrong_length_ends_what_is_taken_from_the_helper(tmp_path: Path) -> None:
     paths = _files(tmp_path)  # 7 paths: one chunk of 7 expected; this helper sends 3 fingerprints
-    script = _helper(tmp_path, 'sys.stdin.buffer.read()\nsys.stdout.buffer.write(b"1:2\\x001:2\\x001:2\\n")')
+    script = _helper(tmp_path, 'os.write(int(sys.argv[-1]), b"1:2\\x001:2\\x001:2\\n")')
     with stat_files(paths, helper_from=1, executable=script) as pending:
+        assert pending.result() == stat_here(paths)
+
+
+def test_a_line_not_yet_whole_is_not_taken(tmp_path: Path) -> None:
+    """A helper that wrote the start of a chunk's line and stopped (killed midway): that part is not believed."""
+    paths = _files(tmp_path)
+    script = _helper(tmp_path, 'os.write(int(sys.argv[-1]), b"9:9\\x009:9")\ntime.sleep(120)')
+    with stat_files(paths, helper_from=1, executable=script) as pending:
+        time.sleep(0.5)  # the helper has written its half line by now (or not: either way it is not taken)
         assert pending.result() == stat_here(paths)
