@@ -74,7 +74,8 @@ with collector_paused():
     from catalog.transactions import WriteTransaction, transactions
     from catalog.version import DEFINITIONS_DIGEST, definitions_digest
     from catalog.views import DefinitionView, RunView
-gc.freeze()
+
+    gc.freeze()  # before the collector is on again: a freeze also clears the young generation's count
 
 if TYPE_CHECKING:  # the lineage module (sqlglot's optimizer) is imported only where lineage is read
     from assets_core.lineage.sql import TableLineage
