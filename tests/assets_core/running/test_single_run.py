@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from types import SimpleNamespace
 
 import polars as pl
+import pytest
 
 from assets_core import DailyPartitions, asset, sql_asset
 from assets_core.application.project import Project
+from assets_core.errors import MaterializationError
 from assets_core.planning.state import MemoryCatalog
+from assets_core.running.single_run import split
 from assets_core.running.storage import Storage
 
 DAYS = DailyPartitions("2026-01-01", end="2026-01-07")  # six days
@@ -88,3 +91,30 @@ def test_a_ranges_checkpoint_is_read_back_on_retry_and_cleared_once_it_succeeds(
     assert project.materialize().status == "success"
     assert seen.checkpoints == [None, {"done": "2026-01-01..2026-01-06"}]
     assert not list((project.home / "checkpoints").rglob("*.json"))  # the range's own checkpoint is gone too
+
+
+def test_a_sorted_table_is_split_as_an_unsorted_one_is(tmp_path: Path) -> None:
+    """A table sorted by its time is cut into runs of rows (binary searches, no copy), any other is grouped: the
+    same parts, row for row, the same rows refused outside the windows, with gaps between the partitions asked
+    for (days 2 and 4 here) and an empty partition (day 5)."""
+    @asset(partitions=DAYS, backfill="single_run", time_column="ts")
+    def timed(context) -> pl.DataFrame:
+        return pl.DataFrame()
+
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    every = [start + timedelta(hours=h) for h in range(0, 6 * 24, 5)]
+    hours = [moment for moment in every if moment.day not in (2, 4, 5)]
+    ordered = pl.DataFrame({"ts": hours, "n": range(len(hours))})
+    shuffled = ordered.sample(fraction=1.0, shuffle=True, seed=7)
+    members = [f"timed[2026-01-0{day}]" for day in (1, 3, 5, 6)]
+    from_sorted, from_shuffled = split(timed, ordered, members), split(timed, shuffled, members)
+    assert [node for node, _ in from_sorted] == members == [node for node, _ in from_shuffled]
+    for (_, sorted_part), (_, other) in zip(from_sorted, from_shuffled):
+        assert sorted_part.equals(other.sort("ts"))
+        assert sorted_part["ts"].is_sorted()
+    assert [part.height for _, part in from_sorted] == [5, 5, 0, 5]
+    for table in (ordered, shuffled):
+        with_gap_row = pl.concat([table, pl.DataFrame({"ts": [start + timedelta(days=1, hours=1)], "n": [99]})])
+        for frame in (with_gap_row, with_gap_row.sort("ts")):  # a row of day 2, which was not asked for
+            with pytest.raises(MaterializationError, match=r"1 row\(s\) outside its window"):
+                split(timed, frame, members)
