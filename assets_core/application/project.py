@@ -91,19 +91,23 @@ class Project:
             last_observed = self.catalog.read_observed(in_blocks)
             previous = {name: [last_observed.get(node) for node in nodes.nodes(name)] for name in in_blocks}
             nodes.map_reads()
+            code, lost = self.code_versions, self._lost(state)
             blocks = {name: self._observe_block(self.graph[name], nodes.nodes(name), paths[name],
                                                 stats[name].result(), previous[name]) for name in in_blocks}
-        recorded = {name: own.materialization.location for name, own in state.items()
-                    if own.materialization is not None}
-        stored = self.storage.existing(recorded.values())
-        lost = {name for name, location in recorded.items() if location not in stored}
         sources = {n: o.data_version for n, o in single.items()}
         for block in blocks.values():
             sources.update(block.data_versions())
-        versions = Versions(self.code_versions, sources, lost, at)
+        versions = Versions(code, sources, lost, at)
         statuses = NodeMap(assess(nodes, state, versions, leave_out=blocks),
                            {name: block.statuses() for name, block in blocks.items()})
         return Snapshot(state, versions, NodeMap(single, blocks), statuses, nodes)
+
+    def _lost(self, state: Mapping[str, AssetState]) -> set[str]:
+        """The nodes whose recorded value is no longer in storage."""
+        recorded = {name: own.materialization.location for name, own in state.items()
+                    if own.materialization is not None}
+        stored = self.storage.existing(recorded.values())
+        return {name for name, location in recorded.items() if location not in stored}
 
     def select(self, words: Iterable[str] | Selection, snapshot: Snapshot | None = None) -> set[str]:
         """The selected assets."""

@@ -62,6 +62,8 @@ class PartitionObservations(Mapping[str, Observation]):
 
     def data_versions(self) -> dict[str, str]:
         """The data version of each partition that has a file."""
+        if None not in self.versions:  # the usual case: built without a Python step per partition
+            return dict(zip(self.nodes, self.versions))  # type: ignore[arg-type]
         return {node: version for node, version in zip(self.nodes, self.versions) if version is not None}
 
     def changed(self) -> dict[str, Observation]:
