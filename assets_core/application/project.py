@@ -29,7 +29,7 @@ from assets_core.declaring.sources import (
 from assets_core.imports import late_import
 from assets_core.planning.graph import AssetGraph
 from assets_core.planning.nodes import NodeGraph, latest_record, select_nodes, uses_dynamic
-from assets_core.planning.observations import PartitionObservations, source_paths
+from assets_core.planning.observations import LastObserved, PartitionObservations, source_paths
 from assets_core.planning.partition_status import NodeMap
 from assets_core.planning.plan import Plan, Status, Versions, assess, build_plan, source_path
 from assets_core.planning.selection import Selection, parse_selection
@@ -89,11 +89,11 @@ class Project:
             state = self.catalog.read_state(nodes.order(leave_out=in_blocks))  # ... the catalog is read
             single = self._observe(nodes, state)
             last_observed = self.catalog.read_observed(in_blocks)
-            previous = {name: [last_observed.get(node) for node in nodes.nodes(name)] for name in in_blocks}
+            lasts = {name: LastObserved.of(last_observed, nodes.nodes(name)) for name in in_blocks}
             nodes.map_reads()
             code, lost = self.code_versions, self._lost(state)
             blocks = {name: self._observe_block(self.graph[name], nodes.nodes(name), paths[name],
-                                                stats[name].result(), previous[name]) for name in in_blocks}
+                                                stats[name].result(), lasts[name]) for name in in_blocks}
         sources = {n: o.data_version for n, o in single.items()}
         for block in blocks.values():
             sources.update(block.data_versions())
@@ -245,11 +245,11 @@ class Project:
         return observations
 
     def _observe_block(self, item: Asset, nodes: tuple[str, ...], paths: list[str], fingerprints: list[str | None],
-                       previous: list[tuple[str, str] | None]) -> PartitionObservations:
+                       last: LastObserved) -> PartitionObservations:
         """Observe a source with one file per partition (``nodes[i]``'s file is ``paths[i]``, its fingerprint
-        now ``fingerprints[i]``, its last observation ``previous[i]``) as one block of columns."""
-        versions = observe_files(item, self.root, paths, fingerprints, previous)
-        return PartitionObservations(nodes, paths, fingerprints, versions, previous, partial(source_path, item=item))
+        now ``fingerprints[i]``) as one block of columns, beside what was last observed of each."""
+        versions = observe_files(item, self.root, paths, fingerprints, last.fingerprints, last.versions)
+        return PartitionObservations(nodes, paths, fingerprints, versions, last.recorded, partial(source_path, item=item))
 
 
 def _observed_in_block(item: Asset) -> bool:

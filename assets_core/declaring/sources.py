@@ -7,6 +7,8 @@ import hashlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import compress
+from operator import ne
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,18 +84,23 @@ def observe(item: Asset, root: str | os.PathLike[str], previous: tuple[str, str]
 GLOB_CHARACTERS = frozenset("*?[")
 
 
-def observe_files(item: Asset, root: str | os.PathLike[str], paths: Sequence[str],
-                  fingerprints: Sequence[str | None], previous: Sequence[tuple[str, str] | None]) -> list[str | None]:
+def observe_files(item: Asset, root: str | os.PathLike[str], paths: Sequence[str], fingerprints: Sequence[str | None],
+                  last_fingerprints: Sequence[str | None], last_versions: Sequence[str | None]) -> list[str | None]:
     """Observe many one-file partitions of a source at once: ``paths[i]`` is partition i's file (an absolute
     path, no glob), ``fingerprints[i]`` its fingerprint now (:func:`~assets_core.declaring.file_stats.stat_here`;
-    None: no file), ``previous[i]`` its last (fingerprint, data version). Return each partition's data version
-    now (None: no file).
+    None: no file), ``last_fingerprints[i]`` and ``last_versions[i]`` those of its last observation (None: none).
+    Return each partition's data version now (None: no file).
 
-    A file whose size and modification time are unchanged is not read again.
+    A file whose size and modification time are unchanged is not read again: the partitions whose fingerprint
+    changed are found without a Python step per partition, and only those are looked at.
+
+    >>> observe_files(None, "/", ["/a", "/b", "/c"], ["1:1", None, None], ["1:1", "1:1", None], ["v", "w", None])
+    ['v', None, None]
     """
-    return [None if fingerprint is None else last[1] if last is not None and last[0] == fingerprint
-            else observe(item, root, None, path).data_version
-            for path, fingerprint, last in zip(paths, fingerprints, previous, strict=True)]
+    versions = list(last_versions)
+    for index in compress(range(len(versions)), map(ne, fingerprints, last_fingerprints)):
+        versions[index] = None if fingerprints[index] is None else observe(item, root, None, paths[index]).data_version
+    return versions
 
 
 def read_source(item: Asset, files: tuple[Path, ...], lazy: bool = False) -> Any:

@@ -11,6 +11,8 @@ import os
 import string
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import itemgetter
 
 from assets_core.declaring.definitions import Asset
 from assets_core.declaring.sources import Observation
@@ -91,6 +93,26 @@ class PartitionObservations(Mapping[str, Observation]):
         if last is None:
             return Status(node, STALE, (Reason(ReasonKind.SOURCE_CHANGED, "not observed yet"),))
         return Status(node, STALE, (Reason(ReasonKind.SOURCE_CHANGED, "its files changed since last observed"),))
+
+
+@dataclass(frozen=True)
+class LastObserved:
+    """The last recorded observation of each partition of a block source, as columns (None: none recorded)."""
+
+    recorded: list[Recorded | None]
+    fingerprints: list[str | None]
+    versions: list[str | None]
+
+    @classmethod
+    def of(cls, found: Mapping[str, Recorded], nodes: Sequence[str]) -> LastObserved:
+        """The columns of ``nodes`` (in order) from the recorded observations ``found``, made without a Python
+        step per partition."""
+        pairs = list(map(found.get, nodes, repeat(_NOTHING)))
+        recorded = [None if pair is _NOTHING else pair for pair in pairs] if _NOTHING in pairs else pairs
+        return cls(recorded, list(map(itemgetter(0), pairs)), list(map(itemgetter(1), pairs)))  # type: ignore[arg-type]
+
+
+_NOTHING = (None, None)  # what a partition never observed gets: no recorded pair is equal to it
 
 
 def source_paths(item: Asset, keys: Sequence[str], root: str) -> list[str]:
