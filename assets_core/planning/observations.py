@@ -12,7 +12,7 @@ import string
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
-from operator import itemgetter
+from operator import is_, itemgetter
 
 from assets_core.declaring.definitions import Asset
 from assets_core.declaring.sources import Observation
@@ -108,11 +108,12 @@ class LastObserved:
         """The columns of ``nodes`` (in order) from the recorded observations ``found``, made without a Python
         step per partition."""
         pairs = list(map(found.get, nodes, repeat(_NOTHING)))
-        recorded = [None if pair is _NOTHING else pair for pair in pairs] if _NOTHING in pairs else pairs
+        unseen = any(map(is_, pairs, repeat(_NOTHING)))  # by identity: no comparison of strings with None
+        recorded = [None if pair is _NOTHING else pair for pair in pairs] if unseen else pairs
         return cls(recorded, list(map(itemgetter(0), pairs)), list(map(itemgetter(1), pairs)))  # type: ignore[arg-type]
 
 
-_NOTHING = (None, None)  # what a partition never observed gets: no recorded pair is equal to it
+_NOTHING = (None, None)  # what a partition never observed gets
 
 
 def source_paths(item: Asset, keys: Sequence[str], root: str) -> list[str]:
