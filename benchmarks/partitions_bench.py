@@ -73,11 +73,14 @@ def hourly_status(hours: int) -> dict[str, float]:
     for hour in range(hours):
         (data / f"{start + timedelta(hours=hour):%Y-%m-%dT%H:00}.txt").write_text("1")
     _timed(root, "materialize", "--json")  # observes every hour and makes every day
+    os.sync()  # the 100,000 new files written back first: the status is measured, not the disk's backlog
     fresh = statistics.median(_timed(root, "status", "--json")[0] for _ in range(3))
     days = sorted({p.name[:10] for p in data.iterdir()})
     for day in days[:: 10]:  # a change in one hour of every tenth day
         (data / f"{day}T05:00.txt").write_text("2")
-    stale, out = _timed(root, "status", "--json")
+    os.sync()
+    stale = statistics.median(_timed(root, "status", "--json")[0] for _ in range(3))
+    out = _timed(root, "status", "--json")[1]
     return {"hours": hours, "fresh": fresh, "stale": stale, "stale_days": json.loads(out)[1]["partitions"]["stale"],
             **_floor(root, data)}
 
@@ -174,7 +177,7 @@ def main() -> None:
     moment = datetime.now(timezone.utc)
     lines = [BEGIN, "## Partitions", "",
              f"`python benchmarks/partitions_bench.py --hours {args.hours} --partitions {args.partitions} --days {args.days} --rows {args.rows}`, "
-             f"{moment:%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()[0]:.2f}; whole commands, fresh processes.",
+             f"{moment:%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()[0]:.2f}; whole commands, fresh processes; each status the median of 3, run once the files are written back to disk.",
              "", "| measure | goal | measured |", "|---|---|---|",
              f"| `assets status`, hourly source of {status['hours']:,} partitions and a daily reader, all fresh "
              f"| < 1 s | {status['fresh']:.2f} s |",
