@@ -25,9 +25,9 @@ from assets_core.imports import late_import
 from assets_core.lineage.columns import EdgeKind
 from assets_core.lineage.view import LineageView
 from assets_core.planning.graph import AssetGraph
-from tui.formatting import STATUS_STYLE
+from tui.formatting import DRAWING_FORMATS, STATUS_STYLE
 
-FORMATS = ("dot", "svg", "png")
+FORMATS = DRAWING_FORMATS
 HEADER = "__asset"  # the port of a table's title row, for edges between assets rather than columns
 FONT = "Helvetica"
 # The colours of tui.formatting.STATUS_STYLE as Graphviz draws them: a line colour and a light fill.

@@ -11,6 +11,8 @@ from assets_core.imports import LazyModule
 
 _markup: Any = LazyModule("rich.markup")  # rich is imported by the first command that prints markup, not by --json
 
+DRAWING_FORMATS = ("dot", "svg", "png")  # what `assets lineage --format` draws with Graphviz (tui.drawing)
+
 STATUS_STYLE = {
     "fresh": ("✓", "green"),
     "stale": ("~", "yellow"),

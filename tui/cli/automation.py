@@ -9,17 +9,22 @@ from datetime import datetime
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from assets_core.application import automation_status
-from assets_core.application.daemon import Daemon
 from assets_core.application.workspace import Options, open_catalog_only, open_workspace
-from assets_core.automation.records import TickRecord
 from assets_core.errors import ProjectError, SelectionError, did_you_mean
+from assets_core.imports import LazyModule
 from assets_core.planning.state import now
 from tui.cli import later
 from tui.formatting import escape, table
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from assets_core.application import automation_status
+    from assets_core.application import daemon as daemons
+    from assets_core.automation.records import TickRecord
+else:  # imported by the commands that use them, not by every command's parser
+    automation_status = LazyModule("assets_core.application.automation_status")
+    daemons = LazyModule("assets_core.application.daemon")
 
 
 def add_arguments(add: Any, positive: Any) -> None:
@@ -43,7 +48,7 @@ def daemon(args: argparse.Namespace, options: Options, console: Console) -> int:
     if args.now and not args.once:
         raise ProjectError("--now works with --once: a running daemon evaluates at the real time")
     told = later.stderr() if args.json else console  # stdout: the JSON alone
-    runner = Daemon(options, interval=args.interval, max_runs=args.max_runs,
+    runner = daemons.Daemon(options, interval=args.interval, max_runs=args.max_runs,
                     say=lambda line: told.print(f"{now():%Y-%m-%d %H:%M:%S} {escape(line)}"))
     if args.once:
         evaluation = runner.once(_moment(args.now) if args.now else None)

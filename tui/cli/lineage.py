@@ -17,22 +17,30 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assets_core.application import usecases
-from assets_core.application.openlineage import openlineage_lines
 from assets_core.application.workspace import Options, Workspace, open_workspace
 from assets_core.declaring.definitions import Asset
 from assets_core.errors import SelectionError
-from assets_core.lineage.columns import AssetColumns, Column, ColumnGraph
-from assets_core.lineage.view import ColumnTrace, LineageView, asset_view, column_view
+from assets_core.imports import LazyModule
 from assets_core.planning.graph import AssetGraph
 from assets_core.planning.snapshot import Snapshot
 from assets_core.planning.summary import asset_status
-from tui import drawing
 from tui.cli.arguments import whole_number
-from tui.drawing import DrawingError
-from tui.formatting import Cell, asset_status_cell, escape, table
+from tui.formatting import DRAWING_FORMATS, Cell, asset_status_cell, escape, table
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from assets_core.application import openlineage
+    from assets_core.lineage import columns as lineage_columns
+    from assets_core.lineage import view as views
+    from assets_core.lineage.columns import AssetColumns, Column, ColumnGraph
+    from assets_core.lineage.view import ColumnTrace, LineageView
+    from tui import drawing
+else:  # imported by `assets lineage`, not by every command's parser
+    openlineage = LazyModule("assets_core.application.openlineage")
+    lineage_columns = LazyModule("assets_core.lineage.columns")
+    views = LazyModule("assets_core.lineage.view")
+    drawing = LazyModule("tui.drawing")
 
 HELP = "show an asset's upstream and downstream, or where a column comes from; draw it with Graphviz"
 SUFFIXES = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png"}
@@ -46,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--columns", action="store_true", help="add column lineage: where each column comes from")
     parser.add_argument("--upstream", type=whole_number(0), metavar="N", help="at most N levels upstream (default: all)")
     parser.add_argument("--downstream", type=whole_number(0), metavar="N", help="at most N levels downstream (default: all)")
-    parser.add_argument("--format", choices=(*drawing.FORMATS, OPENLINEAGE),
+    parser.add_argument("--format", choices=(*DRAWING_FORMATS, OPENLINEAGE),
                         help="draw with Graphviz: dot text (printed without -o), or svg or png (need -o and dot); "
                              "or openlineage: an OpenLineage event per asset, one JSON object per line")
     parser.add_argument("-o", "--output", metavar="FILE",
@@ -84,11 +92,11 @@ def lineage(args: argparse.Namespace, options: Options, console: Console) -> int
 def _write_openlineage(args: argparse.Namespace, options: Options, console: Console) -> int:
     """``--format openlineage``: the events of every asset the view shows (every asset without TARGET)."""
     if args.json:
-        raise DrawingError("--format openlineage writes JSON lines already; leave out --json")
+        raise drawing.DrawingError("--format openlineage writes JSON lines already; leave out --json")
     workspace = open_workspace(options)
     snapshot = workspace.project.snapshot()
     assets = build_view(workspace, snapshot, args).assets if args.target is not None else None
-    lines, count = openlineage_lines(workspace, snapshot, assets)
+    lines, count = openlineage.openlineage_lines(workspace, snapshot, assets)
     if args.output:
         drawing.write_file(args.output, lines.encode())
         console.print(f"wrote {count} OpenLineage event(s) to {escape(args.output)}")
@@ -101,7 +109,7 @@ def column_graph(workspace: Workspace, snapshot: Snapshot) -> ColumnGraph:
     """The column graph of the project: its SQL assets' lineage (the catalog as cache) and the others' schemas."""
     schemas = workspace.project.schemas(snapshot)
     lineages = usecases.column_lineage(workspace, snapshot, schemas)
-    return ColumnGraph.build(workspace.project.graph, lineages, schemas)
+    return lineage_columns.ColumnGraph.build(workspace.project.graph, lineages, schemas)
 
 
 def build_view(workspace: Workspace, snapshot: Snapshot, args: argparse.Namespace) -> LineageView:
@@ -112,9 +120,9 @@ def build_view(workspace: Workspace, snapshot: Snapshot, args: argparse.Namespac
     if args.columns or (target is not None and target not in graph):
         columns = column_graph(workspace, snapshot)
     if target is None or target in graph:
-        return asset_view(graph, target, args.upstream, args.downstream, columns)
+        return views.asset_view(graph, target, args.upstream, args.downstream, columns)
     assert columns is not None
-    return column_view(columns, columns.resolve(target), args.upstream, args.downstream)
+    return views.column_view(columns, columns.resolve(target), args.upstream, args.downstream)
 
 
 # Output
@@ -223,12 +231,12 @@ def _output_format(args: argparse.Namespace) -> str | None:
     if drawn_as is None and args.output:
         drawn_as = SUFFIXES.get(Path(args.output).suffix.lower())
         if drawn_as is None:
-            raise DrawingError(f"cannot tell which drawing to write to {args.output} from its suffix; "
+            raise drawing.DrawingError(f"cannot tell which drawing to write to {args.output} from its suffix; "
                                "pass --format dot, svg or png")
     if drawn_as in ("svg", "png") and not args.output:
-        raise DrawingError(f"--format {drawn_as} draws an image: pass -o FILE to write it "
+        raise drawing.DrawingError(f"--format {drawn_as} draws an image: pass -o FILE to write it "
                            "(only --format dot prints to the terminal)")
     if drawn_as == "dot" and not args.output and args.json:
-        raise DrawingError("--json and --format dot would both print to the terminal; "
+        raise drawing.DrawingError("--json and --format dot would both print to the terminal; "
                            "pass -o FILE to write the drawing")
     return drawn_as
