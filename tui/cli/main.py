@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from assets_core.application.workspace import Options
+from assets_core.collector import collector_paused
 from assets_core.declaring.config import EXECUTORS
 from assets_core.errors import AssetsError
 from tui.cli import automation, backfill, commands, lineage
@@ -132,19 +133,18 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
     ``own_process``: the command is the process (``assets``), so what it sets up for --json stays until the
     process ends, when threads an asset left running may still print."""
     args = build_parser().parse_args(argv)
-    if own_process and args.command in LOOKS:
-        # A look at the project ends within seconds and makes next to no cyclic garbage, but hundreds of
-        # thousands of young objects (one per partition): the collector's passes over them cost a tenth of a
-        # 100,000-partition status. What it leaves is freed when the process ends.
-        gc.disable()
     options = Options(args.project, args.module, args.file, args.home, args.catalog, args.storage)
     # The console keeps the real stdout: during a run, sys.stdout is swapped to capture what assets print.
     console = later(sys.stdout)
     stdout = sys.stdout
     if getattr(args, "json", False):
         sys.stdout = _CommandThreadOnly(stdout, sys.stderr)
+    # A look at the project makes next to no cyclic garbage, but hundreds of thousands of young objects (one per
+    # partition): the collector's passes over them cost a tenth of a 100,000-partition status.
+    paused = collector_paused() if args.command in LOOKS else contextlib.nullcontext()
     try:
-        code = HANDLERS[args.command](args, options, console)
+        with paused:
+            code = HANDLERS[args.command](args, options, console)
         sys.stdout.flush()  # a reader gone away shows here, where it is handled, not in the interpreter's last flush
         return code
     except AssetsError as error:
