@@ -92,6 +92,8 @@ def create_catalog_engine(url: URL) -> Engine:
     if url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
+    elif url.get_backend_name() == "postgresql":
+        event.listen(engine, "begin", _begin_postgresql)
     return engine
 
 
@@ -114,6 +116,18 @@ def _begin_sqlite(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         connection.exec_driver_sql("BEGIN")
+
+
+# Any 64-bit number, the same in every process: the key of the lock that one writer at a time holds.
+WRITE_LOCK_KEY = 0x61737365747301  # "assets", 1
+
+
+def _begin_postgresql(connection: Any) -> None:
+    # Writers take turns, as on SQLite (BEGIN IMMEDIATE): a write that first reads, such as replacing the stored
+    # definitions when their digest differs, would otherwise race another process's same write (both find
+    # nothing, both insert, one fails on the primary key). The lock is the transaction's, released at its end.
+    if connection.get_execution_options().get("catalog_write"):
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
 
 
 @contextmanager

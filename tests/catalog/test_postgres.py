@@ -121,3 +121,23 @@ def test_processes_creating_the_catalog_at_once_all_open_it(postgres_url: str) -
     assert [opener.returncode for opener in openers] == [0] * 8, errors
     assert stored(postgres_url, "SELECT value FROM catalog_meta WHERE key = 'schema_version'") == [
         (str(SCHEMA_VERSION),)]
+
+
+def test_processes_saving_definitions_at_once_take_turns(postgres_url: str) -> None:
+    """Eight processes replace the stored definitions of an empty catalog at the same moment, each its own
+    version of them: writers take turns, as on SQLite, so none fails on a row another inserted meanwhile, and
+    the last to write is what stays, whole."""
+    open_catalog(postgres_url).close()  # the schema first: this test is about the definitions
+    script = ("import sys, time\nfrom catalog import open_catalog\nfrom assets_core.planning.state import "
+              "DefinitionView\nwith open_catalog(sys.argv[1]) as catalog:\n"
+              "    while time.time() < float(sys.argv[2]): pass\n"
+              "    catalog.save_definitions([DefinitionView('start', 'python', code_version=sys.argv[3]),\n"
+              "                              DefinitionView('end', 'python', upstream=('start',))])\n")
+    start = str(time.time() + 2.0)
+    savers = [subprocess.Popen([sys.executable, "-c", script, postgres_url, start, f"v{number}"],
+                               stderr=subprocess.PIPE, text=True) for number in range(8)]
+    errors = [saver.communicate(timeout=120)[1] for saver in savers]
+    assert [saver.returncode for saver in savers] == [0] * 8, errors
+    rows = stored(postgres_url, "SELECT name, code_version FROM asset ORDER BY name")
+    assert [name for name, _ in rows] == ["end", "start"] and rows[1][1] in {f"v{n}" for n in range(8)}
+    assert stored(postgres_url, "SELECT upstream, downstream FROM lineage_edge") == [("start", "end")]
