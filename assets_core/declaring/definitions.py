@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from assets_core.declaring.additions import declared_lineage, partitioned
 from assets_core.errors import DefinitionError, InvalidNameError, Location
+from assets_core.frozen import Maker
 
 if TYPE_CHECKING:
     from assets_core.automation.conditions import Condition
@@ -109,13 +110,13 @@ class Asset:
     # Every upstream asset, inputs first, without repeats: asked for several times per asset in every
     # assessment, so computed once, when the asset is made.
     upstream: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    is_source: bool = field(init=False, repr=False, compare=False)  # kind == "source", asked as often
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "upstream", tuple(dict.fromkeys([*self.inputs.values(), *self.deps])))
-
-    @property
-    def is_source(self) -> bool:
-        return self.kind == "source"
+        found = self.inputs.values()
+        # set in __dict__: a frozen instance refuses setattr, and object.__setattr__ costs more
+        self.__dict__["upstream"] = tuple(dict.fromkeys([*found, *self.deps] if self.deps else found))
+        self.__dict__["is_source"] = self.kind == "source"
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the asset's function directly, e.g. in a unit test."""
@@ -185,63 +186,83 @@ def _python_asset(
     options: AssetOptions | None,
 ) -> Asset:
     asset_name = name or func.__name__
-    location = _function_location(func)
+    location, parameters, variadic = _signature(func)
     problems: list[DefinitionError] = []
-    resolved: dict[str, str] = {}
-    windows = {given.name: given.window for given in inputs.values() if isinstance(given, Upstream) and given.window}
-    parameters, variadic = _parameters(func)
     for parameter in variadic:
         problems.append(DefinitionError(
             f"has parameter '{parameter}', which names no upstream; declare each upstream as a named "
             "parameter (or list extra ones in deps=...)", asset=asset_name, location=location))
+    resolved: dict[str, str] = {}
     for parameter in parameters:
-        if parameter in (CONTEXT_PARAMETER, PREVIOUS_PARAMETER) and parameter not in inputs:
+        if parameter in _SPECIAL_PARAMETERS and parameter not in inputs:
             continue
         given = inputs.get(parameter, parameter)
         resolved[parameter] = given.name if isinstance(given, Upstream) else given
-    for key in inputs:
-        if key not in parameters:
-            known = ", ".join(parameters) or "none"
-            problems.append(DefinitionError(
-                f"maps inputs['{key}'], but '{key}' is not a parameter of {func.__name__}() "
-                f"(its parameters: {known})", asset=asset_name, location=location))
-    problems += _option_problems(asset_name, location, options)
-    return Asset(
+    if inputs.keys() - parameters:
+        known = ", ".join(parameters) or "none"
+        problems.extend(DefinitionError(
+            f"maps inputs['{key}'], but '{key}' is not a parameter of {func.__name__}() (its parameters: {known})",
+            asset=asset_name, location=location) for key in inputs if key not in parameters)
+    if options is not None:
+        problems += _option_problems(asset_name, location, options)
+    if not (isinstance(asset_name, str) and NAME_PATTERN.fullmatch(asset_name)
+            and len(asset_name) <= MAX_NAME_LENGTH and asset_name != CONTEXT_PARAMETER):
+        problems += name_problems(asset_name, location)
+    return _make_asset(
         name=asset_name,
         kind="python",
         inputs=resolved,
         deps=tuple(deps),
         group=group or default_group(asset_name),
         description=description if description is not None else _first_paragraph(func.__doc__),
-        tags=normalize_tags(tags),
+        tags=normalize_tags(tags) if tags else (),
         owners=tuple(owners),
-        options=options or AssetOptions(),
+        options=options or _NO_OPTIONS,
         fn=func,
         location=location,
-        problems=tuple(problems) + tuple(name_problems(asset_name, location)),
+        problems=tuple(problems),
         wants_context=CONTEXT_PARAMETER in parameters and CONTEXT_PARAMETER not in inputs,
         wants_previous=PREVIOUS_PARAMETER in parameters and PREVIOUS_PARAMETER not in inputs,
-        windows=windows,
+        windows={given.name: given.window for given in inputs.values() if isinstance(given, Upstream)
+                 and given.window} if inputs else {},
     )
 
 
-def _parameters(func: Callable[..., Any]) -> tuple[list[str], list[str]]:
-    """A function's named parameters, and its ``*args`` / ``**kwargs`` ones (read off the code object: a
-    factory may declare thousands of assets, and ``inspect.signature`` costs ten times more)."""
+_make_asset = Maker(Asset)
+_NO_OPTIONS = AssetOptions()
+_SPECIAL_PARAMETERS = (CONTEXT_PARAMETER, PREVIOUS_PARAMETER)
+
+
+def _signature(func: Callable[..., Any]) -> tuple[Location, tuple[str, ...], tuple[str, ...]]:
+    """Where a function is defined, its named parameters, and its ``*args`` / ``**kwargs`` ones."""
     code = getattr(func, "__code__", None)
     if code is None or not isinstance(func, types.FunctionType):
-        parameters = inspect.signature(func).parameters.values()
-        named = [p.name for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-        return named, [str(p) for p in parameters if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        named, variadic = _parameters(func)
+        return _function_location(func), tuple(named), tuple(variadic)
+    return _code_signature(code, code.co_filename)
+
+
+@functools.lru_cache(maxsize=4096)
+def _code_signature(code: types.CodeType, filename: str) -> tuple[Location, tuple[str, ...], tuple[str, ...]]:
+    """:func:`_signature` of every function of one code object (a factory's thousand assets share one): a code
+    object's file, line and parameters never change. (Equal code objects of two files compare equal, so the
+    file is part of the key.)"""
     count = code.co_argcount + code.co_kwonlyargcount
-    named = list(code.co_varnames[:count])
+    named = code.co_varnames[:count]
     variadic = []
     if code.co_flags & inspect.CO_VARARGS:
         variadic.append("*" + code.co_varnames[count])
         count += 1
     if code.co_flags & inspect.CO_VARKEYWORDS:
         variadic.append("**" + code.co_varnames[count])
-    return named, variadic
+    return Location(os.path.abspath(filename), code.co_firstlineno), named, tuple(variadic)
+
+
+def _parameters(func: Callable[..., Any]) -> tuple[list[str], list[str]]:
+    """A callable's named parameters, and its ``*args`` / ``**kwargs`` ones."""
+    parameters = inspect.signature(func).parameters.values()
+    named = [p.name for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    return named, [str(p) for p in parameters if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
 
 
 def source_asset(
@@ -350,15 +371,10 @@ def _function_location(func: Callable[..., Any]) -> Location:
     code = getattr(func, "__code__", None)
     if code is None:
         return Location("<unknown>")
-    return Location(_absolute(code.co_filename), code.co_firstlineno)
+    return Location(os.path.abspath(code.co_filename), code.co_firstlineno)
 
 
-@functools.lru_cache(maxsize=256)
-def _absolute(filename: str) -> str:
-    """The file's absolute path (a module's thousand assets share a few files)."""
-    return os.path.abspath(filename)
-
-
+@functools.lru_cache(maxsize=4096)  # a factory's thousand functions share one docstring
 def _first_paragraph(doc: str | None) -> str:
     if not doc:
         return ""

@@ -1,0 +1,113 @@
+"""The quick maker of frozen dataclass instances makes exactly what their __init__ makes."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timezone
+
+import pytest
+
+from assets_core.declaring.definitions import Asset, AssetOptions, RetryPolicy, asset, source_asset
+from assets_core.errors import Location
+from assets_core.frozen import Maker
+from assets_core.planning.state import FailureRecord, MaterializationRecord, ObservationRecord
+
+
+def _same(made: object, expected: object) -> None:
+    assert type(made) is type(expected)
+    assert vars(made) == vars(expected)
+
+
+def _fn(left, right):  # noqa: ANN001, ANN202
+    return left
+
+
+ASSET_ARGUMENTS = [
+    {"name": "a", "kind": "python"},
+    {"name": "b", "kind": "python", "inputs": {"left": "a", "right": "c"}, "deps": ("c", "d"), "fn": _fn},
+    {"name": "b", "kind": "python", "inputs": {"left": "a", "right": "a"}, "deps": ("a",)},
+    {"name": "s", "kind": "source", "path": "data/x.csv", "read_options": {"sep": ";"}, "tags": ("pii",),
+     "location": Location("defs.py", 3), "options": AssetOptions(retry=RetryPolicy(max_attempts=3)),
+     "windows": {"a": (-6, 0)}, "time_column": "day", "backfill": "single_run", "lineage": {"x": ("a.x",)}},
+]
+
+
+@pytest.mark.parametrize("arguments", ASSET_ARGUMENTS)
+def test_an_asset_made_by_keyword_equals_the_one_init_makes(arguments: dict[str, object]) -> None:
+    made = Maker(Asset)(**arguments)
+    _same(made, Asset(**arguments))
+    assert made.upstream == Asset(**arguments).upstream  # set after __init__, by __post_init__
+    assert made.is_source == (arguments["kind"] == "source")
+
+
+def test_defaults_made_by_a_factory_are_new_for_each_instance() -> None:
+    make = Maker(Asset)
+    first, second = make(name="a", kind="python"), make(name="b", kind="python")
+    assert first.inputs == {} and first.inputs is not second.inputs
+    assert first.read_options is not second.read_options
+
+
+@pytest.mark.parametrize("cls, values", [
+    (MaterializationRecord, ("a", "r1", "d1", "c1", {"up": "v"}, "a@x.parquet", 10, (("k", "Int64"),), 100, 0.5,
+                             {"note": 1}, "2026-01-01", datetime(2026, 1, 1, tzinfo=timezone.utc))),
+    (FailureRecord, ("a", "r1", "boom", "Traceback", 2, "", datetime(2026, 1, 1, tzinfo=timezone.utc))),
+    (ObservationRecord, ("s", "r1", "d1", "f1", "", datetime(2026, 1, 1, tzinfo=timezone.utc))),
+])
+def test_a_record_made_from_positional_values_equals_the_one_init_makes(cls: type, values: tuple[object, ...]) -> None:
+    made = Maker(cls).positional(values)
+    _same(made, cls(*values))
+    assert made == cls(*values)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.asset = "other"  # still frozen
+
+
+def test_it_refuses_what_init_refuses() -> None:
+    make = Maker(Asset)
+    with pytest.raises(TypeError):
+        make(name="a")  # kind missing
+    with pytest.raises(TypeError):
+        make(name="a", kind="python", colour="red")  # no such field
+    with pytest.raises(TypeError):
+        Maker(FailureRecord).positional(("a", "r1"))  # too few values
+
+
+def test_a_class_it_cannot_make_is_refused_at_once() -> None:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Slotted:
+        x: int
+
+    @dataclasses.dataclass(frozen=True)
+    class Late:
+        x: int
+        y: int = dataclasses.field(init=False, default=0)
+
+    for cls in (Slotted, Late):
+        with pytest.raises(TypeError, match="cannot be made by a Maker"):
+            Maker(cls)
+
+
+def test_the_decorator_and_source_asset_make_what_init_would() -> None:
+    @asset(name="b", inputs={"right": "c"}, deps=["d"], tags={"tier": "gold"}, group="g")
+    def made(left, right, context):  # noqa: ANN001, ANN202
+        """Adds.
+
+        More words."""
+        return left
+
+    expected = Asset(name="b", kind="python", inputs={"left": "left", "right": "c"}, deps=("d",), group="g",
+                     description="Adds.", tags=("tier=gold",), fn=made.fn, location=made.location,
+                     wants_context=True)
+    _same(made, expected)
+    raw = source_asset("raw", "data/raw.csv")
+    _same(raw, Asset(name="raw", kind="source", group="default", path="data/raw.csv", location=raw.location))
+
+
+def test_equal_functions_of_two_files_keep_their_own_file() -> None:
+    source = "def same(left):\n    return left\n"
+    made = []
+    for file in ("/project/one.py", "/project/two.py"):
+        scope: dict[str, object] = {}
+        exec(compile(source, file, "exec"), scope)  # equal code objects: code equality ignores the file
+        made.append(asset(scope["same"]))
+    assert made[0].fn.__code__ == made[1].fn.__code__
+    assert [item.location.file for item in made] == ["/project/one.py", "/project/two.py"]
