@@ -35,6 +35,7 @@ from assets_core.planning.plan import Plan, Status, Versions, assess, build_plan
 from assets_core.planning.selection import Selection, parse_selection
 from assets_core.planning.snapshot import Snapshot
 from assets_core.planning.state import AssetState, Catalog, MemoryCatalog, now, split_node
+from assets_core.planning.version_cache import CACHE_FILE, VersionCache
 from assets_core.planning.versioning import CodeVersioner
 from assets_core.running import observed
 from assets_core.running.alerts import AlertHook
@@ -69,8 +70,10 @@ class Project:
 
     @property
     def code_versions(self) -> dict[str, str]:
-        if self._code_versions is None:
-            self._code_versions = CodeVersioner(self.root).versions(self.graph)
+        if self._code_versions is None:  # computed once per command, with what earlier ones computed
+            cache = VersionCache.read(self.home / CACHE_FILE)
+            self._code_versions = CodeVersioner(self.root, cache).versions(self.graph)
+            cache.write(self.home / CACHE_FILE)
         return self._code_versions
 
     def nodes(self, at: datetime) -> NodeGraph:

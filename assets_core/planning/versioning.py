@@ -10,15 +10,19 @@ from __future__ import annotations
 import ast
 import hashlib
 import inspect
+import io
 import os
+import re
 import sys
 import textwrap
+import tokenize
 import types
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from assets_core.declaring.definitions import Asset
 from assets_core.imports import late_import
+from assets_core.planning.version_cache import VersionCache
 
 _CONSTANT_TYPES = (int, float, complex, str, bytes, bool, type(None))
 _LIBRARY_ROOTS = tuple({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
@@ -45,8 +49,10 @@ def _feed(h: Any, part: str | bytes) -> None:
 class CodeVersioner:
     """Computes code versions, caching the expensive parsing per code object across assets."""
 
-    def __init__(self, root: str | os.PathLike[str]):
+    def __init__(self, root: str | os.PathLike[str], cache: VersionCache | None = None):
         self.root = os.path.realpath(root)
+        self.cache = cache if cache is not None else VersionCache()
+        self._files: dict[str, tuple[str, list[str]] | None] = {}  # file -> (digest of its bytes, its lines)
         self._trees: dict[types.CodeType, tuple[str, frozenset[str]]] = {}
         self._local: dict[int, tuple[Any, bool]] = {}  # id -> (object kept alive, is it project-local?)
         self._prefixes: dict[types.CodeType, tuple[Any, tuple[str, ...]]] = {}
@@ -78,19 +84,45 @@ class CodeVersioner:
         whole = None if code.co_freevars else (code, id(fn.__globals__), kind)
         if whole is not None and whole in self._wholes:
             return self._wholes[whole]
-        prefix, names = self._prefix(fn, code)
-        hashed = prefix.copy()  # the same bytes as digest(tree, kind, *references), the tree hashed once
-        _feed(hashed, kind)
+        source = _source_code(fn)  # the code its tree is parsed from (a decorated function's, unwrapped)
+        key = self._tree_key(source)
+        names = self.cache.names(key) if key is not None else None
+        if names is None:
+            names = self._prefix(fn, source)[1]
+        references = []
         shared = True
         for name in names:
             reference, kept = self._reference(fn, code, name, seen)
             shared = shared and kept
             if reference is not None:
+                references.append(reference)
+        cached = digest(key, kind, *references) if key is not None else None
+        version = self.cache.version(cached) if cached is not None else None
+        if version is None:
+            prefix, names = self._prefix(fn, source)
+            hashed = prefix.copy()  # the same bytes as digest(tree, kind, *references), the tree hashed once
+            _feed(hashed, kind)
+            for reference in references:
                 _feed(hashed, reference)
-        version: str = hashed.hexdigest()[:32]
+            version = hashed.hexdigest()[:32]
+            if key is not None and cached is not None:
+                self.cache.remember(key, names, cached, version)
         if whole is not None and shared:
             self._wholes[whole] = version
         return version
+
+    def _tree_key(self, code: types.CodeType) -> str | None:
+        """What a function's tree is known by in the cache: its file's content and its place in it (None when
+        its file cannot be read, e.g. code made by exec)."""
+        found = self._file(code.co_filename)
+        return None if found is None else f"{found[0]}:{code.co_firstlineno}:{code.co_qualname}"
+
+    def _file(self, filename: str) -> tuple[str, list[str]] | None:
+        """A source file's digest and lines, read once per computation (the lines the trees are parsed from, so
+        a cached tree and a parsed one come from the same bytes)."""
+        if filename not in self._files:
+            self._files[filename] = _read_source(filename)
+        return self._files[filename]
 
     def _prefix(self, fn: Callable[..., Any], code: types.CodeType) -> tuple[Any, tuple[str, ...]]:
         """The hash of the function's tree, and the names it reads, sorted: once per code object (a factory
@@ -129,7 +161,8 @@ class CodeVersioner:
     def _tree(self, fn: Callable[..., Any], code: types.CodeType) -> tuple[str, frozenset[str]]:
         cached = self._trees.get(code)
         if cached is None:
-            node = _parse_function(fn)
+            found = self._file(code.co_filename)
+            node = _parse_function(fn) if found is None else _parse_lines(found[1], code)
             cached = (_dump(node), _loaded_names(node)) if node is not None else (_bytecode(code), frozenset(code.co_names))
             self._trees[code] = cached
         return cached
@@ -172,6 +205,17 @@ class CodeVersioner:
             and "site-packages" not in path
 
 
+def _source_code(fn: Callable[..., Any]) -> types.CodeType:
+    """The code object whose source is a function's (``inspect.getsource`` follows ``__wrapped__`` too)."""
+    if not hasattr(fn, "__wrapped__"):
+        return fn.__code__
+    try:
+        inner = inspect.unwrap(fn)
+    except ValueError:  # a cycle of __wrapped__
+        return fn.__code__
+    return getattr(inner, "__code__", fn.__code__)
+
+
 def _lookup(fn: Callable[..., Any], name: str) -> tuple[bool, Any]:
     """Resolve a name (or ``module.attr``) the way the function would: closure, then module globals."""
     base, _, attr = name.partition(".")
@@ -193,12 +237,43 @@ def _lookup(fn: Callable[..., Any], name: str) -> tuple[bool, Any]:
     return True, getattr(value, attr)
 
 
+def _read_source(filename: str) -> tuple[str, list[str]] | None:
+    """A Python file's digest and lines as ``inspect`` reads them (its declared encoding, universal newlines)."""
+    try:
+        with open(filename, "rb") as file:
+            data = file.read()
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        lines = io.StringIO(data.decode(encoding), newline=None).readlines()
+    except (OSError, SyntaxError, UnicodeDecodeError, LookupError):
+        return None
+    return digest(data), lines
+
+
+_DEFINITION = re.compile(r"^(\s*def\s)|(\s*async\s+def\s)|(.*(?<!\w)lambda(:|\s))|^(\s*@)")
+
+
+def _parse_lines(lines: list[str], code: types.CodeType) -> ast.AST | None:
+    """A function's normalized tree from its file's lines, found as ``inspect.getsource`` finds it."""
+    start = code.co_firstlineno - 1
+    while 0 < start < len(lines) and not _DEFINITION.match(lines[start]):
+        start -= 1
+    if not 0 <= start < len(lines):
+        return None
+    try:
+        return _parse_source(textwrap.dedent("".join(inspect.getblock(lines[start:]))))
+    except (IndexError, SyntaxError, IndentationError, tokenize.TokenError):
+        return None
+
+
 def _parse_function(fn: Callable[..., Any]) -> ast.AST | None:
     try:
-        source = textwrap.dedent(inspect.getsource(fn))
-        module = ast.parse(source)
+        return _parse_source(textwrap.dedent(inspect.getsource(fn)))
     except (OSError, TypeError, SyntaxError, IndentationError):
         return None
+
+
+def _parse_source(source: str) -> ast.AST | None:
+    module = ast.parse(source)
     for node in module.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return _normalize(node)
