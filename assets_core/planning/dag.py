@@ -20,12 +20,18 @@ class DAG(Generic[T]):
     """
 
     def __init__(self, upstream: Mapping[T, Iterable[T]]):
-        self._upstream: dict[T, tuple[T, ...]] = {node: tuple(ups) for node, ups in upstream.items()}
+        self._upstream: dict[T, tuple[T, ...]] = {node: _distinct(ups) for node, ups in upstream.items()}
         self._downstream: dict[T, list[T]] = {node: [] for node in self._upstream}
+        outside: list[T] = []  # upstream nodes not given as nodes themselves
         for node, ups in self._upstream.items():
             for up in ups:
-                self._downstream.setdefault(up, []).append(node)
-                self._upstream.setdefault(up, ())
+                following = self._downstream.get(up)
+                if following is None:
+                    following = self._downstream[up] = []
+                    outside.append(up)
+                following.append(node)
+        for up in outside:
+            self._upstream[up] = ()
         self._order: list[T] | None = None
 
     @property
@@ -71,18 +77,15 @@ class DAG(Generic[T]):
         return None
 
     def _kahn(self) -> list[T]:
-        waiting = {node: len(set(ups)) for node, ups in self._upstream.items()}
-        ready = [node for node, count in waiting.items() if count == 0]
-        order: list[T] = []
-        while ready:
-            following: list[T] = []
-            for node in ready:
-                order.append(node)
-                for down in dict.fromkeys(self._downstream.get(node, ())):
-                    waiting[down] -= 1
-                    if waiting[down] == 0:
-                        following.append(down)
-            ready = following
+        waiting = {node: len(ups) for node, ups in self._upstream.items()}  # upstream nodes are distinct
+        order = [node for node, count in waiting.items() if not count]
+        following = self._downstream
+        for node in order:  # grows while read: each level of nodes after the one before, as they become ready
+            for down in following[node]:
+                count = waiting[down] - 1
+                waiting[down] = count
+                if not count:
+                    order.append(down)
         if len(order) == len(self._upstream):
             self._order = order
         return order
@@ -115,3 +118,9 @@ class DAG(Generic[T]):
             frontier = following
             level += 1
         return seen
+
+
+def _distinct(nodes: Iterable[T]) -> tuple[T, ...]:
+    """The nodes without repeats, in order."""
+    found = tuple(nodes)
+    return found if len(found) < 2 or len(set(found)) == len(found) else tuple(dict.fromkeys(found))

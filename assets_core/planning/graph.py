@@ -42,6 +42,7 @@ class AssetGraph:
                  sensors: Mapping[str, FileSensor | Sensor] | None = None):
         self._assets = assets
         self.dag = dag
+        self._ordered: list[Asset] | None = None
         self.checks: dict[str, tuple[Check, ...]] = {}
         for item in checks:
             self.checks[item.asset] = (*self.checks.get(item.asset, ()), item)
@@ -67,11 +68,14 @@ class AssetGraph:
                 errors.append(_duplicate(item, by_name[item.name]))
                 continue
             by_name[item.name] = item
-        for item in by_name.values():
-            errors.extend(_unknown_upstreams(item, by_name))
-            errors.extend(_mapping_problems(item, by_name))
-            errors.extend(_path_problems(item))
         upstream = {name: [up for up in item.upstream if up in by_name] for name, item in by_name.items()}
+        partitioned = {name for name, item in by_name.items() if item.partitions is not None}
+        for name, item in by_name.items():
+            if len(upstream[name]) < len(item.upstream):
+                errors.extend(_unknown_upstreams(item, by_name))
+            if item.partitions is not None or not partitioned.isdisjoint(item.upstream):
+                errors.extend(_mapping_problems(item, by_name))
+                errors.extend(_path_problems(item))
         dag = DAG(upstream)
         cycle = dag.find_cycle()
         if cycle:
@@ -94,7 +98,9 @@ class AssetGraph:
         return name in self._assets
 
     def __iter__(self) -> Iterator[Asset]:
-        return (self._assets[name] for name in self.order())
+        if self._ordered is None:  # the graph never changes: its assets in order are listed once
+            self._ordered = [self._assets[name] for name in self.order()]
+        return iter(self._ordered)
 
     def __len__(self) -> int:
         return len(self._assets)
