@@ -1,24 +1,26 @@
 """Making many instances of a frozen dataclass quickly.
 
-A frozen dataclass's generated ``__init__`` sets each field through ``object.__setattr__``, one call per
-field: an :class:`~assets_core.declaring.definitions.Asset` (27 fields) took about 8 us to make, and a project
-of 100,000 assets, or a catalog of 100,000 records, makes that many at every command. :class:`Maker` makes the
-same instance by filling its ``__dict__`` at once, about ten times faster. It is the one place that bypasses
-``__init__``: tests check, for every class it serves, that what it makes equals what ``__init__`` makes, and
-that it refuses the arguments ``__init__`` refuses.
+A frozen dataclass's generated ``__init__`` sets every field through ``object.__setattr__``, one call per
+field: an :class:`~assets_core.declaring.definitions.Asset` (27 fields, most of them left at their defaults)
+took about 8 us to make, and a project of 100,000 assets makes that many at every command. :class:`Maker`
+sets only the fields that differ from their default (a field left unset reads the class attribute that holds
+its default), through the same calls, so the instance keeps the compact attribute storage CPython gives
+instances (filling a ``__dict__`` at once was faster still, but tripled each instance's memory). It is the
+one place that bypasses ``__init__``: tests check, for every class it serves, that what it makes equals what
+``__init__`` makes, field by field, and that it refuses the arguments ``__init__`` refuses.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
 
 class Maker(Generic[T]):
-    """Makes instances of one frozen dataclass (without slots) from keyword or positional field values."""
+    """Makes instances of one frozen dataclass (without slots) from keyword field values."""
 
     def __init__(self, cls: type[T]):
         fields = [f for f in dataclasses.fields(cls) if f.init]  # type: ignore[arg-type]
@@ -32,30 +34,27 @@ class Maker(Generic[T]):
                                    and f.default_factory is dataclasses.MISSING)
         self._post_init = getattr(cls, "__post_init__", None)
         late = [f.name for f in dataclasses.fields(cls) if not f.init]  # type: ignore[arg-type]
-        if "__slots__" in cls.__dict__ or (late and self._post_init is None):
-            raise TypeError(f"{cls.__name__} cannot be made by a Maker: it has slots, or fields no __post_init__ sets")
+        if "__slots__" in cls.__dict__ or (late and self._post_init is None) or any(
+                cls.__dict__.get(name, _MISSING) is not default for name, default in self._plain.items()):
+            raise TypeError(f"{cls.__name__} cannot be made by a Maker: it has slots, fields no __post_init__ sets, "
+                            "or defaults that are not class attributes")
 
     def __call__(self, **values: Any) -> T:
         """``cls(**values)``, made at once."""
-        keys = values.keys()
-        if not (self._required <= keys <= self._known):
+        if not (self._required <= values.keys() <= self._known):
             return self.cls(**values)  # raises the TypeError __init__ raises
-        state = self._plain.copy()
+        item = object.__new__(self.cls)
+        plain, missing = self._plain, _MISSING
+        for name, value in values.items():
+            if plain.get(name, missing) is not value:  # a field left at its default reads the class's
+                _set(item, name, value)
         for name, factory in self._factories:
             if name not in values:
-                state[name] = factory()
-        state.update(values)
-        return self._finish(state)
-
-    def positional(self, values: Sequence[Any]) -> T:
-        """``cls(*values)`` for a value of every field, in order, made at once."""
-        if len(values) != len(self.names):
-            return self.cls(*values)  # raises the TypeError __init__ raises
-        return self._finish(dict(zip(self.names, values)))
-
-    def _finish(self, state: dict[str, Any]) -> T:
-        item = object.__new__(self.cls)
-        object.__setattr__(item, "__dict__", state)
+                _set(item, name, factory())
         if self._post_init is not None:
             self._post_init(item)
         return item
+
+
+_MISSING = object()
+_set = object.__setattr__  # what a frozen dataclass's __init__ calls, field by field

@@ -14,7 +14,6 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
-from assets_core.frozen import Maker
 from assets_core.planning.state import FailureRecord, MaterializationRecord, ObservationRecord
 
 
@@ -102,24 +101,31 @@ def materialization_from(values: Sequence[Any]) -> MaterializationRecord:
     """The record of a row selected as :data:`MATERIALIZATION_COLUMNS`."""
     asset, run_id, data_version, code_version, upstream, location, rows, *rest = values
     schema, size, duration, metadata, partition, created_at = rest
-    return _materialization((asset, run_id, data_version, code_version, from_json(upstream), location, rows,
-                             schema_from(schema), size, duration, from_json(metadata), partition,
-                             time_from(created_at)))
+    return MaterializationRecord(
+        asset,
+        run_id,
+        data_version,
+        code_version,
+        from_json(upstream),
+        location,
+        rows,
+        schema_from(schema),
+        size,
+        duration,
+        from_json(metadata),
+        partition,
+        time_from(created_at),
+    )
 
 
 def failure_from(values: Sequence[Any]) -> FailureRecord:
     """The record of a row selected as :data:`FAILURE_COLUMNS`."""
     asset, run_id, error, traceback, attempt, partition, created_at = values
-    return _failure((asset, run_id, error, traceback, attempt, partition, time_from(created_at)))
+    return FailureRecord(asset, run_id, error, traceback, attempt, partition, time_from(created_at))
 
 
 def observation_from(values: Sequence[Any]) -> ObservationRecord:
     """The record of a row selected as :data:`OBSERVATION_COLUMNS`."""
     asset, run_id, data_version, fingerprint, partition, created_at = values
-    return _observation((asset, run_id, data_version, fingerprint, partition, time_from(created_at)))
+    return ObservationRecord(asset, run_id, data_version, fingerprint, partition, time_from(created_at))
 
-
-# A catalog of 100,000 assets decodes that many records at every command: each is made at once (see Maker).
-_materialization = Maker(MaterializationRecord).positional
-_failure = Maker(FailureRecord).positional
-_observation = Maker(ObservationRecord).positional

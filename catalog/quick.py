@@ -28,7 +28,6 @@ from assets_core.application.catalogs import sqlite_path
 from assets_core.automation.records import AutomationState, DaemonLease, Moved, RequestRecord, TickRecord
 from assets_core.collector import collector_paused
 from assets_core.errors import CatalogError
-from assets_core.frozen import Maker
 from assets_core.imports import late_import
 from assets_core.planning.state import (
     AssetState,
@@ -57,7 +56,6 @@ if TYPE_CHECKING:
     from assets_core.lineage.sql import TableLineage
     from catalog.store import SqlCatalog
 
-_state = Maker(AssetState).positional  # a catalog of 100,000 assets: made at once (see Maker)
 STATE_BATCH = 900  # names per IN (...) list: below SQLite's oldest limit of 999 bound parameters
 
 
@@ -154,7 +152,7 @@ class QuickCatalog:
         for name in names:
             record, failure, observation = made.get(name), failed.get(name), observed.get(name)
             if record is not None or failure is not None or observation is not None:
-                result[name] = _state((record, failure, observation))
+                result[name] = AssetState(record, failure, observation)
         return result
 
     def read_observed(self, assets: Iterable[str]) -> dict[str, tuple[str, str]]:

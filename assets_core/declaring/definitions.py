@@ -114,9 +114,8 @@ class Asset:
 
     def __post_init__(self) -> None:
         found = self.inputs.values()
-        # set in __dict__: a frozen instance refuses setattr, and object.__setattr__ costs more
-        self.__dict__["upstream"] = tuple(dict.fromkeys([*found, *self.deps] if self.deps else found))
-        self.__dict__["is_source"] = self.kind == "source"
+        object.__setattr__(self, "upstream", tuple(dict.fromkeys([*found, *self.deps] if self.deps else found)))
+        object.__setattr__(self, "is_source", self.kind == "source")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the asset's function directly, e.g. in a unit test."""

@@ -106,6 +106,11 @@ class AssetGraph:
         return len(self._assets)
 
     @property
+    def by_name(self) -> Mapping[str, Asset]:
+        """Every asset by name (read it, never change it: the graph was checked with these)."""
+        return self._assets
+
+    @property
     def names(self) -> list[str]:
         return list(self._assets)
 

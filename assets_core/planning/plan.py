@@ -113,12 +113,17 @@ def assess(graph: NodeGraph, state: Mapping[str, AssetState], versions: Versions
     statuses: dict[str, Status] = {}
 
     assets, plain, sources = graph.assets, graph.plain, versions.sources
+    by_name, code, lost, freshness = assets.by_name, versions.code, versions.lost, graph.freshness
 
     def version_of(node: str) -> str | None:
         return data_version(node, graph[node], state.get(node), versions)
 
     for name in graph.order(leave_out):
-        item = graph[name]
+        item = by_name.get(name) or graph[name]
+        if name in plain and _fresh_as_recorded(item, state.get(name), code[name], statuses, state, by_name,
+                                                  sources) and name not in lost and name not in freshness:
+            statuses[name] = _fresh(name)
+            continue
         if item.is_source:
             statuses[name] = _source_status(name, item, state.get(name), versions)
             continue
@@ -141,6 +146,35 @@ def assess(graph: NodeGraph, state: Mapping[str, AssetState], versions: Versions
             reasons += _overdue(own.materialization, policy.max_age, versions.now)
         statuses[name] = Status(name, _status_of(own, reasons, name in versions.lost), tuple(reasons))
     return statuses
+
+
+def _fresh_as_recorded(item: Asset, own: AssetState | None, code_version: str, statuses: Mapping[str, Status],
+                       state: Mapping[str, AssetState], by_name: Mapping[str, Asset],
+                       sources: Mapping[str, str | None]) -> bool:
+    """Whether an asset reading whole assets is fresh by the usual evidence alone: its last attempt succeeded
+    with the current code on exactly the data each upstream holds now, and every upstream is fresh. (What
+    this cannot tell, such as a lost value or a freshness policy, the caller checks; anything else goes the
+    long way, through :func:`reasons_for`, which finds the same for these.)"""
+    if own is None or own.failure is not None or item.is_source:
+        return False
+    record = own.materialization
+    if record is None or record.code_version != code_version:
+        return False
+    consumed = record.upstream_versions
+    for up in item.upstream:
+        if by_name[up].is_source:
+            now = sources.get(up)
+        elif statuses[up].status is FRESH:
+            now = state[up].materialization.data_version  # type: ignore[union-attr]  # fresh: it holds one
+        else:
+            return False
+        if now is None or consumed.get(up) != now:
+            return False
+    return True
+
+
+def _fresh(name: str) -> Status:
+    return Status(name, FRESH)
 
 
 def reasons_for(item: Asset, own: AssetState, code_version: str, upstream_versions: Mapping[str, str | None],
