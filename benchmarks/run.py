@@ -40,13 +40,16 @@ SLOW_FILE_CREATION_MS = 0.2  # above this, recent deletions are slowing file cre
 class Sizes:
     """How big each workload is, and how often each timed measurement is repeated."""
 
-    overhead: tuple[int, ...]  # asset counts; the no-op workload uses the last
+    overhead: tuple[int, ...]  # asset counts of the full materialization
+    noop: tuple[int, ...]  # asset counts of the no-op commands (each one of the overhead's)
+    status_only: int  # the asset count whose status alone is measured (never materialized: all missing)
     rows: int
     repeat: int
 
 
-FULL = Sizes(overhead=(1_000, 10_000), rows=10_000_000, repeat=3)
-QUICK = Sizes(overhead=(200,), rows=1_000_000, repeat=3)
+FULL = Sizes(overhead=(1_000, 10_000, 100_000), noop=(10_000, 100_000), status_only=1_000_000, rows=10_000_000,
+             repeat=3)
+QUICK = Sizes(overhead=(200, 2_000), noop=(200, 2_000), status_only=20_000, rows=1_000_000, repeat=3)
 
 
 @dataclass(frozen=True)
@@ -216,6 +219,7 @@ def noop(runner: Runner, n: int, repeat: int) -> dict[str, Any]:
     checks: dict[str, Callable[[Any], bool]] = {
         "status": lambda statuses: len(statuses) == n and all(s["status"] == "fresh" for s in statuses),
         "materialize": lambda result: result["status"] == "success" and not result["outcomes"],
+        "list": lambda assets: len(assets) == n,
     }
     measured = {}
     for command, check in checks.items():
@@ -240,6 +244,19 @@ def noop(runner: Runner, n: int, repeat: int) -> dict[str, Any]:
     packages = {name: median([found.get(name, 0.0) for found in imports]) for name in imports[0]}
     return {"n": n, "commands": measured, "runs": repeat, "python_startup": median(startup),
             "import_packages": dict(sorted(packages.items(), key=lambda item: -item[1]))}
+
+
+def status_only(runner: Runner, n: int) -> dict[str, Any]:
+    """``assets status`` of the layered graph of ``n`` assets never materialized (every one missing): how the
+    next growth step would fare. One run: at a million assets it takes long, and no goal is set yet."""
+    folder = WORK / f"layered_{n}"
+    workloads.write_layered(folder, n)
+    _progress(f"status of {n:,} assets never materialized")
+    process = runner.assets_command(layered_args("status", folder))
+    statuses = json.loads(process.stdout)
+    expect(len(statuses) == n and all(s["status"] == "missing" for s in statuses),
+           f"the status of {n:,} new assets did not find every one missing")
+    return {"n": n, "wall": process.wall, "rss_kib": process.max_rss_kib}
 
 
 def throughput(runner: Runner, rows: int, repeat: int) -> dict[str, Any]:
@@ -327,11 +344,12 @@ def measure(runner: Runner, sizes: Sizes, repeat: int,
     """Run every workload; return the results, the goals judged on them, and the profiles taken."""
     results: dict[str, Any] = {"overhead": [overhead(runner, n, repeat) for n in sizes.overhead]}
     results["components"] = components(runner, sizes.overhead[-1], repeat)
-    results["noop"] = noop(runner, sizes.overhead[-1], repeat)
+    results["noop"] = [noop(runner, n, repeat) for n in sizes.noop]
+    results["status_only"] = status_only(runner, sizes.status_only)
     results["throughput"] = throughput(runner, sizes.rows, repeat)
     goals = report.goals(results)
     missed = {goal.workload for goal in goals if not goal.met and not goal.reference}
-    return results, goals, profiles(runner, missed, sizes.overhead[-1]) if profile else {}
+    return results, goals, profiles(runner, missed, sizes.noop[-1]) if profile else {}
 
 
 def kept_sections(path: Path) -> str:
@@ -351,7 +369,7 @@ def kept_sections(path: Path) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes (N=200, 1M rows) for smoke-testing")
+    parser.add_argument("--quick", action="store_true", help="small sizes (N=200 and 2,000, 1M rows) for smoke-testing")
     parser.add_argument("--profile", action="store_true", help="profile each workload that misses its goal")
     parser.add_argument("--repeat", type=int, help="runs of each timed measurement (median reported)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder benchmarks/.work/run/")

@@ -224,9 +224,13 @@ def build_plan(graph: NodeGraph, selected: Collection[str], statuses: Mapping[st
     steps: list[Step] = []
     waiting: list[Step] = []
     planned: set[str] = set()
+    plain, by_name = graph.plain, graph.assets.by_name
     for name in graph.order():
         if name not in chosen:
             continue
+        if name in plain and name not in forced and not statuses[name].reasons \
+                and planned.isdisjoint(by_name[name].upstream):
+            continue  # the usual case: fresh, and nothing it reads runs
         if name in graph.plain:
             ahead = [up for up in graph.assets[name].upstream if up in planned]
         else:

@@ -4,10 +4,12 @@ catalog. No run may start twice, and with catch-up no tick may be missed."""
 from __future__ import annotations
 
 import os
+import queue
 import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -77,7 +79,14 @@ def test_a_standby_takes_over_within_two_intervals_of_the_leader_dying(tmp_path:
     catalog_path = tmp_path / ".assets" / "catalog.db"
     _wait_for(lambda: _holder(catalog_path) == leader.pid, "the first daemon to take the lease")
     standby = _daemon(tmp_path, "--interval", str(interval))
+    said: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=lambda: [said.put(line) for line in standby.stdout or ()], daemon=True)
+    reader.start()
     try:
+        # The standby has started (on a busy machine that takes a while) and seen the leader's lease:
+        lines = [said.get(timeout=120)]
+        while "standby" not in lines[-1]:
+            lines.append(said.get(timeout=120))
         time.sleep(2 * interval)
         assert _holder(catalog_path) == leader.pid  # the standby waits while the leader renews its lease
         leader.send_signal(signal.SIGKILL)
@@ -88,7 +97,9 @@ def test_a_standby_takes_over_within_two_intervals_of_the_leader_dying(tmp_path:
             lease = catalog.daemon_lease()
         assert lease is not None and (lease.started_at - killed).total_seconds() <= 2 * interval
         standby.send_signal(signal.SIGTERM)  # stops cleanly, and gives the lease up
-        out, _ = standby.communicate(timeout=60)
+        standby.wait(60)
+        reader.join(60)
+        out = "".join(lines) + "".join(said.get() for _ in range(said.qsize()))
         assert standby.returncode == 0, out
         assert "standby" in out and "stopping: SIGTERM" in out
         assert _holder(catalog_path) is None
