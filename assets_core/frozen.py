@@ -13,8 +13,8 @@ one place that bypasses ``__init__``: tests check, for every class it serves, th
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Generic, NoReturn, TypeVar
 
 T = TypeVar("T")
 
@@ -58,3 +58,37 @@ class Maker(Generic[T]):
 
 _MISSING = object()
 _set = object.__setattr__  # what a frozen dataclass's __init__ calls, field by field
+
+
+class _Empty(Mapping[Any, Any]):
+    """An empty mapping that cannot change: the default a frozen dataclass's mapping field shares among its
+    instances (a dict default would be one more dict per instance, made and set at every one)."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key: Any) -> NoReturn:
+        raise KeyError(key)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return default
+
+    def __contains__(self, key: object) -> bool:
+        return False
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "{}"
+
+    def __reduce__(self) -> str:
+        return "EMPTY"  # unpickled as this module's one instance
+
+
+EMPTY: Mapping[Any, Any] = _Empty()

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from assets_core.declaring.additions import declared_lineage, partitioned
 from assets_core.errors import DefinitionError, InvalidNameError, Location
-from assets_core.frozen import Maker
+from assets_core.frozen import EMPTY, Maker
 
 if TYPE_CHECKING:
     from assets_core.automation.conditions import Condition
@@ -85,25 +85,25 @@ class Asset:
 
     name: str
     kind: str
-    inputs: Mapping[str, str] = field(default_factory=dict)  # parameter -> upstream asset
+    inputs: Mapping[str, str] = EMPTY  # parameter -> upstream asset
     deps: tuple[str, ...] = ()  # upstreams that run first but are not passed in
     group: str = "default"
     description: str = ""
     tags: tuple[str, ...] = ()
     owners: tuple[str, ...] = ()
-    options: AssetOptions = field(default_factory=AssetOptions)
+    options: AssetOptions = AssetOptions()
     fn: Callable[..., Any] | None = None
     path: str | None = None
-    read_options: Mapping[str, Any] = field(default_factory=dict)  # passed to polars when a source is read
+    read_options: Mapping[str, Any] = EMPTY  # passed to polars when a source is read
     sql: str | None = None
     dialect: str = "duckdb"
     location: Location | None = None
-    upstream_locations: Mapping[str, Location] = field(default_factory=dict)  # where each upstream is named
+    upstream_locations: Mapping[str, Location] = EMPTY  # where each upstream is named
     problems: tuple[DefinitionError, ...] = ()
     wants_context: bool = False
     wants_previous: bool = False
     partitions: Partitions | None = None
-    windows: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # upstream asset -> partitions window
+    windows: Mapping[str, tuple[int, int]] = EMPTY  # upstream asset -> partitions window
     time_column: str | None = None  # the column that says which time partition a row belongs to
     backfill: str = "per_partition"  # or "single_run": a range of partitions in one call
     lineage: Mapping[str, tuple[str, ...]] | None = None  # declared column lineage: column -> "upstream.column"s
@@ -223,12 +223,12 @@ def _python_asset(
         wants_context=CONTEXT_PARAMETER in parameters and CONTEXT_PARAMETER not in inputs,
         wants_previous=PREVIOUS_PARAMETER in parameters and PREVIOUS_PARAMETER not in inputs,
         windows={given.name: given.window for given in inputs.values() if isinstance(given, Upstream)
-                 and given.window} if inputs else {},
+                 and given.window} or EMPTY if inputs else EMPTY,
     )
 
 
 _make_asset = Maker(Asset)
-_NO_OPTIONS = AssetOptions()
+_NO_OPTIONS = Asset.options  # the default, shared
 _SPECIAL_PARAMETERS = (CONTEXT_PARAMETER, PREVIOUS_PARAMETER)
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
 
 import pytest
 
 from assets_core.declaring.definitions import Asset, AssetOptions, RetryPolicy, asset, source_asset
 from assets_core.errors import Location
-from assets_core.frozen import Maker
+from assets_core.frozen import EMPTY, Maker
 
 
 def _same(made: object, expected: object) -> None:
@@ -39,11 +40,24 @@ def test_an_asset_made_by_keyword_equals_the_one_init_makes(arguments: dict[str,
     assert made.is_source == (arguments["kind"] == "source")
 
 
-def test_defaults_made_by_a_factory_are_new_for_each_instance() -> None:
-    make = Maker(Asset)
-    first, second = make(name="a", kind="python"), make(name="b", kind="python")
-    assert first.inputs == {} and first.inputs is not second.inputs
-    assert first.read_options is not second.read_options
+def test_a_factory_default_is_new_for_each_instance() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Listed:
+        items: list[int] = dataclasses.field(default_factory=list)
+
+    first, second = Maker(Listed)(), Maker(Listed)()
+    assert first.items == [] and first.items is not second.items
+
+
+def test_the_shared_empty_mapping_cannot_change_and_survives_pickling() -> None:
+    made = Maker(Asset)(name="a", kind="python")
+    assert made.inputs == {} and made.windows == {} and made.read_options == {} and len(made.inputs) == 0
+    assert made.windows.get("up") is None and "up" not in made.windows and list(made.windows) == []
+    with pytest.raises(TypeError):
+        made.windows["up"] = (-1, 0)  # type: ignore[index]
+    with pytest.raises(KeyError):
+        made.windows["up"]
+    assert pickle.loads(pickle.dumps(EMPTY)) is EMPTY and repr(EMPTY) == "{}"
 
 
 def test_it_refuses_what_init_refuses() -> None:
