@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import string
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
 from operator import is_, ne
@@ -61,11 +61,12 @@ class PartitionObservations(Mapping[str, Observation]):
     def __len__(self) -> int:
         return len(self.versions) - self.versions.count(None)
 
-    def data_versions(self) -> dict[str, str]:
-        """The data version of each partition that has a file."""
-        if None not in self.versions:  # the usual case: built without a Python step per partition
-            return dict(zip(self.nodes, self.versions))  # type: ignore[arg-type]
-        return {node: version for node, version in zip(self.nodes, self.versions) if version is not None}
+    def data_versions(self) -> Iterable[tuple[str, str]]:
+        """The data version of each partition that has a file, as ``(node, version)`` pairs (for ``dict.update``,
+        which takes them without a Python step per partition)."""
+        if None not in self.versions:  # the usual case
+            return zip(self.nodes, self.versions)  # type: ignore[arg-type]
+        return ((node, version) for node, version in zip(self.nodes, self.versions) if version is not None)
 
     def changed(self) -> dict[str, Observation]:
         """The observations that differ from the recorded one (or have none): the ones a run records."""
