@@ -113,7 +113,7 @@ class _Helper:
         if not self._open or size <= 0 or len(chunk) != size:
             self._open = False
             return
-        self.found.extend(found or None for found in chunk)
+        self.found.extend([found or None for found in chunk] if "" in chunk else chunk)  # "": no file
 
     def stop(self) -> None:
         """End the helper (done or not), reap it, and let go of its answers."""

@@ -10,6 +10,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -160,3 +161,28 @@ def test_recorded_partitions_line_up_with_any_keys(keys: list[str]) -> None:
     fingerprints, versions = recorded.aligned(keys)
     assert fingerprints == [f"f{key}" for key in keys] and versions == [f"v{key}" for key in keys]
     assert recorded.aligned(["a", "z"]) == (["fa", None], ["va", None])
+
+
+def test_writers_recording_partitions_of_one_source_at_once_lose_none(catalog_url: str) -> None:
+    """Four catalogs (four connections) record partitions of one source at the same time, batch after batch:
+    each reads the source's row and writes it back in one write transaction, and writers take turns."""
+    open_catalog(catalog_url).close()  # the schema first
+    failures: list[BaseException] = []
+
+    def write(writer: int) -> None:
+        try:
+            with SqlCatalog(catalog_url) as catalog:
+                for batch in range(8):
+                    catalog.record_observations([ObservationRecord("hits", f"r{writer}", f"v{writer}", f"f{batch}",
+                                                                   f"{writer}-{batch}-{i}") for i in range(25)])
+        except BaseException as error:  # noqa: BLE001  (said by the assertion below)
+            failures.append(error)
+
+    threads = [threading.Thread(target=write, args=(writer,)) for writer in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    kept = _kept(catalog_url, "hits")
+    assert len(kept) == 4 * 8 * 25 and kept == _pointed(catalog_url, "hits")
