@@ -29,7 +29,7 @@ from assets_core.declaring.sources import (
 from assets_core.imports import late_import
 from assets_core.planning.graph import AssetGraph
 from assets_core.planning.nodes import NodeGraph, latest_record, select_nodes, uses_dynamic
-from assets_core.planning.observations import PartitionObservations, source_paths
+from assets_core.planning.observations import PartitionObservations, recorded_versions, source_paths
 from assets_core.planning.partition_status import NodeMap
 from assets_core.planning.plan import Plan, Status, Versions, assess, build_plan, source_path
 from assets_core.planning.recorded import nothing_recorded
@@ -93,12 +93,16 @@ class Project:
             lasts = {name: recorded[name].aligned(nodes.keys(name)) if name in recorded
                      else nothing_recorded(nodes.keys(name)) for name in in_blocks}
             nodes.map_reads()
+            prepared = {name: recorded_versions(nodes.nodes(name), lasts[name][1]) for name in in_blocks}
             code, lost = self.code_versions, self._lost(state)
             blocks = {name: self._observe_block(self.graph[name], nodes.nodes(name), paths[name],
                                                 stats[name].result(), lasts[name]) for name in in_blocks}
-        sources = {n: o.data_version for n, o in single.items()}
-        for block in blocks.values():
-            sources.update(block.data_versions())
+        sources: dict[str, str] = {}
+        for name, block in blocks.items():  # the largest mapping is kept, the others added to it
+            current = block.data_versions(prepared[name])
+            sources, current = (current, sources) if len(current) > len(sources) else (sources, current)
+            sources.update(current)
+        sources.update((node, observation.data_version) for node, observation in single.items())
         versions = Versions(code, sources, lost, at)
         statuses = NodeMap(assess(nodes, state, versions, leave_out=blocks),
                            {name: block.statuses() for name, block in blocks.items()})

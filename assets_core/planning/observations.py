@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import string
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
 from operator import is_, ne
@@ -61,12 +61,24 @@ class PartitionObservations(Mapping[str, Observation]):
     def __len__(self) -> int:
         return len(self.versions) - self.versions.count(None)
 
-    def data_versions(self) -> Iterable[tuple[str, str]]:
-        """The data version of each partition that has a file, as ``(node, version)`` pairs (for ``dict.update``,
-        which takes them without a Python step per partition)."""
-        if None not in self.versions:  # the usual case
-            return zip(self.nodes, self.versions)  # type: ignore[arg-type]
-        return ((node, version) for node, version in zip(self.nodes, self.versions) if version is not None)
+    def data_versions(self, recorded: dict[str, str | None] | None = None) -> dict[str, str]:
+        """The data version of each partition that has a file: ``recorded`` (each node's last recorded version,
+        :func:`recorded_versions`, made while the files were stat'ed) brought up to date in place, a step only
+        per partition whose version changed; without it, made here the same way.
+
+        >>> block = PartitionObservations(("e[1]", "e[2]", "e[3]"), ["1", "2", "3"], ["f", None, "g"],
+        ...                               ["v1", None, "w3"], ["f", "f", None], ["v1", "v2", None])
+        >>> block.data_versions(), block.data_versions(recorded_versions(block.nodes, block.last_versions))
+        ({'e[1]': 'v1', 'e[3]': 'w3'}, {'e[1]': 'v1', 'e[3]': 'w3'})
+        """
+        found = recorded if recorded is not None else recorded_versions(self.nodes, self.last_versions)
+        nodes, versions = self.nodes, self.versions
+        for index in self._differing(versions, self.last_versions):
+            found[nodes[index]] = versions[index]
+        if None in versions:  # no file now: no version (whether one was recorded or not)
+            for index in compress(range(len(versions)), map(is_, versions, repeat(None))):
+                del found[nodes[index]]
+        return found  # type: ignore[return-value]  # no None left
 
     def changed(self) -> dict[str, Observation]:
         """The observations that differ from the recorded one (or have none): the ones a run records."""
@@ -100,6 +112,12 @@ class PartitionObservations(Mapping[str, Observation]):
     def _differing(now: Sequence[str | None], last: Sequence[str | None]) -> Iterator[int]:
         """The indexes where two columns differ, found without a Python step per partition."""
         return compress(range(len(now)), map(ne, now, last))
+
+
+def recorded_versions(nodes: Sequence[str], last_versions: Sequence[str | None]) -> dict[str, str | None]:
+    """Each node's last recorded data version (None: none), by node, for
+    :meth:`PartitionObservations.data_versions` to bring up to date."""
+    return dict(zip(nodes, last_versions))
 
 
 def source_paths(item: Asset, keys: Sequence[str], root: str) -> list[str]:
