@@ -25,6 +25,7 @@ import socket
 import threading
 import urllib.parse
 import uuid
+import weakref
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,7 +33,7 @@ from typing import Any
 from assets_core.collector import collector_paused
 from assets_core.errors import ProjectError
 from assets_core.imports import late_import
-from assets_core.running.remote import WorkerDied, perform
+from assets_core.running.remote import WorkerDied, keep_capturing, perform
 
 CONNECT_SECONDS = 10  # how long a run waits for the Dask scheduler it is pointed at
 WATCH_SECONDS = 0.5  # how often the run asks the scheduler which workers the cluster has
@@ -41,13 +42,15 @@ PLACE_SECONDS = 30  # how long placing a performer on a worker may take before i
 
 class Performer:
     """One run's tasks on one Dask worker (a Dask actor, made on the worker): each runs in the worker's own
-    threads, as its tasks would."""
+    threads, as its tasks would. While it lives (the run holds it), prints and log records of the worker's
+    attempts go to their asset without the capture being set up for each."""
 
     def __init__(self) -> None:
         with late_import():
             from distributed import get_worker
 
         self._threads = get_worker().executors["default"]
+        weakref.finalize(self, keep_capturing())
 
     async def perform(self, task: Any) -> Any:
         """Run a task (see :func:`~assets_core.running.remote.perform`) and answer with what it sent back."""
@@ -116,7 +119,13 @@ class DaskBackend:
         self._closed = False
         self._free = 0  # threads of the workers in use that run no task of this run
         self._woken = False  # the event loop is told to send waiting tasks (once is enough)
-        self._place(self._client.nthreads())  # type: ignore[no-untyped-call]
+        threads = self._client.nthreads()  # type: ignore[no-untyped-call]
+        unplaced = self._place(threads) if threads else None  # a cluster without workers: tasks wait for some
+        if unplaced is not None:  # before the run is recorded, as a cluster out of reach
+            self._client.close()  # type: ignore[no-untyped-call]
+            if self._cluster is not None:
+                self._cluster.close()
+            raise unplaced
         self._stop = threading.Event()
         self._watcher = threading.Thread(target=self._watch, name="dask-workers", daemon=True)
         self._watcher.start()
@@ -235,8 +244,10 @@ class DaskBackend:
                 self._lose(worker)
             self._place(threads)
 
-    def _place(self, threads: dict[str, int]) -> None:
-        """Place this run's performer on each worker listed that has none yet, then send them tasks."""
+    def _place(self, threads: dict[str, int]) -> ProjectError | None:
+        """Place this run's performer on each worker listed that has none yet, then send them tasks. When no
+        worker has one after that, say why (None: some have): when the placing failed (its class cannot be
+        loaded there, say), the waiting tasks fail with that reason rather than wait for ever."""
         with late_import():
             from distributed import wait
 
@@ -244,12 +255,14 @@ class DaskBackend:
             new = {address: count for address, count in threads.items()
                    if address not in self._workers and address not in self._gone and not self._closed}
         if not new:
-            return
+            return None
         placing = {address: self._client.submit(Performer, actor=True, workers=[address], allow_other_workers=False,
                                                 key=f"assets-performer-{uuid.uuid4().hex}", pure=False)
                    for address in new}
         with contextlib.suppress(TimeoutError):
             wait(list(placing.values()), timeout=PLACE_SECONDS)  # type: ignore[no-untyped-call]
+        errors = [performer.exception() for performer in placing.values()  # type: ignore[no-untyped-call]
+                  if performer.status == "error"]
         with self._lock:
             for address, performer in placing.items():
                 if performer.status == "finished" and not self._closed:
@@ -257,7 +270,21 @@ class DaskBackend:
                     self._free += new[address]
                 else:  # not placed (the worker died meanwhile, or is busy): tried again at the next watch
                     performer.release()  # type: ignore[no-untyped-call]
+            failed = self._waiting if errors and not self._workers else collections.deque()
+            if failed:
+                self._waiting = collections.deque()
         self._loop.add_callback(self._pump)
+        if self._workers:
+            return None
+        if not errors:  # busy with other work, or unable to read the task (Dask then never answers)
+            return ProjectError(f"no Dask worker took the run's performer within {PLACE_SECONDS} s: they are busy, "
+                                "or cannot load this framework (install the project's environment on them)")
+        error = ProjectError(f"cannot run the tasks on the Dask workers: the run's performer could not be placed "
+                             f"on them ({type(errors[0]).__name__}: {errors[0]}); the scheduler and the workers "
+                             "need the project's environment (this framework, the project's imports) installed")
+        for _, outer in failed:
+            _settle(outer, error=error)
+        return error
 
 
 def _settle(outer: Future[Any], result: Any = None, error: BaseException | None = None) -> None:

@@ -121,3 +121,73 @@ def test_a_closed_backend_takes_no_task_and_cancels_those_waiting(tmp_path: Path
         with pytest.raises(ProjectError, match="closed"):
             backend.submit(task)
     workspace.catalog.close()
+
+
+def test_a_kept_capture_stays_on_between_attempts_and_ends_when_released() -> None:
+    import sys
+
+    from assets_core.running.capture import capture
+
+    original = sys.stdout
+    release = remote.keep_capturing()
+    try:
+        assert sys.stdout is not original  # routed to the asset of the thread that prints, if any
+        with remote._capturing:  # an attempt begins and ends
+            pass
+        assert sys.stdout is not original
+        with capture() as captured:
+            print("inside an attempt")
+        assert captured.lines == [("INFO", "inside an attempt")]
+    finally:
+        release()
+        release()  # a second call does nothing
+    assert sys.stdout is original
+
+
+def _forbid_the_framework_here() -> None:
+    import sys
+
+    sys.modules["assets_core.running.dask_backend"] = None  # type: ignore[assignment]  # importing it fails
+
+
+def test_a_cluster_whose_workers_cannot_load_the_framework_makes_no_run_and_never_hangs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker that cannot read a task never answers Dask: the run gives up on it after PLACE_SECONDS."""
+    from distributed import Client
+
+    from assets_core.errors import ProjectError
+    from assets_core.running import dask_backend
+
+    monkeypatch.setattr(dask_backend, "PLACE_SECONDS", 3)
+    _project(tmp_path)
+    workspace = open_workspace(Options(project=str(tmp_path)))
+    with _cluster(1) as cluster, Client(cluster) as client:
+        client.run(_forbid_the_framework_here)
+        with pytest.raises(ProjectError, match="no Dask worker took the run's performer within 3 s"):
+            usecases.materialize(workspace, ["quick"], executor="dask", dask_address=cluster.scheduler_address)
+    assert workspace.catalog.list_runs(limit=5) == []
+    workspace.catalog.close()
+
+
+def _break_the_performer_here() -> None:
+    from assets_core.running import dask_backend
+
+    def broken() -> None:
+        raise RuntimeError("this worker cannot capture")
+
+    dask_backend.keep_capturing = broken  # type: ignore[assignment]
+
+
+def test_a_performer_that_fails_on_the_workers_makes_no_run_and_says_why(tmp_path: Path) -> None:
+    from distributed import Client
+
+    from assets_core.errors import ProjectError
+
+    _project(tmp_path)
+    workspace = open_workspace(Options(project=str(tmp_path)))
+    with _cluster(1) as cluster, Client(cluster) as client:
+        client.run(_break_the_performer_here)
+        with pytest.raises(ProjectError, match="could not be placed on them .RuntimeError: this worker cannot capture"):
+            usecases.materialize(workspace, ["quick"], executor="dask", dask_address=cluster.scheduler_address)
+    assert workspace.catalog.list_runs(limit=5) == []
+    workspace.catalog.close()
