@@ -191,3 +191,12 @@ def test_a_performer_that_fails_on_the_workers_makes_no_run_and_says_why(tmp_pat
             usecases.materialize(workspace, ["quick"], executor="dask", dask_address=cluster.scheduler_address)
     assert workspace.catalog.list_runs(limit=5) == []
     workspace.catalog.close()
+
+
+def test_a_worker_answers_a_task_it_cannot_run_with_the_reason_and_never_raises() -> None:
+    import pickle
+
+    from assets_core.running.dask_backend import _answer
+
+    kind, why = pickle.loads(_answer(b"not a pickled task"))
+    assert kind == "error" and "UnpicklingError" in why
