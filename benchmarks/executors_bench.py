@@ -243,7 +243,7 @@ def render(meta: dict[str, Any], cpu: dict[str, Any], over: dict[str, Any]) -> s
         (f"| `--executor dask` (local cluster started by the run: one single-threaded worker per core) | "
          f"{median['dask_local']:.2f} s | {per['dask_local'] * 1e3:.2f} ms | - |"),
     ]
-    cpu, workers = over["cpu"], over["cluster_workers"]
+    spent, workers = over["cpu"], over["cluster_workers"]
     header = (
         f"`{meta['command']}`, {meta['started']:%Y-%m-%d %H:%M} UTC, {meta['seconds']:.0f} s; {meta['cpu']}, "
         f"{meta['cores']}; Python {meta['python']}, dask {meta['dask']}, distributed {meta['distributed']}; "
@@ -274,9 +274,9 @@ def render(meta: dict[str, Any], cpu: dict[str, Any], over: dict[str, Any]) -> s
         f"{median['dask_local'] - median['dask']:.2f} s.")
     where = (
         "Where a run against the existing cluster spends its CPU (medians over the rounds): the coordinating "
-        f"process {cpu['dask']:.2f} s (the no-op status {cpu['noop']:.2f} s, the threads run, assets included, "
-        f"{cpu['threads']:.2f} s), the {workers} workers {cpu['dask_workers']:.2f} s "
-        f"({cpu['dask_workers'] / over['n'] * 1e3:.1f} ms per asset: loading the definitions once, reading the "
+        f"process {spent['dask']:.2f} s (the no-op status {spent['noop']:.2f} s, the threads run, assets included, "
+        f"{spent['threads']:.2f} s), the {workers} workers {spent['dask_workers']:.2f} s "
+        f"({spent['dask_workers'] / over['n'] * 1e3:.1f} ms per asset: loading the definitions once, reading the "
         "inputs from storage, the function, writing the value, answering the call, and the ticks an idle Dask "
         "worker makes anyway). Each task is a call straight to a worker that has a thread free, not a task of "
         "the Dask scheduler, which only placed the run's performer on each worker at the start.")
