@@ -26,6 +26,7 @@ import logging
 import pickle
 import socket
 import threading
+import time
 import urllib.parse
 import uuid
 import weakref
@@ -94,7 +95,6 @@ class DaskBackend:
     def __init__(self, address: str | None, workers: int) -> None:
         try:
             with late_import(), collector_paused():
-                import dask
                 from distributed import Client, LocalCluster
                 from distributed.core import send_recv
 
@@ -111,9 +111,8 @@ class DaskBackend:
                 _reachable(address)
                 self._client = Client(address, timeout=f"{CONNECT_SECONDS}s")  # type: ignore[no-untyped-call]
             else:
-                with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-                    self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                                 dashboard_address=None, silence_logs=logging.ERROR)  # type: ignore[no-untyped-call]
+                self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                             dashboard_address=None, silence_logs=logging.ERROR)  # type: ignore[no-untyped-call]
                 self._client = Client(self._cluster)  # type: ignore[no-untyped-call]
         except BaseException as error:
             if self._cluster is not None:  # started, then the client failed: not left running
@@ -133,6 +132,7 @@ class DaskBackend:
         self._closed = False
         self._free = 0  # threads of the workers in use that run no task of this run
         self._woken = False  # the event loop is told to send waiting tasks (once is enough)
+        self._stop = threading.Event()
         threads = self._client.nthreads()  # type: ignore[no-untyped-call]
         unplaced = self._place(threads) if threads else None  # a cluster without workers: tasks wait for some
         if unplaced is not None:  # before the run is recorded, as a cluster out of reach
@@ -140,7 +140,6 @@ class DaskBackend:
             if self._cluster is not None:
                 self._cluster.close()
             raise unplaced
-        self._stop = threading.Event()
         self._watcher = threading.Thread(target=self._watch, name="dask-workers", daemon=True)
         self._watcher.start()
 
@@ -278,8 +277,11 @@ class DaskBackend:
         placing = {address: self._client.submit(Performer, actor=True, workers=[address], allow_other_workers=False,
                                                 key=f"assets-performer-{uuid.uuid4().hex}", pure=False)
                    for address in new}
-        with contextlib.suppress(TimeoutError):
-            wait(list(placing.values()), timeout=PLACE_SECONDS)  # type: ignore[no-untyped-call]
+        deadline = time.monotonic() + PLACE_SECONDS
+        while time.monotonic() < deadline and not self._stop.is_set():  # a closing run waits no longer
+            with contextlib.suppress(TimeoutError):
+                wait(list(placing.values()), timeout=WATCH_SECONDS)  # type: ignore[no-untyped-call]
+                break
         errors = [performer.exception() for performer in placing.values()  # type: ignore[no-untyped-call]
                   if performer.status == "error"]
         with self._lock:
