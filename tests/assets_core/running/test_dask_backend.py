@@ -83,7 +83,7 @@ def test_a_task_whose_worker_leaves_the_cluster_while_it_runs_fails_and_never_ha
         run.start()
         pid_file = tmp_path / "stuck.pid"
         deadline = time.monotonic() + 60
-        while not pid_file.exists():
+        while not (pid_file.exists() and pid_file.read_text().strip()):  # written whole, not just created
             assert time.monotonic() < deadline, "the asset never started"
             time.sleep(0.05)
         pid = int(pid_file.read_text())
