@@ -214,7 +214,8 @@ class DaskBackend:
                 pool.reuse(worker.address, comm)
         except (OSError, asyncio.CancelledError) as error:  # died, or left the cluster (cancelled by the watch)
             self._lose(worker)
-            why = f"{type(error).__name__}: {error}" if str(error) else "it left the cluster"
+            left = isinstance(error, asyncio.CancelledError)
+            why = "it left the cluster" if left else f"{type(error).__name__}: {error}"
             _settle(outer, error=WorkerDied(f"the Dask worker {worker.address} running it died ({why})"))
         except BaseException as error:  # noqa: BLE001 - told to the run as this attempt's failure
             _settle(outer, error=error)
