@@ -94,7 +94,7 @@ class Runner:
         installed = Path(sys.executable).parent / "assets"
         self.assets = [str(installed)] if installed.exists() else [sys.executable, "-m", "tui.cli.main"]
         self._count = 0
-        self.started = 0.0  # the clock time (time.time) at which the last command started
+        self.cpu = 0.0  # the CPU seconds (user + system) of the last command's process
 
     def command(self, args: list[str]) -> tuple[float, Any]:
         """Wall time of ``assets ARGS`` (with ``--json``), and its parsed output."""
@@ -102,10 +102,11 @@ class Runner:
         self._count += 1
         out_path, err_path = (self.work / f"command-{self._count}.{kind}" for kind in ("out", "err"))
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
-            begun, self.started = time.perf_counter(), time.time()
+            begun = time.perf_counter()
             process = subprocess.Popen([*self.assets, *args], stdout=out, stderr=err, env=self.env, cwd=self.work)
-            _, status, _ = os.wait4(process.pid, 0)
+            _, status, usage = os.wait4(process.pid, 0)
             wall = time.perf_counter() - begun
+        self.cpu = usage.ru_utime + usage.ru_stime
         code = os.waitstatus_to_exitcode(status)
         if code != 0:
             raise BenchmarkError(f"assets {' '.join(args)} exited with {code}:\n{err_path.read_text()[-3000:]}")
@@ -174,6 +175,7 @@ def _assets_cpu(home: Path, names: list[str]) -> list[float]:
 
 
 def overhead(runner: Runner, work: Path, n: int, repeat: int, cores: int) -> dict[str, Any]:
+    import psutil  # type: ignore[import-untyped]  # a dependency of distributed
     from distributed import Client, LocalCluster
 
     folder = work / "layered"
@@ -182,9 +184,9 @@ def overhead(runner: Runner, work: Path, n: int, repeat: int, cores: int) -> dic
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,  # type: ignore[no-untyped-call]
                       dashboard_address=None) as cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
         address = cluster.scheduler_address
-        client.get_task_stream()  # the scheduler records every task's times from now on, whoever sent it
+        workers = [psutil.Process(pid) for pid in client.run(os.getpid).values()]
         variants: dict[str, list[float]] = {"noop": [], "threads": [], "dask": [], "dask_local": []}
-        streams = []
+        cpu: dict[str, list[float]] = {"noop": [], "threads": [], "dask": [], "dask_workers": []}
         homes = iter(range(1_000_000))
         for attempt in range(1, repeat + 1):  # interleaved: a drift of the machine touches every variant alike
             _progress(f"overhead: {n} trivial assets, round {attempt}/{repeat}")
@@ -193,35 +195,29 @@ def overhead(runner: Runner, work: Path, n: int, repeat: int, cores: int) -> dic
             if len(statuses) != n:
                 raise BenchmarkError(f"status listed {len(statuses)} assets, not {n}")
             variants["noop"].append(wall)
+            cpu["noop"].append(runner.cpu)
             for variant, extra in (("threads", ["--executor", "threads"]),
                                    ("dask", ["--executor", "dask", "--dask-address", address]),
                                    ("dask_local", ["--executor", "dask"])):
+                before = _cpu(workers)
                 variants[variant].append(materialize(runner, folder, folder / f"home-{next(homes)}", n, *extra))
+                if variant in cpu:
+                    cpu[variant].append(runner.cpu)
                 if variant == "dask":
-                    tasks = client.get_task_stream(start=runner.started)
-                    streams.append(_stream(tasks, runner.started, variants[variant][-1], n))
-        workers = len(cluster.scheduler.workers)
+                    cpu["dask_workers"].append(_cpu(workers) - before)
+        count = len(cluster.scheduler.workers)
     medians = {name: statistics.median(walls) for name, walls in variants.items()}
     # Per asset from each round's own no-op (the median of those), so that a slow round is compared with itself.
     per_asset = {name: statistics.median((walls[i] - variants["noop"][i]) / n for i in range(repeat))
                  for name, walls in variants.items() if name != "noop"}
-    stream = {key: statistics.median(s[key] for s in streams) for key in streams[0]}
     return {"n": n, "width": workloads.layer_width(n), "repeat": repeat, "walls": variants, "median": medians,
-            "per_asset": per_asset, "cluster_workers": workers, "cores": cores, "stream": stream}
+            "per_asset": per_asset, "cluster_workers": count, "cores": cores,
+            "cpu": {name: statistics.median(seconds) for name, seconds in cpu.items()}}
 
 
-def _stream(tasks: list[dict[str, Any]], begun: float, wall: float, n: int) -> dict[str, float]:
-    """What the cluster's workers did during one run, from the scheduler's task stream: seconds computing
-    tasks (the worker's ``perform``: loading the definitions for its first task, reading the inputs from
-    storage, the function, writing its value), and when the first task started and the last one ended."""
-    spans = [(s["start"], s["stop"]) for task in tasks for s in task["startstops"] if s["action"] == "compute"]
-    if len(spans) != n:
-        raise BenchmarkError(f"the cluster computed {len(spans)} tasks during the run, not {n}")
-    computing = sorted(stop - start for start, stop in spans)
-    return {"compute": sum(computing), "compute_median": statistics.median(computing),
-            "before_first": min(start for start, _ in spans) - begun,
-            "tasks_span": max(stop for _, stop in spans) - min(start for start, _ in spans),
-            "after_last": begun + wall - max(stop for _, stop in spans)}
+def _cpu(processes: list[Any]) -> float:
+    """The CPU seconds (user + system) the processes have used so far."""
+    return sum(sum(process.cpu_times()[:2]) for process in processes)
 
 
 def render(meta: dict[str, Any], cpu: dict[str, Any], over: dict[str, Any]) -> str:
@@ -247,8 +243,7 @@ def render(meta: dict[str, Any], cpu: dict[str, Any], over: dict[str, Any]) -> s
         (f"| `--executor dask` (local cluster started by the run: one single-threaded worker per core) | "
          f"{median['dask_local']:.2f} s | {per['dask_local'] * 1e3:.2f} ms | - |"),
     ]
-    stream, workers = over["stream"], over["cluster_workers"]
-    idle = 1 - stream["compute"] / (workers * stream["tasks_span"])
+    spent, workers = over["cpu"], over["cluster_workers"]
     header = (
         f"`{meta['command']}`, {meta['started']:%Y-%m-%d %H:%M} UTC, {meta['seconds']:.0f} s; {meta['cpu']}, "
         f"{meta['cores']}; Python {meta['python']}, dask {meta['dask']}, distributed {meta['distributed']}; "
@@ -271,21 +266,20 @@ def render(meta: dict[str, Any], cpu: dict[str, Any], over: dict[str, Any]) -> s
         "the project and reporting its status, i.e. saving the definitions, planning, scheduling, each asset's "
         "function (a 10-row polars frame from its two upstreams: microseconds), storing each value as Parquet, "
         "recording it in the SQLite catalog, printing the result; for Dask also importing `distributed`, "
-        "connecting the client, sending each task, the workers loading the definitions once per run and reading "
-        "each input back from storage (Dask workers get no values in memory). What is not: Python start-up, and "
+        "connecting the client, placing the run's performer on each worker, sending each task straight to a "
+        "worker, the workers loading the definitions once per run and reading each input back from storage "
+        "(Dask workers get no values in memory). What is not: Python start-up, and "
         "the imports and the loading of the definitions in the coordinating process that the no-op makes too. "
         "The local cluster's start-up and shut-down, measured as the difference between the two Dask rows: "
         f"{median['dask_local'] - median['dask']:.2f} s.")
     where = (
-        "Where a run against the existing cluster spends its time (the scheduler's task stream, medians over the "
-        f"rounds): the first task started {stream['before_first']:.2f} s after the command began (start-up, "
-        f"imports, loading, connecting the client), the {over['n']} tasks took {stream['tasks_span']:.2f} s from "
-        f"the first start to the last end, and the command ended {stream['after_last']:.2f} s after the last "
-        "task (its result, the last catalog writes, closing, exit). The workers computed for "
-        f"{stream['compute']:.2f} s in all ({stream['compute_median'] * 1e3:.1f} ms per task, median: loading the "
-        "definitions for the first task, reading the inputs from storage, the function, writing the value), "
-        f"so the {workers} workers were idle {idle:.0%} of the tasks' span, waiting for the coordinating process "
-        "to take a result and send the next task.")
+        "Where a run against the existing cluster spends its CPU (medians over the rounds): the coordinating "
+        f"process {spent['dask']:.2f} s (the no-op status {spent['noop']:.2f} s, the threads run, assets included, "
+        f"{spent['threads']:.2f} s), the {workers} workers {spent['dask_workers']:.2f} s "
+        f"({spent['dask_workers'] / over['n'] * 1e3:.1f} ms per asset: loading the definitions once, reading the "
+        "inputs from storage, the function, writing the value, answering the call, and the ticks an idle Dask "
+        "worker makes anyway). Each task is a call straight to a worker that has a thread free, not a task of "
+        "the Dask scheduler, which only placed the run's performer on each worker at the start.")
     return "\n".join([
         BEGIN, "## Executors", "", header, "",
         f"### CPU-bound: {cpu['count']} independent assets of pure-Python work", "",

@@ -7,8 +7,10 @@
    same query and writes one Parquet file per partition (goal: at most 1.5x at 1,000 days, 10 million rows).
 
     python benchmarks/partitions_bench.py [--hours 100000] [--partitions 10000] [--days 1000] [--rows 10000000]
+                                          [--only status|backfill|single_run ...] [--no-write]
 
-Writes its own section of RESULTS.md. Absolute times drift on a shared machine: read them with its load.
+Writes its own section of RESULTS.md (unless --no-write or --only: then it only prints it). The projects stay
+under benchmarks/.work/partitions/ (``hourly`` is the status's), for profiling a command in them. Absolute times drift on a shared machine: read them with its load.
 """
 
 from __future__ import annotations
@@ -164,34 +166,45 @@ def single_run(days: int, rows: int) -> dict[str, float]:
     return {"days": days, "rows": rows, "ours": ours[1], "plain": plain[1], "ratio": ours[1] / plain[1]}
 
 
+PARTS = ("status", "backfill", "single_run")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hours", type=int, default=100_000)
     parser.add_argument("--partitions", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=1_000)
     parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--only", choices=PARTS, action="append",
+                        help="run only this part (repeatable); implies --no-write")
+    parser.add_argument("--no-write", action="store_true", help="print the section, leave RESULTS.md as it is")
     args = parser.parse_args()
-    status = hourly_status(args.hours)
-    filled = backfill(args.partitions)
-    split = single_run(args.days, args.rows)
+    parts = args.only or PARTS
+    status = hourly_status(args.hours) if "status" in parts else None
+    filled = backfill(args.partitions) if "backfill" in parts else None
+    split = single_run(args.days, args.rows) if "single_run" in parts else None
     moment = datetime.now(timezone.utc)
     lines = [BEGIN, "## Partitions", "",
              f"`python benchmarks/partitions_bench.py --hours {args.hours} --partitions {args.partitions} --days {args.days} --rows {args.rows}`, "
              f"{moment:%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()[0]:.2f}; whole commands, fresh processes; each status the median of 3, run once the files are written back to disk.",
-             "", "| measure | goal | measured |", "|---|---|---|",
-             f"| `assets status`, hourly source of {status['hours']:,} partitions and a daily reader, all fresh "
-             f"| < 1 s | {status['fresh']:.2f} s |",
-             f"| the same with {status['stale_days']} days stale | < 1 s | {status['stale']:.2f} s |",
-             f"| of which the floor: start-up and imports / one `stat` per file | - | {status['start_up']:.2f} s / "
-             f"{status['stat']:.2f} s |",
-             f"| backfill of {filled['partitions']:,} trivial partitions: the whole command (start-up, planning, "
-             f"running, storing, recording) per partition | < 1 ms framework | {filled['per_partition_ms']:.2f} ms |",
-             f"| no-op `assets status` after it | - | {filled['noop_status']:.2f} s |",
-             f"| single-run SQL backfill of {split['days']:,} days, {split['rows']:,} rows, whole command / a plain "
-             f"polars script writing one Parquet file per day | <= 1.5x | {split['ratio']:.2f}x "
-             f"({split['ours']:.2f} s / {split['plain']:.2f} s) |", END]
-    section = "\n".join(lines)
-    report.write_section(RESULTS, BEGIN, END, section)
+             "", "| measure | goal | measured |", "|---|---|---|"]
+    if status is not None:
+        lines += [f"| `assets status`, hourly source of {status['hours']:,} partitions and a daily reader, all fresh "
+                  f"| < 1 s | {status['fresh']:.2f} s |",
+                  f"| the same with {status['stale_days']} days stale | < 1 s | {status['stale']:.2f} s |",
+                  f"| of which the floor: start-up and imports / one `stat` per file | - | {status['start_up']:.2f} s / "
+                  f"{status['stat']:.2f} s |"]
+    if filled is not None:
+        lines += [f"| backfill of {filled['partitions']:,} trivial partitions: the whole command (start-up, planning, "
+                  f"running, storing, recording) per partition | < 1 ms framework | {filled['per_partition_ms']:.2f} ms |",
+                  f"| no-op `assets status` after it | - | {filled['noop_status']:.2f} s |"]
+    if split is not None:
+        lines += [f"| single-run SQL backfill of {split['days']:,} days, {split['rows']:,} rows, whole command / a plain "
+                  f"polars script writing one Parquet file per day | <= 1.5x | {split['ratio']:.2f}x "
+                  f"({split['ours']:.2f} s / {split['plain']:.2f} s) |"]
+    section = "\n".join([*lines, END])
+    if not args.no_write and not args.only:
+        report.write_section(RESULTS, BEGIN, END, section)
     print(section)
 
 

@@ -3,7 +3,8 @@ pointers, and automation's state, ticks, requested runs and daemon lease.
 
 History tables (materialization, failure, observation, event) only ever grow. ``asset_state`` holds, per
 asset, the ids of its latest records; it is updated in the same transaction as each record, so reading the
-state of every asset is one join rather than a scan of history.
+state of every asset is one join rather than a scan of history. ``observed_partitions`` repeats the latest
+observations of a partitioned source's partitions as one row per source, for commands that read them all.
 
 Some columns are named after words that SQLModel or pydantic reserve (``schema``, ``metadata``); their
 Python attributes carry a suffix and the SQL columns keep the plain name.
@@ -178,6 +179,19 @@ class ObservationRow(CatalogModel, table=True):
     created_at: datetime = Field(sa_type=UtcDateTime)
 
 
+class ObservedPartitionsRow(CatalogModel, table=True):
+    """The latest observation of every observed partition of one source, kept together (``catalog.observed``):
+    the same ones ``asset_state`` points at for each of its partitions, updated in the same transactions, but
+    read as one row rather than one joined row per partition."""
+
+    __tablename__ = "observed_partitions"
+
+    asset: str = Field(primary_key=True)
+    keys: str = Field(sa_type=Text)  # JSON lists, one item per partition, in the same order
+    fingerprints: str = Field(sa_type=Text)
+    data_versions: str = Field(sa_type=Text)
+
+
 class EventRow(CatalogModel, table=True):
     """A log line or a lifecycle event of a run, optionally about one asset."""
 
@@ -326,6 +340,7 @@ RUN = table_of(RunRow)
 MATERIALIZATION = table_of(MaterializationRow)
 FAILURE = table_of(FailureRow)
 OBSERVATION = table_of(ObservationRow)
+OBSERVED_PARTITIONS = table_of(ObservedPartitionsRow)
 EVENT = table_of(EventRow)
 ASSET_STATE = table_of(AssetStateRow)
 META = table_of(MetaRow)
@@ -359,4 +374,5 @@ TABLES: tuple[Table, ...] = (
     TICK,
     RUN_REQUEST,
     DAEMON_LEASE,
+    OBSERVED_PARTITIONS,
 )

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Select, bindparam, func, or_, select
 from assets_core.collector import collector_paused
 from assets_core.errors import CatalogError, did_you_mean
 from assets_core.imports import late_import
+from assets_core.planning.recorded import RecordedPartitions
 from assets_core.planning.state import AssetState, CheckRecord, Event, MaterializationRecord
 from catalog.decode import failure_from, from_json, materialization_from, maybe_time_from, observation_from, time_from
 from catalog.models import (
@@ -20,8 +21,10 @@ from catalog.models import (
     FAILURE,
     MATERIALIZATION,
     OBSERVATION,
+    OBSERVED_PARTITIONS,
     RUN,
 )
+from catalog.observed import COLUMNS, by_source
 from catalog.quick import STATE_BATCH
 from catalog.records import (
     EVENT_COLUMNS,
@@ -81,19 +84,12 @@ def _read_state(connection: Connection, names: Sequence[str]) -> dict[str, Asset
     return {name: found[name] for name in names if name in found}
 
 
-def read_observed(connection: Connection, names: Sequence[str]) -> dict[str, tuple[str, str]]:
-    """The last observation of every partition of the named sources, as (fingerprint, data version)."""
-    found: dict[str, tuple[str, str]] = {}
+def read_observed(connection: Connection, names: Sequence[str]) -> dict[str, RecordedPartitions]:
+    """The last observation of every observed partition of the named sources, by source."""
     with collector_paused():
-        for name in names:
-            prefix = f"{name}["
-            rows = connection.execute(
-                select(ASSET_STATE.c.asset, OBSERVATION.c.fingerprint, OBSERVATION.c.data_version)
-                .join(OBSERVATION, OBSERVATION.c.id == ASSET_STATE.c.observation_id)
-                .where(ASSET_STATE.c.asset.startswith(prefix, autoescape=True))).all()
-            found.update((node, (fingerprint, version)) for node, fingerprint, version in rows
-                         if node.startswith(prefix))
-    return found
+        rows = connection.execute(select(OBSERVED_PARTITIONS.c.asset, *(OBSERVED_PARTITIONS.c[c] for c in COLUMNS))
+                                  .where(OBSERVED_PARTITIONS.c.asset.in_(names))).all() if names else []
+        return by_source(rows)
 
 
 def _state_from(row: Sequence[Any]) -> AssetState:

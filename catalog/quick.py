@@ -19,7 +19,6 @@ import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from operator import itemgetter
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,7 @@ from assets_core.automation.records import AutomationState, DaemonLease, Moved, 
 from assets_core.collector import collector_paused
 from assets_core.errors import CatalogError
 from assets_core.imports import late_import
+from assets_core.planning.recorded import RecordedPartitions
 from assets_core.planning.state import (
     AssetState,
     BackfillRecord,
@@ -48,6 +48,8 @@ from catalog.decode import (
     observation_from,
 )
 from catalog.messages import BUSY_TIMEOUT_MS, explain
+from catalog.observed import SELECT as SELECT_OBSERVED
+from catalog.observed import by_source
 from catalog.version import DEFINITIONS_DIGEST, SCHEMA_VERSION, definitions_digest
 from catalog.views import DefinitionView, RunView
 
@@ -71,10 +73,6 @@ _RECORDS = tuple(
     for table, columns, decode in (("materialization", MATERIALIZATION_FIELDS, materialization_from),
                                    ("failure", FAILURE_FIELDS, failure_from),
                                    ("observation", OBSERVATION_FIELDS, observation_from)))
-
-
-_OBSERVED = ('SELECT s.asset, o.fingerprint, o.data_version FROM asset_state AS s '
-             'JOIN observation AS o ON o.id = s.observation_id WHERE s.asset >= ? AND s.asset < ?')
 
 
 def open_catalog(url: str) -> WorkspaceCatalog:
@@ -155,14 +153,13 @@ class QuickCatalog:
                 result[name] = AssetState(record, failure, observation)
         return result
 
-    def read_observed(self, assets: Iterable[str]) -> dict[str, tuple[str, str]]:
-        """The last observation of every partition of the named sources, as (fingerprint, data version)."""
-        found: dict[str, tuple[str, str]] = {}
-        with self._lock, collector_paused(), self._snapshot():
-            for name in assets:  # a partition's node is 'name[key]': the keys between 'name[' and 'name\\'
-                rows = self._fetch(_OBSERVED, [f"{name}[", f"{name}\\"])
-                found.update(zip(map(itemgetter(0), rows), map(itemgetter(1, 2), rows)))
-        return found
+    def read_observed(self, assets: Iterable[str]) -> dict[str, RecordedPartitions]:
+        """The last observation of every observed partition of the named sources, by source."""
+        names = list(dict.fromkeys(assets))
+        if not names:
+            return {}
+        with self._lock, collector_paused():
+            return by_source(self._fetch(SELECT_OBSERVED.format(marks=", ".join("?" * len(names))), names))
 
     def save_definitions(self, definitions: Sequence[DefinitionView]) -> bool:
         """Store the definitions unless they are the ones already stored; return whether it wrote."""

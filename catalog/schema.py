@@ -14,9 +14,11 @@ from sqlalchemy import Connection, inspect, select, text, update
 from sqlalchemy.engine import URL
 
 from assets_core.errors import CatalogError
+from assets_core.planning.recorded import RecordedPartitions
 from catalog.engine import describe
 from catalog.messages import HOW_TO_MOVE
 from catalog.models import (
+    ASSET_STATE,
     AUTOMATION_STATE,
     BACKFILL,
     CHECK_RESULT,
@@ -27,11 +29,13 @@ from catalog.models import (
     LEASE,
     META,
     OBSERVATION,
+    OBSERVED_PARTITIONS,
     RUN,
     RUN_REQUEST,
     TABLES,
     TICK,
 )
+from catalog.observed import encode
 from catalog.version import SCHEMA_VERSION
 
 Migration = Callable[[Connection], None]
@@ -79,8 +83,23 @@ def _add_automation(connection: Connection) -> None:
         table.create(connection, checkfirst=True)
 
 
+def _add_observed_partitions(connection: Connection) -> None:
+    """Version 5 to 6: the latest observations of each source's partitions, one row per source, filled from the
+    observations ``asset_state`` points at."""
+    OBSERVED_PARTITIONS.create(connection, checkfirst=True)
+    rows = connection.execute(
+        select(OBSERVATION.c.asset, OBSERVATION.c.partition, OBSERVATION.c.fingerprint, OBSERVATION.c.data_version)
+        .join(ASSET_STATE, ASSET_STATE.c.observation_id == OBSERVATION.c.id)
+        .where(OBSERVATION.c.partition != "").order_by(OBSERVATION.c.asset, ASSET_STATE.c.asset))
+    by_asset: dict[str, list[tuple[str, str, str]]] = {}
+    for asset, key, fingerprint, version in rows:
+        by_asset.setdefault(asset, []).append((key, fingerprint, version))
+    for asset, found in by_asset.items():
+        connection.execute(OBSERVED_PARTITIONS.insert().values(**encode(asset, RecordedPartitions.of(found))))
+
+
 MIGRATIONS: tuple[Migration, ...] = (_create_missing_tables, _add_column_lineage, _add_leases_checks_and_run_plans,
-                                     _add_partitions, _add_automation)
+                                     _add_partitions, _add_automation, _add_observed_partitions)
 
 
 SCHEMA_LOCK = 0x617373657473  # PostgreSQL's advisory lock taken around schema changes ("assets")

@@ -26,6 +26,7 @@ with collector_paused():
     from sqlalchemy import Connection, select
 
     from assets_core.errors import CatalogError
+    from assets_core.planning.recorded import RecordedPartitions
     from assets_core.planning.state import (
         AssetState,
         BackfillRecord,
@@ -39,7 +40,7 @@ with collector_paused():
         now,
     )
     from assets_core.running.recovery import is_dead
-    from catalog import partitions, queries
+    from catalog import observed, partitions, queries
     from catalog.automation import AutomationRecords
     from catalog.decode import maybe_time_from, time_from, to_utc
     from catalog.engine import WRITE, create_catalog_engine, describe, parse_url, translated_errors
@@ -144,8 +145,8 @@ class SqlCatalog(AutomationRecords):
         with self._read() as connection:
             return queries.read_state(connection, names)
 
-    def read_observed(self, assets: Iterable[str]) -> dict[str, tuple[str, str]]:
-        """The last observation of every partition of the named sources, as (fingerprint, data version)."""
+    def read_observed(self, assets: Iterable[str]) -> dict[str, RecordedPartitions]:
+        """The last observation of every observed partition of the named sources, by source."""
         with self._read() as connection:
             return queries.read_observed(connection, list(dict.fromkeys(assets)))
 
@@ -193,6 +194,7 @@ class SqlCatalog(AutomationRecords):
         with self._transaction() as transaction:
             found = transaction.insert_returning_ids(OBSERVATION, [observation_values(record) for record in records])
             _point(transaction, {record.node: {"observation_id": row} for record, row in zip(records, found, strict=True)})
+            observed.record(transaction, records)
 
     def end_run(self, run_id: str, status: str) -> None:
         """Record the run's final status and end time, and release every lease it still holds.

@@ -9,7 +9,7 @@ from dataclasses import fields
 
 from catalog.views import DefinitionView
 
-SCHEMA_VERSION = 5  # see catalog.schema for how to change it
+SCHEMA_VERSION = 6  # see catalog.schema for how to change it
 DEFINITIONS_DIGEST = "definitions_digest"  # catalog_meta key: what the stored definitions were made from
 
 

@@ -29,9 +29,10 @@ from assets_core.declaring.sources import (
 from assets_core.imports import late_import
 from assets_core.planning.graph import AssetGraph
 from assets_core.planning.nodes import NodeGraph, latest_record, select_nodes, uses_dynamic
-from assets_core.planning.observations import LastObserved, PartitionObservations, source_paths
+from assets_core.planning.observations import PartitionObservations, recorded_versions, source_paths
 from assets_core.planning.partition_status import NodeMap
 from assets_core.planning.plan import Plan, Status, Versions, assess, build_plan, source_path
+from assets_core.planning.recorded import nothing_recorded
 from assets_core.planning.selection import Selection, parse_selection
 from assets_core.planning.snapshot import Snapshot
 from assets_core.planning.state import AssetState, Catalog, MemoryCatalog, now, split_node
@@ -91,15 +92,20 @@ class Project:
             stats = {name: stack.enter_context(stat_files(found)) for name, found in paths.items()}
             state = self.catalog.read_state(nodes.order(leave_out=in_blocks))  # ... the catalog is read
             single = self._observe(nodes, state)
-            last_observed = self.catalog.read_observed(in_blocks)
-            lasts = {name: LastObserved.of(last_observed, nodes.nodes(name)) for name in in_blocks}
+            recorded = self.catalog.read_observed(in_blocks)
+            lasts = {name: recorded[name].aligned(nodes.keys(name)) if name in recorded
+                     else nothing_recorded(nodes.keys(name)) for name in in_blocks}
             nodes.map_reads()
+            prepared = {name: recorded_versions(nodes.nodes(name), lasts[name][1]) for name in in_blocks}
             code, lost = self.code_versions, self._lost(state)
             blocks = {name: self._observe_block(self.graph[name], nodes.nodes(name), paths[name],
                                                 stats[name].result(), lasts[name]) for name in in_blocks}
-        sources = {n: o.data_version for n, o in single.items()}
-        for block in blocks.values():
-            sources.update(block.data_versions())
+        sources: dict[str, str] = {}
+        for name, block in blocks.items():  # the largest mapping is kept, the others added to it
+            current = block.data_versions(prepared[name])
+            sources, current = (current, sources) if len(current) > len(sources) else (sources, current)
+            sources.update(current)
+        sources.update((node, observation.data_version) for node, observation in single.items())
         versions = Versions(code, sources, lost, at)
         statuses = NodeMap(assess(nodes, state, versions, leave_out=blocks),
                            {name: block.statuses() for name, block in blocks.items()})
@@ -248,11 +254,12 @@ class Project:
         return observations
 
     def _observe_block(self, item: Asset, nodes: tuple[str, ...], paths: list[str], fingerprints: list[str | None],
-                       last: LastObserved) -> PartitionObservations:
+                       last: tuple[list[str | None], list[str | None]]) -> PartitionObservations:
         """Observe a source with one file per partition (``nodes[i]``'s file is ``paths[i]``, its fingerprint
-        now ``fingerprints[i]``) as one block of columns, beside what was last observed of each."""
-        versions = observe_files(item, self.root, paths, fingerprints, last.fingerprints, last.versions)
-        return PartitionObservations(nodes, paths, fingerprints, versions, last.recorded, partial(source_path, item=item))
+        now ``fingerprints[i]``) as one block of columns, beside the fingerprint and version last recorded of
+        each (``last``)."""
+        versions = observe_files(item, self.root, paths, fingerprints, *last)
+        return PartitionObservations(nodes, paths, fingerprints, versions, *last, partial(source_path, item=item))
 
 
 def _observed_in_block(item: Asset) -> bool:

@@ -20,10 +20,12 @@ The result is the same as :func:`stat_here` would give, file for file.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-from collections.abc import Sequence
 from stat import S_ISREG
+
+if __name__ != "__main__":  # not in the helper, which starts sooner without them (subprocess: 10-20 ms)
+    import subprocess
+    from collections.abc import Sequence
 
 HELPER_FROM = 20_000  # fewer files than this are stat'ed here: starting a helper costs more than it saves
 CHUNK = 1000  # paths the helper answers at once, and this process stats between two looks at the answers
@@ -111,7 +113,7 @@ class _Helper:
         if not self._open or size <= 0 or len(chunk) != size:
             self._open = False
             return
-        self.found.extend(found or None for found in chunk)
+        self.found.extend([found or None for found in chunk] if "" in chunk else chunk)  # "": no file
 
     def stop(self) -> None:
         """End the helper (done or not), reap it, and let go of its answers."""

@@ -72,13 +72,18 @@ def observe(item: Asset, root: str | os.PathLike[str], previous: tuple[str, str]
         "\n".join(f"{f}\t{s.st_size}\t{s.st_mtime_ns}" for f, s in stats).encode()).hexdigest()[:32]
     if previous is not None and previous[0] == fingerprint:
         return Observation(previous[1], fingerprint, tuple(map(str, files)))
+    return Observation(data_version(files, root), fingerprint, tuple(map(str, files)))
+
+
+def data_version(files: Sequence[str | os.PathLike[str]], root: str | os.PathLike[str]) -> str:
+    """The data version of what ``files`` hold: their paths (relative to ``root``) and contents, hashed."""
     h = hashlib.sha256()
     for file in files:
         h.update(os.path.relpath(file, root).encode() + b"\0")
         with open(file, "rb") as handle:
             while block := handle.read(1 << 20):
                 h.update(block)
-    return Observation(h.hexdigest()[:32], fingerprint, tuple(map(str, files)))
+    return h.hexdigest()[:32]
 
 
 GLOB_CHARACTERS = frozenset("*?[")
@@ -92,15 +97,24 @@ def observe_files(item: Asset, root: str | os.PathLike[str], paths: Sequence[str
     Return each partition's data version now (None: no file).
 
     A file whose size and modification time are unchanged is not read again: the partitions whose fingerprint
-    changed are found without a Python step per partition, and only those are looked at.
+    changed are found without a Python step per partition, and only those are read (each one's data version
+    as :func:`observe` finds it; None if the file went away meanwhile).
 
     >>> observe_files(None, "/", ["/a", "/b", "/c"], ["1:1", None, None], ["1:1", "1:1", None], ["v", "w", None])
     ['v', None, None]
     """
     versions = list(last_versions)
     for index in compress(range(len(versions)), map(ne, fingerprints, last_fingerprints)):
-        versions[index] = None if fingerprints[index] is None else observe(item, root, None, paths[index]).data_version
+        versions[index] = None if fingerprints[index] is None else _read_version(paths[index], root)
     return versions
+
+
+def _read_version(path: str, root: str | os.PathLike[str]) -> str | None:
+    """One file's data version (None: it is gone, or no longer a file)."""
+    try:
+        return data_version([path], root)
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
 
 
 def read_source(item: Asset, files: tuple[Path, ...], lazy: bool = False) -> Any:

@@ -11,8 +11,8 @@ import os
 import string
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
-from operator import is_, itemgetter
+from itertools import compress, repeat
+from operator import is_, ne
 
 from assets_core.declaring.definitions import Asset
 from assets_core.declaring.sources import Observation
@@ -20,17 +20,15 @@ from assets_core.planning.partition_status import PartitionStatuses
 from assets_core.planning.plan import MISSING, STALE, Reason, ReasonKind, Status, source_path
 from assets_core.planning.state import node_name
 
-Recorded = tuple[str, str]  # (fingerprint, data version) of a partition's last recorded observation
-
 
 @dataclass(frozen=True, eq=False)
 class PartitionObservations(Mapping[str, Observation]):
     """What each partition's file holds now (``versions[i]`` is None when partition ``nodes[i]`` has no file),
-    beside what the catalog last recorded of it (``recorded[i]``, None when nothing). As a mapping: the
-    observation of each partition with a file.
+    beside what the catalog last recorded of it (``last_fingerprints[i]`` and ``last_versions[i]``, None when
+    nothing). As a mapping: the observation of each partition with a file.
 
     >>> found = PartitionObservations(("e[1]", "e[2]"), ["e_1.csv", "e_2.csv"], ["4:1", None], ["v1", None],
-    ...                               [("4:0", "v1"), None], lambda node: "e_?.csv")
+    ...                               ["4:0", None], ["v1", None], lambda node: "e_?.csv")
     >>> list(found), found["e[1]"].data_version, found.changed(), found.data_changed()
     (['e[1]'], 'v1', {'e[1]': Observation(data_version='v1', fingerprint='4:1', paths=('e_1.csv',))}, False)
     >>> [(s.asset, s.status.value) for s in found.statuses().unusual.values()]
@@ -41,7 +39,8 @@ class PartitionObservations(Mapping[str, Observation]):
     paths: Sequence[str]
     fingerprints: Sequence[str | None]
     versions: Sequence[str | None]
-    recorded: Sequence[Recorded | None]
+    last_fingerprints: Sequence[str | None]
+    last_versions: Sequence[str | None]
     pattern: Callable[[str], str] | None = None  # node -> the path its file is looked for at (said when none)
     _index: dict[str, int] | None = field(default=None, repr=False)
 
@@ -62,31 +61,46 @@ class PartitionObservations(Mapping[str, Observation]):
     def __len__(self) -> int:
         return len(self.versions) - self.versions.count(None)
 
-    def data_versions(self) -> dict[str, str]:
-        """The data version of each partition that has a file."""
-        if None not in self.versions:  # the usual case: built without a Python step per partition
-            return dict(zip(self.nodes, self.versions))  # type: ignore[arg-type]
-        return {node: version for node, version in zip(self.nodes, self.versions) if version is not None}
+    def data_versions(self, recorded: dict[str, str | None] | None = None) -> dict[str, str]:
+        """The data version of each partition that has a file: ``recorded`` (each node's last recorded version,
+        :func:`recorded_versions`, made while the files were stat'ed) brought up to date in place, a step only
+        per partition whose version changed; without it, made here the same way.
+
+        >>> block = PartitionObservations(("e[1]", "e[2]", "e[3]"), ["1", "2", "3"], ["f", None, "g"],
+        ...                               ["v1", None, "w3"], ["f", "f", None], ["v1", "v2", None])
+        >>> block.data_versions(), block.data_versions(recorded_versions(block.nodes, block.last_versions))
+        ({'e[1]': 'v1', 'e[3]': 'w3'}, {'e[1]': 'v1', 'e[3]': 'w3'})
+        """
+        found = recorded if recorded is not None else recorded_versions(self.nodes, self.last_versions)
+        nodes, versions = self.nodes, self.versions
+        for index in self._differing(versions, self.last_versions):
+            found[nodes[index]] = versions[index]
+        if None in versions:  # no file now: no version (whether one was recorded or not)
+            for index in compress(range(len(versions)), map(is_, versions, repeat(None))):
+                del found[nodes[index]]
+        return found  # type: ignore[return-value]  # no None left
 
     def changed(self) -> dict[str, Observation]:
         """The observations that differ from the recorded one (or have none): the ones a run records."""
-        return {node: self[node] for node, last, fingerprint, version
-                in zip(self.nodes, self.recorded, self.fingerprints, self.versions)
-                if version is not None and last != (fingerprint, version)}
+        differ = set(self._differing(self.versions, self.last_versions))
+        differ.update(self._differing(self.fingerprints, self.last_fingerprints))
+        return {self.nodes[index]: self[self.nodes[index]] for index in sorted(differ)
+                if self.versions[index] is not None}
 
     def data_changed(self) -> bool:
         """Whether any partition's file holds other data than recorded (a file only touched keeps its version)."""
-        return any(version is not None and (last is None or last[1] != version)
-                   for last, version in zip(self.recorded, self.versions))
+        return any(self.versions[index] is not None for index in self._differing(self.versions, self.last_versions))
 
     def statuses(self) -> PartitionStatuses:
         """Each partition fresh, unless its file is missing, not observed yet, or changed since observed."""
-        unusual = {index: self._unusual(self.nodes[index], version, last)
-                   for index, (last, version) in enumerate(zip(self.recorded, self.versions))
-                   if last is None or last[1] != version}
-        return PartitionStatuses(self.nodes, unusual)
+        unusual = {index: self._unusual(index) for index in self._differing(self.versions, self.last_versions)}
+        if None in self.versions:  # a file missing, and never recorded either: found by no comparison
+            unusual.update((index, self._unusual(index)) for index in compress(range(len(self.versions)),
+                                                                             map(is_, self.versions, repeat(None))))
+        return PartitionStatuses(self.nodes, dict(sorted(unusual.items())))
 
-    def _unusual(self, node: str, version: str | None, last: tuple[str, str] | None) -> Status:
+    def _unusual(self, index: int) -> Status:
+        node, version, last = self.nodes[index], self.versions[index], self.last_versions[index]
         if version is None:
             path = self.pattern(node) if self.pattern is not None else "?"
             return Status(node, MISSING, (Reason(ReasonKind.MISSING, f"no file matches '{path}'"),))
@@ -94,26 +108,16 @@ class PartitionObservations(Mapping[str, Observation]):
             return Status(node, STALE, (Reason(ReasonKind.SOURCE_CHANGED, "not observed yet"),))
         return Status(node, STALE, (Reason(ReasonKind.SOURCE_CHANGED, "its files changed since last observed"),))
 
-
-@dataclass(frozen=True)
-class LastObserved:
-    """The last recorded observation of each partition of a block source, as columns (None: none recorded)."""
-
-    recorded: list[Recorded | None]
-    fingerprints: list[str | None]
-    versions: list[str | None]
-
-    @classmethod
-    def of(cls, found: Mapping[str, Recorded], nodes: Sequence[str]) -> LastObserved:
-        """The columns of ``nodes`` (in order) from the recorded observations ``found``, made without a Python
-        step per partition."""
-        pairs = list(map(found.get, nodes, repeat(_NOTHING)))
-        unseen = any(map(is_, pairs, repeat(_NOTHING)))  # by identity: no comparison of strings with None
-        recorded = [None if pair is _NOTHING else pair for pair in pairs] if unseen else pairs
-        return cls(recorded, list(map(itemgetter(0), pairs)), list(map(itemgetter(1), pairs)))  # type: ignore[arg-type]
+    @staticmethod
+    def _differing(now: Sequence[str | None], last: Sequence[str | None]) -> Iterator[int]:
+        """The indexes where two columns differ, found without a Python step per partition."""
+        return compress(range(len(now)), map(ne, now, last))
 
 
-_NOTHING = (None, None)  # what a partition never observed gets
+def recorded_versions(nodes: Sequence[str], last_versions: Sequence[str | None]) -> dict[str, str | None]:
+    """Each node's last recorded data version (None: none), by node, for
+    :meth:`PartitionObservations.data_versions` to bring up to date."""
+    return dict(zip(nodes, last_versions))
 
 
 def source_paths(item: Asset, keys: Sequence[str], root: str) -> list[str]:

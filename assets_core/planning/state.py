@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
+from assets_core.planning.recorded import RecordedPartitions
+
 
 def now() -> datetime:
     """The current time, timezone-aware in UTC (every recorded time is)."""
@@ -207,9 +209,9 @@ class StateReader(Protocol):
         """The state of each named asset that has any (assets with no record are left out)."""
         ...
 
-    def read_observed(self, assets: Iterable[str]) -> dict[str, tuple[str, str]]:
-        """For every observed partition of the named (partitioned source) assets, its node's last recorded
-        observation as ``(fingerprint, data version)``: what observing its files again is compared with."""
+    def read_observed(self, assets: Iterable[str]) -> dict[str, RecordedPartitions]:
+        """For each named (partitioned source) asset with an observed partition, every such partition's last
+        recorded observation, as columns: what observing its files again is compared with."""
         ...
 
     def asset_history(self, asset: str, limit: int = 50) -> list[MaterializationRecord]:
@@ -317,12 +319,13 @@ class MemoryCatalog:
         with self._lock:
             return {name: self._state[name] for name in assets if name in self._state}
 
-    def read_observed(self, assets: Iterable[str]) -> dict[str, tuple[str, str]]:
+    def read_observed(self, assets: Iterable[str]) -> dict[str, RecordedPartitions]:
         wanted = set(assets)
         with self._lock:
-            return {node: (own.observation.fingerprint, own.observation.data_version)
-                    for node, own in self._state.items()
-                    if own.observation is not None and "[" in node and split_node(node)[0] in wanted}
+            found = [own.observation for own in self._state.values() if own.observation is not None
+                     and own.observation.partition and own.observation.asset in wanted]
+        return {name: RecordedPartitions.of((o.partition, o.fingerprint, o.data_version) for o in found
+                                            if o.asset == name) for name in dict.fromkeys(o.asset for o in found)}
 
     def asset_history(self, asset: str, limit: int = 50) -> list[MaterializationRecord]:
         with self._lock:

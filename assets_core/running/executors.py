@@ -9,14 +9,9 @@ fails the attempt it was running, which is retried as the asset's retry policy s
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import functools
-import logging
-import socket
 import threading
-import urllib.parse
-import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from dataclasses import replace
@@ -30,9 +25,6 @@ from assets_core.imports import late_import
 from assets_core.planning.state import now
 from assets_core.running.attempts import retry_delay
 from assets_core.running.runs import FAILED, Outcome
-
-CONNECT_SECONDS = 10  # how long a run waits for the Dask scheduler it is pointed at
-SEND_INTERVAL = 0.001  # seconds a Dask client may hold what it sends the scheduler, to batch it (Dask's: 0.01)
 
 
 class Attempts(Protocol):
@@ -207,147 +199,6 @@ class ProcessBackend:
         self._pool.close(abandon)
 
 
-class DaskBackend:
-    """Tasks on a ``dask.distributed`` cluster: the one at ``address``, or a local one started for the run
-    with one single-threaded worker process per core (where a worker that dies fails its task at once,
-    rather than after Dask's own three tries).
-
-    No more tasks than the cluster has worker threads (of a local cluster: its live workers' now) are handed
-    to it at once; the others wait here, cancellable. A worker then holds no task besides the one it runs, so
-    one that dies takes no other task down with it, and the loop's order decides what runs next. A slot is
-    given to the next task as soon as the cluster says a task ended; its result is fetched meanwhile, by other
-    threads than Dask's callback thread (a fetch there would hold up every other task's)."""
-
-    FETCHERS = 4  # threads fetching results from the workers
-
-    def __init__(self, address: str | None, workers: int) -> None:
-        try:
-            with late_import():
-                import dask
-                from distributed import Client, LocalCluster
-                from distributed.scheduler import KilledWorker
-
-                from assets_core.running.remote import WorkerDied, perform
-        except ImportError as error:
-            raise ProjectError(f"the dask executor needs dask.distributed, which is not installed ({error}); "
-                               "install it with: pip install 'assets[dask]'") from error
-        self._perform, self._killed, self._died = perform, KilledWorker, WorkerDied
-        self._cluster: Any = None
-        try:
-            if address:
-                _reachable(address)
-                self._client = Client(address, timeout=f"{CONNECT_SECONDS}s")  # type: ignore[no-untyped-call]
-            else:
-                with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-                    self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                                 dashboard_address=None, silence_logs=logging.ERROR)  # type: ignore[no-untyped-call]
-                self._client = Client(self._cluster)  # type: ignore[no-untyped-call]
-        except BaseException as error:
-            if self._cluster is not None:  # started, then the client failed: not left running
-                self._cluster.close()
-            if not isinstance(error, (OSError, TimeoutError)):
-                raise
-            where = f"the Dask scheduler at {address}" if address else "a local Dask cluster"
-            raise ProjectError(f"cannot reach {where} ({error}); start the scheduler ('dask scheduler') and "
-                               "its workers, fix --dask-address / ASSETS_DASK_ADDRESS, or leave it out to "
-                               "start a local cluster") from error
-        _send_promptly(self._client)
-        self._capacity = self.capacity()
-        self._lock = threading.Lock()
-        self._waiting: collections.deque[tuple[Any, Future[Any]]] = collections.deque()
-        self._sent = 0
-        self._closed = False
-        self._fetchers = ThreadPoolExecutor(self.FETCHERS, thread_name_prefix="dask-results")
-
-    def capacity(self) -> Callable[[], int]:
-        """The cluster's worker threads: of a local cluster, those of its live workers at each call (a worker
-        that died is not counted while it restarts); of another cluster, as many as it has now."""
-        if self._cluster is not None:
-            scheduler = self._cluster.scheduler
-            return lambda: sum(worker.nthreads for worker in list(scheduler.workers.values()))
-        threads = sum(self._client.nthreads().values())  # type: ignore[no-untyped-call]
-        return lambda: threads
-
-    def submit(self, task: Any) -> Future[Any]:
-        outer: Future[Any] = Future()
-        with self._lock:
-            self._waiting.append((task, outer))
-        self._pump()
-        return outer
-
-    def _pump(self) -> None:
-        """Hand waiting tasks to the cluster while it has room (never less than one: a cluster whose workers
-        are all restarting gets a task to wait for them)."""
-        while True:
-            with self._lock:
-                if not self._waiting or self._sent >= max(1, self._capacity()):
-                    return
-                task, outer = self._waiting.popleft()
-                if not outer.set_running_or_notify_cancel():  # cancelled while it waited
-                    continue
-                self._sent += 1
-            try:
-                remote = self._client.submit(self._perform, task, pure=False, key=f"{task.node}-{uuid.uuid4().hex}")
-            except BaseException as error:  # noqa: BLE001 - this task fails (cannot be sent, client closed)
-                with self._lock:
-                    self._sent -= 1
-                outer.set_exception(error)
-                continue
-            remote.add_done_callback(functools.partial(self._ended, outer))  # type: ignore[no-untyped-call]
-
-    def _ended(self, outer: Future[Any], remote: Any) -> None:
-        """A task ended on the cluster (Dask's callback thread): its slot goes to the next, its result is
-        fetched elsewhere."""
-        with self._lock:
-            self._sent -= 1
-        self._fetchers.submit(self._transfer, remote, outer)
-        self._pump()
-
-    def _transfer(self, remote: Any, outer: Future[Any]) -> None:
-        try:
-            outer.set_result(remote.result())
-        except self._killed as error:
-            outer.set_exception(self._died(f"the Dask worker running it died ({error})"))
-        except BaseException as error:  # noqa: BLE001 - told to the run as this attempt's failure
-            outer.set_exception(error)
-
-    def close(self, abandon: bool) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            waiting, self._waiting = list(self._waiting), collections.deque()
-        for _, outer in waiting:
-            outer.cancel()
-        try:
-            self._fetchers.shutdown(wait=not abandon)
-            self._client.close()  # type: ignore[no-untyped-call]
-        finally:
-            if self._cluster is not None:
-                self._cluster.close()
-
-
-def _send_promptly(client: Any) -> None:
-    """Have the client send each task to the scheduler within :data:`SEND_INTERVAL` of its submission. Dask's
-    client batches its messages for up to 10 ms, which pays when thousands of tasks are submitted at once; here
-    tasks go one at a time, as slots free, so that wait only delays each one (by 5 to 10 ms a task, measured
-    from its submission to its start in the overhead benchmark)."""
-    comm = getattr(client, "scheduler_comm", None)  # a client that reconnects gets Dask's interval again
-    if comm is not None and hasattr(comm, "interval"):
-        comm.interval = SEND_INTERVAL
-
-
-def _reachable(address: str) -> None:
-    """Fail at once when a TCP scheduler address refuses connections (the client would retry until its timeout).
-
-    >>> _reachable("inproc://somewhere")  # other protocols are left to the client
-    """
-    parsed = urllib.parse.urlsplit(address if "://" in address else f"tcp://{address}")
-    if parsed.scheme != "tcp" or not parsed.hostname or parsed.port is None:
-        return
-    socket.create_connection((parsed.hostname, parsed.port), timeout=CONNECT_SECONDS).close()
-
-
 def start(executor: str, workers: int, dask_address: str | None, run: Callable[[str], list[Outcome]],
           task: Callable[[str], Any], policy: Callable[[str], RetryPolicy],
           checks: Callable[[str], Mapping[str, Check]], from_files: bool = True) -> Attempts:
@@ -362,5 +213,8 @@ def start(executor: str, workers: int, dask_address: str | None, run: Callable[[
     if executor == "processes":
         return Remote(ProcessBackend(workers), task, policy, checks)
     if executor == "dask":
+        with late_import():
+            from assets_core.running.dask_backend import DaskBackend
+
         return Remote(DaskBackend(dask_address, workers), task, policy, checks)
     raise ProjectError(f"unknown executor '{executor}'; choose one of {', '.join(EXECUTORS)}")

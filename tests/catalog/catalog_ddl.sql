@@ -211,6 +211,13 @@ CREATE TABLE daemon_lease (
 	heartbeat_at DATETIME NOT NULL,
 	PRIMARY KEY ("key")
 );
+CREATE TABLE observed_partitions (
+	asset VARCHAR NOT NULL,
+	keys TEXT NOT NULL,
+	fingerprints TEXT NOT NULL,
+	data_versions TEXT NOT NULL,
+	PRIMARY KEY (asset)
+);
 -- postgresql
 CREATE TABLE catalog_meta (
 	key VARCHAR NOT NULL,
@@ -422,4 +429,11 @@ CREATE TABLE daemon_lease (
 	started_at TIMESTAMP WITH TIME ZONE NOT NULL,
 	heartbeat_at TIMESTAMP WITH TIME ZONE NOT NULL,
 	PRIMARY KEY (key)
+);
+CREATE TABLE observed_partitions (
+	asset VARCHAR NOT NULL,
+	keys TEXT NOT NULL,
+	fingerprints TEXT NOT NULL,
+	data_versions TEXT NOT NULL,
+	PRIMARY KEY (asset)
 );

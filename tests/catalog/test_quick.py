@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 
 from assets_core.application.catalogs import sqlite_path
 from assets_core.errors import CatalogError
+from assets_core.planning.recorded import RecordedPartitions
 from assets_core.planning.state import MemoryCatalog, ObservationRecord
 from catalog import DefinitionView, SqlCatalog, open_catalog, sqlite_url
 from catalog.quick import STATE_BATCH, QuickCatalog
@@ -177,9 +178,11 @@ def test_the_observed_partitions_of_sources_read_the_same_from_every_catalog(tmp
     with SqlCatalog(sqlite_url(path)) as full:
         full.record_observations(records)
     memory.record_observations(records)
-    expected = {"hits[2026-01-01]": ("f2026-01-01", "v2026-01-01"), "hits[2026-01-02]": ("f2b", "v2b")}
+    expected = {"hits": RecordedPartitions(["2026-01-01", "2026-01-02"], ["f2026-01-01", "f2b"], ["v2026-01-01", "v2b"])}
     with open_catalog(sqlite_url(path)) as quick, SqlCatalog(sqlite_url(path)) as full:
         assert isinstance(quick, QuickCatalog)
         assert quick.read_observed(["hits"]) == full.read_observed(["hits"]) == memory.read_observed(["hits"]) \
             == expected
-        assert quick.read_observed(["hits_x", "nothing"]) == full.read_observed(["hits_x"]) == {"hits_x[k]": ("fx", "vx")}
+        assert quick.read_observed(["hits_x", "nothing"]) == full.read_observed(["hits_x"]) \
+            == {"hits_x": RecordedPartitions(["k"], ["fx"], ["vx"])}
+        assert quick.read_observed([]) == full.read_observed([]) == {}

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from assets_core.declaring import file_stats
 from assets_core.declaring.file_stats import stat_files, stat_here
 
 
@@ -117,3 +119,20 @@ def test_a_line_not_yet_whole_is_not_taken(tmp_path: Path) -> None:
     with stat_files(paths, helper_from=1, executable=script) as pending:
         time.sleep(0.5)  # the helper has written its half line by now (or not: either way it is not taken)
         assert pending.result() == stat_here(paths)
+
+
+def test_the_helper_itself_answers_every_path_as_stat_here_does(tmp_path: Path) -> None:
+    """The helper run to its end, as the command starts it (isolated, without site): every chunk answered."""
+    paths = _files(tmp_path) * 300  # more than one chunk
+    names, answers = os.memfd_create("paths"), os.memfd_create("answers")
+    try:
+        os.write(names, "\0".join(paths).encode(sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()))
+        os.lseek(names, 0, os.SEEK_SET)
+        subprocess.run([sys.executable, "-I", "-S", file_stats.__file__, str(names), str(answers)],
+                       pass_fds=(names, answers), check=True, timeout=60)
+        lines = os.pread(answers, 1 << 24, 0).decode("ascii").split("\n")
+    finally:
+        os.close(names)
+        os.close(answers)
+    assert lines[-1] == "" and len(lines) - 1 == -(-len(paths) // file_stats.CHUNK)
+    assert [found or None for line in lines[:-1] for found in line.split("\0")] == stat_here(paths)

@@ -287,7 +287,8 @@ def test_partition_observations_read_from_many_threads_at_once_find_every_file()
 
     nodes = [f"e[{i}]" for i in range(200_000)]
     for _ in range(5):
-        block = PartitionObservations(nodes, nodes, ["f"] * len(nodes), ["v"] * len(nodes), [None] * len(nodes))
+        block = PartitionObservations(nodes, nodes, ["f"] * len(nodes), ["v"] * len(nodes), [None] * len(nodes),
+                                      [None] * len(nodes))
         missing: list[str] = []
         readers = [threading.Thread(target=lambda n=n: missing.extend(x for x in (n,) if block.get(x) is None))
                    for n in (nodes[-1], nodes[-2], nodes[-3], nodes[-4])]

@@ -116,8 +116,8 @@ def _outcomes(result) -> dict[str, tuple[str, str | None]]:  # type: ignore[no-u
 
 @pytest.fixture(scope="module")
 def dask_cluster() -> Iterator[str]:
-    """A Dask cluster of two worker processes on 127.0.0.1, started by the test, with Dask's own settings (a
-    task whose worker died is tried again up to three times before the client hears of it)."""
+    """A Dask cluster of two worker processes on 127.0.0.1, started by the test, with Dask's own settings (its
+    scheduler would try a task whose worker died again up to three times: the run's tasks are not its tasks)."""
     from distributed import LocalCluster
 
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
@@ -182,19 +182,22 @@ def test_a_worker_that_dies_fails_its_attempt_alone_and_is_retried_as_the_policy
     assert any(e.asset == "always_exits" and e.kind == "failed" for e in events)
 
 
-def test_on_a_cluster_of_its_own_dask_decides_how_often_a_task_whose_worker_died_is_tried(
+def test_on_a_cluster_of_its_own_too_a_task_whose_worker_died_fails_at_once_and_is_retried_as_the_policy_says(
         tmp_path: Path, dask_cluster: str) -> None:
     _write(tmp_path, DYING)
     workspace = _workspace(tmp_path)
     result = usecases.materialize(workspace, executor="dask", dask_address=dask_cluster)
     by_name = {o.asset: o for o in result.outcomes}
     assert by_name["always_exits"].status == "failed" and "WorkerDied" in by_name["always_exits"].detail
-    assert "died" in by_name["always_exits"].detail
+    assert "died" in by_name["always_exits"].detail and by_name["always_exits"].retries == ()
+    assert len(by_name["dies_once"].retries) == 1 and "WorkerDied" in by_name["dies_once"].retries[0]
     assert all(by_name[name].status == "materialized" for name in ("first", "dies_once", "after", "beside"))
 
 
-def test_a_dask_client_sends_each_task_to_the_scheduler_at_once(tmp_path: Path, dask_cluster: str) -> None:
-    from assets_core.running.executors import SEND_INTERVAL, DaskBackend
+def test_dask_tasks_go_straight_to_the_workers_not_through_the_scheduler(tmp_path: Path, dask_cluster: str) -> None:
+    from distributed import Client
+
+    from assets_core.running.dask_backend import DaskBackend
 
     _write(tmp_path, DYING)
     workspace = _workspace(tmp_path)
@@ -202,13 +205,17 @@ def test_a_dask_client_sends_each_task_to_the_scheduler_at_once(tmp_path: Path, 
     assert isinstance(source, DefinitionsSource)
     backend = DaskBackend(dask_cluster, 2)
     try:
-        assert backend._client.scheduler_comm.interval == SEND_INTERVAL < 0.01  # Dask's own: 10 ms
         task = remote.Task("first", "first", workspace.project.code_versions["first"], source,
                            workspace.project.storage, {}, {})
-        sent = backend.submit(task).result(timeout=60)
-        assert [s.outcome.status for s in sent] == ["materialized"]
+        sent = [backend.submit(task) for _ in range(4)]
+        assert [s.outcome.status for future in sent for s in future.result(timeout=60)] == ["materialized"] * 4
+        with Client(dask_cluster) as client:
+            keys = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.tasks))
+        assert len(keys) == 2 and all(key.startswith("assets-performer-") for key in keys)  # one per worker
     finally:
         backend.close(abandon=False)
+    with pytest.raises(ProjectError, match="closed"):
+        backend.submit(task)
 
 
 def test_early_cutoff_works_across_processes(tmp_path: Path) -> None:

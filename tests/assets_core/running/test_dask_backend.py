@@ -1,0 +1,202 @@
+"""The Dask executor's tasks go straight to the cluster's workers: they wait for a worker when there is none, run
+on workers that join, and fail (never hang) when their worker leaves the cluster while they run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from assets_core.application import usecases
+from assets_core.application.workspace import Options, open_workspace
+from assets_core.declaring.loading import DefinitionsSource
+from assets_core.running import remote
+from assets_core.running.runs import RunResult, RunStatus
+
+PROJECT = '''
+import os
+import time
+from pathlib import Path
+
+from assets_core import asset
+
+@asset
+def quick():
+    return {"x": 1}
+
+@asset
+def stuck():
+    (Path(__file__).parent / "stuck.pid").write_text(str(os.getpid()))
+    time.sleep(120)
+    return {"x": 2}
+'''
+
+
+def _project(root: Path) -> None:
+    (root / "defs.py").write_text(PROJECT)
+    (root / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+
+
+def _cluster(workers: int):  # type: ignore[no-untyped-def]
+    from distributed import LocalCluster
+
+    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                        dashboard_address=None)
+
+
+def test_a_task_waits_for_a_worker_and_runs_on_one_that_joins(tmp_path: Path) -> None:
+    from assets_core.running.dask_backend import DaskBackend
+
+    _project(tmp_path)
+    workspace = open_workspace(Options(project=str(tmp_path)))
+    source = workspace.project.source
+    assert isinstance(source, DefinitionsSource)
+    task = remote.Task("quick", "quick", workspace.project.code_versions["quick"], source,
+                       workspace.project.storage, {}, {})
+    with _cluster(0) as cluster:
+        backend = DaskBackend(cluster.scheduler_address, 1)
+        try:
+            waiting, cancelled = backend.submit(task), backend.submit(task)
+            time.sleep(1.0)
+            assert not waiting.done()  # no worker: it waits, and can still be cancelled
+            assert cancelled.cancel()
+            cluster.scale(1)
+            (sent,) = waiting.result(timeout=60)
+            assert sent.outcome.status == "materialized"
+        finally:
+            backend.close(abandon=False)
+    workspace.catalog.close()
+
+
+def test_a_task_whose_worker_leaves_the_cluster_while_it_runs_fails_and_never_hangs_the_run(tmp_path: Path) -> None:
+    """The worker stops answering (SIGSTOP) and the scheduler removes it: its attempt fails with WorkerDied."""
+    _project(tmp_path)
+    with _cluster(1) as cluster:
+        found: list[RunResult] = []
+        workspace = open_workspace(Options(project=str(tmp_path)))
+        run = threading.Thread(target=lambda: found.append(usecases.materialize(
+            workspace, ["stuck"], executor="dask", dask_address=cluster.scheduler_address)))
+        run.start()
+        pid_file = tmp_path / "stuck.pid"
+        deadline = time.monotonic() + 60
+        while not (pid_file.exists() and pid_file.read_text().strip()):  # written whole, not just created
+            assert time.monotonic() < deadline, "the asset never started"
+            time.sleep(0.05)
+        pid = int(pid_file.read_text())
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            (address,) = cluster.scheduler.workers
+            cluster.sync(cluster.scheduler.remove_worker, address, stimulus_id="test", close=False)
+            run.join(timeout=60)
+            assert not run.is_alive(), "the run waited for a worker that had left the cluster"
+        finally:
+            os.kill(pid, signal.SIGKILL)
+        (result,) = found
+        (outcome,) = result.outcomes
+        assert result.status == RunStatus.FAILED and outcome.status == "failed"
+        assert "WorkerDied" in outcome.detail and "left the cluster" in outcome.detail
+        workspace.catalog.close()
+
+
+@pytest.mark.parametrize("abandon", [False, True])
+def test_a_closed_backend_takes_no_task_and_cancels_those_waiting(tmp_path: Path, abandon: bool) -> None:
+    from assets_core.errors import ProjectError
+    from assets_core.running.dask_backend import DaskBackend
+
+    _project(tmp_path)
+    workspace = open_workspace(Options(project=str(tmp_path)))
+    source = workspace.project.source
+    assert isinstance(source, DefinitionsSource)
+    task = remote.Task("quick", "quick", workspace.project.code_versions["quick"], source,
+                       workspace.project.storage, {}, {})
+    with _cluster(0) as cluster:
+        backend = DaskBackend(cluster.scheduler_address, 1)
+        waiting = backend.submit(task)
+        backend.close(abandon=abandon)
+        assert waiting.cancelled()
+        with pytest.raises(ProjectError, match="closed"):
+            backend.submit(task)
+    workspace.catalog.close()
+
+
+def test_a_kept_capture_stays_on_between_attempts_and_ends_when_released() -> None:
+    import sys
+
+    from assets_core.running.capture import capture
+
+    original = sys.stdout
+    release = remote.keep_capturing()
+    try:
+        assert sys.stdout is not original  # routed to the asset of the thread that prints, if any
+        with remote._capturing:  # an attempt begins and ends
+            pass
+        assert sys.stdout is not original
+        with capture() as captured:
+            print("inside an attempt")
+        assert captured.lines == [("INFO", "inside an attempt")]
+    finally:
+        release()
+        release()  # a second call does nothing
+    assert sys.stdout is original
+
+
+def _forbid_the_framework_here() -> None:
+    import sys
+
+    sys.modules["assets_core.running.dask_backend"] = None  # type: ignore[assignment]  # importing it fails
+
+
+def test_a_cluster_whose_workers_cannot_load_the_framework_makes_no_run_and_never_hangs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker that cannot read a task never answers Dask: the run gives up on it after PLACE_SECONDS."""
+    from distributed import Client
+
+    from assets_core.errors import ProjectError
+    from assets_core.running import dask_backend
+
+    monkeypatch.setattr(dask_backend, "PLACE_SECONDS", 3)
+    _project(tmp_path)
+    workspace = open_workspace(Options(project=str(tmp_path)))
+    with _cluster(1) as cluster, Client(cluster) as client:
+        client.run(_forbid_the_framework_here)
+        with pytest.raises(ProjectError, match="no Dask worker took the run's performer within 3 s"):
+            usecases.materialize(workspace, ["quick"], executor="dask", dask_address=cluster.scheduler_address)
+    assert workspace.catalog.list_runs(limit=5) == []
+    workspace.catalog.close()
+
+
+def _break_the_performer_here() -> None:
+    from assets_core.running import dask_backend
+
+    def broken() -> None:
+        raise RuntimeError("this worker cannot capture")
+
+    dask_backend.keep_capturing = broken  # type: ignore[assignment]
+
+
+def test_a_performer_that_fails_on_the_workers_makes_no_run_and_says_why(tmp_path: Path) -> None:
+    from distributed import Client
+
+    from assets_core.errors import ProjectError
+
+    _project(tmp_path)
+    workspace = open_workspace(Options(project=str(tmp_path)))
+    with _cluster(1) as cluster, Client(cluster) as client:
+        client.run(_break_the_performer_here)
+        with pytest.raises(ProjectError, match="could not be placed on them .RuntimeError: this worker cannot capture"):
+            usecases.materialize(workspace, ["quick"], executor="dask", dask_address=cluster.scheduler_address)
+    assert workspace.catalog.list_runs(limit=5) == []
+    workspace.catalog.close()
+
+
+def test_a_worker_answers_a_task_it_cannot_run_with_the_reason_and_never_raises() -> None:
+    import pickle
+
+    from assets_core.running.dask_backend import _answer
+
+    kind, why = pickle.loads(_answer(b"not a pickled task"))
+    assert kind == "error" and "UnpicklingError" in why
