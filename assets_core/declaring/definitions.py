@@ -204,8 +204,7 @@ def _python_asset(
             asset=asset_name, location=location) for key in inputs if key not in parameters)
     if options is not None:
         problems += _option_problems(asset_name, location, options)
-    if not (isinstance(asset_name, str) and NAME_PATTERN.fullmatch(asset_name)
-            and len(asset_name) <= MAX_NAME_LENGTH and asset_name != CONTEXT_PARAMETER):
+    if not (isinstance(asset_name, str) and _valid_name(asset_name)):
         problems += name_problems(asset_name, location)
     return _make_asset(
         name=asset_name,
@@ -232,20 +231,38 @@ _NO_OPTIONS = Asset.options  # the default, shared
 _SPECIAL_PARAMETERS = (CONTEXT_PARAMETER, PREVIOUS_PARAMETER)
 
 
+def _valid_name(name: str) -> bool:
+    """Whether :func:`name_problems` finds nothing, the usual case decided without the pattern (an ASCII
+    identifier is exactly one part of :data:`NAME_PATTERN`).
+
+    >>> [_valid_name(n) for n in ("orders", "finance.orders", "naïve", "x" * 300, "context", "1st")]
+    [True, True, False, False, False, False]
+    """
+    if name.isidentifier() and name.isascii():
+        return len(name) <= MAX_NAME_LENGTH and name != CONTEXT_PARAMETER
+    return not name_problems(name, None)
+
+
 def _signature(func: Callable[..., Any]) -> tuple[Location, tuple[str, ...], tuple[str, ...]]:
     """Where a function is defined, its named parameters, and its ``*args`` / ``**kwargs`` ones."""
     code = getattr(func, "__code__", None)
     if code is None or not isinstance(func, types.FunctionType):
         named, variadic = _parameters(func)
         return _function_location(func), tuple(named), tuple(variadic)
-    return _code_signature(code, code.co_filename)
+    found = _SIGNATURES.get(id(code))
+    if found is None or found[0] is not code:
+        if len(_SIGNATURES) >= 4096:  # a daemon reloading edited definitions makes new code objects
+            _SIGNATURES.clear()
+        found = _SIGNATURES[id(code)] = (code, _code_signature(code))
+    return found[1]
 
 
-@functools.lru_cache(maxsize=4096)
-def _code_signature(code: types.CodeType, filename: str) -> tuple[Location, tuple[str, ...], tuple[str, ...]]:
-    """:func:`_signature` of every function of one code object (a factory's thousand assets share one): a code
-    object's file, line and parameters never change. (Equal code objects of two files compare equal, so the
-    file is part of the key.)"""
+# Every function of one code object (a factory's thousand assets share one) has the same file, line and
+# parameters: read once per code object, known by its identity (hashing a code object hashes its bytecode).
+_SIGNATURES: dict[int, tuple[types.CodeType, tuple[Location, tuple[str, ...], tuple[str, ...]]]] = {}
+
+
+def _code_signature(code: types.CodeType) -> tuple[Location, tuple[str, ...], tuple[str, ...]]:
     count = code.co_argcount + code.co_kwonlyargcount
     named = code.co_varnames[:count]
     variadic = []
@@ -254,7 +271,7 @@ def _code_signature(code: types.CodeType, filename: str) -> tuple[Location, tupl
         count += 1
     if code.co_flags & inspect.CO_VARKEYWORDS:
         variadic.append("**" + code.co_varnames[count])
-    return Location(os.path.abspath(filename), code.co_firstlineno), named, tuple(variadic)
+    return Location(os.path.abspath(code.co_filename), code.co_firstlineno), named, tuple(variadic)
 
 
 def _parameters(func: Callable[..., Any]) -> tuple[list[str], list[str]]:
