@@ -115,7 +115,7 @@ def test_a_changed_file_makes_only_its_partitions_readers_stale_on_every_catalog
                    if statuses[node].status != "fresh"}
         assert unusual == {f"hits[{keys[5]}]": "stale", f"hits[{keys[-1]}]": "stale",
                            f"hourly[{keys[5]}]": "stale", f"hourly[{keys[-1]}]": "stale"}
-        assert project.materialize().materialized == [f"hourly[{keys[5]}]", f"hourly[{keys[-1]}]"]
+        assert sorted(project.materialize().materialized) == [f"hourly[{keys[5]}]", f"hourly[{keys[-1]}]"]
         assert {status.status for status in project.statuses()} == {"fresh"}
     kept = _kept(catalog_url, "hits")
     assert kept == _pointed(catalog_url, "hits") and len(kept) == 72 and list(kept)[-1] == keys[-1]
