@@ -28,6 +28,7 @@ from assets_core.automation.records import AutomationState, DaemonLease, Moved, 
 from assets_core.collector import collector_paused
 from assets_core.errors import CatalogError
 from assets_core.imports import late_import
+from assets_core.planning.definition_rows import names_of
 from assets_core.planning.recorded import RecordedPartitions
 from assets_core.planning.state import (
     AssetState,
@@ -165,7 +166,7 @@ class QuickCatalog:
         """Store the definitions unless they are the ones already stored; return whether it wrote."""
         found = self._fetch("SELECT value FROM catalog_meta WHERE key = ?", [DEFINITIONS_DIGEST])
         if found and found[0][0] == definitions_digest(definitions) \
-                and len({d.name for d in definitions}) == len(definitions):
+                and len(set(names_of(definitions))) == len(definitions):
             return False
         return self._open().save_definitions(definitions)
 

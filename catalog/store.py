@@ -26,6 +26,7 @@ with collector_paused():
     from sqlalchemy import Connection, select
 
     from assets_core.errors import CatalogError
+    from assets_core.planning.definition_rows import names_of
     from assets_core.planning.recorded import RecordedPartitions
     from assets_core.planning.state import (
         AssetState,
@@ -295,7 +296,7 @@ class SqlCatalog(AutomationRecords):
         Raises:
             CatalogError: two definitions share a name.
         """
-        duplicates = sorted(name for name, count in Counter(d.name for d in definitions).items() if count > 1)
+        duplicates = sorted(name for name, count in Counter(names_of(definitions)).items() if count > 1)
         if duplicates:
             named = ", ".join(f"'{name}'" for name in duplicates)
             raise CatalogError(f"cannot save the asset definitions: more than one is named {named}")
@@ -304,9 +305,9 @@ class SqlCatalog(AutomationRecords):
             stored = connection.execute(select(META.c.value).where(META.c.key == DEFINITIONS_DIGEST)).scalar()
         if stored == digest:
             return False
-        saved_at = now()
-        rows = [definition_values(definition, saved_at) for definition in definitions]
-        edges = sorted({(up, d.name) for d in definitions for up in d.upstream})
+        saved_at, views = now(), list(definitions)  # made once (rows make a view at each reading)
+        rows = [definition_values(definition, saved_at) for definition in views]
+        edges = sorted({(up, d.name) for d in views for up in d.upstream})
         with self._transaction() as transaction:
             transaction.delete_all(LINEAGE_EDGE)
             transaction.delete_all(ASSET)

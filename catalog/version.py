@@ -7,6 +7,7 @@ import operator
 from collections.abc import Sequence
 from dataclasses import fields
 
+from assets_core.planning.definition_rows import DefinitionRows
 from catalog.views import DefinitionView
 
 SCHEMA_VERSION = 6  # see catalog.schema for how to change it
@@ -19,5 +20,6 @@ _FIELDS = operator.attrgetter(*(field.name for field in fields(DefinitionView)))
 def definitions_digest(definitions: Sequence[DefinitionView]) -> str:
     """What a set of definitions is compared by, to write them only when they changed (their fields as
     plain tuples: a dataclass's repr guards against recursion at every call, a third of the cost)."""
-    rows = sorted(map(_FIELDS, definitions))  # by name first: names differ, so no view is compared further
+    found = definitions.rows if isinstance(definitions, DefinitionRows) else map(_FIELDS, definitions)
+    rows = sorted(found)  # by name first: names differ, so no view is compared further
     return hashlib.sha256(repr(rows).encode()).hexdigest()

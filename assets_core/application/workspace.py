@@ -15,7 +15,8 @@ from assets_core.declaring.config import ProjectConfig, read_config
 from assets_core.declaring.loading import Definition, DefinitionsSource, load_project_assets
 from assets_core.errors import ProjectError
 from assets_core.imports import late_import
-from assets_core.planning.state import DefinitionView, now
+from assets_core.planning.definition_rows import DefinitionRows
+from assets_core.planning.state import now
 from assets_core.running.alerts import AlertHook, hooks_from_config
 from assets_core.running.openlineage import openlineage_settings
 from assets_core.running.recovery import dead_runs
@@ -46,13 +47,11 @@ class Workspace:
     def save_definitions(self) -> None:
         """Record the assets as loaded now, with their code versions and upstreams."""
         graph, versions = self.project.graph, self.project.code_versions
-        definitions = [
-            DefinitionView(
-                name=item.name, kind=item.kind, group=item.group, description=item.description,
-                code_version=versions[item.name], upstream=graph.upstream(item.name), tags=item.tags,
-                owners=item.owners, file=item.location.file if item.location else "",
-                line=item.location.line if item.location else 0)
-            for item in graph]
+        definitions = DefinitionRows([  # in the order of DefinitionView's fields
+            (item.name, item.kind, item.group, item.description, versions[item.name], graph.upstream(item.name),
+             item.tags, item.owners, item.location.file if item.location else "",
+             item.location.line if item.location else 0)
+            for item in graph])
         self.catalog.save_definitions(definitions)  # writes only when they changed
 
 

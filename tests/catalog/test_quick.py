@@ -186,3 +186,17 @@ def test_the_observed_partitions_of_sources_read_the_same_from_every_catalog(tmp
         assert quick.read_observed(["hits_x", "nothing"]) == full.read_observed(["hits_x"]) \
             == {"hits_x": RecordedPartitions(["k"], ["fx"], ["vx"])}
         assert quick.read_observed([]) == full.read_observed([]) == {}
+
+
+def test_definitions_as_rows_read_and_digest_as_the_views_they_hold() -> None:
+    from assets_core.planning.definition_rows import FIELDS, DefinitionRows, names_of
+    from catalog.version import definitions_digest
+    from catalog.views import DefinitionView
+
+    views = [DefinitionView("b", "python", code_version="c2", upstream=("a",), file="defs.py", line=9),
+             DefinitionView("a", "source", group="raw", description="Raw rows.", tags=("pii",), owners=("ann",))]
+    rows = DefinitionRows([tuple(getattr(view, name) for name in FIELDS) for view in views])
+    assert list(rows) == views and rows[1] == views[1] and rows[:1] == views[:1] and len(rows) == 2
+    assert names_of(rows) == names_of(views) == ["b", "a"]
+    assert definitions_digest(rows) == definitions_digest(views)
+    assert definitions_digest(rows) != definitions_digest(views[:1])
