@@ -25,8 +25,7 @@ class Maker(Generic[T]):
     def __init__(self, cls: type[T]):
         fields = [f for f in dataclasses.fields(cls) if f.init]  # type: ignore[arg-type]
         self.cls = cls
-        self.names = tuple(f.name for f in fields)
-        self._known = frozenset(self.names)
+        self._known = frozenset(f.name for f in fields)
         self._plain = {f.name: f.default for f in fields if f.default is not dataclasses.MISSING}
         self._factories: tuple[tuple[str, Callable[[], Any]], ...] = tuple(
             (f.name, f.default_factory) for f in fields if f.default_factory is not dataclasses.MISSING)

@@ -68,13 +68,15 @@ class Project:
         self._code_versions: dict[str, str] | None = None
         self.source: DefinitionsSource | None = None  # the files the definitions were loaded from, if any
         self.openlineage: OpenLineageSettings | None = None  # where runs send OpenLineage events (None: nowhere)
+        self.read_only = False  # a read-only look: nothing written on disk, the code-version cache included
 
     @property
     def code_versions(self) -> dict[str, str]:
         if self._code_versions is None:  # computed once per command, with what earlier ones computed
             cache = VersionCache.read(self.home / CACHE_FILE)
             self._code_versions = CodeVersioner(self.root, cache).versions(self.graph)
-            cache.write(self.home / CACHE_FILE)
+            if not self.read_only:
+                cache.write(self.home / CACHE_FILE)
         return self._code_versions
 
     def nodes(self, at: datetime) -> NodeGraph:

@@ -76,6 +76,7 @@ def open_workspace(options: Options, definitions: Sequence[Definition] | None = 
     project = Project(assets, root, storage, catalog, home)
     project.source = source
     project.openlineage = openlineage_settings(config.openlineage, os.environ, root)
+    project.read_only = read_only
     if not read_only:
         project.recover()  # runs whose process died become "interrupted" before anything reads them
     return Workspace(project, catalog, config, home)

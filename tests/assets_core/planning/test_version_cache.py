@@ -161,3 +161,15 @@ def test_no_cache_is_written_where_the_home_does_not_exist(tmp_path: Path, monke
     project = Project(load_assets(tmp_path, file="defs.py"), tmp_path, home=tmp_path / "nowhere")
     assert project.code_versions
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_read_only_look_writes_no_cache(project: Path) -> None:
+    from assets_core.application.workspace import Options, open_workspace
+
+    (project / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+    writable = open_workspace(Options(project=str(project)))
+    writable.catalog.close()  # the catalog now exists, so a read-only look may open it
+    looked = open_workspace(Options(project=str(project)), read_only=True)
+    assert looked.project.code_versions
+    looked.catalog.close()
+    assert not (project / ".assets" / CACHE_FILE).exists()

@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -153,17 +154,24 @@ def _forbid_the_framework_here() -> None:
 def test_a_cluster_whose_workers_cannot_load_the_framework_makes_no_run_and_never_hangs(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A worker that cannot read a task never answers Dask: the run gives up on it after PLACE_SECONDS."""
-    from distributed import Client
-
-    from assets_core.errors import ProjectError
     from assets_core.running import dask_backend
 
     monkeypatch.setattr(dask_backend, "PLACE_SECONDS", 3)
+    _no_run_on_workers_that(tmp_path, _forbid_the_framework_here, "no Dask worker took the run's performer within 3 s")
+
+
+def _no_run_on_workers_that(tmp_path: Path, spoil: Callable[[], None], message: str) -> None:
+    """With ``spoil`` run on every worker of a one-worker cluster first, a dask run fails with ``message`` before
+    it is recorded."""
+    from distributed import Client
+
+    from assets_core.errors import ProjectError
+
     _project(tmp_path)
     workspace = open_workspace(Options(project=str(tmp_path)))
     with _cluster(1) as cluster, Client(cluster) as client:
-        client.run(_forbid_the_framework_here)
-        with pytest.raises(ProjectError, match="no Dask worker took the run's performer within 3 s"):
+        client.run(spoil)
+        with pytest.raises(ProjectError, match=message):
             usecases.materialize(workspace, ["quick"], executor="dask", dask_address=cluster.scheduler_address)
     assert workspace.catalog.list_runs(limit=5) == []
     workspace.catalog.close()
@@ -179,18 +187,8 @@ def _break_the_performer_here() -> None:
 
 
 def test_a_performer_that_fails_on_the_workers_makes_no_run_and_says_why(tmp_path: Path) -> None:
-    from distributed import Client
-
-    from assets_core.errors import ProjectError
-
-    _project(tmp_path)
-    workspace = open_workspace(Options(project=str(tmp_path)))
-    with _cluster(1) as cluster, Client(cluster) as client:
-        client.run(_break_the_performer_here)
-        with pytest.raises(ProjectError, match="could not be placed on them .RuntimeError: this worker cannot capture"):
-            usecases.materialize(workspace, ["quick"], executor="dask", dask_address=cluster.scheduler_address)
-    assert workspace.catalog.list_runs(limit=5) == []
-    workspace.catalog.close()
+    _no_run_on_workers_that(tmp_path, _break_the_performer_here,
+                            "could not be placed on them .RuntimeError: this worker cannot capture")
 
 
 def test_a_worker_answers_a_task_it_cannot_run_with_the_reason_and_never_raises() -> None:
