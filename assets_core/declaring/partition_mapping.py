@@ -154,37 +154,62 @@ def downstream_keys(
 TimeRead = tuple[tuple[tuple[int, int], ...], int, int]  # (start, stop) positions, before start, after end
 
 
-def time_reads(down: TimePartitions, keys: Sequence[str], up: TimePartitions, *, now: datetime,
+def time_reads(down: TimePartitions, indexes: Sequence[int], up: TimePartitions, *, now: datetime,
                window: tuple[int, int] | None = None) -> list[TimeRead]:
-    """:func:`upstream_keys` of many keys at once, for a time partitioning reading another: for each key, the
-    slices of ``up.keys(now)`` it reads, as ``(start, stop)`` positions in that list, and how many windows fell
-    before the first and after the last. ``keys`` must be keys of ``down`` as of ``now``.
+    """:func:`upstream_keys` of many partitions at once, for a time partitioning reading another: for each of
+    ``down``'s windows ``indexes`` (as :meth:`~TimePartitions.indexes_between` gives them), the slices of
+    ``up.keys(now)`` it reads, as ``(start, stop)`` positions in that list, and how many windows fell before the
+    first and after the last.
 
     >>> from assets_core.declaring.time_partitions import DailyPartitions, HourlyPartitions
     >>> now = datetime.fromisoformat("2026-01-04T00:00+00:00")
-    >>> time_reads(DailyPartitions("2026-01-01"), ["2026-01-02"], HourlyPartitions("2026-01-01T12:00"), now=now)
+    >>> days = DailyPartitions("2026-01-01")
+    >>> time_reads(days, [days.index_of("2026-01-02")], HourlyPartitions("2026-01-01T12:00"), now=now)
     [(((12, 36),), 0, 0)]
     """
     _raise_problem(down, up, window)
     first, last = up.bounds(now)
     existing = up.indexes_between(first, last)
     shifts = range(window[0], window[1] + 1) if window else range(0, 1)
+    covered = _Covered(down, up)
     found: list[TimeRead] = []
-    for key in keys:
-        index = down.index_of(key)
-        spans = []
-        for shift in shifts:
-            span = down.window_at(down.step(index, shift))
-            spans.append((up.index_at(span.start), up.index_at(span.end - _TICK)))
+    for index in indexes:
+        spans = [covered(down.step(index, shift)) for shift in shifts]
         slices, before, after = [], 0, 0
-        for low, high in _merged(spans):
+        for low, high in _merged(spans) if len(spans) > 1 else spans:
             start, stop = bisect.bisect_left(existing, low), bisect.bisect_right(existing, high)
             if start < stop:
                 slices.append((start, stop))
-            before += sum(map(up.exists, range(low, min(high, first - 1) + 1)))
-            after += sum(map(up.exists, range(max(low, last + 1), high + 1)))
+            if low < first:
+                before += sum(map(up.exists, range(low, min(high, first - 1) + 1)))
+            if high > last:
+                after += sum(map(up.exists, range(max(low, last + 1), high + 1)))
         found.append((tuple(slices), before, after))
     return found
+
+
+class _Covered:
+    """The first and last index of ``up``'s windows that each window of ``down`` overlaps, the start of each
+    window of ``down`` found once (it is where the one before it ends). Both laid out in UTC, a clock that never
+    skips or repeats an hour, a window's local start is its moment: no time zone is consulted."""
+
+    def __init__(self, down: TimePartitions, up: TimePartitions) -> None:
+        self._down, self._up = down, up
+        self._starts: dict[int, datetime] = {}
+        self._utc = down.timezone == up.timezone == "UTC"
+
+    def __call__(self, index: int) -> tuple[int, int]:
+        if self._utc:
+            local_index = self._up._index_of_local
+            return local_index(self._start(index)), local_index(self._start(index + 1) - _TICK)
+        return self._up.index_at(self._start(index)), self._up.index_at(self._start(index + 1) - _TICK)
+
+    def _start(self, index: int) -> datetime:
+        found = self._starts.get(index)
+        if found is None:  # local time (naive) in UTC, else the moment (aware)
+            found = self._down._local_start(index) if self._utc else self._down.start_at(index)
+            self._starts[index] = found
+        return found
 
 
 def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -110,9 +110,11 @@ class TimePartitions(Partitions):
 
     def window_at(self, index: int) -> Window:
         """The window with this index, in UTC; its end is where the next window starts."""
-        zone = self.zone
-        start = self._local_start(index).replace(tzinfo=zone).astimezone(timezone.utc)
-        return Window(start, self._local_start(index + 1).replace(tzinfo=zone).astimezone(timezone.utc))
+        return Window(self.start_at(index), self.start_at(index + 1))
+
+    def start_at(self, index: int) -> datetime:
+        """The start of the window with this index, in UTC."""
+        return self._local_start(index).replace(tzinfo=self.zone).astimezone(timezone.utc)
 
     def window(self, key: str) -> Window:
         """The time a key covers, in UTC."""

@@ -56,7 +56,7 @@ class NodeGraph:
         self._nodes: dict[str, tuple[str, ...]] = {}
         self._left_out: dict[str, dict[str, tuple[int, int]]] = {}
         self._downstream: dict[str, tuple[str, ...]] | None = None
-        self._time: dict[tuple[str, str], dict[str, TimeRead]] = {}
+        self._time: dict[tuple[str, str], dict[str, TimeRead] | None] = {}
 
     @property
     def partitioned(self) -> bool:
@@ -109,7 +109,7 @@ class NodeGraph:
         """For each upstream asset of the node's asset, the nodes of it that the node reads."""
         found = self._reads.get(node)
         if found is None:
-            found = self._reads[node] = self._map(node)
+            found = self._reads[node] = self._map(node, self[node], split_node(node)[1])
         return found
 
     def map_reads(self) -> None:
@@ -117,8 +117,10 @@ class NodeGraph:
         work that needs no observation, done while files are stat'ed."""
         for item in self.assets:
             if item.partitions is not None and not item.is_source and item.upstream:
-                for node in self.nodes(item.name):
-                    self.reads(node)
+                reads = self._reads
+                for node, key in zip(self.nodes(item.name), self._keys[item.name]):
+                    if node not in reads:
+                        reads[node] = self._map(node, item, key)
 
     def upstream(self, node: str) -> tuple[str, ...]:
         """Every node the node reads (or waits for, through ``deps``)."""
@@ -147,19 +149,18 @@ class NodeGraph:
         self.reads(node)
         return self._left_out.get(node, {})
 
-    def _map(self, node: str) -> Reads:
+    def _map(self, node: str, item: Asset, key: str) -> Reads:
         if node in self.plain:
-            return {up: (up,) for up in self.assets[node].upstream}
-        item = self[node]
-        key = split_node(node)[1]
+            return {up: (up,) for up in item.upstream}
         reads: dict[str, tuple[str, ...]] = {}
         for up in item.upstream:
             upstream = self.assets[up]
             if upstream.partitions is None:
                 reads[up] = (up,)
                 continue
-            if isinstance(item.partitions, TimePartitions) and isinstance(upstream.partitions, TimePartitions):
-                slices, before, after = self._time_reads(item, up)[key]
+            timed = self._time_reads(item, up)
+            if timed is not None:
+                slices, before, after = timed[key]
                 ups = self.nodes(up)
                 reads[up] = ups[slices[0][0]:slices[0][1]] if len(slices) == 1 else \
                     tuple(n for start, stop in slices for n in ups[start:stop])
@@ -173,16 +174,21 @@ class NodeGraph:
                 self._left_out.setdefault(node, {})[up] = (before, after)
         return reads
 
-    def _time_reads(self, item: Asset, up: str) -> dict[str, TimeRead]:
+    def _time_reads(self, item: Asset, up: str) -> dict[str, TimeRead] | None:
         """What each partition of a time-partitioned asset reads of a time-partitioned upstream, found for
-        all its partitions at once (as positions in the upstream's keys)."""
-        found = self._time.get((item.name, up))
-        if found is None:
-            partitions, upstream = item.partitions, self.assets[up].partitions
-            assert isinstance(partitions, TimePartitions) and isinstance(upstream, TimePartitions)
+        all its partitions at once (as positions in the upstream's keys); None unless both are time-partitioned."""
+        pair = (item.name, up)
+        if pair in self._time:
+            return self._time[pair]
+        partitions, upstream = item.partitions, self.assets[up].partitions
+        found = None
+        if isinstance(partitions, TimePartitions) and isinstance(upstream, TimePartitions):
             keys = self._keys[item.name]
-            mapped = time_reads(partitions, keys, upstream, now=self.now, window=item.windows.get(up))
-            found = self._time[(item.name, up)] = dict(zip(keys, mapped))
+            indexes = partitions.indexes_between(*partitions.bounds(self.now))  # those of the keys, in order
+            assert len(indexes) == len(keys)
+            found = dict(zip(keys, time_reads(partitions, indexes, upstream, now=self.now,
+                                              window=item.windows.get(up))))
+        self._time[pair] = found
         return found
 
 

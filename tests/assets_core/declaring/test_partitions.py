@@ -497,6 +497,11 @@ def test_key_of_needs_an_aware_moment() -> None:
 TIME_PAIRS = [pair for pair in PAIRS if not any(isinstance(side, MultiPartitions) for side in pair)] + [
     (HourlyPartitions("2026-10-20", timezone="America/New_York"), HourlyPartitions("2026-10-22", timezone="UTC")),
     (MonthlyPartitions("2026-01-01"), HourlyPartitions("2026-10-20", end="2026-10-30", timezone="Europe/Paris")),
+    # both in UTC (the default), which maps windows without consulting a time zone
+    (DailyPartitions("2026-10-01"), HourlyPartitions("2026-10-20T05:00", end="2026-10-30T07:00")),
+    (HourlyPartitions("2026-10-24"), DailyPartitions("2026-10-01")),
+    (WeeklyPartitions("2026-09-01"), DailyPartitions("2026-09-20")),
+    (MonthlyPartitions("2026-01-01"), HourlyPartitions("2026-10-20", end="2026-10-30")),
 ]
 
 
@@ -509,7 +514,8 @@ def test_time_reads_of_many_keys_agree_with_upstream_keys_one_by_one(
     now = at("2026-11-05")
     keys = data.draw(st.lists(st.sampled_from(down.keys(now)), min_size=1, max_size=20))
     up_keys = up.keys(now)
-    for key, (slices, before, after) in zip(keys, time_reads(down, keys, up, now=now, window=window)):
+    indexes = [down.index_of(key) for key in keys]
+    for key, (slices, before, after) in zip(keys, time_reads(down, indexes, up, now=now, window=window)):
         expected = upstream_keys(down, key, up, now=now, window=window)
         assert tuple(k for start, stop in slices for k in up_keys[start:stop]) == expected.keys
         assert (before, after) == (expected.missing_before_start, expected.missing_after_end)
