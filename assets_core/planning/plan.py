@@ -6,14 +6,14 @@ and its last attempt did not fail; otherwise it is *missing*, *failed* or *stale
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from assets_core.declaring.definitions import Asset
 from assets_core.errors import SelectionError
-from assets_core.planning.nodes import NodeGraph, read_version
+from assets_core.planning.nodes import NodeGraph, Reads, read_version
 from assets_core.planning.state import AssetState, MaterializationRecord, split_node
 
 
@@ -127,6 +127,11 @@ def assess(graph: NodeGraph, state: Mapping[str, AssetState], versions: Versions
         if item.is_source:
             statuses[name] = _source_status(name, item, state.get(name), versions)
             continue
+        if name not in plain and _fresh_as_read(state.get(name), code[item.name], graph.reads(name), statuses,
+                                                by_name, sources, version_of) \
+                and name not in lost and item.name not in freshness:
+            statuses[name] = _fresh(name)
+            continue
         if name in plain:  # the usual case, an asset reading whole assets: no partitions to map
             stale_upstreams = {up for up in item.upstream if not assets[up].is_source and not statuses[up].fresh}
             failed = {up for up in stale_upstreams if statuses[up].status == FAILED}
@@ -166,6 +171,29 @@ def _fresh_as_recorded(item: Asset, own: AssetState | None, code_version: str, s
             now = sources.get(up)
         elif statuses[up].status is FRESH:
             now = state[up].materialization.data_version  # type: ignore[union-attr]  # fresh: it holds one
+        else:
+            return False
+        if now is None or consumed.get(up) != now:
+            return False
+    return True
+
+
+def _fresh_as_read(own: AssetState | None, code_version: str, reads: Reads, statuses: Mapping[str, Status],
+                   by_name: Mapping[str, Asset], sources: Mapping[str, str | None],
+                   version_of: Callable[[str], str | None]) -> bool:
+    """:func:`_fresh_as_recorded` for a node that reads partitions (``reads``): its last attempt succeeded with
+    the current code on exactly the data it reads now, every node of which is fresh."""
+    if own is None or own.failure is not None:
+        return False
+    record = own.materialization
+    if record is None or record.code_version != code_version:
+        return False
+    consumed = record.upstream_versions
+    for up, nodes in reads.items():
+        if by_name[up].is_source:
+            now = read_version(nodes, sources.get)
+        elif all(statuses[node].status is FRESH for node in nodes):
+            now = read_version(nodes, version_of)
         else:
             return False
         if now is None or consumed.get(up) != now:
