@@ -17,10 +17,12 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
+from assets_core.application import catalogs
 from assets_core.application.workspace import Options
 from assets_core.collector import collector_paused
 from assets_core.declaring.config import EXECUTORS
 from assets_core.errors import AssetsError
+from assets_core.imports import late_import
 from tui.cli import automation, backfill, commands, lineage
 from tui.cli.arguments import whole_number
 from tui.cli.interrupt import EXIT_INTERRUPTED
@@ -30,6 +32,8 @@ from tui.formatting import escape
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from assets_core.application.catalogs import WorkspaceCatalog
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_READER_GONE = 128 + signal.SIGPIPE  # what a shell reports for a Unix tool ended by SIGPIPE
@@ -133,6 +137,7 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
     ``own_process``: the command is the process (``assets``), so what it sets up for --json stays until the
     process ends, when threads an asset left running may still print."""
     args = build_parser().parse_args(argv)
+    catalogs.wire(_project_catalog, ["sqlite"])
     options = Options(args.project, args.module, args.file, args.home, args.catalog, args.storage)
     # The console keeps the real stdout: during a run, sys.stdout is swapped to capture what assets print.
     console = later(sys.stdout)
@@ -160,6 +165,15 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
     finally:
         if not own_process:
             sys.stdout = stdout
+
+
+def _project_catalog(url: str) -> WorkspaceCatalog:
+    """This project's catalog, which the command ships with: no need to look for it among the installed
+    packages' entry points."""
+    with late_import():
+        from catalog.quick import open_catalog
+
+    return open_catalog(url)
 
 
 class _CommandThreadOnly(io.TextIOBase):

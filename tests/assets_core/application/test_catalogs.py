@@ -8,6 +8,9 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
+from assets_core.application import catalogs
 from assets_core.application.catalogs import find_factory, open_catalog
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -70,7 +73,13 @@ def test_a_package_registered_for_a_scheme_serves_its_urls(tmp_path):
     assert not (tmp_path / ".assets" / "catalog.db").exists()  # the SQL catalog was never asked
 
 
-def test_every_other_url_goes_to_the_default_catalog(tmp_path):
+@pytest.fixture
+def nothing_wired(monkeypatch):
+    """No factory handed over in this process (the `assets` command, run in-process by other tests, wires one)."""
+    monkeypatch.setattr(catalogs, "_WIRED", {})
+
+
+def test_every_other_url_goes_to_the_default_catalog(tmp_path, nothing_wired):
     assert find_factory("sqlite:///x.db").__module__ == "catalog.quick"
     assert find_factory("postgresql+psycopg://host/db").__module__ == "catalog.quick"
     catalog = open_catalog(f"sqlite:///{tmp_path / 'c.db'}")
@@ -78,6 +87,31 @@ def test_every_other_url_goes_to_the_default_catalog(tmp_path):
         assert catalog.list_runs() == []
     finally:
         catalog.close()
+
+
+def test_a_wired_factory_serves_its_schemes_and_no_other(nothing_wired):
+    def wired(url):
+        raise AssertionError("not called here")
+
+    catalogs.wire(wired, ["SQLite"])
+    assert find_factory("sqlite:///x.db") is wired
+    assert find_factory("postgresql://host/db").__module__ == "catalog.quick"  # from the entry points
+
+
+def test_the_assets_command_finds_its_catalog_without_the_entry_points(tmp_path):
+    """The command wires this project's catalog for SQLite: no look through the installed packages' metadata
+    (importlib.metadata is never imported by a status of a materialized project)."""
+    script = ("import sys\nfrom tui.cli.main import main\n"
+              "code = main(['status', '--project', sys.argv[1], '-f', 'defs.py'])\n"
+              "print(code, 'importlib.metadata' in sys.modules)\n")
+    (tmp_path / "defs.py").write_text("from assets_core import asset\n\n@asset\ndef one() -> int:\n    return 1\n")
+    made = subprocess.run([sys.executable, "-m", "tui.cli.main", "materialize", "-f", "defs.py"], cwd=tmp_path,
+                          capture_output=True, text=True)  # (creating a catalog goes through SQLAlchemy)
+    assert made.returncode == 0, made.stderr
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True,
+                          cwd=tmp_path)
+    code, imported = done.stdout.split()[-2:]
+    assert (code, imported) == ("0", "False"), done.stderr
 
 
 def test_no_installed_catalog_is_a_clear_error(tmp_path):
