@@ -55,10 +55,12 @@ def selection_problems(declarations: Iterable[Automation], graph: AssetGraph) ->
 
 def condition_problems(assets: Iterable[Asset]) -> list[DefinitionError]:
     """An error for each asset whose ``options.automation`` is not a condition."""
+    automated = [item for item in assets if item.options.automation is not None]
+    if not automated:  # the usual case: nothing to check, nothing to import
+        return []
     with late_import():  # conditions judge statuses: the planning modules they import import the graph
         from assets_core.automation.conditions import Condition
-    wrong = [item for item in assets if item.options.automation is not None
-             and not isinstance(item.options.automation, Condition)]
+    wrong = [item for item in automated if not isinstance(item.options.automation, Condition)]
     return [DefinitionError(
         f"has options.automation={item.options.automation!r}; give a condition such as on_missing(), "
         "on_upstream_change() or on_cron('0 2 * * *'), combined with | and &", asset=item.name, location=item.location)

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+
+from assets_core.imports import late_import
 
 CACHE_FILE = "code_versions.json"
 FORMAT = 1
@@ -68,6 +69,9 @@ class VersionCache:
                 "names": {key: self._names[key] for key in self._used_names if key in self._names},
                 "versions": {key: self._versions[key] for key in self._used_versions if key in self._versions}}
         text = json.dumps(kept, sort_keys=True)
+        with late_import():  # written only when something changed: not a cost of every command
+            import tempfile
+
         try:
             handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             try:
