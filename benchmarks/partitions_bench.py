@@ -24,6 +24,7 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
 import report  # noqa: E402  (this folder, as the script runs from it)
 import workloads  # noqa: E402
 
@@ -31,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
 WORK = HERE / ".work" / "partitions"
 BEGIN, END = "<!-- partitions:begin -->", "<!-- partitions:end -->"
-ASSETS = [sys.executable, "-m", "tui.cli.main"]
+ASSETS = workloads.assets_command()
 
 SOURCE = """
 from assets_core import DailyPartitions, HourlyPartitions, asset, source_asset

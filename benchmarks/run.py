@@ -72,7 +72,7 @@ class Runner:
     def __init__(self, work: Path):
         self.work = work
         self.env = {k: v for k, v in os.environ.items() if k not in ("ASSETS_HOME", "ASSETS_CATALOG")}
-        self.assets = _assets_command()
+        self.assets = workloads.assets_command()
         self._count = 0
 
     def assets_command(self, args: list[str]) -> Process:
@@ -131,14 +131,6 @@ class Runner:
             raise BenchmarkError(f"{' '.join(argv)} exited with {process.returncode}:\n{err_path.read_text()}")
         measured = json.loads(report_path.read_text()) if report_path.exists() else {}
         return Process(wall, usage.ru_maxrss, measured, out_path.read_text())
-
-
-def _assets_command() -> list[str]:
-    installed = Path(sys.executable).parent / "assets"
-    if installed.exists():
-        return [str(installed)]
-    found = shutil.which("assets")
-    return [found] if found else [sys.executable, "-m", "tui.cli.main"]
 
 
 def median(values: list[float]) -> float:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import shutil
+import sys
 from pathlib import Path
 
 # Time spent inside the asset functions, kept by the generated definitions so that the probe can subtract it.
@@ -189,3 +190,13 @@ def fresh_project(root: Path, definitions: str) -> Path:
     (root / "defs.py").write_text(definitions)
     (root / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
     return root
+
+
+def assets_command() -> list[str]:
+    """The ``assets`` command as a user runs it: the script installed beside this interpreter (or on the PATH),
+    else the same entry point through ``python -m tui.cli``."""
+    installed = Path(sys.executable).parent / "assets"
+    if installed.exists():
+        return [str(installed)]
+    found = shutil.which("assets")
+    return [found] if found else [sys.executable, "-m", "tui.cli"]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Iterable, Mapping
-from contextlib import ExitStack
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from assets_core.declaring.checks import Check, Freshness
 from assets_core.declaring.definitions import Asset
-from assets_core.declaring.file_stats import stat_files
+from assets_core.declaring.file_stats import recall, remember, stat_files
 from assets_core.declaring.sources import (
     GLOB_CHARACTERS,
     Observation,
@@ -90,8 +89,8 @@ class Project:
         nodes = self.nodes(at)
         in_blocks = [item.name for item in self.graph if _observed_in_block(item)]
         paths = {name: source_paths(self.graph[name], nodes.keys(name), str(self.root)) for name in in_blocks}
-        with ExitStack() as stack:  # the files are stat'ed (by a helper, when there are many) while ...
-            stats = {name: stack.enter_context(stat_files(found)) for name, found in paths.items()}
+        every = [path for found in paths.values() for path in found]
+        with stat_files(every) as pending:  # the files are stat'ed (by a helper, when there are many) while ...
             state = self.catalog.read_state(nodes.order(leave_out=in_blocks))  # ... the catalog is read
             single = self._observe(nodes, state)
             recorded = self.catalog.read_observed(in_blocks)
@@ -100,8 +99,12 @@ class Project:
             nodes.map_reads()
             prepared = {name: recorded_versions(nodes.nodes(name), lasts[name][1]) for name in in_blocks}
             code, lost = self.code_versions, self._lost(state)
+            fingerprints = dict(zip(paths, _split(pending.result(), [len(found) for found in paths.values()])))
             blocks = {name: self._observe_block(self.graph[name], nodes.nodes(name), paths[name],
-                                                stats[name].result(), lasts[name]) for name in in_blocks}
+                                                fingerprints[name], lasts[name]) for name in in_blocks}
+        if pending.joined is not None and not pending.early and not self.read_only \
+                and recall(self.home) != pending.joined:
+            remember(self.home, pending.joined)  # the next look stats these from its start (see stat_early)
         sources: dict[str, str] = {}
         for name, block in blocks.items():  # the largest mapping is kept, the others added to it
             current = block.data_versions(prepared[name])
@@ -262,6 +265,19 @@ class Project:
         each (``last``)."""
         versions = observe_files(item, self.root, paths, fingerprints, *last)
         return PartitionObservations(nodes, paths, fingerprints, versions, *last, partial(source_path, item=item))
+
+
+def _split(found: list[str | None], sizes: list[int]) -> list[list[str | None]]:
+    """``found`` cut into consecutive parts of these sizes.
+
+    >>> _split(["a", "b", "c"], [2, 0, 1])
+    [['a', 'b'], [], ['c']]
+    """
+    parts, start = [], 0
+    for size in sizes:
+        parts.append(found[start:start + size])
+        start += size
+    return parts
 
 
 def _observed_in_block(item: Asset) -> bool:

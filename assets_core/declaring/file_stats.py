@@ -15,6 +15,11 @@ finished writing. What the helper says is taken only in whole lines of the expec
 start, dies, or says anything else leaves the rest to this process. Nothing else is ever taken from it.
 
 The result is the same as :func:`stat_here` would give, file for file.
+
+A command that looks at the project (``assets status``) can begin even sooner: before it imports anything
+else, it gives a helper the paths its last look stat'ed (kept in the home, :func:`remember` / :func:`recall`),
+and :func:`stat_files` takes that helper over when the paths it needs now are exactly those, byte for byte
+(:func:`stat_early`). Another path list, and the early helper is stopped and a new one begun.
 """
 
 from __future__ import annotations
@@ -24,11 +29,15 @@ import sys
 from stat import S_ISREG
 
 if __name__ != "__main__":  # not in the helper, which starts sooner without them (subprocess: 10-20 ms)
+    import atexit
     import subprocess
     from collections.abc import Sequence
+    from pathlib import Path
 
 HELPER_FROM = 20_000  # fewer files than this are stat'ed here: starting a helper costs more than it saves
 CHUNK = 1000  # paths the helper answers at once, and this process stats between two looks at the answers
+HINT = "stat-paths"  # in a project's home: the paths its last look stat'ed through a helper (see stat_early)
+HINT_LIMIT = 1 << 28  # a hint bigger than this is not read
 
 
 def stat_here(paths: Sequence[str] | Sequence[bytes]) -> list[str | None]:
@@ -48,11 +57,15 @@ def stat_here(paths: Sequence[str] | Sequence[bytes]) -> list[str | None]:
 
 class PendingStats:
     """Stats under way in a helper process (or to be found here): :meth:`result` finishes them. As a context
-    manager, it stops a helper whose answer was never asked for (the command failed meanwhile)."""
+    manager, it stops a helper whose answer was never asked for (the command failed meanwhile). ``joined``: the
+    paths as the helper got them (None: no helper); ``early``: the helper began before this was asked for."""
 
-    def __init__(self, paths: Sequence[str], helper: _Helper | None = None) -> None:
+    def __init__(self, paths: Sequence[str], helper: _Helper | None = None, joined: bytes | None = None,
+                 early: bool = False) -> None:
         self._paths = paths
         self._helper = helper
+        self.joined = joined
+        self.early = early
 
     def result(self) -> list[str | None]:
         """What :func:`stat_here` gives of the paths: the first ones as the helper found them, the others found
@@ -122,30 +135,100 @@ class _Helper:
         os.close(self._answers)
 
 
-def stat_files(paths: Sequence[str], helper_from: int = HELPER_FROM,
+def stat_files(paths: Sequence[str], helper_from: int | None = None,
                executable: str | None = None) -> PendingStats:
     """Begin finding each path's fingerprint: in a helper process (``executable``, by default this interpreter,
-    running this module) when there are at least ``helper_from`` paths and a second core to run it on; the rest
-    here, when the result is asked for."""
-    if not paths or len(paths) < helper_from or _cores() < 2 or not hasattr(os, "memfd_create"):
+    running this module) when there are at least ``helper_from`` (:data:`HELPER_FROM`) paths and a second core
+    to run it on; the rest here, when the result is asked for. A helper :func:`stat_early` began on exactly
+    these paths is taken over; one begun on any others is stopped."""
+    early, _early[:] = _early[:], []
+    if not paths or len(paths) < (HELPER_FROM if helper_from is None else helper_from) or not _can_help(executable):
+        for _, begun in early:
+            begun.stop()
         return PendingStats(paths)
-    if executable is None and (getattr(sys, "frozen", False) or not sys.executable):
-        return PendingStats(paths)  # an embedded or frozen Python: its executable may run something else
-    data = "\0".join(paths).encode(sys.getfilesystemencoding(), sys.getfilesystemencodeerrors())
+    joined = "\0".join(paths).encode(sys.getfilesystemencoding(), sys.getfilesystemencodeerrors())
+    for data, begun in early:
+        if data == joined:
+            return PendingStats(paths, begun, joined, early=True)
+        begun.stop()
+    helper = _launch(joined, len(paths), executable)
+    return PendingStats(paths, helper, joined if helper is not None else None)
+
+
+def stat_early(joined: bytes, helper_from: int | None = None, executable: str | None = None) -> bool:
+    """Begin stat'ing the NUL-separated paths ``joined`` at once, in a helper, before this process knows which
+    paths it will need (a command begins with the ones its last look needed: :func:`recall`): the next
+    :func:`stat_files` takes the helper over if its paths are exactly these, and stops it otherwise. So the
+    files are stat'ed while the command imports and loads the project, not after; what it gets is what a
+    helper begun later would find. Return whether a helper began (not for fewer paths than ``helper_from``)."""
+    count = joined.count(b"\0") + 1 if joined else 0
+    if _early or count < (HELPER_FROM if helper_from is None else helper_from) or not _can_help(executable):
+        return False
+    helper = _launch(joined, count, executable)
+    if helper is None:
+        return False
+    _early.append((joined, helper))
+    atexit.register(_drop_early)  # never taken over (the command failed, or looked at nothing): stopped
+    return True
+
+
+def recall(home: str | os.PathLike[str]) -> bytes | None:
+    """The paths the last look at the project with this home stat'ed through a helper (None: none kept)."""
+    try:
+        with open(os.path.join(home, HINT), "rb") as kept:
+            if os.fstat(kept.fileno()).st_size > HINT_LIMIT:
+                return None
+            return kept.read()
+    except OSError:
+        return None
+
+
+def remember(home: Path, joined: bytes) -> None:
+    """Keep ``joined`` (:attr:`PendingStats.joined`) for :func:`recall`, replacing the file at once (a reader
+    finds the old paths or the new ones); nothing where the home does not exist or cannot be written."""
+    path = home / HINT
+    temporary = home / f".{HINT}.{os.getpid()}.tmp"
+    try:
+        with open(temporary, "wb") as written:
+            written.write(joined)
+        os.replace(temporary, path)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+
+
+_early: list[tuple[bytes, _Helper]] = []  # the helper stat_early began, with its paths (one at most)
+
+
+def _drop_early() -> None:
+    early, _early[:] = _early[:], []
+    for _, helper in early:
+        helper.stop()
+
+
+def _can_help(executable: str | None) -> bool:
+    """Whether a helper can run: a second core, in-memory files, and an interpreter that runs this module (an
+    embedded or frozen Python's executable may run something else)."""
+    if _cores() < 2 or not hasattr(os, "memfd_create"):
+        return False
+    return executable is not None or not (getattr(sys, "frozen", False) or not sys.executable)
+
+
+def _launch(joined: bytes, count: int, executable: str | None) -> _Helper | None:
+    """A helper stat'ing the ``count`` NUL-separated paths ``joined`` (None: it cannot start)."""
     names = os.memfd_create("assets-stat-paths")
     answers = os.memfd_create("assets-stat-answers")
     try:
-        _write_all(names, data)
+        _write_all(names, joined)
         os.lseek(names, 0, os.SEEK_SET)
         process = subprocess.Popen([executable or sys.executable, "-I", "-S", __file__, str(names), str(answers)],
                                    pass_fds=(names, answers), stdin=subprocess.DEVNULL,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except OSError:  # no interpreter to start (or no memory or process to spare): stat here instead
         os.close(answers)
-        return PendingStats(paths)
+        return None
     finally:
         os.close(names)
-    return PendingStats(paths, _Helper(process, answers, len(paths)))
+    return _Helper(process, answers, count)
 
 
 def _write_all(descriptor: int, data: bytes) -> None:

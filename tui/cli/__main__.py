@@ -1,5 +1,5 @@
 """``python -m tui.cli``: the ``assets`` command."""
 
-from tui.cli.main import entry
+from tui.cli.start import entry
 
 entry()

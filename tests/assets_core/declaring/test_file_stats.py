@@ -136,3 +136,55 @@ def test_the_helper_itself_answers_every_path_as_stat_here_does(tmp_path: Path) 
         os.close(answers)
     assert lines[-1] == "" and len(lines) - 1 == -(-len(paths) // file_stats.CHUNK)
     assert [found or None for line in lines[:-1] for found in line.split("\0")] == stat_here(paths)
+
+
+def _joined(paths: list[str]) -> bytes:
+    return "\0".join(paths).encode(sys.getfilesystemencoding(), sys.getfilesystemencodeerrors())
+
+
+def test_a_helper_begun_early_on_the_same_paths_is_taken_over(tmp_path: Path) -> None:
+    paths = _files(tmp_path)
+    assert file_stats.stat_early(_joined(paths), helper_from=1)
+    begun = file_stats._early[0][1]
+    with stat_files(paths, helper_from=1) as pending:
+        assert pending.early and pending._helper is begun
+        assert pending.result() == stat_here(paths)
+    assert begun._process.returncode is not None  # reaped once done
+
+
+def test_a_helper_begun_early_on_other_paths_is_stopped_and_the_files_stated_afresh(tmp_path: Path) -> None:
+    paths = _files(tmp_path)
+    assert file_stats.stat_early(_joined(paths[:-1]), helper_from=1)  # one path short: not the same list
+    begun = file_stats._early[0][1]
+    with stat_files(paths, helper_from=1) as pending:
+        assert not pending.early and begun._process.returncode is not None
+        assert pending.result() == stat_here(paths)
+    assert file_stats.stat_early(_joined(paths), helper_from=1)
+    begun = file_stats._early[0][1]
+    assert stat_files(paths[:2]).result() == stat_here(paths[:2])  # too few for a helper: stopped as well
+    assert begun._process.returncode is not None and not file_stats._early
+
+
+def test_an_early_helper_nobody_takes_over_is_stopped_at_exit(tmp_path: Path) -> None:
+    """The command failed before it stat'ed anything: the helper does not outlive it."""
+    marker = tmp_path / "helper-pid"
+    script = _helper(tmp_path, f"open({str(marker)!r}, 'w').write(str(os.getpid()))\ntime.sleep(120)")
+    code = ("import sys, time\nfrom assets_core.declaring import file_stats\n"
+            f"assert file_stats.stat_early(b'/a\\0/b', helper_from=1, executable={script!r})\n"
+            f"while not __import__('os').path.exists({str(marker)!r}): time.sleep(0.01)\n"
+            "sys.exit(3)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3, done.stderr
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(marker.read_text()), 0)
+
+
+def test_the_paths_of_the_last_look_are_kept_in_the_home(tmp_path: Path) -> None:
+    assert file_stats.recall(tmp_path) is None
+    file_stats.remember(tmp_path, b"/a\0/b")
+    assert file_stats.recall(tmp_path) == b"/a\0/b"
+    file_stats.remember(tmp_path, b"/c")
+    assert file_stats.recall(tmp_path) == b"/c"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [file_stats.HINT]  # no temporary file left
+    file_stats.remember(tmp_path / "missing", b"/a")  # no home: nothing written, nothing raised
+    assert not (tmp_path / "missing").exists()
