@@ -297,3 +297,30 @@ def test_partition_observations_read_from_many_threads_at_once_find_every_file()
         for reader in readers:
             reader.join()
         assert missing == []
+
+
+def test_the_quick_way_to_fresh_decides_as_the_long_way(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fresh partitions (and whole assets) are found without their reason sets; the statuses are the ones the
+    long way gives, reasons and all, as files change, partitions go missing and assets rerun."""
+    from assets_core.planning import plan
+
+    def both_ways() -> tuple[dict, dict]:
+        quick = {n: (s.status, s.reasons) for n, s in project.snapshot().statuses.items()}
+        with monkeypatch.context() as patched:
+            patched.setattr(plan, "_fresh_as_read", lambda *args: False)
+            patched.setattr(plan, "_fresh_as_recorded", lambda *args: False)
+            long = {n: (s.status, s.reasons) for n, s in project.snapshot().statuses.items()}
+        return quick, long
+
+    _write_days(tmp_path, _days())
+    project, _ = _source_project(tmp_path)
+    seen = []
+    for change in (lambda: None, lambda: project.materialize(),
+                   lambda: _write_days(tmp_path, {"2026-01-03": 30}),
+                   lambda: (tmp_path / "data" / "events_2026-01-06.csv").unlink(),
+                   lambda: project.materialize(["daily"]), lambda: project.materialize()):
+        change()
+        quick, long = both_ways()
+        assert quick == long
+        seen.append(sorted({status for status, _ in quick.values()}))
+    assert seen[1] == ["fresh"] and "stale" in seen[2] and "missing" in seen[3]  # the states went through
