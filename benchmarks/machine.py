@@ -107,6 +107,18 @@ def _file_system(folder: Path) -> str:
     return f"{kind} (mounted at {best})" if best else kind
 
 
+def python_speed(additions: int = 5_000_000) -> float:
+    """Seconds one core takes for a fixed pure-Python loop of ``additions`` additions (the best of three): how
+    fast the machine runs Python at the moment, which on a shared VM drifts by tens of percent within minutes."""
+    best = float("inf")
+    for _ in range(3):
+        begun, total = time.perf_counter(), 0
+        for number in range(additions):
+            total += number
+        best = min(best, time.perf_counter() - begun)
+    return best
+
+
 def file_creation(folder: Path, count: int = 2_000) -> float:
     """Milliseconds to create, write (1.5 KB) and close one new file, over ``count`` new files in a new folder
     under ``folder`` (kept: deleting them would slow the next files made on a journal-less ext4)."""
