@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TypeVar
 
-from assets_core.planning.plan import FRESH, Status
+from assets_core.planning.plan import FRESH, AssetStatus, Status
 
 V = TypeVar("V")
 
@@ -45,6 +45,18 @@ class PartitionStatuses(Mapping[str, Status]):
 
     def __len__(self) -> int:
         return len(self.nodes)
+
+    def in_order(self) -> list[AssetStatus]:
+        """Each partition's status, in key order, made from the unusual ones alone.
+
+        >>> from assets_core.planning.plan import MISSING
+        >>> PartitionStatuses(("e[1]", "e[2]"), {1: Status("e[2]", MISSING)}).in_order()
+        [<AssetStatus.FRESH: 'fresh'>, <AssetStatus.MISSING: 'missing'>]
+        """
+        found = [FRESH] * len(self.nodes)
+        for index, status in self.unusual.items():
+            found[index] = status.status
+        return found
 
     def runs(self) -> list[tuple[object, int, int]]:
         """The statuses in key order as ``(status, first index, last index)`` runs, from the unusual ones alone."""

@@ -50,6 +50,17 @@ class PartitionSummary:
                 "partitions": {"total": self.total, **counts, "ranges": ranges}}
 
 
+def block_of(asset: str, keys: Sequence[str], statuses: Mapping[str, Status]) -> PartitionStatuses:
+    """The statuses of an asset's partitions (``keys`` in order) as one block: the snapshot's own, when it holds
+    them so (a source observed as one block), else made of them."""
+    block = statuses.block(asset) if isinstance(statuses, NodeMap) else None
+    if isinstance(block, PartitionStatuses):
+        return block
+    prefix = f"{asset}["
+    found = [statuses[f"{prefix}{key}]"] for key in keys]  # node_name(asset, key), without a call per key
+    return PartitionStatuses([s.asset for s in found], {i: s for i, s in enumerate(found) if not s.fresh})
+
+
 def summarize(asset: str, keys: Sequence[str], statuses: Mapping[str, Status]) -> PartitionSummary:
     """Summarize the statuses of an asset's partitions, ``keys`` in order.
 
@@ -61,11 +72,7 @@ def summarize(asset: str, keys: Sequence[str], statuses: Mapping[str, Status]) -
     >>> summary.line(), summary.status, summary.ranges[MISSING]
     ('1 fresh · 2 missing of 3', <AssetStatus.MISSING: 'missing'>, (('2', '3'),))
     """
-    block = statuses.block(asset) if isinstance(statuses, NodeMap) else None
-    if not isinstance(block, PartitionStatuses):
-        prefix = f"{asset}["
-        found = [statuses[f"{prefix}{key}]"] for key in keys]  # node_name(asset, key), without a call per key
-        block = PartitionStatuses([s.asset for s in found], {i: s for i, s in enumerate(found) if not s.fresh})
+    block = block_of(asset, keys, statuses)
     counts: Counter[AssetStatus] = Counter()
     ranges: dict[AssetStatus, list[tuple[str, str]]] = {}
     for status, first, last in block.runs():

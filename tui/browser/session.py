@@ -26,8 +26,8 @@ from assets_core.lineage.view import asset_view
 from assets_core.planning.nodes import latest_record
 from assets_core.planning.plan import Plan, Status
 from assets_core.planning.snapshot import Snapshot
-from assets_core.planning.state import BackfillRecord, Event, FailureRecord, MaterializationRecord, node_name
-from assets_core.planning.summary import asset_status, summarize
+from assets_core.planning.state import BackfillRecord, Event, FailureRecord, MaterializationRecord
+from assets_core.planning.summary import asset_status, block_of, summarize
 from assets_core.running.runs import RunResult
 from catalog import RunView
 from catalog.browse import LogLine, materialization_count, run_log
@@ -123,7 +123,7 @@ class Browser:
         keys = snapshot.nodes.keys(name)
         statuses = snapshot.statuses
         return PartitionStates(summarize(name, keys, statuses), tuple(keys),
-                               tuple(statuses[node_name(name, key)].status for key in keys))
+                               tuple(block_of(name, keys, statuses).in_order()))
 
     def interrupt(self, wait: float = 0.0) -> bool:
         """Stop the run under way, as Ctrl-C stops the command's: it starts nothing new, records what finished

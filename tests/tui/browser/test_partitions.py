@@ -264,3 +264,40 @@ def test_an_unpartitioned_asset_has_no_partitions_tab(make_app):
         assert "Tab: Partitions" not in [command.title for command in app.get_system_commands(app.main)]
 
     drive(app, scenario)
+
+
+SOURCE_DEFS = """
+from assets_core import DailyPartitions, asset, source_asset
+
+DAYS = DailyPartitions("2026-01-01", end="2026-01-07")
+hits = source_asset("hits", "data/{date}.txt", partitions=DAYS)
+
+@asset(partitions=DAYS, deps=["hits"])
+def daily(context) -> int:
+    return 1
+"""
+
+
+def test_the_strip_of_a_source_observed_as_one_block_has_each_partitions_own_status(tmp_path, monkeypatch):
+    """A source with a file per partition is observed as one block; its strip reads the block's statuses (the
+    fresh ones never made one by one) and gives each partition the status the snapshot gives it."""
+    (tmp_path / "defs.py").write_text(textwrap.dedent(SOURCE_DEFS))
+    (tmp_path / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+    (tmp_path / "data").mkdir()
+    for day in range(1, 7):
+        (tmp_path / "data" / f"2026-01-0{day}.txt").write_text(str(day))
+    monkeypatch.chdir(tmp_path)
+    workspace = open_project(tmp_path)
+    try:
+        assert usecases.materialize(workspace).status == "success"
+        (tmp_path / "data" / "2026-01-02.txt").write_text("changed")
+        (tmp_path / "data" / "2026-01-05.txt").unlink()
+        browser = Browser(workspace)
+        browser.take_snapshot()
+        states = browser.partitions("hits")
+        assert states is not None and browser.snapshot is not None
+        assert browser.snapshot.statuses.block("hits") is not None  # observed as one block
+        expected = tuple(browser.snapshot.statuses[f"hits[{key}]"].status for key in states.keys)
+        assert states.statuses == expected == (FRESH, STALE, FRESH, FRESH, MISSING, FRESH)
+    finally:
+        workspace.catalog.close()
