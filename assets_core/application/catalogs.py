@@ -107,7 +107,7 @@ def open_catalog(url: str) -> WorkspaceCatalog:
 def find_factory(url: str) -> Factory:
     """The factory registered for the URL's scheme, else the default one.
 
-    >>> find_factory("sqlite:///x.db").__module__
+    >>> find_factory("postgresql://host/db").__module__
     'catalog.quick'
     """
     scheme = url.partition(":")[0].partition("+")[0].lower()

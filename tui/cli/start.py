@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from assets_core.declaring.file_stats import recall, stat_early
+from assets_core.imports import late_import
 
 LOOKS = frozenset({"status", "plan"})  # the commands that stat a project's files and only look
 
@@ -22,7 +23,8 @@ LOOKS = frozenset({"status", "plan"})  # the commands that stat a project's file
 def entry() -> None:
     """The ``assets`` command."""
     begin(sys.argv[1:])
-    from tui.cli.main import entry as command  # the rest of the framework: imported while the helper works
+    with late_import():  # the rest of the framework: imported while the helper works
+        from tui.cli.main import entry as command
 
     command()
 
