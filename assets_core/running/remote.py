@@ -162,6 +162,17 @@ def perform(task: Task, kept: KeptValues | None = None) -> list[Sent]:
     return [_sent(outcome) for outcome in outcomes]
 
 
+def stored_inputs(task: Task) -> tuple[str, ...]:
+    """The stored values a task reads (their locations)."""
+    return tuple(where for kind, where in task.found.values() if kind == "stored")
+
+
+def stored_outputs(sent: list[Sent]) -> list[str]:
+    """The values an answer says were stored and published (their locations)."""
+    return [item.outcome.stored.location for item in sent
+            if item.outcome.status == MATERIALIZED and item.outcome.stored is not None]
+
+
 def _sent(outcome: Outcome) -> Sent:
     stored = None if outcome.stored is None else replace(outcome.stored, value=None)
     checks = tuple((check.name, replace(result, metadata=json_metadata(outcome.asset, result.metadata)))
