@@ -92,8 +92,9 @@ class Runner:
     def __init__(self, work: Path) -> None:
         self.work = work
         self.env = {k: v for k, v in os.environ.items() if k not in CLEARED}
-        installed = Path(sys.executable).parent / "assets"
-        self.assets = [str(installed)] if installed.exists() else [sys.executable, "-m", "tui.cli.main"]
+        # This checkout's command: the installed `assets` runs whichever checkout was installed (another worktree's).
+        self.assets = [sys.executable, "-m", "tui.cli.main"]
+        self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE.parent), self.env.get("PYTHONPATH")]))
         self._count = 0
         self.cpu = 0.0  # the CPU seconds (user + system) of the last command's process
 
