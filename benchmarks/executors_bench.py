@@ -12,11 +12,12 @@
    Goal: Dask under 5 ms per trivial asset.
 
     python benchmarks/executors_bench.py [--cpu-assets 40] [--seconds 0.5] [--assets 400] [--repeat 3] [--keep]
-                                         [--no-write]
+                                         [--no-write] [--only overhead]
 
 Every command is a fresh subprocess, timed from outside (start-up and imports included), in a temporary
 project folder under benchmarks/.work/ (removed at the end unless --keep). Writes its own section of RESULTS.md
-(unless --no-write: then it only prints it).
+(unless --no-write: then it only prints it). ``--only overhead`` runs part 2 alone and prints its figures, leaving
+RESULTS.md as it is (the section holds both parts).
 """
 
 from __future__ import annotations
@@ -91,8 +92,9 @@ class Runner:
     def __init__(self, work: Path) -> None:
         self.work = work
         self.env = {k: v for k, v in os.environ.items() if k not in CLEARED}
-        installed = Path(sys.executable).parent / "assets"
-        self.assets = [str(installed)] if installed.exists() else [sys.executable, "-m", "tui.cli.main"]
+        # This checkout's command: the installed `assets` runs whichever checkout was installed (another worktree's).
+        self.assets = [sys.executable, "-m", "tui.cli.main"]
+        self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE.parent), self.env.get("PYTHONPATH")]))
         self._count = 0
         self.cpu = 0.0  # the CPU seconds (user + system) of the last command's process
 
@@ -174,7 +176,7 @@ def _assets_cpu(home: Path, names: list[str]) -> list[float]:
         catalog.close()
 
 
-def overhead(runner: Runner, work: Path, n: int, repeat: int, cores: int) -> dict[str, Any]:
+def overhead(runner: Runner, work: Path, n: int, repeat: int, cores: int, local: bool = True) -> dict[str, Any]:
     import psutil  # type: ignore[import-untyped]  # a dependency of distributed
     from distributed import Client, LocalCluster
 
@@ -199,6 +201,8 @@ def overhead(runner: Runner, work: Path, n: int, repeat: int, cores: int) -> dic
             for variant, extra in (("threads", ["--executor", "threads"]),
                                    ("dask", ["--executor", "dask", "--dask-address", address]),
                                    ("dask_local", ["--executor", "dask"])):
+                if variant == "dask_local" and not local:
+                    continue
                 before = _cpu(workers)
                 variants[variant].append(materialize(runner, folder, folder / f"home-{next(homes)}", n, *extra))
                 if variant in cpu:
@@ -206,13 +210,31 @@ def overhead(runner: Runner, work: Path, n: int, repeat: int, cores: int) -> dic
                 if variant == "dask":
                     cpu["dask_workers"].append(_cpu(workers) - before)
         count = len(cluster.scheduler.workers)
-    medians = {name: statistics.median(walls) for name, walls in variants.items()}
+    medians = {name: statistics.median(walls) for name, walls in variants.items() if walls}
     # Per asset from each round's own no-op (the median of those), so that a slow round is compared with itself.
     per_asset = {name: statistics.median((walls[i] - variants["noop"][i]) / n for i in range(repeat))
-                 for name, walls in variants.items() if name != "noop"}
+                 for name, walls in variants.items() if name != "noop" and walls}
     return {"n": n, "width": workloads.layer_width(n), "repeat": repeat, "walls": variants, "median": medians,
             "per_asset": per_asset, "cluster_workers": count, "cores": cores,
             "cpu": {name: statistics.median(seconds) for name, seconds in cpu.items()}}
+
+
+def render_overhead(meta: dict[str, Any], over: dict[str, Any]) -> str:
+    """Part 2's figures alone, as printed by ``--only overhead`` (never written to RESULTS.md)."""
+    per, spent, n = over["per_asset"], over["cpu"], over["n"]
+    lines = [f"{meta['started']:%Y-%m-%d %H:%M} UTC, load average at the start {meta['load']}; {meta['other']}; "
+             f"commit {meta['commit']}; {n} assets, {over['repeat']} rounds"]
+    noop = over["walls"]["noop"]
+    for name, walls in over["walls"].items():
+        if name != "noop" and walls:
+            rounds = ", ".join(f"{(wall - noop[i]) / n * 1e3:.2f}" for i, wall in enumerate(walls))
+            lines.append(f"{name}: median wall {over['median'][name]:.2f} s, per asset {per[name] * 1e3:.2f} ms "
+                         f"(rounds: {rounds})")
+    lines.append(f"noop status: median wall {over['median']['noop']:.2f} s")
+    lines.append(f"CPU (medians): coordinator noop {spent['noop']:.2f} s, threads {spent['threads']:.2f} s, dask "
+                 f"{spent['dask']:.2f} s; the Dask workers {spent['dask_workers']:.2f} s "
+                 f"({spent['dask_workers'] / n * 1e3:.2f} ms per asset)")
+    return "\n".join(lines)
 
 
 def _cpu(processes: list[Any]) -> float:
@@ -304,6 +326,9 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="rounds of the overhead workload (median)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary work folder")
     parser.add_argument("--no-write", action="store_true", help="print the section, leave RESULTS.md as it is")
+    parser.add_argument("--only", choices=["overhead"], help="run part 2 alone and print it (RESULTS.md untouched)")
+    parser.add_argument("--no-local", action="store_true",
+                        help="leave out the run that starts its own local cluster (part 2: the dask_local row)")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     started, clock, before = datetime.now(UTC), time.perf_counter(), machine.CpuSample.take()
@@ -313,8 +338,8 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="executors-", dir=HERE / ".work"))
     runner = Runner(work)
     try:
-        cpu = cpu_bound(runner, work, args.cpu_assets, args.seconds, cores)
-        over = overhead(runner, work, args.assets, args.repeat, cores)
+        cpu = None if args.only else cpu_bound(runner, work, args.cpu_assets, args.seconds, cores)
+        over = overhead(runner, work, args.assets, args.repeat, cores, local=not args.no_local)
     except BenchmarkError as error:
         print(f"benchmark failed: {error}", file=sys.stderr)
         return 1
@@ -331,6 +356,9 @@ def main() -> int:
         "load": " / ".join(f"{value:.2f}" for value in load) if load else "unknown",
         "other": machine.other_load(before, machine.CpuSample.take()),
     }
+    if cpu is None or args.no_local:
+        print(render_overhead(meta, over))
+        return 0
     section = render(meta, cpu, over)
     if not args.no_write:
         report.write_section(RESULTS, BEGIN, END, section)

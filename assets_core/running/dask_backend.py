@@ -2,8 +2,12 @@
 scheduler.
 
 The run places one :class:`Performer` (a Dask actor) on each worker of the cluster, through the scheduler, once;
-the performer adds a handler to its worker (:data:`OP`, as Dask's own shuffle extension adds its own), and each
-task is then sent, pickled, to a worker that has a thread free, whose answer comes back on the same connection.
+the performer adds a handler of the run's to its worker (named after :data:`OP` and the run's performers, as
+Dask's own shuffle extension adds its own), and each task is then sent, pickled, to a worker that has a thread
+free, whose answer comes back on the same connection. The performer keeps the tables its worker stored or read
+for the run (:mod:`~assets_core.running.kept`), so a task there reads those inputs without going to storage; a
+worker with a free thread takes, of the next tasks waiting, one whose inputs it keeps
+(:mod:`~assets_core.running.placement`).
 Going through the scheduler cost each task a dozen messages between four processes (submit, update the graph,
 compute, finished, fetch the result through the scheduler, release): about 20 ms and 20 ms of CPU per trivial
 task on a loaded 2-core machine, against 3 ms and 3 ms for a call. Pickled by the framework rather than by
@@ -37,39 +41,51 @@ from typing import Any
 from assets_core.collector import collector_paused
 from assets_core.errors import AssetsError, ProjectError
 from assets_core.imports import late_import
-from assets_core.running.remote import WorkerDied, keep_capturing, perform
+from assets_core.running.kept import KeptValues
+from assets_core.running.placement import Placement, Waiting
+from assets_core.running.remote import Task, WorkerDied, keep_capturing, perform, stored_inputs, stored_outputs
 
 CONNECT_SECONDS = 10  # how long a run waits for the Dask scheduler it is pointed at
 WATCH_SECONDS = 0.5  # how often the run asks the scheduler which workers the cluster has
 PLACE_SECONDS = 30  # how long placing a performer on a worker may take before it is tried again
-OP = "assets-perform"  # the handler of a worker with a performer: a pickled task in, its pickled answer out
+OP = "assets-perform"  # the handlers of workers with a performer (one per run): a pickled task in, its answer out
 
 
 class Performer:
     """One run on one Dask worker (a Dask actor, made on the worker): while it lives (the run holds it), the
-    worker answers :data:`OP` calls, each task run in the worker's own threads as its tasks would be, and
-    prints and log records of its attempts go to their asset without the capture being set up for each."""
+    worker answers calls to ``op`` (the run's own), each task run in the worker's own threads as its tasks
+    would be, with the tables kept for the run; prints and log records of its attempts go to their asset
+    without the capture being set up for each."""
 
-    def __init__(self) -> None:
+    def __init__(self, op: str) -> None:
         with late_import():
             from distributed import get_worker
 
         worker = get_worker()
         threads = worker.executors["default"]
+        kept = KeptValues()
 
         async def perform_pickled(task: bytes) -> bytes:
-            return await asyncio.get_running_loop().run_in_executor(threads, _answer, task)
+            return await asyncio.get_running_loop().run_in_executor(threads, _answer, task, kept)
 
-        worker.handlers[OP] = perform_pickled  # the same for every run: the last performer's stays
-        weakref.finalize(self, keep_capturing())
+        release_capture = keep_capturing()
+        worker.handlers[op] = perform_pickled
+        weakref.finalize(self, _unplace, worker.handlers, op, perform_pickled, release_capture)
 
 
-def _answer(task: bytes) -> bytes:
+def _unplace(handlers: dict[str, Any], op: str, handler: Any, release_capture: Any) -> None:
+    """A run's performer is gone: its worker no longer answers the run's calls, nor keeps its tables."""
+    if handlers.get(op) is handler:
+        del handlers[op]
+    release_capture()
+
+
+def _answer(task: bytes, kept: KeptValues | None = None) -> bytes:
     """Run a pickled task (see :func:`~assets_core.running.remote.perform`): ("ok", what it sent back), or
     ("error", why) when that could not be done or pickled. Never raises: an error raised in the handler
     would reach the caller as if the worker had died (a connection error) or as a foreign exception."""
     try:
-        return pickle.dumps(("ok", perform(pickle.loads(task))), protocol=pickle.HIGHEST_PROTOCOL)
+        return pickle.dumps(("ok", perform(pickle.loads(task), kept)), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as error:  # noqa: BLE001 - told to the run as this attempt's failure
         return pickle.dumps(("error", f"{type(error).__name__}: {error}"), protocol=pickle.HIGHEST_PROTOCOL)
 
@@ -90,7 +106,8 @@ class _Worker:
 class DaskBackend:
     """Tasks on a ``dask.distributed`` cluster: the one at ``address``, or a local one started for the run with
     one single-threaded worker process per core. No more tasks are under way on a worker than it has threads;
-    the others wait here, cancellable, and the loop's order decides what runs next."""
+    the others wait here, cancellable, in the loop's order, except that a free thread may take one of the next
+    few waiting ahead of the first (:mod:`~assets_core.running.placement`)."""
 
     def __init__(self, address: str | None, workers: int) -> None:
         try:
@@ -124,9 +141,11 @@ class DaskBackend:
                                "its workers, fix --dask-address / ASSETS_DASK_ADDRESS, or leave it out to "
                                "start a local cluster") from error
         self._loop: Any = self._client.loop
+        self._op = f"{OP}-{uuid.uuid4().hex}"  # this run's handler on each worker
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)  # told when a call ends
-        self._waiting: collections.deque[tuple[bytes, Future[Any]]] = collections.deque()
+        self._waiting: collections.deque[Waiting] = collections.deque()
+        self._placement = Placement()
         self._workers: dict[str, _Worker] = {}
         self._gone: set[str] = set()  # workers lost while still listed by the scheduler: not used again
         self._closed = False
@@ -147,10 +166,11 @@ class DaskBackend:
         """Send a task to a worker once one has a thread free; the future gives what the worker sent back."""
         outer: Future[Any] = Future()
         pickled = pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL)  # one that cannot be sent fails here, alone
+        inputs = stored_inputs(task) if isinstance(task, Task) else ()
         with self._lock:
             if self._closed:
                 raise ProjectError("the Dask executor is closed")
-            self._waiting.append((pickled, outer))
+            self._waiting.append(Waiting(pickled, outer, inputs))
             wake = self._free > 0 and not self._woken  # else the end of a call, or a new worker, sends it
             self._woken = self._woken or wake
         if wake:
@@ -165,9 +185,9 @@ class DaskBackend:
                 return
             self._closed = True
             waiting, self._waiting = list(self._waiting), collections.deque()
-        for _, outer in waiting:
-            if not outer.cancel():  # sent once, to a worker that was gone: never ran
-                _settle(outer, error=ProjectError("the run ended before the task was sent again"))
+        for left in waiting:
+            if not left.outer.cancel():  # sent once, to a worker that was gone: never ran
+                _settle(left.outer, error=ProjectError("the run ended before the task was sent again"))
         try:
             if not abandon:  # the watch goes on meanwhile: a worker that leaves the cluster ends its calls
                 with self._idle:
@@ -187,15 +207,16 @@ class DaskBackend:
             with self._lock:
                 if self._closed or not self._waiting or self._free <= 0:
                     return
-                task, outer = self._waiting.popleft()
+                worker = max(self._workers.values(), key=_Worker.free)
+                waiting = self._placement.take(self._waiting, worker.address)
+                outer = waiting.outer
                 if not outer.running() and not outer.set_running_or_notify_cancel():  # cancelled while waiting
                     continue
-                worker = max(self._workers.values(), key=_Worker.free)
-                worker.calls.add(asyncio.ensure_future(self._call(worker, task, outer)))
+                worker.calls.add(asyncio.ensure_future(self._call(worker, waiting)))
                 self._free -= 1
 
-    async def _call(self, worker: _Worker, task: bytes, outer: Future[Any]) -> None:
-        pool = self._client.rpc
+    async def _call(self, worker: _Worker, waiting: Waiting) -> None:
+        pool, task, outer = self._client.rpc, waiting.task, waiting.outer
         try:
             try:
                 comm = await pool.connect(worker.address)
@@ -203,12 +224,12 @@ class DaskBackend:
                 self._lose(worker)
                 with self._lock:
                     if not self._closed:
-                        self._waiting.appendleft((task, outer))
+                        self._waiting.appendleft(waiting)
                         return
                 _settle(outer, error=ProjectError("the run ended before the task was sent again"))
                 return
             try:
-                reply = await self._send_recv(comm, op=OP, task=task, serializers=pool.serializers,
+                reply = await self._send_recv(comm, op=self._op, task=task, serializers=pool.serializers,
                                               deserializers=pool.deserializers)
             finally:
                 pool.reuse(worker.address, comm)
@@ -225,6 +246,8 @@ class DaskBackend:
             except Exception as error:  # noqa: BLE001 - an answer that cannot be read fails the attempt
                 kind, answer = "error", f"its answer cannot be read ({type(error).__name__}: {error})"
             if kind == "ok":
+                with contextlib.suppress(Exception):  # a hint for placing the next tasks; an odd answer fails later
+                    self._placement.kept(worker.address, [*waiting.inputs, *stored_outputs(answer)])
                 _settle(outer, answer)
             else:
                 _settle(outer, error=AssetsError(f"the Dask worker {worker.address} could not run it: {answer}"))
@@ -275,8 +298,9 @@ class DaskBackend:
                    if address not in self._workers and address not in self._gone and not self._closed}
         if not new:
             return None
-        placing = {address: self._client.submit(Performer, actor=True, workers=[address], allow_other_workers=False,
-                                                key=f"assets-performer-{uuid.uuid4().hex}", pure=False)
+        placing = {address: self._client.submit(Performer, self._op, actor=True, workers=[address],
+                                                allow_other_workers=False, key=f"assets-performer-{uuid.uuid4().hex}",
+                                                pure=False)
                    for address in new}
         deadline = time.monotonic() + PLACE_SECONDS
         while time.monotonic() < deadline and not self._stop.is_set():  # a closing run waits no longer
@@ -304,8 +328,8 @@ class DaskBackend:
         error = ProjectError(f"cannot run the tasks on the Dask workers: the run's performer could not be placed "
                              f"on them ({type(errors[0]).__name__}: {errors[0]}); the scheduler and the workers "
                              "need the project's environment (this framework, the project's imports) installed")
-        for _, outer in failed:
-            _settle(outer, error=error)
+        for left in failed:
+            _settle(left.outer, error=error)
         return error
 
 

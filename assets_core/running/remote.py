@@ -30,6 +30,7 @@ from assets_core.running.alerts import AlertHook
 from assets_core.running.attempts import attempt, json_metadata, lazy_parameters
 from assets_core.running.capture import capturing_run
 from assets_core.running.context import AssetContext
+from assets_core.running.kept import KeptValues
 from assets_core.running.runs import FAILED, MATERIALIZED, Outcome
 from assets_core.running.storage import ValueStorage
 from assets_core.running.values import ValueCache, call_arguments, combined
@@ -98,10 +99,11 @@ def task_of(values: ValueCache, node: str, code_version: str, definitions: Defin
 
 
 class TaskInputs:
-    """A task's inputs in the worker: read from storage (or the source files), each node at most once."""
+    """A task's inputs in the worker: read from storage (or the source files), each node at most once, or taken
+    from the tables the worker keeps for the run (``kept``)."""
 
-    def __init__(self, task: Task, graph: AssetGraph) -> None:
-        self.task, self.graph = task, graph
+    def __init__(self, task: Task, graph: AssetGraph, kept: KeptValues | None = None) -> None:
+        self.task, self.graph, self.kept = task, graph, kept
         self._values: dict[tuple[str, bool], Any] = {}
 
     def read(self, node: str, upstream: str, lazy: bool) -> Any:
@@ -116,6 +118,8 @@ class TaskInputs:
                 raise AssetsError(where)
             if kind == "source":
                 self._values[key] = read_source(self.graph[split_node(name)[0]], tuple(map(Path, where)), lazy)
+            elif self.kept is not None:
+                self._values[key] = self.kept.read(self.task.storage, where, lazy)
             else:
                 self._values[key] = self.task.storage.read(where, lazy)
         return self._values[key]
@@ -135,9 +139,10 @@ class TaskInputs:
         return self.task.window
 
 
-def perform(task: Task) -> list[Sent]:
+def perform(task: Task, kept: KeptValues | None = None) -> list[Sent]:
     """Run a task in this worker process; never raises for the asset's own failures (nor for definitions
-    that cannot be loaded here): they come back as failed outcomes."""
+    that cannot be loaded here): they come back as failed outcomes. With ``kept`` (the tables this worker keeps
+    for the task's run), the inputs kept there are not read from storage, and the tables stored are kept."""
     try:
         graph = definitions(task)
     except AssetsError as error:
@@ -146,11 +151,26 @@ def perform(task: Task) -> list[Sent]:
     item = graph[task.asset]
     policy = item.options.retry or task.retry or RetryPolicy()
     with _capturing:
-        outcomes = attempt(task.node, item, TaskInputs(task, graph), task.storage, graph.checks.get(item.name, ()),
-                           policy, task.members, task.first, progress)
+        outcomes = attempt(task.node, item, TaskInputs(task, graph, kept), task.storage,
+                           graph.checks.get(item.name, ()), policy, task.members, task.first, progress)
     if item.wants_context and task.context is not None and all(o.status == MATERIALIZED for o in outcomes):
         task.context.clear_checkpoint()  # done (a batch: under its range): start afresh
+    if kept is not None:
+        for outcome in outcomes:
+            if outcome.status == MATERIALIZED and outcome.stored is not None:
+                kept.keep(outcome.stored.location, outcome.stored.value)
     return [_sent(outcome) for outcome in outcomes]
+
+
+def stored_inputs(task: Task) -> tuple[str, ...]:
+    """The stored values a task reads (their locations)."""
+    return tuple(where for kind, where in task.found.values() if kind == "stored")
+
+
+def stored_outputs(sent: list[Sent]) -> list[str]:
+    """The values an answer says were stored and published (their locations)."""
+    return [item.outcome.stored.location for item in sent
+            if item.outcome.status == MATERIALIZED and item.outcome.stored is not None]
 
 
 def _sent(outcome: Outcome) -> Sent:

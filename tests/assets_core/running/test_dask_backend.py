@@ -198,3 +198,48 @@ def test_a_worker_answers_a_task_it_cannot_run_with_the_reason_and_never_raises(
 
     kind, why = pickle.loads(_answer(b"not a pickled task"))
     assert kind == "error" and "UnpicklingError" in why
+
+
+CHAIN = '''
+import polars as pl
+from assets_core import asset
+
+@asset
+def first():
+    return pl.DataFrame({"x": [FIRST]})
+
+@asset
+def second(first):
+    return first.with_columns(y=pl.col("x") * 2)
+
+@asset
+def third(second, first):
+    return second.with_columns(z=pl.col("y") + first["x"])
+'''
+
+
+def _handlers(dask_worker) -> list[str]:  # type: ignore[no-untyped-def]
+    return [op for op in dask_worker.handlers if op.startswith("assets-perform")]
+
+
+def test_each_run_has_a_handler_of_its_own_on_the_workers_and_none_is_left_when_it_ends(tmp_path: Path) -> None:
+    """The tables a worker keeps go with its run's performer: the next run, with a changed upstream, reads the new
+    values (its own handler, its own tables), and a finished run leaves no handler, so nothing it kept, behind."""
+    from distributed import Client
+
+    (tmp_path / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+    with _cluster(1) as cluster, Client(cluster) as client:
+        for value in (1, 5):
+            (tmp_path / "defs.py").write_text(CHAIN.replace("FIRST", str(value)))
+            workspace = open_workspace(Options(project=str(tmp_path)))
+            result = usecases.materialize(workspace, executor="dask", dask_address=cluster.scheduler_address)
+            assert result.status == RunStatus.SUCCESS
+            (third,) = [o for o in result.outcomes if o.asset == "third"]
+            assert third.stored is not None
+            stored = workspace.project.storage.read(third.stored.location)
+            assert stored.row(0, named=True) == {"x": value, "y": 2 * value, "z": 3 * value}
+            workspace.catalog.close()
+            deadline = time.monotonic() + 30
+            while any(client.run(_handlers).values()):  # the performer is released as the run ends
+                assert time.monotonic() < deadline, "a finished run left its handler on the worker"
+                time.sleep(0.1)
