@@ -289,8 +289,8 @@ def render(meta: dict[str, Any], cpu: dict[str, Any], over: dict[str, Any]) -> s
         "function (a 10-row polars frame from its two upstreams: microseconds), storing each value as Parquet, "
         "recording it in the SQLite catalog, printing the result; for Dask also importing `distributed`, "
         "connecting the client, placing the run's performer on each worker, sending each task straight to a "
-        "worker, the workers loading the definitions once per run and reading each input back from storage "
-        "(Dask workers get no values in memory). What is not: Python start-up, and "
+        "worker, the workers loading the definitions once per run and reading back from storage each input they "
+        "do not keep from earlier tasks of the run. What is not: Python start-up, and "
         "the imports and the loading of the definitions in the coordinating process that the no-op makes too. "
         "The local cluster's start-up and shut-down, measured as the difference between the two Dask rows: "
         f"{median['dask_local'] - median['dask']:.2f} s.")
