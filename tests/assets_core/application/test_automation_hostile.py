@@ -4,8 +4,10 @@ wait, a catalog unavailable under a running daemon."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
@@ -123,6 +125,12 @@ def wait_for(condition: Callable[[], bool], seconds: float = 60.0) -> bool:
     return True
 
 
+def _stack(thread: threading.Thread) -> str:
+    """Where a thread is now, for a failure's message."""
+    frame = sys._current_frames().get(thread.ident or -1)
+    return "".join(traceback.format_stack(frame)) if frame is not None else "(not running)"
+
+
 def test_the_daemon_outlives_its_catalog_being_unavailable_a_while_and_leads_again(tmp_path: Path) -> None:
     options = project(tmp_path, CLOCKED)
     lines: list[str] = []
@@ -134,7 +142,8 @@ def test_the_daemon_outlives_its_catalog_being_unavailable_a_while_and_leads_aga
         catalog, aside = tmp_path / ".assets" / "catalog.db", tmp_path / "aside.db"
         catalog.rename(aside)
         catalog.write_bytes(b"not a database" * 100)  # as a catalog unreachable, or busy past its timeout
-        assert wait_for(lambda: any("catalog unavailable" in line for line in lines) or not serving.is_alive())
+        assert wait_for(lambda: any("catalog unavailable" in line for line in lines) or not serving.is_alive()), \
+            (lines, _stack(serving))  # (this once failed under load: what the daemon said, and where it was)
         catalog.unlink()
         aside.rename(catalog)
         back = now()
