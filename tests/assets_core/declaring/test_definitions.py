@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from assets_core.declaring.definitions import MAX_NAME_LENGTH, Asset, AssetOptions, asset, source_asset
-from assets_core.declaring.loading import load_assets, read_config
 from assets_core.errors import (
     CycleError,
     DefinitionErrors,
@@ -16,6 +15,7 @@ from assets_core.errors import (
     UnknownUpstreamError,
 )
 from assets_core.planning.graph import AssetGraph
+from assets_core.declaring.loading import load_assets, read_config
 
 
 def _errors(folder, text: str) -> list:
@@ -246,29 +246,3 @@ def test_asset_is_a_value_and_callable():
     assert (doubled.description, doubled.tags, doubled.owners) == ("Doubles.", ("tier=gold",), ("ana",))
     with pytest.raises(TypeError, match="cannot be called"):
         source_asset("raw", "raw.csv")()
-
-
-def test_a_reload_forgets_project_modules_imported_through_links(tmp_path, monkeypatch):
-    """A module is the project's when its file is under the project folder once links are resolved: through a
-    linked folder, or as a linked file (each folder is resolved once per reload, each file checked for a link)."""
-    import sys
-    import types
-
-    from assets_core.declaring.loading import _forget_project_modules
-
-    root = (tmp_path / "project").resolve()
-    root.mkdir()
-    (root / "helpers.py").write_text("")
-    (tmp_path / "alias").symlink_to(root)
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    (elsewhere / "linked.py").symlink_to(root / "helpers.py")
-    (elsewhere / "other.py").write_text("")
-    files = {"_t_through_folder": tmp_path / "alias" / "helpers.py", "_t_linked_file": elsewhere / "linked.py",
-             "_t_other": elsewhere / "other.py", "_t_direct": root / "helpers.py"}
-    for name, path in files.items():
-        module = types.ModuleType(name)
-        module.__file__ = str(path)
-        monkeypatch.setitem(sys.modules, name, module)
-    _forget_project_modules(root)
-    assert [name for name in files if name in sys.modules] == ["_t_other"]
