@@ -220,8 +220,8 @@ def _launch(joined: bytes, count: int, executable: str | None) -> _Helper | None
     try:
         _write_all(names, joined)
         os.lseek(names, 0, os.SEEK_SET)
-        process = subprocess.Popen([executable or sys.executable, "-I", "-S", __file__, str(names), str(answers)],
-                                   pass_fds=(names, answers), stdin=subprocess.DEVNULL,
+        process = subprocess.Popen([executable or sys.executable, "-I", "-S", __file__, str(os.getpid()), str(names),
+                                    str(answers)], pass_fds=(names, answers), stdin=subprocess.DEVNULL,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except OSError:  # no interpreter to start (or no memory or process to spare): stat here instead
         os.close(answers)
@@ -243,15 +243,19 @@ def _cores() -> int:
     return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
-def _serve(names: int, answers: int) -> None:
+def _serve(command: int, names: int, answers: int) -> None:
     """The helper: stat the paths in the file ``names``, from the first, and append their fingerprints to the
-    file ``answers``, a chunk a line (each line written whole by one write, or by several in order)."""
+    file ``answers``, a chunk a line (each line written whole by one write, or by several in order); stop once
+    the process ``command`` that began it is no longer its parent (it ended without stopping the helper: killed,
+    or ``os._exit``, as an interrupted command ends, which skips the exit handlers)."""
     with open(names, "rb") as given:
         paths = given.read().split(b"\0")
     for start in range(0, len(paths), CHUNK):
+        if os.getppid() != command:
+            return
         found = stat_here(paths[start:start + CHUNK])
         _write_all(answers, "\0".join(fingerprint or "" for fingerprint in found).encode("ascii") + b"\n")
 
 
 if __name__ == "__main__":
-    _serve(int(sys.argv[1]), int(sys.argv[2]))
+    _serve(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))

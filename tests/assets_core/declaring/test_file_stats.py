@@ -128,7 +128,7 @@ def test_the_helper_itself_answers_every_path_as_stat_here_does(tmp_path: Path) 
     try:
         os.write(names, "\0".join(paths).encode(sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()))
         os.lseek(names, 0, os.SEEK_SET)
-        subprocess.run([sys.executable, "-I", "-S", file_stats.__file__, str(names), str(answers)],
+        subprocess.run([sys.executable, "-I", "-S", file_stats.__file__, str(os.getpid()), str(names), str(answers)],
                        pass_fds=(names, answers), check=True, timeout=60)
         lines = os.pread(answers, 1 << 24, 0).decode("ascii").split("\n")
     finally:
@@ -188,3 +188,39 @@ def test_the_paths_of_the_last_look_are_kept_in_the_home(tmp_path: Path) -> None
     assert sorted(p.name for p in tmp_path.iterdir()) == [file_stats.HINT]  # no temporary file left
     file_stats.remember(tmp_path / "missing", b"/a")  # no home: nothing written, nothing raised
     assert not (tmp_path / "missing").exists()
+
+
+def test_a_helper_whose_command_ended_without_its_exit_handlers_stops(tmp_path: Path) -> None:
+    """A command ended by a signal, or by os._exit (as a Ctrl-C'd command ends): its early helper, never taken
+    over and not stopped at exit, stops stat'ing instead of working through the whole list by itself."""
+    count = 1_000_000  # a thousand chunks: far more than the helper answers before the command is gone
+    code = ("import os, sys\nfrom assets_core.declaring import file_stats\n"
+            f"assert file_stats.stat_early(b'\\0'.join([b'/no/such/file'] * {count}), helper_from=1)\n"
+            "helper = file_stats._early[0][1]\n"
+            "print(helper._process.pid, helper._answers, flush=True)\n"
+            "sys.stdin.readline()\n"
+            "os._exit(0)\n")
+    command = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert command.stdout is not None and command.stdin is not None
+    pid, answers = map(int, command.stdout.readline().split())
+    kept = os.open(f"/proc/{command.pid}/fd/{answers}", os.O_RDONLY)  # the helper's answers, read after it ends
+    try:
+        command.stdin.write(b"\n")
+        command.stdin.close()
+        assert command.wait(timeout=60) == 0
+        deadline = time.monotonic() + 60
+        while _running(pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not _running(pid)
+        answered = os.pread(kept, 1 << 26, 0).count(b"\n")
+    finally:
+        os.close(kept)
+    assert answered < count // file_stats.CHUNK  # it stopped on its own once the command was gone
+
+
+def _running(pid: int) -> bool:
+    """Whether a process (not this one's child) runs: it exists and is no zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
