@@ -185,7 +185,8 @@ def recall(home: str | os.PathLike[str]) -> bytes | None:
 
 def remember(home: Path, joined: bytes) -> None:
     """Keep ``joined`` (:attr:`PendingStats.joined`) for :func:`recall`, replacing the file at once (a reader
-    finds the old paths or the new ones); nothing where the home does not exist or cannot be written."""
+    finds the old paths or the new ones); nothing where the home does not exist, is no folder, or cannot be
+    written."""
     path = home / HINT
     temporary = home / f".{HINT}.{os.getpid()}.tmp"
     try:
@@ -193,7 +194,10 @@ def remember(home: Path, joined: bytes) -> None:
             written.write(joined)
         os.replace(temporary, path)
     except OSError:
-        temporary.unlink(missing_ok=True)
+        try:
+            temporary.unlink(missing_ok=True)
+        except OSError:  # no folder to remove it from (the home is a file)
+            pass
 
 
 _early: list[tuple[bytes, _Helper]] = []  # the helper stat_early began, with its paths (one at most)

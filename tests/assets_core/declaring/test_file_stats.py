@@ -188,6 +188,9 @@ def test_the_paths_of_the_last_look_are_kept_in_the_home(tmp_path: Path) -> None
     assert sorted(p.name for p in tmp_path.iterdir()) == [file_stats.HINT]  # no temporary file left
     file_stats.remember(tmp_path / "missing", b"/a")  # no home: nothing written, nothing raised
     assert not (tmp_path / "missing").exists()
+    (tmp_path / "file").write_text("x")
+    file_stats.remember(tmp_path / "file", b"/a")  # a home that is a file (--home pointing at one): the same
+    assert (tmp_path / "file").read_text() == "x"
 
 
 def test_a_helper_whose_command_ended_without_its_exit_handlers_stops(tmp_path: Path) -> None:
