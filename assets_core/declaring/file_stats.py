@@ -174,13 +174,20 @@ def stat_early(joined: bytes, helper_from: int | None = None, executable: str | 
 
 def recall(home: str | os.PathLike[str]) -> bytes | None:
     """The paths the last look at the project with this home stat'ed through a helper (None: none kept)."""
+    try:  # not blocking: a FIFO put there (or a device) is no list of paths, and must not hold the command up
+        descriptor = os.open(os.path.join(home, HINT), os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
     try:
-        with open(os.path.join(home, HINT), "rb") as kept:
-            if os.fstat(kept.fileno()).st_size > HINT_LIMIT:
-                return None
+        found = os.fstat(descriptor)
+        if not S_ISREG(found.st_mode) or found.st_size > HINT_LIMIT:
+            return None
+        with open(descriptor, "rb", closefd=False) as kept:
             return kept.read()
     except OSError:
         return None
+    finally:
+        os.close(descriptor)
 
 
 def remember(home: Path, joined: bytes) -> None:
@@ -219,8 +226,15 @@ def _can_help(executable: str | None) -> bool:
 
 def _launch(joined: bytes, count: int, executable: str | None) -> _Helper | None:
     """A helper stat'ing the ``count`` NUL-separated paths ``joined`` (None: it cannot start)."""
-    names = os.memfd_create("assets-stat-paths")
-    answers = os.memfd_create("assets-stat-answers")
+    try:
+        names = os.memfd_create("assets-stat-paths")
+    except OSError:  # no file descriptor or memory to spare: stat here instead
+        return None
+    try:
+        answers = os.memfd_create("assets-stat-answers")
+    except OSError:
+        os.close(names)
+        return None
     try:
         _write_all(names, joined)
         os.lseek(names, 0, os.SEEK_SET)

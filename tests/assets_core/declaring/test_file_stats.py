@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -191,6 +192,36 @@ def test_the_paths_of_the_last_look_are_kept_in_the_home(tmp_path: Path) -> None
     (tmp_path / "file").write_text("x")
     file_stats.remember(tmp_path / "file", b"/a")  # a home that is a file (--home pointing at one): the same
     assert (tmp_path / "file").read_text() == "x"
+
+
+def test_a_kept_paths_file_that_is_no_file_is_ignored_at_once(tmp_path: Path) -> None:
+    """A FIFO (or anything but a plain file) where the paths are kept: no paths recalled, and no command waits on
+    it for a writer that never comes."""
+    os.mkfifo(tmp_path / file_stats.HINT)
+    found: list[bytes | None] = []
+    looking = threading.Thread(target=lambda: found.append(file_stats.recall(tmp_path)), daemon=True)
+    looking.start()
+    looking.join(timeout=10)
+    assert not looking.is_alive() and found == [None]
+    (tmp_path / file_stats.HINT).unlink()
+    (tmp_path / file_stats.HINT).mkdir()
+    assert file_stats.recall(tmp_path) is None
+
+
+def test_no_file_descriptor_to_spare_means_no_helper_not_a_traceback() -> None:
+    """Out of file descriptors (a soft limit reached): the files are stat'ed in the command's own process."""
+    code = ("import os, resource\nfrom assets_core.declaring import file_stats\n"
+            "resource.setrlimit(resource.RLIMIT_NOFILE, (64, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))\n"
+            "held = []\n"
+            "while True:\n"
+            "    try:\n"
+            "        held.append(os.open(os.devnull, os.O_RDONLY))\n"
+            "    except OSError:\n"
+            "        break\n"
+            "os.close(held.pop())  # one left: the first in-memory file opens, the second does not\n"
+            "print(file_stats._launch(b'/a\\0/b', 2, None))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "None", done.stderr
 
 
 def test_a_helper_whose_command_ended_without_its_exit_handlers_stops(tmp_path: Path) -> None:
