@@ -3,7 +3,9 @@ read, so that a later attempt there gets them without reading them back from sto
 
 A stored value's location is made of its content (``<asset>@<data version>``, see
 :mod:`~assets_core.running.storage`), so a location never names another value: what is kept under it is what a
-read would give. The coordinating process hands values in memory the same way to the attempts of a run in
+read would give. Each table is kept, and handed out, as a copy of its own (``clone``: its columns shared, not
+copied), so an asset that changes its input (or its returned value) in place changes only its own copy.
+The coordinating process hands values in memory to the attempts of a run in
 threads (:class:`~assets_core.running.values.ValueCache`): a value is read from storage once, and a file changed
 on disk meanwhile is not read again. Each run keeps its own (a Dask worker's performer holds them, and they go
 with it when the run ends), up to :data:`KEPT_BYTES`, the least recently used dropped first.
@@ -54,7 +56,7 @@ class KeptValues:
             if location in self._tables:
                 self._tables.move_to_end(location)
                 return
-            self._tables[location] = (value, size)
+            self._tables[location] = (value.clone(), size)
             self._size += size
             while self._size > self.limit:
                 _, (_, dropped) = self._tables.popitem(last=False)
@@ -68,7 +70,7 @@ class KeptValues:
             if found is not None:
                 self._tables.move_to_end(location)
         if found is not None:
-            return found[0].lazy() if lazy else found[0]
+            return found[0].lazy() if lazy else found[0].clone()
         value = storage.read(location, lazy)
         if not lazy:
             self.keep(location, value)

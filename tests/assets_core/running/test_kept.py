@@ -61,7 +61,7 @@ def test_a_read_table_is_kept_and_given_lazily_to_a_lazy_input_but_a_lazy_read_k
     read = kept.read(storage, one, lazy=False)
     assert read.equals(frame) and kept.locations() == [one]
     (tmp_path / one).unlink()
-    assert kept.read(storage, one, lazy=False) is read
+    assert kept.read(storage, one, lazy=False).equals(frame)  # from memory: the file is gone
     lazy = kept.read(storage, one, lazy=True)
     assert isinstance(lazy, pl.LazyFrame) and lazy.collect().equals(frame)
 
@@ -76,3 +76,57 @@ def test_the_least_recently_used_tables_go_first_once_the_limit_is_reached() -> 
     assert kept.locations() == ["a@1.parquet", "c@1.parquet"]
     kept.keep("big@1.parquet", pl.DataFrame({"x": [1, 2, 3, 4]}))  # larger than any one table kept may be
     assert kept.locations() == ["a@1.parquet", "c@1.parquet"]
+
+
+MUTATING = '''
+import polars as pl
+from assets_core import asset
+
+@asset
+def first():
+    return pl.DataFrame({"x": [1, 2, 3]})
+
+@asset
+def mutate(first):
+    first.drop_in_place("x")  # the asset's own input, changed in place
+    first.insert_column(0, pl.Series("x", [100, 200, 300]))
+    return {"done": 1}
+
+@asset
+def reader(first):
+    return first
+'''
+
+
+def test_a_kept_table_changed_in_place_by_an_attempt_is_not_what_a_later_attempt_reads(tmp_path: Path) -> None:
+    """A location names its content: an asset that changes its input (or its own value) in place changes its
+    copy only, never the table kept under that location for the run's later attempts in the worker."""
+    (tmp_path / "defs.py").write_text(MUTATING)
+    (tmp_path / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+    workspace = open_workspace(Options(project=str(tmp_path)))
+    source, storage, versions = workspace.project.source, workspace.project.storage, workspace.project.code_versions
+    assert isinstance(source, DefinitionsSource)
+    kept = KeptValues()
+    (made,) = remote.perform(remote.Task("first", "first", versions["first"], source, storage, {}, {}), kept)
+    assert made.outcome.stored is not None
+    found = {"first": ("stored", made.outcome.stored.location)}
+    for name in ("mutate", "reader"):
+        (done,) = remote.perform(remote.Task(name, name, versions[name], source, storage, {"first": ("first",)},
+                                             found), kept)
+        assert done.outcome.status == "materialized", done.outcome.detail
+    assert done.outcome.stored is not None
+    assert storage.read(done.outcome.stored.location)["x"].to_list() == [1, 2, 3]
+    workspace.catalog.close()
+
+
+def test_a_table_kept_or_read_is_handed_out_as_a_copy_its_reader_may_change(tmp_path: Path) -> None:
+    storage, frame = Storage(tmp_path), pl.DataFrame({"x": [1, 2, 3]})
+    kept = KeptValues()
+    kept.keep("a@1.parquet", frame)
+    frame[0, "x"] = 99  # the asset that returned it changes it afterwards
+    kept.read(storage, "a@1.parquet", lazy=False)[1, "x"] = 42
+    assert kept.read(storage, "a@1.parquet", lazy=False)["x"].to_list() == [1, 2, 3]
+    location = storage.write("b", pl.DataFrame({"x": [4, 5]})).location
+    kept.read(storage, location, lazy=False).drop_in_place("x")  # read from storage, then kept
+    (tmp_path / location).unlink()
+    assert kept.read(storage, location, lazy=False)["x"].to_list() == [4, 5]
