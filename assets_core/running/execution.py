@@ -67,7 +67,9 @@ from assets_core.running.storage import Stored, ValueStorage
 from assets_core.running.subscribers import AlertSender, AnomalyDetector
 from assets_core.running.values import ValueCache
 
-UPSTREAM_REASONS = ("upstream_changed", "upstream_stale")  # the reasons a run may resolve before the asset starts
+# the reasons a run may resolve before the asset starts (a failed upstream that now succeeds with the data it
+# had before leaves its readers as they were)
+UPSTREAM_REASONS = ("upstream_changed", "upstream_stale", "upstream_failed")
 
 
 @dataclass(frozen=True)

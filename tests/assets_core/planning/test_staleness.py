@@ -120,6 +120,22 @@ def test_early_cutoff_skips_downstream_when_output_is_unchanged(built):
     assert set(statuses_of(built.load()).values()) == {"fresh"}
 
 
+def test_early_cutoff_after_a_failed_upstream_succeeds_with_the_same_data(built):
+    # A bad file fails 'cleaned' (its downstream is skipped and then waits: upstream_failed); once the file is
+    # put back, 'cleaned' stores the data it had before, so what reads it need not run again.
+    good = (built.root / "raw.csv").read_text()
+    built.write("raw.csv", 'a,b\nthis is,"not a csv\n\x00garbage')
+    failed = built.load().materialize()
+    assert failed.failed == ["cleaned"] and failed.skipped == ["scaled", "total"]
+    assert reasons_of(built.load(), "scaled") == ["upstream_failed"]
+    built.write("raw.csv", good)
+    result = built.load().materialize()
+    assert result.materialized == ["cleaned"]
+    assert result.skipped == ["scaled", "total"]
+    assert "early cutoff" in next(o for o in result.outcomes if o.asset == "scaled").detail
+    assert set(statuses_of(built.load()).values()) == {"fresh"}
+
+
 def test_changed_output_propagates(built):
     built.write("raw.csv", "a,b\n1,x\n2,y\n7,z\n")
     result = built.load().materialize()
