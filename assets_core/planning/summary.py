@@ -18,6 +18,8 @@ REASONS_SHOWN = 3
 # are shown once, as an example of those of their kind.
 SHARED_DETAIL = (ReasonKind.MISSING, ReasonKind.CODE_CHANGED, ReasonKind.UPSTREAM_STALE, ReasonKind.UPSTREAM_FAILED,
                  ReasonKind.FORCED)
+# Missing reasons that name the partition's own file: shown once, as an example of those that begin alike.
+OWN_FILE = ("no file matches ", "its stored value ")
 
 
 @dataclass(frozen=True)
@@ -80,14 +82,16 @@ def summarize(asset: str, keys: Sequence[str], statuses: Mapping[str, Status]) -
         counts[status] += last - first + 1
         ranges.setdefault(status, []).append((keys[first], keys[last]))
     details: Counter[tuple[Any, str]] = Counter()
-    first_detail: dict[Any, str] = {}  # reason kind -> the first detail of that kind
+    first_detail: dict[Any, str] = {}  # reason kind (and own file) -> the first detail of that kind
     for index in sorted(block.unusual):
         for reason in block.unusual[index].reasons:
-            first_detail.setdefault(reason.kind, reason.detail)
-            shared = reason.kind in SHARED_DETAIL
-            details[(reason.kind, reason.detail if shared else first_detail[reason.kind])] += 1
+            own_file = next((start for start in OWN_FILE if reason.detail.startswith(start)), None)
+            shared = reason.kind in SHARED_DETAIL and own_file is None
+            group = (reason.kind, own_file)
+            first_detail.setdefault(group, reason.detail)
+            details[(reason.kind, reason.detail if shared else first_detail[group])] += 1
     status = next((s for s in URGENCY if counts.get(s)), FRESH)
-    reasons = tuple(Reason(kind, _counted(detail, n, kind in SHARED_DETAIL))
+    reasons = tuple(Reason(kind, _counted(detail, n, kind in SHARED_DETAIL and not detail.startswith(OWN_FILE)))
                     for (kind, detail), n in details.most_common(REASONS_SHOWN))
     return PartitionSummary(asset, status, len(keys), dict(counts),
                             {s: tuple(spans) for s, spans in ranges.items()}, reasons)

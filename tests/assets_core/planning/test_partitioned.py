@@ -247,6 +247,16 @@ def test_a_failed_partition_fails_alone_and_is_failed_in_the_summary(tmp_path: P
     assert _summary(project, "fragile")["2026-01-04"] == "failed"
 
 
+def test_missing_files_are_summed_up_as_one_reason_with_an_example(tmp_path: Path) -> None:
+    from assets_core.planning.summary import asset_status
+
+    _write_days(tmp_path, _days(3))  # 4 of the 7 files are not there
+    project, _ = _source_project(tmp_path)
+    summary = asset_status(project.snapshot(), "events")
+    missing = [r.detail for r in summary.reasons if r.kind == "missing"]
+    assert missing == ["no file matches 'data/events_2026-01-04.csv' (and 3 more partitions like it)"]
+
+
 def test_partitions_past_an_upstreams_end_are_left_out_and_said_so(tmp_path: Path) -> None:
     @asset(partitions=DailyPartitions("2026-01-05", end="2026-01-07"))  # the 5th and 6th only
     def short(context) -> pl.DataFrame:
