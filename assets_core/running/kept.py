@@ -14,6 +14,7 @@ with it when the run ends), up to :data:`KEPT_BYTES`, the least recently used dr
 from __future__ import annotations
 
 import collections
+import io
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +40,11 @@ class KeptValues:
         self._size = 0
 
     def keep(self, location: str, value: Any) -> None:
-        """Keep a table stored at ``location`` (other values, and tables larger than ``largest``, are not kept).
+        """Keep a table an attempt stored at ``location``, copied into buffers of its own (other values, and tables
+        larger than ``largest``, are not kept).
+
+        A table returned by an asset may be a slice (``head``, a filter that keeps one run of rows) of a far larger
+        frame: kept as it is, it would hold that frame's memory, which its estimated size does not count.
 
         >>> kept = KeptValues(limit=100, largest=80)
         >>> kept.keep("a@1.parquet", pl.DataFrame({"v": range(5)})); kept.keep("b@2.json", {"v": 1})
@@ -47,16 +52,20 @@ class KeptValues:
         >>> kept.locations()
         ['a@1.parquet']
         """
-        if not isinstance(value, pl.DataFrame):
-            return
-        size = int(value.estimated_size())
+        if isinstance(value, pl.DataFrame) and value.estimated_size() <= self.largest:
+            copy = _compact(value)
+            if copy is not None:
+                self._keep(location, copy)
+
+    def _keep(self, location: str, table: pl.DataFrame) -> None:
+        size = int(table.estimated_size())
         if size > self.largest:
             return
         with self._lock:
             if location in self._tables:
                 self._tables.move_to_end(location)
                 return
-            self._tables[location] = (value.clone(), size)
+            self._tables[location] = (table, size)
             self._size += size
             while self._size > self.limit:
                 _, (_, dropped) = self._tables.popitem(last=False)
@@ -72,11 +81,23 @@ class KeptValues:
         if found is not None:
             return found[0].lazy() if lazy else found[0].clone()
         value = storage.read(location, lazy)
-        if not lazy:
-            self.keep(location, value)
+        if not lazy and isinstance(value, pl.DataFrame):  # decoded afresh: buffers of its own, the reader's copy
+            self._keep(location, value.clone())
         return value
 
     def locations(self) -> list[str]:
         """The locations kept, the least recently used first."""
         with self._lock:
             return list(self._tables)
+
+
+def _compact(table: pl.DataFrame) -> pl.DataFrame | None:
+    """A copy of ``table`` holding its rows only (a ``clone`` shares the buffers, so all a slice holds alive);
+    None when polars cannot copy it so (it is then read from storage)."""
+    stream = io.BytesIO()
+    try:
+        table.write_ipc_stream(stream, compression="uncompressed")
+        stream.seek(0)
+        return pl.read_ipc_stream(stream)
+    except Exception:  # noqa: BLE001 - not kept: a later attempt reads it from storage
+        return None

@@ -130,3 +130,23 @@ def test_a_table_kept_or_read_is_handed_out_as_a_copy_its_reader_may_change(tmp_
     kept.read(storage, location, lazy=False).drop_in_place("x")  # read from storage, then kept
     (tmp_path / location).unlink()
     assert kept.read(storage, location, lazy=False)["x"].to_list() == [4, 5]
+
+
+def _data_address(frame: pl.DataFrame) -> int:
+    return int(frame.to_arrow().column(0).chunks[0].buffers()[1].address)
+
+
+def test_a_kept_table_holds_no_memory_of_the_larger_frame_it_was_cut_from() -> None:
+    """``estimated_size`` counts only the rows a slice shows, not the buffer it holds alive: a 10-row head of a
+    80 MB frame, kept as it was returned, would hold the 80 MB for the rest of the run, past KEPT_BYTES."""
+    big = pl.DataFrame({"x": pl.int_range(0, 1_000_000, eager=True)})
+    start = _data_address(big)
+    kept = KeptValues(largest=1000)
+    kept.keep("head@1.parquet", big.head(10))
+    text = pl.DataFrame({"s": [f"{n}-{'a' * 100}" for n in range(10_000)]})
+    kept.keep("text@1.parquet", text.filter(pl.col("s").str.starts_with("5-")))
+    table = kept.read(Storage("/nonexistent"), "head@1.parquet", lazy=False)
+    assert table["x"].to_list() == list(range(10))
+    assert not start <= _data_address(table) < start + big.estimated_size()
+    assert kept.read(Storage("/nonexistent"), "text@1.parquet", lazy=False)["s"].to_list() == [f"5-{'a' * 100}"]
+    assert len(kept.locations()) == 2
