@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -11,9 +12,10 @@ import polars as pl
 from assets_core.application.project import Project
 from assets_core.application.workspace import Workspace
 from assets_core.declaring.definitions import Asset
-from assets_core.declaring.sources import read_source, source_files
+from assets_core.declaring.sources import SourceMissingError, read_source, source_files
 from assets_core.errors import SelectionError, StorageError, did_you_mean
-from assets_core.planning.state import MaterializationRecord
+from assets_core.planning.plan import source_path
+from assets_core.planning.state import MaterializationRecord, node_name
 from assets_core.planning.summary import PartitionSummary, asset_status
 from tui import formatting
 from tui.formatting import escape, table
@@ -33,7 +35,8 @@ def show_asset(workspace: Workspace, name: str, args: argparse.Namespace, consol
     status = asset_status(snapshot, name)
     history = workspace.catalog.asset_history(name, limit=args.history)
     latest = history[0] if history else None
-    head = _head(project, item, latest, args.head) if args.head else None
+    keys = snapshot.nodes.keys(name) if item.is_source and item.partitions is not None else []
+    head, head_partition = _head(project, item, latest, args.head, keys) if args.head else (None, None)
     checks = workspace.catalog.latest_checks(name).get(name, [])
     if args.json:
         print_json({
@@ -69,19 +72,24 @@ def show_asset(workspace: Workspace, name: str, args: argparse.Namespace, consol
     if latest is not None:
         _print_latest(console, latest)
         console.print("[bold]history[/]")
-        rows = [[r.run_id, formatting.moment(r.created_at), formatting.duration(r.duration),
-                 "-" if r.rows is None else str(r.rows), r.data_version[:12]] for r in history]
-        for line in table(["run", "at", "took", "rows", "data version"], rows):
+        partitioned = any(r.partition for r in history)  # then each line says which partition it made
+        rows = [[r.run_id, *([r.partition or "-"] if partitioned else []), formatting.moment(r.created_at),
+                 formatting.duration(r.duration), "-" if r.rows is None else str(r.rows), r.data_version[:12]]
+                for r in history]
+        for line in table(["run", *(["partition"] if partitioned else []), "at", "took", "rows", "data version"],
+                          rows):
             console.print("  " + line)
     if head is not None:
-        console.print(f"[bold]first {args.head} rows[/]")
+        of = f" of partition {escape(head_partition)}" if head_partition else ""
+        console.print(f"[bold]first {args.head} rows{of}[/]")
         console.print(escape(str(head)), markup=False)
     return 0
 
 
 def _print_latest(console: Console, record: MaterializationRecord) -> None:
     console.print("[bold]latest materialization[/]")
-    fields = [("run", record.run_id), ("at", formatting.moment(record.created_at)),
+    fields = [("run", record.run_id), *([("partition", record.partition)] if record.partition else []),
+              ("at", formatting.moment(record.created_at)),
               ("took", formatting.duration(record.duration)), ("rows", "-" if record.rows is None else str(record.rows)),
               ("size", formatting.size(record.bytes)), ("data version", record.data_version),
               ("stored at", record.location)]
@@ -92,28 +100,46 @@ def _print_latest(console: Console, record: MaterializationRecord) -> None:
         console.print(f"  {escape(label):<12} {escape(value)}")
 
 
-def _head(project: Project, item: Asset, record: MaterializationRecord | None, rows: int) -> Any:
-    """The first ``rows`` rows of the asset's value; a file that cannot be read is a StorageError, which the
-    command reports with exit 2 (a stored value is checked against its name by ``Storage.read``)."""
+def _head(project: Project, item: Asset, record: MaterializationRecord | None, rows: int,
+          keys: Sequence[str] = ()) -> tuple[Any, str | None]:
+    """The first ``rows`` rows of the asset's value, and the partition they are of (a partitioned source: its
+    last partition that has a file); a file that cannot be read is a StorageError, which the command reports
+    with exit 2 (a stored value is checked against its name by ``Storage.read``)."""
+    partition = record.partition if record is not None else None
     if item.is_source:
-        files = source_files(item, project.root)
+        files, partition = _source_head_files(project, item, keys)
         value = read_source(item, files, lazy=True)
         where, fix = ", ".join(map(str, files)), "fix the file, or pass read_options to source_asset(...)"
     elif record is None:
-        return None
+        return None, None
     else:
         value = project.storage.read(record.location, lazy=record.location.endswith(".parquet"))
         where, fix = str(project.storage.path(record.location)), f"assets materialize --force {item.name}"
     if isinstance(value, pl.LazyFrame):
         try:
-            return value.head(rows).collect()
+            return value.head(rows).collect(), partition
         except (OSError, pl.exceptions.PolarsError) as error:  # a scan reads the file only when collected
             detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise StorageError(f"cannot read the first {rows} rows of '{item.name}' from {where} ({detail}); "
                                f"{fix}") from error
     if isinstance(value, list):
-        return value[:rows]
-    return value
+        return value[:rows], partition
+    return value, partition
+
+
+def _source_head_files(project: Project, item: Asset, keys: Sequence[str]) -> tuple[tuple[Path, ...], str | None]:
+    """The files a source's rows are shown from: all of them, or a partitioned source's last partition that has
+    files (its path names the partition, so it is no glob of them all); no partition with files is the usual
+    SourceMissingError, naming the last one's path."""
+    if not keys:
+        return source_files(item, project.root), None
+    for key in reversed(keys):
+        path = source_path(node_name(item.name, key), item)
+        try:
+            return source_files(item, project.root, path), key
+        except SourceMissingError:
+            continue
+    return source_files(item, project.root, source_path(node_name(item.name, keys[-1]), item)), None
 
 
 def _record_json(record: MaterializationRecord) -> dict[str, Any]:

@@ -132,6 +132,32 @@ def test_status_summarizes_partitions_with_ranges_and_one_partition_on_its_own(t
     assert wrong.returncode == 2 and "2026-02-30" in wrong.stderr and "Traceback" not in wrong.stderr
 
 
+def test_show_names_the_partition_of_each_materialization(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    assert _cli(root, "materialize", "daily", "--partition", "2026-01-02,2026-01-05").returncode == 0
+    shown = _cli(root, "show", "daily", "--head", "1")
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    latest = _json(root, "show", "daily")["latest"]["partition"]
+    assert f"  partition    {latest}" in lines
+    history = lines[lines.index("history") + 1:]
+    assert history[0].split()[:2] == ["RUN", "PARTITION"]
+    assert sorted(line.split()[1] for line in history[1:3]) == ["2026-01-02", "2026-01-05"]
+    assert f"first 1 rows of partition {latest}" in lines
+
+
+def test_show_head_of_a_partitioned_source_reads_its_last_partition_with_a_file(tmp_path: Path) -> None:
+    (tmp_path / "defs.py").write_text("from assets_core import DailyPartitions, source_asset\n"
+                                      "events = source_asset('events', 'data/e_{date}.csv', "
+                                      "partitions=DailyPartitions('2026-01-01', end='2026-01-08'))\n")
+    (tmp_path / "data").mkdir()
+    for day in ("01", "02"):
+        (tmp_path / "data" / f"e_2026-01-{day}.csv").write_text(f"n\n{day}\n")
+    shown = _cli(tmp_path, "show", "events", "--head", "1", "-f", "defs.py")
+    assert shown.returncode == 0, shown.stderr
+    assert "first 1 rows of partition 2026-01-02" in shown.stdout
+
+
 def test_dynamic_partitions_are_added_from_the_command_line(tmp_path: Path) -> None:
     root = _project(tmp_path)
     added = _json(root, "partitions", "add", "customers", "acme", "globex")
