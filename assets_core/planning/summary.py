@@ -83,15 +83,18 @@ def summarize(asset: str, keys: Sequence[str], statuses: Mapping[str, Status]) -
         ranges.setdefault(status, []).append((keys[first], keys[last]))
     details: Counter[tuple[Any, str]] = Counter()
     first_detail: dict[Any, str] = {}  # reason kind (and own file) -> the first detail of that kind
+    varied: set[tuple[Any, str]] = set()  # the details shown as an example of others that differ from them
     for index in sorted(block.unusual):
         for reason in block.unusual[index].reasons:
             own_file = next((start for start in OWN_FILE if reason.detail.startswith(start)), None)
             shared = reason.kind in SHARED_DETAIL and own_file is None
             group = (reason.kind, own_file)
-            first_detail.setdefault(group, reason.detail)
-            details[(reason.kind, reason.detail if shared else first_detail[group])] += 1
+            example = first_detail.setdefault(group, reason.detail)
+            if not shared and reason.detail != example:
+                varied.add((reason.kind, example))
+            details[(reason.kind, reason.detail if shared else example)] += 1
     status = next((s for s in URGENCY if counts.get(s)), FRESH)
-    reasons = tuple(Reason(kind, _counted(detail, n, kind in SHARED_DETAIL and not detail.startswith(OWN_FILE)))
+    reasons = tuple(Reason(kind, _counted(detail, n, (kind, detail) not in varied))
                     for (kind, detail), n in details.most_common(REASONS_SHOWN))
     return PartitionSummary(asset, status, len(keys), dict(counts),
                             {s: tuple(spans) for s, spans in ranges.items()}, reasons)

@@ -255,6 +255,8 @@ def test_missing_files_are_summed_up_as_one_reason_with_an_example(tmp_path: Pat
     summary = asset_status(project.snapshot(), "events")
     missing = [r.detail for r in summary.reasons if r.kind == "missing"]
     assert missing == ["no file matches 'data/events_2026-01-04.csv' (and 3 more partitions like it)"]
+    unseen = [r.detail for r in summary.reasons if r.kind == "source_changed"]  # the same words for all three
+    assert unseen == ["not observed yet (3 partitions)"]
 
 
 def test_partitions_past_an_upstreams_end_are_left_out_and_said_so(tmp_path: Path) -> None:
