@@ -537,3 +537,40 @@ def test_after_a_worker_died_the_retries_count_the_attempts_it_had_made(tmp_path
     assert outcome.status == "materialized", outcome.detail
     assert len((tmp_path / "calls").read_text().splitlines()) == 3
     assert any(line.startswith("attempt 2 of 3 failed: WorkerDied") for line in outcome.retries), outcome.retries
+
+
+CHANGING_INPUTS = '''
+import polars as pl
+from assets_core import asset
+
+@asset
+def table():
+    return pl.DataFrame({"x": [1, 2, 3]})
+
+@asset
+def values():
+    return {"seen": [1, 2, 3]}
+
+@asset
+def changes_them(table, values):  # changes its inputs in place, as a careless asset may
+    table.drop_in_place("x")
+    table.insert_column(0, pl.Series("x", [100, 200, 300]))
+    values["seen"].append(4)
+    return {"done": 1}
+
+@asset
+def reads_them(table, values, changes_them):  # runs after: reads what is stored, not what the other changed
+    return table.with_columns(total=pl.col("x").sum(), seen=pl.lit(len(values["seen"])))
+'''
+
+
+@pytest.mark.parametrize("executor", ["threads", "processes"])
+def test_an_asset_changing_its_inputs_in_place_changes_no_other_assets_inputs(tmp_path: Path, executor: str) -> None:
+    _write(tmp_path, CHANGING_INPUTS)
+    workspace = _workspace(tmp_path)
+    result = usecases.materialize(workspace, executor=executor, workers=2)
+    assert result.status == RunStatus.SUCCESS
+    read = workspace.project.storage.read(workspace.catalog.asset_history("reads_them", limit=1)[0].location)
+    assert read.to_dicts() == [{"x": 1, "total": 6, "seen": 3}, {"x": 2, "total": 6, "seen": 3},
+                               {"x": 3, "total": 6, "seen": 3}]
+    workspace.catalog.close()
