@@ -201,7 +201,7 @@ def _say_interrupted(result: Any) -> None:
     err = later.stderr()
     if result.abandoned:
         err.print(f"abandoned {len(result.abandoned)} asset(s) still running: {escape(', '.join(result.abandoned))} "
-                  "(their threads would not stop; they end with this process and nothing of theirs is recorded)")
+                  "(they did not stop in time; nothing of theirs is recorded, and a resume runs them again)")
     err.print(f"run {result.run_id} interrupted; finish it with: assets materialize --resume {result.run_id}")
 
 
@@ -230,7 +230,7 @@ def nothing_to_do(planned: Plan) -> list[str]:
 
 
 def _summarize(console: Console, result: Any, planned: Plan) -> None:
-    if not result.outcomes:
+    if result.run_id is None:  # no run was made: the plan ran nothing
         _print_lines(console, nothing_to_do(planned))
         return
     glyph, colour = formatting.STATUS_STYLE[result.status]

@@ -135,6 +135,36 @@ def _interrupt_and_finish(root: Path, rng: random.Random, round_number: int) -> 
     assert {status["status"] for status in statuses} == {"fresh"}
 
 
+SLOW_ONLY = """
+import pathlib
+import time
+from assets_core.declaring.definitions import asset
+
+@asset
+def slow():
+    pathlib.Path("began").write_text("")
+    time.sleep(30)
+    return [2]
+"""
+
+
+@pytest.mark.parametrize("executor", ["threads", "processes"])
+def test_ctrl_c_before_any_asset_finished_says_the_run_was_interrupted_not_that_nothing_was_to_do(
+        tmp_path: Path, executor: str) -> None:
+    (tmp_path / "defs.py").write_text(SLOW_ONLY)
+    (tmp_path / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+    process = _start(tmp_path, "--executor", executor)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "began").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130, out + err
+    assert "nothing to do" not in out and "interrupted: 0 materialized, 0 skipped, 0 failed" in out, out
+    assert "abandoned 1 asset(s) still running: slow (" in err and "threads" not in err, err
+    assert list(_runs(tmp_path).values()) == ["interrupted"]
+
+
 INTERRUPT_ROUNDS = int(os.environ.get("ASSETS_INTERRUPT_ROUNDS", "4"))
 
 
