@@ -3,7 +3,8 @@
 
 A backfill records its targets (the nodes it runs) in the catalog before it starts. What is done is read from
 the catalog, never kept by the backfill itself: a target is done once a materialization of it was recorded
-after the backfill began, and failed while its latest attempt since then failed; resuming runs the rest.
+after the backfill began, and failed while its latest attempt since then failed (but once the backfill ended
+having done them all, later runs' failures are theirs); resuming runs the rest.
 """
 
 from __future__ import annotations
@@ -122,14 +123,17 @@ def resume_backfill(workspace: Workspace, record: BackfillRecord, prepared: Prep
 
 
 def progress(catalog: WorkspaceCatalog, record: BackfillRecord) -> Progress:
-    """How far the backfill got, from what the catalog recorded since it began."""
+    """How far the backfill got, from what the catalog recorded since it began. One that ended having done every
+    target stays done: a later run's failed attempt at one of them is that run's, not the backfill's."""
     state = catalog.read_state(record.targets)
+    settled = record.status == "done"
     failed: list[str] = []
     remaining: list[str] = []
     for node in record.targets:
         own = state.get(node)
         made = own.materialization if own is not None else None
-        if made is not None and made.created_at >= record.created_at and (own is None or own.failure is None):
+        if own is not None and made is not None and made.created_at >= record.created_at \
+                and (settled or own.failure is None):
             continue
         attempt = own.failure if own is not None else None
         (failed if attempt is not None and attempt.created_at >= record.created_at else remaining).append(node)

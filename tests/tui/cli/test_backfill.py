@@ -107,6 +107,19 @@ def test_reprocess_failed_reruns_exactly_the_failed_partitions(tmp_path: Path) -
     assert statuses[0]["partitions"]["fresh"] == 7 and statuses[0]["status"] == "fresh"
 
 
+def test_a_backfill_that_did_everything_stays_done_when_a_later_run_fails(tmp_path: Path) -> None:
+    """A finished backfill listed '✓ done' with FAILED 1 once a later run's attempt at one of its partitions
+    failed: what a backfill did is its own; a failed or interrupted one still shows as done once later runs
+    finish what it left."""
+    root = _project(tmp_path)
+    assert _cli(root, "backfill", "daily", "--partition", "2026-01-01..2026-01-03").returncode == 0
+    (root / "fail_2026-01-02").write_text("")
+    later = _cli(root, "materialize", "daily", "--partition", "2026-01-02", "--force")
+    assert later.returncode == 1, later.stdout + later.stderr
+    [listed] = _json(root, "backfills")
+    assert (listed["status"], listed["done"], listed["failed"], listed["remaining"]) == ("done", 3, 0, 0)
+
+
 def test_status_summarizes_partitions_with_ranges_and_one_partition_on_its_own(tmp_path: Path) -> None:
     root = _project(tmp_path)
     assert _cli(root, "materialize", "daily", "--partition", "2026-01-02,2026-01-05..2026-01-06").returncode == 0
