@@ -98,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("asset", metavar="ASSET")
     show.add_argument("--head", type=POSITIVE, metavar="N", help="also print the first N rows of its value")
     show.add_argument("--history", type=POSITIVE, default=10, metavar="N", help="materializations listed (10)")
+    show.add_argument("--partition", metavar="KEY", help="one partition of a partitioned asset: its status, "
+                      "materializations and rows")
     prune = add("prune", "delete stored versions older than the newest N of each asset")
     prune.add_argument("selection", nargs="*", help="selection (default: everything)")
     prune.add_argument("--keep", type=POSITIVE, default=3, metavar="N",

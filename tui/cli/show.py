@@ -14,7 +14,7 @@ from assets_core.application.workspace import Workspace
 from assets_core.declaring.definitions import Asset
 from assets_core.declaring.sources import SourceMissingError, read_source, source_files
 from assets_core.errors import SelectionError, StorageError, did_you_mean
-from assets_core.planning.plan import source_path
+from assets_core.planning.plan import Status, source_path
 from assets_core.planning.state import MaterializationRecord, node_name
 from assets_core.planning.summary import PartitionSummary, asset_status
 from tui import formatting
@@ -32,18 +32,26 @@ def show_asset(workspace: Workspace, name: str, args: argparse.Namespace, consol
         raise SelectionError(f"'{name}' is not an asset{did_you_mean(name, graph.names)}")
     item = graph[name]
     snapshot = project.snapshot()
-    status = asset_status(snapshot, name)
-    history = workspace.catalog.asset_history(name, limit=args.history)
+    partition = getattr(args, "partition", None)
+    if partition is None:
+        status: Status | PartitionSummary = asset_status(snapshot, name)
+        history = workspace.catalog.asset_history(name, limit=args.history)
+        keys = snapshot.nodes.keys(name) if item.is_source and item.partitions is not None else []
+    else:
+        keys = [_partition_of(snapshot.nodes.keys(name) if item.partitions is not None else None, name, partition)]
+        status = snapshot.statuses[node_name(name, partition)]
+        history = _partition_history(workspace, name, partition, args.history)
     latest = history[0] if history else None
-    keys = snapshot.nodes.keys(name) if item.is_source and item.partitions is not None else []
     head, head_partition = _head(project, item, latest, args.head, keys) if args.head else (None, None)
     checks = workspace.catalog.latest_checks(name).get(name, [])
     if args.json:
         print_json({
-            "asset": name, "kind": item.kind, "group": item.group, "description": item.description,
+            "asset": name, **({"partition": partition} if partition is not None else {}), "kind": item.kind,
+            "group": item.group, "description": item.description,
             "upstream": list(graph.upstream(name)), "downstream": list(graph.downstream(name)),
             "tags": list(item.tags), "owners": list(item.owners), "location": str(item.location or ""),
-            "code_version": project.code_versions[name], **status.to_json(),
+            "code_version": project.code_versions[name],
+            **{key: value for key, value in status.to_json().items() if key != "asset"},
             "latest": _record_json(latest) if latest else None,
             "history": [_record_json(r) for r in history],
             "checks": [{"check": c.check, "passed": c.passed, "blocking": c.blocking, "message": c.message,
@@ -51,7 +59,8 @@ def show_asset(workspace: Workspace, name: str, args: argparse.Namespace, consol
             **({"head": head.to_dicts() if isinstance(head, pl.DataFrame) else head} if args.head else {}),
         })
         return 0
-    console.print(f"[bold]{escape(name)}[/]  {formatting.asset_status_cell(item.kind, status.status).markup()}  "
+    titled = name if partition is None else f"{name}[{partition}]"
+    console.print(f"[bold]{escape(titled)}[/]  {formatting.asset_status_cell(item.kind, status.status).markup()}  "
                   f"{escape(item.kind)} asset in group {escape(item.group)}")
     fields = [("description", item.description), ("defined at", str(item.location or "")),
               ("upstream", ", ".join(graph.upstream(name))), ("downstream", ", ".join(graph.downstream(name))),
@@ -86,11 +95,35 @@ def show_asset(workspace: Workspace, name: str, args: argparse.Namespace, consol
     return 0
 
 
+def _partition_of(keys: Sequence[str] | None, name: str, partition: str) -> str:
+    """``partition``, checked to be a partition of the asset (SelectionError: it is not, or the asset has none)."""
+    if keys is None:
+        raise SelectionError(f"'{name}' is not partitioned, so --partition {partition} names nothing of it; "
+                             f"leave --partition out")
+    if partition not in set(keys):
+        raise SelectionError(f"'{partition}' is not a partition of '{name}' (it has {len(keys)}, from "
+                             f"'{keys[0]}' to '{keys[-1]}'){did_you_mean(partition, keys[-1000:])}" if keys else
+                             f"'{name}' has no partitions yet, so not '{partition}'")
+    return partition
+
+
+def _partition_history(workspace: Workspace, name: str, partition: str, wanted: int) -> list[MaterializationRecord]:
+    """The latest ``wanted`` materializations of one partition, newest first (the asset's history read in ever
+    larger pieces until it holds that many of this partition, or ends)."""
+    limit = wanted
+    while True:
+        found = workspace.catalog.asset_history(name, limit=limit)
+        mine = [record for record in found if record.partition == partition]
+        if len(mine) >= wanted or len(found) < limit:
+            return mine[:wanted]
+        limit *= 8
+
+
 def _print_latest(console: Console, record: MaterializationRecord) -> None:
     console.print("[bold]latest materialization[/]")
     fields = [("run", record.run_id), *([("partition", record.partition)] if record.partition else []),
-              ("at", formatting.moment(record.created_at)),
-              ("took", formatting.duration(record.duration)), ("rows", "-" if record.rows is None else str(record.rows)),
+              ("at", formatting.moment(record.created_at)), ("took", formatting.duration(record.duration)),
+              ("rows", "-" if record.rows is None else str(record.rows)),
               ("size", formatting.size(record.bytes)), ("data version", record.data_version),
               ("stored at", record.location)]
     if record.schema:

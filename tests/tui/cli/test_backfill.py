@@ -159,6 +159,27 @@ def test_show_names_the_partition_of_each_materialization(tmp_path: Path) -> Non
     assert f"first 1 rows of partition {latest}" in lines
 
 
+def test_show_one_partition_gives_its_status_history_and_rows(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    assert _cli(root, "materialize", "daily", "--partition", "2026-01-02,2026-01-05").returncode == 0
+    assert _cli(root, "materialize", "daily", "--partition", "2026-01-05", "--force").returncode == 0
+    one = _json(root, "show", "daily", "--partition", "2026-01-02", "--head", "5")
+    assert (one["asset"], one["partition"], one["status"], one["head"]) == ("daily", "2026-01-02", "fresh",
+                                                                            ["2026-01-02"])
+    assert [r["partition"] for r in one["history"]] == ["2026-01-02"]
+    assert [r["partition"] for r in _json(root, "show", "daily", "--partition", "2026-01-05")["history"]] == \
+        ["2026-01-05", "2026-01-05"]
+    missing = _json(root, "show", "daily", "--partition", "2026-01-03")
+    assert (missing["status"], missing["latest"], missing["history"]) == ("missing", None, [])
+    shown = _cli(root, "show", "daily", "--partition", "2026-01-02")
+    assert shown.returncode == 0 and shown.stdout.startswith("daily[2026-01-02]  ✓ fresh"), shown.stdout
+    for wrong, said in ((("daily", "--partition", "2026-01-32"), "'2026-01-32' is not a partition of 'daily'"),
+                        (("per_customer", "--partition", "x"), "'per_customer' has no partitions yet"),
+                        (("not_the_third", "--partition", "x"), "is not an asset")):
+        done = _cli(root, "show", *wrong)
+        assert done.returncode == 2 and said in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
 def test_show_head_of_a_partitioned_source_reads_its_last_partition_with_a_file(tmp_path: Path) -> None:
     (tmp_path / "defs.py").write_text("from assets_core import DailyPartitions, source_asset\n"
                                       "events = source_asset('events', 'data/e_{date}.csv', "
