@@ -6,7 +6,7 @@ has finished; everything else is read from storage (or, for a source, from its f
 
 from __future__ import annotations
 
-import json
+import copy
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -178,7 +178,7 @@ class ValueCache:
 def own_copy(value: Any) -> Any:
     """A reader's own copy of a value kept for several readers, so that an asset changing its input in place
     changes only its copy, as it would one read from storage: a table's ``clone`` (its columns shared, not
-    copied: microseconds), a JSON list or object copied whole (a kept value that is not a table is JSON).
+    copied: microseconds), a JSON list or object (or a source's list of paths) copied whole.
 
     >>> kept = {"seen": [1, 2]}
     >>> mine = own_copy(kept); mine["seen"].append(3); kept
@@ -186,8 +186,8 @@ def own_copy(value: Any) -> Any:
     """
     if isinstance(value, pl.DataFrame):
         return value.clone()
-    if isinstance(value, (list, dict)):
-        return json.loads(json.dumps(value))
+    if isinstance(value, (list, dict)):  # JSON, or a source's paths
+        return copy.deepcopy(value)
     return value
 
 

@@ -541,7 +541,7 @@ def test_after_a_worker_died_the_retries_count_the_attempts_it_had_made(tmp_path
 
 CHANGING_INPUTS = '''
 import polars as pl
-from assets_core import asset
+from assets_core import asset, source_asset
 
 @asset
 def table():
@@ -551,26 +551,31 @@ def table():
 def values():
     return {"seen": [1, 2, 3]}
 
+notes = source_asset("notes", "notes/*.txt")  # not tables: the list of their paths
+
 @asset
-def changes_them(table, values):  # changes its inputs in place, as a careless asset may
+def changes_them(table, values, notes):  # changes its inputs in place, as a careless asset may
     table.drop_in_place("x")
     table.insert_column(0, pl.Series("x", [100, 200, 300]))
     values["seen"].append(4)
+    notes.append(notes[0])
     return {"done": 1}
 
 @asset
-def reads_them(table, values, changes_them):  # runs after: reads what is stored, not what the other changed
-    return table.with_columns(total=pl.col("x").sum(), seen=pl.lit(len(values["seen"])))
+def reads_them(table, values, notes, changes_them):  # runs after: reads what is stored, not what the other changed
+    return table.with_columns(total=pl.col("x").sum(), seen=pl.lit(len(values["seen"])), notes=pl.lit(len(notes)))
 '''
 
 
 @pytest.mark.parametrize("executor", ["threads", "processes"])
 def test_an_asset_changing_its_inputs_in_place_changes_no_other_assets_inputs(tmp_path: Path, executor: str) -> None:
     _write(tmp_path, CHANGING_INPUTS)
+    (tmp_path / "notes").mkdir()
+    for name in ("a", "b"):
+        (tmp_path / "notes" / f"{name}.txt").write_text(name)
     workspace = _workspace(tmp_path)
     result = usecases.materialize(workspace, executor=executor, workers=2)
     assert result.status == RunStatus.SUCCESS
     read = workspace.project.storage.read(workspace.catalog.asset_history("reads_them", limit=1)[0].location)
-    assert read.to_dicts() == [{"x": 1, "total": 6, "seen": 3}, {"x": 2, "total": 6, "seen": 3},
-                               {"x": 3, "total": 6, "seen": 3}]
+    assert read.to_dicts() == [{"x": x, "total": 6, "seen": 3, "notes": 2} for x in (1, 2, 3)]
     workspace.catalog.close()
