@@ -147,7 +147,7 @@ class DaskBackend:
         self._waiting: collections.deque[Waiting] = collections.deque()
         self._placement = Placement()
         self._workers: dict[str, _Worker] = {}
-        self._gone: set[str] = set()  # workers lost while still listed by the scheduler: not used again
+        self._gone: dict[str, Any] = {}  # workers lost while still listed by the scheduler, with their performer
         self._closed = False
         self._free = 0  # threads of the workers in use that run no task of this run
         self._woken = False  # the event loop is told to send waiting tasks (once is enough)
@@ -221,18 +221,16 @@ class DaskBackend:
             try:
                 comm = await pool.connect(worker.address)
             except OSError:  # the task never reached the worker: it waits for another
-                self._lose(worker)
-                with self._lock:
-                    if not self._closed:
-                        self._waiting.appendleft(waiting)
-                        return
-                _settle(outer, error=ProjectError("the run ended before the task was sent again"))
+                self._again(worker, waiting)
                 return
             try:
                 reply = await self._send_recv(comm, op=self._op, task=task, serializers=pool.serializers,
                                               deserializers=pool.deserializers)
             finally:
                 pool.reuse(worker.address, comm)
+            if reply is None:  # no handler of the run there: another worker at its address (restarted), never ran it
+                self._again(worker, waiting)
+                return
         except (OSError, asyncio.CancelledError) as error:  # died, or left the cluster (cancelled by the watch)
             self._lose(worker)
             left = isinstance(error, asyncio.CancelledError)
@@ -259,31 +257,51 @@ class DaskBackend:
                 self._idle.notify_all()
             self._pump()
 
+    def _again(self, worker: _Worker, waiting: Waiting) -> None:
+        """A task that never reached ``worker`` (lost) waits for another, first in line."""
+        self._lose(worker)
+        with self._lock:
+            if not self._closed:
+                self._waiting.appendleft(waiting)
+                return
+        _settle(waiting.outer, error=ProjectError("the run ended before the task was sent again"))
+
     def _lose(self, worker: _Worker) -> None:
-        """Stop using a worker that died or left (its other calls end on their own, or are cancelled)."""
+        """Stop using a worker that died or left (its other calls end on their own, or are cancelled). Its address
+        is not used again while the scheduler lists the worker that held the performer (see :meth:`_watch`)."""
         with self._lock:
             if self._workers.get(worker.address) is not worker:
                 return
             del self._workers[worker.address]
             self._free -= worker.free()
-            self._gone.add(worker.address)
+            self._gone[worker.address] = worker.performer
             calls = list(worker.calls)
-        worker.performer.release()
         for call in calls:
             self._loop.add_callback(call.cancel)
 
     def _watch(self) -> None:
-        """Every :data:`WATCH_SECONDS`: lose the workers that left the cluster, use those that joined it."""
+        """Every :data:`WATCH_SECONDS`: lose the workers that left the cluster, use those that joined it.
+
+        A worker restarted at the same address (by its nanny, or ``--worker-port``) may be back before the next look:
+        the scheduler then no longer holds the run's performer, which it says was lost (its future erred) when it
+        removed the worker that held it; the address is a new worker's, which gets a performer of its own."""
         while not self._stop.wait(WATCH_SECONDS):
             try:
                 threads = self._client.nthreads()  # type: ignore[no-untyped-call]
             except Exception:  # noqa: BLE001, S112 - the scheduler out of reach for now: asked again later
                 continue
             with self._lock:
-                left = [worker for address, worker in self._workers.items() if address not in threads]
-                self._gone &= set(threads)  # an address that left the list may come back as a new worker
+                left = [worker for address, worker in self._workers.items()
+                        if address not in threads or worker.performer.status != "finished"]
             for worker in left:
                 self._lose(worker)
+            with self._lock:
+                ended = {address: performer for address, performer in self._gone.items()
+                         if address not in threads or performer.status != "finished"}
+                for address in ended:
+                    del self._gone[address]
+            for performer in ended.values():
+                performer.release()
             self._place(threads)
 
     def _place(self, threads: dict[str, int]) -> ProjectError | None:

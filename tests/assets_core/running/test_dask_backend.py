@@ -243,3 +243,108 @@ def test_each_run_has_a_handler_of_its_own_on_the_workers_and_none_is_left_when_
             while any(client.run(_handlers).values()):  # the performer is released as the run ends
                 assert time.monotonic() < deadline, "a finished run left its handler on the worker"
                 time.sleep(0.1)
+
+
+RESTARTED = '''
+import os
+import time
+from pathlib import Path
+
+from assets_core import asset
+
+@asset
+def quick():
+    return {"pid": os.getpid()}
+
+@asset
+def slow():
+    (Path(__file__).parent / "slow.pid").write_text(str(os.getpid()))
+    time.sleep(60)
+    return {"x": 2}
+'''
+
+
+def _worker_at(scheduler: str, port: int):  # type: ignore[no-untyped-def]
+    """A ``dask worker`` process (no nanny, one thread) listening on 127.0.0.1:``port``."""
+    import subprocess
+    import sys
+
+    command = [str(Path(sys.executable).parent / "dask"), "worker", scheduler, "--no-nanny", "--host", "127.0.0.1",
+               "--worker-port", str(port), "--nthreads", "1", "--no-dashboard"]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("running", [False, True])
+def test_a_worker_restarted_at_the_same_address_between_two_looks_gets_a_new_performer_and_takes_tasks(
+        tmp_path: Path, running: bool) -> None:
+    """kill -9, then a new worker at the same address before the run's watch looks again (held here, so that it
+    cannot see the gap): the run notices that the worker is not the one holding its performer, places a new one
+    there, and no task fails but the one that was running when the worker died (WorkerDied)."""
+    from assets_core.running.dask_backend import DaskBackend
+
+    (tmp_path / "defs.py").write_text(RESTARTED)
+    (tmp_path / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+    workspace = open_workspace(Options(project=str(tmp_path)))
+    source, versions = workspace.project.source, workspace.project.code_versions
+    assert isinstance(source, DefinitionsSource)
+    quick, slow = (remote.Task(name, name, versions[name], source, workspace.project.storage, {}, {})
+                   for name in ("quick", "slow"))
+    port = _free_port()
+    with _cluster(0) as cluster:
+        worker = _worker_at(cluster.scheduler_address, port)
+        try:
+            backend = DaskBackend(cluster.scheduler_address, 1)
+            looking = threading.Event()
+            looking.set()
+            ask = backend._client.nthreads
+
+            def held(*args, **kwargs):  # type: ignore[no-untyped-def]
+                looking.wait()
+                return ask(*args, **kwargs)
+
+            backend._client.nthreads = held  # type: ignore[method-assign]
+            try:
+                (first,) = backend.submit(quick).result(timeout=30)
+                assert first.outcome.status == "materialized"
+                running_one = backend.submit(slow) if running else None
+                if running:
+                    deadline = time.monotonic() + 30
+                    while not (tmp_path / "slow.pid").exists():
+                        assert time.monotonic() < deadline, "the asset never started"
+                        time.sleep(0.05)
+                looking.clear()
+                time.sleep(1.0)  # a look under way ends
+                worker.kill()
+                worker.wait()
+                if running_one is not None:
+                    with pytest.raises(remote.WorkerDied):
+                        running_one.result(timeout=10)
+                worker = _worker_at(cluster.scheduler_address, port)
+                deadline = time.monotonic() + 20
+                back = cluster.scheduler.workers.get(f"tcp://127.0.0.1:{port}")
+                while back is None or back.pid != worker.pid:  # registered at the scheduler
+                    back = cluster.scheduler.workers.get(f"tcp://127.0.0.1:{port}")
+                    assert time.monotonic() < deadline, "the worker did not come back"
+                    time.sleep(0.05)
+                after = [backend.submit(quick) for _ in range(3)]
+                time.sleep(0.5)
+                looking.set()
+                for future in after:
+                    (sent,) = future.result(timeout=10)
+                    assert sent.outcome.status == "materialized"
+                    assert sent.outcome.stored is not None
+            finally:
+                looking.set()
+                backend.close(abandon=True)
+        finally:
+            worker.kill()
+            worker.wait()
+    workspace.catalog.close()
