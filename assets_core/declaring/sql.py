@@ -82,7 +82,8 @@ def sql_asset(name: str, sql: str, *, dialect: str = DEFAULT_DIALECT, group: str
     return partitioned(made, partitions, time_column, backfill)
 
 
-def sql_folder(folder: str | os.PathLike[str], *, dialect: str = DEFAULT_DIALECT, group: str | None = None) -> list[Asset]:
+def sql_folder(folder: str | os.PathLike[str], *, dialect: str = DEFAULT_DIALECT,
+               group: str | None = None) -> list[Asset]:
     """One SQL asset per ``.sql`` file below ``folder``, named after the file (``models/orders.sql`` ->
     ``orders``). Files in a subfolder belong to the group named after it, unless ``group`` is given."""
     root = Path(folder)
@@ -316,9 +317,12 @@ def run_sql(item: Asset, frames: Mapping[str, pl.LazyFrame | pl.DataFrame],
         registered[safe] = value.lazy() if isinstance(value, pl.DataFrame) else value
     text = statement.sql(dialect="duckdb")
     try:
-        return pl.SQLContext(frames=registered).execute(text, eager=False)
+        result = pl.SQLContext(frames=registered).execute(text, eager=False)
+        result.collect_schema()  # an unknown column or function shows here, not later as a failure to store
+        return result
     except (pl.exceptions.PolarsError, ValueError) as error:
-        raise MaterializationError(item.name, f"polars could not run its SQL: {error}") from error
+        where = f" ({item.location})" if item.location else ""
+        raise MaterializationError(item.name, f"polars could not run its SQL{where}: {error}") from error
 
 
 def rename_tables(statement: exp.Expression, names: Mapping[str, str]) -> tuple[exp.Expression, dict[str, str]]:

@@ -57,12 +57,14 @@ DEFINITION_ERRORS = [
         "orders.height", "order.height"), ["asset 'report' (defs.py:", "reads 'order'", "did you mean 'orders'?"]),
     ("cycle", GOOD + "\n@asset\ndef a(b): return b\n@asset\ndef b(a): return a\n",
      ["is part of a cycle: a -> b -> a"]),
-    ("duplicate", GOOD + "\n@asset(name='orders')\ndef other(): return 1\n", ["is defined twice", "here and at defs.py:6"]),
+    ("duplicate", GOOD + "\n@asset(name='orders')\ndef other(): return 1\n",
+     ["is defined twice", "here and at defs.py:6"]),
     ("invalid name", GOOD + "\n@asset(name='bad name')\ndef other(): return 1\n", ["not a valid asset name"]),
     ("variadic parameter", GOOD + "\n@asset\ndef many(*parts): return 1\n", ["'*parts'", "names no upstream"]),
     ("inputs key", GOOD + "\n@asset(inputs={'x': 'orders'})\ndef y(z): return z\n",
      ["inputs['x']", "not a parameter of y()"]),
-    ("check on unknown asset", GOOD + "\nfrom assets_core.declaring import checks\nc = checks.not_null('ordrs', 'id')\n",
+    ("check on unknown asset",
+     GOOD + "\nfrom assets_core.declaring import checks\nc = checks.not_null('ordrs', 'id')\n",
      ["attached to 'ordrs'", "did you mean 'orders'?"]),
     ("syntax error", GOOD + "\ndef broken(:\n", ["defs.py:14", "has a syntax error"]),
     ("exception while importing", GOOD + "\nLIMIT = int('ten')\n",
@@ -226,6 +228,15 @@ def test_unstorable_value_fails_and_odd_metadata_is_kept_as_text(project, capsys
     assert code == 1 and "odd: StorageError" in output and "neither a table nor JSON" in output
     code, output = run(capsys, "show", "meta", "--json")
     assert code == 0 and "\"x\": \"<class 'object'>\"" in output.replace(": ", ": ")
+
+
+def test_sql_reading_a_column_its_upstream_lacks_fails_as_its_sql_not_as_storage(project, capsys):
+    (project / "models").mkdir()
+    (project / "models" / "bad.sql").write_text("select id,\n  amont from orders")
+    (project / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\nsql_folders = ["models"]\n')
+    code, output = run(capsys, "materialize")
+    assert code == 1 and "StorageError" not in output and "cannot store" not in output, output
+    assert "bad: MaterializationError" in output and "models/bad.sql" in output and "amont" in output, output
 
 
 def test_missing_source_file(project, capsys):
