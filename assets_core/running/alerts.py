@@ -135,9 +135,10 @@ def _kinds(on: Iterable[str]) -> frozenset[str]:
 
 
 def deliver_all(hooks: Iterable[AlertHook], alerts: Iterable[Alert]) -> list[str]:
-    """Deliver every alert to every hook that wants its kind; return one line per failed delivery."""
-    return [problem for item in alerts for hook in hooks if item.kind in hook.on
-            if (problem := deliver_one(hook, item)) is not None]
+    """Deliver every alert to every hook that wants its kind, all at once, each within its deadline (so the
+    whole takes :data:`ALERT_DEADLINE` at most); return one line per failed or given-up delivery."""
+    deliveries = [Delivery(hook, item) for item in alerts for hook in hooks if item.kind in hook.on]
+    return [problem for delivery in deliveries if (problem := delivery.outcome()) is not None]
 
 
 def deliver_one(hook: AlertHook, item: Alert) -> str | None:
@@ -174,6 +175,7 @@ class Delivery:
         """Wait for the delivery until its deadline at most; return what went wrong, or None."""
         self._thread.join(max(0.0, self.until - time.monotonic()))
         if self._thread.is_alive():
-            return (f"alert hook '{self.hook.name}' did not deliver the {self.item.kind} alert about asset "
+            about = "sensor" if self.item.kind == "sensor" else "asset"
+            return (f"alert hook '{self.hook.name}' did not deliver the {self.item.kind} alert about {about} "
                     f"'{self.item.asset}' within {self.until - self.started:.2g} s: given up")
         return self.problem

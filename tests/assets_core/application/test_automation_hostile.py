@@ -1,9 +1,10 @@
 """Automation under unlucky conditions, in process with a real catalog and real files: a run key a sensor keeps
 returning, a sensor asking for an asset that does not exist, an evaluation later than now, a pause while runs
-wait, a catalog unavailable under a running daemon."""
+wait, a catalog unavailable under a running daemon, a webhook that never finishes answering."""
 
 from __future__ import annotations
 
+import socket
 import sys
 import threading
 import time
@@ -13,13 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from assets_core.application.automation import evaluate
+from assets_core.application.automation import Evaluation, evaluate
 from assets_core.application.automation_status import set_paused
 from assets_core.application.daemon import Daemon
 from assets_core.application.workspace import Options, open_catalog_only, open_workspace
 from assets_core.automation.records import FAILED, REQUESTED, SKIPPED, DaemonLease
 from assets_core.errors import ProjectError
 from assets_core.planning.state import now
+from assets_core.running.alerts import ALERT_DEADLINE
 from tests.assets_core.application.test_daemon import at, project
 
 SAME_KEY = """
@@ -170,3 +172,72 @@ def lease(options: Options) -> DaemonLease | None:
 def test_an_interval_the_daemon_cannot_wait_is_refused_with_what_to_give(tmp_path: Path, interval: float) -> None:
     with pytest.raises(ProjectError, match=r"an interval above 0 s and at most 86400 s .*got --interval"):
         Daemon(project(tmp_path, CLOCKED), interval=interval)
+
+
+TRICKLED = """
+from assets_core import asset, sensor, webhook
+
+hook = webhook("http://127.0.0.1:{port}/hook")
+
+@asset
+def report() -> dict:
+    return {{"n": 1}}
+
+@sensor("feed", "report", interval_seconds=10)
+def feed(context):
+    raise RuntimeError("the API is down")
+
+@sensor("other_feed", "report", interval_seconds=10)
+def other_feed(context):
+    raise RuntimeError("the other API is down")
+"""
+
+
+def _trickling_server() -> tuple[socket.socket, list[socket.socket]]:
+    """A webhook server on 127.0.0.1 that answers 200 and then sends its body a byte every half second, for
+    ever: no socket timeout ever trips on it."""
+    server = socket.create_server(("127.0.0.1", 0))
+    clients: list[socket.socket] = []
+
+    def trickle(client: socket.socket) -> None:
+        try:
+            client.recv(65536)
+            client.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+            while True:
+                client.sendall(b"x")
+                time.sleep(0.5)
+        except OSError:
+            pass
+
+    def serve() -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            clients.append(client)
+            threading.Thread(target=trickle, args=(client,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server, clients
+
+
+def test_a_webhook_that_trickles_its_answer_holds_a_tick_up_ten_seconds_at_most(tmp_path: Path) -> None:
+    server, clients = _trickling_server()
+    try:
+        workspace = open_workspace(project(tmp_path, TRICKLED.format(port=server.getsockname()[1])))
+        done: list[Evaluation] = []
+        evaluating = threading.Thread(target=lambda: done.append(evaluate(workspace, at("2026-03-05T00:00Z"))),
+                                      daemon=True)
+        started = time.monotonic()
+        evaluating.start()
+        evaluating.join(ALERT_DEADLINE + 8)  # both sensors' alerts are given up together, not one after the other
+        assert done, f"the tick was still delivering alerts after {time.monotonic() - started:.0f} s"
+        assert sorted(done[0].problems) == [
+            f"alert hook 'webhook http://127.0.0.1:{server.getsockname()[1]}/hook' did not deliver the sensor "
+            f"alert about sensor '{name}' within 10 s: given up" for name in ("feed", "other_feed")]
+        assert {tick.name: tick.status for tick in done[0].ticks} == {"feed": FAILED, "other_feed": FAILED}
+    finally:
+        server.close()
+        for client in clients:
+            client.close()
