@@ -101,8 +101,10 @@ def _match(term: Term, graph: AssetGraph, statuses: Mapping[str, Status] | None)
         return {name for name, status in statuses.items() if status.status == term.value}
     values = {item.name: _values(item, term.field) for item in graph}
     matched = {name for name, vals in values.items() if term.value in vals}
-    if not matched and term.field in ("group", "kind"):
+    if not matched and term.field in ("group", "kind", "tag"):
         known = sorted({v for vals in values.values() for v in vals})
+        if not known:
+            raise SelectionError(f"'{term}' matches no asset; no asset has a {term.field}")
         raise SelectionError(
             f"'{term}' matches no asset; known {term.field}s: {', '.join(known)}{did_you_mean(term.value, known)}")
     if not matched:

@@ -73,6 +73,7 @@ def test_status_terms_need_and_use_statuses():
     (["grup:clean"], "did you mean 'group'"),
     (["status:old"], "status is one of fresh, stale, missing, failed"),
     (["tag:nothing"], "matches no asset"),
+    (["tag:pi"], "known tags: pii, tier, tier=gold; did you mean 'pii'"),
     (["nothing.*"], "matches no asset name"),
     (["+"], "selects nothing"),
 ])
@@ -83,3 +84,11 @@ def test_bad_terms_say_what_to_write(words, message):
 
 def test_selection_prints_back_as_written():
     assert str(parse_selection(["+a", "b+", "group:x"])) == "+a b+ group:x"
+
+
+def test_a_tag_term_in_a_project_without_tags_says_so():
+    @asset
+    def plain(): return 1
+
+    with pytest.raises(SelectionError, match="'tag:daily' matches no asset; no asset has a tag"):
+        parse_selection(["tag:daily"]).resolve(AssetGraph.build([plain]), None)
