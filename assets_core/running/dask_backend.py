@@ -47,7 +47,7 @@ from assets_core.running.remote import Task, WorkerDied, keep_capturing, perform
 
 CONNECT_SECONDS = 10  # how long a run waits for the Dask scheduler it is pointed at
 WATCH_SECONDS = 0.5  # how often the run asks the scheduler which workers the cluster has
-PLACE_SECONDS = 30  # how long placing a performer on a worker may take before it is tried again
+PLACE_SECONDS = 30  # how long a run waits at its start for the workers to take its performer
 OP = "assets-perform"  # the handlers of workers with a performer (one per run): a pickled task in, its answer out
 
 
@@ -148,12 +148,13 @@ class DaskBackend:
         self._placement = Placement()
         self._workers: dict[str, _Worker] = {}
         self._gone: dict[str, Any] = {}  # workers lost while still listed by the scheduler, with their performer
+        self._placing: dict[str, Any] = {}  # workers whose performer is on its way (its Dask future)
         self._closed = False
         self._free = 0  # threads of the workers in use that run no task of this run
         self._woken = False  # the event loop is told to send waiting tasks (once is enough)
         self._stop = threading.Event()
         threads = self._client.nthreads()  # type: ignore[no-untyped-call]
-        unplaced = self._place(threads) if threads else None  # a cluster without workers: tasks wait for some
+        unplaced = self._start(threads) if threads else None  # a cluster without workers: tasks wait for some
         if unplaced is not None:  # before the run is recorded, as a cluster out of reach
             self._client.close()  # type: ignore[no-untyped-call]
             if self._cluster is not None:
@@ -304,51 +305,71 @@ class DaskBackend:
                 performer.release()
             self._place(threads)
 
-    def _place(self, threads: dict[str, int]) -> ProjectError | None:
-        """Place this run's performer on each worker listed that has none yet, then send them tasks. When no
-        worker has one after that, say why (None: some have): when the placing failed (its class cannot be
-        loaded there, say), the waiting tasks fail with that reason rather than wait for ever."""
+    def _start(self, threads: dict[str, int]) -> ProjectError | None:
+        """Place this run's performer on the workers listed, waiting up to :data:`PLACE_SECONDS`; when none has
+        it then, say why (None: some have): when the placing failed (its class cannot be loaded there, say), or
+        none answered in time (busy with other work, or unable to read the task: Dask then never answers)."""
         with late_import():
             from distributed import wait
 
-        with self._lock:
-            new = {address: count for address, count in threads.items()
-                   if address not in self._workers and address not in self._gone and not self._closed}
-        if not new:
-            return None
-        placing = {address: self._client.submit(Performer, self._op, actor=True, workers=[address],
-                                                allow_other_workers=False, key=f"assets-performer-{uuid.uuid4().hex}",
-                                                pure=False)
-                   for address in new}
+        errors = self._place(threads)
         deadline = time.monotonic() + PLACE_SECONDS
-        while time.monotonic() < deadline and not self._stop.is_set():  # a closing run waits no longer
+        while self._placing and time.monotonic() < deadline:
             with contextlib.suppress(TimeoutError):
-                wait(list(placing.values()), timeout=WATCH_SECONDS)  # type: ignore[no-untyped-call]
+                wait(list(self._placing.values()), timeout=WATCH_SECONDS)  # type: ignore[no-untyped-call]
                 break
-        errors = [performer.exception() for performer in placing.values()  # type: ignore[no-untyped-call]
-                  if performer.status == "error"]
+        errors += self._placed(threads)
+        if self._workers:
+            return None
+        if not errors:
+            return ProjectError(f"no Dask worker took the run's performer within {PLACE_SECONDS} s: they are busy, "
+                                "or cannot load this framework (install the project's environment on them)")
+        return _unplaceable(errors[0])
+
+    def _place(self, threads: dict[str, int]) -> list[BaseException]:
+        """Place this run's performer on each worker listed that has none yet, without waiting for it (on a busy
+        worker it waits for a thread), and use those placed since (see :meth:`_placed`)."""
         with self._lock:
-            for address, performer in placing.items():
+            new = [address for address in threads if address not in self._workers and address not in self._gone
+                   and address not in self._placing and not self._closed]
+        for address in new:
+            self._placing[address] = self._client.submit(
+                Performer, self._op, actor=True, workers=[address], allow_other_workers=False,
+                key=f"assets-performer-{uuid.uuid4().hex}", pure=False)
+        return self._placed(threads)
+
+    def _placed(self, threads: dict[str, int]) -> list[BaseException]:
+        """Use the workers whose performer is placed, give up on those that left the list, and send tasks; the
+        errors of the performers that could not be placed. When no worker has one, nor may have, the waiting tasks
+        fail with that reason rather than wait for ever."""
+        with self._lock:
+            ended = {address: performer for address, performer in self._placing.items()
+                     if performer.status != "pending" or address not in threads}
+            unused = []  # not placed: the worker died or left meanwhile, or the performer failed there
+            for address, performer in ended.items():
+                del self._placing[address]
                 if performer.status == "finished" and not self._closed:
-                    self._workers[address] = _Worker(address, new[address], performer)
-                    self._free += new[address]
-                else:  # not placed (the worker died meanwhile, or is busy): tried again at the next watch
-                    performer.release()  # type: ignore[no-untyped-call]
-            failed = self._waiting if errors and not self._workers else collections.deque()
+                    self._workers[address] = _Worker(address, threads[address], performer)
+                    self._free += threads[address]
+                else:
+                    unused.append(performer)
+        errors = [p.exception() for p in unused if p.status == "error"]
+        for performer in unused:
+            performer.release()
+        with self._lock:
+            failed = self._waiting if errors and not self._workers and not self._placing else collections.deque()
             if failed:
                 self._waiting = collections.deque()
         self._loop.add_callback(self._pump)
-        if self._workers:
-            return None
-        if not errors:  # busy with other work, or unable to read the task (Dask then never answers)
-            return ProjectError(f"no Dask worker took the run's performer within {PLACE_SECONDS} s: they are busy, "
-                                "or cannot load this framework (install the project's environment on them)")
-        error = ProjectError(f"cannot run the tasks on the Dask workers: the run's performer could not be placed "
-                             f"on them ({type(errors[0]).__name__}: {errors[0]}); the scheduler and the workers "
-                             "need the project's environment (this framework, the project's imports) installed")
         for left in failed:
-            _settle(left.outer, error=error)
-        return error
+            _settle(left.outer, error=_unplaceable(errors[0]))
+        return errors
+
+
+def _unplaceable(error: BaseException) -> ProjectError:
+    return ProjectError(f"cannot run the tasks on the Dask workers: the run's performer could not be placed on "
+                        f"them ({type(error).__name__}: {error}); the scheduler and the workers need the project's "
+                        "environment (this framework, the project's imports) installed")
 
 
 def _settle(outer: Future[Any], result: Any = None, error: BaseException | None = None) -> None:

@@ -348,3 +348,53 @@ def test_a_worker_restarted_at_the_same_address_between_two_looks_gets_a_new_per
             worker.kill()
             worker.wait()
     workspace.catalog.close()
+
+
+def test_a_worker_that_leaves_is_noticed_at_once_while_a_busy_new_worker_takes_the_performer_slowly(
+        tmp_path: Path) -> None:
+    """A worker joins with its one thread busy (another client's long task), so the run's performer waits there
+    behind it; meanwhile the worker running the run's task stops answering and the scheduler removes it: the task
+    fails with WorkerDied within seconds, not once the placing has waited PLACE_SECONDS."""
+    from distributed import Client
+
+    from assets_core.running.dask_backend import DaskBackend
+
+    (tmp_path / "defs.py").write_text(RESTARTED)
+    (tmp_path / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+    workspace = open_workspace(Options(project=str(tmp_path)))
+    source = workspace.project.source
+    assert isinstance(source, DefinitionsSource)
+    slow = remote.Task("slow", "slow", workspace.project.code_versions["slow"], source, workspace.project.storage,
+                       {}, {})
+    port = _free_port()
+    with _cluster(1) as cluster, Client(cluster) as other:
+        (first,) = cluster.scheduler.workers
+        busy = other.submit(time.sleep, 30, workers=[f"tcp://127.0.0.1:{port}"], pure=False)  # once it joins
+        backend = DaskBackend(cluster.scheduler_address, 1)
+        joined = None
+        pid = None
+        try:
+            running = backend.submit(slow)
+            deadline = time.monotonic() + 30
+            while not ((tmp_path / "slow.pid").exists() and (tmp_path / "slow.pid").read_text()):
+                assert time.monotonic() < deadline, "the asset never started"
+                time.sleep(0.05)
+            pid = int((tmp_path / "slow.pid").read_text())
+            joined = _worker_at(cluster.scheduler_address, port)
+            while busy.status == "pending" and not cluster.scheduler.tasks[busy.key].processing_on:
+                assert time.monotonic() < deadline, "the new worker never took the long task"
+                time.sleep(0.05)
+            time.sleep(1.5)  # the run's watch has seen the new worker and is placing its performer there
+            os.kill(pid, signal.SIGSTOP)
+            cluster.sync(cluster.scheduler.remove_worker, first, stimulus_id="test", close=False)
+            with pytest.raises(remote.WorkerDied, match="left the cluster"):
+                running.result(timeout=5)
+        finally:
+            if pid is not None:
+                os.kill(pid, signal.SIGKILL)
+            backend.close(abandon=True)
+            busy.cancel()
+            if joined is not None:
+                joined.kill()
+                joined.wait()
+    workspace.catalog.close()
