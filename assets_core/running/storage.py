@@ -122,6 +122,8 @@ class Storage:
                 f"cannot store asset '{asset}' in {self.root} ({error.strerror or error}); the previous version "
                 "is untouched: free some space or fix the folder's permissions, then run again") from error
         except pl.exceptions.PolarsError as error:  # polars reports its own I/O failures (and a lazy query's)
+            if isinstance(value, pl.LazyFrame) and "(os error" not in str(error):
+                raise  # the asset's query failed while computed: its error, not one of storing (nothing was)
             detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise StorageError(
                 f"cannot store asset '{asset}' in {self.root} ({detail}); the previous version is untouched") from error

@@ -329,6 +329,19 @@ def test_home_that_cannot_be_created(project, capsys):
     assert code == 2 and "blocker" in output
 
 
+def test_a_lazy_query_that_fails_while_computed_is_the_assets_failure_not_a_storage_one(project, capsys):
+    write(project / "defs.py", GOOD + """
+import polars as pl
+
+@asset
+def typed(raw):
+    return raw.lazy().select(pl.lit("x").cast(pl.Int32).alias("n"))
+""")
+    code, output = run(capsys, "materialize", "typed")
+    assert code == 1 and "✗ typed: InvalidOperationError: conversion from `str` to `i32` failed" in output, output
+    assert "StorageError" not in output and "cannot store" not in output
+
+
 def test_full_disk_keeps_the_previous_version(project):
     """A file size limit stands in for a full disk: writes fail with EFBIG, as they would with ENOSPC."""
     assert subprocess.run([sys.executable, "-m", "tui.cli.main", "materialize"], cwd=project).returncode == 0
