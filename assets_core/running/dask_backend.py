@@ -1,12 +1,12 @@
 """Running a run's tasks on a Dask cluster: each task is a call straight to a worker, not a task of the cluster's
 scheduler.
 
-The run places one :class:`Performer` (a Dask actor) on each worker of the cluster, through the scheduler, once;
-the performer adds a handler of the run's to its worker (named after :data:`OP` and the run's performers, as
-Dask's own shuffle extension adds its own), and each task is then sent, pickled, to a worker that has a thread
-free, whose answer comes back on the same connection. The performer keeps the tables its worker stored or read
-for the run (:mod:`~assets_core.running.kept`), so a task there reads those inputs without going to storage; a
-worker with a free thread takes, of the next tasks waiting, one whose inputs it keeps
+The run places one :class:`~assets_core.running.performer.Performer` (a Dask actor) on each worker of the cluster,
+through the scheduler, once; the performer adds a handler of the run's to its worker (named after :data:`OP` and the
+run's performers, as Dask's own shuffle extension adds its own), and each task is then sent, pickled, to a worker
+that has a thread free, whose answer comes back on the same connection. The performer keeps the tables its worker
+stored or read for the run (:mod:`~assets_core.running.kept`), so a task there reads those inputs without going to
+storage; a worker with a free thread takes, of the next tasks waiting, one whose inputs it keeps
 (:mod:`~assets_core.running.placement`).
 Going through the scheduler cost each task a dozen messages between four processes (submit, update the graph,
 compute, finished, fetch the result through the scheduler, release): about 20 ms and 20 ms of CPU per trivial
@@ -16,8 +16,9 @@ Dask's serialization, a task and its answer cost 0.15 ms instead of 1 ms each to
 Each worker thread runs one task at a time (a worker holds no task besides those it runs, so one that dies takes
 no other down with it): a task whose worker dies, or leaves the cluster, while it runs fails at once with
 :class:`~assets_core.running.remote.WorkerDied`, and is retried as the asset's policy says; one that never
-reached its worker waits for another. Workers that join the cluster (a dead one restarted by its nanny) get a
-performer of their own and take tasks.
+reached its worker waits for another. Workers that join the cluster (a dead one restarted by its nanny, even at its
+old address) get a performer of their own and take tasks; a run started while every worker is busy (its threads
+full of other work) waits for one, as its tasks do.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ import threading
 import time
 import urllib.parse
 import uuid
-import weakref
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,53 +41,14 @@ from typing import Any
 from assets_core.collector import collector_paused
 from assets_core.errors import AssetsError, ProjectError
 from assets_core.imports import late_import
-from assets_core.running.kept import KeptValues
+from assets_core.running.performer import Performer, loads_here
 from assets_core.running.placement import Placement, Waiting
-from assets_core.running.remote import Task, WorkerDied, keep_capturing, perform, stored_inputs, stored_outputs
+from assets_core.running.remote import Task, WorkerDied, stored_inputs, stored_outputs
 
 CONNECT_SECONDS = 10  # how long a run waits for the Dask scheduler it is pointed at
 WATCH_SECONDS = 0.5  # how often the run asks the scheduler which workers the cluster has
 PLACE_SECONDS = 30  # how long a run waits at its start for the workers to take its performer
 OP = "assets-perform"  # the handlers of workers with a performer (one per run): a pickled task in, its answer out
-
-
-class Performer:
-    """One run on one Dask worker (a Dask actor, made on the worker): while it lives (the run holds it), the
-    worker answers calls to ``op`` (the run's own), each task run in the worker's own threads as its tasks
-    would be, with the tables kept for the run; prints and log records of its attempts go to their asset
-    without the capture being set up for each."""
-
-    def __init__(self, op: str) -> None:
-        with late_import():
-            from distributed import get_worker
-
-        worker = get_worker()
-        threads = worker.executors["default"]
-        kept = KeptValues()
-
-        async def perform_pickled(task: bytes) -> bytes:
-            return await asyncio.get_running_loop().run_in_executor(threads, _answer, task, kept)
-
-        release_capture = keep_capturing()
-        worker.handlers[op] = perform_pickled
-        weakref.finalize(self, _unplace, worker.handlers, op, perform_pickled, release_capture)
-
-
-def _unplace(handlers: dict[str, Any], op: str, handler: Any, release_capture: Any) -> None:
-    """A run's performer is gone: its worker no longer answers the run's calls, nor keeps its tables."""
-    if handlers.get(op) is handler:
-        del handlers[op]
-    release_capture()
-
-
-def _answer(task: bytes, kept: KeptValues | None = None) -> bytes:
-    """Run a pickled task (see :func:`~assets_core.running.remote.perform`): ("ok", what it sent back), or
-    ("error", why) when that could not be done or pickled. Never raises: an error raised in the handler
-    would reach the caller as if the worker had died (a connection error) or as a foreign exception."""
-    try:
-        return pickle.dumps(("ok", perform(pickle.loads(task), kept)), protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception as error:  # noqa: BLE001 - told to the run as this attempt's failure
-        return pickle.dumps(("error", f"{type(error).__name__}: {error}"), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 @dataclass(eq=False)
@@ -306,25 +267,35 @@ class DaskBackend:
             self._place(threads)
 
     def _start(self, threads: dict[str, int]) -> ProjectError | None:
-        """Place this run's performer on the workers listed, waiting up to :data:`PLACE_SECONDS`; when none has
-        it then, say why (None: some have): when the placing failed (its class cannot be loaded there, say), or
-        none answered in time (busy with other work, or unable to read the task: Dask then never answers)."""
+        """Place this run's performer on the workers listed, waiting up to :data:`PLACE_SECONDS` for one to take
+        it. None when one has, or when those still placing it are busy (their threads full of other work: the
+        tasks wait for them, as on a cluster without workers); else why not: the placing failed (its class cannot
+        be loaded there, say), or the workers cannot read the task (Dask then never answers)."""
         with late_import():
             from distributed import wait
 
         errors = self._place(threads)
         deadline = time.monotonic() + PLACE_SECONDS
-        while self._placing and time.monotonic() < deadline:
+        while not self._workers and self._placing and time.monotonic() < deadline:
             with contextlib.suppress(TimeoutError):
-                wait(list(self._placing.values()), timeout=WATCH_SECONDS)  # type: ignore[no-untyped-call]
-                break
-        errors += self._placed(threads)
-        if self._workers:
+                wait(list(self._placing.values()), timeout=WATCH_SECONDS,  # type: ignore[no-untyped-call]
+                     return_when="FIRST_COMPLETED")
+            errors += self._placed(threads)
+        if self._workers or (self._placing and self._busy()):
             return None
         if not errors:
-            return ProjectError(f"no Dask worker took the run's performer within {PLACE_SECONDS} s: they are busy, "
-                                "or cannot load this framework (install the project's environment on them)")
+            return ProjectError(f"no Dask worker took the run's performer within {PLACE_SECONDS} s: they cannot "
+                                "load this framework (install the project's environment on them)")
         return _unplaceable(errors[0])
+
+    def _busy(self) -> bool:
+        """Whether a worker still placing the performer loads this framework (so it is busy, not unable to)."""
+        try:
+            answers = self._client.run(loads_here, workers=list(self._placing), on_error="return",
+                                       callback_timeout=PLACE_SECONDS)
+        except Exception:  # noqa: BLE001 - no answer: taken as unable
+            return False
+        return any(answer is True for answer in answers.values())
 
     def _place(self, threads: dict[str, int]) -> list[BaseException]:
         """Place this run's performer on each worker listed that has none yet, without waiting for it (on a busy

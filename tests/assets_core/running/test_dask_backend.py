@@ -148,7 +148,7 @@ def test_a_kept_capture_stays_on_between_attempts_and_ends_when_released() -> No
 def _forbid_the_framework_here() -> None:
     import sys
 
-    sys.modules["assets_core.running.dask_backend"] = None  # type: ignore[assignment]  # importing it fails
+    sys.modules["assets_core.running.performer"] = None  # type: ignore[assignment]  # importing it fails
 
 
 def test_a_cluster_whose_workers_cannot_load_the_framework_makes_no_run_and_never_hangs(
@@ -178,12 +178,12 @@ def _no_run_on_workers_that(tmp_path: Path, spoil: Callable[[], None], message: 
 
 
 def _break_the_performer_here() -> None:
-    from assets_core.running import dask_backend
+    from assets_core.running import performer
 
     def broken() -> None:
         raise RuntimeError("this worker cannot capture")
 
-    dask_backend.keep_capturing = broken  # type: ignore[assignment]
+    performer.keep_capturing = broken  # type: ignore[assignment]
 
 
 def test_a_performer_that_fails_on_the_workers_makes_no_run_and_says_why(tmp_path: Path) -> None:
@@ -194,7 +194,7 @@ def test_a_performer_that_fails_on_the_workers_makes_no_run_and_says_why(tmp_pat
 def test_a_worker_answers_a_task_it_cannot_run_with_the_reason_and_never_raises() -> None:
     import pickle
 
-    from assets_core.running.dask_backend import _answer
+    from assets_core.running.performer import _answer
 
     kind, why = pickle.loads(_answer(b"not a pickled task"))
     assert kind == "error" and "UnpicklingError" in why
@@ -397,4 +397,53 @@ def test_a_worker_that_leaves_is_noticed_at_once_while_a_busy_new_worker_takes_t
             if joined is not None:
                 joined.kill()
                 joined.wait()
+    workspace.catalog.close()
+
+
+NAPPING = '''
+import time
+
+from assets_core import asset
+
+@asset
+def quick():
+    return {"x": 1}
+
+@asset
+def nap():
+    time.sleep(6)
+    return {"x": 2}
+'''
+
+
+def test_a_run_started_while_every_worker_is_busy_with_another_runs_task_waits_for_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The only worker's thread runs a long task of a first run, so the second run's performer waits there: the
+    second run starts anyway once PLACE_SECONDS have passed (the worker loads the framework: it is busy, not
+    broken), and its task runs when the thread is free, as tasks wait for a worker."""
+    from assets_core.running import dask_backend
+    from assets_core.running.dask_backend import DaskBackend
+
+    monkeypatch.setattr(dask_backend, "PLACE_SECONDS", 2)
+    (tmp_path / "defs.py").write_text(NAPPING)
+    (tmp_path / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+    workspace = open_workspace(Options(project=str(tmp_path)))
+    source, versions = workspace.project.source, workspace.project.code_versions
+    assert isinstance(source, DefinitionsSource)
+    quick, nap = (remote.Task(name, name, versions[name], source, workspace.project.storage, {}, {})
+                  for name in ("quick", "nap"))
+    with _cluster(1) as cluster:
+        first = DaskBackend(cluster.scheduler_address, 1)
+        try:
+            napping = first.submit(nap)
+            time.sleep(1.0)  # under way on the worker's one thread
+            second = DaskBackend(cluster.scheduler_address, 1)
+            try:
+                (sent,) = second.submit(quick).result(timeout=15)
+                assert sent.outcome.status == "materialized"
+                assert napping.done()  # it ran once the first run's task had ended
+            finally:
+                second.close(abandon=False)
+        finally:
+            first.close(abandon=False)
     workspace.catalog.close()
