@@ -11,6 +11,8 @@ claimed already is left alone.
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -33,8 +35,9 @@ def options_argv(options: Options) -> list[str]:
     return argv
 
 
-def run_request(options: Options, request_id: str) -> int:
-    """Claim the request and run it; the exit code says how the run went."""
+def run_request(options: Options, request_id: str, stop: usecases.Stop | None = None) -> int:
+    """Claim the request and run it (until ``stop`` is requested); the exit code says how the run went."""
+    stop = stop or usecases.Stop()
     workspace = open_workspace(options)
     try:
         found = [r for r in workspace.catalog.pending_requests() if r.request_id == request_id]
@@ -43,11 +46,13 @@ def run_request(options: Options, request_id: str) -> int:
             return EXIT_DONE
         request: RequestRecord = found[0]
         run_id = new_run_id()
+        if stop.requested:  # stopped before it began: the request waits, unclaimed, for the next daemon
+            return EXIT_NOTHING
         if not workspace.catalog.claim_request(request_id, run_id):
             print(f"request {request_id} was claimed by another worker: nothing to do", file=sys.stderr)
             return EXIT_DONE
         result = usecases.materialize(workspace, request.selection, trigger=request.trigger,
-                                      partition=request.partition, run_id=run_id)
+                                      partition=request.partition, run_id=run_id, stop=stop)
         if result.run_id is None:
             return EXIT_NOTHING
         return EXIT_DONE if result.status == RunStatus.SUCCESS else EXIT_FAILED
@@ -62,15 +67,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.add_argument(flag)
     args = parser.parse_args(argv)
     options = Options(args.project, args.module, args.file, args.home, args.catalog, args.storage)
+    stop = usecases.Stop()
+    # The daemon stops its runs with SIGINT, and Ctrl-C at its terminal sends one more: each only asks the run
+    # to stop (it records what finished and ends interrupted; the daemon kills a worker that does not end).
+    # Set whatever the worker inherited: a daemon started in the background ('&') has SIGINT ignored.
+    signal.signal(signal.SIGINT, lambda signum, frame: stop.request())
     try:
-        return run_request(options, args.request)
+        return run_request(options, args.request, stop)
     except AssetsError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return EXIT_FAILED
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # the threads of assets a stopped run abandoned must not hold the process (Python joins them)

@@ -1,8 +1,10 @@
 """The daemon killed with kill -9 at random moments, and the standby that takes over: real processes, a real
-catalog. No run may start twice, and with catch-up no tick may be missed."""
+catalog. No run may start twice, and with catch-up no tick may be missed; stopped (SIGTERM, Ctrl-C), it ends
+within seconds and its runs interrupted."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import random
@@ -13,6 +15,8 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+import pytest
 
 from catalog import open_catalog, sqlite_url
 
@@ -141,3 +145,59 @@ def test_definitions_broken_while_it_runs_fail_a_tick_not_the_daemon(tmp_path: P
     finally:
         if daemon.poll() is None:
             daemon.kill()
+
+
+SLOW = """
+import time
+from pathlib import Path
+from assets_core import RunRequest, asset, sensor
+
+@asset
+def slow() -> dict:
+    Path(__file__).with_name("started").touch()
+    time.sleep(300)
+    return {"ok": 1}
+
+@sensor("go", "slow", interval_seconds=1)
+def go(context):
+    return RunRequest(run_key="once")
+"""
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGTERM, Ctrl-C ignored (nohup ... &)", "Ctrl-C twice at its terminal"])
+def test_stopped_while_an_asset_runs_on_it_ends_within_seconds_and_its_run_interrupted(tmp_path: Path,
+                                                                                         how: str) -> None:
+    (tmp_path / "defs.py").write_text(SLOW)
+    (tmp_path / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+    ignored = "ignored" in how  # a shell starts a background job with Ctrl-C ignored, and its children inherit it
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli.main", "daemon", "--interval", "0.5"], cwd=tmp_path, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignored else None)
+    try:
+        _wait_for(lambda: (tmp_path / "started").exists(), "the slow asset to start", timeout=120)
+        stopped = time.monotonic()
+        if how.startswith("Ctrl-C"):  # the terminal signals the daemon and its workers alike
+            os.killpg(daemon.pid, signal.SIGINT)
+            time.sleep(0.3)
+            os.killpg(daemon.pid, signal.SIGINT)
+        else:
+            daemon.send_signal(signal.SIGTERM)
+        out, _ = daemon.communicate(timeout=90)
+        _wait_for(lambda: not _group_alive(daemon.pid), "the daemon's workers to end", timeout=90)
+        took = time.monotonic() - stopped
+        assert took < 15, (took, out)  # not the daemon's minute of grace, nor the asset's five
+        assert "Traceback" not in out and "KeyboardInterrupt" not in out, out
+        with open_catalog(sqlite_url(tmp_path / ".assets" / "catalog.db")) as catalog:
+            assert [run.status for run in catalog.list_runs(10)] == ["interrupted"]
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(daemon.pid, signal.SIGKILL)
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
