@@ -16,8 +16,8 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable
-from typing import Any
 from datetime import datetime, timedelta
+from typing import Any
 
 from assets_core.application.automation import Evaluation, evaluate
 from assets_core.application.sensor_threads import SensorThreads
@@ -57,7 +57,7 @@ class Daemon:
     def once(self, at: datetime | None = None) -> Evaluation:
         """Evaluate one tick as of ``at`` (now by default), run what it requests (and what earlier ticks left
         pending), and return when those runs have finished."""
-        if not self._lead(quiet=False):
+        if not self._lead(quiet=True):  # not 'standby': --once waits for nobody, it refuses
             lease = open_catalog_only(self.options).daemon_lease()
             who = f"pid {lease.pid} on {lease.host}" if lease is not None else "another daemon"
             raise ProjectError(f"a daemon ({who}) is active on this catalog: its ticks run there; stop it first, "

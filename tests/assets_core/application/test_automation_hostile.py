@@ -4,12 +4,14 @@ wait, a catalog unavailable under a running daemon, a webhook that never finishe
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,7 @@ from assets_core.automation.records import FAILED, REQUESTED, SKIPPED, DaemonLea
 from assets_core.errors import ProjectError
 from assets_core.planning.state import now
 from assets_core.running.alerts import ALERT_DEADLINE
+from assets_core.running.recovery import HOST
 from tests.assets_core.application.test_daemon import at, project
 
 SAME_KEY = """
@@ -241,3 +244,16 @@ def test_a_webhook_that_trickles_its_answer_holds_a_tick_up_ten_seconds_at_most(
         server.close()
         for client in clients:
             client.close()
+
+
+def test_once_beside_an_active_daemon_refuses_without_calling_itself_its_standby(tmp_path: Path) -> None:
+    options = project(tmp_path, CLOCKED)
+    catalog = open_catalog_only(options)
+    try:  # a daemon of this very process (alive) holds the lease
+        assert catalog.acquire_daemon_lease("another", os.getpid(), HOST, now(), timedelta(seconds=45))
+    finally:
+        catalog.close()
+    lines: list[str] = []
+    with pytest.raises(ProjectError, match=rf"a daemon \(pid {os.getpid()} on .*\) is active on this catalog"):
+        Daemon(options, say=lines.append).once()
+    assert lines == []  # not 'standby: ... taking over if its process ends': --once takes nothing over
