@@ -51,6 +51,7 @@ class Daemon:
         self.sensors: SensorThreads[Any] = SensorThreads(wait=min(SENSOR_WAIT, self.interval))
         self.held: dict[str, int] = {}  # a paused automation -> how many of its requests wait, as last said
         self.leading = False
+        self.followed: DaemonLease | None = None  # the active daemon's lease, as a standby last saw it
 
     # One evaluation, for --once and for system cron
 
@@ -100,6 +101,8 @@ class Daemon:
                         told_standby = True
                         self.stop.wait(self.interval / 2)
                         continue
+                    if told_standby and self.followed is not None:
+                        self.say(f"active: the daemon of pid {self.followed.pid} stopped; this one runs the ticks now")
                     told_standby = False
                     try:
                         self.tick(now(), self.sensors)
@@ -138,6 +141,7 @@ class Daemon:
             stale = self._takeover_after(lease)
             self.leading = stale is not None and \
                 catalog.acquire_daemon_lease(self.holder, os.getpid(), HOST, now(), stale)
+            self.followed = lease if not self.leading else self.followed
             if not self.leading and not quiet and lease is not None:
                 when = "its process ends" if stale is None else \
                     f"it stops renewing its lease for {stale.total_seconds():g} s"

@@ -106,6 +106,7 @@ def test_a_standby_takes_over_within_two_intervals_of_the_leader_dying(tmp_path:
         out = "".join(lines) + "".join(said.get() for _ in range(said.qsize()))
         assert standby.returncode == 0, out
         assert "standby" in out and "stopping: SIGTERM" in out
+        assert f"active: the daemon of pid {leader.pid} stopped; this one runs the ticks now" in out
         assert _holder(catalog_path) is None
     finally:
         for process in (leader, standby):
