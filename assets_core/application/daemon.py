@@ -59,7 +59,11 @@ class Daemon:
         """Evaluate one tick as of ``at`` (now by default), run what it requests (and what earlier ticks left
         pending), and return when those runs have finished."""
         if not self._lead(quiet=True):  # not 'standby': --once waits for nobody, it refuses
-            lease = open_catalog_only(self.options).daemon_lease()
+            catalog = open_catalog_only(self.options)
+            try:
+                lease = catalog.daemon_lease()
+            finally:
+                catalog.close()
             who = f"pid {lease.pid} on {lease.host}" if lease is not None else "another daemon"
             raise ProjectError(f"a daemon ({who}) is active on this catalog: its ticks run there; stop it first, "
                                "or wait for it")
