@@ -19,7 +19,7 @@ from pathlib import Path
 from assets_core.imports import late_import
 
 CACHE_FILE = "code_versions.json"
-FORMAT = 1
+FORMAT = 2  # 2: names include attribute chains (pkg.util.helper); a format-1 file lacks them
 
 
 class VersionCache:

@@ -148,6 +148,8 @@ class CodeVersioner:
         if key is not None and key in self._globals:
             return self._globals[key], True
         found, value = _lookup(fn, name)
+        if found and name.count(".") > 1:  # pkg.util.helper: followed only into a project-local module
+            found = self._is_local(_lookup(fn, name.rpartition(".")[0])[1])
         reference = f"{name}={self._value(value, seen)}" if found else None
         if key is None or self._is_helper(value):
             return reference, False
@@ -230,11 +232,11 @@ def _lookup(fn: Callable[..., Any], name: str) -> tuple[bool, Any]:
     else:
         scope = getattr(fn, "__globals__", {})
         found, value = base in scope, scope.get(base)
-    if not found or not attr:
-        return found, value
-    if not isinstance(value, types.ModuleType) or not hasattr(value, attr):
-        return False, None
-    return True, getattr(value, attr)
+    for part in attr.split(".") if found and attr else ():
+        if not isinstance(value, types.ModuleType) or not hasattr(value, part):
+            return False, None
+        value = getattr(value, part)
+    return found, value
 
 
 def _read_source(filename: str) -> tuple[str, list[str]] | None:
@@ -313,9 +315,19 @@ def _loaded_names(node: ast.AST) -> frozenset[str]:
             own.add(child.id)
         elif isinstance(child, ast.Name):
             names.add(child.id)
-        elif isinstance(child, ast.Attribute) and isinstance(child.value, ast.Name):
-            names.add(f"{child.value.id}.{child.attr}")
+        elif isinstance(child, ast.Attribute) and (dotted := _dotted(child)) is not None:
+            names.add(dotted)
     return frozenset(n for n in names if n.partition(".")[0] not in own)
+
+
+def _dotted(node: ast.Attribute) -> str | None:
+    """``a.b.c`` for an attribute chain on a name (a module's helper reached through its package), else None."""
+    parts = [node.attr]
+    value = node.value
+    while isinstance(value, ast.Attribute):
+        parts.append(value.attr)
+        value = value.value
+    return ".".join([value.id, *reversed(parts)]) if isinstance(value, ast.Name) else None
 
 
 def _bytecode(code: types.CodeType) -> str:

@@ -92,6 +92,33 @@ def test_helper_in_another_project_module_is_followed(folder):
     assert reasons_of(folder.load(), "tidy_rows") == ["code_changed"]
 
 
+def test_helper_reached_through_a_dotted_module_path_is_followed(folder):
+    folder.write("pkg/__init__.py", "")
+    folder.write("pkg/util.py", "RATE = 2\n\ndef helper(x):\n    return x * RATE\n")
+    folder.write("defs.py", """
+        from assets_core.declaring.definitions import asset
+        import pkg.util
+
+        @asset
+        def through_helper():
+            return pkg.util.helper(1)
+
+        @asset
+        def through_constant():
+            return pkg.util.RATE
+    """)
+    folder.load().materialize()
+    assert statuses_of(folder.load()) == {"through_helper": "fresh", "through_constant": "fresh"}
+    folder.write("pkg/util.py", "RATE = 3\n\ndef helper(x):\n    return x * RATE\n")
+    project = folder.load()
+    assert reasons_of(project, "through_helper") == ["code_changed"]
+    assert reasons_of(project, "through_constant") == ["code_changed"]
+    folder.load().materialize()
+    folder.write("pkg/util.py", "RATE = 3\n\ndef helper(x):\n    return x * RATE + 1\n")
+    project = folder.load()
+    assert reasons_of(project, "through_helper") == ["code_changed"]
+    assert statuses_of(project)["through_constant"] == "fresh"
+
 def test_upstream_data_change_names_the_upstream(built):
     built.write("raw.csv", "a,b\n1,x\n5,y\n")
     statuses = built.load().snapshot().statuses

@@ -149,7 +149,7 @@ def test_the_cache_keeps_only_what_the_project_uses_and_survives_a_damaged_file(
     second = json.loads(cache.read_text())
     assert len(second["versions"]) == len(first["versions"])  # the edited code's old entries are gone
     assert second["versions"] != first["versions"]
-    cache.write_text('{"format": 1, "names": [')  # damaged: read as empty, then written whole again
+    cache.write_text('{"format": 2, "names": [')  # damaged: read as empty, then written whole again
     assert _versions(project)
     assert json.loads(cache.read_text()) == second
 
