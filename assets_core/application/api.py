@@ -10,6 +10,7 @@ shown by ``assets runs`` with the trigger ``python``.
 
 from __future__ import annotations
 
+import inspect
 import os
 import types
 from collections.abc import Iterable, Iterator, Sequence
@@ -18,6 +19,7 @@ from typing import Any
 
 from assets_core.application import usecases
 from assets_core.application.workspace import Options, Workspace, open_catalog_only, open_storage, open_workspace
+from assets_core.declaring.definitions import Asset
 from assets_core.declaring.loading import DEFINITION_TYPES, Definition, collect_assets
 from assets_core.errors import AssetsError, ProjectError
 from assets_core.planning.plan import Plan, Status
@@ -25,7 +27,7 @@ from assets_core.planning.state import node_name
 from assets_core.planning.summary import PartitionSummary
 from assets_core.running.runs import RunResult
 
-Assets = Sequence[Definition] | types.ModuleType | None
+Assets = Sequence[Definition] | Definition | types.ModuleType | None
 Path = str | os.PathLike[str] | None
 TRIGGER = "python"
 
@@ -34,7 +36,7 @@ def materialize(assets: Assets = None, selection: str | Iterable[str] | None = N
                 home: Path = None, catalog: str | None = None, force: bool = False,
                 workers: int | None = None, partition: str | None = None, storage: str | None = None,
                 executor: str | None = None, dask_address: str | None = None) -> RunResult:
-    """Materialize what is stale among ``assets`` (a list of assets, a module, or ``None`` for the project's
+    """Materialize what is stale among ``assets`` (a list of assets, one asset, a module, or ``None`` for the project's
     own definitions), or only the ``selection`` (the command's syntax: ``"+report"``, ``["a", "tag:x"]``).
 
     Returns the run's result: ``run_id``, ``status`` and the asset names ``materialized``, ``skipped`` and
@@ -107,11 +109,33 @@ def _definitions(assets: Assets) -> list[Definition] | None:
         return None
     if isinstance(assets, types.ModuleType):
         return list(collect_assets(assets))
+    if isinstance(assets, DEFINITION_TYPES):  # one asset alone
+        return [assets]
     odd = [value for value in assets if not isinstance(value, DEFINITION_TYPES)]
     if odd:
         raise ProjectError(f"materialize() takes assets (made with @asset, source_asset, sql_asset, checks) or a "
                            f"module of them; got a {type(odd[0]).__name__}")
+    _check_upstreams_given(assets)
     return list(assets)
+
+
+def _check_upstreams_given(assets: Sequence[Definition]) -> None:
+    """An upstream declared beside an asset in its module but left out of the list: say so (the graph would
+    call it no asset at all)."""
+    given = {value.name for value in assets if isinstance(value, Asset)}
+    for item in assets:
+        if not isinstance(item, Asset) or item.fn is None:
+            continue
+        missing = [up for up in item.upstream if up not in given]
+        module = inspect.getmodule(item.fn) if missing else None
+        if module is None:
+            continue
+        beside = {value.name for value in collect_assets(module)}
+        for upstream in (up for up in missing if up in beside):
+            raise ProjectError(
+                f"asset '{item.name}' reads '{upstream}', which is not among the assets given; add it to the "
+                f"list, or pass the module and select: materialize({module.__name__}, '{item.name}') reads "
+                f"'{upstream}' from storage, materialize({module.__name__}, '+{item.name}') runs it too")
 
 
 def _words(selection: str | Iterable[str] | None) -> list[str]:

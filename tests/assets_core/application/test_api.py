@@ -75,6 +75,13 @@ def test_materialize_refuses_what_is_not_an_asset(tmp_path):
         materialize([numbers, 5], project=tmp_path)
 
 
+def test_one_asset_alone_or_a_list_lacking_an_upstream_says_how_to_fix_it(tmp_path):
+    assert materialize(numbers, project=tmp_path).materialized == ["numbers"]  # it was: 'Asset' is not iterable
+    assert [s.asset for s in status(numbers, project=tmp_path)] == ["numbers"]
+    with pytest.raises(AssetsError, match=r"asset 'total' reads 'numbers', which is not among the assets given; "
+                                          r"add it to the list, or pass the module"):
+        materialize([total], project=tmp_path)
+
 def test_every_public_name_resolves_and_is_listed():
     for name in assets_core.__all__:
         assert getattr(assets_core, name) is not None
