@@ -31,6 +31,36 @@ def explain(text: str, where: str) -> str:
             f"the disk failed while using the catalog {where} ({text}); check free space and that the "
             "file is on a local disk (SQLite's WAL mode does not work on network file systems)"
         )
+    server = _explain_server(" ".join(text.split()), lowered, where)  # a server's text may span lines
+    if server is not None:
+        return server
     if "malformed" in lowered or "corrupt" in lowered:
         return f"the catalog {where} is damaged ({text}); {HOW_TO_MOVE} and run again to start a new one"
     return f"the catalog {where} failed: {text}"
+
+
+def _explain_server(text: str, lowered: str, where: str) -> str | None:
+    """A message for a database server (PostgreSQL) that refuses the connection, or None for other errors."""
+    if "password authentication failed" in lowered or "no password supplied" in lowered:
+        return (
+            f"the catalog {where} refused the login ({text}); fix the user and password in the URL "
+            "(postgresql+psycopg://user:password@host/db), or give the password in PGPASSWORD or ~/.pgpass"
+        )
+    if "does not exist" in lowered and ("fatal:  database" in lowered or "fatal: database" in lowered):
+        return (
+            f"the catalog {where} names a database the server lacks ({text}); create the database "
+            "(createdb NAME, or CREATE DATABASE), or fix its name in --catalog / ASSETS_CATALOG"
+        )
+    if "does not exist" in lowered and "role" in lowered:
+        return (
+            f"the catalog {where} names a user the server lacks ({text}); fix the user in the URL, "
+            "or create the role on the server (CREATE ROLE ... LOGIN)"
+        )
+    if any(sign in lowered for sign in ("connection refused", "could not connect", "failed to resolve host",
+                                        "server closed the connection", "timeout expired", "no route to host",
+                                        "connection timed out", "terminating connection")):
+        return (
+            f"cannot reach the catalog's server {where} ({text}); start the PostgreSQL server (or wait for it "
+            "to come back), or fix the host and port in --catalog / ASSETS_CATALOG"
+        )
+    return None

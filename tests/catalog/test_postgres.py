@@ -7,6 +7,7 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,9 +16,12 @@ from pathlib import Path
 import pytest
 
 from assets_core.application.workspace import Options, open_workspace
+from assets_core.errors import CatalogError
 from catalog import SCHEMA_VERSION, open_catalog
+from catalog.messages import explain
 from tests.assets_core.running.test_recovery import PIPELINE, write_source
 from tests.catalog.conftest import event, failure, materialization, record_failure, record_materialization, run, stored
+from tests.postgres import PostgresServer
 
 
 @pytest.fixture
@@ -141,3 +145,28 @@ def test_processes_saving_definitions_at_once_take_turns(postgres_url: str) -> N
     rows = stored(postgres_url, "SELECT name, code_version FROM asset ORDER BY name")
     assert [name for name, _ in rows] == ["end", "start"] and rows[1][1] in {f"v{n}" for n in range(8)}
     assert stored(postgres_url, "SELECT upstream, downstream FROM lineage_edge") == [("start", "end")]
+
+
+def test_a_server_that_refuses_the_catalog_says_how_to_fix_it(postgres_server: PostgresServer,
+                                                               postgres_url: str) -> None:
+    """A server that is down, a database or a user it lacks, a wrong password: the command says what failed and
+    what to change, on one line, with exit 2 and no traceback."""
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))  # a port nobody listens on: bound, never listening, so it refuses
+    down = postgres_url.replace(f":{postgres_server.port}/", f":{free.getsockname()[1]}/")
+    cases = {down: "start the PostgreSQL server", postgres_url + "_missing": "create the database",
+             postgres_url.replace("postgres@", "nobody@"): "fix the user"}
+    try:
+        for url, fix in cases.items():
+            with pytest.raises(CatalogError) as raised:
+                open_catalog(url)
+            assert fix in str(raised.value) and "\n" not in str(raised.value), str(raised.value)
+        failed = subprocess.run([sys.executable, "-m", "tui.cli.main", "runs", "--catalog", down],
+                                capture_output=True, text=True, timeout=120)
+        assert failed.returncode == 2 and "start the PostgreSQL server" in failed.stderr, failed.stderr
+        assert "Traceback" not in failed.stderr
+    finally:
+        free.close()
+    refused = 'connection failed: connection to server at "h", port 5432 failed: FATAL:  password authentication ' \
+              'failed for user "ana"'  # the driver's words; the test server trusts every login, so cannot say them
+    assert "fix the user and password" in explain(refused, "postgresql+psycopg://ana:***@h/db")
