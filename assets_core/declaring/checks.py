@@ -44,14 +44,38 @@ class Check:
     location: Location | None = None
 
     def run(self, value: Any) -> CheckResult:
-        """Run the check; an exception inside it is a failed check that says so."""
+        """Run the check; an exception inside it, or an outcome that is neither a CheckResult nor a bool, is a
+        failed check that says so (a Series, None or a string must not pass, nor fail the asset itself)."""
         try:
             outcome = self.fn(value)
+            if isinstance(outcome, CheckResult):
+                return _sound(outcome)
+            if _is_bool(outcome):
+                return CheckResult(bool(outcome), "" if outcome else "returned False")
         except Exception as error:  # the check's own bug must not pass silently
             return CheckResult(False, f"the check raised {type(error).__name__}: {error}")
-        if isinstance(outcome, CheckResult):
-            return outcome
-        return CheckResult(bool(outcome), "" if outcome else "returned False")
+        shown = "None" if outcome is None else f"a {type(outcome).__name__}"
+        return CheckResult(False, f"returned {shown}, not a CheckResult or a bool; "
+                                  f"return CheckResult(passed, message) or True/False")
+
+
+def _is_bool(outcome: Any) -> bool:
+    """A Python bool, or a library's own (``numpy.bool_``)."""
+    return type(outcome).__name__ in ("bool", "bool_")
+
+
+def _sound(result: CheckResult) -> CheckResult:
+    """``result`` with a bool verdict, a text message and mapping metadata, or a failed result saying which is
+    not (what the catalog records: a verdict of ``"False"`` could not be stored, and so ended the run)."""
+    if not _is_bool(result.passed):
+        return CheckResult(False, f"returned a CheckResult whose passed must be a bool, not a "
+                                  f"{type(result.passed).__name__} ({result.passed!r})")
+    if not isinstance(result.metadata, Mapping):
+        return CheckResult(False, f"returned a CheckResult whose metadata must be a mapping, not a "
+                                  f"{type(result.metadata).__name__}")
+    if type(result.passed) is bool and isinstance(result.message, str):
+        return result
+    return CheckResult(bool(result.passed), str(result.message), result.metadata)
 
 
 @dataclass(frozen=True, eq=False)

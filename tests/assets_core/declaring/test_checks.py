@@ -150,3 +150,83 @@ def test_status_and_show_report_check_results(project, capsys, monkeypatch):
     assert main(["show", "orders", "-f", "defs.py"]) == 0
     out = capsys.readouterr().out
     assert "✓ passed not_null" in out and "! warning accepted_values" in out
+
+
+ODD_CHECKS = """
+import polars as pl
+from assets_core import CheckResult, asset, check
+
+@asset
+def t():
+    return pl.DataFrame({"a": [1, 2, 3]})
+
+@asset
+def down(t):
+    return t
+
+@check(t, blocking=False)
+def a_series(t):
+    return t["a"] > 0
+
+@check(t, blocking=False)
+def forgot_return(t):
+    (t["a"] > 0).all()
+
+@check(t, blocking=False)
+def a_string(t):
+    return "failed"
+
+@check(t, blocking=False)
+def passed_as_text(t):
+    return CheckResult("False", "as text")
+
+@check(t, blocking=False)
+def metadata_a_list(t):
+    return CheckResult(True, "", ["not", "a", "mapping"])
+
+@check(t, blocking=False)
+def message_a_number(t):
+    return CheckResult(False, 42)
+
+@check(t)
+def fine(t):
+    return CheckResult(True)
+"""
+
+
+def test_a_check_returning_neither_a_result_nor_a_bool_is_a_failed_check_that_says_so(folder):
+    # A Series made the asset itself fail (TypeError, naming no check); None read "returned False"; a string
+    # passed; CheckResult("False") left a Python traceback and an interrupted run; a list as metadata stopped
+    # the run with "asset 't' returned metadata that is not JSON-able"
+    folder.write("defs.py", ODD_CHECKS)
+    project = folder.load()
+    result = project.materialize()
+    assert result.status == "success" and result.materialized == ["t", "down"]
+    found = {c.check: c for c in project.catalog.latest_checks("t")["t"]}
+    assert not found["a_series"].passed and found["a_series"].message.startswith(
+        "returned a Series, not a CheckResult or a bool")
+    assert not found["forgot_return"].passed and found["forgot_return"].message.startswith("returned None")
+    assert not found["a_string"].passed and "returned a str" in found["a_string"].message
+    assert not found["passed_as_text"].passed and "passed must be a bool, not a str" in \
+        found["passed_as_text"].message
+    assert not found["metadata_a_list"].passed and "metadata must be a mapping, not a list" in \
+        found["metadata_a_list"].message
+    assert not found["message_a_number"].passed and found["message_a_number"].message == "42"
+    assert found["fine"].passed
+
+
+def test_a_check_may_return_a_numpy_like_bool():
+    class Bool:  # numpy.bool_ and the like: a bool that is no Python bool
+        def __init__(self, value: bool):
+            self.value = value
+
+        def __bool__(self) -> bool:
+            return self.value
+
+    Bool.__name__ = "bool_"
+
+    @check("t")
+    def numpy_like(value):
+        return Bool(False)
+
+    assert numpy_like.run(pl.DataFrame({"a": [1]})) == CheckResult(False, "returned False")
