@@ -15,7 +15,7 @@ from assets_core.declaring.definitions import Asset
 from assets_core.declaring.sources import SourceMissingError, read_source, source_files
 from assets_core.errors import SelectionError, StorageError, did_you_mean
 from assets_core.planning.plan import Status, source_path
-from assets_core.planning.state import MaterializationRecord, node_name
+from assets_core.planning.state import CheckRecord, MaterializationRecord, node_name, split_node
 from assets_core.planning.summary import PartitionSummary, asset_status
 from tui import formatting
 from tui.formatting import escape, table
@@ -43,7 +43,8 @@ def show_asset(workspace: Workspace, name: str, args: argparse.Namespace, consol
         history = _partition_history(workspace, name, partition, args.history)
     latest = history[0] if history else None
     head, head_partition = _head(project, item, latest, args.head, keys) if args.head else (None, None)
-    checks = workspace.catalog.latest_checks(name).get(name, [])
+    checks = _latest_checks(workspace, name, partition, item.partitions is not None)
+    by_partition = partition is None and item.partitions is not None
     if args.json:
         print_json({
             "asset": name, **({"partition": partition} if partition is not None else {}), "kind": item.kind,
@@ -54,8 +55,9 @@ def show_asset(workspace: Workspace, name: str, args: argparse.Namespace, consol
             **{key: value for key, value in status.to_json().items() if key != "asset"},
             "latest": _record_json(latest) if latest else None,
             "history": [_record_json(r) for r in history],
-            "checks": [{"check": c.check, "passed": c.passed, "blocking": c.blocking, "message": c.message,
-                        "run_id": c.run_id} for c in checks],
+            "checks": [{"check": c.check, **({"partition": split_node(c.asset)[1]} if by_partition else {}),
+                        "passed": c.passed, "blocking": c.blocking, "message": c.message, "run_id": c.run_id}
+                       for c in checks],
             **({"head": head.to_dicts() if isinstance(head, pl.DataFrame) else head} if args.head else {}),
         })
         return 0
@@ -73,7 +75,14 @@ def show_asset(workspace: Workspace, name: str, args: argparse.Namespace, consol
         console.print(f"  partitions: {status.line()}")
     for reason in status.reasons:
         console.print(f"  [yellow]{'why':<12}[/] {escape(reason.kind)}: {escape(reason.detail)}")
-    if checks:
+    if checks and by_partition:  # each partition's latest results, from as many runs: what did not pass
+        console.print(f"[bold]checks[/] (the latest of each partition: {sum(c.passed for c in checks)} passed)")
+        for c in checks:
+            if not c.passed:
+                mark = "[red]✗ failed[/]" if c.blocking else "[yellow]! warning[/]"
+                console.print(f"  {mark} {escape(c.check)} {escape(f'[{split_node(c.asset)[1]}]')}: "
+                              f"{escape(c.message)} (run {escape(c.run_id)})")
+    elif checks:
         console.print(f"[bold]checks[/] (run {escape(checks[0].run_id)})")
         for c in checks:
             mark = "[green]✓ passed[/]" if c.passed else ("[red]✗ failed[/]" if c.blocking else "[yellow]! warning[/]")
@@ -93,6 +102,18 @@ def show_asset(workspace: Workspace, name: str, args: argparse.Namespace, consol
         console.print(f"[bold]first {args.head} rows{of}[/]")
         console.print(escape(str(head)), markup=False)
     return 0
+
+
+def _latest_checks(workspace: Workspace, name: str, partition: str | None, partitioned: bool) -> list[CheckRecord]:
+    """The latest check results of the asset, of its one partition, or of each of its partitions (which the
+    catalog records under the partition's node name, ``sales[us]``)."""
+    if partition is not None:
+        node = node_name(name, partition)
+        return workspace.catalog.latest_checks(node).get(node, [])
+    if not partitioned:
+        return workspace.catalog.latest_checks(name).get(name, [])
+    prefix = f"{name}["
+    return [c for node, found in workspace.catalog.latest_checks().items() if node.startswith(prefix) for c in found]
 
 
 def _partition_of(keys: Sequence[str] | None, name: str, partition: str) -> str:

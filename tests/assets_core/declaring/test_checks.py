@@ -230,3 +230,49 @@ def test_a_check_may_return_a_numpy_like_bool():
         return Bool(False)
 
     assert numpy_like.run(pl.DataFrame({"a": [1]})) == CheckResult(False, "returned False")
+
+
+PARTITIONED = """
+import polars as pl
+from assets_core import CheckResult, StaticPartitions, asset, check, row_count
+
+@asset(partitions=StaticPartitions(["eu", "us", "asia"]))
+def sales(context):
+    rows = {"eu": 3, "us": 0, "asia": 2}[context.partition]
+    return pl.DataFrame({"amount": list(range(rows))}, schema={"amount": pl.Int64})
+
+nonempty = row_count(sales, min=1)
+
+@check(sales, blocking=False)
+def small(sales):
+    return CheckResult(sales.height < 3, f"{sales.height} rows")
+"""
+
+
+def test_show_lists_the_checks_of_a_partitioned_asset_and_of_one_partition(folder, capsys, monkeypatch):
+    # show looked the results up under the asset's name, while a partition's are recorded under 'sales[us]':
+    # it listed no checks at all, and --json gave "checks": [] for a partition whose blocking check failed
+    import json
+
+    from tui.cli.main import main
+
+    folder.write("defs.py", PARTITIONED)
+    monkeypatch.chdir(folder.root)
+    assert main(["materialize", "-f", "defs.py"]) == 1
+    capsys.readouterr()
+    assert main(["show", "sales", "--partition", "us", "-f", "defs.py", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)["checks"]
+    assert {(c["check"], c["passed"], c["blocking"]) for c in shown} == {("row_count", False, True),
+                                                                          ("small", True, False)}
+    assert main(["show", "sales", "--partition", "us", "-f", "defs.py"]) == 0
+    out = capsys.readouterr().out
+    assert "✗ failed row_count: 0 row(s), fewer than the minimum 1" in out and "✓ passed small: 0 rows" in out
+    assert main(["show", "sales", "-f", "defs.py"]) == 0
+    out = capsys.readouterr().out
+    assert "✗ failed row_count [us]: 0 row(s), fewer than the minimum 1" in out
+    assert "! warning small [eu]: 3 rows" in out and "4 passed)" in out
+    assert main(["show", "sales", "-f", "defs.py", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)["checks"]
+    assert {(c["check"], c["partition"], c["passed"]) for c in shown} == {
+        ("row_count", "eu", True), ("row_count", "us", False), ("row_count", "asia", True),
+        ("small", "eu", False), ("small", "us", True), ("small", "asia", True)}
