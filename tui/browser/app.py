@@ -12,6 +12,7 @@ from rich.text import Text
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import HelpPanel
 
@@ -131,6 +132,12 @@ class BrowserApp(App[None]):
         if isinstance(event, (events.Key, events.MouseDown)):
             self.collector.touched()
         await super().on_event(event)
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """A toast whose message is text by default, not markup: the messages name assets, errors and what was
+        typed, and a stray '[/]' in one made the toast raise and the browser crash."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def get_default_screen(self) -> Screen[None]:
         return self.main

@@ -27,6 +27,7 @@ from tui.browser.automation_model import (
     entry_row,
     tick_row,
 )
+from tui.browser.tab_model import literal
 
 if TYPE_CHECKING:
     from tui.browser.app import BrowserApp
@@ -115,7 +116,7 @@ class AutomationScreen(Screen[None]):
         table = self.query_one("#automation-table", DataTable)
         table.clear()
         for entry in view.entries:
-            table.add_row(*entry_row(entry, self.browser_app.zone), key=entry.name)
+            table.add_row(*literal(entry_row(entry, self.browser_app.zone)), key=entry.name)
         title = self.query_one("#automation-title", Static)
         count = len(view.entries)
         title.update(f"automation: {count} declared" if count else EMPTY)
@@ -134,7 +135,7 @@ class AutomationScreen(Screen[None]):
             table = self.query_one("#ticks-table", DataTable)
             table.clear()
             for tick in ticks:
-                table.add_row(*tick_row(tick, self.browser_app.zone), key=tick.tick_id)
+                table.add_row(*literal(tick_row(tick, self.browser_app.zone)), key=tick.tick_id)
             table.display = bool(ticks)
         entry = self.entry
         title = self.query_one("#ticks-title", Static)

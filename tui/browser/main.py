@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -235,7 +236,7 @@ class MainScreen(Screen[None]):
         self.filter_text, self.filtered = text.strip(), chosen
         self.asset_tree.show_groups(group_assets(app.graph, chosen), expand=len(chosen) <= EXPAND_UP_TO)
         summary = self.query_one("#filter-summary", Static)
-        summary.update(filter_summary(self.filter_text, len(chosen), len(app.graph)))
+        summary.update(Text(filter_summary(self.filter_text, len(chosen), len(app.graph))))
         summary.display = True
         self.asset_tree.focus()
         if self.current not in chosen or not self.asset_tree.select_asset(self.current):

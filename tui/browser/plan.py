@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -9,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Static
 
 from assets_core.planning.plan import Plan
-from tui.browser.tab_model import PLAN_HEADERS, plan_rows
+from tui.browser.tab_model import PLAN_HEADERS, literal, plan_rows
 
 
 class PlanScreen(ModalScreen[bool]):
@@ -37,7 +38,7 @@ class PlanScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="plan-box"):
-            yield Static(self.title_text, id="plan-title")
+            yield Static(Text(self.title_text), id="plan-title")
             yield DataTable(id="plan-table", cursor_type="row")
             parts = sum(1 for name in self.plan.assets if name.endswith("]"))  # partitions: asset[key]
             planned = f"{len(self.plan)} planned, {parts} of them partitions" if parts else \
@@ -52,7 +53,7 @@ class PlanScreen(ModalScreen[bool]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns(*PLAN_HEADERS)
-        table.add_rows(plan_rows(self.plan))
+        table.add_rows(literal(row) for row in plan_rows(self.plan))
         table.focus()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

@@ -25,6 +25,7 @@ from tui.browser.logs import (
     run_head,
     run_row,
 )
+from tui.browser.tab_model import literal
 
 if TYPE_CHECKING:
     from tui.browser.app import BrowserApp
@@ -73,7 +74,7 @@ class RunsScreen(Screen[None]):
         self.runs = self.browser_app.browser.runs()
         table.clear()
         for run in self.runs:
-            table.add_row(*run_row(run, self.browser_app.zone), key=run.run_id)
+            table.add_row(*literal(run_row(run, self.browser_app.zone)), key=run.run_id)
         self.query_one("#runs-title", Static).update(f"runs: the latest {len(self.runs)}" if self.runs else
                                                      "no runs yet: press m on an asset to run it")
         if self.runs:
@@ -87,7 +88,7 @@ class RunsScreen(Screen[None]):
         table = self.query_one(BackfillTable)
         table.clear()
         for record, progress in self.backfills:
-            table.add_row(*backfill_row(record, progress, self.browser_app.zone), key=record.backfill_id)
+            table.add_row(*literal(backfill_row(record, progress, self.browser_app.zone)), key=record.backfill_id)
         self.query_one("#backfills-title", Static).update(f"backfills: the latest {len(self.backfills)}")
         self.set_class(bool(self.backfills), "-backfills")  # shows them (see the CSS)
 

@@ -157,10 +157,20 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[str | Text]]) -> 
     return text
 
 
+def literal(cells: Sequence[str | Text]) -> tuple[Text, ...]:
+    """Cells of a DataTable as text: a plain string would be read as markup (a partition key such as
+    'sales[eu]' lost its key, a stray '[/]' in an error raised).
+
+    >>> [cell.plain for cell in literal(["sales[eu]", Text("[/]")])]
+    ['sales[eu]', '[/]']
+    """
+    return tuple(cell if isinstance(cell, Text) else Text(cell) for cell in cells)
+
+
 def history_rows(records: Sequence[MaterializationRecord], zone: tzinfo | None) -> list[tuple[str, ...]]:
     """One row per materialization, newest first, in the order of :data:`HISTORY_HEADERS`."""
-    return [(r.run_id, moment(r.created_at, zone), formatting.duration(r.duration), count(r.rows), formatting.size(r.bytes),
-             r.data_version[:8], r.code_version[:8]) for r in records]
+    return [(r.run_id, moment(r.created_at, zone), formatting.duration(r.duration), count(r.rows),
+             formatting.size(r.bytes), r.data_version[:8], r.code_version[:8]) for r in records]
 
 
 @dataclass(frozen=True)

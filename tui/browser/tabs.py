@@ -114,9 +114,9 @@ def render_overview(name: str, shown: Badge, view: Overview, loaded: bool,
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
     for label, text in partitions:
-        grid.add_row(label, text)
+        grid.add_row(Text(label), text)
     for label, value in view.fields:
-        grid.add_row(label, value)
+        grid.add_row(Text(label), Text(value))  # a description, an error: text, not markup
     if view.spark is not None:
         grid.add_row("row counts", Text.assemble((view.spark.bars, "cyan"), "  ", view.spark.summary()))
     if view.reasons:
@@ -277,16 +277,17 @@ def render_trace(found: ColumnTrace) -> RenderableType:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
-    grid.add_row("column", found.column)
+    grid.add_row("column", Text(found.column))  # column names are text, not markup
     grid.add_row("origins", Text(", ".join(found.origins) or "-", style="magenta"))
     for index, (column, origins) in enumerate(found.path):
-        grid.add_row("path" if index == 0 else "", f"{column} ← {', '.join(origins) or 'no column'}")
+        grid.add_row("path" if index == 0 else "", Text(f"{column} ← {', '.join(origins) or 'no column'}"))
     for column, why in found.unknown:
         grid.add_row(Text("? unknown", style="yellow"), Text(f"{column}: {why}", style="yellow"))
     if found.feeds:
-        grid.add_row("feeds", ", ".join(found.feeds))
+        grid.add_row("feeds", Text(", ".join(found.feeds)))
     if found.readers:
-        grid.add_row("read by", ", ".join(found.readers) + " (which of their columns: unknown, code not analysed)")
+        readers = ", ".join(found.readers)
+        grid.add_row("read by", Text(f"{readers} (which of their columns: unknown, code not analysed)"))
     return grid
 
 

@@ -43,7 +43,7 @@ and how long ago it was last materialized. **/** filters with a selection such a
         self._assets.clear()
         self._counts.clear()
         for group in groups:
-            node = self.root.add(group.label, data=group)
+            node = self.root.add(Text(group.label), data=group)  # text, not markup
             if expand:
                 self._load(node)
                 node.expand()
@@ -100,7 +100,7 @@ and how long ago it was last materialized. **/** filters with a selection such a
             return
         if group.pages:
             for page in group.pages:
-                node.add(page.label, data=page)
+                node.add(Text(page.label), data=page)
             return
         for name in group.assets:
             self._assets[name] = node.add_leaf(name, data=AssetNode(name))

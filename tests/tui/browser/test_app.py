@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import sqlite3
 import subprocess
@@ -12,14 +13,17 @@ from rich.console import Console
 from rich.style import Style
 from textual.widgets import DataTable, HelpPanel, OptionList, Static, TabbedContent
 
+from assets_core.application import usecases
+from assets_core.application.workspace import Options, open_workspace
 from assets_core.planning.state import Event, RunRecord, now
 from assets_core.running.recovery import HOST
 from catalog import open_catalog, sqlite_url
-from tests.tui.browser.conftest import drive, settle
+from tests.tui.browser.conftest import SIZE, drive, settle
 from tui.browser.app import BrowserApp
-from tui.browser.tree_model import AssetNode
 from tui.browser.plan import PlanScreen
 from tui.browser.runs import LogScreen, RunsScreen
+from tui.browser.session import Browser
+from tui.browser.tree_model import AssetNode
 from tui.cli.main import main
 
 STALE = ["customers", "raw_customers", "report", "revenue"]
@@ -166,7 +170,7 @@ def test_plan_modal_shows_each_step_and_escape_cancels(make_app, shop_folder):
         assert modal.plan.assets[0] == "orders"
         assert sorted(modal.plan.assets) == ["flaky", "later", "order_totals", "orders", "report", "revenue"]
         table = modal.query_one(DataTable)
-        assert table.get_row_at(0)[2] == "asked for by hand"
+        assert str(table.get_row_at(0)[2]) == "asked for by hand"
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen is app.main and app.main.progress is None
@@ -316,7 +320,7 @@ def test_runs_screen_lists_runs_and_opens_a_log(make_app):
         assert isinstance(app.screen, RunsScreen)
         assert [run.run_id for run in app.screen.runs] == ["run0003", "run0002", "run0001"]
         table = app.screen.query_one(DataTable)
-        assert str(table.get_row_at(0)[1]) == "✗ failed" and table.get_row_at(0)[7] == "1"
+        assert str(table.get_row_at(0)[1]) == "✗ failed" and str(table.get_row_at(0)[7]) == "1"
         await pilot.press("down", "enter")
         await settle(pilot)
         assert isinstance(app.screen, LogScreen) and app.screen.run_id == "run0002"
@@ -402,3 +406,68 @@ def test_g_draws_the_lineage_into_the_project_folder(make_app, shop_folder, caps
 def test_the_command_refuses_an_unknown_asset(shop_folder, capsys):
     assert main(["tui", "ordrs"]) == 2
     assert "'ordrs' is not an asset; did you mean 'orders'" in capsys.readouterr().err
+
+
+ODD = '''
+import polars as pl
+from assets_core import StaticPartitions, asset
+
+@asset(group="[/]odd", description="[red]not red[/red]", owners=["[b]ana[/b]"])
+def things():
+    return pl.DataFrame({"amount[usd]": [1]})
+
+@asset(group="[/]odd", partitions=StaticPartitions(["eu", "red"]))
+def sales():
+    return pl.DataFrame({"x": [1]})
+
+@asset(group="[/]odd")
+def broken(things):
+    raise ValueError("bad [/] and [bold]bold[/bold]")
+'''
+
+
+def test_markup_in_names_texts_and_errors_shows_literally(tmp_path, monkeypatch):
+    """Groups, descriptions, owners, errors, columns, partition keys and typed filters are text, never markup: a
+    stray '[/]' crashed the browser, '[red]' vanished into a colour, and 'sales[eu]' showed as 'sales'."""
+    (tmp_path / "defs.py").write_text(ODD)
+    (tmp_path / "pyproject.toml").write_text('[tool.assets]\nmodule = "defs"\n')
+    monkeypatch.chdir(tmp_path)
+    workspace = open_workspace(Options(project=tmp_path))
+    usecases.materialize(workspace, ["things", "broken"])
+    app = BrowserApp(Browser(workspace), "things")
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:  # toasts drawn: their markup too
+            await settle(pilot)
+            tree = app.main.asset_tree
+            assert "[/]odd 3" in tree.render_label(tree.root.children[0], Style(), Style()).plain
+            overview = text_of(app, "#overview-body")
+            assert "[red]not red[/red]" in overview and "[b]ana[/b]" in overview
+            await pilot.press("5")
+            await settle(pilot)
+            assert "things.amount[usd]" in text_of(app, "#column-trace")
+            await pilot.press("1")
+            app.main.select_asset("broken")
+            await settle(pilot)
+            assert "bad [/] and [bold]bold[/bold]" in text_of(app, "#overview-body")
+            await pilot.press("m")
+            await settle(pilot)
+            await pilot.press("y")
+            await settle(pilot)
+            await pilot.pause(0.2)  # the toasts draw
+            assert any("bad [/] and [bold]bold[/bold]" in note for note in notes(app)), notes(app)
+            app.main.select_asset("sales")
+            await settle(pilot)
+            await pilot.press("m")
+            await settle(pilot)
+            assert isinstance(app.screen, PlanScreen)
+            table = app.screen.query_one(DataTable)
+            assert [table.get_row_at(i)[1].plain for i in range(table.row_count)] == ["sales[eu]", "sales[red]"]
+            await pilot.press("escape", "slash", *"[/]x", "enter")
+            await pilot.pause(0.2)
+            assert "'[/]x' matches no asset name" in notes(app)[-1]
+
+    try:
+        asyncio.run(main())
+    finally:
+        workspace.catalog.close()
