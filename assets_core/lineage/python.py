@@ -34,6 +34,7 @@ from polars.io.plugins import register_io_source
 
 from assets_core.declaring.definitions import Asset, Output
 from assets_core.imports import late_import
+from assets_core.lineage.guard import TooLong, guarded
 from assets_core.lineage.polars_plan import AGGREGATED, COPIED, TRANSFORMED, Frame, Opaque, PlanReader, Unknown
 from assets_core.lineage.sql import Origin, TableLineage
 from assets_core.planning.versioning import digest
@@ -167,15 +168,20 @@ def _trace(item: Asset, schemas: Mapping[str, Typed | None]) -> tuple[Frame, lis
 def _call(fn: Callable[..., Any], arguments: Mapping[str, Any], leaves: Iterable[_Leaf]) -> Any:
     """Run the function on the empty frames; any failure, or any read of their rows, is the reason it cannot
     be traced."""
+    effects: list[str] = []
     try:
-        with _quiet():
+        with _quiet(), guarded(effects):
             result = fn(**arguments)
-    except (Exception, SystemExit, GeneratorExit) as error:  # its own failures (even sys.exit), not a Ctrl-C
+    except (Exception, SystemExit, GeneratorExit, TooLong) as error:  # its own failures, even sys.exit; not a Ctrl-C
+        if effects:
+            raise Opaque(_effects(effects)) from error
         if any(leaf.read for leaf in leaves):
             raise Opaque(_READ) from error
         hint = (" (eager-only operations cannot be traced: its inputs are LazyFrames)"
                 if isinstance(error, (AttributeError, TypeError)) else "")
         raise Opaque(f"running its function on empty frames raised {_short(error)}{hint}") from error
+    if effects:
+        raise Opaque(_effects(effects))
     if any(leaf.read for leaf in leaves):
         raise Opaque(_READ)
     return result
@@ -203,6 +209,11 @@ def _quiet() -> Iterator[None]:
             yield
         finally:
             logging.disable(before)
+
+
+def _effects(effects: list[str]) -> str:
+    return (f"tracing stopped its function at {effects[0]}: a function traced for its lineage may not write "
+            "files, connect, start processes, sleep, exit or run for long; declare lineage=...")
 
 
 _READ = ("its function reads its inputs' rows (.collect(), .to_list(), .item(), a loop over rows...), so its "

@@ -702,3 +702,45 @@ def test_what_a_traced_function_prints_or_logs_goes_nowhere_and_sys_exit_only_fa
     print("printing works again")
     assert capsys.readouterr().out == "printing works again\n"
     assert logging.getLogger().manager.disable == logging.NOTSET
+
+
+def test_a_traced_function_cannot_write_exit_sleep_or_hang(tmp_path):
+    import time
+
+    written = tmp_path / "side_effect.txt"
+
+    def writes(orders: pl.LazyFrame) -> pl.LazyFrame:
+        written.write_text("written while traced")
+        return orders.select("id")
+
+    def leaves(orders: pl.LazyFrame) -> pl.LazyFrame:
+        os._exit(3)
+
+    def sleeps(orders: pl.LazyFrame) -> pl.LazyFrame:
+        time.sleep(60)
+        return orders.select("id")
+
+    def loops(orders: pl.LazyFrame) -> pl.LazyFrame:
+        while True:
+            try:
+                pass
+            except Exception:
+                pass
+
+    def removes(orders: pl.LazyFrame) -> pl.LazyFrame:
+        try:
+            os.remove(tmp_path / "kept.txt")
+        except OSError:
+            pass
+        return orders.select("id")
+
+    (tmp_path / "kept.txt").write_text("kept")
+    started = time.monotonic()
+    for fn, why in [(writes, "writing"), (leaves, "os._exit(3)"), (sleeps, "time.sleep"),
+                    (loops, "running longer than"), (removes, "os.remove")]:
+        failed = python_lineage(asset(fn, name=fn.__name__, inputs={"orders": "orders"}), SCHEMAS)
+        assert failed.columns is None and why in failed.problem, (fn.__name__, failed.problem)
+    assert time.monotonic() - started < 15
+    assert not written.exists() and (tmp_path / "kept.txt").read_text() == "kept"
+    time.sleep(0)  # sleeping and writing work again outside a trace
+    written.write_text("ok")
