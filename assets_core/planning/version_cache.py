@@ -19,7 +19,8 @@ from pathlib import Path
 from assets_core.imports import late_import
 
 CACHE_FILE = "code_versions.json"
-FORMAT = 2  # 2: names include attribute chains (pkg.util.helper); a format-1 file lacks them
+FORMAT = 3  # 2: names include attribute chains (pkg.util.helper); 3: names a function declares `global` (a
+# format-2 file lacks them)
 
 
 class VersionCache:

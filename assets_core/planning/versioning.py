@@ -8,6 +8,7 @@ decorator arguments are metadata: changing them changes no version.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import inspect
 import io
@@ -72,7 +73,17 @@ class CodeVersioner:
             return digest("sql", item.dialect, normalized_sql(item))
         if item.fn is None:
             return digest(item.kind)
-        return self._function(item.fn, set(), item.kind)
+        return self._callable(item.fn, set(), item.kind)
+
+    def _callable(self, fn: Callable[..., Any], seen: set[int], kind: str) -> str:
+        """A function's version; a partial's is its function's and bound arguments', an instance's its class's."""
+        if isinstance(fn, types.FunctionType):
+            return self._function(fn, seen, kind)
+        if isinstance(fn, functools.partial):
+            arguments = [self._value(value, seen) for value in fn.args]
+            arguments += [f"{key}={self._value(value, seen)}" for key, value in sorted(fn.keywords.items())]
+            return digest("partial", self._callable(fn.func, seen, kind), *arguments)
+        return digest(kind, type(fn).__qualname__, self._value(type(fn), seen))
 
     def versions(self, assets: Iterable[Asset]) -> dict[str, str]:
         return {item.name: self.version(item) for item in assets}
@@ -183,10 +194,24 @@ class CodeVersioner:
         if isinstance(value, types.FunctionType):
             return self._function(value, seen)
         if isinstance(value, type):
-            return _class_source(value)
+            return self._class(value, seen)
         if isinstance(value, types.ModuleType):
             return ""  # what a function uses of a module is followed through its `module.attr` names
         return ""
+
+    def _class(self, cls: type, seen: set[int]) -> str:
+        """A class's tree and, like a function's, the fingerprints of the names it reads (a method's helper)."""
+        node, scope = _class_tree(cls), _class_globals(cls)
+        if node is None:
+            return cls.__qualname__
+        references = []
+        for name in sorted(_loaded_names(node)):
+            found, value = _lookup_in(scope, name)
+            if found and name.count(".") > 1:
+                found = self._is_local(_lookup_in(scope, name.rpartition(".")[0])[1])
+            if found:
+                references.append(f"{name}={self._value(value, seen)}")
+        return digest(_dump(node), *references)
 
     def _is_local(self, value: Any) -> bool:
         cached = self._local.get(id(value))
@@ -220,23 +245,29 @@ def _source_code(fn: Callable[..., Any]) -> types.CodeType:
 
 def _lookup(fn: Callable[..., Any], name: str) -> tuple[bool, Any]:
     """Resolve a name (or ``module.attr``) the way the function would: closure, then module globals."""
-    base, _, attr = name.partition(".")
+    base = name.partition(".")[0]
     code = fn.__code__
-    found, value = False, None
-    if base in code.co_freevars:
-        cell = (fn.__closure__ or ())[code.co_freevars.index(base)]
-        try:
-            found, value = True, cell.cell_contents
-        except ValueError:  # an empty cell
-            return False, None
-    else:
-        scope = getattr(fn, "__globals__", {})
-        found, value = base in scope, scope.get(base)
-    for part in attr.split(".") if found and attr else ():
+    if base not in code.co_freevars:
+        return _lookup_in(getattr(fn, "__globals__", {}), name)
+    cell = (fn.__closure__ or ())[code.co_freevars.index(base)]
+    try:
+        return _attributes(cell.cell_contents, name)
+    except ValueError:  # an empty cell
+        return False, None
+
+
+def _lookup_in(scope: Mapping[str, Any], name: str) -> tuple[bool, Any]:  # a name (or module.attr) in globals
+    base = name.partition(".")[0]
+    return _attributes(scope[base], name) if base in scope else (False, None)
+
+
+def _attributes(value: Any, name: str) -> tuple[bool, Any]:  # name's .attr parts from its first's value, in modules
+    attr = name.partition(".")[2]
+    for part in attr.split(".") if attr else ():
         if not isinstance(value, types.ModuleType) or not hasattr(value, part):
             return False, None
         value = getattr(value, part)
-    return found, value
+    return True, value
 
 
 def _read_source(filename: str) -> tuple[str, list[str]] | None:
@@ -308,8 +339,11 @@ def _loaded_names(node: ast.AST) -> frozenset[str]:
     """
     names: set[str] = set()
     own: set[str] = set()
+    declared: set[str] = set()  # `global NAME`: assigned here, yet the module's, read from outside
     for child in ast.walk(node):
-        if isinstance(child, ast.arg):
+        if isinstance(child, ast.Global):
+            declared.update(child.names)
+        elif isinstance(child, ast.arg):
             own.add(child.arg)
         elif isinstance(child, ast.Name) and not isinstance(child.ctx, ast.Load):
             own.add(child.id)
@@ -317,6 +351,7 @@ def _loaded_names(node: ast.AST) -> frozenset[str]:
             names.add(child.id)
         elif isinstance(child, ast.Attribute) and (dotted := _dotted(child)) is not None:
             names.add(dotted)
+    own -= declared
     return frozenset(n for n in names if n.partition(".")[0] not in own)
 
 
@@ -335,11 +370,20 @@ def _bytecode(code: types.CodeType) -> str:
     return digest(code.co_code, repr(consts), repr(code.co_names))
 
 
-def _class_source(cls: type) -> str:
+def _class_globals(cls: type) -> Mapping[str, Any]:
+    """The globals its methods run in (none without a method: its body's names were read when it was defined)."""
+    for member in vars(cls).values():
+        inner = getattr(member, "fget", getattr(member, "__func__", member))
+        if isinstance(inner, types.FunctionType) and inner.__module__ == cls.__module__:
+            return inner.__globals__
+    return {}
+
+
+def _class_tree(cls: type) -> ast.AST | None:
     try:
-        return _dump(_normalize(ast.parse(textwrap.dedent(inspect.getsource(cls)))))
+        return _normalize(ast.parse(textwrap.dedent(inspect.getsource(cls))))
     except (OSError, TypeError, SyntaxError):
-        return cls.__qualname__
+        return None
 
 
 def _container(value: Any) -> str:

@@ -227,3 +227,64 @@ def test_deleted_stored_value_makes_the_asset_missing(built):
 def test_force_reruns_fresh_assets(built):
     result = built.load().materialize(settings=__import__("assets_core.running.execution").running.execution.RunSettings(force=True))
     assert result.materialized == ["cleaned", "scaled", "total"]
+
+
+def test_a_global_the_asset_declares_and_assigns_is_followed(folder):
+    folder.write("defs.py", """
+        from assets_core.declaring.definitions import asset
+
+        COUNT = 1
+
+        @asset
+        def counted():
+            global COUNT
+            COUNT += 1
+            return COUNT
+    """)
+    folder.load().materialize()
+    assert statuses_of(folder.load()) == {"counted": "fresh"}
+    folder.write("defs.py", (folder.root / "defs.py").read_text().replace("COUNT = 1", "COUNT = 5"))
+    assert reasons_of(folder.load(), "counted") == ["code_changed"]
+
+
+def test_a_helper_called_by_a_method_of_a_project_class_is_followed(folder):
+    source = """
+        from assets_core.declaring.definitions import asset
+
+        def helper():
+            return 1
+
+        class Tools:
+            @staticmethod
+            def value():
+                return helper()
+
+        @asset
+        def through_method():
+            return Tools.value()
+    """
+    folder.write("defs.py", source)
+    folder.load().materialize()
+    assert statuses_of(folder.load()) == {"through_method": "fresh"}
+    folder.write("defs.py", source.replace("return 1", "return 2"))
+    assert reasons_of(folder.load(), "through_method") == ["code_changed"]
+
+
+def test_a_partial_asset_is_versioned_by_its_function_and_arguments(folder):
+    source = """
+        import functools
+        from assets_core.declaring.definitions import asset
+
+        def scaled(factor):
+            return factor * 2
+
+        tripled = asset(functools.partial(scaled, 3), name="tripled")
+    """
+    folder.write("defs.py", source)
+    assert folder.load().materialize().materialized == ["tripled"]
+    assert statuses_of(folder.load()) == {"tripled": "fresh"}
+    folder.write("defs.py", source.replace("partial(scaled, 3)", "partial(scaled, 4)"))
+    assert reasons_of(folder.load(), "tripled") == ["code_changed"]
+    folder.load().materialize()
+    folder.write("defs.py", source.replace("partial(scaled, 3)", "partial(scaled, 4)").replace("* 2", "* 5"))
+    assert reasons_of(folder.load(), "tripled") == ["code_changed"]
