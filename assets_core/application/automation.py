@@ -9,11 +9,11 @@ committed together, so a daemon killed at any moment loses no tick and requests 
 from __future__ import annotations
 
 import hashlib
-from functools import partial
 from collections.abc import Iterable, Sequence
-from typing import Any
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
+from typing import Any
 
 from assets_core.application.sensor_threads import SensorThreads
 from assets_core.application.workspace import Workspace
@@ -203,7 +203,8 @@ def _asked(requests: Sequence[RequestRecord], changed: str) -> str:
     partitions = [r.partition for r in requests if r.partition]
     text = f"{len(requests)} run(s) requested"
     if partitions:
-        text += f" (partitions {', '.join(partitions[:REASONS_SHOWN])}{' ...' if len(partitions) > REASONS_SHOWN else ''})"
+        more = " ..." if len(partitions) > REASONS_SHOWN else ""
+        text += f" (partitions {', '.join(partitions[:REASONS_SHOWN])}{more})"
     return f"{text}: {changed}" if changed else text
 
 
@@ -244,10 +245,13 @@ def conditions_tick(workspace: Workspace, snapshot: Snapshot, state: AutomationS
             reasons.setdefault(verdict.kind, []).append(f"{node}: {verdict.reason}")
             if verdict.fire:
                 fired.setdefault(item.name, []).append(split_node(node)[1])
-                keys.append(f"{node}\t{verdict.reason}\t" + "\t".join(r.detail for r in facts.status.reasons))
+                # with its last materialization: the same state seen again after a run is a new request
+                keys.append(f"{node}\t{made.isoformat() if made else ''}\t{verdict.reason}\t"
+                            + "\t".join(r.detail for r in facts.status.reasons))
     requests = tuple(_condition_requests(workspace, snapshot, fired, _digest(keys)))
     status = REQUESTED if requests else SKIPPED
-    return TickRecord(CONDITIONS_NAME, CONDITIONS, status, _summary(reasons), at, requests=requests), Moved(last_tick=at)
+    tick = TickRecord(CONDITIONS_NAME, CONDITIONS, status, _summary(reasons), at, requests=requests)
+    return tick, Moved(last_tick=at)
 
 
 def _condition_requests(workspace: Workspace, snapshot: Snapshot, fired: dict[str, list[str]],
@@ -276,7 +280,8 @@ def _summary(reasons: dict[str, list[str]]) -> str:
     """How many nodes came to each verdict, with the first few words of each."""
     parts = []
     for kind, lines in sorted(reasons.items(), key=lambda item: -len(item[1])):
-        shown = "; ".join(lines[:REASONS_SHOWN]) + (f"; ... {len(lines) - REASONS_SHOWN} more" if len(lines) > REASONS_SHOWN else "")
+        more = f"; ... {len(lines) - REASONS_SHOWN} more" if len(lines) > REASONS_SHOWN else ""
+        shown = "; ".join(lines[:REASONS_SHOWN]) + more
         parts.append(f"{kind} ({len(lines)}): {shown}")
     return " | ".join(parts) or "no node to judge"
 

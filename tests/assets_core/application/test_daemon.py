@@ -232,7 +232,8 @@ def test_pause_and_unpause(tmp_path: Path) -> None:
     assert not set_paused(workspace, "hourly", False).paused
     assert [r.run_key for r in evaluated(options, "2026-03-10T02:10Z").requests] == ["hourly@2026-03-10T02:00:00+00:00"]
     [entry] = overview(workspace, at("2026-03-10T02:10Z"))
-    assert (entry.name, entry.paused, entry.last_tick.status if entry.last_tick else None) == ("hourly", False, REQUESTED)
+    last = entry.last_tick.status if entry.last_tick else None
+    assert (entry.name, entry.paused, last) == ("hourly", False, REQUESTED)
 
 
 def test_the_command_runs_one_tick_and_lists_ticks_and_automation(tmp_path: Path) -> None:
@@ -283,7 +284,8 @@ def note(alert):
 """
 
 
-def test_a_violated_freshness_policy_alerts_once_per_violation_and_a_raising_sensor_once_per_failure(tmp_path: Path) -> None:
+def test_a_violated_freshness_policy_alerts_once_per_violation_and_a_raising_sensor_once_per_failure(
+        tmp_path: Path) -> None:
     options = project(tmp_path, ALERTED)
     workspace = open_workspace(options)
     usecases.materialize(workspace)
@@ -298,3 +300,16 @@ def test_a_violated_freshness_policy_alerts_once_per_violation_and_a_raising_sen
     time.sleep(1.2)
     evaluated(options, "2026-03-05T00:00:04Z")
     assert [line.split()[0] for line in alerts.read_text().splitlines()].count("freshness") == 2
+
+
+def test_on_missing_fires_each_time_the_asset_is_missing_again(tmp_path: Path) -> None:
+    # the same missing state seen again (its stored value gone a second time) used to give the same run key,
+    # so the second time was 'run key ... was used before' and the asset stayed missing for good
+    options = project(tmp_path, "from assets_core import asset, on_missing\n\n"
+                                "@asset(automation=on_missing())\ndef a() -> dict:\n    return {'v': 1}\n")
+    daemon = Daemon(options, say=lambda line: None)
+    for minute in range(3):
+        assert len(daemon.once(at(f"2026-03-05T00:0{minute}Z")).requests) == 1
+        assert usecases.statuses(open_workspace(options), ["a"])[0].status == "fresh"
+        for stored in (tmp_path / ".assets" / "storage").glob("a@*"):
+            stored.unlink()
