@@ -40,7 +40,7 @@ from assets_core.automation.sensors import evaluate_sensor
 from assets_core.errors import SelectionError
 from assets_core.planning.plan import ReasonKind
 from assets_core.planning.snapshot import Snapshot
-from assets_core.planning.state import split_node
+from assets_core.planning.state import node_name, split_node
 from assets_core.running.alerts import Alert, deliver_all
 
 CONDITIONS_NAME = "automation"  # the name the conditions of every asset are recorded under (a tick each)
@@ -224,7 +224,7 @@ def conditions_tick(workspace: Workspace, snapshot: Snapshot, state: AutomationS
     if state is not None and state.paused:
         return TickRecord(CONDITIONS_NAME, CONDITIONS, SKIPPED, "paused", at), Moved(last_tick=at)
     previous = state.last_tick if state is not None else None
-    running = _running_nodes(workspace)
+    running = _running_nodes(workspace, snapshot)
     fired: dict[str, list[str]] = {}
     reasons: dict[str, list[str]] = {}
     keys: list[str] = []
@@ -268,8 +268,25 @@ def _condition_requests(workspace: Workspace, snapshot: Snapshot, fired: dict[st
             yield RequestRecord(CONDITIONS_NAME, CONDITIONS_NAME, (name,), spec, f"{key}:{name}[{spec}]")
 
 
-def _running_nodes(workspace: Workspace) -> set[str]:
-    return {node for run in workspace.catalog.running_runs() for node in run.plan}
+def _running_nodes(workspace: Workspace, snapshot: Snapshot) -> set[str]:
+    """The nodes under way: planned by a running run, or asked for by a conditions request no run has claimed
+    yet (a later tick must not ask for them again while it waits for a worker)."""
+    found = {node for run in workspace.catalog.running_runs() for node in run.plan}
+    graph, nodes = workspace.project.graph, snapshot.nodes
+    for request in workspace.catalog.pending_requests():
+        if request.origin != CONDITIONS_NAME:
+            continue
+        for name in (name for name in request.selection if name in graph):
+            partitions = graph[name].partitions
+            if partitions is None or request.partition is None:
+                found.update(nodes.nodes(name))
+                continue
+            try:
+                keys = partitions.select(request.partition, nodes.now, nodes.dynamic)
+            except SelectionError:  # keys that are gone: the request's claim says what becomes of it
+                continue
+            found.update(node_name(name, key) for key in keys)
+    return found
 
 
 def _digest(lines: list[str]) -> str:

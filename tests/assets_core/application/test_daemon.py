@@ -313,3 +313,19 @@ def test_on_missing_fires_each_time_the_asset_is_missing_again(tmp_path: Path) -
         assert usecases.statuses(open_workspace(options), ["a"])[0].status == "fresh"
         for stored in (tmp_path / ".assets" / "storage").glob("a@*"):
             stored.unlink()
+
+
+def test_an_asset_already_requested_by_conditions_is_not_requested_again_before_it_runs(tmp_path: Path) -> None:
+    # a tick that saw anything else change (here a new asset) made a new run key, and requested 'a' once more
+    # while its first request still waited for a worker (a busy daemon, or runs slower than the interval)
+    one = "from assets_core import asset, on_missing\n\n@asset(automation=on_missing())\ndef a() -> dict:\n" \
+          "    return {'v': 1}\n"
+    options = project(tmp_path, one)
+    evaluated(options, "2026-03-05T00:00Z")
+    project(tmp_path, one + "\n@asset(automation=on_missing())\ndef b() -> dict:\n    return {'v': 2}\n")
+    evaluated(options, "2026-03-05T00:01Z")
+    workspace = open_workspace(options)
+    try:
+        assert sorted(r.selection for r in workspace.catalog.pending_requests()) == [("a",), ("b",)]
+    finally:
+        workspace.catalog.close()
