@@ -158,9 +158,7 @@ class CodeVersioner:
         key = (id(fn.__globals__), name) if shared else None
         if key is not None and key in self._globals:
             return self._globals[key], True
-        found, value = _lookup(fn, name)
-        if found and name.count(".") > 1:  # pkg.util.helper: followed only into a project-local module
-            found = self._is_local(_lookup(fn, name.rpartition(".")[0])[1])
+        found, value = self._followed(functools.partial(_lookup, fn), name)
         reference = f"{name}={self._value(value, seen)}" if found else None
         if key is None or self._is_helper(value):
             return reference, False
@@ -206,12 +204,14 @@ class CodeVersioner:
             return cls.__qualname__
         references = []
         for name in sorted(_loaded_names(node)):
-            found, value = _lookup_in(scope, name)
-            if found and name.count(".") > 1:
-                found = self._is_local(_lookup_in(scope, name.rpartition(".")[0])[1])
+            found, value = self._followed(functools.partial(_lookup_in, scope), name)
             if found:
                 references.append(f"{name}={self._value(value, seen)}")
         return digest(_dump(node), *references)
+
+    def _followed(self, lookup: Callable[[str], tuple[bool, Any]], name: str) -> tuple[bool, Any]:
+        found, value = lookup(name)  # a chain through modules (pkg.util.helper): only into a project-local one
+        return (self._is_local(lookup(name.rpartition(".")[0])[1]) if found and name.count(".") > 1 else found), value
 
     def _is_local(self, value: Any) -> bool:
         cached = self._local.get(id(value))
