@@ -24,5 +24,6 @@ class CommandConsole(Console):
 
 
 def to(file: TextIO | None = None, stderr: bool = False) -> CommandConsole:
-    """A console writing to ``file`` (default: stdout as it is when printing), or to stderr."""
-    return CommandConsole(file=file, stderr=stderr, highlight=False, soft_wrap=True)
+    """A console writing to ``file`` (default: stdout as it is when printing), or to stderr. No emoji codes: a name
+    or a message with ':ok:' or ':b:' in it (a column 'key:ok:value') prints as it is."""
+    return CommandConsole(file=file, stderr=stderr, highlight=False, soft_wrap=True, emoji=False)

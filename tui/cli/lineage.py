@@ -52,8 +52,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", nargs="?", metavar="TARGET",
                         help="an asset, or asset.column to trace (default: every asset)")
     parser.add_argument("--columns", action="store_true", help="add column lineage: where each column comes from")
-    parser.add_argument("--upstream", type=whole_number(0), metavar="N", help="at most N levels upstream (default: all)")
-    parser.add_argument("--downstream", type=whole_number(0), metavar="N", help="at most N levels downstream (default: all)")
+    parser.add_argument("--upstream", type=whole_number(0), metavar="N",
+                        help="at most N levels upstream (default: all)")
+    parser.add_argument("--downstream", type=whole_number(0), metavar="N",
+                        help="at most N levels downstream (default: all)")
     parser.add_argument("--format", choices=(*DRAWING_FORMATS, OPENLINEAGE),
                         help="draw with Graphviz: dot text (printed without -o), or svg or png (need -o and dot); "
                              "or openlineage: an OpenLineage event per asset, one JSON object per line")
@@ -63,6 +65,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def lineage(args: argparse.Namespace, options: Options, console: Console) -> int:
     """Run ``assets lineage``."""
+    if args.output is not None and not args.output.strip():  # '-o ""' would print, as if -o were left out
+        raise drawing.DrawingError("-o names no file; pass -o FILE (e.g. -o lineage.svg), or leave out -o to print")
     if args.format == OPENLINEAGE:
         return _write_openlineage(args, options, console)
     drawn_as = _output_format(args)

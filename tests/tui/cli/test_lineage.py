@@ -250,3 +250,23 @@ def test_errors_as_json(jaffle, capsys):
     code, out, _ = run(capsys, jaffle, "lineage", "custmers", "--json")
     assert code == 2
     assert json.loads(out)["type"] == "SelectionError"
+
+
+def test_names_with_colons_print_as_they_are_not_as_emoji(folder, capsys):
+    """Rich read ':ok:' or ':b:' in a column's name (or a reason) as an emoji code: 'key:ok:value' printed as
+    'key🆗value'."""
+    folder.write("pyproject.toml", '[tool.assets]\nsql_folders = ["models"]\nsource_folders = ["seeds"]\n')
+    folder.write("seeds/raw.csv", "id,key:ok:value\n1,2\n")
+    folder.write("models/tagged.sql", 'select id, "key:ok:value" as "a:b:c" from raw\n')
+    code, out, err = run(capsys, folder.root, "lineage", "--columns")
+    assert code == 0, err
+    assert "key:ok:value" in out and "a:b:c" in out and "🆗" not in out and "🅱" not in out
+    code, out, err = run(capsys, folder.root, "lineage", "tagged.a:b:c")
+    assert code == 0 and "raw.key:ok:value" in out, err
+
+
+@pytest.mark.parametrize("fmt", ["dot", "openlineage"])
+def test_an_empty_output_file_name_is_refused_rather_than_printed(jaffle, capsys, fmt):
+    """-o "" (an unset shell variable) printed the drawing, as if -o were left out."""
+    code, out, err = run(capsys, jaffle, "lineage", "--format", fmt, "-o", "")
+    assert code == 2 and out == "" and "-o names no file" in err and "Traceback" not in err
