@@ -131,9 +131,7 @@ def progress(catalog: WorkspaceCatalog, record: BackfillRecord) -> Progress:
     remaining: list[str] = []
     for node in record.targets:
         own = state.get(node)
-        made = own.materialization if own is not None else None
-        if own is not None and made is not None and made.created_at >= record.created_at \
-                and (settled or own.failure is None):
+        if own is not None and own.made_since(record.created_at, despite_failure=settled):
             continue
         attempt = own.failure if own is not None else None
         (failed if attempt is not None and attempt.created_at >= record.created_at else remaining).append(node)

@@ -116,11 +116,13 @@ def materialize(workspace: Workspace, selection: Iterable[str] = (), *, force: b
 
 @dataclass(frozen=True)
 class Resumption:
-    """What resuming a run would run: the assets it planned and did not finish that are still defined."""
+    """What resuming a run would run: the assets it planned and did not finish that are still defined, and
+    that no later run materialized since it began."""
 
     run: RunView
     assets: tuple[str, ...]
     gone: tuple[str, ...]  # planned and unfinished, but no longer defined
+    since: tuple[str, ...] = ()  # planned and unfinished, but materialized since by later runs (a resume...)
 
 
 def resumption(workspace: Workspace, run_id: str | None = None) -> Resumption:
@@ -139,7 +141,10 @@ def resumption(workspace: Workspace, run_id: str | None = None) -> Resumption:
     nodes = workspace.project.nodes(now())  # a plan names assets and partitions (asset[key])
     left = unfinished(run.plan, catalog.run_events(run.run_id),
                       lambda node: nodes.upstream(node) if node in nodes else ())
-    return Resumption(run, tuple(n for n in left if n in nodes), tuple(n for n in left if n not in nodes))
+    state = catalog.read_state(left)  # a run stays failed once resumed: what was done since is not done again
+    since = tuple(node for node in left if node in state and state[node].made_since(run.started_at))
+    left = [node for node in left if node not in since]
+    return Resumption(run, tuple(n for n in left if n in nodes), tuple(n for n in left if n not in nodes), since)
 
 
 def prepare_resume(workspace: Workspace, resumed: Resumption) -> Prepared:

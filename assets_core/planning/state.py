@@ -105,6 +105,12 @@ class AssetState:
     failure: FailureRecord | None = None  # set only when the latest attempt failed
     observation: ObservationRecord | None = None
 
+    def made_since(self, moment: datetime, despite_failure: bool = False) -> bool:
+        """Whether the latest value was recorded at or after ``moment`` (work done since then), and no attempt
+        failed after it (unless ``despite_failure``)."""
+        made = self.materialization
+        return made is not None and made.created_at >= moment and (despite_failure or self.failure is None)
+
 
 @dataclass(frozen=True)
 class RunRecord:

@@ -209,8 +209,12 @@ def _resumption_lines(resumed: usecases.Resumption) -> list[str]:
     run = resumed.run
     lines = [f"no longer defined, left out: {', '.join(resumed.gone)}"] if resumed.gone else []
     left = len(resumed.assets) + len(resumed.gone)
-    lines.append(f"resuming run {run.run_id}: {len(resumed.assets)} of its {len(run.plan)} asset(s) to run"
-                 if left else f"run {run.run_id} has nothing left to do")
+    since = f"{len(resumed.since)} asset(s) it left were materialized since, by later runs" if resumed.since else ""
+    if left:
+        lines.append(f"resuming run {run.run_id}: {len(resumed.assets)} of its {len(run.plan)} asset(s) to run"
+                     + (f" ({since})" if since else ""))
+    else:
+        lines.append(f"run {run.run_id} has nothing left to do" + (f": {since}" if since else ""))
     return lines
 
 
@@ -256,8 +260,9 @@ def runs(args: argparse.Namespace, options: Options, console: Console) -> int:
     if not views:
         console.print("no runs yet: try 'assets materialize'")
         return 0
-    rows: list[list[str | Cell]] = [[v.run_id, status_cell(v.status), v.trigger, formatting.moment(v.started_at), formatting.duration(v.duration),
-             str(v.materialized), str(v.skipped), str(v.failed), " ".join(v.selection) or "*"] for v in views]
+    rows: list[list[str | Cell]] = [
+        [v.run_id, status_cell(v.status), v.trigger, formatting.moment(v.started_at), formatting.duration(v.duration),
+         str(v.materialized), str(v.skipped), str(v.failed), " ".join(v.selection) or "*"] for v in views]
     _print_lines(console, table(["run", "status", "trigger", "started", "took", "done", "skipped", "failed",
                                  "selection"], rows))
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from assets_core.application import usecases
@@ -103,6 +105,24 @@ def test_resumption_names_what_a_failed_run_left_and_what_is_gone(folder):
     folder.write("defs.py", CHAIN.replace("VERSION", "1"))
     result = usecases.resume(_workspace(folder), resumed)
     assert result.materialized == ["a", "b"]
+
+
+def test_a_run_resumed_once_has_nothing_left_and_a_second_resume_runs_nothing(folder, capsys):
+    """What later runs materialized since a run began is done: resuming the run again (the default still picks
+    it: it stays recorded as failed) reruns nothing, rather than making every asset it left a second time."""
+    folder.write("defs.py", CHAIN.replace("VERSION", "1/0"))
+    folder.write("pyproject.toml", '[tool.assets]\nfile = "defs.py"\n')
+    failed = usecases.materialize(_workspace(folder))
+    folder.write("defs.py", CHAIN.replace("VERSION", "1"))
+    first = usecases.resume(_workspace(folder), usecases.resumption(_workspace(folder)))
+    assert first.materialized == ["a", "b"]
+    again = usecases.resumption(_workspace(folder))
+    assert (again.run.run_id, again.assets, again.since) == (failed.run_id, (), ("a", "b"))
+    assert main(["materialize", "--resume", "--project", str(folder.root)]) == 0
+    said = capsys.readouterr().out
+    assert f"run {failed.run_id} has nothing left to do: 2 asset(s) it left were materialized since" in said
+    with sqlite3.connect(folder.root / ".assets" / "catalog.db") as connection:
+        assert connection.execute("select count(*) from materialization").fetchone()[0] == 2
 
 
 def test_a_read_only_look_at_a_project_never_run_creates_nothing(folder):
