@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,15 +22,46 @@ from catalog.messages import BUSY_TIMEOUT_MS, explain
 WRITE = {"catalog_write": True}  # execution option: this transaction writes (BEGIN IMMEDIATE on SQLite)
 
 
+# Database names a catalog URL commonly starts with: the suggestions for a misspelt one.
+KNOWN_DRIVERS = ("sqlite", "postgresql+psycopg", "mysql+pymysql", "mssql+pyodbc", "oracle+oracledb")
+EXAMPLES = "e.g. 'sqlite:///path/to/catalog.db' or 'postgresql+psycopg://user@host/db'"
+
+
 def parse_url(url: str) -> URL:
-    """The parsed URL, or a CatalogError saying what a valid one looks like."""
+    """The parsed URL, or a CatalogError saying what a valid one looks like (its password hidden).
+
+    >>> parse_url("postgresql+psycopg://ana:secret@db:port/x")
+    Traceback (most recent call last):
+    assets_core.errors.CatalogError: 'postgresql+psycopg://ana:***@db:port/x' is not a database URL: its port ...
+    """
     try:
         return make_url(url)
     except ArgumentError as error:
+        raise CatalogError(f"'{_hidden(url)}' is not a database URL; use {EXAMPLES}") from error
+    except ValueError as error:  # a port that is no number
+        port = re.search(r"@[^/?]*:([^/?]*)", url)
         raise CatalogError(
-            f"'{url}' is not a database URL; use e.g. 'sqlite:///path/to/catalog.db' "
-            "or a SQLAlchemy URL such as 'postgresql://user@host/db'"
-        ) from error
+            f"'{_hidden(url)}' is not a database URL: its port '{port.group(1) if port else ''}' is not a number; "
+            f"use {EXAMPLES}") from error
+
+
+def _hidden(url: str) -> str:
+    """A URL that could not be parsed, its password hidden as SQLAlchemy hides it.
+
+    >>> _hidden("postgresql://ana:se:cr@et@db:5432/x"), _hidden("sqlite:///a@b:c")
+    ('postgresql://ana:***@db:5432/x', 'sqlite:///a@b:c')
+    """
+    return re.sub(r"^([^:/]+://[^:/@]*):[^/]*@", r"\1:***@", url)
+
+
+def _did_you_mean(drivername: str) -> str:
+    """A suggestion for a database name no dialect has.
+
+    >>> _did_you_mean("postgres"), _did_you_mean("postgresql+pyscopg"), _did_you_mean("http")
+    (" (did you mean 'postgresql+psycopg'?)", " (did you mean 'postgresql+psycopg'?)", '')
+    """
+    close = difflib.get_close_matches(drivername, KNOWN_DRIVERS, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def sqlite_file(url: URL) -> Path | None:
@@ -57,6 +90,17 @@ def describe(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
+def _other_driver(url: URL) -> str:
+    """A driver of the URL's database other than the one it names, for the message when that one is missing.
+
+    >>> [_other_driver(make_url(f"{name}://db/x")) for name in ("postgresql+psycopg2", "postgresql+psycopg", "mysql")]
+    ['postgresql+psycopg', 'postgresql+psycopg2', 'mysql+pymysql']
+    """
+    drivers = {"postgresql": ("postgresql+psycopg", "postgresql+psycopg2"), "mysql": ("mysql+pymysql", "mysql+mysqldb")}
+    others = [name for name in drivers.get(url.get_backend_name(), ()) if name != url.drivername]
+    return others[0] if others else "mysql+pymysql"
+
+
 # Metadata may hold values JSON cannot (dates, decimals): store their text rather than fail the run.
 _to_json = json.JSONEncoder(default=str, separators=(",", ":")).encode
 
@@ -81,13 +125,14 @@ def create_catalog_engine(url: URL) -> Engine:
         engine = create_engine(url, json_serializer=_to_json)
     except ArgumentError as error:  # NoSuchModuleError among them: no database of that name
         raise CatalogError(
-            f"the catalog URL '{describe(url)}' names '{url.drivername}', which is no database SQLAlchemy knows; "
-            "use e.g. 'sqlite:///path/to/catalog.db' or 'postgresql://user@host/db'"
+            f"the catalog URL '{describe(url)}' names '{url.drivername}', which is no database SQLAlchemy "
+            f"knows{_did_you_mean(url.drivername)}; use {EXAMPLES}"
         ) from error
     except ImportError as error:  # the dialect is known, its driver is not installed
         raise CatalogError(
             f"the catalog {describe(url)} needs the database driver '{error.name or error}', which is not "
-            "installed; install it in this environment, or name another driver in the URL (e.g. mysql+pymysql://)"
+            f"installed; install it in this environment, or name another driver in the URL (e.g. "
+            f"{_other_driver(url)}://)"
         ) from error
     if url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _configure_sqlite)

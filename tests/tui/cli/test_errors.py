@@ -170,11 +170,17 @@ def test_a_top_level_tool_that_is_no_table(project, capsys):
 @pytest.mark.parametrize(("url", "expected"), [
     ("http://x", "names 'http', which is no database SQLAlchemy knows"),
     ("mysql://ana@127.0.0.1/db", "needs the database driver 'MySQLdb', which is not installed"),
+    ("postgresql+psycopg://ana:secret@127.0.0.1:abc/db", "'postgresql+psycopg://ana:***@127.0.0.1:abc/db' is not a "
+                                                         "database URL: its port 'abc' is not a number"),
+    ("postgres://ana@127.0.0.1/db", "did you mean 'postgresql+psycopg'?"),
+    ("postgresql+pyscopg://ana@127.0.0.1/db", "did you mean 'postgresql+psycopg'?"),
+    ("postgresql+psycopg2://ana@127.0.0.1/db", "e.g. postgresql+psycopg://"),
 ])
 def test_a_catalog_url_without_a_database_or_driver(project, capsys, monkeypatch, url, expected):
     monkeypatch.setitem(sys.modules, "MySQLdb", None)  # as on a machine without the driver: importing it fails
+    monkeypatch.setitem(sys.modules, "psycopg2", None)
     code, output = run(capsys, "status", "--catalog", url)
-    assert code == 2 and expected in output
+    assert code == 2 and expected in output and "secret" not in output
 
 
 def test_a_limit_too_big_for_the_catalog(project, capsys):
