@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -191,10 +192,14 @@ class OpenLineageSender:
         client_log = logging.getLogger("openlineage")
         if client_log.level == logging.NOTSET:  # its INFO lines would show as stray output of the run
             client_log.setLevel(logging.WARNING)
+        _one_line_errors(logging.getLogger("openlineage.client.client"))
         try:
             client = OpenLineageClient(config=self.settings.client_config())
         except Exception as error:  # a bad configuration drops the events; the run goes on
-            self.unusable = f"{type(error).__name__}: {error}"
+            self.unusable = f"the OpenLineage client cannot be made ({type(error).__name__}: {error})"
+            return
+        self.unusable = _no_transport(client)
+        if self.unusable:
             return
         columns: ProjectColumns | None = None
         while (happened := self._queue.get()) is not None and not self._abandoned.is_set():
@@ -230,7 +235,7 @@ class OpenLineageSender:
         if not dropped:
             return problems
         if self.unusable:
-            why = [f"the OpenLineage client cannot be made ({self.unusable})"]
+            why = [self.unusable]
         else:
             why = [f"{self.failed} could not be sent ({self.failure})"] if self.failed else []
             if self.refused:
@@ -240,6 +245,46 @@ class OpenLineageSender:
         summary = (f"OpenLineage: {dropped} of {self.queued} event(s) dropped, not delivered to "
                    f"{self.settings.where}: {'; '.join(why)}")
         return [*problems, summary]
+
+
+class _OneLine(logging.Filter):
+    """Shows the client's traceback (a config file that is not YAML) as its last line: its message, no stack."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            first = (str(error).strip().splitlines() or [""])[0]
+            record.msg, record.args = f"{record.getMessage().rstrip(': ')}: {type(error).__name__}: {first}", None
+            record.exc_info = record.exc_text = None
+        return True
+
+
+def _one_line_errors(client_log: logging.Logger) -> None:
+    if not any(isinstance(found, _OneLine) for found in client_log.filters):
+        client_log.addFilter(_OneLine())
+
+
+def _no_transport(client: Any) -> str:
+    """Why ``client`` sends nowhere, or "". The client's console transport logs each event at INFO, which the
+    run keeps quiet: asked for, its events are let through; fallen back to (its configuration names no
+    transport: an OPENLINEAGE_CONFIG that is no file, a file without ``transport``), it is refused."""
+    with late_import():
+        from openlineage.client.transport.console import ConsoleTransport
+
+    if not isinstance(client.transport, ConsoleTransport):
+        return ""
+    if (client.config.transport or {}).get("type") == "console":
+        events = logging.getLogger("openlineage.client.transport.console")
+        if events.level == logging.NOTSET:
+            events.setLevel(logging.INFO)
+        return ""
+    named = os.environ.get("OPENLINEAGE_CONFIG", "")
+    readable = os.path.isfile(named) and os.access(named, os.R_OK)
+    where = ("its configuration names no transport" if not named
+             else f"OPENLINEAGE_CONFIG names {named}, which is not a readable file" if not readable
+             else f"OPENLINEAGE_CONFIG's file {named} is not YAML with a 'transport:' that has a 'type'")
+    return (f"the OpenLineage client has no transport to send them with ({where}); set OPENLINEAGE_URL, "
+            "point OPENLINEAGE_CONFIG at a file with a 'transport' section, or set [tool.assets.openlineage]")
 
 
 def _missing_client() -> str:
