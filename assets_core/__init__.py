@@ -48,7 +48,6 @@ if TYPE_CHECKING:
         Asset,
         AssetOptions,
         Output,
-        RetryPolicy,
         Upstream,
         asset,
         source_asset,
@@ -60,6 +59,7 @@ if TYPE_CHECKING:
         StaticPartitions,
         Window,
     )
+    from assets_core.declaring.retry import RetryPolicy
     from assets_core.declaring.sql import sql_asset, sql_folder
     from assets_core.declaring.time_partitions import (
         DailyPartitions,
@@ -85,8 +85,8 @@ _WHERE = {
     "assets_core.automation.declarations": ("FileSensor", "RunRequest", "Schedule", "Sensor", "SensorContext",
                                             "file_sensor", "schedule", "sensor"),
     "assets_core.automation.conditions": ("on_cron", "on_missing", "on_upstream_change"),
-    "assets_core.declaring.definitions": ("Asset", "AssetOptions", "Output", "RetryPolicy", "Upstream", "asset",
-                                          "source_asset"),
+    "assets_core.declaring.definitions": ("Asset", "AssetOptions", "Output", "Upstream", "asset", "source_asset"),
+    "assets_core.declaring.retry": ("RetryPolicy",),
     "assets_core.declaring.partitions": ("DynamicPartitions", "MultiPartitions", "Partitions", "StaticPartitions",
                                          "Window"),
     "assets_core.declaring.time_partitions": ("DailyPartitions", "HourlyPartitions", "MonthlyPartitions",

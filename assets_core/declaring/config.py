@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from assets_core.declaring.definitions import RetryPolicy
+from assets_core.declaring.retry import RetryPolicy
 from assets_core.errors import ProjectError, did_you_mean
 from assets_core.imports import late_import
 from assets_core.running.alerts import KINDS

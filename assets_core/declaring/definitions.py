@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from assets_core.declaring.additions import declared_lineage, partitioned
+from assets_core.declaring.retry import RetryPolicy, retry_problems
 from assets_core.errors import DefinitionError, InvalidNameError, Location
 from assets_core.frozen import EMPTY, Maker
 
@@ -32,18 +33,6 @@ MAX_NAME_LENGTH = 255 - len("@") - 32 - len(".parquet")
 IO_CHOICES = ("auto", "parquet", "json")
 CONTEXT_PARAMETER = "context"  # a parameter with this name receives the run's AssetContext, not an upstream
 PREVIOUS_PARAMETER = "previous"  # a parameter with this name receives the asset's own latest value (or None)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often, and how patiently, a failing asset is tried again."""
-
-    max_attempts: int = 1
-    delay: float = 0.0  # seconds before the second attempt
-    backoff: float = 1.0  # each further delay is multiplied by this
-    max_delay: float | None = None
-    jitter: float = 0.0  # up to this fraction of the delay is added at random
-    retry_on: tuple[type[BaseException], ...] = (Exception,)
 
 
 @dataclass(frozen=True)
@@ -375,11 +364,9 @@ def _option_problems(name: str, location: Location, options: AssetOptions | None
     if options.io not in IO_CHOICES:
         problems.append(DefinitionError(
             f"has options.io={options.io!r}; choose one of {', '.join(IO_CHOICES)}", asset=name, location=location))
-    retry = options.retry
-    if retry is not None and (retry.max_attempts < 1 or retry.delay < 0 or retry.backoff < 1):
-        problems.append(DefinitionError(
-            "has a retry policy with max_attempts < 1, a negative delay or a backoff < 1",
-            asset=name, location=location))
+    if options.retry is not None:
+        problems.extend(DefinitionError(f"has a retry policy whose {problem}", asset=name, location=location)
+                        for problem in retry_problems(options.retry))
     return problems
 
 

@@ -20,8 +20,9 @@ from typing import Any, Protocol
 import polars as pl
 
 from assets_core.declaring.checks import Check, CheckResult
-from assets_core.declaring.definitions import Asset, Output, RetryPolicy
+from assets_core.declaring.definitions import Asset, Output
 from assets_core.declaring.partitions import Window
+from assets_core.declaring.retry import RetryPolicy
 from assets_core.errors import AssetsError
 from assets_core.imports import late_import
 from assets_core.planning.state import Event, now

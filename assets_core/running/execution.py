@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from assets_core.declaring.definitions import RetryPolicy
 from assets_core.declaring.loading import DefinitionsSource
+from assets_core.declaring.retry import RetryPolicy
 from assets_core.errors import StorageError
 from assets_core.imports import preload
 from assets_core.planning.nodes import NodeGraph, left_out_lines, read_versions

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from assets_core.declaring.checks import Check
 from assets_core.declaring.config import EXECUTORS
-from assets_core.declaring.definitions import RetryPolicy
+from assets_core.declaring.retry import RetryPolicy
 from assets_core.errors import ProjectError
 from assets_core.imports import late_import
 from assets_core.planning.state import now

@@ -18,9 +18,9 @@ from typing import Any
 
 from assets_core.declaring.checks import Check, CheckResult
 from assets_core.declaring.config import read_config
-from assets_core.declaring.definitions import RetryPolicy
 from assets_core.declaring.loading import DefinitionsSource, load_project_assets
 from assets_core.declaring.partitions import Window
+from assets_core.declaring.retry import RetryPolicy
 from assets_core.declaring.sources import read_source
 from assets_core.errors import AssetsError
 from assets_core.planning.graph import AssetGraph

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from assets_core.declaring.checks import Check, CheckResult
-from assets_core.declaring.definitions import RetryPolicy
+from assets_core.declaring.retry import RetryPolicy
 from assets_core.planning.state import Event, split_node
 from assets_core.running.storage import Stored
 

@@ -170,6 +170,38 @@ def test_bad_options_are_reported():
         AssetGraph.build([thing])
 
 
+def test_a_retry_policy_of_the_wrong_shape_is_a_definition_error_not_a_crash_of_the_run(folder):
+    """retry_on=("ValueError",) used to pass, then crash the run at the first failure (isinstance() with a
+    string) with a traceback; a string max_attempts crashed the loading with a bare TypeError."""
+    errors = _errors(folder, """
+        from assets_core import asset, AssetOptions, RetryPolicy
+
+        @asset(options=AssetOptions(retry=RetryPolicy(max_attempts=3, retry_on=("ValueError",))))
+        def named():
+            raise ValueError("no")
+
+        @asset(options=AssetOptions(retry=RetryPolicy(max_attempts="3", max_delay=-5, jitter=-1)))
+        def typed():
+            return 1
+
+        @asset(options=AssetOptions(retry=RetryPolicy(max_attempts=2.5, delay=True, retry_on=ValueError)))
+        def fractional():
+            return 1
+        """)
+    said: dict[str, str] = {}
+    for error in errors:  # one error per problem
+        said[error.asset] = said.get(error.asset, "") + str(error) + "\n"
+    assert set(said) == {"named", "typed", "fractional"}
+    assert "retry_on holds 'ValueError', which is not an exception class; give the class itself (ValueError)" \
+        in said["named"] and "defs.py:4" in said["named"]
+    for part in ("max_attempts must be a whole number of at least 1, not '3'", "max_delay must be a number of at "
+                 "least 0, not -5", "jitter must be a number of at least 0, not -1"):
+        assert part in said["typed"]
+    assert "max_attempts must be a whole number of at least 1, not 2.5" in said["fractional"]
+    assert "delay must be a number of at least 0, not True" in said["fractional"]
+    assert "retry_on" not in said["fractional"]  # a single class is as good as a tuple of one
+
+
 def test_same_asset_reachable_twice_is_not_a_duplicate(folder):
     folder.write("defs.py", """
         from assets_core.declaring.definitions import asset
