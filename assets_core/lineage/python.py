@@ -34,7 +34,7 @@ from polars.io.plugins import register_io_source
 
 from assets_core.declaring.definitions import Asset, Output
 from assets_core.imports import late_import
-from assets_core.lineage.guard import TooLong, guarded
+from assets_core.lineage.guard import guarded
 from assets_core.lineage.polars_plan import AGGREGATED, COPIED, TRANSFORMED, Frame, Opaque, PlanReader, Unknown
 from assets_core.lineage.sql import Origin, TableLineage
 from assets_core.planning.versioning import digest
@@ -172,7 +172,9 @@ def _call(fn: Callable[..., Any], arguments: Mapping[str, Any], leaves: Iterable
     try:
         with _quiet(), guarded(effects):
             result = fn(**arguments)
-    except (Exception, SystemExit, GeneratorExit, TooLong) as error:  # its own failures, even sys.exit; not a Ctrl-C
+    except BaseException as error:  # its own failures, even sys.exit or asyncio.CancelledError
+        if isinstance(error, KeyboardInterrupt):  # a Ctrl-C stops the command
+            raise
         if effects:
             raise Opaque(_effects(effects)) from error
         if any(leaf.read for leaf in leaves):

@@ -491,6 +491,13 @@ def raising(orders):
 
 
 @asset
+def cancelled(orders):
+    import asyncio
+
+    raise asyncio.CancelledError("the loop went away")  # a BaseException, not an Exception
+
+
+@asset
 def a_dict(orders):
     return {"rows": 0}
 
@@ -513,6 +520,7 @@ def joined_to_a_literal(orders):
     (reading_an_item, "its function reads its inputs' rows"),
     (reading_a_list, "its function reads its inputs' rows"),
     (raising, "running its function on empty frames raised ValueError: no rows to work with"),
+    (cancelled, "running its function on empty frames raised CancelledError: the loop went away"),
     (a_dict, "its function returns a dict, not a LazyFrame or DataFrame"),
     (literal_frame, "its function returns a DataFrame, whose making has no plan to read"),
 ], ids=lambda value: getattr(value, "name", ""))
