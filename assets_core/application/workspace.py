@@ -130,12 +130,10 @@ def storage_for(options: Options, config: ProjectConfig, home: Path) -> ValueSto
     chosen = options.storage or os.environ.get("ASSETS_STORAGE") or config.storage
     if not chosen:
         return Storage(home / "storage", durable=config.durable)
-    if "://" not in chosen and not Path(chosen).is_absolute():
-        chosen = str(config.root / chosen)
     with late_import():  # only a project whose values live elsewhere pays for it
         from assets_core.running.object_storage import storage_at
 
-    return storage_at(chosen, durable=config.durable)
+    return storage_at(chosen, durable=config.durable, relative_to=config.root)
 
 
 def catalog_url(options: Options, config: ProjectConfig, home: Path) -> str:

@@ -20,12 +20,14 @@ import contextlib
 import json
 import logging
 import os
+import re
 import tempfile
 import threading
 import time
 import urllib.parse
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assets_core.errors import StorageError
@@ -58,11 +60,11 @@ OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl
 STORE_MODULES = ("botocore", "aiobotocore", "aiohttp", "s3fs", "fsspec")  # whose errors are the store's
 
 
-def storage_at(url: str, durable: bool = False) -> Storage | ObjectStorage:
-    """The storage at ``url``: the local folder :class:`Storage` for a path or a ``file://`` URL, else an
-    :class:`ObjectStorage` (``s3://bucket/prefix``, or any other fsspec URL).
+def storage_at(url: str, durable: bool = False, relative_to: Path | None = None) -> Storage | ObjectStorage:
+    """The storage at ``url``: the local folder :class:`Storage` for a path (relative to ``relative_to``) or a
+    ``file://`` URL, else an :class:`ObjectStorage` (``s3://bucket/prefix``, or any other fsspec URL).
 
-    >>> [type(storage_at(url)).__name__ for url in ("/tmp/values", "file:///tmp/values", "s3://bucket/values")]
+    >>> [type(storage_at(url)).__name__ for url in ("/tmp/values", "file:///tmp/values", "S3://bucket/values")]
     ['Storage', 'Storage', 'ObjectStorage']
     >>> storage_at("file:///tmp/my%20values").root.as_posix()
     '/tmp/my values'
@@ -72,14 +74,27 @@ def storage_at(url: str, durable: bool = False) -> Storage | ObjectStorage:
     """
     scheme, separator, rest = url.partition("://")
     if not separator:
-        return Storage(url, durable)
+        _refuse_misspelt(url)
+        return Storage(relative_to / url if relative_to is not None else url, durable)
     if scheme == "file":
         return Storage(urllib.parse.unquote(rest.removeprefix("localhost")), durable)
     if scheme.lower() not in OBJECT_STORES:
         raise StorageError(f"the storage URL {url} names '{scheme}', which is not an object store: there a write "
                            "is not atomic (a killed run would leave half an object); use s3://, gs:// or az:// "
                            "(or another object store), or a folder (a mounted file system)")
-    return ObjectStorage(url, durable)
+    if not rest.partition("/")[0]:
+        raise StorageError(f"the storage URL {url} names no bucket; write it as {scheme}://BUCKET/PREFIX "
+                           f"(e.g. {scheme}://lake/values)")
+    return ObjectStorage(f"{scheme.lower()}://{rest}", durable)  # fsspec knows its schemes in lower case
+
+
+def _refuse_misspelt(path: str) -> None:
+    """Refuse a folder that is an object store's URL with a slip (``s3:/lake``, ``s3:lake``, ``s3//lake``), which
+    would otherwise become a local folder named ``s3:`` in the project."""
+    found = re.fullmatch(r"([A-Za-z][A-Za-z0-9+.-]*)(?::/?|//)([^/].*)", path)
+    if found and found.group(1).lower() in OBJECT_STORES:
+        raise StorageError(f"the storage '{path}' looks like a misspelt URL; did you mean "
+                           f"{found.group(1).lower()}://{found.group(2)}? (a folder of that name: write ./{path})")
 
 
 class ObjectStorage:

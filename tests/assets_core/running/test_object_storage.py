@@ -266,3 +266,24 @@ def test_storage_at_chooses_the_storage_for_the_url(tmp_path: Path) -> None:
     assert type(remote) is ObjectStorage and remote.root == "s3://bucket/some/prefix"
     assert remote.path("orders@ab12.0123456789ab.json") == "s3://bucket/some/prefix/orders@ab12.0123456789ab.json"
     assert remote.sweep(lambda pid: False) == [] and abs(remote.clock() - time.time()) < 5
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("s3://", "the storage URL s3:// names no bucket; write it as s3://BUCKET/PREFIX"),
+    ("s3:///values", "the storage URL s3:///values names no bucket; write it as s3://BUCKET/PREFIX"),
+    ("s3:/lake/values", "the storage 's3:/lake/values' looks like a misspelt URL; did you mean s3://lake/values?"),
+    ("s3:lake/values", "did you mean s3://lake/values?"),
+    ("s3//lake/values", "did you mean s3://lake/values?"),
+])
+def test_a_storage_url_without_a_bucket_or_misspelt_is_refused(tmp_path: Path, url: str, expected: str) -> None:
+    """Else ``s3:/lake`` became a folder named ``s3:`` in the project, and ``s3://`` listed the local ``s3:``."""
+    with pytest.raises(StorageError) as error:
+        storage_at(url, relative_to=tmp_path)
+    assert expected in str(error.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_storage_url_scheme_is_read_in_any_case(s3_bucket: str) -> None:
+    shouting = storage_at(s3_bucket.replace("s3://", "S3://"))
+    assert isinstance(shouting, ObjectStorage) and shouting.versions() == {}
+    assert storage_at("values", relative_to=Path("/project")).root == Path("/project/values")
