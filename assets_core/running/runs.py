@@ -120,10 +120,18 @@ class RunResult:
         """The assets skipped because an upstream failed."""
         return [o.asset for o in self.outcomes if o.blocked_by]
 
+    @property
+    def warnings(self) -> list[tuple[str, str, str]]:
+        """The non-blocking checks that failed on the values the run published: (asset, check, message)."""
+        return [(o.asset, check.name, result.message) for o in self.outcomes if o.status == MATERIALIZED
+                for check, result in o.checks if not result.passed and not check.blocking]
+
     def to_json(self) -> dict[str, Any]:
         """The result as ``--json`` prints it."""
         result = {"run_id": self.run_id, "status": str(self.status), "materialized": self.materialized,
                   "skipped": self.skipped, "failed": self.failed,
+                  "warnings": [{"asset": asset, "check": check, "message": message}
+                               for asset, check, message in self.warnings],
                   "outcomes": [o.to_json() for o in self.outcomes]}
         return {**result, "abandoned": list(self.abandoned)} if self.abandoned else result
 

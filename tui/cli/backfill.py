@@ -14,7 +14,7 @@ from assets_core.application.workspace import Options, open_catalog_only, open_w
 from assets_core.errors import SelectionError
 from tui import formatting
 from tui.cli import later
-from tui.cli.commands import run_reported
+from tui.cli.commands import problem_lines, result_counts, run_reported
 from tui.cli.interrupt import EXIT_INTERRUPTED
 from tui.formatting import escape, table
 
@@ -71,11 +71,9 @@ def backfill(args: argparse.Namespace, options: Options, console: Console) -> in
     if args.json:
         print(json.dumps({"backfill_id": record.backfill_id, **result.to_json()}, default=str))
     else:
-        console.print(f"backfill {record.backfill_id}: {len(result.materialized)} materialized, "
-                      f"{len(result.skipped)} skipped, {len(result.failed)} failed (run {result.run_id})")
-        for outcome in result.outcomes:
-            if outcome.status == "failed":
-                console.print(f"  [red]✗ {escape(outcome.asset)}[/]: {escape(outcome.detail)}")
+        console.print(f"backfill {record.backfill_id}: {result_counts(result)} (run {result.run_id})")
+        for line in problem_lines(result):
+            console.print(line)
     if result.status == "interrupted":
         later.stderr().print(f"backfill {record.backfill_id} interrupted; finish it with: "
                                    f"assets backfill --resume {record.backfill_id}")

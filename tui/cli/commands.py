@@ -233,16 +233,28 @@ def nothing_to_do(planned: Plan) -> list[str]:
     return lines
 
 
+def result_counts(result: RunResult) -> str:
+    """``3 materialized, 0 skipped, 1 failed`` (and the warnings, if any)."""
+    warnings = len(result.warnings)
+    return (f"{len(result.materialized)} materialized, {len(result.skipped)} skipped, {len(result.failed)} failed"
+            + (f", {warnings} warning(s)" if warnings else ""))
+
+
+def problem_lines(result: RunResult) -> list[str]:
+    """A line for each asset that failed, then one for each non-blocking check that failed (a warning)."""
+    lines = [f"  [red]✗ {escape(o.asset)}[/]: {escape(o.detail)}" for o in result.outcomes if o.status == "failed"]
+    return lines + [f"  [yellow]! {escape(asset)}[/]: non-blocking check '{escape(check)}' failed: {escape(message)}"
+                    for asset, check, message in result.warnings]
+
+
 def _summarize(console: Console, result: Any, planned: Plan) -> None:
     if result.run_id is None:  # no run was made: the plan ran nothing
         _print_lines(console, nothing_to_do(planned))
         return
     glyph, colour = formatting.STATUS_STYLE[result.status]
-    console.print(f"[{colour}]{glyph} run {result.run_id} {result.status}[/]: {len(result.materialized)} materialized, "
-                  f"{len(result.skipped)} skipped, {len(result.failed)} failed")
-    for outcome in result.outcomes:
-        if outcome.status == "failed":
-            console.print(f"  [red]✗ {escape(outcome.asset)}[/]: {escape(outcome.detail)}")
+    console.print(f"[{colour}]{glyph} run {result.run_id} {result.status}[/]: {result_counts(result)}")
+    for line in problem_lines(result):
+        console.print(line)
     blocked = [o.asset for o in result.outcomes if o.blocked_by]
     if blocked:
         console.print(f"  [yellow]- skipped because an upstream failed[/]: {escape(', '.join(blocked))}")

@@ -64,6 +64,24 @@ def test_first_materialize_then_nothing_to_do(project, capsys):
     assert set(statuses[0]) == {"asset", "status", "reasons"}
 
 
+def test_a_failed_non_blocking_check_is_a_warning_the_run_reports(project, capsys):
+    """materialize said nothing of a failed non-blocking check (only status showed it): the run summary counts
+    the warnings and names each, and --json lists them."""
+    project.write("defs.py", DEFS + """
+from assets_core import accepted_values, not_null
+checks = [accepted_values(customers, "name", ["ana"], blocking=False), not_null(customers, "id", blocking=False)]
+""")
+    code, out, _ = run(capsys, "materialize")
+    assert code == 0
+    assert "success: 2 materialized, 0 skipped, 0 failed, 1 warning(s)" in out
+    assert "! customers: non-blocking check 'accepted_values' failed: column 'name' holds values outside" in out
+    assert "not_null" not in out  # passed
+    code, result = run_json(capsys, "materialize", "--force")
+    assert [(w["asset"], w["check"]) for w in result["warnings"]] == [("customers", "accepted_values")]
+    code, out, _ = run(capsys, "materialize")
+    assert "warning" not in out  # nothing ran
+
+
 def test_status_and_plan_explain_why(project, capsys):
     code, statuses = run_json(capsys, "status")
     by_name = {s["asset"]: s for s in statuses}
