@@ -11,7 +11,7 @@ over a table without a schema) its lineage is *unknown*, with the reason: never 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlglot import exp
@@ -22,6 +22,7 @@ from assets_core.declaring.definitions import Asset
 from assets_core.declaring.sql import parse_statement, table_name
 from assets_core.imports import late_import
 from assets_core.lineage.columns import column_dag
+from assets_core.lineage.scopes import alias_columns, named_source, projections, scope_of, value_columns
 from assets_core.planning.graph import AssetGraph
 from assets_core.planning.versioning import digest
 
@@ -131,24 +132,26 @@ class _Tracer:
         self.memo: dict[tuple[int, int], frozenset[Origin]] = {}
         self.listed: dict[int, list[Output]] = {}
         self.positions: dict[int, dict[str, int]] = {}
+        self.so_far: dict[tuple[int, int], frozenset[Origin]] = {}  # a recursive CTE's columns, as known so far
+        self.reread: set[tuple[int, int]] = set()  # those of them read while being traced
 
     def outputs(self, scope: Scope) -> list[Output]:
         """A scope's output columns, ``*`` expanded and renamed by an alias list."""
         found = self.listed.get(id(scope))
-        if found is None:
-            expression = scope.expression
-            if isinstance(expression, exp.SetOperation):
-                found = [(name, ("", "")) for name, _ in self.outputs(scope.set_operation_scopes[0])]
-            else:
-                found = self._select_outputs(scope)
-            renames = _alias_columns(scope)
-            found = [(renames[i] if i < len(renames) else name, how) for i, (name, how) in enumerate(found)]
-            self.listed[id(scope)] = found
+        if found is not None:
+            return found
+        if isinstance(scope.expression, exp.SetOperation):
+            found = [(name, ("", "")) for name, _ in self.outputs(scope.set_operation_scopes[0])]
+        else:
+            found = self._select_outputs(scope)
+        renames = alias_columns(scope)
+        found = [(renames[i] if i < len(renames) else name, how) for i, (name, how) in enumerate(found)]
+        self.listed[id(scope)] = found
         return found
 
     def _select_outputs(self, scope: Scope) -> list[Output]:
         outputs: list[Output] = []
-        for index, projection in enumerate(_projections(scope)):
+        for index, projection in enumerate(projections(scope)):
             if isinstance(projection, exp.Star):
                 outputs += self._star(scope, list(scope.selected_sources))
             elif isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star):
@@ -160,7 +163,7 @@ class _Tracer:
     def _star(self, scope: Scope, names: list[str]) -> list[Output]:
         outputs: list[Output] = []
         for name in names:
-            found = _source(scope, name)
+            found = named_source(scope, name)
             if found is None:
                 raise UnknownLineage(f"'{name}.*' names a table the statement does not read")
             columns = self.columns_of(found[1])
@@ -190,9 +193,12 @@ class _Tracer:
         """The origins of the scope's output column at ``index``."""
         key = (id(scope), index)
         found = self.memo.get(key)
+        if found is None and key in self.so_far:  # a recursive CTE reading itself: what is known of it so far
+            self.reread.add(key)
+            return self.so_far[key]
         if found is None:
             if isinstance(scope.expression, exp.SetOperation):
-                found = frozenset().union(*(self.output(branch, index) for branch in scope.set_operation_scopes))
+                found = self._fixpoint(scope, index)
             else:
                 outputs = self.outputs(scope)
                 if index >= len(outputs):
@@ -202,13 +208,31 @@ class _Tracer:
             self.memo[key] = found
         return found
 
+    def _fixpoint(self, scope: Scope, index: int) -> frozenset[Origin]:
+        """A set operation's column: the union of its branches' columns; while a branch that reads the operation
+        itself (a recursive CTE) finds more, again, with what was memoized on the way (with less) forgotten."""
+        key = (id(scope), index)
+        self.so_far[key] = frozenset()
+        try:
+            while True:
+                mark = len(self.memo)  # entries memoized from here on are the last ones (dicts keep order)
+                self.reread.discard(key)
+                found = frozenset().union(*(self.output(branch, index) for branch in scope.set_operation_scopes))
+                if key not in self.reread or found == self.so_far[key]:
+                    return found
+                self.so_far[key] = found
+                for stale in list(self.memo)[mark:]:
+                    del self.memo[stale]
+        finally:
+            del self.so_far[key]
+
     def expression(self, scope: Scope, node: exp.Expr) -> frozenset[Origin]:
         """The origins of every column an expression reads, including through scalar subqueries."""
         origins: set[Origin] = set()
-        for column in _value_columns(node):
+        for column in value_columns(node):
             origins |= self.column(scope, column)
         for subquery in node.find_all(exp.Select):
-            inner = _scope_of(scope, subquery)
+            inner = scope_of(scope, subquery)
             if inner is not None and subquery is not node:
                 for index in range(len(self.outputs(inner))):
                     origins |= self.output(inner, index)
@@ -230,7 +254,7 @@ class _Tracer:
     def _place(self, scope: Scope, table: str, name: str) -> str | None:
         """The source of ``scope`` that a column comes from, or None when it belongs to an outer scope."""
         if table:
-            found = _source(scope, table)
+            found = named_source(scope, table)
             return found[0] if found is not None else None
         having, unknown = [], []
         selected = {key: source for key, (_, source) in scope.selected_sources.items()}
@@ -252,7 +276,7 @@ class _Tracer:
 
     def sourced(self, scope: Scope, table: str, name: str) -> frozenset[Origin]:
         """The origins of column ``name`` of the source ``table`` of ``scope``."""
-        found = _source(scope, table)
+        found = named_source(scope, table)
         if found is None:
             raise UnknownLineage(f"'{table}.{name}' names a table the statement does not read")
         source = found[1]
@@ -270,48 +294,6 @@ class _Tracer:
         if index is None:
             raise UnknownLineage(f"'{table}' has no column '{name}'")
         return self.output(source, index)
-
-
-def _source(scope: Scope, name: str) -> tuple[str, exp.Table | Scope] | None:
-    """A scope's source by name, matched as SQL matches unquoted names: case-insensitively."""
-    if name in scope.sources:
-        return name, scope.sources[name]
-    for key, source in scope.sources.items():
-        if key.lower() == name.lower():
-            return key, source
-    return None
-
-
-def _alias_columns(scope: Scope) -> list[str]:
-    """The column alias list of a CTE or derived table (``t (a, b)``), which renames its outputs by position."""
-    parent = scope.expression.parent
-    alias = parent.args.get("alias") if isinstance(parent, (exp.CTE, exp.Subquery)) else None
-    return [column.name for column in alias.columns] if isinstance(alias, exp.TableAlias) else []
-
-
-def _projections(scope: Scope) -> list[exp.Expr]:
-    expression = scope.expression
-    while isinstance(expression, exp.SetOperation):
-        expression = expression.left
-    return list(expression.selects) if isinstance(expression, exp.Select) else []
-
-
-def _value_columns(node: exp.Expr) -> Iterable[exp.Column]:
-    """Columns of ``node`` outside any nested SELECT (those are traced through their own scope)."""
-    if isinstance(node, exp.Column):
-        yield node
-        return
-    for child in node.iter_expressions():
-        if isinstance(child, (exp.Select, exp.Subquery, exp.SetOperation)):
-            continue
-        yield from _value_columns(child)
-
-
-def _scope_of(scope: Scope, select: exp.Select) -> Scope | None:
-    for inner in scope.subquery_scopes:
-        if inner.expression is select:
-            return inner
-    return None
 
 
 def project_lineage(graph: AssetGraph, schemas: Mapping[str, Sequence[str] | None],

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from assets_core.declaring.definitions import source_asset
-from assets_core.planning.graph import AssetGraph
-from assets_core.lineage.sql import project_lineage, sql_lineage, trace
 from assets_core.declaring.sql import sql_asset
+from assets_core.lineage.sql import project_lineage, sql_lineage, trace
+from assets_core.planning.graph import AssetGraph
 
 SCHEMAS = {
     "orders": ["id", "customer_id", "amount", "status", "ordered_at"],
@@ -134,3 +134,15 @@ def test_project_lineage_infers_sql_schemas_in_order_and_traces_to_origins():
 def test_bad_sql_is_a_definition_problem(sql, message):
     item = sql_asset("model", sql)
     assert item.problems and message in str(item.problems[0])
+
+
+def test_recursive_ctes_reach_their_fixpoint_not_a_recursion_error():
+    """A recursive CTE reads itself: tracing it recursed until Python's limit (RecursionError, a traceback from
+    every 'assets lineage --columns')."""
+    counted = lineage_of("with recursive r(n, total) as (select 1, amount from orders union all "
+                         "select n + 1, total from r where n < 3) select n, total from r")
+    assert counted == {"n": [], "total": ["orders.amount"]}
+    swapped = lineage_of("with recursive r(a, b) as (select id, amount from orders union all "
+                         "select b, a from r where a < 3) select a, b from r")
+    assert swapped == {"a": ["orders.amount", "orders.id"], "b": ["orders.amount", "orders.id"]}
+
