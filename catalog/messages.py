@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another process's transaction before giving up
 HOW_TO_MOVE = "move the file away, or point --catalog / ASSETS_CATALOG at another file"
 
@@ -55,6 +57,14 @@ def _explain_server(text: str, lowered: str, where: str) -> str | None:
         return (
             f"the catalog {where} names a user the server lacks ({text}); fix the user in the URL, "
             "or create the role on the server (CREATE ROLE ... LOGIN)"
+        )
+    if "permission denied for" in lowered or "must be owner of" in lowered:
+        user = re.search(r"://([^:@/]+)[:@]", where)
+        return (
+            f"the catalog {where} refused the request: its user lacks the rights it needs ({text}); have the "
+            f"database's owner grant them (GRANT ALL ON SCHEMA public TO {user.group(1) if user else 'USER'}, then "
+            "the same ON ALL TABLES IN SCHEMA public and ON ALL SEQUENCES IN SCHEMA public), or use the role that "
+            "made the catalog"
         )
     if any(sign in lowered for sign in ("connection refused", "could not connect", "failed to resolve host",
                                         "server closed the connection", "timeout expired", "no route to host",

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,26 @@ def test_a_server_that_refuses_the_catalog_says_how_to_fix_it(postgres_server: P
     refused = 'connection failed: connection to server at "h", port 5432 failed: FATAL:  password authentication ' \
               'failed for user "ana"'  # the driver's words; the test server trusts every login, so cannot say them
     assert "fix the user and password" in explain(refused, "postgresql+psycopg://ana:***@h/db")
+
+
+def test_a_user_without_rights_on_the_catalog_is_told_what_to_grant(postgres_server: PostgresServer,
+                                                                   postgres_url: str) -> None:
+    """A teammate whose role may log in but was granted nothing: on a catalog another role made (its tables), or
+    on an empty database whose schema it may not create tables in."""
+    role = f"r_{uuid.uuid4().hex[:8]}"
+    postgres_server.sql(f'CREATE ROLE "{role}" LOGIN')
+    empty = postgres_server.create_database()
+    try:
+        with open_catalog(postgres_url):
+            pass  # made by the server's superuser
+        for url in (postgres_url, empty):
+            with pytest.raises(CatalogError) as raised:
+                open_catalog(url.replace("postgres@", f"{role}@"))
+            message = str(raised.value)
+            assert f"the catalog postgresql+psycopg://{role}@" in message and "permission denied" in message
+            assert "lacks the rights it needs (" in message and "\n" not in message
+            assert f"have the database's owner grant them (GRANT ALL ON SCHEMA public TO {role}, then" in message
+    finally:
+        postgres_server.drop_database(empty)
+        postgres_server.sql(f'DROP OWNED BY "{role}"')
+        postgres_server.sql(f'DROP ROLE "{role}"')
