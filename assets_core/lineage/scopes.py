@@ -4,6 +4,7 @@ its outputs, and the columns an expression reads outside its nested SELECTs. Hel
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeVar
 
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope
@@ -17,6 +18,25 @@ def named_source(scope: Scope, name: str) -> tuple[str, exp.Table | Scope] | Non
         if key.lower() == name.lower():
             return key, source
     return None
+
+
+How = TypeVar("How")
+
+
+def star_options(star: exp.Star, outputs: list[tuple[str, How | exp.Expr]]) -> list[tuple[str, How | exp.Expr]]:
+    """A ``*``'s outputs less its ``exclude``/``except`` columns, with its ``replace`` expressions and its
+    ``rename`` names (DuckDB, Snowflake, BigQuery), matched case-insensitively.
+
+    >>> import sqlglot
+    >>> star = sqlglot.parse_one("select * exclude (b) rename (c as d) from t", read="duckdb").selects[0]
+    >>> [name for name, _ in star_options(star, [("a", 1), ("B", 2), ("c", 3)])]
+    ['a', 'd']
+    """
+    excluded = {column.name.lower() for column in star.args.get("except_") or ()}
+    replaced = {alias.alias.lower(): alias.this for alias in star.args.get("replace") or ()}
+    renamed = {alias.this.name.lower(): alias.alias for alias in star.args.get("rename") or ()}
+    return [(renamed.get(name.lower(), name), replaced.get(name.lower(), how))
+            for name, how in outputs if name.lower() not in excluded]
 
 
 def alias_columns(scope: Scope) -> list[str]:

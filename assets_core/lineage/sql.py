@@ -22,7 +22,7 @@ from assets_core.declaring.definitions import Asset
 from assets_core.declaring.sql import parse_statement, table_name
 from assets_core.imports import late_import
 from assets_core.lineage.columns import column_dag
-from assets_core.lineage.scopes import alias_columns, named_source, projections, scope_of, value_columns
+from assets_core.lineage.scopes import alias_columns, named_source, projections, scope_of, star_options, value_columns
 from assets_core.planning.graph import AssetGraph
 from assets_core.planning.versioning import digest
 
@@ -109,6 +109,8 @@ def sql_lineage(item: Asset, schemas: Mapping[str, Sequence[str] | None]) -> Tab
     direct: dict[str, tuple[str, ...]] = {}
     unknown: dict[str, str] = {}
     for index, column in enumerate(columns):
+        if column in direct or column in unknown:  # a second column of that name: a reader gets the first
+            continue
         try:
             origins = tracer.output(root, index)
         except UnknownLineage as why:
@@ -153,9 +155,9 @@ class _Tracer:
         outputs: list[Output] = []
         for index, projection in enumerate(projections(scope)):
             if isinstance(projection, exp.Star):
-                outputs += self._star(scope, list(scope.selected_sources))
+                outputs += star_options(projection, self._star(scope, list(scope.selected_sources)))
             elif isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star):
-                outputs += self._star(scope, [projection.table])
+                outputs += star_options(projection.this, self._star(scope, [projection.table]))
             else:
                 outputs.append((projection.alias_or_name or f"_col_{index}", projection))
         return outputs

@@ -146,3 +146,23 @@ def test_recursive_ctes_reach_their_fixpoint_not_a_recursion_error():
                          "select b, a from r where a < 3) select a, b from r")
     assert swapped == {"a": ["orders.amount", "orders.id"], "b": ["orders.amount", "orders.id"]}
 
+
+
+def test_star_exclude_replace_and_rename():
+    """`* exclude (...)` listed the excluded columns as outputs, `* replace` and `* rename` were ignored."""
+    assert lineage_of("select * exclude (status, ordered_at) from orders") == {
+        "id": ["orders.id"], "customer_id": ["orders.customer_id"], "amount": ["orders.amount"]}
+    assert lineage_of("select o.* exclude (customer_id, status, ordered_at) replace (amount * c.id as amount) "
+                      "from orders o join customers c on o.customer_id = c.id") == {
+        "id": ["orders.id"], "amount": ["customers.id", "orders.amount"]}
+    renamed = sql_lineage(sql_asset("model", "select * rename (amount as total) from refunds"), SCHEMAS)
+    assert renamed.columns == ("order_id", "total") and renamed.direct["total"] == ("refunds.amount",)
+
+
+def test_two_outputs_with_one_name_keep_the_first_ones_lineage():
+    """`select * from orders join refunds ...` outputs two 'amount's; the second's lineage overwrote the first's,
+    though a reader of 'amount' gets the first."""
+    result = sql_lineage(sql_asset("model", "select * from customers join refunds on customers.id = "
+                                            "refunds.order_id join orders on orders.id = refunds.order_id"), SCHEMAS)
+    assert result.columns is not None and result.columns.count("id") == 2
+    assert result.direct["id"] == ("customers.id",) and result.direct["amount"] == ("refunds.amount",)
