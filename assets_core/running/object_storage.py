@@ -322,8 +322,13 @@ def _new_key(asset: str, version: str, suffix: str) -> str:
 
 def _from_store(error: BaseException) -> bool:
     """Whether an error comes from the store (or the way to it), rather than from the value or a bug."""
-    return isinstance(error, OSError) or any(
-        cls.__module__.partition(".")[0] in STORE_MODULES for cls in type(error).__mro__)
+    if isinstance(error, OSError) or any(cls.__module__.partition(".")[0] in STORE_MODULES
+                                         for cls in type(error).__mro__):
+        return True
+    frame = error.__traceback__  # a plain ValueError the store's code raised (aiobotocore: "Invalid endpoint")
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    return frame is not None and str(frame.tb_frame.f_globals.get("__name__")).partition(".")[0] in STORE_MODULES
 
 
 def _detail(error: BaseException) -> str:
@@ -341,6 +346,14 @@ def _remedy(error: BaseException, bucket: str) -> str:
     kinds = {cls.__name__ for cls in type(error).__mro__}
     if kinds & {"NoCredentialsError", "PartialCredentialsError"}:
         return "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) for the store"
+    if kinds & {"InvalidEndpointConfigurationError", "EndpointResolutionError"} or "Invalid endpoint" in str(error):
+        return "AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_S3) must be a URL with its scheme, e.g. http://127.0.0.1:9000"
+    if kinds & {"ProfileNotFound"}:
+        return ("AWS_PROFILE names no profile of ~/.aws/config or ~/.aws/credentials: fix it, or unset it and set "
+                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+    if kinds & {"ConnectionClosedError"}:
+        return ("the endpoint closed the connection without an answer, so it is not an S3-compatible server: set "
+                "AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_S3) to the URL of one")
     if kinds & {"EndpointConnectionError", "ConnectionError", "ConnectTimeoutError", "ReadTimeoutError"}:
         return ("the store's endpoint cannot be reached: start it, or set AWS_ENDPOINT_URL (or "
                 "AWS_ENDPOINT_URL_S3) to the URL of a running S3-compatible server")

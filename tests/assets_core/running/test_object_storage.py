@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -287,3 +288,46 @@ def test_a_storage_url_scheme_is_read_in_any_case(s3_bucket: str) -> None:
     shouting = storage_at(s3_bucket.replace("s3://", "S3://"))
     assert isinstance(shouting, ObjectStorage) and shouting.versions() == {}
     assert storage_at("values", relative_to=Path("/project")).root == Path("/project/values")
+
+
+@pytest.mark.parametrize(("variable", "value", "expected"), [
+    ("AWS_ENDPOINT_URL", "127.0.0.1:9000", "AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_S3) must be a URL with its scheme"),
+    ("AWS_ENDPOINT_URL", "htp://127.0.0.1:9000", "AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_S3) must be a URL with"),
+    ("AWS_PROFILE", "no-such-profile", "AWS_PROFILE names no profile"),
+])
+def test_a_misset_variable_is_named_with_the_fix(s3_bucket: str, monkeypatch: pytest.MonkeyPatch, variable: str,
+                                                 value: str, expected: str) -> None:
+    """Else an endpoint without http:// ended the command with a ValueError traceback."""
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(StorageError) as error:
+        ObjectStorage(s3_bucket).versions()
+    assert s3_bucket in str(error.value) and expected in str(error.value), str(error.value)
+
+
+def test_an_endpoint_that_is_no_s3_server_is_named_with_the_fix(s3_bucket: str,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    stop = threading.Event()
+
+    def close_each(server: socket.socket) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                connection = server.accept()[0]
+                with connection:
+                    connection.settimeout(5)
+                    connection.recv(65536)  # reads the request, as a server of another protocol does
+
+    with socket.socket() as server:  # reads each request, closes without a word
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        server.settimeout(0.2)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{server.getsockname()[1]}")
+        monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+        closer = threading.Thread(target=close_each, args=(server,))
+        closer.start()
+        try:
+            with pytest.raises(StorageError) as error:
+                ObjectStorage(s3_bucket).versions()
+        finally:
+            stop.set()
+            closer.join()
+    assert "is not an S3-compatible server" in str(error.value), str(error.value)
