@@ -27,6 +27,7 @@ from assets_core.planning.graph import AssetGraph
 from assets_core.planning.versioning import digest
 
 Origin = tuple[str, str]  # (asset, column)
+ANALYSIS = 2  # raised when the analysis reads SQL differently, so lineages stored by an older one are redone
 
 
 class UnknownLineage(Exception):
@@ -76,9 +77,10 @@ class TableLineage:
 
 
 def lineage_key(item: Asset, schemas: Mapping[str, Sequence[str] | None]) -> str:
-    """What a SQL asset's lineage depends on: its SQL, its dialect, and the columns of its upstreams."""
+    """What a SQL asset's lineage depends on: its SQL, its dialect, the columns of its upstreams, and the
+    analysis that reads them (:data:`ANALYSIS`)."""
     upstream = [f"{ref}={','.join(schemas.get(asset) or ['?'])}" for ref, asset in sorted(item.inputs.items())]
-    return digest(item.dialect, item.sql or "", *upstream)
+    return digest(f"sql-lineage-{ANALYSIS}", item.dialect, item.sql or "", *upstream)
 
 
 def sql_lineage(item: Asset, schemas: Mapping[str, Sequence[str] | None]) -> TableLineage:

@@ -166,3 +166,17 @@ def test_two_outputs_with_one_name_keep_the_first_ones_lineage():
                                             "refunds.order_id join orders on orders.id = refunds.order_id"), SCHEMAS)
     assert result.columns is not None and result.columns.count("id") == 2
     assert result.direct["id"] == ("customers.id",) and result.direct["amount"] == ("refunds.amount",)
+
+
+def test_a_lineage_stored_by_an_older_analysis_is_not_reused():
+    """The cache key was the SQL and its upstream schemas only: a lineage stored before '* exclude' was read
+    (listing the excluded column) stayed in the catalog for good."""
+    from assets_core.lineage.sql import TableLineage
+    from assets_core.planning.versioning import digest
+
+    raw = source_asset("raw", "raw.csv")
+    model = sql_asset("model", "select * exclude (note) from raw")
+    old_key = digest(model.dialect, model.sql or "", "raw=id,note")
+    stored = TableLineage("model", ("id", "note"), {"id": ("raw.id",), "note": ("raw.note",)}, key=old_key)
+    lineages = project_lineage(AssetGraph.build([raw, model]), {"raw": ("id", "note")}, cached={"model": stored})
+    assert lineages["model"].columns == ("id",)
