@@ -45,7 +45,8 @@ RunsScreen.-backfills #backfills-title, RunsScreen.-backfills #backfills-table {
 RunsScreen.-backfills #runs-table { height: 1fr; }  /* the backfills below it stay on screen */
 #backfills-table { height: auto; max-height: 8; }
 #partition-ranges { height: 1fr; border: none; }
-#lineage-tab OptionList { width: 1fr; height: auto; max-height: 100%; border: round $foreground 30%; }
+#lineage-tab OptionList { width: 1fr; min-width: 10; height: auto; max-height: 100%;
+                          border: round $foreground 30%; }  /* at no width, drawing a list raised */
 #lineage-center { width: 28; height: 1fr; padding: 1 2; }
 #column-list { width: 32; height: auto; max-height: 100%; border: round $foreground 30%; }
 #column-scroll { padding: 0 1; }
