@@ -163,7 +163,8 @@ class Project:
         if not plan.steps and not observed.data_changed(snapshot.observations, snapshot.state):
             return RunResult(None, RunStatus.SUCCESS, ())
         with late_import():  # the runner (and polars with it) only when something runs
-            from assets_core.running.execution import Execution, RunEnvironment
+            from assets_core.running.environment import RunEnvironment
+            from assets_core.running.execution import Execution
 
         where = RunEnvironment(snapshot.nodes, self.storage, self.catalog, self.home, tuple(self.hooks), self.root.name,
                                self.source, self.openlineage, partial(self.columns, snapshot))

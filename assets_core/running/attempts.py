@@ -25,7 +25,7 @@ from assets_core.declaring.partitions import Window
 from assets_core.declaring.retry import RetryPolicy
 from assets_core.errors import AssetsError
 from assets_core.imports import late_import
-from assets_core.planning.state import Event, now
+from assets_core.planning.state import CheckRecord, Event, now
 from assets_core.running.capture import capture
 from assets_core.running.runs import FAILED, MATERIALIZED, Outcome
 from assets_core.running.single_run import split
@@ -172,6 +172,12 @@ def run_checks(checks: Sequence[Check], stored: Stored, storage: ValueStorage) -
         return []
     value = stored.value if stored.value is not None else storage.read(stored.location, lazy=True)
     return [(check, check.run(value)) for check in checks]
+
+
+def check_record(run_id: str, asset: str, check: Check, result: CheckResult) -> CheckRecord:
+    """What the catalog records of a check's result."""
+    return CheckRecord(asset, run_id, check.name, result.passed, check.blocking, result.message,
+                       json_metadata(asset, result.metadata))
 
 
 def check_event(run_id: str, asset: str, check: Check, result: CheckResult) -> Event:

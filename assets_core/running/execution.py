@@ -13,21 +13,16 @@ import contextlib
 import graphlib
 import os
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterable
 
-from assets_core.declaring.loading import DefinitionsSource
 from assets_core.declaring.retry import RetryPolicy
 from assets_core.errors import StorageError
 from assets_core.imports import preload
-from assets_core.planning.nodes import NodeGraph, left_out_lines, read_versions
+from assets_core.planning.nodes import left_out_lines, read_versions
 from assets_core.planning.plan import Plan, Reason, reasons_for
 from assets_core.planning.snapshot import Snapshot
 from assets_core.planning.state import (
     AssetState,
-    Catalog,
-    CheckRecord,
     Event,
     FailureRecord,
     MaterializationRecord,
@@ -37,15 +32,15 @@ from assets_core.planning.state import (
 )
 from assets_core.running import observed
 from assets_core.running.adoption import Adoption
-from assets_core.running.alerts import AlertHook
-from assets_core.running.attempts import attempt, check_event, json_metadata
+from assets_core.running.attempts import attempt, check_event, check_record
 from assets_core.running.buffer import RecordBuffer
 from assets_core.running.capture import capturing_run
+from assets_core.running.environment import RunEnvironment
 from assets_core.running.events import RunEvent, RunEventKind, RunEvents
 from assets_core.running.executors import Attempts
 from assets_core.running.executors import start as start_attempts
 from assets_core.running.leases import HEARTBEAT_SECONDS, POLL_SECONDS, Leases
-from assets_core.running.openlineage import OpenLineageSender, OpenLineageSettings, ProjectColumns
+from assets_core.running.openlineage import OpenLineageSender
 from assets_core.running.recovery import HOST
 from assets_core.running.remote import Task, task_of
 from assets_core.running.runs import (  # the run's settings and results are imported from here too
@@ -62,30 +57,15 @@ from assets_core.running.runs import (  # the run's settings and results are imp
 )
 from assets_core.running.schedule import Schedule, finished_attempts, late_modules, units
 from assets_core.running.single_run import batches
+from assets_core.running.source_checks import Checked, blocking_failures, check_sources
 from assets_core.running.stopping import STOP_GRACE, Stop
-from assets_core.running.storage import Stored, ValueStorage
+from assets_core.running.storage import Stored
 from assets_core.running.subscribers import AlertSender, AnomalyDetector
 from assets_core.running.values import ValueCache
 
 # the reasons a run may resolve before the asset starts (a failed upstream that now succeeds with the data it
 # had before leaves its readers as they were)
 UPSTREAM_REASONS = ("upstream_changed", "upstream_stale", "upstream_failed")
-
-
-@dataclass(frozen=True)
-class RunEnvironment:
-    """Where and with what a run works: the project's graph, storage, catalog, home, alert hooks and where its
-    OpenLineage events go."""
-
-    graph: NodeGraph  # the assets and their partitions, as the snapshot saw them
-    storage: ValueStorage
-    catalog: Catalog
-    home: Path
-    hooks: tuple[AlertHook, ...] = ()
-    project: str = ""  # the project's name, which alerts carry
-    source: DefinitionsSource | None = None  # how worker processes load the definitions (None: not from files)
-    openlineage: OpenLineageSettings | None = None  # None: no OpenLineage events
-    columns: Callable[[], ProjectColumns] | None = None  # the project's columns, for the events' facets
 
 
 class Execution(Adoption):
@@ -109,6 +89,7 @@ class Execution(Adoption):
         self.stop = stop or Stop()
         self.stopped = False  # the run stopped before its plan was done
         self.abandoned: list[str] = []  # assets still under way when it stopped
+        self.checked: list[Checked] = []  # the checks of the sources it reads
         self._reasons: dict[str, tuple[Reason, ...]] = {}
         self._planned: frozenset[str] = frozenset()
         self._latest: dict[str, MaterializationRecord] = {}  # asset -> the last value this run made of it
@@ -152,6 +133,7 @@ class Execution(Adoption):
             self._emit([Event(self.run_id, "planned", f"{len(plan)} asset(s) to run: {', '.join(plan.assets)}")])
             self.recorder.record_observations(
                 observed.records(self.run_id, observed.changed(self.observations, self.state)))
+            self._check_sources(plan)
             held = self.leases.take(plan.assets)
             self._adopt_recorded(plan.assets, [name for name in plan.assets if name not in held])
             self._emit([Event(self.run_id, "waiting", f"run {holder} is materializing it: this run waits for it",
@@ -166,7 +148,18 @@ class Execution(Adoption):
             raise
         finally:
             self.recorder.end_run(self.run_id, status)
-        return RunResult(self.run_id, status, tuple(self.outcomes), tuple(self.abandoned))
+        return RunResult(self.run_id, status, tuple(self.outcomes), tuple(self.abandoned), tuple(self.checked))
+
+    def _check_sources(self, plan: Plan) -> None:
+        """Run the checks of the sources the plan reads (see :mod:`~assets_core.running.source_checks`)."""
+        self.checked = check_sources(self.graph, plan.assets, lambda node: self.values.value(node, lazy=True))
+        events = [check_event(self.run_id, node, check, result) for node, check, result in self.checked]
+        self.buffer.add(events=events, reports=events,
+                        checks=[check_record(self.run_id, *checked) for checked in self.checked])
+        for node, message in blocking_failures(self.checked).items():
+            self.blocked.add(node)  # what reads it is skipped, as after a failure
+            self.outcomes.append(Outcome(node, OutcomeStatus.FAILED, message))
+            self.run_events.publish(RunEvent(RunEventKind.CHECK_FAILED, self.run_id, node, message))
 
     def _prepare(self, plan: Plan) -> None:
         self._planned = frozenset(plan.assets)
@@ -332,8 +325,7 @@ class Execution(Adoption):
         events += [Event(self.run_id, kind, text, asset=name, level=level) for kind, level, text in outcome.logs]
         events += [Event(self.run_id, "log", line, asset=name) for line in left_out_lines(self.graph.left_out(name))]
         events += [check_event(self.run_id, name, check, result) for check, result in outcome.checks]
-        checks = [CheckRecord(name, self.run_id, check.name, result.passed, check.blocking, result.message,
-                              json_metadata(name, result.metadata)) for check, result in outcome.checks]
+        checks = [check_record(self.run_id, name, check, result) for check, result in outcome.checks]
         if outcome.status == OutcomeStatus.MATERIALIZED and outcome.stored is not None:
             self._succeed(outcome, outcome.stored, events)
         else:

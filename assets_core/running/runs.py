@@ -96,6 +96,7 @@ class RunResult:
     status: RunStatus  # success | failed | interrupted (asked to stop)
     outcomes: tuple[Outcome, ...]
     abandoned: tuple[str, ...] = ()  # assets still under way when the run stopped, left to their threads
+    checked: tuple[tuple[str, Check, CheckResult], ...] = ()  # the checks of the sources it read: (source, ...)
 
     def _names(self, status: OutcomeStatus) -> list[str]:
         return [o.asset for o in self.outcomes if o.status == status]
@@ -123,8 +124,10 @@ class RunResult:
     @property
     def warnings(self) -> list[tuple[str, str, str]]:
         """The non-blocking checks that failed on the values the run published: (asset, check, message)."""
-        return [(o.asset, check.name, result.message) for o in self.outcomes if o.status == MATERIALIZED
-                for check, result in o.checks if not result.passed and not check.blocking]
+        checked = [(o.asset, check, result) for o in self.outcomes if o.status == MATERIALIZED
+                   for check, result in o.checks]
+        return [(asset, check.name, result.message) for asset, check, result in [*self.checked, *checked]
+                if not result.passed and not check.blocking]
 
     def to_json(self) -> dict[str, Any]:
         """The result as ``--json`` prints it."""

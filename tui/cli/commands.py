@@ -101,7 +101,8 @@ def _checks_of(status: Status | PartitionSummary, checks: dict[str, list[CheckRe
 
 def _status_row(workspace: Workspace, status: Status | PartitionSummary, checks: list[CheckRecord],
                 ranges: bool = False) -> list[str | Cell]:
-    cell = formatting.asset_status_cell(workspace.project.graph[split_node(status.asset)[0]].kind, status.status)
+    kind = workspace.project.graph[split_node(status.asset)[0]].kind
+    cell = formatting.asset_status_cell(kind, status.status)
     if isinstance(status, PartitionSummary):
         why = [status.line()]
         if ranges:
@@ -118,6 +119,9 @@ def _status_row(workspace: Workspace, status: Status | PartitionSummary, checks:
                 f"{found[0].message}" for name, found in by_check.items()]
     else:
         why += [f"warning: check '{c.check}' failed: {c.message}" for c in warned]
+    if kind == "source":  # its checks run in each run that reads it; a blocking one stops its readers
+        why += [f"check '{c.check}' failed in the last run that read it: {c.message}"
+                for c in checks if not c.passed and c.blocking]
     return [status.asset, cell, "; ".join(why) or "-"]
 
 

@@ -9,6 +9,7 @@ from assets_core.declaring import checks
 from assets_core.declaring.checks import CheckResult, check
 from assets_core.errors import DefinitionErrors
 from tests.conftest import statuses_of
+from tui.cli.main import main
 
 DEFS = """
 import polars as pl
@@ -276,3 +277,55 @@ def test_show_lists_the_checks_of_a_partitioned_asset_and_of_one_partition(folde
     assert {(c["check"], c["partition"], c["passed"]) for c in shown} == {
         ("row_count", "eu", True), ("row_count", "us", False), ("row_count", "asia", True),
         ("small", "eu", False), ("small", "us", True), ("small", "asia", True)}
+
+
+SOURCE_CHECKS = """
+from assets_core import asset, source_asset, not_null, accepted_values, DailyPartitions
+
+raw = source_asset("raw", "raw.csv")
+other = source_asset("other", "other.csv")
+days = source_asset("days", "days/{date}.csv", partitions=DailyPartitions("2026-01-01", end="2026-01-04"))
+
+@asset
+def clean(raw):
+    return raw
+
+@asset
+def apart(other):
+    return other
+
+@asset(partitions=DailyPartitions("2026-01-01", end="2026-01-04"))
+def daily(days):
+    return days
+
+CHECKS = [not_null(raw, "id"), accepted_values(raw, "name", ["a", "b"], blocking=False), not_null(days, "id"),
+          not_null(other, "id")]
+"""
+
+
+def test_checks_on_a_source_run_before_what_reads_it_and_a_blocking_one_stops_it(folder, capsys):
+    """A check declared on a source never ran (a source is never materialized): what read it was made from data
+    the check would have refused. Now each run that reads a source checks it first, as dbt tests its sources."""
+    folder.write("defs.py", SOURCE_CHECKS)
+    folder.write("raw.csv", "id,name\n1,a\n,c\n")
+    folder.write("other.csv", "id\n\n")  # fails not_null, but nothing the run makes reads it
+    for day, ids in (("01", "1"), ("02", ""), ("03", "3")):
+        folder.write(f"days/2026-01-{day}.csv", f"id\n{ids}\n")
+    result = folder.load().materialize(["clean", "daily"])
+    assert result.status == "failed"
+    assert sorted(result.failed) == ["days[2026-01-02]", "raw"]
+    assert sorted(result.skipped) == ["clean", "daily[2026-01-02]"]
+    assert sorted(result.materialized) == ["daily[2026-01-01]", "daily[2026-01-03]"]
+    failed = next(o for o in result.outcomes if o.asset == "raw")
+    assert failed.detail == "check 'not_null' failed: column 'id' has 1 null value(s)"
+    assert [(asset, check) for asset, check, _ in result.warnings] == [("raw", "accepted_values")]
+    loaded = folder.load()
+    recorded = loaded.catalog.latest_checks()
+    assert {c.check: c.passed for c in recorded["raw"]} == {"not_null": False, "accepted_values": False}
+    assert "other" not in recorded  # no run read it
+    assert main(["status", "raw", "--project", str(folder.root), "-f", "defs.py"]) == 0
+    assert "check 'not_null' failed in the last run that read it: column 'id' has 1 null" in capsys.readouterr().out
+    folder.write("raw.csv", "id,name\n1,a\n2,b\n")
+    again = folder.load().materialize(["clean"])
+    assert (again.status, again.materialized, again.warnings) == ("success", ["clean"], [])
+    assert all(c.passed for c in folder.load().catalog.latest_checks()["raw"])
