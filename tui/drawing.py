@@ -14,6 +14,7 @@ import html
 import os
 import re
 import secrets
+import shutil
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from assets_core.planning.graph import AssetGraph
 from tui.formatting import DRAWING_FORMATS, STATUS_STYLE
 
 FORMATS = DRAWING_FORMATS
+DOT_TIMEOUT = 120.0  # seconds dot may take to draw an image; a dot that hangs must not hang the command
 HEADER = "__asset"  # the port of a table's title row, for edges between assets rather than columns
 FONT = "Helvetica"
 # The colours of tui.formatting.STATUS_STYLE as Graphviz draws them: a line colour and a light fill.
@@ -213,32 +215,36 @@ def to_dot(drawing: Drawing) -> str:
     return source
 
 
-def render(drawing: Drawing, image: str) -> bytes:
-    """The drawing as ``dot`` text, or as an ``svg`` or ``png`` image drawn by Graphviz's ``dot`` program.
+def render(drawing: Drawing, image: str, timeout: float = DOT_TIMEOUT) -> bytes:
+    """The drawing as ``dot`` text, or as an ``svg`` or ``png`` image drawn by Graphviz's ``dot`` program, which
+    is given at most ``timeout`` seconds.
 
     Raises:
-        DrawingError: the format (``image``) is unknown, or ``dot`` is not installed or fails.
+        DrawingError: the format (``image``) is unknown, or ``dot`` is not installed, fails or does not finish.
     """
-    with late_import():
-        import graphviz  # type: ignore[import-untyped]
-
     if image not in FORMATS:
         raise DrawingError(f"cannot draw as '{image}'; the formats are {', '.join(FORMATS)}")
-    digraph = _digraph(drawing)
+    source: str = _digraph(drawing).source
     if image == "dot":
-        source: str = digraph.source
         return source.encode()
+    program = shutil.which("dot")
+    if program is None:
+        raise DrawingError(f"drawing {image} needs Graphviz's 'dot' program, which is not on PATH; {INSTALL}")
     try:
-        image_bytes: bytes = digraph.pipe(format=image)
-        return image_bytes
-    except graphviz.ExecutableNotFound as error:
-        raise DrawingError(f"drawing {image} needs Graphviz's 'dot' program, which is not on PATH; "
+        done = subprocess.run([program, f"-T{image}"], input=source.encode(), capture_output=True,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as error:
+        raise DrawingError(f"Graphviz's 'dot' did not finish drawing {image} in {timeout:g} s; draw fewer assets "
+                           "(a TARGET with --upstream N / --downstream N, or without --columns), or write "
+                           "--format dot") from error
+    except OSError as error:
+        raise DrawingError(f"Graphviz's 'dot' ({program}) cannot be run: {error.strerror or error}; "
                            f"{INSTALL}") from error
-    except (subprocess.CalledProcessError, OSError) as error:
-        detail = getattr(error, "stderr", b"") or b""
-        text = detail.decode(errors="replace").strip() if isinstance(detail, bytes) else str(detail)
-        raise DrawingError(f"Graphviz's 'dot' failed to draw {image}: {text or error}; try --format dot "
-                           "to see the source it was given") from error
+    if done.returncode != 0:
+        text = done.stderr.decode(errors="replace").strip()
+        raise DrawingError(f"Graphviz's 'dot' failed to draw {image}: {text or f'exit status {done.returncode}'}; "
+                           "try --format dot to see the source it was given")
+    return done.stdout
 
 
 def write_file(path: str | os.PathLike[str], data: bytes) -> Path:
@@ -262,7 +268,7 @@ def write_file(path: str | os.PathLike[str], data: bytes) -> Path:
 
 def _digraph(drawing: Drawing) -> Any:
     with late_import():  # only when drawing: not needed to start the command
-        import graphviz
+        import graphviz  # type: ignore[import-untyped]
 
     digraph = graphviz.Digraph("lineage", graph_attr={"rankdir": "LR", "fontname": FONT},
                                node_attr={"fontname": FONT, "fontsize": "11"},

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import time
 
 import pytest
 
@@ -125,3 +127,16 @@ def test_writing_into_a_missing_folder_says_so(tmp_path):
         write_file(tmp_path / "missing" / "lineage.svg", b"<svg/>")
     with pytest.raises(DrawingError, match="the formats are dot, svg, png"):
         render(build_drawing([], []), "pdf")
+
+
+def test_a_dot_that_never_finishes_is_given_up_with_the_reason(tmp_path, monkeypatch):
+    """dot was run without a time limit: one that hangs (or a graph it takes forever over) hung the command."""
+    programs = tmp_path / "bin"
+    programs.mkdir()
+    (programs / "dot").write_text("#!/bin/sh\nexec sleep 60\n")
+    (programs / "dot").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{programs}{os.pathsep}{os.environ['PATH']}")
+    started = time.monotonic()
+    with pytest.raises(DrawingError, match=r"'dot' did not finish drawing svg in 1 s; draw fewer assets"):
+        render(build_drawing([node("raw", "source", "source")], []), "svg", timeout=1.0)
+    assert time.monotonic() - started < 10
