@@ -159,7 +159,7 @@ class Execution(Adoption):
         for node, message in blocking_failures(self.checked).items():
             self.blocked.add(node)  # what reads it is skipped, as after a failure
             self.outcomes.append(Outcome(node, OutcomeStatus.FAILED, message))
-            self.run_events.publish(RunEvent(RunEventKind.CHECK_FAILED, self.run_id, node, message))
+            self.alerts.notify(RunEvent(RunEventKind.CHECK_FAILED, self.run_id, node, message))  # no job: no lineage
 
     def _prepare(self, plan: Plan) -> None:
         self._planned = frozenset(plan.assets)

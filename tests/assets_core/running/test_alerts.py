@@ -12,7 +12,7 @@ import pytest
 
 from assets_core.application.project import Project
 from assets_core.declaring.checks import row_count
-from assets_core.declaring.definitions import asset
+from assets_core.declaring.definitions import asset, source_asset
 from assets_core.errors import ProjectError
 from assets_core.planning.state import MaterializationRecord, MemoryCatalog
 from assets_core.running import alerts
@@ -85,6 +85,26 @@ def test_blocking_check_failure_alerts_with_its_message(tmp_path):
     result = _project(tmp_path, tiny, row_count(tiny, min=5), collect).materialize()
     assert result.failed == ["tiny"]
     assert [(a.kind, a.asset) for a in seen] == [("check", "tiny")]
+    assert "1 row(s), fewer than the minimum 5" in seen[0].message
+
+
+def test_a_blocking_check_failing_on_a_source_alerts_once(tmp_path):
+    seen: list[Alert] = []
+
+    @alert(on=["check"])
+    def collect(item):
+        seen.append(item)
+
+    (tmp_path / "raw.csv").write_text("id\n1\n")
+    raw = source_asset("raw", str(tmp_path / "raw.csv"))
+
+    @asset
+    def reads(raw):
+        return raw
+
+    result = _project(tmp_path, raw, reads, row_count(raw, min=5), collect).materialize()
+    assert (result.failed, result.skipped) == (["raw"], ["reads"])
+    assert [(a.kind, a.asset) for a in seen] == [("check", "raw")]
     assert "1 row(s), fewer than the minimum 5" in seen[0].message
 
 
