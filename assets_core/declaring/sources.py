@@ -160,10 +160,3 @@ def source_schema(item: Asset, files: tuple[Path, ...]) -> tuple[tuple[str, str]
     except (OSError, TypeError, pl.exceptions.PolarsError):
         return None
     return tuple((column, str(dtype)) for column, dtype in found.items())
-    with late_import():
-        import polars as pl
-
-    try:
-        return tuple(_readers(suffix)[1](str(files[0]), **item.read_options).collect_schema().names())
-    except (OSError, TypeError, pl.exceptions.PolarsError):
-        return None
