@@ -1,14 +1,19 @@
-"""``assets backfill``, ``backfills`` and ``partitions`` as a user runs them: in their own processes, killed
-with ``kill -9`` mid-way and resumed, and retrying exactly the failed partitions."""
+"""``assets backfill``, ``backfills`` and ``partitions`` as a user runs them: killed with ``kill -9`` mid-way
+and resumed (in their own processes), and retrying exactly the failed partitions (in this process, through
+``main``, as the command runs them)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
+
+from tui.cli.main import main
 
 DEFINITIONS = """
 import os, time
@@ -42,13 +47,23 @@ def _project(root: Path) -> Path:
     return root
 
 
-def _cli(root: Path, *argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _process(root: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """The command in its own process, as ``assets`` runs it."""
     return subprocess.run([sys.executable, "-m", "tui.cli.main", *argv], cwd=root, capture_output=True, text=True,
-                          timeout=120, check=False, env={**os.environ, **(env or {})})
+                          timeout=120, check=False)
 
 
-def _json(root: Path, *argv: str) -> object:
-    done = _cli(root, *argv, "--json")
+def _cli(root: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """The command run in this process from ``root`` (the project is found by the current directory, and the
+    assets write their files there): its exit code and what it printed to stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.chdir(root), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    return subprocess.CompletedProcess(["assets", *argv], code, out.getvalue(), err.getvalue())
+
+
+def _json(root: Path, *argv: str, run=_cli) -> object:
+    done = run(root, *argv, "--json")
     assert done.stdout, done.stderr
     return json.loads(done.stdout)
 
@@ -73,15 +88,15 @@ def test_a_backfill_killed_mid_way_resumes_without_rerunning_what_was_done(tmp_p
     finally:
         process.wait(timeout=60)
     before = _made(root)
-    [listed] = _json(root, "backfills")
+    [listed] = _json(root, "backfills", run=_process)
     assert listed["status"] == "running" and listed["done"] >= 3 and listed["done"] + listed["remaining"] == 7
 
-    resumed = _json(root, "backfill", "--resume")
+    resumed = _json(root, "backfill", "--resume", run=_process)
     assert resumed["status"] == "success"
     again = [name[len("daily["):-1] for name in resumed["materialized"]]
     assert not set(again) & {"2026-01-01", "2026-01-02", "2026-01-03"}  # nothing recorded as done runs again
     assert sorted(set(before) | set(again)) == [f"2026-01-0{day}" for day in range(1, 8)]
-    [finished] = _json(root, "backfills")
+    [finished] = _json(root, "backfills", run=_process)
     assert (finished["status"], finished["done"], finished["failed"], finished["remaining"]) == ("done", 7, 0, 0)
 
 
