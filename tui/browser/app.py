@@ -62,6 +62,8 @@ ACTIONS = (
      "materialize", None),
     ("Rematerialize the asset and its downstream", "Run it and everything downstream of it (M)",
      "materialize_downstream", None),
+    ("Rematerialize the asset and its upstream", "Run it and whatever upstream of it is not fresh (U)",
+     "materialize_upstream", None),
     ("Go upstream", "Move to the asset's upstream asset (u)", "upstream", None),
     ("Go downstream", "Move to the asset's downstream asset (d)", "downstream", None),
     ("Runs", "Recent runs and their logs (r)", "runs", None),

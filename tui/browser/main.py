@@ -44,6 +44,7 @@ class MainScreen(Screen[None]):
         Binding("d", "downstream", "Downstream"),
         Binding("m", "materialize", "Materialize"),
         Binding("M", "materialize_downstream", "+downstream"),
+        Binding("U", "materialize_upstream", "+upstream", show=False),
         Binding("r", "runs", "Runs"),
         Binding("A", "automation", "Automation", show=False),  # the footer is full: ? and ctrl+p show it
         Binding("l", "log", "Log"),
@@ -51,7 +52,7 @@ class MainScreen(Screen[None]):
         *(Binding(str(i), f"tab('{tab}')", title, show=False) for i, (tab, title) in enumerate(TABS, 1)),
         Binding(PARTITIONS_KEY, "tab('partitions')", "Partitions", show=False),
     ]
-    MUTATING = frozenset({"materialize", "materialize_downstream"})  # what --read-only removes
+    MUTATING = frozenset({"materialize", "materialize_downstream", "materialize_upstream"})  # what read-only removes
 
     def __init__(self, start: str | None = None):
         super().__init__()
@@ -268,48 +269,56 @@ class MainScreen(Screen[None]):
     # Rematerializing
 
     def action_materialize(self) -> None:
-        self._rematerialize(downstream=False)
+        self._rematerialize()
 
     def action_materialize_downstream(self) -> None:
-        self._rematerialize(downstream=True)
+        self._rematerialize(after="+")
+
+    def action_materialize_upstream(self) -> None:
+        self._rematerialize(before="+")
 
     def materialize_partitions(self, name: str, partition: str) -> None:
         """Rematerialize some partitions of an asset (``KEY`` or ``FIRST..LAST``), after showing the plan."""
-        self._rematerialize(downstream=False, name=name, partition=partition)
+        self._rematerialize(name=name, partition=partition)
 
-    def _rematerialize(self, downstream: bool, name: str | None = None, partition: str | None = None) -> None:
+    def _rematerialize(self, before: str = "", after: str = "", name: str | None = None,
+                       partition: str | None = None) -> None:
+        """Plan ``name`` (the current asset), with its upstream (``before`` '+') or downstream (``after`` '+')."""
         name = name or self.current
         if name is None:
             self.app.notify("select an asset first", severity="warning")
         elif self.progress is not None:
             self.app.notify("a run is under way; wait for it to end", severity="warning")
         else:
-            self.prepare_plan(name, downstream, partition)
+            self.prepare_plan(before + name + after, partition)
 
     @work(thread=True, exclusive=True, group="plan")
-    def prepare_plan(self, name: str, downstream: bool, partition: str | None = None) -> None:
+    def prepare_plan(self, selection: str, partition: str | None = None) -> None:
         try:
-            plan, snapshot = self.browser_app.browser.plan(name + ("+" if downstream else ""), partition)
+            plan, snapshot = self.browser_app.browser.plan(selection, partition)
         except AssetsError as error:
-            self.app.call_from_thread(self.app.notify, str(error), title="cannot plan", severity="error")
+            hint = ("\nU rematerializes the asset with the upstream it needs"
+                    if isinstance(error, SelectionError) and not selection.startswith("+") else "")
+            self.app.call_from_thread(self.app.notify, str(error) + hint, title="cannot plan", severity="error")
             return
-        self.app.call_from_thread(self.confirm_plan, name, downstream, plan, snapshot, partition)
+        self.app.call_from_thread(self.confirm_plan, selection, plan, snapshot, partition)
 
-    def confirm_plan(self, name: str, downstream: bool, plan: Plan, snapshot: Snapshot,
-                     partition: str | None = None) -> None:
+    def confirm_plan(self, selection: str, plan: Plan, snapshot: Snapshot, partition: str | None = None) -> None:
+        name = selection.strip("+")
         self.statuses_loaded(snapshot)
         if not plan.steps:
             self.app.notify(f"nothing to run: '{name}' is a source asset, which is observed rather than run; "
                             "M runs what is downstream of it")
             return
-        what = f"{name} and everything downstream" if downstream else name
+        what = (f"{name} and everything downstream" if selection.endswith("+") else
+                f"{name} and what it needs upstream" if selection.startswith("+") else name)
         title = f"Rematerialize {what}?" if partition is None else f"Rematerialize {what}, partitions {partition}?"
 
         def decided(run: bool | None) -> None:
             if run:
                 self.progress = RunProgress(len(plan))
                 self.update_status_line()
-                self.run_plan(name + ("+" if downstream else ""), plan, snapshot, partition)
+                self.run_plan(selection, plan, snapshot, partition)
 
         self.app.push_screen(PlanScreen(title, plan), decided)
 

@@ -91,12 +91,12 @@ class Browser:
         return AssetRecords(history, failure, total)
 
     def plan(self, selection: str, partition: str | None = None) -> tuple[Plan, Snapshot]:
-        """What rematerializing a selection (``name`` or ``name+``) would run, from a new snapshot. The asset
+        """What rematerializing a selection (``name``, ``name+`` or ``+name``) would run, from a new snapshot. The asset
         itself runs even when fresh, as a run started by hand does; what lies downstream runs because it
         does, and early cutoff skips what turns out unchanged. ``partition`` (``KEY`` or ``FIRST..LAST``)
         runs only those partitions of a partitioned asset."""
         self._refuse("rematerialize")
-        prepared = usecases.prepare(self.workspace, [selection], force=[selection.rstrip("+")], partition=partition)
+        prepared = usecases.prepare(self.workspace, [selection], force=[selection.strip("+")], partition=partition)
         self.snapshot, self._lineages, self._schemas = prepared.snapshot, None, None
         return prepared.plan, prepared.snapshot
 
@@ -108,7 +108,7 @@ class Browser:
         self.stop = usecases.Stop()
         self._idle.clear()
         try:
-            return usecases.materialize(self.workspace, [selection], force=[selection.rstrip("+")], trigger="tui",
+            return usecases.materialize(self.workspace, [selection], force=[selection.strip("+")], trigger="tui",
                                         listener=listener, prepared=usecases.Prepared(plan, snapshot),
                                         stop=self.stop, partition=partition)
         finally:
