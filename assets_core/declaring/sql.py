@@ -35,6 +35,7 @@ from assets_core.declaring.definitions import (
     name_problems,
     normalize_tags,
 )
+from assets_core.declaring.jinja import jinja_problem
 from assets_core.errors import DefinitionError, Location, MaterializationError
 from assets_core.imports import late_import
 
@@ -125,6 +126,11 @@ def build_sql_asset(name: str, sql: str, dialect: str, location: Location, *, gr
 def parse_statement(name: str, sql: str, dialect: str, location: Location) -> tuple[exp.Expression | None,
                                                                                   list[DefinitionError]]:
     """Parse one SELECT statement; return it, or the problems that stop it from being one."""
+    templated = jinja_problem(sql)
+    if templated:
+        line = sql.count("\n", 0, templated[0]) + 1
+        column = templated[0] - (sql.rfind("\n", 0, templated[0]) + 1) + 1
+        return None, [DefinitionError(templated[1], asset=name, location=_offset(location, line, column))]
     try:
         statements = list(_parse(sql, dialect))
     except ParseError as error:

@@ -92,6 +92,9 @@ SQL_ERRORS = [
     ("unknown table", "select id\nfrom  ordrs", ["bad.sql:2:7", "reads 'ordrs'", "did you mean 'orders'?"]),
     ("not a select", "delete from raw", ["is a DELETE statement", "one SELECT"]),
     ("two statements", "select 1; select 2", ["holds 2 SQL statements"]),
+    ("dbt's jinja", "-- orders as dbt has them\nselect id from {{ ref('orders') }}",  # was: Expected table name
+     ["bad.sql:2:16", "uses dbt's Jinja", "replace {{ ref('orders') }} with orders"]),
+    ("a dbt config block", "{{ config(materialized='table') }}\nselect 1", ["bad.sql:1:1", "remove the other templates"]),
 ]
 
 
