@@ -1,11 +1,12 @@
-"""dbt's Jinja in a SQL asset: found before the SQL is parsed, so that a dbt user is told what to write instead
-(the parser would only report an unexpected '{')."""
+"""dbt's Jinja in a SQL asset that does not parse: a dbt user is told what to write instead (the parser would only
+report an unexpected '{'). Text inside string literals is no template."""
 
 from __future__ import annotations
 
 import re
 
 _JINJA = re.compile(r"\{\{-?\s*(ref|source)\s*\(([^)]*)\)\s*-?\}\}|\{\{|\{%")
+_LITERAL = re.compile(r"'(?:[^']|'')*'")
 
 
 def jinja_problem(sql: str) -> tuple[int, str] | None:
@@ -17,10 +18,12 @@ def jinja_problem(sql: str) -> tuple[int, str] | None:
     >>> jinja_problem("select 1") is None
     True
     """
-    found = list(_JINJA.finditer(sql))
+    masked = _LITERAL.sub(lambda literal: " " * len(literal.group(0)), sql)  # '{%' in a string is no template
+    found = list(_JINJA.finditer(masked))
     if not found:
         return None
-    names = [(match.group(0), re.findall(r"['\"]([^'\"]+)['\"]", match.group(2))) for match in found if match.group(1)]
+    names = [(sql[match.start():match.end()], re.findall(r"['\"]([^'\"]+)['\"]", sql[match.start(2):match.end(2)]))
+             for match in found if match.group(1)]
     swaps = [f"{text} with {given[-1]}" for text, given in names if given]
     how = [f"write each upstream's own name as a table (replace {', '.join(swaps)})"] if swaps else []
     if len(swaps) < len(found):

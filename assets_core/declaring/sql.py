@@ -126,19 +126,21 @@ def build_sql_asset(name: str, sql: str, dialect: str, location: Location, *, gr
 def parse_statement(name: str, sql: str, dialect: str, location: Location) -> tuple[exp.Expression | None,
                                                                                   list[DefinitionError]]:
     """Parse one SELECT statement; return it, or the problems that stop it from being one."""
-    templated = jinja_problem(sql)
-    if templated:
-        line = sql.count("\n", 0, templated[0]) + 1
-        column = templated[0] - (sql.rfind("\n", 0, templated[0]) + 1) + 1
-        return None, [DefinitionError(templated[1], asset=name, location=_offset(location, line, column))]
     try:
         statements = list(_parse(sql, dialect))
-    except ParseError as error:
+    except (ParseError, TokenError) as error:
+        templated = jinja_problem(sql)  # only SQL that does not parse: '{%' may be in a string literal
+        if templated:
+            line = sql.count("\n", 0, templated[0]) + 1
+            column = templated[0] - (sql.rfind("\n", 0, templated[0]) + 1) + 1
+            return None, [DefinitionError(templated[1], asset=name, location=_offset(location, line, column))]
+        if isinstance(error, TokenError):
+            return None, [DefinitionError(f"has SQL that cannot be read: {error}", asset=name, location=location)]
         first = error.errors[0] if error.errors else {}
         where = _offset(location, first.get("line", 1), _start_column(first))
         detail = first.get("description", str(error)).split(". Line")[0]
         return None, [DefinitionError(f"has a SQL syntax error: {detail}", asset=name, location=where)]
-    except (TokenError, ValueError) as error:
+    except ValueError as error:
         return None, [DefinitionError(f"has SQL that cannot be read: {error}", asset=name, location=location)]
     if len(statements) != 1:
         return None, [DefinitionError(

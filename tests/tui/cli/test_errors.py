@@ -94,7 +94,9 @@ SQL_ERRORS = [
     ("two statements", "select 1; select 2", ["holds 2 SQL statements"]),
     ("dbt's jinja", "-- orders as dbt has them\nselect id from {{ ref('orders') }}",  # was: Expected table name
      ["bad.sql:2:16", "uses dbt's Jinja", "replace {{ ref('orders') }} with orders"]),
-    ("a dbt config block", "{{ config(materialized='table') }}\nselect 1", ["bad.sql:1:1", "remove the other templates"]),
+    ("a dbt config block", "{{ config(materialized='table') }}\nselect 1",
+     ["bad.sql:1:1", "remove the other templates"]),
+    ("not jinja in a literal", "select 1 as x where 'a{%' like '{{%'\nand nope(", ["SQL syntax error"]),
 ]
 
 
