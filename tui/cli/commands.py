@@ -197,6 +197,9 @@ def run_reported(args: argparse.Namespace, console: Console, steps: int, start: 
     stop = usecases.Stop()
     with reporter, ctrl_c_stops(stop):
         result: RunResult = start(workers=args.workers, listener=None if args.json else reporter, stop=stop)
+    if stop.requested and result.status != "interrupted":  # Ctrl-C as the last asset finished: nothing was left
+        later.stderr().print(f"the run had already finished when Ctrl-C came: it ends {result.status}, "
+                             "not interrupted")
     return result
 
 

@@ -223,3 +223,23 @@ def test_a_json_command_never_imports_rich_and_a_printing_one_does(tmp_path: Pat
     found = json.loads(done.stdout)
     assert found["codes"] == [0, 0, 0] and found["quiet"] == [] and found["printing"] is True
     assert '"status": "fresh"' in found["out"] and "✓ fresh" in found["out"]
+
+
+def test_a_ctrl_c_that_lands_as_the_last_asset_finishes_is_not_said_to_interrupt_the_run(capsys):
+    """The first Ctrl-C says the run ends interrupted; when it came after the last asset had finished, the run
+    ended success (exit 0): the command says so rather than leave the two messages disagreeing."""
+    import argparse
+
+    from rich.console import Console
+
+    from assets_core.running.runs import RunResult, RunStatus
+    from tui.cli.commands import run_reported
+
+    def start(workers, listener, stop):
+        stop.request()  # what the Ctrl-C handler does, after the schedule loop ended
+        return RunResult("r1", RunStatus.SUCCESS, ())
+
+    result = run_reported(argparse.Namespace(json=True, workers=None), Console(), 0, start)
+    assert result.status == "success"
+    assert "the run had already finished when Ctrl-C came: it ends success, not interrupted" in \
+        capsys.readouterr().err
