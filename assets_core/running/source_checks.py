@@ -21,6 +21,8 @@ def check_sources(graph: NodeGraph, planned: Iterable[str], read: Callable[[str]
     """Run the checks of every source node (a source, or one partition of it) that a planned node reads, once
     each, on the value ``read`` gives; a source that cannot be read is left to the attempts that read it (their
     own error says why)."""
+    if not any(graph[name].is_source for name in graph.checks):  # the usual case: nothing to look for
+        return []
     sources = dict.fromkeys(up for node in planned for up in graph.upstream(node)
                             if graph[up].is_source and graph.checks.get(graph[up].name))
     checked: list[Checked] = []
