@@ -4,6 +4,8 @@ sharing one PostgreSQL catalog and one bucket split the work without materializi
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -12,7 +14,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.test_example import EXAMPLE, example_data
+from tui.cli.main import main
 
 __all__ = ["example_data"]  # the fixture that makes the example's generated data
 
@@ -24,10 +29,25 @@ def _assets(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproc
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**clean, **(env or {})})
 
 
+def _in_process(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """`assets ARGS` run in this process (through ``main``, from ``cwd``), with the environment ``_assets`` gives
+    its process: its exit code, stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [name for name in os.environ if name.startswith("ASSETS_")]:
+            patch.delenv(name)
+        patch.setenv("PYTHONDONTWRITEBYTECODE", "1")  # no __pycache__ in the example folder
+        patch.setattr(sys, "dont_write_bytecode", True)
+        for name, value in (env or {}).items():
+            patch.setenv(name, value)
+        with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(list(args))
+    return code, out.getvalue(), err.getvalue()
+
+
 def _json(*args: str, cwd: Path) -> Any:
-    process = _assets(*args, "--json", cwd=cwd, env=None)
-    out, err = process.communicate(timeout=180)
-    assert process.returncode == 0, out + err
+    code, out, err = _in_process(*args, "--json", cwd=cwd)
+    assert code == 0, out + err
     return json.loads(out)
 
 
@@ -97,13 +117,11 @@ def test_two_homes_sharing_a_postgres_catalog_and_a_bucket_never_materialize_an_
     made = [set(result["materialized"]) for result in results]
     assert made[0].isdisjoint(made[1]) and len(made[0] | made[1]) == 8
     run_ids = {result["run_id"] for result in results}
-    for home in ("home-a", "home-b"):
-        listed = _assets("runs", "--json", "--home", str(tmp_path / home), cwd=tmp_path, env=env)
-        out, err = listed.communicate(timeout=60)
-        assert listed.returncode == 0, err
+    for home in ("home-a", "home-b"):  # once both processes are done, what each home sees
+        code, out, err = _in_process("runs", "--json", "--home", str(tmp_path / home), cwd=tmp_path, env=env)
+        assert code == 0, err
         assert run_ids <= {run["run_id"] for run in json.loads(out)}  # each home sees both runs
-        statuses = _assets("status", "--json", "--home", str(tmp_path / home), cwd=tmp_path, env=env)
-        out, err = statuses.communicate(timeout=60)
+        _, out, err = _in_process("status", "--json", "--home", str(tmp_path / home), cwd=tmp_path, env=env)
         assert {entry["status"] for entry in json.loads(out)} == {"fresh"}, err
     assert not (tmp_path / "home-a" / "storage").exists() and not (tmp_path / "home-b" / "storage").exists()
 
