@@ -6,9 +6,7 @@ on a copy of the example. The report is checked against numbers computed here fr
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import io
 import json
 import os
 import re
@@ -23,7 +21,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from tui.cli.main import main
+from tests.commands import in_process
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "customer_analytics"
 DATA = EXAMPLE / "data"
@@ -47,16 +45,8 @@ def example_data(tmp_path_factory: pytest.TempPathFactory) -> None:
 def assets(*args: str, home: Path, project: Path = EXAMPLE) -> subprocess.CompletedProcess[str]:
     """Run `assets ARGS --project PROJECT --home HOME` in this process (through ``main``, from HOME), as the
     command does: its exit code and what it printed to stdout and stderr."""
-    argv = [*args, "--project", str(project), "--home", str(home)]
-    out, err = io.StringIO(), io.StringIO()
-    with pytest.MonkeyPatch.context() as patch:
-        for name in ("ASSETS_HOME", "ASSETS_CATALOG"):
-            patch.delenv(name, raising=False)
-        patch.setenv("PYTHONDONTWRITEBYTECODE", "1")  # no __pycache__ in the example folder
-        patch.setattr(sys, "dont_write_bytecode", True)
-        with contextlib.chdir(home), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(argv)
-    return subprocess.CompletedProcess(["assets", *argv], code, out.getvalue(), err.getvalue())
+    return in_process(*args, "--project", str(project), "--home", str(home), cwd=home,
+                      unset=("ASSETS_HOME", "ASSETS_CATALOG"), no_bytecode=True)  # no __pycache__ in the example
 
 
 def assets_json(*args: str, home: Path, project: Path = EXAMPLE) -> Any:

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import subprocess
 import time
@@ -20,7 +18,7 @@ from assets_core.application.daemon import Daemon
 from assets_core.application.workspace import Options, Workspace, open_workspace
 from assets_core.automation.records import REQUESTED, SKIPPED
 from assets_core.planning.plan import ReasonKind
-from tui.cli.main import main
+from tests.commands import in_process
 
 
 def at(text: str) -> datetime:
@@ -242,11 +240,7 @@ def test_the_command_runs_one_tick_and_lists_ticks_and_automation(tmp_path: Path
     project(tmp_path, NIGHTLY.replace("CATCHUP", "False").replace("nightly = ", "# "))
 
     def assets(*argv: str) -> subprocess.CompletedProcess[str]:
-        """The command run in this process (through ``main``, from the project's folder): what it printed."""
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.chdir(tmp_path), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(list(argv))
-        return subprocess.CompletedProcess(["assets", *argv], code, out.getvalue(), err.getvalue())
+        return in_process(*argv, cwd=tmp_path)
 
     assert assets("daemon", "--once", "--now", "2026-03-10T00:30+00:00").returncode == 0
     done = assets("daemon", "--once", "--now", "2026-03-10T01:30+00:00", "--json")

@@ -4,8 +4,6 @@ and resumed (in their own processes), and retrying exactly the failed partitions
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import signal
@@ -13,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tui.cli.main import main
+from tests.commands import in_process
 
 DEFINITIONS = """
 import os, time
@@ -55,11 +53,8 @@ def _process(root: Path, *argv: str) -> subprocess.CompletedProcess[str]:
 
 def _cli(root: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     """The command run in this process from ``root`` (the project is found by the current directory, and the
-    assets write their files there): its exit code and what it printed to stdout and stderr."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.chdir(root), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(argv))
-    return subprocess.CompletedProcess(["assets", *argv], code, out.getvalue(), err.getvalue())
+    assets write their files there)."""
+    return in_process(*argv, cwd=root)
 
 
 def _json(root: Path, *argv: str, run=_cli) -> object:
