@@ -98,6 +98,10 @@ class StorageError(AssetsError):
     """A value could not be stored or read back."""
 
 
+class StorageOwnedError(StorageError):
+    """The storage belongs to another catalog: using it would let each catalog prune the other's values."""
+
+
 class MaterializationError(AssetsError):
     """An asset's own code failed; the user's exception is kept as ``__cause__``."""
 

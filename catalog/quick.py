@@ -51,7 +51,7 @@ from catalog.decode import (
 from catalog.messages import BUSY_TIMEOUT_MS, explain
 from catalog.observed import SELECT as SELECT_OBSERVED
 from catalog.observed import by_source
-from catalog.version import DEFINITIONS_DIGEST, SCHEMA_VERSION, definitions_digest
+from catalog.version import CATALOG_ID, DEFINITIONS_DIGEST, SCHEMA_VERSION, definitions_digest
 from catalog.views import DefinitionView, RunView
 
 if TYPE_CHECKING:
@@ -169,6 +169,11 @@ class QuickCatalog:
                 and len(set(names_of(definitions))) == len(definitions):
             return False
         return self._open().save_definitions(definitions)
+
+    def catalog_id(self) -> str:
+        """This catalog's id (made by the full catalog, the first time it is asked for)."""
+        found = self._fetch("SELECT value FROM catalog_meta WHERE key = ?", [CATALOG_ID])
+        return str(found[0][0]) if found else self._open().catalog_id()
 
     # Everything else, by the full catalog
 

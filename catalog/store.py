@@ -41,7 +41,7 @@ with collector_paused():
         now,
     )
     from assets_core.running.recovery import is_dead
-    from catalog import observed, partitions, queries
+    from catalog import identity, observed, partitions, queries
     from catalog.automation import AutomationRecords
     from catalog.decode import maybe_time_from, time_from, to_utc
     from catalog.engine import WRITE, create_catalog_engine, describe, parse_url, translated_errors
@@ -138,6 +138,10 @@ class SqlCatalog(AutomationRecords):
         with translated_errors(self._url), self._engine.execution_options(**WRITE).begin() as connection:
             yield connection
 
+    def catalog_id(self) -> str:
+        """This catalog's id, made once, when first asked for: what its storage's owner mark names."""
+        return identity.catalog_id(self._read, self._write)
+
     # StateReader
 
     def read_state(self, assets: Iterable[str]) -> dict[str, AssetState]:
@@ -181,11 +185,13 @@ class SqlCatalog(AutomationRecords):
                 by_run.setdefault(run_id, []).append(asset)
             for run_id, assets in by_run.items():
                 transaction.delete_in(LEASE, {"run_id": run_id}, "asset", assets)
-            found = transaction.insert_returning_ids(MATERIALIZATION, [materialization_values(r) for r in materializations])
+            found = transaction.insert_returning_ids(MATERIALIZATION,
+                                                     [materialization_values(r) for r in materializations])
             _point(transaction, {record.node: {"materialization_id": row, "failure_id": None}
                                  for record, row in zip(materializations, found, strict=True)})
             found = transaction.insert_returning_ids(FAILURE, [failure_values(failure) for failure in failures])
-            _point(transaction, {failure.node: {"failure_id": row} for failure, row in zip(failures, found, strict=True)})
+            _point(transaction, {failure.node: {"failure_id": row}
+                                 for failure, row in zip(failures, found, strict=True)})
             transaction.insert_many(EVENT, event_values(events))
 
     def record_observations(self, records: Sequence[ObservationRecord]) -> None:
@@ -194,7 +200,8 @@ class SqlCatalog(AutomationRecords):
             return
         with self._transaction() as transaction:
             found = transaction.insert_returning_ids(OBSERVATION, [observation_values(record) for record in records])
-            _point(transaction, {record.node: {"observation_id": row} for record, row in zip(records, found, strict=True)})
+            _point(transaction, {record.node: {"observation_id": row}
+                                 for record, row in zip(records, found, strict=True)})
             observed.record(transaction, records)
 
     def end_run(self, run_id: str, status: str) -> None:

@@ -12,6 +12,7 @@ from catalog.views import DefinitionView
 
 SCHEMA_VERSION = 6  # see catalog.schema for how to change it
 DEFINITIONS_DIGEST = "definitions_digest"  # catalog_meta key: what the stored definitions were made from
+CATALOG_ID = "catalog_id"  # catalog_meta key: the catalog's id, which its storage's owner mark names
 
 
 _FIELDS = operator.attrgetter(*(field.name for field in fields(DefinitionView)))  # a view's fields, as a tuple

@@ -40,6 +40,7 @@ from assets_core.planning.versioning import CodeVersioner
 from assets_core.running import observed
 from assets_core.running.alerts import AlertHook
 from assets_core.running.openlineage import OpenLineageSettings, ProjectColumns
+from assets_core.running.ownership import check_owner
 from assets_core.running.recovery import dead_runs, process_alive
 from assets_core.running.runs import Listener, RunResult, RunSettings, RunStatus
 from assets_core.running.stopping import Stop
@@ -55,8 +56,8 @@ class Project:
     """The assets of one project with the storage and catalog they are materialized into."""
 
     def __init__(self, definitions: Iterable[Asset | Check | Freshness | AlertHook | Automation],
-                 root: str | os.PathLike[str] = ".", storage: ValueStorage | None = None, catalog: Catalog | None = None,
-                 home: str | os.PathLike[str] | None = None):
+                 root: str | os.PathLike[str] = ".", storage: ValueStorage | None = None,
+                 catalog: Catalog | None = None, home: str | os.PathLike[str] | None = None):
         definitions = list(definitions)
         self.root = Path(root).resolve()
         self.home = Path(home) if home is not None else self.root / ".assets"
@@ -166,6 +167,7 @@ class Project:
             from assets_core.running.environment import RunEnvironment
             from assets_core.running.execution import Execution
 
+        check_owner(self.storage, self.catalog.catalog_id())  # before anything is written or recorded
         where = RunEnvironment(snapshot.nodes, self.storage, self.catalog, self.home, tuple(self.hooks), self.root.name,
                                self.source, self.openlineage, partial(self.columns, snapshot))
         execution = Execution(where, snapshot, settings or RunSettings(), listener, stop)

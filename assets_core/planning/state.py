@@ -285,6 +285,10 @@ class Recorder(Protocol):
 class Catalog(StateReader, Recorder, Protocol):
     """Both halves: what a run reads and what it records."""
 
+    def catalog_id(self) -> str | None:
+        """The catalog's stable id, which its storage's owner mark names (None: no storage is checked)."""
+        ...
+
 
 class MemoryCatalog:
     """A :class:`Catalog` held in memory, for in-process use where nothing must outlive the process."""
@@ -301,6 +305,9 @@ class MemoryCatalog:
         self.dynamic: dict[str, list[str]] = {}
         self.backfills: dict[str, BackfillRecord] = {}
         self._state: dict[str, AssetState] = {}
+
+    def catalog_id(self) -> None:
+        return None  # nothing outlives the process: no storage is claimed for it
 
     def dynamic_partitions(self) -> dict[str, list[str]]:
         with self._lock:

@@ -34,6 +34,7 @@ from assets_core.errors import StorageError
 from assets_core.imports import LazyModule, late_import
 from assets_core.running.content import bytes_versions, content_version, file_version, version_of
 from assets_core.running.encoding import decoded_table
+from assets_core.running.ownership import claim_object, read_object_mark
 from assets_core.running.recovery import HOST
 from assets_core.running.storage import (
     JSON_SUFFIX,
@@ -238,6 +239,16 @@ class ObjectStorage:
         multipart upload, which the bucket's lifecycle rule aborts), and a large value's local temporary
         file is unnamed where Linux allows it; returns []."""
         return []
+
+    def owner(self) -> str | None:
+        """The id of the catalog this storage belongs to, as its owner mark names it (None: no mark yet)."""
+        with self._failing("read the owner mark of"):
+            return read_object_mark(*self._filesystem())
+
+    def claim(self, catalog_id: str) -> str:
+        """Mark the storage as the catalog ``catalog_id``'s unless it is marked already; return whose it is now."""
+        with self._failing("write the owner mark of"):
+            return claim_object(*self._filesystem(), catalog_id, self.url.startswith(("s3:", "s3a:")))
 
     def _names(self) -> list[str]:
         """The stored values' names under the prefix, from one fresh listing (never fsspec's listings cache)."""

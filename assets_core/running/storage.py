@@ -41,6 +41,7 @@ from assets_core.running.encoding import encoded as encoded
 from assets_core.running.encoding import is_table as is_table
 from assets_core.running.files import AtomicFiles
 from assets_core.running.leftovers import sweep, temporary_name
+from assets_core.running.ownership import claim_folder, read_mark
 from assets_core.running.recovery import HOST
 
 if TYPE_CHECKING:
@@ -63,6 +64,11 @@ class ValueStorage(Protocol):
     (:class:`~assets_core.running.object_storage.ObjectStorage`); what the rest of the framework relies on."""
 
     durable: bool
+
+    @property
+    def root(self) -> str | Path:
+        """Where the storage is: its folder, or its URL."""
+        ...
 
     def write(self, asset: str, value: Any, io: str = "auto") -> Stored:
         """Store ``value`` as the newest version of ``asset``, atomically."""
@@ -95,6 +101,15 @@ class ValueStorage(Protocol):
 
     def sweep(self, alive: Callable[[int], bool], host: str = HOST) -> list[str]:
         """Delete what killed writers left; return what was deleted."""
+        ...
+
+    def owner(self) -> str | None:
+        """The id of the catalog this storage belongs to, as its owner mark names it (None: no mark yet)."""
+        ...
+
+    def claim(self, catalog_id: str) -> str:
+        """Mark the storage as the catalog ``catalog_id``'s unless it is marked already; return whose it is now
+        (see :mod:`~assets_core.running.ownership`)."""
         ...
 
 
@@ -251,6 +266,20 @@ class Storage:
         """Delete the temporary files of writers that died (killed mid-write); return their names (see
         :func:`~assets_core.running.leftovers.sweep`)."""
         return sweep(self._root, alive, host)
+
+    def owner(self) -> str | None:
+        """The id of the catalog this folder belongs to, as its owner mark names it (None: no mark yet)."""
+        return read_mark(self._root)
+
+    def claim(self, catalog_id: str) -> str:
+        """Mark the folder as the catalog ``catalog_id``'s unless it is marked already; return whose it is now."""
+        self._make_root()
+        try:
+            return claim_folder(self._root, catalog_id, self.durable)
+        except OSError as error:
+            raise StorageError(
+                f"cannot read or write the owner mark of the storage folder {self.root} ({error.strerror or error}); "
+                "check its permissions or choose another storage with --storage") from error
 
     def _make_root(self) -> None:
         if self._made:

@@ -1,0 +1,78 @@
+"""A storage belongs to one catalog: two homes with catalogs of their own and one storage (a folder or a bucket)
+are refused before one deletes the other's values, and homes sharing one catalog share one storage as before."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assets_core.application.catalogs import sqlite_url
+from assets_core.running.object_storage import storage_at
+from tui.cli.main import main
+
+DEFS = "from assets_core import asset\n\n@asset\ndef numbers():\n    return {{'value': {value}}}\n\n" \
+       "@asset\ndef twice(numbers):\n    return {{'value': 2 * numbers['value']}}\n"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "defs.py").write_text(DEFS.format(value=1))
+    (tmp_path / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _assets(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out + err
+
+
+def _json(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
+    code, out = _assets(capsys, *argv, "--json")
+    assert code == 0, out
+    return json.loads(out)
+
+
+@pytest.mark.parametrize("where", ["folder", "bucket"])
+def test_a_second_catalog_is_refused_the_storage_and_prunes_nothing_of_the_first(
+        project: Path, capsys: pytest.CaptureFixture[str], request: pytest.FixtureRequest, where: str) -> None:
+    shared = str(project / "shared") if where == "folder" else request.getfixturevalue("s3_bucket")
+    home_a, home_b = ["--home", str(project / "a"), "--storage", shared], ["--home", str(project / "b"),
+                                                                            "--storage", shared]
+    for value in (1, 2):  # B's older and current values
+        (project / "defs.py").write_text(DEFS.format(value=value))
+        assert _assets(capsys, "materialize", *home_b)[0] == 0
+    storage = storage_at(shared)
+    before = storage.versions()
+    assert sum(len(found) for found in before.values()) == 4
+
+    code, out = _assets(capsys, "materialize", *home_a)
+    assert code == 2
+    message = " ".join(out.split())
+    for part in (f"the storage {shared} is used by another catalog", "two catalogs must not share one storage",
+                 "--catalog or ASSETS_CATALOG", "a storage of its own"):
+        assert part in message, message
+    assert _json(capsys, "runs", *home_a) == []  # no run recorded
+
+    code, out = _assets(capsys, "prune", "--keep", "1", *home_a)
+    assert code == 2 and "used by another catalog" in out
+    assert storage.versions() == before  # nothing deleted
+    assert {entry["status"] for entry in _json(capsys, "status", *home_b)} == {"fresh"}
+    assert _assets(capsys, "prune", "--keep", "1", *home_b)[0] == 0  # the owner prunes its own old versions
+    assert sum(len(found) for found in storage.versions().values()) == 2
+
+
+def test_homes_sharing_one_catalog_share_one_storage(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shared = ["--catalog", sqlite_url(project / "team.db"), "--storage", str(project / "shared")]
+    first = _json(capsys, "materialize", "--home", str(project / "a"), *shared)
+    (project / "defs.py").write_text(DEFS.format(value=2))
+    second = _json(capsys, "materialize", "--home", str(project / "b"), *shared)
+    assert first["status"] == second["status"] == "success"
+    assert _assets(capsys, "prune", "--keep", "1", "--home", str(project / "a"), *shared)[0] == 0
+    statuses = _json(capsys, "status", "--home", str(project / "b"), *shared)
+    assert {entry["status"] for entry in statuses} == {"fresh"}
