@@ -42,7 +42,14 @@ def check_owner(storage: ValueStorage, catalog_id: str | None) -> None:
             f"this home's catalog is {catalog_id}); two catalogs must not share one storage, since each would "
             "prune the values the other records. Nothing was run or deleted. Point this home at that catalog "
             "(--catalog or ASSETS_CATALOG, as a team shares one PostgreSQL catalog), or give it a storage of its "
-            "own (--storage or ASSETS_STORAGE)")
+            f"own (--storage or ASSETS_STORAGE). If this catalog replaces the one that used the storage (that one "
+            f"was deleted), delete the mark {_mark_path(storage.root)} to give the storage to this catalog")
+
+
+def _mark_path(root: object) -> str:
+    """Where a storage's mark is, as a person would name it (a folder's path, or a URL)."""
+    text = str(root)
+    return f"{text.rstrip('/')}/{OWNER_MARK}" if "://" in text else os.path.join(text, OWNER_MARK)
 
 
 def read_mark(root: str) -> str | None:

@@ -10,7 +10,8 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from assets_core.planning.state import LEASE_TIMEOUT, CheckRecord, MemoryCatalog, RunRecord, now
+from assets_core.planning.memory import MemoryCatalog
+from assets_core.planning.state import LEASE_TIMEOUT, CheckRecord, RunRecord, now
 from assets_core.running.recovery import HOST
 from catalog import SCHEMA_VERSION, SqlCatalog, open_catalog, sqlite_url
 from tests.catalog.conftest import LINEAGE_SQL, NAMES_SQL, stored

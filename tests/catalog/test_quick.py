@@ -16,8 +16,9 @@ from sqlalchemy.engine import make_url
 
 from assets_core.application.catalogs import sqlite_path
 from assets_core.errors import CatalogError
+from assets_core.planning.memory import MemoryCatalog
 from assets_core.planning.recorded import RecordedPartitions
-from assets_core.planning.state import MemoryCatalog, ObservationRecord
+from assets_core.planning.state import ObservationRecord
 from catalog import DefinitionView, SqlCatalog, open_catalog, sqlite_url
 from catalog.quick import STATE_BATCH, QuickCatalog
 from tests.catalog.conftest import (

@@ -15,7 +15,7 @@ from assets_core.application.catalogs import find_factory, open_catalog
 
 ROOT = Path(__file__).resolve().parents[3]
 PLUGIN = '''
-from assets_core.planning.state import MemoryCatalog
+from assets_core.planning.memory import MemoryCatalog
 
 OPENED = []
 

@@ -76,3 +76,15 @@ def test_homes_sharing_one_catalog_share_one_storage(project: Path, capsys: pyte
     assert _assets(capsys, "prune", "--keep", "1", "--home", str(project / "a"), *shared)[0] == 0
     statuses = _json(capsys, "status", "--home", str(project / "b"), *shared)
     assert {entry["status"] for entry in statuses} == {"fresh"}
+
+
+def test_a_home_whose_catalog_was_deleted_is_told_how_to_give_its_storage_to_the_new_one(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home = ["--home", str(project / "a")]
+    assert _assets(capsys, "materialize", *home)[0] == 0
+    (project / "a" / "catalog.db").unlink()  # a reset that kept the stored values
+    code, out = _assets(capsys, "materialize", *home)
+    mark = project / "a" / "storage" / ".owner"
+    assert code == 2 and f"delete the mark {mark} to give the storage to this catalog" in " ".join(out.split())
+    mark.unlink()
+    assert _json(capsys, "materialize", *home)["status"] == "success"

@@ -22,7 +22,8 @@ from assets_core.declaring.time_partitions import DailyPartitions, HourlyPartiti
 from assets_core.errors import DefinitionErrors, MaterializationError
 from assets_core.lineage.sql import project_lineage, sql_lineage
 from assets_core.planning.graph import AssetGraph
-from assets_core.planning.state import MemoryCatalog, split_node
+from assets_core.planning.memory import MemoryCatalog
+from assets_core.planning.state import split_node
 from assets_core.running.attempts import compute
 from assets_core.running.storage import Storage
 from catalog import open_catalog, sqlite_url

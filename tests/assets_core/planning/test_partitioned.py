@@ -23,7 +23,7 @@ from assets_core import (
 )
 from assets_core.application.project import Project
 from assets_core.errors import DefinitionErrors
-from assets_core.planning.state import MemoryCatalog
+from assets_core.planning.memory import MemoryCatalog
 from assets_core.running.runs import RunSettings
 from assets_core.running.storage import Storage
 

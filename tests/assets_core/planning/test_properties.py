@@ -7,10 +7,10 @@ import tempfile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from assets_core.application.project import Project
 from assets_core.declaring.definitions import asset
 from assets_core.planning.graph import AssetGraph
-from assets_core.application.project import Project
-from assets_core.planning.state import MemoryCatalog
+from assets_core.planning.memory import MemoryCatalog
 from assets_core.running.storage import Storage
 
 

@@ -14,7 +14,8 @@ from assets_core.application.project import Project
 from assets_core.declaring.checks import row_count
 from assets_core.declaring.definitions import asset, source_asset
 from assets_core.errors import ProjectError
-from assets_core.planning.state import MaterializationRecord, MemoryCatalog
+from assets_core.planning.memory import MemoryCatalog
+from assets_core.planning.state import MaterializationRecord
 from assets_core.running import alerts
 from assets_core.running.alerts import Alert, alert, webhook
 from assets_core.running.anomalies import odd_rows, slow_run

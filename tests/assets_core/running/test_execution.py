@@ -11,12 +11,11 @@ import pyarrow as pa
 import pytest
 
 import assets_core
-
+from assets_core.application.project import Project
 from assets_core.declaring.definitions import AssetOptions, Output, RetryPolicy, asset, source_asset
 from assets_core.errors import StorageError
+from assets_core.planning.memory import MemoryCatalog
 from assets_core.running.execution import RunSettings
-from assets_core.application.project import Project
-from assets_core.planning.state import MemoryCatalog
 from assets_core.running.storage import Storage
 from tui.cli.main import main
 

@@ -23,7 +23,7 @@ from assets_core.declaring.definitions import asset, source_asset
 from assets_core.declaring.sql import sql_asset
 from assets_core.errors import ProjectError
 from assets_core.lineage.openlineage import run_uuid
-from assets_core.planning.state import MemoryCatalog
+from assets_core.planning.memory import MemoryCatalog
 from assets_core.running.events import RunEvent, RunEventKind
 from assets_core.running.openlineage import OpenLineageSender, OpenLineageSettings, openlineage_settings
 from assets_core.running.runs import RunStatus

@@ -13,7 +13,7 @@ import pytest
 
 from assets_core.application.project import Project
 from assets_core.declaring.definitions import asset
-from assets_core.planning.state import MemoryCatalog
+from assets_core.planning.memory import MemoryCatalog
 from assets_core.running.openlineage import OpenLineageSettings
 from assets_core.running.runs import RunStatus
 from assets_core.running.storage import Storage

@@ -12,7 +12,7 @@ import pytest
 from assets_core import DailyPartitions, asset, sql_asset
 from assets_core.application.project import Project
 from assets_core.errors import MaterializationError
-from assets_core.planning.state import MemoryCatalog
+from assets_core.planning.memory import MemoryCatalog
 from assets_core.running.single_run import split
 from assets_core.running.storage import Storage
 

@@ -17,7 +17,7 @@ import pytest
 from assets_core.application.project import Project
 from assets_core.declaring.definitions import asset
 from assets_core.errors import StorageError
-from assets_core.planning.state import MemoryCatalog
+from assets_core.planning.memory import MemoryCatalog
 from assets_core.running import leftovers
 from assets_core.running import storage as storage_module
 from assets_core.running.content import content_version
