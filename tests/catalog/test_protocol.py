@@ -11,13 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from assets_core.planning.memory import MemoryCatalog
 from assets_core.planning.state import (
     AssetState,
     Catalog,
     Event,
     FailureRecord,
     MaterializationRecord,
-    MemoryCatalog,
     ObservationRecord,
     Recorder,
     RunRecord,

@@ -169,7 +169,9 @@ def test_a_helper_begun_early_on_other_paths_is_stopped_and_the_files_stated_afr
 def test_an_early_helper_nobody_takes_over_is_stopped_at_exit(tmp_path: Path) -> None:
     """The command failed before it stat'ed anything: the helper does not outlive it."""
     marker = tmp_path / "helper-pid"
-    script = _helper(tmp_path, f"open({str(marker)!r}, 'w').write(str(os.getpid()))\ntime.sleep(120)")
+    # written aside and renamed: the marker never shows empty (the parent exits as soon as it shows at all)
+    script = _helper(tmp_path, f"open({str(marker)!r} + '.part', 'w').write(str(os.getpid()))\n"
+                               f"os.replace({str(marker)!r} + '.part', {str(marker)!r})\ntime.sleep(120)")
     code = ("import sys, time\nfrom assets_core.declaring import file_stats\n"
             f"assert file_stats.stat_early(b'/a\\0/b', helper_from=1, executable={script!r})\n"
             f"while not __import__('os').path.exists({str(marker)!r}): time.sleep(0.01)\n"

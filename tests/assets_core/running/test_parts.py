@@ -9,12 +9,12 @@ from typing import Any
 from assets_core.application.project import Project
 from assets_core.declaring.checks import row_count
 from assets_core.declaring.definitions import RetryPolicy, asset
+from assets_core.planning.memory import MemoryCatalog
 from assets_core.planning.state import (
     CheckRecord,
     Event,
     FailureRecord,
     MaterializationRecord,
-    MemoryCatalog,
 )
 from assets_core.running.attempts import attempt
 from assets_core.running.buffer import RecordBuffer
