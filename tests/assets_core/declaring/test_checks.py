@@ -329,3 +329,16 @@ def test_checks_on_a_source_run_before_what_reads_it_and_a_blocking_one_stops_it
     again = folder.load().materialize(["clean"])
     assert (again.status, again.materialized, again.warnings) == ("success", ["clean"], [])
     assert all(c.passed for c in folder.load().catalog.latest_checks()["raw"])
+
+
+def test_a_run_stopped_by_a_check_on_a_source_is_resumed_once_the_data_is_fixed(folder, capsys):
+    """The run's message says 'fix the cause, then resume', but the resume found nothing left: what the failed
+    source blocked was taken for skipped as fresh, since the source is no step of the plan."""
+    folder.write("defs.py", SOURCE_CHECKS)
+    folder.write("raw.csv", "id,name\n1,a\n,b\n")
+    failed = folder.load().materialize(["clean"])
+    assert (failed.status, failed.failed, failed.skipped) == ("failed", ["raw"], ["clean"])
+    folder.write("raw.csv", "id,name\n1,a\n2,b\n")
+    assert main(["materialize", "--resume", str(failed.run_id), "--project", str(folder.root), "-f", "defs.py"]) == 0
+    assert "nothing left" not in capsys.readouterr().out
+    assert statuses_of(folder.load())["clean"] == "fresh"
