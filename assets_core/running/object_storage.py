@@ -90,12 +90,12 @@ def storage_at(url: str, durable: bool = False, relative_to: Path | None = None)
 
 
 def _refuse_misspelt(path: str) -> None:
-    """Refuse a folder that is an object store's URL with a slip (``s3:/lake``, ``s3:lake``, ``s3//lake``), which
-    would otherwise become a local folder named ``s3:`` in the project."""
-    found = re.fullmatch(r"([A-Za-z][A-Za-z0-9+.-]*)(?::/?|//)([^/].*)", path)
-    if found and found.group(1).lower() in OBJECT_STORES:
-        raise StorageError(f"the storage '{path}' looks like a misspelt URL; did you mean "
-                           f"{found.group(1).lower()}://{found.group(2)}? (a folder of that name: write ./{path})")
+    """Refuse an object store's URL with a slip (``s3:/lake``, ``s3:lake``, ``s3//lake``, ``s3:``), which would
+    otherwise become a local folder named ``s3:`` in the project."""
+    found = re.fullmatch(r"([A-Za-z][A-Za-z0-9+.-]*)(?::/?|//)([^/].*)?", path)  # s3: and s3:/ name no bucket
+    if found and (scheme := found.group(1).lower()) in OBJECT_STORES:
+        fix = f"did you mean {scheme}://{found.group(2)}?" if found.group(2) else f"write {scheme}://BUCKET/PREFIX"
+        raise StorageError(f"the storage '{path}' looks like a misspelt URL; {fix} (a folder of that name: ./{path})")
 
 
 class ObjectStorage:

@@ -275,6 +275,9 @@ def test_storage_at_chooses_the_storage_for_the_url(tmp_path: Path) -> None:
     ("s3:/lake/values", "the storage 's3:/lake/values' looks like a misspelt URL; did you mean s3://lake/values?"),
     ("s3:lake/values", "did you mean s3://lake/values?"),
     ("s3//lake/values", "did you mean s3://lake/values?"),
+    ("s3:", "the storage 's3:' looks like a misspelt URL; write s3://BUCKET/PREFIX (a folder of that name: ./s3:)"),
+    ("S3:/", "the storage 'S3:/' looks like a misspelt URL; write s3://BUCKET/PREFIX"),
+    ("gs//", "write gs://BUCKET/PREFIX"),
 ])
 def test_a_storage_url_without_a_bucket_or_misspelt_is_refused(tmp_path: Path, url: str, expected: str) -> None:
     """Else ``s3:/lake`` became a folder named ``s3:`` in the project, and ``s3://`` listed the local ``s3:``."""
