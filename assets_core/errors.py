@@ -81,6 +81,9 @@ class DefinitionErrors(AssetsError):
 
     def __init__(self, errors: Sequence[DefinitionError]):
         self.errors = list(errors)
+        if len(self.errors) == 1:  # one problem is its own message, as the README's error table shows it
+            super().__init__(str(self.errors[0]))
+            return
         lines = [f"{len(self.errors)} problem(s) in the asset definitions:"]
         lines += [f"  - {error}" for error in self.errors]
         super().__init__("\n".join(lines))

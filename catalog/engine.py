@@ -119,7 +119,8 @@ def create_catalog_engine(url: URL) -> Engine:
         except OSError as error:
             raise CatalogError(
                 f"cannot create the folder of the catalog {path}: {error.strerror}; "
-                "point --catalog / ASSETS_CATALOG at a writable location"
+                "choose another home with --home (or ASSETS_HOME), "
+                "or point --catalog / ASSETS_CATALOG at a writable location"
             ) from error
     try:
         engine = create_engine(url, json_serializer=_to_json)

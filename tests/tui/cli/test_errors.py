@@ -81,6 +81,13 @@ def test_definition_errors(project, capsys, case, text, fragments):
         assert fragment in output, (fragment, output)
 
 
+def test_a_single_definition_error_is_the_message_itself(project, capsys):
+    (project / "defs.py").write_text(DEFINITION_ERRORS[0][1])
+    code, output = run(capsys, "status")
+    assert code == 2 and "problem(s)" not in output
+    assert output.startswith("error: asset 'report' (defs.py:"), output
+
+
 def test_several_definition_errors_are_reported_together(project, capsys):
     (project / "defs.py").write_text(DEFINITION_ERRORS[0][1] + DEFINITION_ERRORS[1][1].replace(GOOD, ""))
     code, output = run(capsys, "plan")
@@ -337,7 +344,7 @@ def test_catalog_from_a_newer_release(project, capsys):
 def test_home_that_cannot_be_created(project, capsys):
     (project / "blocker").write_text("a file where a folder should be")
     code, output = run(capsys, "materialize", "--home", str(project / "blocker" / "home"))
-    assert code == 2 and "blocker" in output
+    assert code == 2 and "blocker" in output and "choose another home with --home" in output
 
 
 def test_a_lazy_query_that_fails_while_computed_is_the_assets_failure_not_a_storage_one(project, capsys):
