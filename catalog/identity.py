@@ -17,10 +17,14 @@ from catalog.version import CATALOG_ID
 Transaction = Callable[[], AbstractContextManager[Connection]]
 
 
-def catalog_id(read: Transaction, write: Transaction) -> str:
+def catalog_id(read: Transaction, write: Transaction) -> str | None:
     """The catalog's id, read in a ``read`` transaction; made in a ``write`` one when there is none yet. Two
-    processes asking at once both insert it if absent, then read back the one that was kept."""
+    processes asking at once both insert it if absent, then read back the one that was kept. A SQLite catalog in
+    memory (``sqlite://``) lives as long as one process, as a MemoryCatalog does: it has none (no owner check)."""
     with read() as connection:
+        url = connection.engine.url
+        if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+            return None
         found = connection.execute(_SELECT).scalar()
     if found is not None:
         return str(found)

@@ -170,7 +170,7 @@ class QuickCatalog:
             return False
         return self._open().save_definitions(definitions)
 
-    def catalog_id(self) -> str:
+    def catalog_id(self) -> str | None:
         """This catalog's id (made by the full catalog, the first time it is asked for)."""
         found = self._fetch("SELECT value FROM catalog_meta WHERE key = ?", [CATALOG_ID])
         return str(found[0][0]) if found else self._open().catalog_id()

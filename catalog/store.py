@@ -138,8 +138,8 @@ class SqlCatalog(AutomationRecords):
         with translated_errors(self._url), self._engine.execution_options(**WRITE).begin() as connection:
             yield connection
 
-    def catalog_id(self) -> str:
-        """This catalog's id, made once, when first asked for: what its storage's owner mark names."""
+    def catalog_id(self) -> str | None:
+        """This catalog's id, made once, when first asked for: what its storage's owner mark names (None: in memory)."""
         return identity.catalog_id(self._read, self._write)
 
     # StateReader

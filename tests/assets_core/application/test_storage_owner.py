@@ -88,3 +88,14 @@ def test_a_home_whose_catalog_was_deleted_is_told_how_to_give_its_storage_to_the
     assert code == 2 and f"delete the mark {mark} to give the storage to this catalog" in " ".join(out.split())
     mark.unlink()
     assert _json(capsys, "materialize", *home)["status"] == "success"
+
+
+def test_a_sqlite_catalog_in_memory_checks_no_owner_as_a_memory_catalog_does(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--catalog sqlite:// lives as long as one command: each had an id of its own and marked the storage, so
+    the second command with it was refused the storage the first had used."""
+    for value in (1, 2):
+        (project / "defs.py").write_text(DEFS.format(value=value))
+        code, out = _assets(capsys, "materialize", "--catalog", "sqlite://")
+        assert code == 0, out
+    assert not (project / ".assets" / "storage" / ".owner").exists()
