@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import TypeVar
 
 from sqlglot import exp
-from sqlglot.optimizer.scope import Scope
+from sqlglot.optimizer.scope import Scope, ScopeType
 
 
 def named_source(scope: Scope, name: str) -> tuple[str, exp.Table | Scope] | None:
@@ -69,3 +69,17 @@ def scope_of(scope: Scope, select: exp.Select) -> Scope | None:
         if inner.expression is select:
             return inner
     return None
+
+
+def recursive_ctes(root: Scope) -> dict[int, Scope]:
+    """Each recursive CTE's scope, by its anchor. sqlglot gives the branch that reads the CTE a stand-in for it: a
+    scope of the anchor alone, with no branches of its own; the tracer reads the CTE itself instead."""
+    return {id(scope.expression.this): scope for scope in root.traverse() if scope.scope_type == ScopeType.CTE
+            and isinstance(scope.expression, exp.SetOperation) and isinstance(scope.expression.parent, exp.CTE)}
+
+
+def is_stand_in(scope: Scope) -> bool:
+    """Whether ``scope`` is sqlglot's stand-in for a recursive CTE (see :func:`recursive_ctes`)."""
+    parent = scope.expression.parent
+    return scope.scope_type == ScopeType.CTE and isinstance(parent, exp.SetOperation) and isinstance(
+        parent.parent, exp.CTE) and scope.expression is parent.this

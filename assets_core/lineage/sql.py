@@ -22,12 +22,21 @@ from assets_core.declaring.definitions import Asset
 from assets_core.declaring.sql import parse_statement, table_name
 from assets_core.imports import late_import
 from assets_core.lineage.columns import column_dag
-from assets_core.lineage.scopes import alias_columns, named_source, projections, scope_of, star_options, value_columns
+from assets_core.lineage.scopes import (
+    alias_columns,
+    is_stand_in,
+    named_source,
+    projections,
+    recursive_ctes,
+    scope_of,
+    star_options,
+    value_columns,
+)
 from assets_core.planning.graph import AssetGraph
 from assets_core.planning.versioning import digest
 
 Origin = tuple[str, str]  # (asset, column)
-ANALYSIS = 2  # raised when the analysis reads SQL differently, so lineages stored by an older one are redone
+ANALYSIS = 3  # raised when the analysis reads SQL differently, so lineages stored by an older one are redone
 
 
 class UnknownLineage(Exception):
@@ -103,7 +112,7 @@ def sql_lineage(item: Asset, schemas: Mapping[str, Sequence[str] | None]) -> Tab
         return TableLineage(item.name, None, problem=f"its SQL cannot be analysed: {error}", key=key)
     if root is None:
         return TableLineage(item.name, None, problem="its SQL has no SELECT to analyse", key=key)
-    tracer = _Tracer(item.inputs, schemas)
+    tracer = _Tracer(item.inputs, schemas, recursive_ctes(root))
     try:
         columns = tuple(name for name, _ in tracer.outputs(root))
     except UnknownLineage as why:
@@ -130,7 +139,9 @@ class _Tracer:
     are placed by the upstream schemas, ``*`` is expanded from them, alias lists rename by position. Every
     (scope, output position) is resolved once."""
 
-    def __init__(self, tables: Mapping[str, str], schemas: Mapping[str, Sequence[str] | None]):
+    def __init__(self, tables: Mapping[str, str], schemas: Mapping[str, Sequence[str] | None],
+                 recursive: Mapping[int, Scope]):
+        self.recursive = recursive  # each recursive CTE's scope, by its anchor, for sqlglot's stand-ins
         self.assets = {ref.lower(): asset for ref, asset in tables.items()}  # table reference -> asset
         self.schemas = {asset: None if cols is None else [c for c in cols] for asset, cols in schemas.items()}
         self.memo: dict[tuple[int, int], frozenset[Origin]] = {}
@@ -141,6 +152,7 @@ class _Tracer:
 
     def outputs(self, scope: Scope) -> list[Output]:
         """A scope's output columns, ``*`` expanded and renamed by an alias list."""
+        scope = self.real(scope)
         found = self.listed.get(id(scope))
         if found is not None:
             return found
@@ -152,6 +164,10 @@ class _Tracer:
         found = [(renames[i] if i < len(renames) else name, how) for i, (name, how) in enumerate(found)]
         self.listed[id(scope)] = found
         return found
+
+    def real(self, scope: Scope) -> Scope:
+        """The recursive CTE itself for sqlglot's stand-in for it, else ``scope``."""
+        return self.recursive.get(id(scope.expression), scope) if is_stand_in(scope) else scope
 
     def _select_outputs(self, scope: Scope) -> list[Output]:
         outputs: list[Output] = []
@@ -195,6 +211,7 @@ class _Tracer:
 
     def output(self, scope: Scope, index: int) -> frozenset[Origin]:
         """The origins of the scope's output column at ``index``."""
+        scope = self.real(scope)
         key = (id(scope), index)
         found = self.memo.get(key)
         if found is None and key in self.so_far:  # a recursive CTE reading itself: what is known of it so far

@@ -148,6 +148,18 @@ def test_recursive_ctes_reach_their_fixpoint_not_a_recursion_error():
 
 
 
+def test_a_recursive_cte_read_through_sqlglots_stand_in_for_it():
+    """sqlglot gives the recursive branch a stand-in for the CTE (a scope of its anchor alone): an anchor of two
+    branches crashed every 'assets lineage --columns' and 'assets materialize' (IndexError), and without an alias
+    list the recursion was read as the anchor, missing what later rounds bring in."""
+    two = lineage_of("with recursive r(x) as (select id from orders union all select amount from orders "
+                     "union all select x + 1 from r where x < 3) select x from r")
+    assert two == {"x": ["orders.amount", "orders.id"]}
+    rotated = lineage_of("with recursive r as (select id as a, amount as b, status as c from orders union all "
+                         "select b, c, a from r where a < 3) select a from r")
+    assert rotated == {"a": ["orders.amount", "orders.id", "orders.status"]}
+
+
 def test_star_exclude_replace_and_rename():
     """`* exclude (...)` listed the excluded columns as outputs, `* replace` and `* rename` were ignored."""
     assert lineage_of("select * exclude (status, ordered_at) from orders") == {
