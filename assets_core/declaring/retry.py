@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -25,7 +26,7 @@ def retry_problems(policy: RetryPolicy) -> list[str]:
     >>> for problem in retry_problems(RetryPolicy(max_attempts=0, backoff=0.5, retry_on=("ValueError",))):
     ...     print(problem)
     max_attempts must be a whole number of at least 1, not 0
-    backoff must be a number of at least 1, not 0.5
+    backoff must be a finite number of at least 1, not 0.5
     retry_on holds 'ValueError', which is not an exception class; give the class itself (ValueError)
     """
     problems = []
@@ -36,8 +37,9 @@ def retry_problems(policy: RetryPolicy) -> list[str]:
         value = getattr(policy, key)
         if key == "max_delay" and value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= least:
-            problems.append(f"{key} must be a number of at least {least}, not {value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or not value >= least:  # as [tool.assets.retry] is checked: an endless delay ends the run
+            problems.append(f"{key} must be a finite number of at least {least}, not {value!r}")
     classes = policy.retry_on if isinstance(policy.retry_on, tuple) else (policy.retry_on,)
     for item in classes:
         if not (isinstance(item, type) and issubclass(item, BaseException)):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assets_core.declaring.definitions import MAX_NAME_LENGTH, Asset, AssetOptions, asset, source_asset
+from assets_core.declaring.loading import load_assets, read_config
 from assets_core.errors import (
     CycleError,
     DefinitionErrors,
@@ -15,7 +16,6 @@ from assets_core.errors import (
     UnknownUpstreamError,
 )
 from assets_core.planning.graph import AssetGraph
-from assets_core.declaring.loading import load_assets, read_config
 
 
 def _errors(folder, text: str) -> list:
@@ -194,12 +194,27 @@ def test_a_retry_policy_of_the_wrong_shape_is_a_definition_error_not_a_crash_of_
     assert set(said) == {"named", "typed", "fractional"}
     assert "retry_on holds 'ValueError', which is not an exception class; give the class itself (ValueError)" \
         in said["named"] and "defs.py:4" in said["named"]
-    for part in ("max_attempts must be a whole number of at least 1, not '3'", "max_delay must be a number of at "
-                 "least 0, not -5", "jitter must be a number of at least 0, not -1"):
+    for part in ("max_attempts must be a whole number of at least 1, not '3'", "max_delay must be a finite number "
+                 "of at least 0, not -5", "jitter must be a finite number of at least 0, not -1"):
         assert part in said["typed"]
     assert "max_attempts must be a whole number of at least 1, not 2.5" in said["fractional"]
-    assert "delay must be a number of at least 0, not True" in said["fractional"]
+    assert "delay must be a finite number of at least 0, not True" in said["fractional"]
     assert "retry_on" not in said["fractional"]  # a single class is as good as a tuple of one
+
+
+def test_a_retry_policy_of_endless_numbers_is_a_definition_error(folder):
+    """delay=float("inf") passed (as [tool.assets.retry] refuses it), then ended the run at the asset's first
+    failure with a traceback (OverflowError from time.sleep); a NaN backoff passed too."""
+    errors = _errors(folder, """
+        from assets_core import asset, AssetOptions, RetryPolicy
+
+        @asset(options=AssetOptions(retry=RetryPolicy(max_attempts=2, delay=float("inf"), backoff=float("nan"))))
+        def endless():
+            raise ValueError("no")
+        """)
+    said = "\n".join(str(error) for error in errors)
+    assert "delay must be a finite number of at least 0, not inf" in said
+    assert "backoff must be a finite number of at least 1, not nan" in said
 
 
 def test_same_asset_reachable_twice_is_not_a_duplicate(folder):
