@@ -39,7 +39,8 @@ def parse_url(url: str) -> URL:
     except ArgumentError as error:
         raise CatalogError(f"'{_hidden(url)}' is not a database URL; use {EXAMPLES}") from error
     except ValueError as error:  # a port that is no number
-        port = re.search(r"@[^/?]*:([^/?]*)", url)
+        # the port as SQLAlchemy read it (after an '@': without one, the text may be a password)
+        port = re.search(r": '(.*)'$", str(error)) if "@" in url else None
         raise CatalogError(
             f"'{_hidden(url)}' is not a database URL: its port '{port.group(1) if port else ''}' is not a number; "
             f"use {EXAMPLES}") from error

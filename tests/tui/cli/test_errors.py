@@ -184,6 +184,7 @@ def test_a_top_level_tool_that_is_no_table(project, capsys):
     ("mysql://ana@127.0.0.1/db", "needs the database driver 'MySQLdb', which is not installed"),
     ("postgresql+psycopg://ana:secret@127.0.0.1:abc/db", "'postgresql+psycopg://ana:***@127.0.0.1:abc/db' is not a "
                                                          "database URL: its port 'abc' is not a number"),
+    ("postgresql+psycopg://ana@[::1/db", "its port ':1' is not a number"),  # the port as SQLAlchemy read it
     ("postgres://ana@127.0.0.1/db", "did you mean 'postgresql+psycopg'?"),
     ("postgresql+pyscopg://ana@127.0.0.1/db", "did you mean 'postgresql+psycopg'?"),
     ("postgresql+psycopg2://ana@127.0.0.1/db", "e.g. postgresql+psycopg://"),
