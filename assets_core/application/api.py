@@ -21,7 +21,7 @@ from assets_core.application import usecases
 from assets_core.application.workspace import Options, Workspace, open_catalog_only, open_storage, open_workspace
 from assets_core.declaring.definitions import Asset
 from assets_core.declaring.loading import DEFINITION_TYPES, Definition, collect_assets
-from assets_core.errors import AssetsError, ProjectError
+from assets_core.errors import AssetsError, ProjectError, did_you_mean
 from assets_core.planning.plan import Plan, Status
 from assets_core.planning.state import node_name
 from assets_core.planning.summary import PartitionSummary
@@ -79,6 +79,7 @@ def load(name: str, *, partition: str | None = None, project: Path = None, home:
     try:
         record = records.read_state([node]).get(node)
         if record is None or record.materialization is None:
+            _check_loadable(options, name, partition)
             hint = "" if partition else \
                 "; if it is partitioned, name the partition: load(name, partition='KEY') (see 'assets status')"
             raise AssetsError(f"asset '{node}' has no stored value in this home; "
@@ -87,6 +88,23 @@ def load(name: str, *, partition: str | None = None, project: Path = None, home:
     finally:
         records.close()
     return open_storage(options).read(location)
+
+
+def _check_loadable(options: Options, name: str, partition: str | None) -> None:
+    """Nothing is stored under that name: if the project's definitions load, say whether the name is no asset
+    (a misspelling) or a partition was asked of an unpartitioned asset (only on this path: a load reads no code)."""
+    try:
+        workspace = open_workspace(options, read_only=True)
+    except AssetsError:
+        return  # definitions given in Python only, or broken: the plain message stands
+    try:
+        graph = workspace.project.graph
+        if name not in graph:
+            raise AssetsError(f"'{name}' is not an asset{did_you_mean(name, graph.names)}")
+        if partition and graph[name].partitions is None:
+            raise AssetsError(f"asset '{name}' is not partitioned; load it without partition=")
+    finally:
+        workspace.catalog.close()
 
 
 @contextmanager
@@ -130,7 +148,7 @@ def _check_upstreams_given(assets: Sequence[Definition]) -> None:
         module = inspect.getmodule(item.fn) if missing else None
         if module is None:
             continue
-        beside = {value.name for value in collect_assets(module)}
+        beside = {value.name for value in collect_assets(module) if isinstance(value, Asset)}  # not checks
         for upstream in (up for up in missing if up in beside):
             raise ProjectError(
                 f"asset '{item.name}' reads '{upstream}', which is not among the assets given; add it to the "

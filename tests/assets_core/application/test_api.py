@@ -70,6 +70,17 @@ def test_loading_what_was_never_stored_says_how_to_fix_it(tmp_path):
         load("total", project=tmp_path)
 
 
+def test_loading_a_misspelt_name_or_a_partition_of_an_unpartitioned_asset_says_so(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+    (tmp_path / "defs.py").write_text("from assets_core import asset\n\n@asset\ndef revenue():\n    return {'t': 1}\n")
+    materialize(project=tmp_path)
+    with pytest.raises(AssetsError, match=r"'revenu' is not an asset; did you mean 'revenue'\?"):
+        load("revenu", project=tmp_path)
+    with pytest.raises(AssetsError, match=r"asset 'revenue' is not partitioned; load it without partition="):
+        load("revenue", partition="2026-01-01", project=tmp_path)
+    assert load("revenue", project=tmp_path) == {"t": 1}
+
+
 def test_materialize_refuses_what_is_not_an_asset(tmp_path):
     with pytest.raises(AssetsError, match="got a int"):
         materialize([numbers, 5], project=tmp_path)
@@ -81,6 +92,25 @@ def test_one_asset_alone_or_a_list_lacking_an_upstream_says_how_to_fix_it(tmp_pa
     with pytest.raises(AssetsError, match=r"asset 'total' reads 'numbers', which is not among the assets given; "
                                           r"add it to the list, or pass the module"):
         materialize([total], project=tmp_path)
+
+def test_a_list_lacking_an_upstream_whose_module_also_declares_checks_and_policies(tmp_path, monkeypatch):
+    """The module beside the assets holds a freshness policy, a check and a schedule, which have no name:
+    it was AttributeError: 'Freshness' object has no attribute 'name'."""
+    (tmp_path / "listed_defs.py").write_text(
+        "from datetime import timedelta\n"
+        "import polars as pl\n"
+        "from assets_core import asset, freshness, not_null, schedule\n\n"
+        "@asset\ndef base():\n    return pl.DataFrame({'id': [1]})\n\n"
+        "@asset\ndef top(base):\n    return base\n\n"
+        "daily = freshness(top, timedelta(hours=24))\n"
+        "checks = [not_null(base, 'id')]\n"
+        "nightly = schedule('nightly', '0 2 * * *', '+top')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import listed_defs
+    with pytest.raises(AssetsError, match=r"asset 'top' reads 'base', which is not among the assets given"):
+        materialize([listed_defs.top], project=tmp_path)
+    assert materialize([listed_defs.base, listed_defs.top], project=tmp_path).materialized == ["base", "top"]
+
 
 def test_every_public_name_resolves_and_is_listed():
     for name in assets_core.__all__:
