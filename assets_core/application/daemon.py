@@ -234,10 +234,13 @@ class Daemon:
             for request_id, code in ended.items():
                 request = self.requests.pop(request_id)
                 del self.workers[request_id]
-                if code == EXIT_NOTHING:
+                recorded = _recorded_status(catalog, runs.get(request_id))
+                if code == EXIT_NOTHING and recorded is None:  # an asset's os._exit(3) gives that code too
                     self.say(f"{_what(request)}: nothing was stale, no run")
                     continue
                 how = {EXIT_DONE: "succeeded", EXIT_FAILED: "failed"}.get(code, f"ended with exit code {code}")
+                if how.startswith("ended") and recorded is not None:
+                    how += f" (its process died: the run is {recorded})"
                 self.say(f"{_what(request)}: run {runs.get(request_id) or '(none)'} {how}")
         finally:
             catalog.close()
@@ -272,6 +275,16 @@ def describe(evaluation: Evaluation) -> list[str]:
     lines += [f"sensor {name} has not returned yet: its result is recorded at the first tick after it does; the "
               "other automations go on" for name in evaluation.waiting]
     return lines
+
+
+def _recorded_status(catalog: Any, run_id: str | None) -> str | None:
+    """The status the catalog holds for the run a worker claimed its request for; None if it recorded no run."""
+    if not run_id:
+        return None
+    try:
+        return str(catalog.find_run(run_id).status)
+    except AssetsError:
+        return None
 
 
 def _what(request: RequestRecord) -> str:

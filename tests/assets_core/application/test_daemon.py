@@ -328,3 +328,14 @@ def test_an_asset_already_requested_by_conditions_is_not_requested_again_before_
         assert sorted(r.selection for r in workspace.catalog.pending_requests()) == [("a",), ("b",)]
     finally:
         workspace.catalog.close()
+
+
+def test_a_run_whose_process_died_with_exit_code_3_is_not_reported_as_nothing_to_do(tmp_path: Path) -> None:
+    """The worker's 'nothing was stale' exit code is 3, which an asset calling os._exit(3) also gives: the daemon
+    said 'nothing was stale, no run' of a run that started and died."""
+    project(tmp_path, "import os\nfrom assets_core import asset, on_missing\n\n"
+                      "@asset(automation=on_missing())\ndef dies():\n    os._exit(3)\n")
+    done = in_process("daemon", "--once", "--now", "2026-03-10T00:30+00:00", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "nothing was stale" not in done.stdout, done.stdout
+    assert "ended with exit code 3" in done.stdout and "interrupted" in done.stdout, done.stdout
