@@ -128,7 +128,8 @@ def create_catalog_engine(url: URL) -> Engine:
     except ArgumentError as error:  # NoSuchModuleError among them: no database of that name
         raise CatalogError(
             f"the catalog URL '{describe(url)}' names '{url.drivername}', which is no database SQLAlchemy "
-            f"knows{_did_you_mean(url.drivername)}; use {EXAMPLES}"
+            f"knows{_did_you_mean(url.drivername)}; use {EXAMPLES}, or install a package that serves "
+            f"'{url.get_backend_name()}' catalogs (entry point group assets.catalogs)"
         ) from error
     except ImportError as error:  # the dialect is known, its driver is not installed
         raise CatalogError(

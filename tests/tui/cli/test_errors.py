@@ -181,6 +181,7 @@ def test_a_top_level_tool_that_is_no_table(project, capsys):
 
 @pytest.mark.parametrize(("url", "expected"), [
     ("http://x", "names 'http', which is no database SQLAlchemy knows"),
+    ("redis://localhost/0", "or install a package that serves 'redis' catalogs (entry point group assets.catalogs)"),
     ("mysql://ana@127.0.0.1/db", "needs the database driver 'MySQLdb', which is not installed"),
     ("postgresql+psycopg://ana:secret@127.0.0.1:abc/db", "'postgresql+psycopg://ana:***@127.0.0.1:abc/db' is not a "
                                                          "database URL: its port 'abc' is not a number"),
