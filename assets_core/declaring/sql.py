@@ -142,6 +142,9 @@ def parse_statement(name: str, sql: str, dialect: str, location: Location) -> tu
         return None, [DefinitionError(f"has a SQL syntax error: {detail}", asset=name, location=where)]
     except ValueError as error:
         return None, [DefinitionError(f"has SQL that cannot be read: {error}", asset=name, location=location)]
+    except RecursionError:
+        return None, [DefinitionError("has SQL nested too deeply for the SQL parser; split it into smaller "
+                                      "expressions or CTEs", asset=name, location=location)]
     if len(statements) != 1:
         return None, [DefinitionError(
             f"holds {len(statements)} SQL statements; a SQL asset is exactly one SELECT", asset=name,

@@ -349,7 +349,12 @@ def project_lineage(graph: AssetGraph, schemas: Mapping[str, Sequence[str] | Non
         if previous is not None and previous.key == lineage_key(item, upstream_schemas):
             lineage = previous
         else:
-            lineage = sql_lineage(item, upstream_schemas)
+            try:
+                lineage = sql_lineage(item, upstream_schemas)
+            except Exception as error:  # noqa: BLE001 - a gap of the analysis (a RecursionError on deep SQL): this
+                # asset's lineage is unknown, and says why, rather than ending the command after a run that succeeded
+                lineage = TableLineage(item.name, None, key=lineage_key(item, upstream_schemas),
+                                       problem=f"its columns could not be analysed ({type(error).__name__}: {error})")
         result[item.name] = lineage
         if lineage.columns is not None:
             known[item.name] = lineage.columns

@@ -104,7 +104,20 @@ SQL_ERRORS = [
     ("a dbt config block", "{{ config(materialized='table') }}\nselect 1",
      ["bad.sql:1:1", "remove the other templates"]),
     ("not jinja in a literal", "select 1 as x where 'a{%' like '{{%'\nand nope(", ["SQL syntax error"]),
-]
+    ("nested too deeply", "select " + "(" * 3000 + "1" + ")" * 3000, ["bad.sql", "nested too deeply"]),  # was:
+]  # a RecursionError traceback
+
+
+def test_sql_too_deep_for_the_column_analysis_runs_and_its_lineage_says_why(project, capsys):
+    """The run succeeded, then the column analysis hit Python's recursion limit: the command ended with a
+    RecursionError traceback (exit 1). That asset's lineage is now unknown, with the reason."""
+    (project / "models").mkdir()
+    (project / "models" / "deep.sql").write_text("select " + " + ".join(["1"] * 1500) + " as x")
+    (project / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\nsql_folders = ["models"]\n')
+    code, output = run(capsys, "materialize", "deep")
+    assert code == 0, output
+    code, output = run(capsys, "lineage", "deep", "--columns")
+    assert code == 0 and "its columns could not be analysed (RecursionError" in output, output
 
 
 @pytest.mark.parametrize("case,sql,fragments", SQL_ERRORS, ids=[c[0] for c in SQL_ERRORS])
