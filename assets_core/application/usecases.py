@@ -144,7 +144,8 @@ def resumption(workspace: Workspace, run_id: str | None = None) -> Resumption:
                       lambda node: nodes.upstream(node) if node in nodes else ())
     state = catalog.read_state(left)  # a run stays failed once resumed: what was done since is not done again
     since = tuple(node for node in left if node in state and state[node].made_since(run.started_at))
-    left = [node for node in left if node not in since]
+    done = set(since)
+    left = [node for node in left if node not in done]
     return Resumption(run, tuple(n for n in left if n in nodes), tuple(n for n in left if n not in nodes), since)
 
 
