@@ -4,8 +4,6 @@ sharing one PostgreSQL catalog and one bucket split the work without materializi
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import subprocess
@@ -14,10 +12,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pytest
-
+from tests.commands import assets_variables, in_process
 from tests.test_example import EXAMPLE, example_data
-from tui.cli.main import main
 
 __all__ = ["example_data"]  # the fixture that makes the example's generated data
 
@@ -30,19 +26,10 @@ def _assets(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproc
 
 
 def _in_process(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    """`assets ARGS` run in this process (through ``main``, from ``cwd``), with the environment ``_assets`` gives
-    its process: its exit code, stdout and stderr."""
-    out, err = io.StringIO(), io.StringIO()
-    with pytest.MonkeyPatch.context() as patch:
-        for name in [name for name in os.environ if name.startswith("ASSETS_")]:
-            patch.delenv(name)
-        patch.setenv("PYTHONDONTWRITEBYTECODE", "1")  # no __pycache__ in the example folder
-        patch.setattr(sys, "dont_write_bytecode", True)
-        for name, value in (env or {}).items():
-            patch.setenv(name, value)
-        with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(list(args))
-    return code, out.getvalue(), err.getvalue()
+    """`assets ARGS` run in this process, with the environment ``_assets`` gives its process: its exit code,
+    stdout and stderr."""
+    done = in_process(*args, cwd=cwd, env=env, unset=assets_variables(), no_bytecode=True)
+    return done.returncode, done.stdout, done.stderr
 
 
 def _json(*args: str, cwd: Path) -> Any:

@@ -168,11 +168,16 @@ class Project:
             from assets_core.running.environment import RunEnvironment
             from assets_core.running.execution import Execution
 
-        check_owner(self.storage, self.catalog.catalog_id())  # before anything is written or recorded
+        self.claim_storage()  # before anything is written or recorded
         where = RunEnvironment(snapshot.nodes, self.storage, self.catalog, self.home, tuple(self.hooks), self.root.name,
                                self.source, self.openlineage, partial(self.columns, snapshot))
         execution = Execution(where, snapshot, settings or RunSettings(), listener, stop)
         return execution.run(plan)
+
+    def claim_storage(self) -> None:
+        """Claim the storage for this project's catalog before writing or deleting values there (see
+        :func:`~assets_core.running.ownership.check_owner`, which raises when another catalog has it)."""
+        check_owner(self.storage, self.catalog.catalog_id())
 
     def recover(self) -> list[str]:
         """Mark runs whose process died as interrupted (releasing their leases) and sweep the temporary files

@@ -19,7 +19,6 @@ from assets_core.planning.plan import Plan, Status, build_plan
 from assets_core.planning.snapshot import Snapshot
 from assets_core.planning.state import RunRecord, RunView, now, split_node
 from assets_core.planning.summary import PartitionSummary, asset_status
-from assets_core.running.ownership import check_owner
 from assets_core.running.recovery import live_runs
 from assets_core.running.resume import unfinished
 from assets_core.running.runs import Listener, RunResult, RunSettings, RunStatus
@@ -185,10 +184,11 @@ def prune(workspace: Workspace, selection: Iterable[str] = (), keep: int = 1) ->
     after the listing is seen either as live or in the history. See the README's storage section.
 
     Raises:
-        StorageOwnedError: the storage belongs to another catalog (see :func:`check_owner`); nothing is deleted.
+        StorageOwnedError: the storage belongs to another catalog (see :meth:`Project.claim_storage`); nothing
+            is deleted.
     """
     project = workspace.project
-    check_owner(project.storage, workspace.catalog.catalog_id())  # another catalog's values are not its to judge
+    project.claim_storage()  # another catalog's values are not its to judge
     since = project.storage.clock()
     listed = project.storage.versions()
     removed: dict[str, list[str]] = {}
