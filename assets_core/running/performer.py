@@ -12,6 +12,8 @@ from assets_core.imports import late_import
 from assets_core.running.kept import KeptValues
 from assets_core.running.remote import keep_capturing, perform
 
+BEGUN = "begun"  # the first message of a task's answer: the worker begins it (the second is the answer)
+
 
 class Performer:
     """One run on one Dask worker (a Dask actor, made on the worker): while it lives (the run holds it), the
@@ -25,10 +27,13 @@ class Performer:
 
         worker = get_worker()
         threads = worker.executors["default"]
+        turns = asyncio.Semaphore(max(1, worker.state.nthreads))  # tasks sent ahead wait here for a thread
         kept = KeptValues()
 
-        async def perform_pickled(task: bytes) -> bytes:
-            return await asyncio.get_running_loop().run_in_executor(threads, _answer, task, kept)
+        async def perform_pickled(comm: Any, task: bytes) -> bytes:
+            async with turns:
+                await comm.write(BEGUN)  # the run gone meanwhile (its connection closed): not begun
+                return await asyncio.get_running_loop().run_in_executor(threads, _answer, task, kept)
 
         release_capture = keep_capturing()
         worker.handlers[op] = perform_pickled

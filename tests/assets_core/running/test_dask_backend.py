@@ -103,6 +103,92 @@ def test_a_task_whose_worker_leaves_the_cluster_while_it_runs_fails_and_never_ha
         workspace.catalog.close()
 
 
+def test_a_task_sent_ahead_to_a_worker_that_dies_before_beginning_it_runs_on_another_and_is_no_failed_attempt(
+        tmp_path: Path) -> None:
+    """A one-thread worker is sent one task beyond the one it runs (it waits there for the thread), no more: killed,
+    the worker fails the task it runs with WorkerDied, and the one it had not begun runs on the worker its nanny
+    starts again, as does the task that waited here."""
+    from assets_core.running.dask_backend import DaskBackend
+
+    _project(tmp_path)
+    workspace = open_workspace(Options(project=str(tmp_path)))
+    source, versions = workspace.project.source, workspace.project.code_versions
+    assert isinstance(source, DefinitionsSource)
+    stuck, quick = (remote.Task(name, name, versions[name], source, workspace.project.storage, {}, {})
+                    for name in ("stuck", "quick"))
+    pid_file = tmp_path / "stuck.pid"
+    with _cluster(1) as cluster:
+        backend = DaskBackend(cluster.scheduler_address, 1)
+        try:
+            running = backend.submit(stuck)
+            deadline = time.monotonic() + 60
+            while not (pid_file.exists() and pid_file.read_text().strip()):  # written whole, not just created
+                assert time.monotonic() < deadline, "the asset never started"
+                time.sleep(0.05)
+            ahead, here = backend.submit(quick), backend.submit(quick)
+            time.sleep(0.5)
+            (worker,) = backend._workers.values()
+            assert len(worker.calls) == 2 and len(backend._waiting) == 1  # one sent ahead, one waits here
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+            with pytest.raises(remote.WorkerDied):
+                running.result(timeout=60)
+            for future in (ahead, here):
+                (sent,) = future.result(timeout=60)
+                assert sent.outcome.status == "materialized"
+        finally:
+            backend.close(abandon=True)
+    workspace.catalog.close()
+
+
+AHEAD = '''
+import time
+from pathlib import Path
+
+from assets_core import asset
+
+@asset
+def nap():
+    (Path(__file__).parent / "nap.started").write_text("yes")
+    time.sleep(3)
+    return {"x": 1}
+
+@asset
+def mark():
+    (Path(__file__).parent / "mark.ran").write_text("yes")
+    return {"x": 2}
+'''
+
+
+def test_a_task_sent_ahead_is_never_begun_once_its_run_let_go_of_the_cluster(tmp_path: Path) -> None:
+    """A run that stops abandons the task under way: the one sent ahead to the same worker never begins after it."""
+    from assets_core.running.dask_backend import DaskBackend
+
+    (tmp_path / "defs.py").write_text(AHEAD)
+    (tmp_path / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+    workspace = open_workspace(Options(project=str(tmp_path)))
+    source, versions = workspace.project.source, workspace.project.code_versions
+    assert isinstance(source, DefinitionsSource)
+    nap, mark = (remote.Task(name, name, versions[name], source, workspace.project.storage, {}, {})
+                 for name in ("nap", "mark"))
+    with _cluster(1) as cluster:
+        backend = DaskBackend(cluster.scheduler_address, 1)
+        backend.submit(nap)
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "nap.started").exists():
+            assert time.monotonic() < deadline, "the asset never started"
+            time.sleep(0.05)
+        backend.submit(mark)
+        time.sleep(0.5)
+        (worker,) = backend._workers.values()
+        assert len(worker.calls) == 2  # sent ahead, waiting there
+        backend.close(abandon=True)
+        time.sleep(5)  # the nap is over: the worker's thread is free
+        assert not (tmp_path / "mark.ran").exists()
+        with cluster.get_client() as client:  # the worker is still there, and serves others
+            assert client.submit(lambda: 1 + 1).result(timeout=30) == 2
+    workspace.catalog.close()
+
+
 @pytest.mark.parametrize("abandon", [False, True])
 def test_a_closed_backend_takes_no_task_and_cancels_those_waiting(tmp_path: Path, abandon: bool) -> None:
     from assets_core.errors import ProjectError
