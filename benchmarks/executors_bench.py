@@ -300,8 +300,10 @@ def render(meta: dict[str, Any], cpu: dict[str, Any], over: dict[str, Any]) -> s
         f"{spent['threads']:.2f} s), the {workers} workers {spent['dask_workers']:.2f} s "
         f"({spent['dask_workers'] / over['n'] * 1e3:.1f} ms per asset: loading the definitions once, reading the "
         "inputs from storage, the function, writing the value, answering the call, and the ticks an idle Dask "
-        "worker makes anyway). Each task is a call straight to a worker that has a thread free, not a task of "
-        "the Dask scheduler, which only placed the run's performer on each worker at the start.")
+        "worker makes anyway). Each task is a call straight to a worker that has a thread free, or will have: "
+        "a worker is sent one task beyond its threads, which waits there, so that its thread begins the next "
+        "task without waiting for the round trip to the coordinating process. None is a task of the Dask "
+        "scheduler, which only placed the run's performer on each worker at the start.")
     return "\n".join([
         BEGIN, "## Executors", "", header, "",
         f"### CPU-bound: {cpu['count']} independent assets of pure-Python work", "",
