@@ -18,10 +18,11 @@ a task begins the next without waiting for the answer to reach this process and 
 a trivial task on a loaded 2-core machine). The worker says when it begins a task, before it does. A task whose
 worker dies, or leaves the cluster, after it began fails at once with :class:`~assets_core.running.remote.WorkerDied`,
 and is retried as the asset's policy says; one that had not begun there, or never reached its worker, waits for
-another. A run that lets go of the cluster (it stopped) leaves the tasks sent ahead unbegun: the worker begins none
-whose connection is closed. Workers that join the cluster (a dead one restarted by its nanny, even at its
-old address) get a performer of their own and take tasks; a run started while every worker is busy (its threads
-full of other work) waits for one, as its tasks do.
+another. Until it begins, a task sent ahead can be cancelled (a stopping run starts nothing new), as can one
+waiting here: its call ends, and the worker begins none whose connection is closed; so does a run that lets go of
+the cluster leave the tasks sent ahead unbegun. Workers that join the cluster (a dead one restarted by its nanny,
+even at its old address) get a performer of their own and take tasks; a run started while every worker is busy
+(its threads full of other work) waits for one, as its tasks do.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import gc
 import logging
 import pickle
@@ -174,10 +176,17 @@ class DaskBackend:
                 worker = max(self._workers.values(), key=_Worker.free)
                 waiting = self._placement.take(self._waiting, worker.address)
                 outer = waiting.outer
-                if not outer.running() and not outer.set_running_or_notify_cancel():  # cancelled while waiting
+                if outer.cancelled():  # cancelled while waiting
                     continue
-                worker.calls.add(asyncio.ensure_future(self._call(worker, waiting)))
+                call = asyncio.ensure_future(self._call(worker, waiting))
+                worker.calls.add(call)
                 self._free -= 1
+            outer.add_done_callback(functools.partial(self._withdraw, call))
+
+    def _withdraw(self, call: asyncio.Task[None], outer: Future[Any]) -> None:
+        """A task cancelled (a stopping run) before its worker began it: its call ends, so the worker never does."""
+        if outer.cancelled():
+            self._loop.add_callback(call.cancel)
 
     async def _call(self, worker: _Worker, waiting: Waiting) -> None:
         pool, task, outer = self._client.rpc, waiting.task, waiting.outer
@@ -192,6 +201,8 @@ class DaskBackend:
                 await comm.write({"op": self._op, "task": task, "reply": True}, serializers=pool.serializers,
                                  on_error="raise")
                 first = await comm.read(deserializers=pool.deserializers)
+                if first == BEGUN and not outer.set_running_or_notify_cancel():  # cancelled as it began: unwanted
+                    raise asyncio.CancelledError
                 begun = first == BEGUN
                 reply = await comm.read(deserializers=pool.deserializers) if begun else first
             except BaseException:
@@ -203,8 +214,9 @@ class DaskBackend:
                 self._again(worker, waiting)
                 return
         except (OSError, asyncio.CancelledError) as error:  # died, or left the cluster (cancelled by the watch)
-            if not begun:  # it was waiting there for a thread: it waits for another worker
-                self._again(worker, waiting)
+            if not begun:  # it was waiting there for a thread: it waits for another worker, unless cancelled
+                if not outer.cancelled():
+                    self._again(worker, waiting)
                 return
             self._lose(worker)
             left = isinstance(error, asyncio.CancelledError)

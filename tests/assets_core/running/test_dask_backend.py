@@ -189,6 +189,43 @@ def test_a_task_sent_ahead_is_never_begun_once_its_run_let_go_of_the_cluster(tmp
     workspace.catalog.close()
 
 
+def test_a_task_sent_ahead_can_be_cancelled_by_a_stopping_run_until_it_begins(tmp_path: Path) -> None:
+    """A run that stops cancels the tasks not begun (a stop starts nothing new): one sent ahead, waiting on its worker
+    for the thread, is cancelled, never begins there, and the worker goes on taking the run's tasks."""
+    from assets_core.running.dask_backend import DaskBackend
+
+    (tmp_path / "defs.py").write_text(AHEAD)
+    (tmp_path / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+    workspace = open_workspace(Options(project=str(tmp_path)))
+    source, versions = workspace.project.source, workspace.project.code_versions
+    assert isinstance(source, DefinitionsSource)
+    nap, mark = (remote.Task(name, name, versions[name], source, workspace.project.storage, {}, {})
+                 for name in ("nap", "mark"))
+    with _cluster(1) as cluster:
+        backend = DaskBackend(cluster.scheduler_address, 1)
+        try:
+            napping = backend.submit(nap)
+            deadline = time.monotonic() + 60
+            while not (tmp_path / "nap.started").exists():
+                assert time.monotonic() < deadline, "the asset never started"
+                time.sleep(0.05)
+            ahead = backend.submit(mark)
+            time.sleep(0.5)
+            (worker,) = backend._workers.values()
+            assert len(worker.calls) == 2  # sent ahead, waiting there
+            assert ahead.cancel(), "a task waiting on its worker for the thread could not be cancelled"
+            (sent,) = napping.result(timeout=30)
+            assert sent.outcome.status == "materialized"
+            time.sleep(0.5)
+            assert not (tmp_path / "mark.ran").exists()
+            assert list(backend._workers.values()) == [worker]  # not taken for lost
+            (sent,) = backend.submit(mark).result(timeout=30)
+            assert sent.outcome.status == "materialized"
+        finally:
+            backend.close(abandon=False)
+    workspace.catalog.close()
+
+
 @pytest.mark.parametrize("abandon", [False, True])
 def test_a_closed_backend_takes_no_task_and_cancels_those_waiting(tmp_path: Path, abandon: bool) -> None:
     from assets_core.errors import ProjectError
