@@ -201,8 +201,8 @@ class DaskBackend:
                 await comm.write({"op": self._op, "task": task, "reply": True}, serializers=pool.serializers,
                                  on_error="raise")
                 first = await comm.read(deserializers=pool.deserializers)
-                if first == BEGUN and not outer.set_running_or_notify_cancel():  # cancelled as it began: unwanted
-                    raise asyncio.CancelledError
+                if first == BEGUN and not outer.running() and not outer.set_running_or_notify_cancel():
+                    raise asyncio.CancelledError  # cancelled as it began: unwanted (running: sent again, see None)
                 begun = first == BEGUN
                 reply = await comm.read(deserializers=pool.deserializers) if begun else first
             except BaseException:
@@ -210,7 +210,7 @@ class DaskBackend:
                 raise
             finally:
                 pool.reuse(worker.address, comm)
-            if reply is None:  # no handler of the run there: another worker at its address (restarted), never ran it
+            if reply is None:  # never ran it: no handler of the run there (another worker at its address), or closing
                 self._again(worker, waiting)
                 return
         except (OSError, asyncio.CancelledError) as error:  # died, or left the cluster (cancelled by the watch)

@@ -30,10 +30,14 @@ class Performer:
         turns = asyncio.Semaphore(max(1, worker.state.nthreads))  # tasks sent ahead wait here for a thread
         kept = KeptValues()
 
-        async def perform_pickled(comm: Any, task: bytes) -> bytes:
+        async def perform_pickled(comm: Any, task: bytes) -> bytes | None:
             async with turns:
                 await comm.write(BEGUN)  # the run gone meanwhile (its connection closed): not begun
-                return await asyncio.get_running_loop().run_in_executor(threads, _answer, task, kept)
+                try:
+                    answer = asyncio.get_running_loop().run_in_executor(threads, _answer, task, kept)
+                except RuntimeError:  # the worker is closing: its threads take no new task, so it never began
+                    return None  # as from a worker without the run's handler: the task goes to another
+                return await answer
 
         release_capture = keep_capturing()
         worker.handlers[op] = perform_pickled

@@ -226,6 +226,72 @@ def test_a_task_sent_ahead_can_be_cancelled_by_a_stopping_run_until_it_begins(tm
     workspace.catalog.close()
 
 
+CLOSING = AHEAD.replace("time.sleep(3)", "time.sleep(1)") + '''
+@asset
+def long():
+    (Path(__file__).parent / "long.started").write_text("yes")
+    time.sleep(4)
+    return {"x": 3}
+'''
+
+
+def test_a_task_sent_ahead_to_a_worker_that_closes_before_it_begins_runs_on_another(tmp_path: Path) -> None:
+    """A worker told to close finishes the tasks it runs, its threads taking no new one: the task sent ahead to it,
+    which would begin when a first task ends (the other still running, so the worker not closed yet), is not begun
+    there but runs on another worker. The run's watch is held, as between two looks, so it sees nothing meanwhile."""
+    from assets_core.running.dask_backend import DaskBackend
+
+    (tmp_path / "defs.py").write_text(CLOSING)
+    (tmp_path / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+    workspace = open_workspace(Options(project=str(tmp_path)))
+    source, versions = workspace.project.source, workspace.project.code_versions
+    assert isinstance(source, DefinitionsSource)
+    nap, mark, long = (remote.Task(name, name, versions[name], source, workspace.project.storage, {}, {})
+                       for name in ("nap", "mark", "long"))
+    with _cluster(0) as cluster:
+        closing = _worker_at(cluster.scheduler_address, _free_port(), threads=2)
+        try:
+            backend = DaskBackend(cluster.scheduler_address, 1)
+            looking, ask = threading.Event(), backend._client.nthreads
+            looking.set()
+
+            def held(*args, **kwargs):  # type: ignore[no-untyped-def]
+                looking.wait()
+                return ask(*args, **kwargs)
+
+            backend._client.nthreads = held  # type: ignore[method-assign]
+            try:
+                longer = backend.submit(long)
+                deadline = time.monotonic() + 60
+                while not (tmp_path / "long.started").exists():
+                    assert time.monotonic() < deadline, "the asset never started"
+                    time.sleep(0.05)
+                looking.clear()
+                time.sleep(0.6)  # a look under way ends
+                napping, ahead = backend.submit(nap), backend.submit(mark)
+                while not (tmp_path / "nap.started").exists():
+                    assert time.monotonic() < deadline, "the asset never started"
+                    time.sleep(0.05)
+                (address,) = cluster.scheduler.workers
+                cluster.loop.add_callback(cluster.scheduler.close_worker, address)
+                (sent,) = napping.result(timeout=30)  # answered: the worker waits for its threads to close
+                assert sent.outcome.status == "materialized"
+                time.sleep(0.5)  # the task sent ahead has its turn there
+                assert not (tmp_path / "mark.ran").exists()
+                looking.set()
+                cluster.scale(1)
+                (sent,) = ahead.result(timeout=30)
+                assert sent.outcome.status == "materialized"
+                longer.exception(timeout=30)  # answered, or lost with its worker
+            finally:
+                looking.set()
+                backend.close(abandon=True)
+        finally:
+            closing.kill()
+            closing.wait()
+    workspace.catalog.close()
+
+
 @pytest.mark.parametrize("abandon", [False, True])
 def test_a_closed_backend_takes_no_task_and_cancels_those_waiting(tmp_path: Path, abandon: bool) -> None:
     from assets_core.errors import ProjectError
@@ -387,13 +453,13 @@ def slow():
 '''
 
 
-def _worker_at(scheduler: str, port: int):  # type: ignore[no-untyped-def]
-    """A ``dask worker`` process (no nanny, one thread) listening on 127.0.0.1:``port``."""
+def _worker_at(scheduler: str, port: int, threads: int = 1):  # type: ignore[no-untyped-def]
+    """A ``dask worker`` process (no nanny, one thread unless told) listening on 127.0.0.1:``port``."""
     import subprocess
     import sys
 
     command = [str(Path(sys.executable).parent / "dask"), "worker", scheduler, "--no-nanny", "--host", "127.0.0.1",
-               "--worker-port", str(port), "--nthreads", "1", "--no-dashboard"]
+               "--worker-port", str(port), "--nthreads", str(threads), "--no-dashboard"]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
