@@ -226,11 +226,11 @@ def test_a_task_sent_ahead_can_be_cancelled_by_a_stopping_run_until_it_begins(tm
     workspace.catalog.close()
 
 
-CLOSING = AHEAD.replace("time.sleep(3)", "time.sleep(1)") + '''
+CLOSING = AHEAD.replace("time.sleep(3)", "time.sleep(2)") + '''
 @asset
 def long():
     (Path(__file__).parent / "long.started").write_text("yes")
-    time.sleep(4)
+    time.sleep(5)
     return {"x": 3}
 '''
 
