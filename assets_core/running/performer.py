@@ -9,10 +9,9 @@ import weakref
 from typing import Any
 
 from assets_core.imports import late_import
+from assets_core.running.ahead import BEGUN, TAKE_BACK, TAKEN_BACK, Turns
 from assets_core.running.kept import KeptValues
 from assets_core.running.remote import keep_capturing, perform
-
-BEGUN = "begun"  # the first message of a task's answer: the worker begins it (the second is the answer)
 
 
 class Performer:
@@ -27,27 +26,36 @@ class Performer:
 
         worker = get_worker()
         threads = worker.executors["default"]
-        turns = asyncio.Semaphore(max(1, worker.state.nthreads))  # tasks sent ahead wait here for a thread
+        turns = Turns(max(1, worker.state.nthreads))  # tasks sent ahead wait there for a thread
         kept = KeptValues()
 
-        async def perform_pickled(comm: Any, task: bytes) -> bytes | None:
-            async with turns:
+        async def perform_pickled(comm: Any, task: bytes, ident: int) -> Any:
+            if not await turns.begin(ident):
+                return TAKEN_BACK
+            try:
                 await comm.write(BEGUN)  # the run gone meanwhile (its connection closed): not begun
                 try:
                     answer = asyncio.get_running_loop().run_in_executor(threads, _answer, task, kept)
                 except RuntimeError:  # the worker is closing: its threads take no new task, so it never began
                     return None  # as from a worker without the run's handler: the task goes to another
                 return await answer
+            finally:
+                turns.end()
+
+        async def take_back(ident: int) -> bool:
+            return turns.take_back(ident)
 
         release_capture = keep_capturing()
-        worker.handlers[op] = perform_pickled
-        weakref.finalize(self, _unplace, worker.handlers, op, perform_pickled, release_capture)
+        handlers: dict[str, Any] = {op: perform_pickled, op + TAKE_BACK: take_back}
+        worker.handlers.update(handlers)
+        weakref.finalize(self, _unplace, worker.handlers, handlers, release_capture)
 
 
-def _unplace(handlers: dict[str, Any], op: str, handler: Any, release_capture: Any) -> None:
+def _unplace(handlers: dict[str, Any], own: dict[str, Any], release_capture: Any) -> None:
     """A run's performer is gone: its worker no longer answers the run's calls, nor keeps its tables."""
-    if handlers.get(op) is handler:
-        del handlers[op]
+    for op, handler in own.items():
+        if handlers.get(op) is handler:
+            del handlers[op]
     release_capture()
 
 

@@ -214,6 +214,7 @@ def test_a_task_sent_ahead_can_be_cancelled_by_a_stopping_run_until_it_begins(tm
             (worker,) = backend._workers.values()
             assert len(worker.calls) == 2  # sent ahead, waiting there
             assert ahead.cancel(), "a task waiting on its worker for the thread could not be cancelled"
+            assert not napping.cancel()  # begun: it cannot be
             (sent,) = napping.result(timeout=30)
             assert sent.outcome.status == "materialized"
             time.sleep(0.5)
@@ -226,12 +227,51 @@ def test_a_task_sent_ahead_can_be_cancelled_by_a_stopping_run_until_it_begins(tm
     workspace.catalog.close()
 
 
-CLOSING = AHEAD.replace("time.sleep(3)", "time.sleep(2)") + '''
+def test_a_task_sent_ahead_behind_a_long_one_goes_to_a_worker_with_a_thread_free(tmp_path: Path) -> None:
+    """A task sent ahead waits behind a long task on the only worker; a worker that joins, with a thread free and no
+    task waiting here, takes it: it runs there at once rather than after the long task."""
+    from assets_core.running.dask_backend import DaskBackend
+
+    _project(tmp_path)
+    workspace = open_workspace(Options(project=str(tmp_path)))
+    source, versions = workspace.project.source, workspace.project.code_versions
+    assert isinstance(source, DefinitionsSource)
+    stuck, quick = (remote.Task(name, name, versions[name], source, workspace.project.storage, {}, {})
+                    for name in ("stuck", "quick"))
+    with _cluster(1) as cluster:
+        backend = DaskBackend(cluster.scheduler_address, 1)
+        try:
+            backend.submit(stuck)
+            deadline = time.monotonic() + 60
+            while not (tmp_path / "stuck.pid").exists():
+                assert time.monotonic() < deadline, "the asset never started"
+                time.sleep(0.05)
+            ahead = backend.submit(quick)
+            time.sleep(0.5)
+            (worker,) = backend._workers.values()
+            assert len(worker.calls) == 2  # sent ahead, waiting there
+            cluster.scale(2)
+            (sent,) = ahead.result(timeout=30)  # the long task sleeps 120 s
+            assert sent.outcome.status == "materialized"
+        finally:
+            backend.close(abandon=True)
+    workspace.catalog.close()
+
+
+# Its nap lasts until its worker's threads take no new task (the worker told to close), and its long task 3 s more,
+# so the worker still answers: the task sent ahead has its turn there then, whatever the load of the machine.
+UNTIL_CLOSING = '''    from distributed import Worker
+    (worker,) = Worker._instances
+    deadline = time.monotonic() + 30
+    while not worker.executors["default"]._shutdown and time.monotonic() < deadline:
+        time.sleep(0.05)'''
+CLOSING = AHEAD.replace("    time.sleep(3)", UNTIL_CLOSING) + f'''
 @asset
 def long():
     (Path(__file__).parent / "long.started").write_text("yes")
-    time.sleep(5)
-    return {"x": 3}
+{UNTIL_CLOSING}
+    time.sleep(3)
+    return {{"x": 3}}
 '''
 
 
@@ -274,7 +314,7 @@ def test_a_task_sent_ahead_to_a_worker_that_closes_before_it_begins_runs_on_anot
                     time.sleep(0.05)
                 (address,) = cluster.scheduler.workers
                 cluster.loop.add_callback(cluster.scheduler.close_worker, address)
-                (sent,) = napping.result(timeout=30)  # answered: the worker waits for its threads to close
+                (sent,) = napping.result(timeout=40)  # answered: the worker waits for its threads to close
                 assert sent.outcome.status == "materialized"
                 time.sleep(0.5)  # the task sent ahead has its turn there
                 assert not (tmp_path / "mark.ran").exists()
@@ -343,9 +383,9 @@ def _forbid_the_framework_here() -> None:
 def test_a_cluster_whose_workers_cannot_load_the_framework_makes_no_run_and_never_hangs(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A worker that cannot read a task never answers Dask: the run gives up on it after PLACE_SECONDS."""
-    from assets_core.running import dask_backend
+    from assets_core.running import dask_workers
 
-    monkeypatch.setattr(dask_backend, "PLACE_SECONDS", 3)
+    monkeypatch.setattr(dask_workers, "PLACE_SECONDS", 3)
     _no_run_on_workers_that(tmp_path, _forbid_the_framework_here, "no Dask worker took the run's performer within 3 s")
 
 
@@ -610,10 +650,10 @@ def test_a_run_started_while_every_worker_is_busy_with_another_runs_task_waits_f
     """The only worker's thread runs a long task of a first run, so the second run's performer waits there: the
     second run starts anyway once PLACE_SECONDS have passed (the worker loads the framework: it is busy, not
     broken), and its task runs when the thread is free, as tasks wait for a worker."""
-    from assets_core.running import dask_backend
+    from assets_core.running import dask_workers
     from assets_core.running.dask_backend import DaskBackend
 
-    monkeypatch.setattr(dask_backend, "PLACE_SECONDS", 2)
+    monkeypatch.setattr(dask_workers, "PLACE_SECONDS", 2)
     (tmp_path / "defs.py").write_text(NAPPING)
     (tmp_path / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
     workspace = open_workspace(Options(project=str(tmp_path)))
