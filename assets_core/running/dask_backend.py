@@ -35,6 +35,7 @@ import itertools
 import logging
 import pickle
 import threading
+import time
 import uuid
 from concurrent.futures import Future
 from typing import Any
@@ -43,7 +44,7 @@ from assets_core.collector import collector_paused
 from assets_core.errors import AssetsError, ProjectError
 from assets_core.imports import late_import
 from assets_core.running.ahead import BEGUN, TAKE_BACK, TAKEN_BACK
-from assets_core.running.dask_workers import CONNECT_SECONDS, Worker, Workers, reachable, settle
+from assets_core.running.dask_workers import CONNECT_SECONDS, TAKE_BACK_AFTER, Worker, Workers, reachable, settle
 from assets_core.running.placement import Placement, Waiting
 from assets_core.running.remote import Task, WorkerDied, stored_inputs, stored_outputs
 
@@ -115,6 +116,7 @@ class DaskBackend(Workers):
         self._woken = False  # the event loop is told to send waiting tasks (once is enough)
         self._idents = itertools.count(1)  # of the calls: a worker takes back a task by its ident
         self._rebalancing: set[int] = set()  # idents being taken back for a worker with a thread free
+        self._looking_again = False  # a look for a task to take back is due (see _rebalance)
         self._stop = threading.Event()
         threads = self._client.nthreads()
         unplaced = self._start(threads) if threads else None  # a cluster without workers: tasks wait for some
@@ -189,17 +191,31 @@ class DaskBackend(Workers):
         self._rebalance()
 
     def _rebalance(self) -> None:
+        """With a thread free on a worker, and no task waiting here: take back a task waiting behind tasks that have
+        been under way on their worker for :data:`TAKE_BACK_AFTER` (sooner, it would likely begin there before it
+        could reach the free thread); with none yet, look again when the first one has."""
+        now = time.monotonic()
         with self._lock:
-            if not any(len(worker.calls) < worker.threads for worker in self._workers.values()):
+            if self._closed or not any(len(worker.calls) < worker.threads for worker in self._workers.values()):
                 return
-            behind = [(worker, ident) for worker in self._workers.values() if len(worker.calls) > worker.threads
-                      for ident, outer in worker.unbegun.items()
+            behind = [(worker.began + TAKE_BACK_AFTER, worker, ident) for worker in self._workers.values()
+                      if len(worker.calls) > worker.threads for ident, outer in worker.unbegun.items()
                       if ident not in self._rebalancing and not outer.withdrawing]
             if not behind:
                 return
-            worker, ident = behind[0]
+            due, worker, ident = min(behind, key=lambda found: found[0])
+            if due > now:
+                if not self._looking_again:
+                    self._looking_again = True
+                    self._loop.call_later(due - now, self._look_again)
+                return
             self._rebalancing.add(ident)
         asyncio.ensure_future(self._take_back(worker, ident))
+
+    def _look_again(self) -> None:
+        with self._lock:
+            self._looking_again = False
+        self._pump()
 
     async def _take_back(self, worker: Worker, ident: int) -> bool:
         """Ask ``worker`` to take back a task it has not begun: True when it never will (its call then ends)."""
@@ -255,6 +271,7 @@ class DaskBackend(Workers):
                 first = await comm.read(deserializers=pool.deserializers)
                 if first == BEGUN:
                     with self._lock:
+                        worker.began = time.monotonic()
                         worker.unbegun.pop(ident, None)
                         if isinstance(outer, _Sent):
                             outer.sent = None

@@ -23,6 +23,7 @@ from assets_core.running.placement import Waiting
 CONNECT_SECONDS = 10  # how long a run waits for the Dask scheduler it is pointed at
 WATCH_SECONDS = 0.5  # how often the run asks the scheduler which workers the cluster has
 PLACE_SECONDS = 30  # how long a run waits at its start for the workers to take its performer
+TAKE_BACK_AFTER = 0.05  # s: a task waiting behind tasks under way that long goes to a worker with a thread free
 AHEAD = 1  # tasks sent to a worker beyond its threads: they wait there, and a thread done with one begins the next
 
 
@@ -35,6 +36,7 @@ class Worker:
     performer: Any  # the Dask future of its performer: the performer lives as long as the run holds it
     calls: set[asyncio.Task[None]] = field(default_factory=set)
     unbegun: dict[int, Any] = field(default_factory=dict)  # the calls whose task it has not begun, by ident
+    began: float = 0.0  # when it last said it begins a task (time.monotonic())
 
     def free(self) -> int:
         return self.threads + AHEAD - len(self.calls)
