@@ -270,13 +270,14 @@ class DaskBackend(Workers):
                                  serializers=pool.serializers, on_error="raise")
                 first = await comm.read(deserializers=pool.deserializers)
                 if first == BEGUN:
-                    with self._lock:
+                    with self._lock:  # running in the same section: a cancel never finds it neither sent nor running
                         worker.began = time.monotonic()
                         worker.unbegun.pop(ident, None)
                         if isinstance(outer, _Sent):
                             outer.sent = None
-                if first == BEGUN and not outer.running() and not outer.set_running_or_notify_cancel():
-                    raise asyncio.CancelledError  # cancelled as it began: unwanted (running: sent again, see None)
+                        wanted = outer.running() or outer.set_running_or_notify_cancel()  # running: sent again
+                    if not wanted:
+                        raise asyncio.CancelledError  # cancelled as it began: unwanted
                 begun = first == BEGUN
                 reply = await comm.read(deserializers=pool.deserializers) if begun else first
             except BaseException:

@@ -227,6 +227,80 @@ def test_a_task_sent_ahead_can_be_cancelled_by_a_stopping_run_until_it_begins(tm
     workspace.catalog.close()
 
 
+class _HookedLock:
+    """The backend's lock, calling ``hook`` each time it is released (to act in the window right after a section)."""
+
+    def __init__(self, hook: Callable[[], None]) -> None:
+        self._inner, self._hook = threading.Lock(), hook
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        return self._inner.acquire(blocking, timeout)
+
+    def release(self) -> None:
+        self._inner.release()
+        self._hook()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _hook_lock(backend, hook: Callable[[], None]) -> None:  # type: ignore[no-untyped-def]
+    hooked = _HookedLock(hook)
+    with backend._lock:  # no section of the old lock under way meanwhile
+        backend._lock, backend._idle = hooked, threading.Condition(hooked)  # type: ignore[arg-type]
+
+
+def _ahead_tasks(tmp_path: Path):  # type: ignore[no-untyped-def]
+    (tmp_path / "defs.py").write_text(AHEAD)
+    (tmp_path / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+    workspace = open_workspace(Options(project=str(tmp_path)))
+    source, versions = workspace.project.source, workspace.project.code_versions
+    assert isinstance(source, DefinitionsSource)
+    return workspace, [remote.Task(name, name, versions[name], source, workspace.project.storage, {}, {})
+                       for name in ("nap", "mark")]
+
+
+def _wait_for(what: Callable[[], object], why: str) -> None:
+    deadline = time.monotonic() + 60
+    while not what():
+        assert time.monotonic() < deadline, why
+        time.sleep(0.02)
+
+
+def test_a_task_sent_ahead_cancelled_as_its_worker_says_it_begins_it_is_not_said_cancelled(tmp_path: Path) -> None:
+    """The worker begins the task sent ahead: a cancel that comes right after the run reads "begun" (before it marks
+    the future running) must fail, as the task runs there; said cancelled, the run would take it for never begun."""
+    from assets_core.running.dask_backend import DaskBackend, _in_loop
+
+    workspace, (nap, mark) = _ahead_tasks(tmp_path)
+    with _cluster(1) as cluster:
+        backend = DaskBackend(cluster.scheduler_address, 1)
+        try:
+            napping = backend.submit(nap)
+            _wait_for((tmp_path / "nap.started").exists, "the asset never started")
+            ahead = backend.submit(mark)
+            _wait_for(lambda: ahead.sent is not None, "never sent ahead")  # type: ignore[attr-defined]
+            cancelled: list[bool] = []
+
+            def cancel_once_begun() -> None:  # right after the section that reads "begun", in the loop's thread
+                if not cancelled and ahead.sent is None and _in_loop(backend._loop):  # type: ignore[attr-defined]
+                    cancelled.append(False)
+                    cancelled[0] = ahead.cancel()
+
+            _hook_lock(backend, cancel_once_begun)
+            (sent,) = napping.result(timeout=30)
+            _wait_for(lambda: cancelled, "the task sent ahead never began")
+            assert cancelled == [False], "said cancelled, though its worker began it"
+            (sent,) = ahead.result(timeout=30)
+            assert sent.outcome.status == "materialized"
+        finally:
+            backend.close(abandon=False)
+    workspace.catalog.close()
+
+
 def test_a_task_sent_ahead_behind_a_long_one_goes_to_a_worker_with_a_thread_free(tmp_path: Path) -> None:
     """A task sent ahead waits behind a long task on the only worker; a worker that joins, with a thread free and no
     task waiting here, takes it: it runs there at once rather than after the long task."""
