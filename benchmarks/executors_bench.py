@@ -325,7 +325,7 @@ def main() -> int:
     parser.add_argument("--cpu-assets", type=int, default=40)
     parser.add_argument("--seconds", type=float, default=0.5, help="CPU seconds of one CPU-bound asset")
     parser.add_argument("--assets", type=int, default=400, help="trivial assets of the overhead workload")
-    parser.add_argument("--repeat", type=int, default=3, help="rounds of the overhead workload (median)")
+    parser.add_argument("--repeat", type=int, default=5, help="rounds of the overhead workload (median)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary work folder")
     parser.add_argument("--no-write", action="store_true", help="print the section, leave RESULTS.md as it is")
     parser.add_argument("--only", choices=["overhead"], help="run part 2 alone and print it (RESULTS.md untouched)")
