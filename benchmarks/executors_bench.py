@@ -11,7 +11,7 @@
    time - the wall time of a no-op `assets status` of the same project, measured in the same rounds) / N.
    Goal: Dask under 5 ms per trivial asset.
 
-    python benchmarks/executors_bench.py [--cpu-assets 40] [--seconds 0.5] [--assets 400] [--repeat 3] [--keep]
+    python benchmarks/executors_bench.py [--cpu-assets 40] [--seconds 0.5] [--assets 400] [--repeat 5] [--keep]
                                          [--no-write] [--only overhead]
 
 Every command is a fresh subprocess, timed from outside (start-up and imports included), in a temporary
