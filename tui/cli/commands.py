@@ -72,9 +72,16 @@ def status(args: argparse.Namespace, options: Options, console: Console) -> int:
     _print_lines(console, table(["asset", "status", "why"], rows))
     counts: dict[str, int] = {}
     for s in statuses:
-        counts[s.status] = counts.get(s.status, 0) + 1
+        counted = "source check failed" if _source_refused(workspace, s, _checks_of(s, checks)) else s.status
+        counts[counted] = counts.get(counted, 0) + 1
     console.print(", ".join(f"{n} {name}" for name, n in sorted(counts.items())))
     return 0
+
+
+def _source_refused(workspace: Workspace, status: Status | PartitionSummary, checks: list[CheckRecord]) -> bool:
+    """A source whose blocking check failed in the last run that read it (its readers were skipped)."""
+    kind = workspace.project.graph[split_node(status.asset)[0]].kind
+    return kind == "source" and any(not c.passed and c.blocking for c in checks)
 
 
 def _status_json(status: Status | PartitionSummary, checks: dict[str, list[CheckRecord]]) -> dict[str, Any]:
