@@ -252,9 +252,9 @@ class DaskBackend(Workers):
                 .result(timeout=CONNECT_SECONDS)
         except Exception:  # noqa: BLE001 - no answer: it may have begun
             taken = False
-        with self._lock:
-            outer.withdrawing = taken
-        return taken and outer.cancel_here()
+        with self._lock:  # no answer, but back here meanwhile (given back, or its worker lost): left to this cancel
+            outer.withdrawing = taken or (outer.sent is None and not outer.running())
+            return outer.withdrawing and outer.cancel_here()
 
     async def _call(self, worker: Worker, waiting: Waiting, ident: int) -> None:
         pool, task, outer = self._client.rpc, waiting.task, waiting.outer
@@ -326,19 +326,28 @@ class DaskBackend(Workers):
 
     def _back(self, waiting: Waiting) -> None:
         """A task its worker gave back unbegun waits here again, first in line, unless it is being cancelled."""
-        outer = waiting.outer
         with self._lock:
-            if isinstance(outer, _Sent) and outer.withdrawing or outer.cancelled():
+            if self._withdrawn(waiting.outer):
                 return
             if not self._closed:
                 self._waiting.appendleft(waiting)
                 return
-        settle(outer, error=ProjectError("the run ended before the task was sent again"))
+        settle(waiting.outer, error=ProjectError("the run ended before the task was sent again"))
+
+    def _withdrawn(self, outer: Future[Any]) -> bool:
+        """A task back here (under the lock) is sent nowhere now: True when cancelled, or left to the cancel under way
+        (whose take-back could otherwise find it sent again elsewhere, and cancel it here while it begins there)."""
+        if isinstance(outer, _Sent):
+            outer.sent = None
+            return outer.cancelled() or outer.withdrawing and not outer.running()  # running: never cancelled
+        return outer.cancelled()
 
     def _again(self, worker: Worker, waiting: Waiting) -> None:
         """A task that never reached ``worker`` (lost) waits for another, first in line."""
         self._lose(worker)
         with self._lock:
+            if self._withdrawn(waiting.outer):
+                return
             if not self._closed:
                 self._waiting.appendleft(waiting)
                 return
