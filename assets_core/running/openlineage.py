@@ -32,6 +32,7 @@ TRANSPORTS = ("http", "file", "console")
 ENVIRONMENT = ("OPENLINEAGE_URL", "OPENLINEAGE_CONFIG", "OPENLINEAGE__TRANSPORT__TYPE")  # any of them turns it on
 QUEUE_LIMIT = 10_000  # events waiting to be sent; more are dropped (and counted)
 HTTP_RETRY = {"total": 0}  # an event a lineage server does not take is dropped (and counted), not retried
+SENDING_THREAD = "openlineage"  # the name of a run's thread that sends its events
 STATES = {RunEventKind.STARTED: "START", RunEventKind.MATERIALIZED: "COMPLETE", RunEventKind.FAILED: "FAIL",
           RunEventKind.CHECK_FAILED: "FAIL"}
 
@@ -178,7 +179,7 @@ class OpenLineageSender:
             return
         self._queue.put(happened)
         if self._thread is None:
-            self._thread = threading.Thread(target=self._send_all, name="openlineage", daemon=True)
+            self._thread = threading.Thread(target=self._send_all, name=SENDING_THREAD, daemon=True)
             self._thread.start()
 
     def _send_all(self) -> None:
@@ -193,6 +194,7 @@ class OpenLineageSender:
         if client_log.level == logging.NOTSET:  # its INFO lines would show as stray output of the run
             client_log.setLevel(logging.WARNING)
         _one_line_errors(logging.getLogger("openlineage.client.client"))
+        _quiet_retries(logging.getLogger("urllib3.connectionpool"))
         try:
             client = OpenLineageClient(config=self.settings.client_config())
         except Exception as error:  # a bad configuration drops the events; the run goes on
@@ -262,6 +264,19 @@ class _OneLine(logging.Filter):
 def _one_line_errors(client_log: logging.Logger) -> None:
     if not any(isinstance(found, _OneLine) for found in client_log.filters):
         client_log.addFilter(_OneLine())
+
+
+class _NoRetries(logging.Filter):
+    """Drops the HTTP client's retry warnings of the sending thread: the run's log says how many events were
+    dropped and why (a server out of reach gave four lines per event on the terminal)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.threadName != SENDING_THREAD
+
+
+def _quiet_retries(http_log: logging.Logger) -> None:
+    if not any(isinstance(found, _NoRetries) for found in http_log.filters):
+        http_log.addFilter(_NoRetries())
 
 
 def _no_transport(client: Any) -> str:

@@ -17,6 +17,7 @@ from assets_core.planning.memory import MemoryCatalog
 from assets_core.running.openlineage import OpenLineageSettings
 from assets_core.running.runs import RunStatus
 from assets_core.running.storage import Storage
+from tests.lineage_server import closed_port
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -78,3 +79,19 @@ def test_a_config_file_that_is_not_yaml_is_one_line_not_a_traceback(tmp_path, mo
     assert "Traceback" not in out + err
     (warning,) = [e.message for e in catalog.events if e.level == "WARNING"]
     assert "is not YAML with a 'transport:'" in warning
+
+
+def test_a_server_out_of_reach_prints_no_retry_lines_of_the_http_client(tmp_path):
+    """OPENLINEAGE_URL at a closed port: the client's HTTP transport retried each event four times, and each retry
+    was a WARNING line of urllib3 on the terminal; the run's log already says how many events were dropped."""
+    (tmp_path / "defs.py").write_text("import polars as pl\nfrom assets_core import asset\n\n@asset\n"
+                                      "def numbers():\n    return pl.DataFrame({'n': [1]})\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.assets]\nmodule = "defs"\n')
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("OPENLINEAGE")}
+    environment["OPENLINEAGE_URL"] = closed_port()
+    done = subprocess.run([sys.executable, "-m", "tui.cli", "materialize", "--project", str(tmp_path)],
+                          capture_output=True, text=True, cwd=ROOT, env=environment, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    shown = done.stdout + done.stderr
+    assert "materialized numbers" in shown
+    assert "Retrying" not in shown and "urllib3" not in shown, shown
