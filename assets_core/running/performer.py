@@ -33,6 +33,8 @@ class Performer:
             if not await turns.begin(ident):
                 return TAKEN_BACK
             try:
+                if getattr(threads, "_shutdown", False):  # closing (see below): not said begun, can be cancelled
+                    return None
                 await comm.write(BEGUN)  # the run gone meanwhile (its connection closed): not begun
                 try:
                     answer = asyncio.get_running_loop().run_in_executor(threads, _answer, task, kept)

@@ -471,8 +471,10 @@ def test_a_task_sent_ahead_to_a_worker_that_closes_before_it_begins_runs_on_anot
                 cluster.loop.add_callback(cluster.scheduler.close_worker, address)
                 (sent,) = napping.result(timeout=40)  # answered: the worker waits for its threads to close
                 assert sent.outcome.status == "materialized"
-                time.sleep(0.5)  # the task sent ahead has its turn there
+                _wait_for(lambda: any(waiting.outer is ahead for waiting in list(backend._waiting)),
+                          "the task sent ahead never came back")  # it had its turn there, and was not begun
                 assert not (tmp_path / "mark.ran").exists()
+                assert not ahead.running(), "said begun, though it never began: a stop could not cancel it"
                 looking.set()
                 cluster.scale(1)
                 (sent,) = ahead.result(timeout=30)
