@@ -49,6 +49,7 @@ from assets_core.running.placement import Placement, Waiting
 from assets_core.running.remote import Task, WorkerDied, stored_inputs, stored_outputs
 
 OP = "assets-perform"  # the handlers of workers with a performer (one per run): a pickled task in, its answer out
+TAKE_BACK_SECONDS = 1.0  # how long cancelling a task waits for its worker to take it back (a stop waits for each)
 
 
 class _Sent(Future[Any]):
@@ -247,10 +248,11 @@ class DaskBackend(Workers):
             if outer.withdrawing or _in_loop(self._loop):  # the loop cannot wait for its own answer
                 return False
             outer.withdrawing = True
+        asked = asyncio.run_coroutine_threadsafe(self._take_back(worker, ident), self._loop.asyncio_loop)
         try:
-            taken = asyncio.run_coroutine_threadsafe(self._take_back(worker, ident), self._loop.asyncio_loop) \
-                .result(timeout=CONNECT_SECONDS)
-        except Exception:  # noqa: BLE001 - no answer: it may have begun
+            taken = asked.result(timeout=TAKE_BACK_SECONDS)
+        except Exception:  # noqa: BLE001 - no answer in time (a frozen worker): it may have begun
+            asked.cancel()
             taken = False
         with self._lock:  # no answer, but back here meanwhile (given back, or its worker lost): left to this cancel
             outer.withdrawing = taken or (outer.sent is None and not outer.running())

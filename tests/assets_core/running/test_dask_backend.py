@@ -301,6 +301,43 @@ def test_a_task_sent_ahead_cancelled_as_its_worker_says_it_begins_it_is_not_said
     workspace.catalog.close()
 
 
+def test_cancelling_a_task_sent_ahead_to_a_frozen_worker_gives_up_within_a_second(tmp_path: Path) -> None:
+    """A stopping run cancels each task sent ahead by asking its worker to take it back: a worker that does not
+    answer (frozen) made each cancel wait 10 s. It now gives up within TAKE_BACK_SECONDS: not cancelled."""
+    from assets_core.running.dask_backend import TAKE_BACK_SECONDS, DaskBackend
+
+    _project(tmp_path)
+    workspace = open_workspace(Options(project=str(tmp_path)))
+    source, versions = workspace.project.source, workspace.project.code_versions
+    assert isinstance(source, DefinitionsSource)
+    stuck, quick = (remote.Task(name, name, versions[name], source, workspace.project.storage, {}, {})
+                    for name in ("stuck", "quick"))
+    pid_file = tmp_path / "stuck.pid"
+    with _cluster(1) as cluster:
+        backend = DaskBackend(cluster.scheduler_address, 1)
+        try:
+            backend.submit(stuck)
+            deadline = time.monotonic() + 60
+            while not (pid_file.exists() and pid_file.read_text().strip()):
+                assert time.monotonic() < deadline, "the asset never started"
+                time.sleep(0.05)
+            ahead = backend.submit(quick)
+            while len(next(iter(backend._workers.values())).calls) < 2:
+                assert time.monotonic() < deadline, "the task was never sent ahead"
+                time.sleep(0.05)
+            pid = int(pid_file.read_text())
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                started = time.monotonic()
+                assert not ahead.cancel()  # no answer: it may have begun
+                assert time.monotonic() - started < TAKE_BACK_SECONDS + 1.0
+            finally:
+                os.kill(pid, signal.SIGKILL)
+        finally:
+            backend.close(abandon=True)
+    workspace.catalog.close()
+
+
 def test_a_task_sent_ahead_behind_a_long_one_goes_to_a_worker_with_a_thread_free(tmp_path: Path) -> None:
     """A task sent ahead waits behind a long task on the only worker; a worker that joins, with a thread free and no
     task waiting here, takes it: it runs there at once rather than after the long task."""
