@@ -327,7 +327,8 @@ class DaskBackend(Workers):
             self._pump()
 
     def _back(self, waiting: Waiting) -> None:
-        """A task its worker gave back unbegun waits here again, first in line, unless it is being cancelled."""
+        """A task its worker gave back unbegun (or never began) waits here again, first in line, unless it is being
+        cancelled."""
         with self._lock:
             if self._withdrawn(waiting.outer):
                 return
@@ -347,13 +348,8 @@ class DaskBackend(Workers):
     def _again(self, worker: Worker, waiting: Waiting) -> None:
         """A task that never reached ``worker`` (lost) waits for another, first in line."""
         self._lose(worker)
-        with self._lock:
-            if self._withdrawn(waiting.outer):
-                return
-            if not self._closed:
-                self._waiting.appendleft(waiting)
-                return
-        settle(waiting.outer, error=ProjectError("the run ended before the task was sent again"))
+        self._back(waiting)
+
 
 def _in_loop(loop: Any) -> bool:
     """Whether this thread runs the (tornado) event loop ``loop``."""

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from assets_core.application import usecases
-from assets_core.application.workspace import Options, open_workspace
+from assets_core.application.workspace import Options, Workspace, open_workspace
 from assets_core.declaring.loading import DefinitionsSource
 from assets_core.running import remote
 from assets_core.running.runs import RunResult, RunStatus
@@ -83,10 +83,8 @@ def test_a_task_whose_worker_leaves_the_cluster_while_it_runs_fails_and_never_ha
             workspace, ["stuck"], executor="dask", dask_address=cluster.scheduler_address)))
         run.start()
         pid_file = tmp_path / "stuck.pid"
-        deadline = time.monotonic() + 60
-        while not (pid_file.exists() and pid_file.read_text().strip()):  # written whole, not just created
-            assert time.monotonic() < deadline, "the asset never started"
-            time.sleep(0.05)
+        # written whole, not just created
+        _wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(), "the asset never started")
         pid = int(pid_file.read_text())
         os.kill(pid, signal.SIGSTOP)
         try:
@@ -111,20 +109,14 @@ def test_a_task_sent_ahead_to_a_worker_that_dies_before_beginning_it_runs_on_ano
     from assets_core.running.dask_backend import DaskBackend
 
     _project(tmp_path)
-    workspace = open_workspace(Options(project=str(tmp_path)))
-    source, versions = workspace.project.source, workspace.project.code_versions
-    assert isinstance(source, DefinitionsSource)
-    stuck, quick = (remote.Task(name, name, versions[name], source, workspace.project.storage, {}, {})
-                    for name in ("stuck", "quick"))
+    workspace, (stuck, quick) = _tasks(tmp_path, "stuck", "quick")
     pid_file = tmp_path / "stuck.pid"
     with _cluster(1) as cluster:
         backend = DaskBackend(cluster.scheduler_address, 1)
         try:
             running = backend.submit(stuck)
-            deadline = time.monotonic() + 60
-            while not (pid_file.exists() and pid_file.read_text().strip()):  # written whole, not just created
-                assert time.monotonic() < deadline, "the asset never started"
-                time.sleep(0.05)
+            # written whole, not just created
+            _wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(), "the asset never started")
             ahead, here = backend.submit(quick), backend.submit(quick)
             time.sleep(0.5)
             (worker,) = backend._workers.values()
@@ -165,18 +157,11 @@ def test_a_task_sent_ahead_is_never_begun_once_its_run_let_go_of_the_cluster(tmp
 
     (tmp_path / "defs.py").write_text(AHEAD)
     (tmp_path / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
-    workspace = open_workspace(Options(project=str(tmp_path)))
-    source, versions = workspace.project.source, workspace.project.code_versions
-    assert isinstance(source, DefinitionsSource)
-    nap, mark = (remote.Task(name, name, versions[name], source, workspace.project.storage, {}, {})
-                 for name in ("nap", "mark"))
+    workspace, (nap, mark) = _tasks(tmp_path, "nap", "mark")
     with _cluster(1) as cluster:
         backend = DaskBackend(cluster.scheduler_address, 1)
         backend.submit(nap)
-        deadline = time.monotonic() + 60
-        while not (tmp_path / "nap.started").exists():
-            assert time.monotonic() < deadline, "the asset never started"
-            time.sleep(0.05)
+        _wait_for(lambda: (tmp_path / "nap.started").exists(), "the asset never started")
         backend.submit(mark)
         time.sleep(0.5)
         (worker,) = backend._workers.values()
@@ -196,19 +181,12 @@ def test_a_task_sent_ahead_can_be_cancelled_by_a_stopping_run_until_it_begins(tm
 
     (tmp_path / "defs.py").write_text(AHEAD)
     (tmp_path / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
-    workspace = open_workspace(Options(project=str(tmp_path)))
-    source, versions = workspace.project.source, workspace.project.code_versions
-    assert isinstance(source, DefinitionsSource)
-    nap, mark = (remote.Task(name, name, versions[name], source, workspace.project.storage, {}, {})
-                 for name in ("nap", "mark"))
+    workspace, (nap, mark) = _tasks(tmp_path, "nap", "mark")
     with _cluster(1) as cluster:
         backend = DaskBackend(cluster.scheduler_address, 1)
         try:
             napping = backend.submit(nap)
-            deadline = time.monotonic() + 60
-            while not (tmp_path / "nap.started").exists():
-                assert time.monotonic() < deadline, "the asset never started"
-                time.sleep(0.05)
+            _wait_for(lambda: (tmp_path / "nap.started").exists(), "the asset never started")
             ahead = backend.submit(mark)
             time.sleep(0.5)
             (worker,) = backend._workers.values()
@@ -256,11 +234,16 @@ def _hook_lock(backend, hook: Callable[[], None]) -> None:  # type: ignore[no-un
 def _ahead_tasks(tmp_path: Path):  # type: ignore[no-untyped-def]
     (tmp_path / "defs.py").write_text(AHEAD)
     (tmp_path / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+    return _tasks(tmp_path, "nap", "mark")
+
+
+def _tasks(tmp_path: Path, *names: str) -> tuple[Workspace, list[remote.Task]]:
+    """The project's workspace, and a task of each asset named (its first attempt, reading nothing)."""
     workspace = open_workspace(Options(project=str(tmp_path)))
     source, versions = workspace.project.source, workspace.project.code_versions
     assert isinstance(source, DefinitionsSource)
     return workspace, [remote.Task(name, name, versions[name], source, workspace.project.storage, {}, {})
-                       for name in ("nap", "mark")]
+                       for name in names]
 
 
 def _wait_for(what: Callable[[], object], why: str) -> None:
@@ -307,24 +290,15 @@ def test_cancelling_a_task_sent_ahead_to_a_frozen_worker_gives_up_within_a_secon
     from assets_core.running.dask_backend import TAKE_BACK_SECONDS, DaskBackend
 
     _project(tmp_path)
-    workspace = open_workspace(Options(project=str(tmp_path)))
-    source, versions = workspace.project.source, workspace.project.code_versions
-    assert isinstance(source, DefinitionsSource)
-    stuck, quick = (remote.Task(name, name, versions[name], source, workspace.project.storage, {}, {})
-                    for name in ("stuck", "quick"))
+    workspace, (stuck, quick) = _tasks(tmp_path, "stuck", "quick")
     pid_file = tmp_path / "stuck.pid"
     with _cluster(1) as cluster:
         backend = DaskBackend(cluster.scheduler_address, 1)
         try:
             backend.submit(stuck)
-            deadline = time.monotonic() + 60
-            while not (pid_file.exists() and pid_file.read_text().strip()):
-                assert time.monotonic() < deadline, "the asset never started"
-                time.sleep(0.05)
+            _wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(), "the asset never started")
             ahead = backend.submit(quick)
-            while len(next(iter(backend._workers.values())).calls) < 2:
-                assert time.monotonic() < deadline, "the task was never sent ahead"
-                time.sleep(0.05)
+            _wait_for(lambda: len(next(iter(backend._workers.values())).calls) == 2, "the task was never sent ahead")
             pid = int(pid_file.read_text())
             os.kill(pid, signal.SIGSTOP)
             try:
@@ -344,19 +318,12 @@ def test_a_task_sent_ahead_behind_a_long_one_goes_to_a_worker_with_a_thread_free
     from assets_core.running.dask_backend import DaskBackend
 
     _project(tmp_path)
-    workspace = open_workspace(Options(project=str(tmp_path)))
-    source, versions = workspace.project.source, workspace.project.code_versions
-    assert isinstance(source, DefinitionsSource)
-    stuck, quick = (remote.Task(name, name, versions[name], source, workspace.project.storage, {}, {})
-                    for name in ("stuck", "quick"))
+    workspace, (stuck, quick) = _tasks(tmp_path, "stuck", "quick")
     with _cluster(1) as cluster:
         backend = DaskBackend(cluster.scheduler_address, 1)
         try:
             backend.submit(stuck)
-            deadline = time.monotonic() + 60
-            while not (tmp_path / "stuck.pid").exists():
-                assert time.monotonic() < deadline, "the asset never started"
-                time.sleep(0.05)
+            _wait_for(lambda: (tmp_path / "stuck.pid").exists(), "the asset never started")
             ahead = backend.submit(quick)
             time.sleep(0.5)
             (worker,) = backend._workers.values()
@@ -400,11 +367,7 @@ def test_a_task_given_back_for_a_free_thread_as_it_is_cancelled_is_sent_nowhere_
 
     (tmp_path / "defs.py").write_text(GIVEN_BACK)
     (tmp_path / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
-    workspace = open_workspace(Options(project=str(tmp_path)))
-    source, versions = workspace.project.source, workspace.project.code_versions
-    assert isinstance(source, DefinitionsSource)
-    stuck, mark = (remote.Task(name, name, versions[name], source, workspace.project.storage, {}, {})
-                   for name in ("stuck", "mark"))
+    workspace, (stuck, mark) = _tasks(tmp_path, "stuck", "mark")
     with _cluster(1) as cluster:
         backend = DaskBackend(cluster.scheduler_address, 1)
         joining = None
@@ -475,11 +438,7 @@ def test_a_task_sent_ahead_to_a_worker_that_closes_before_it_begins_runs_on_anot
 
     (tmp_path / "defs.py").write_text(CLOSING)
     (tmp_path / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
-    workspace = open_workspace(Options(project=str(tmp_path)))
-    source, versions = workspace.project.source, workspace.project.code_versions
-    assert isinstance(source, DefinitionsSource)
-    nap, mark, long = (remote.Task(name, name, versions[name], source, workspace.project.storage, {}, {})
-                       for name in ("nap", "mark", "long"))
+    workspace, (nap, mark, long) = _tasks(tmp_path, "nap", "mark", "long")
     with _cluster(0) as cluster:
         closing = _worker_at(cluster.scheduler_address, _free_port(), threads=2)
         try:
@@ -494,16 +453,11 @@ def test_a_task_sent_ahead_to_a_worker_that_closes_before_it_begins_runs_on_anot
             backend._client.nthreads = held  # type: ignore[method-assign]
             try:
                 longer = backend.submit(long)
-                deadline = time.monotonic() + 60
-                while not (tmp_path / "long.started").exists():
-                    assert time.monotonic() < deadline, "the asset never started"
-                    time.sleep(0.05)
+                _wait_for(lambda: (tmp_path / "long.started").exists(), "the asset never started")
                 looking.clear()
                 time.sleep(0.6)  # a look under way ends
                 napping, ahead = backend.submit(nap), backend.submit(mark)
-                while not (tmp_path / "nap.started").exists():
-                    assert time.monotonic() < deadline, "the asset never started"
-                    time.sleep(0.05)
+                _wait_for(lambda: (tmp_path / "nap.started").exists(), "the asset never started")
                 (address,) = cluster.scheduler.workers
                 cluster.loop.add_callback(cluster.scheduler.close_worker, address)
                 (sent,) = napping.result(timeout=40)  # answered: the worker waits for its threads to close
@@ -715,11 +669,7 @@ def test_a_worker_restarted_at_the_same_address_between_two_looks_gets_a_new_per
 
     (tmp_path / "defs.py").write_text(RESTARTED)
     (tmp_path / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
-    workspace = open_workspace(Options(project=str(tmp_path)))
-    source, versions = workspace.project.source, workspace.project.code_versions
-    assert isinstance(source, DefinitionsSource)
-    quick, slow = (remote.Task(name, name, versions[name], source, workspace.project.storage, {}, {})
-                   for name in ("quick", "slow"))
+    workspace, (quick, slow) = _tasks(tmp_path, "quick", "slow")
     port = _free_port()
     with _cluster(0) as cluster:
         worker = _worker_at(cluster.scheduler_address, port)
@@ -739,10 +689,7 @@ def test_a_worker_restarted_at_the_same_address_between_two_looks_gets_a_new_per
                 assert first.outcome.status == "materialized"
                 running_one = backend.submit(slow) if running else None
                 if running:
-                    deadline = time.monotonic() + 30
-                    while not (tmp_path / "slow.pid").exists():
-                        assert time.monotonic() < deadline, "the asset never started"
-                        time.sleep(0.05)
+                    _wait_for(lambda: (tmp_path / "slow.pid").exists(), "the asset never started")
                 looking.clear()
                 time.sleep(1.0)  # a look under way ends
                 worker.kill()
@@ -799,9 +746,8 @@ def test_a_worker_that_leaves_is_noticed_at_once_while_a_busy_new_worker_takes_t
         try:
             running = backend.submit(slow)
             deadline = time.monotonic() + 30
-            while not ((tmp_path / "slow.pid").exists() and (tmp_path / "slow.pid").read_text()):
-                assert time.monotonic() < deadline, "the asset never started"
-                time.sleep(0.05)
+            pid_file = tmp_path / "slow.pid"
+            _wait_for(lambda: pid_file.exists() and pid_file.read_text(), "the asset never started")
             pid = int((tmp_path / "slow.pid").read_text())
             joined = _worker_at(cluster.scheduler_address, port)
             while busy.status == "pending" and not cluster.scheduler.tasks[busy.key].processing_on:
@@ -850,11 +796,7 @@ def test_a_run_started_while_every_worker_is_busy_with_another_runs_task_waits_f
     monkeypatch.setattr(dask_workers, "PLACE_SECONDS", 2)
     (tmp_path / "defs.py").write_text(NAPPING)
     (tmp_path / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
-    workspace = open_workspace(Options(project=str(tmp_path)))
-    source, versions = workspace.project.source, workspace.project.code_versions
-    assert isinstance(source, DefinitionsSource)
-    quick, nap = (remote.Task(name, name, versions[name], source, workspace.project.storage, {}, {})
-                  for name in ("quick", "nap"))
+    workspace, (quick, nap) = _tasks(tmp_path, "quick", "nap")
     with _cluster(1) as cluster:
         first = DaskBackend(cluster.scheduler_address, 1)
         try:
