@@ -90,6 +90,7 @@ class Execution(Adoption):
         self.stopped = False  # the run stopped before its plan was done
         self.abandoned: list[str] = []  # assets still under way when it stopped
         self.checked: list[Checked] = []  # the checks of the sources it reads
+        self.notices: list[str] = []  # what its subscribers could not do (see _close_subscribers)
         self._reasons: dict[str, tuple[Reason, ...]] = {}
         self._planned: frozenset[str] = frozenset()
         self._latest: dict[str, MaterializationRecord] = {}  # asset -> the last value this run made of it
@@ -148,7 +149,8 @@ class Execution(Adoption):
             raise
         finally:
             self.recorder.end_run(self.run_id, status)
-        return RunResult(self.run_id, status, tuple(self.outcomes), tuple(self.abandoned), tuple(self.checked))
+        return RunResult(self.run_id, status, tuple(self.outcomes), tuple(self.abandoned), tuple(self.checked),
+                         tuple(self.notices))
 
     def _check_sources(self, plan: Plan) -> None:
         """Run the checks of the sources the plan reads (see :mod:`~assets_core.running.source_checks`)."""
@@ -381,7 +383,7 @@ class Execution(Adoption):
 
     def _close_subscribers(self) -> None:
         """Let the subscribers finish (alerts still being delivered), and record the problems they report."""
-        problems = self.run_events.close()
+        problems = self.notices = self.run_events.close()
         if problems:
             self.recorder.record_events([Event(self.run_id, "alert", line, level="WARNING") for line in problems])
 

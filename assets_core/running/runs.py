@@ -97,6 +97,7 @@ class RunResult:
     outcomes: tuple[Outcome, ...]
     abandoned: tuple[str, ...] = ()  # assets still under way when the run stopped, left to their threads
     checked: tuple[tuple[str, Check, CheckResult], ...] = ()  # the checks of the sources it read: (source, ...)
+    notices: tuple[str, ...] = ()  # what its subscribers could not do: alerts undelivered, lineage events dropped
 
     def _names(self, status: OutcomeStatus) -> list[str]:
         return [o.asset for o in self.outcomes if o.status == status]
@@ -136,6 +137,8 @@ class RunResult:
                   "warnings": [{"asset": asset, "check": check, "message": message}
                                for asset, check, message in self.warnings],
                   "outcomes": [o.to_json() for o in self.outcomes]}
+        if self.notices:
+            result["notices"] = list(self.notices)
         return {**result, "abandoned": list(self.abandoned)} if self.abandoned else result
 
 

@@ -255,10 +255,12 @@ def result_counts(result: RunResult) -> str:
 
 
 def problem_lines(result: RunResult) -> list[str]:
-    """A line for each asset that failed, then one for each non-blocking check that failed (a warning)."""
+    """A line for each asset that failed, then one for each non-blocking check that failed (a warning), then one
+    for each thing its subscribers could not do (an alert undelivered, lineage events dropped)."""
     lines = [f"  [red]✗ {escape(o.asset)}[/]: {escape(o.detail)}" for o in result.outcomes if o.status == "failed"]
-    return lines + [f"  [yellow]! {escape(asset)}[/]: non-blocking check '{escape(check)}' failed: {escape(message)}"
-                    for asset, check, message in result.warnings]
+    lines += [f"  [yellow]! {escape(asset)}[/]: non-blocking check '{escape(check)}' failed: {escape(message)}"
+              for asset, check, message in result.warnings]
+    return lines + [f"  [yellow]! {escape(notice)}[/]" for notice in result.notices]
 
 
 def _summarize(console: Console, result: Any, planned: Plan) -> None:

@@ -204,6 +204,7 @@ def test_an_unreachable_server_costs_the_run_at_most_its_timeout_and_the_drops_a
     (warning,) = [e for e in catalog.events if e.level == "WARNING"]
     assert warning.run_id == result.run_id and warning.asset is None
     assert warning.message.startswith("OpenLineage: 4 of 4 event(s) dropped, not delivered to http://127.0.0.1:")
+    assert result.notices == (warning.message,) and result.to_json()["notices"] == [warning.message]
     if server == "closed port":
         assert "4 could not be sent (ConnectionError" in warning.message
     else:

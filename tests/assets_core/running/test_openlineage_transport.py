@@ -83,7 +83,8 @@ def test_a_config_file_that_is_not_yaml_is_one_line_not_a_traceback(tmp_path, mo
 
 def test_a_server_out_of_reach_prints_no_retry_lines_of_the_http_client(tmp_path):
     """OPENLINEAGE_URL at a closed port: the client's HTTP transport retried each event four times, and each retry
-    was a WARNING line of urllib3 on the terminal; the run's log already says how many events were dropped."""
+    was a WARNING line of urllib3 on the terminal, while how many events were dropped went to the run's log only.
+    The run's summary now says that instead."""
     (tmp_path / "defs.py").write_text("import polars as pl\nfrom assets_core import asset\n\n@asset\n"
                                       "def numbers():\n    return pl.DataFrame({'n': [1]})\n")
     (tmp_path / "pyproject.toml").write_text('[tool.assets]\nmodule = "defs"\n')
@@ -95,3 +96,4 @@ def test_a_server_out_of_reach_prints_no_retry_lines_of_the_http_client(tmp_path
     shown = done.stdout + done.stderr
     assert "materialized numbers" in shown
     assert "Retrying" not in shown and "urllib3" not in shown, shown
+    assert "! OpenLineage: 2 of 2 event(s) dropped, not delivered to" in shown  # said in the summary
