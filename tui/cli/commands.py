@@ -68,20 +68,23 @@ def status(args: argparse.Namespace, options: Options, console: Console) -> int:
     if args.json:
         _print_json([_status_json(s, checks) for s in statuses])
         return 0
-    rows = [_status_row(workspace, s, _checks_of(s, checks), args.partitions) for s in statuses]
+    found = [(s, _checks_of(s, checks)) for s in statuses]
+    rows = [_status_row(workspace, s, checked, args.partitions) for s, checked in found]
     _print_lines(console, table(["asset", "status", "why"], rows))
     counts: dict[str, int] = {}
-    for s in statuses:
-        counted = "source check failed" if _source_refused(workspace, s, _checks_of(s, checks)) else s.status
+    for s, checked in found:
+        counted = "source check failed" if _source_refusals(workspace, s, checked) else s.status
         counts[counted] = counts.get(counted, 0) + 1
     console.print(", ".join(f"{n} {name}" for name, n in sorted(counts.items())))
     return 0
 
 
-def _source_refused(workspace: Workspace, status: Status | PartitionSummary, checks: list[CheckRecord]) -> bool:
-    """A source whose blocking check failed in the last run that read it (its readers were skipped)."""
-    kind = workspace.project.graph[split_node(status.asset)[0]].kind
-    return kind == "source" and any(not c.passed and c.blocking for c in checks)
+def _source_refusals(workspace: Workspace, status: Status | PartitionSummary,
+                     checks: list[CheckRecord]) -> list[CheckRecord]:
+    """Of a source, its blocking checks that failed in the last run that read it (its readers were skipped)."""
+    if workspace.project.graph[split_node(status.asset)[0]].kind != "source":
+        return []
+    return [c for c in checks if not c.passed and c.blocking]
 
 
 def _status_json(status: Status | PartitionSummary, checks: dict[str, list[CheckRecord]]) -> dict[str, Any]:
@@ -126,9 +129,9 @@ def _status_row(workspace: Workspace, status: Status | PartitionSummary, checks:
                 f"{found[0].message}" for name, found in by_check.items()]
     else:
         why += [f"warning: check '{c.check}' failed: {c.message}" for c in warned]
-    if kind == "source":  # its checks run in each run that reads it; a blocking one stops its readers
-        why += [f"check '{c.check}' failed in the last run that read it: {c.message}"
-                for c in checks if not c.passed and c.blocking]
+    # A source's checks run in each run that reads it; a blocking one stops its readers.
+    why += [f"check '{c.check}' failed in the last run that read it: {c.message}"
+            for c in _source_refusals(workspace, status, checks)]
     return [status.asset, cell, "; ".join(why) or "-"]
 
 
