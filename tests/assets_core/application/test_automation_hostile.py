@@ -138,19 +138,24 @@ def _stack(thread: threading.Thread) -> str:
 
 def test_the_daemon_outlives_its_catalog_being_unavailable_a_while_and_leads_again(tmp_path: Path) -> None:
     options = project(tmp_path, CLOCKED)
+    # The catalog's path is a link, swapped at once for one to a file that is no database, and back. (Renaming the
+    # catalog away, then writing that file, left a moment without a catalog there: a daemon opening it then made a
+    # new one, and wrote to it while the file was being written, so it never found a catalog unavailable.)
+    catalog, kept, broken = tmp_path / ".assets" / "catalog.db", tmp_path / "kept.db", tmp_path / "broken.db"
+    assert lease(options) is None  # made, and closed (no write-ahead log left beside it)
+    catalog.rename(kept)
+    catalog.symlink_to(kept)
+    broken.write_bytes(b"not a database" * 100)  # as a catalog unreachable, or busy past its timeout
     lines: list[str] = []
     daemon = Daemon(options, interval=0.3, say=lines.append)
     serving = threading.Thread(target=daemon.serve)
     serving.start()
     try:
         assert wait_for(lambda: daemon.leading)
-        catalog, aside = tmp_path / ".assets" / "catalog.db", tmp_path / "aside.db"
-        catalog.rename(aside)
-        catalog.write_bytes(b"not a database" * 100)  # as a catalog unreachable, or busy past its timeout
+        _link(catalog, broken)
         assert wait_for(lambda: any("catalog unavailable" in line for line in lines) or not serving.is_alive()), \
-            (lines, _stack(serving))  # (this once failed under load: what the daemon said, and where it was)
-        catalog.unlink()
-        aside.rename(catalog)
+            (lines, _stack(serving))  # what the daemon said, and where it was
+        _link(catalog, kept)
         back = now()
         assert wait_for(lambda: not serving.is_alive() or ((found := lease(options)) is not None and
                                                            found.holder == daemon.holder and found.heartbeat_at > back))
@@ -161,6 +166,13 @@ def test_the_daemon_outlives_its_catalog_being_unavailable_a_while_and_leads_aga
         daemon.stop.set()
         serving.join(60)
     assert lease(options) is None  # given up when stopped
+
+
+def _link(path: Path, target: Path) -> None:
+    """Point the link ``path`` at ``target`` in one step: whoever opens it finds one or the other."""
+    swap = path.with_name(path.name + ".swap")
+    swap.symlink_to(target)
+    os.replace(swap, path)
 
 
 def lease(options: Options) -> DaemonLease | None:

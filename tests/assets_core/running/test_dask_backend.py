@@ -456,8 +456,9 @@ def test_a_task_sent_ahead_to_a_worker_that_closes_before_it_begins_runs_on_anot
                 _wait_for(lambda: (tmp_path / "long.started").exists(), "the asset never started")
                 looking.clear()
                 time.sleep(0.6)  # a look under way ends
-                napping, ahead = backend.submit(nap), backend.submit(mark)
+                napping = backend.submit(nap)
                 _wait_for(lambda: (tmp_path / "nap.started").exists(), "the asset never started")
+                ahead = backend.submit(mark)  # (sent with nap, it could reach the thread first, and run)
                 (address,) = cluster.scheduler.workers
                 cluster.loop.add_callback(cluster.scheduler.close_worker, address)
                 (sent,) = napping.result(timeout=40)  # answered: the worker waits for its threads to close
