@@ -7,7 +7,8 @@ import pickle
 
 import pytest
 
-from assets_core.declaring.definitions import Asset, AssetOptions, RetryPolicy, asset, source_asset
+from assets_core.declaring.definitions import Asset, AssetOptions, RetryPolicy, Upstream, asset, source_asset
+from assets_core.declaring.time_partitions import DailyPartitions
 from assets_core.errors import Location
 from assets_core.frozen import EMPTY, Maker
 
@@ -106,6 +107,48 @@ def test_the_decorator_and_source_asset_make_what_init_would() -> None:
     _same(made, expected)
     raw = source_asset("raw", "data/raw.csv")
     _same(raw, Asset(name="raw", kind="source", group="default", path="data/raw.csv", location=raw.location))
+
+
+def _plain(left, previous):  # noqa: ANN001, ANN202
+    return left
+
+
+def _documented():  # noqa: ANN202
+    """First paragraph,
+    two lines.
+
+    Not this one."""
+
+
+# The decorator passes on only what differs from a field's default: each declaration here leaves some default and
+# changes others, and must make the asset __init__ makes from every field (the expected ones, written out).
+DECORATED = [
+    (dict(), _plain, dict(name="_plain", kind="python", inputs={"left": "left"}, wants_previous=True)),
+    (dict(name="finance.orders", group="", description="", owners=["ana"], options=AssetOptions(io="json")),
+     _documented, dict(name="finance.orders", kind="python", group="finance", owners=("ana",),
+                       options=AssetOptions(io="json"))),
+    (dict(deps=("x",), tags=["pii"]), _documented,
+     dict(name="_documented", kind="python", deps=("x",), tags=("pii",),
+          description="First paragraph, two lines.")),
+    (dict(inputs={"left": Upstream("up", window=(-1, 0)), "previous": "prev"},
+          partitions=DailyPartitions("2026-01-01")),
+     _plain, dict(name="_plain", kind="python", inputs={"left": "up", "previous": "prev"}, windows={"up": (-1, 0)},
+                  partitions=DailyPartitions("2026-01-01"))),
+    (dict(name="1st", inputs={"nope": "x"}), _plain, None),  # problems kept on the asset
+]
+
+
+@pytest.mark.parametrize(("arguments", "fn", "expected"), DECORATED)
+def test_each_declaration_makes_what_init_makes_from_every_field(
+        arguments: dict[str, object], fn: object, expected: dict[str, object] | None) -> None:
+    made = asset(**arguments)(fn)  # type: ignore[arg-type]
+    if expected is None:  # a bad declaration: its problems, and the rest as __init__ makes it
+        details = [p.detail for p in made.problems]
+        assert details[0].startswith("maps inputs['nope']") and "not a valid asset name" in details[1]
+        expected = dict(name="1st", kind="python", inputs={"left": "left"}, wants_previous=True,
+                        problems=made.problems)
+    _same(made, Asset(**expected, fn=fn, location=made.location))  # type: ignore[arg-type]
+    assert made.upstream == Asset(**expected).upstream  # type: ignore[arg-type]
 
 
 def test_equal_functions_of_two_files_keep_their_own_file() -> None:
