@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from assets_core.automation.cron import cron_problem, zone_problem
-from assets_core.declaring.definitions import _function_location
+from assets_core.declaring.signatures import function_location
 from assets_core.errors import DefinitionError, Location, SelectionError
 from assets_core.imports import late_import
 
@@ -176,10 +176,10 @@ def sensor(name: str, selection: str = "", *,
     """
     if callable(name):  # a bare @sensor: the function came as the name
         raise DefinitionError("@sensor needs a name and a selection, e.g. @sensor('new_orders', 'raw_orders+')",
-                              location=_function_location(name))
+                              location=function_location(name))
 
     def wrap(fn: Callable[[SensorContext], Any]) -> Sensor:
-        location = _function_location(fn) if callable(fn) else _caller()
+        location = function_location(fn) if callable(fn) else _caller()
         what = f"sensor '{name}'"
         if not callable(fn):
             raise DefinitionError(f"@sensor decorates a function (context) -> RunRequest | list | None, not "

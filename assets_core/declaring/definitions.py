@@ -12,13 +12,13 @@ import inspect
 import os
 import re
 import sys
-import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from assets_core.declaring.additions import declared_lineage, partitioned
 from assets_core.declaring.retry import RetryPolicy, retry_problems
+from assets_core.declaring.signatures import signature
 from assets_core.errors import DefinitionError, InvalidNameError, Location
 from assets_core.frozen import EMPTY, Maker
 
@@ -174,19 +174,14 @@ def _python_asset(
     options: AssetOptions | None,
 ) -> Asset:
     asset_name = name or func.__name__
-    location, parameters, variadic = _signature(func)
+    location, parameters, variadic = signature(func)
     problems: list[DefinitionError] = []
     for parameter in variadic:
         problems.append(DefinitionError(
             f"has parameter '{parameter}', which names no upstream; declare each upstream as a named "
             "parameter (or list extra ones in deps=...)", asset=asset_name, location=location))
-    resolved: dict[str, str] = {}
-    for parameter in parameters:
-        if parameter in _SPECIAL_PARAMETERS and parameter not in inputs:
-            continue
-        given = inputs.get(parameter, parameter)
-        resolved[parameter] = given.name if isinstance(given, Upstream) else given
-    if inputs.keys() - parameters:
+    resolved, windows, mapped = _resolved(parameters, inputs)
+    if mapped < len(inputs):  # some keys of inputs are no parameters
         known = ", ".join(parameters) or "none"
         problems.extend(DefinitionError(
             f"maps inputs['{key}'], but '{key}' is not a parameter of {func.__name__}() (its parameters: {known})",
@@ -217,10 +212,32 @@ def _python_asset(
         fields["wants_context"] = True
     if PREVIOUS_PARAMETER in parameters and PREVIOUS_PARAMETER not in inputs:
         fields["wants_previous"] = True
-    windows = {given.name: given.window for given in inputs.values() if isinstance(given, Upstream) and given.window}
     if windows:
         fields["windows"] = windows
     return _make_asset(**fields)
+
+
+def _resolved(parameters: tuple[str, ...], inputs: Mapping[str, str | Upstream]) \
+        -> tuple[dict[str, str], dict[str, tuple[int, int]] | None, int]:
+    """Each parameter's upstream (``context`` and ``previous`` are none, unless mapped), the windows read, and how
+    many keys of ``inputs`` are parameters (in one pass: an asset of a factory is made in a few microseconds)."""
+    resolved: dict[str, str] = {}
+    windows: dict[str, tuple[int, int]] | None = None
+    mapped = 0
+    for parameter in parameters:
+        given = inputs.get(parameter)
+        if given is None:
+            if parameter not in _SPECIAL_PARAMETERS:
+                resolved[parameter] = parameter
+            continue
+        mapped += 1
+        if isinstance(given, Upstream):
+            if given.window:
+                windows = windows or {}
+                windows[given.name] = given.window
+            given = given.name
+        resolved[parameter] = given
+    return resolved, windows, mapped
 
 
 _make_asset = Maker(Asset)
@@ -238,44 +255,6 @@ def _valid_name(name: str) -> bool:
     if name.isidentifier() and name.isascii():
         return len(name) <= MAX_NAME_LENGTH and name != CONTEXT_PARAMETER
     return not name_problems(name, None)
-
-
-def _signature(func: Callable[..., Any]) -> tuple[Location, tuple[str, ...], tuple[str, ...]]:
-    """Where a function is defined, its named parameters, and its ``*args`` / ``**kwargs`` ones."""
-    code = getattr(func, "__code__", None)
-    if code is None or not isinstance(func, types.FunctionType):
-        named, variadic = _parameters(func)
-        return _function_location(func), tuple(named), tuple(variadic)
-    found = _SIGNATURES.get(id(code))
-    if found is None or found[0] is not code:
-        if len(_SIGNATURES) >= 4096:  # a daemon reloading edited definitions makes new code objects
-            _SIGNATURES.clear()
-        found = _SIGNATURES[id(code)] = (code, _code_signature(code))
-    return found[1]
-
-
-# Every function of one code object (a factory's thousand assets share one) has the same file, line and
-# parameters: read once per code object, known by its identity (hashing a code object hashes its bytecode).
-_SIGNATURES: dict[int, tuple[types.CodeType, tuple[Location, tuple[str, ...], tuple[str, ...]]]] = {}
-
-
-def _code_signature(code: types.CodeType) -> tuple[Location, tuple[str, ...], tuple[str, ...]]:
-    count = code.co_argcount + code.co_kwonlyargcount
-    named = code.co_varnames[:count]
-    variadic = []
-    if code.co_flags & inspect.CO_VARARGS:
-        variadic.append("*" + code.co_varnames[count])
-        count += 1
-    if code.co_flags & inspect.CO_VARKEYWORDS:
-        variadic.append("**" + code.co_varnames[count])
-    return Location(os.path.abspath(code.co_filename), code.co_firstlineno), named, tuple(variadic)
-
-
-def _parameters(func: Callable[..., Any]) -> tuple[list[str], list[str]]:
-    """A callable's named parameters, and its ``*args`` / ``**kwargs`` ones."""
-    parameters = inspect.signature(func).parameters.values()
-    named = [p.name for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-    return named, [str(p) for p in parameters if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
 
 
 def source_asset(
@@ -376,13 +355,6 @@ def _option_problems(name: str, location: Location, options: AssetOptions | None
         problems.extend(DefinitionError(f"has a retry policy whose {problem}", asset=name, location=location)
                         for problem in retry_problems(options.retry))
     return problems
-
-
-def _function_location(func: Callable[..., Any]) -> Location:
-    code = getattr(func, "__code__", None)
-    if code is None:
-        return Location("<unknown>")
-    return Location(os.path.abspath(code.co_filename), code.co_firstlineno)
 
 
 @functools.lru_cache(maxsize=4096)  # a factory's thousand functions share one docstring
