@@ -19,8 +19,12 @@ class DAG(Generic[T]):
     (['a', 'b'], ['b', 'c'])
     """
 
-    def __init__(self, upstream: Mapping[T, Iterable[T]]):
-        self._upstream: dict[T, tuple[T, ...]] = {node: _distinct(ups) for node, ups in upstream.items()}
+    def __init__(self, upstream: Mapping[T, Iterable[T]], *, distinct: bool = False):
+        """``distinct=True``: the caller vouches that no node names an upstream twice, so repeats are not looked
+        for (a repeat would then count twice and :meth:`order` would see a cycle); tuples are kept, not copied."""
+        self._upstream: dict[T, tuple[T, ...]] = (
+            {node: ups if isinstance(ups, tuple) else tuple(ups) for node, ups in upstream.items()} if distinct
+            else {node: _distinct(ups) for node, ups in upstream.items()})
         self._downstream: dict[T, list[T]] = {node: [] for node in self._upstream}
         outside: list[T] = []  # upstream nodes not given as nodes themselves
         for node, ups in self._upstream.items():
@@ -101,7 +105,8 @@ class DAG(Generic[T]):
     def subdag(self, nodes: Iterable[T]) -> DAG[T]:
         """The graph restricted to ``nodes`` and the edges between them."""
         keep = set(nodes)
-        return DAG({node: [up for up in self._upstream[node] if up in keep] for node in self.order() if node in keep})
+        return DAG({node: [up for up in self._upstream[node] if up in keep] for node in self.order() if node in keep},
+                   distinct=True)
 
     @staticmethod
     def _walk(start: Iterable[T], edges: Mapping[T, Iterable[T]], depth: int | None) -> set[T]:
