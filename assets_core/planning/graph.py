@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import chain
+from operator import attrgetter
 from string import Formatter
 from typing import TypeVar
 
@@ -54,42 +56,28 @@ class AssetGraph:
     def build(cls, definitions: Iterable[Asset | Check | Freshness | Automation]) -> AssetGraph:
         """Check the assets (and the checks, schedules and sensors attached to them) and build their graph;
         raise :class:`DefinitionErrors` listing every problem."""
-        definitions = list(definitions)
-        assets = [d for d in definitions if isinstance(d, Asset)]
-        checks = [d for d in definitions if isinstance(d, Check)]
-        policies = [d for d in definitions if isinstance(d, Freshness)]
-        schedules, sensors, duplicates = split_automation(_unique(
-            d for d in definitions if isinstance(d, (Schedule, FileSensor, Sensor))))
-        by_name: dict[str, Asset] = {}
-        errors: list[DefinitionError] = []
-        for item in _unique(assets):
-            errors.extend(item.problems)
-            if item.name in by_name:
-                errors.append(_duplicate(item, by_name[item.name]))
-                continue
-            by_name[item.name] = item
-        upstream = {name: [up for up in item.upstream if up in by_name] for name, item in by_name.items()}
-        partitioned = {name for name, item in by_name.items() if item.partitions is not None}
-        for name, item in by_name.items():
-            if len(upstream[name]) < len(item.upstream):
-                errors.extend(_unknown_upstreams(item, by_name))
-            if item.partitions is not None or not partitioned.isdisjoint(item.upstream):
-                errors.extend(_mapping_problems(item, by_name))
-                errors.extend(_path_problems(item))
-        dag = DAG(upstream)
+        assets, checks, policies, automations = _split(definitions)
+        schedules, sensors, duplicates = split_automation(_unique(automations))
+        by_name, errors = _index(assets)
+        unknown = set(chain.from_iterable(map(attrgetter("upstream"), by_name.values()))).difference(by_name)
+        upstream = {name: item.upstream for name, item in by_name.items()} if not unknown else {
+            name: tuple(up for up in item.upstream if up not in unknown) for name, item in by_name.items()}
+        errors += _edge_problems(by_name, unknown)
+        dag = DAG(upstream, distinct=True)  # Asset.upstream has no repeats
         cycle = dag.find_cycle()
         if cycle:
             first = by_name[cycle[0]]
             errors.append(CycleError(
                 "is part of a cycle: " + " -> ".join(cycle) + "; remove one of these upstream edges",
                 asset=first.name, location=first.location))
-        errors += check_problems([*_unique(checks), *_unique(policies)], by_name)
+        checks, policies = _unique(checks), _unique(policies)
+        errors += check_problems([*checks, *policies], by_name)
         errors += duplicates + condition_problems(by_name.values())
         if not cycle:  # a selection is resolved in dependency order
             errors += selection_problems([*schedules.values(), *sensors.values()], cls(by_name, dag))
         if errors:
             raise DefinitionErrors(errors)
-        return cls(by_name, dag, _unique(checks), _unique(policies), schedules, sensors)
+        return cls(by_name, dag, checks, policies, schedules, sensors)
 
     def __getitem__(self, name: str) -> Asset:
         return self._assets[name]
@@ -133,6 +121,61 @@ def _unique(items: Iterable[T]) -> list[T]:
             seen.add(id(item))
             result.append(item)
     return result
+
+
+def _split(definitions: Iterable[Asset | Check | Freshness | Automation],
+           ) -> tuple[list[Asset], list[Check], list[Freshness], list[Automation]]:
+    """The definitions by kind, in the order given (read once: ``definitions`` may be an iterator)."""
+    assets: list[Asset] = []
+    checks: list[Check] = []
+    policies: list[Freshness] = []
+    automations: list[Automation] = []
+    for item in definitions:
+        if type(item) is Asset:  # by far the most: decided without the isinstance tests below
+            assets.append(item)
+            continue
+        if isinstance(item, Asset):
+            assets.append(item)
+        if isinstance(item, Check):
+            checks.append(item)
+        if isinstance(item, Freshness):
+            policies.append(item)
+        if isinstance(item, (Schedule, FileSensor, Sensor)):
+            automations.append(item)
+    return assets, checks, policies, automations
+
+
+def _index(assets: Iterable[Asset]) -> tuple[dict[str, Asset], list[DefinitionError]]:
+    """The assets by name, and their problems: each asset's own, and a second asset of a name as a duplicate
+    (an asset given more than once counts once)."""
+    by_name: dict[str, Asset] = {}
+    errors: list[DefinitionError] = []
+    duplicates: set[int] = set()  # id() of each asset reported as a duplicate
+    for item in assets:
+        first = by_name.get(item.name)
+        if first is None:
+            by_name[item.name] = item
+            errors += item.problems
+        elif first is not item and id(item) not in duplicates:
+            duplicates.add(id(item))
+            errors += item.problems
+            errors.append(_duplicate(item, first))
+    return by_name, errors
+
+
+def _edge_problems(by_name: dict[str, Asset], unknown: set[str]) -> list[DefinitionError]:
+    """Each asset's upstreams that are no asset (``unknown``), and partitions that cannot map across an edge."""
+    partitioned = {name for name, item in by_name.items() if item.partitions is not None}
+    if not partitioned and not unknown:
+        return []
+    errors: list[DefinitionError] = []
+    for item in by_name.values():
+        if not unknown.isdisjoint(item.upstream):
+            errors.extend(_unknown_upstreams(item, by_name))
+        if item.partitions is not None or not partitioned.isdisjoint(item.upstream):
+            errors.extend(_mapping_problems(item, by_name))
+            errors.extend(_path_problems(item))
+    return errors
 
 
 def _duplicate(item: Asset, first: Asset) -> DefinitionError:
