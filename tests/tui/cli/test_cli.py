@@ -64,6 +64,19 @@ def test_first_materialize_then_nothing_to_do(project, capsys):
     assert set(statuses[0]) == {"asset", "status", "reasons"}
 
 
+def test_list_json_gives_every_field_of_each_asset_in_order(project, capsys):
+    code, listed = run_json(capsys, "list")
+    assert code == 0
+    assert listed == [
+        {"asset": "raw", "kind": "source", "group": "extract", "description": "", "upstream": [],
+         "downstream": ["customers"], "tags": [], "owners": []},
+        {"asset": "customers", "kind": "python", "group": "extract", "description": "Customers as exported.",
+         "upstream": ["raw"], "downstream": ["report"], "tags": ["pii"], "owners": []},
+        {"asset": "report", "kind": "python", "group": "marts", "description": "", "upstream": ["customers"],
+         "downstream": [], "tags": [], "owners": []},
+    ]
+
+
 def test_a_failed_non_blocking_check_is_a_warning_the_run_reports(project, capsys):
     """materialize said nothing of a failed non-blocking check (only status showed it): the run summary counts
     the warnings and names each, and --json lists them."""
