@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from itertools import chain
-from operator import attrgetter
 from string import Formatter
 from typing import TypeVar
 
@@ -59,11 +57,13 @@ class AssetGraph:
         assets, checks, policies, automations = _split(definitions)
         schedules, sensors, duplicates = split_automation(_unique(automations))
         by_name, errors = _index(assets)
-        unknown = set(chain.from_iterable(map(attrgetter("upstream"), by_name.values()))).difference(by_name)
-        upstream = {name: item.upstream for name, item in by_name.items()} if not unknown else {
-            name: tuple(up for up in item.upstream if up not in unknown) for name, item in by_name.items()}
+        dag = DAG({name: item.upstream for name, item in by_name.items()}, distinct=True)  # upstream: no repeats
+        unknown: set[str] = set()
+        if len(dag) > len(by_name):  # some upstreams are no asset: the graph joins assets only
+            unknown = set(dag.nodes).difference(by_name)
+            dag = DAG({name: tuple(up for up in item.upstream if up not in unknown)
+                       for name, item in by_name.items()}, distinct=True)
         errors += _edge_problems(by_name, unknown)
-        dag = DAG(upstream, distinct=True)  # Asset.upstream has no repeats
         cycle = dag.find_cycle()
         if cycle:
             first = by_name[cycle[0]]
