@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -187,15 +187,10 @@ class Storage:
     def existing(self, locations: Iterable[str]) -> set[str]:
         """Which of these stored values are still there: one listing of the folder when they are many (a
         directory read is cheaper than thousands of ``stat`` calls), else one ``stat`` each."""
-        wanted = [location for location in locations if _is_name(location)]
-        if len(wanted) < LISTING_FROM:
-            return {location for location in wanted if self.exists(location)}
-        try:
-            with os.scandir(self._root) as entries:
-                present = {entry.name for entry in entries if entry.is_file()}
-        except FileNotFoundError:
-            return set()
-        return present.intersection(wanted)
+        asked = locations if isinstance(locations, Collection) else list(locations)
+        if len(asked) < LISTING_FROM:
+            return {location for location in asked if self.exists(location)}
+        return _stored_names(self._root).intersection(asked)
 
     def locations(self, asset: str) -> list[str]:
         """Every stored version of an asset, as locations."""
@@ -318,6 +313,18 @@ def _is_name(location: str) -> bool:
     """
     return bool(location) and "/" not in location and os.sep not in location and location not in (".", "..") \
         and SEPARATOR in location
+
+
+def _stored_names(folder: str) -> set[str]:
+    """The names of the files in the folder that may be stored values, from one listing: what
+    :meth:`Storage.exists` finds, each name of them (a regular file, or a link to one, whose name
+    :func:`_is_name` accepts: a listed name never holds a separator of paths nor is ``.`` or ``..``, so
+    holding :data:`SEPARATOR` is enough); nothing when the folder does not exist."""
+    try:
+        with os.scandir(folder) as entries:
+            return {entry.name for entry in entries if SEPARATOR in entry.name and entry.is_file()}
+    except FileNotFoundError:
+        return set()
 
 
 def _contents(path: Path, limit: int | None) -> bytes | None:

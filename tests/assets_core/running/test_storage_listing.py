@@ -1,0 +1,30 @@
+"""Storage.existing from one listing of the folder finds what a stat of each stored value finds."""
+
+from __future__ import annotations
+
+import os
+
+from assets_core.running.storage import LISTING_FROM, Storage
+
+
+def test_the_listing_finds_what_a_stat_of_each_finds(tmp_path):
+    folder = tmp_path / "storage"
+    folder.mkdir()
+    (folder / "a@1.json").write_text("1")
+    (folder / "plain.json").write_text("1")  # no separator: never a stored value
+    (folder / "d@4.json").mkdir()  # a folder named like a value is no value
+    os.symlink(folder / "a@1.json", folder / "b@2.json")  # a link to a file is one
+    os.symlink(folder / "gone@0.json", folder / "c@3.json")  # a dangling link is not
+    os.symlink(folder / "d@4.json", folder / "e@5.json")  # nor a link to a folder
+    storage = Storage(folder)
+    asked = ["a@1.json", "b@2.json", "c@3.json", "d@4.json", "e@5.json", "plain.json", "../a@1.json", "",
+             ".", "..", "a@1.json/", "f@6.json"]
+    many = asked + [f"x@{i}.json" for i in range(LISTING_FROM)]
+    expected = {"a@1.json", "b@2.json"}
+    assert {location for location in many if storage.exists(location)} == expected
+    assert storage.existing(many) == storage.existing(iter(many)) == storage.existing(asked) == expected
+
+
+def test_no_folder_holds_nothing(tmp_path):
+    storage = Storage(tmp_path / "never made")
+    assert storage.existing([f"x@{i}.json" for i in range(LISTING_FROM)]) == set()
