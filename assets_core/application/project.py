@@ -89,7 +89,7 @@ class Project:
         """Observe sources, read the recorded state, and assess every asset (every partition)."""
         at = now()
         nodes = self.nodes(at)
-        in_blocks = [item.name for item in self.graph if _observed_in_block(item)]
+        in_blocks = [item.name for item in self.graph if item.is_source and _observed_in_block(item)]
         paths = {name: source_paths(self.graph[name], nodes.keys(name), str(self.root)) for name in in_blocks}
         every = [path for found in paths.values() for path in found]
         with stat_files(every) as pending:  # the files are stat'ed (by a helper, when there are many) while ...
@@ -120,10 +120,12 @@ class Project:
 
     def _lost(self, state: Mapping[str, AssetState]) -> set[str]:
         """The nodes whose recorded value is no longer in storage."""
-        recorded = {name: own.materialization.location for name, own in state.items()
-                    if own.materialization is not None}
-        stored = self.storage.existing(recorded.values())
-        return {name for name, location in recorded.items() if location not in stored}
+        locations = [record.location for own in state.values() if (record := own.materialization) is not None]
+        stored = self.storage.existing(locations)
+        if stored.issuperset(locations):  # the usual case: nothing lost, found without pairing nodes and locations
+            return set()
+        return {name for name, own in state.items()
+                if own.materialization is not None and own.materialization.location not in stored}
 
     def select(self, words: Iterable[str] | Selection, snapshot: Snapshot | None = None) -> set[str]:
         """The selected assets."""
