@@ -18,7 +18,7 @@ from assets_core.planning.nodes import select_nodes
 from assets_core.planning.plan import Plan, Status, build_plan
 from assets_core.planning.snapshot import Snapshot
 from assets_core.planning.state import RunRecord, RunView, now, split_node
-from assets_core.planning.summary import PartitionSummary, asset_status
+from assets_core.planning.summary import PartitionSummary, asset_statuses
 from assets_core.running.recovery import live_runs
 from assets_core.running.resume import unfinished
 from assets_core.running.runs import Listener, RunResult, RunSettings, RunStatus
@@ -43,11 +43,7 @@ def statuses(workspace: Workspace, selection: Iterable[str] = (),
     if partition is not None:
         picked = select_nodes(nodes, chosen, partition, upward=False)  # those partitions and their readers
         return [snapshot.statuses[node] for node in nodes.order() if node in picked]
-    found: list[Status | PartitionSummary] = []
-    for name in project.graph.order():
-        if name in chosen:
-            found.append(asset_status(snapshot, name))
-    return found
+    return asset_statuses(snapshot, chosen)
 
 
 def plan(workspace: Workspace, selection: Iterable[str] = (), force: bool | Collection[str] = False,

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import pickle
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from assets_core.application.project import Project
 from assets_core.declaring.checks import Freshness
 from assets_core.declaring.definitions import asset, source_asset
+from assets_core.declaring.partitions import StaticPartitions
 from assets_core.planning.graph import AssetGraph
+from assets_core.planning.memory import MemoryCatalog
 from assets_core.planning.nodes import NodeGraph
 from assets_core.planning.plan import FRESH, MISSING, STALE, ReasonKind, Status, Versions, _fresh, assess
 from assets_core.planning.state import AssetState, FailureRecord, MaterializationRecord
+from assets_core.planning.summary import asset_status, asset_statuses
 from assets_core.planning.versioning import CodeVersioner
+from assets_core.running.storage import Storage
 
-NOW = datetime(2026, 1, 2, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 2, tzinfo=UTC)
 
 
 def test_a_fresh_status_made_at_once_is_the_one_init_makes():
@@ -92,3 +97,17 @@ def test_versions_of_many_assets_are_each_ones_version():
     items = [source_asset("raw", "raw.csv"), *(_factory(f"x{i}", 1 + i % 2) for i in range(6))]
     expected = {item.name: CodeVersioner(".").version(item) for item in items}
     assert CodeVersioner(".").versions(items) == expected
+
+
+def test_asset_statuses_are_each_ones_status(tmp_path):
+    regions = StaticPartitions(["eu", "us"])
+    a = asset(lambda: 1, name="a")
+    b = asset(lambda a: a, name="b", partitions=regions)
+    c = asset(lambda b: b, name="c")
+    project = Project([a, b, c], tmp_path, Storage(tmp_path / "storage"), MemoryCatalog())
+    project.materialize(["a", "b"])
+    snapshot = project.snapshot()
+    expected = [asset_status(snapshot, name) for name in ("a", "b", "c")]
+    assert asset_statuses(snapshot, {"a", "b", "c"}) == expected
+    assert asset_statuses(snapshot, {"c", "a"}) == [expected[0], expected[2]]
+    assert [s.status for s in expected] == [FRESH, FRESH, MISSING]
