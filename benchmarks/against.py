@@ -46,8 +46,8 @@ def worktree(rev: str) -> Path:
 
 
 def project(tree: Path, size: int) -> Path:
-    """The tree's own layered project of ``size`` assets, materialized once."""
-    folder = HERE / ".work" / f"against-project-{tree.name}"
+    """The tree's own layered project of ``size`` assets, materialized once (kept for the next run of that size)."""
+    folder = HERE / ".work" / f"against-project-{tree.name}-{size}"
     if not (folder / "defs.py").exists():
         make = f"import sys; sys.path.insert(0, {str(tree / 'benchmarks')!r}); from pathlib import Path; " \
                f"from workloads import write_layered; write_layered(Path({str(folder)!r}), {size})"
