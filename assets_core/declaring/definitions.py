@@ -180,7 +180,11 @@ def _python_asset(
         problems.append(DefinitionError(
             f"has parameter '{parameter}', which names no upstream; declare each upstream as a named "
             "parameter (or list extra ones in deps=...)", asset=asset_name, location=location))
-    resolved, windows, mapped = _resolved(parameters, inputs)
+    resolved, windows, mapped, odd = _resolved(parameters, inputs)
+    if odd:
+        problems.extend(DefinitionError(
+            f"maps inputs['{key}'] to {inputs[key]!r}, which names no asset; give the upstream asset's name, or "
+            "Upstream(name, window=...)", asset=asset_name, location=location) for key in odd)
     if mapped < len(inputs):  # some keys of inputs are no parameters
         known = ", ".join(parameters) or "none"
         problems.extend(DefinitionError(
@@ -218,15 +222,17 @@ def _python_asset(
 
 
 def _resolved(parameters: tuple[str, ...], inputs: Mapping[str, str | Upstream]) \
-        -> tuple[dict[str, str], dict[str, tuple[int, int]] | None, int]:
-    """Each parameter's upstream (``context`` and ``previous`` are none, unless mapped), the windows read, and how
-    many keys of ``inputs`` are parameters (in one pass: an asset of a factory is made in a few microseconds)."""
+        -> tuple[dict[str, str], dict[str, tuple[int, int]] | None, int, list[str]]:
+    """Each parameter's upstream (``context`` and ``previous`` are none, unless mapped), the windows read, how many
+    keys of ``inputs`` are parameters, and the parameters mapped to something that names no asset (left out). One
+    pass: an asset of a factory is made in a few microseconds."""
     resolved: dict[str, str] = {}
     windows: dict[str, tuple[int, int]] | None = None
     mapped = 0
+    odd: list[str] = []
     for parameter in parameters:
-        given = inputs.get(parameter)
-        if given is None:
+        given = inputs.get(parameter, _UNMAPPED)
+        if given is _UNMAPPED:
             if parameter not in _SPECIAL_PARAMETERS:
                 resolved[parameter] = parameter
             continue
@@ -236,8 +242,14 @@ def _resolved(parameters: tuple[str, ...], inputs: Mapping[str, str | Upstream])
                 windows = windows or {}
                 windows[given.name] = given.window
             given = given.name
+        elif not isinstance(given, str):
+            odd.append(parameter)
+            continue
         resolved[parameter] = given
-    return resolved, windows, mapped
+    return resolved, windows, mapped, odd
+
+
+_UNMAPPED: Any = object()
 
 
 _make_asset = Maker(Asset)

@@ -116,6 +116,24 @@ def test_unknown_deps_and_inputs_say_through_what(folder):
     assert "did you mean 'customers'" in by_upstream["custmers"]
 
 
+def test_an_input_mapped_to_something_that_names_no_asset_is_a_definition_error(folder):
+    """inputs={"people": None} raised a TypeError from deep in the graph (a traceback); now it is reported with
+    every other definition problem, and the asset's other parameters still resolve."""
+    errors = _errors(folder, """
+        from assets_core.declaring.definitions import asset
+
+        @asset
+        def customers(): return 1
+
+        @asset(inputs={"people": None, "count": 3})
+        def report(people, count, customers): return people
+    """)
+    messages = sorted(str(e) for e in errors)
+    assert len(messages) == 2
+    assert "maps inputs['count'] to 3, which names no asset" in messages[0]
+    assert "maps inputs['people'] to None, which names no asset" in messages[1]
+
+
 @pytest.mark.parametrize("name", ["bad name", "../escape", "a..b", "1st", ".hidden", "a/b", "orders\n"])
 def test_invalid_names_are_definition_errors(name):
     item = source_asset(name, "x.csv")
