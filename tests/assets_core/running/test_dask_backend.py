@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +23,7 @@ PROJECT = '''
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from assets_core import asset
 
@@ -135,6 +137,7 @@ def test_a_task_sent_ahead_to_a_worker_that_dies_before_beginning_it_runs_on_ano
 AHEAD = '''
 import time
 from pathlib import Path
+from typing import Any
 
 from assets_core import asset
 
@@ -246,10 +249,35 @@ def _tasks(tmp_path: Path, *names: str) -> tuple[Workspace, list[remote.Task]]:
                        for name in names]
 
 
-def _wait_for(what: Callable[[], object], why: str) -> None:
+class _HeldWatch:
+    """The run's look at the cluster's workers, held as between two looks: :meth:`hold` returns once the watch
+    waits at its next look, so no look is under way (a look that began before the hold, and saw the cluster
+    change meanwhile, would spoil what the test sets up); :meth:`release` lets it look again."""
+
+    def __init__(self, backend: Any) -> None:
+        self._open, self._parked, self._ask = threading.Event(), threading.Event(), backend._client.nthreads
+        self._open.set()
+        backend._client.nthreads = self._look
+
+    def _look(self, *args: Any, **kwargs: Any) -> Any:
+        while not self._open.is_set():
+            self._parked.set()
+            self._open.wait(0.05)
+        return self._ask(*args, **kwargs)
+
+    def hold(self) -> None:
+        self._parked.clear()
+        self._open.clear()
+        _wait_for(self._parked.is_set, "the run's watch never came to look again")
+
+    def release(self) -> None:
+        self._open.set()
+
+
+def _wait_for(what: Callable[[], object], why: str, state: Callable[[], str] = lambda: "") -> None:
     deadline = time.monotonic() + 60
     while not what():
-        assert time.monotonic() < deadline, why
+        assert time.monotonic() < deadline, f"{why} {state()}".strip()
         time.sleep(0.02)
 
 
@@ -340,6 +368,7 @@ GIVEN_BACK = '''
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from assets_core import asset
 
@@ -443,37 +472,32 @@ def test_a_task_sent_ahead_to_a_worker_that_closes_before_it_begins_runs_on_anot
         closing = _worker_at(cluster.scheduler_address, _free_port(), threads=2)
         try:
             backend = DaskBackend(cluster.scheduler_address, 1)
-            looking, ask = threading.Event(), backend._client.nthreads
-            looking.set()
-
-            def held(*args, **kwargs):  # type: ignore[no-untyped-def]
-                looking.wait()
-                return ask(*args, **kwargs)
-
-            backend._client.nthreads = held  # type: ignore[method-assign]
+            watch = _HeldWatch(backend)
             try:
                 longer = backend.submit(long)
                 _wait_for(lambda: (tmp_path / "long.started").exists(), "the asset never started")
-                looking.clear()
-                time.sleep(0.6)  # a look under way ends
+                watch.hold()
                 napping = backend.submit(nap)
                 _wait_for(lambda: (tmp_path / "nap.started").exists(), "the asset never started")
                 ahead = backend.submit(mark)  # (sent with nap, it could reach the thread first, and run)
                 (address,) = cluster.scheduler.workers
                 cluster.loop.add_callback(cluster.scheduler.close_worker, address)
-                (sent,) = napping.result(timeout=40)  # answered: the worker waits for its threads to close
+                (sent,) = napping.result(timeout=90)  # answered: the worker waits for its threads to close
                 assert sent.outcome.status == "materialized"
                 _wait_for(lambda: any(waiting.outer is ahead for waiting in list(backend._waiting)),
-                          "the task sent ahead never came back")  # it had its turn there, and was not begun
+                          "the task sent ahead never came back",  # it had its turn there, and was not begun
+                          lambda: f"ahead={ahead!r} ran={(tmp_path / 'mark.ran').exists()} "
+                                  f"waiting={list(backend._waiting)!r} workers={backend._workers!r} "
+                                  f"free={backend._free} sent={getattr(ahead, 'sent', None)!r}")
                 assert not (tmp_path / "mark.ran").exists()
                 assert not ahead.running(), "said begun, though it never began: a stop could not cancel it"
-                looking.set()
-                cluster.scale(1)
-                (sent,) = ahead.result(timeout=30)
+                watch.release()
+                cluster.scale(1)  # a new worker process: its start-up alone takes long on a loaded machine
+                (sent,) = ahead.result(timeout=90)
                 assert sent.outcome.status == "materialized"
-                longer.exception(timeout=30)  # answered, or lost with its worker
+                longer.exception(timeout=90)  # answered, or lost with its worker
             finally:
-                looking.set()
+                watch.release()
                 backend.close(abandon=True)
         finally:
             closing.kill()
@@ -627,6 +651,7 @@ RESTARTED = '''
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from assets_core import asset
 
@@ -676,28 +701,19 @@ def test_a_worker_restarted_at_the_same_address_between_two_looks_gets_a_new_per
         worker = _worker_at(cluster.scheduler_address, port)
         try:
             backend = DaskBackend(cluster.scheduler_address, 1)
-            looking = threading.Event()
-            looking.set()
-            ask = backend._client.nthreads
-
-            def held(*args, **kwargs):  # type: ignore[no-untyped-def]
-                looking.wait()
-                return ask(*args, **kwargs)
-
-            backend._client.nthreads = held  # type: ignore[method-assign]
+            watch = _HeldWatch(backend)
             try:
                 (first,) = backend.submit(quick).result(timeout=30)
                 assert first.outcome.status == "materialized"
                 running_one = backend.submit(slow) if running else None
                 if running:
                     _wait_for(lambda: (tmp_path / "slow.pid").exists(), "the asset never started")
-                looking.clear()
-                time.sleep(1.0)  # a look under way ends
+                watch.hold()
                 worker.kill()
                 worker.wait()
                 if running_one is not None:
                     with pytest.raises(remote.WorkerDied):
-                        running_one.result(timeout=10)
+                        running_one.result(timeout=60)
                 worker = _worker_at(cluster.scheduler_address, port)
                 deadline = time.monotonic() + 20
                 back = cluster.scheduler.workers.get(f"tcp://127.0.0.1:{port}")
@@ -707,13 +723,13 @@ def test_a_worker_restarted_at_the_same_address_between_two_looks_gets_a_new_per
                     time.sleep(0.05)
                 after = [backend.submit(quick) for _ in range(3)]
                 time.sleep(0.5)
-                looking.set()
+                watch.release()
                 for future in after:
-                    (sent,) = future.result(timeout=10)
+                    (sent,) = future.result(timeout=60)
                     assert sent.outcome.status == "materialized"
                     assert sent.outcome.stored is not None
             finally:
-                looking.set()
+                watch.release()
                 backend.close(abandon=True)
         finally:
             worker.kill()
