@@ -18,8 +18,9 @@ from assets_core.application.usecases import Prepared, Stop, materialize, prepar
 from assets_core.application.workspace import Workspace
 from assets_core.errors import SelectionError
 from assets_core.planning.nodes import select_nodes
-from assets_core.planning.plan import FAILED, FRESH, MISSING, build_plan
+from assets_core.planning.plan import FAILED, FRESH, MISSING
 from assets_core.planning.state import BackfillRecord, split_node
+from assets_core.planning.steps import build_plan
 from assets_core.running.runs import Listener, RunResult, RunStatus
 
 REPROCESS = ("missing", "stale", "failed", "all")  # which partitions of the range a backfill runs

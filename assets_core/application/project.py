@@ -31,11 +31,12 @@ from assets_core.planning.memory import MemoryCatalog
 from assets_core.planning.nodes import NodeGraph, latest_record, select_nodes, uses_dynamic
 from assets_core.planning.observations import PartitionObservations, recorded_versions, source_paths
 from assets_core.planning.partition_status import NodeMap
-from assets_core.planning.plan import Plan, Status, Versions, assess, build_plan, source_path
+from assets_core.planning.plan import Plan, Status, Versions, assess, source_path
 from assets_core.planning.recorded import nothing_recorded
 from assets_core.planning.selection import Selection, parse_selection
 from assets_core.planning.snapshot import Snapshot
 from assets_core.planning.state import AssetState, Catalog, now, split_node
+from assets_core.planning.steps import build_plan
 from assets_core.planning.version_cache import CACHE_FILE, VersionCache
 from assets_core.planning.versioning import CodeVersioner
 from assets_core.running import observed

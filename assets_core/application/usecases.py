@@ -15,9 +15,10 @@ from assets_core.errors import ProjectError, SelectionError, did_you_mean
 from assets_core.imports import late_import
 from assets_core.planning.graph import AssetGraph
 from assets_core.planning.nodes import select_nodes
-from assets_core.planning.plan import Plan, Status, build_plan
+from assets_core.planning.plan import Plan, Status
 from assets_core.planning.snapshot import Snapshot
 from assets_core.planning.state import RunRecord, RunView, now, split_node
+from assets_core.planning.steps import build_plan
 from assets_core.planning.summary import PartitionSummary, asset_statuses
 from assets_core.running.recovery import live_runs
 from assets_core.running.resume import unfinished

@@ -7,15 +7,12 @@ decorator arguments are metadata: changing them changes no version.
 
 from __future__ import annotations
 
-import ast
 import functools
 import hashlib
 import inspect
 import io
 import os
-import re
 import sys
-import textwrap
 import tokenize
 import types
 from collections.abc import Callable, Iterable, Mapping
@@ -23,6 +20,7 @@ from typing import Any
 
 from assets_core.declaring.definitions import Asset
 from assets_core.imports import late_import
+from assets_core.planning.code_syntax import class_tree, dump, loaded_names, parse_function, parse_lines
 from assets_core.planning.version_cache import VersionCache
 
 _CONSTANT_TYPES = (int, float, complex, str, bytes, bool, type(None))
@@ -181,8 +179,9 @@ class CodeVersioner:
         cached = self._trees.get(code)
         if cached is None:
             found = self._file(code.co_filename)
-            node = _parse_function(fn) if found is None else _parse_lines(found[1], code)
-            cached = (_dump(node), _loaded_names(node)) if node is not None else (_bytecode(code), frozenset(code.co_names))
+            node = parse_function(fn) if found is None else parse_lines(found[1], code)
+            cached = (dump(node), loaded_names(node)) if node is not None \
+                else (_bytecode(code), frozenset(code.co_names))
             self._trees[code] = cached
         return cached
 
@@ -207,15 +206,15 @@ class CodeVersioner:
 
     def _class(self, cls: type, seen: set[int]) -> str:
         """A class's tree and, like a function's, the fingerprints of the names it reads (a method's helper)."""
-        node, scope = _class_tree(cls), _class_globals(cls)
+        node, scope = class_tree(cls), _class_globals(cls)
         if node is None:
             return cls.__qualname__
         references = []
-        for name in sorted(_loaded_names(node)):
+        for name in sorted(loaded_names(node)):
             found, value = self._followed(functools.partial(_lookup_in, scope), name)
             if found:
                 references.append(f"{name}={self._value(value, seen)}")
-        return digest(_dump(node), *references)
+        return digest(dump(node), *references)
 
     def _followed(self, lookup: Callable[[str], tuple[bool, Any]], name: str) -> tuple[bool, Any]:
         found, value = lookup(name)  # a chain through modules (pkg.util.helper): only into a project-local one
@@ -303,89 +302,6 @@ def _read_source(filename: str) -> tuple[str, list[str]] | None:
     return digest(data), lines
 
 
-_DEFINITION = re.compile(r"^(\s*def\s)|(\s*async\s+def\s)|(.*(?<!\w)lambda(:|\s))|^(\s*@)")
-
-
-def _parse_lines(lines: list[str], code: types.CodeType) -> ast.AST | None:
-    """A function's normalized tree from its file's lines, found as ``inspect.getsource`` finds it."""
-    start = code.co_firstlineno - 1
-    while 0 < start < len(lines) and not _DEFINITION.match(lines[start]):
-        start -= 1
-    if not 0 <= start < len(lines):
-        return None
-    try:
-        return _parse_source(textwrap.dedent("".join(inspect.getblock(lines[start:]))))
-    except (IndexError, SyntaxError, IndentationError, tokenize.TokenError):
-        return None
-
-
-def _parse_function(fn: Callable[..., Any]) -> ast.AST | None:
-    try:
-        return _parse_source(textwrap.dedent(inspect.getsource(fn)))
-    except (OSError, TypeError, SyntaxError, IndentationError):
-        return None
-
-
-def _parse_source(source: str) -> ast.AST | None:
-    module = ast.parse(source)
-    for node in module.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            return _normalize(node)
-    return None
-
-
-def _normalize(node: ast.AST) -> ast.AST:
-    """Drop what does not change behaviour: docstrings, decorators (metadata), and the function's name."""
-    for child in ast.walk(node):
-        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)):
-            body = child.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-                    and isinstance(body[0].value.value, str):
-                child.body = body[1:] or [ast.Pass()]
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        node.decorator_list = []
-        node.name = "_"
-    return node
-
-
-def _dump(node: ast.AST) -> str:
-    return ast.dump(node, annotate_fields=False, include_attributes=False)
-
-
-def _loaded_names(node: ast.AST) -> frozenset[str]:
-    """Names the function reads from outside itself, including ``module.attr`` pairs.
-
-    Parameters and names it assigns are its own (a parameter named like an asset is that asset's value, not
-    a reference to the asset's code), so they are left out.
-    """
-    names: set[str] = set()
-    own: set[str] = set()
-    declared: set[str] = set()  # `global NAME`: assigned here, yet the module's, read from outside
-    for child in ast.walk(node):
-        if isinstance(child, ast.Global):
-            declared.update(child.names)
-        elif isinstance(child, ast.arg):
-            own.add(child.arg)
-        elif isinstance(child, ast.Name) and not isinstance(child.ctx, ast.Load):
-            own.add(child.id)
-        elif isinstance(child, ast.Name):
-            names.add(child.id)
-        elif isinstance(child, ast.Attribute) and (dotted := _dotted(child)) is not None:
-            names.add(dotted)
-    own -= declared
-    return frozenset(n for n in names if n.partition(".")[0] not in own)
-
-
-def _dotted(node: ast.Attribute) -> str | None:
-    """``a.b.c`` for an attribute chain on a name (a module's helper reached through its package), else None."""
-    parts = [node.attr]
-    value = node.value
-    while isinstance(value, ast.Attribute):
-        parts.append(value.attr)
-        value = value.value
-    return ".".join([value.id, *reversed(parts)]) if isinstance(value, ast.Name) else None
-
-
 def _bytecode(code: types.CodeType) -> str:
     consts = [_bytecode(c) if isinstance(c, types.CodeType) else repr(c) for c in code.co_consts]
     return digest(code.co_code, repr(consts), repr(code.co_names))
@@ -398,13 +314,6 @@ def _class_globals(cls: type) -> Mapping[str, Any]:
         if isinstance(inner, types.FunctionType) and inner.__module__ == cls.__module__:
             return inner.__globals__
     return {}
-
-
-def _class_tree(cls: type) -> ast.AST | None:
-    try:
-        return _normalize(ast.parse(textwrap.dedent(inspect.getsource(cls))))
-    except (OSError, TypeError, SyntaxError):
-        return None
 
 
 def _container(value: Any) -> str:

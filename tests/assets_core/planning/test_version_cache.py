@@ -11,7 +11,7 @@ import pytest
 
 from assets_core.application.project import Project
 from assets_core.declaring.loading import load_assets
-from assets_core.planning import versioning
+from assets_core.planning import code_syntax
 from assets_core.planning.version_cache import CACHE_FILE
 from assets_core.planning.versioning import CodeVersioner
 
@@ -62,7 +62,7 @@ def test_the_second_command_parses_nothing(project: Path, monkeypatch: pytest.Mo
     def refuse(source: str) -> None:
         raise AssertionError(f"parsed again:\n{source}")
 
-    monkeypatch.setattr(versioning, "_parse_source", refuse)
+    monkeypatch.setattr(code_syntax, "parse_source", refuse)
     project_again = Project(load_assets(project, file="defs.py"), project, home=project / ".assets")
     assert project_again.code_versions == before
 
