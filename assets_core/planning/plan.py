@@ -213,16 +213,7 @@ def _fresh_as_read(own: AssetState | None, code_version: str, reads: Reads, stat
 
 
 def _fresh(name: str) -> Status:
-    """``Status(name, FRESH)``, made at once: its two fields set as the generated ``__init__`` sets them, its
-    ``reasons`` left to read the class's default ``()`` (see :mod:`assets_core.frozen`); a third of the time, for
-    the status of nearly every asset of a large project."""
-    status = object.__new__(Status)
-    _set(status, "asset", name)
-    _set(status, "status", FRESH)
-    return status
-
-
-_set = object.__setattr__  # what a frozen dataclass's __init__ calls, field by field
+    return Status(name, FRESH)
 
 
 def reasons_for(item: Asset, own: AssetState, code_version: str, upstream_versions: Mapping[str, str | None],

@@ -8,6 +8,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from assets_core.declaring.definitions import Asset
 from assets_core.planning.partition_status import NodeMap, PartitionStatuses
 from assets_core.planning.plan import FAILED, FRESH, MISSING, STALE, AssetStatus, Reason, ReasonKind, Status
 from assets_core.planning.snapshot import Snapshot
@@ -113,13 +114,15 @@ def _counted(detail: str, count: int, shared: bool) -> str:
 
 def asset_status(snapshot: Snapshot, asset: str) -> Status | PartitionSummary:
     """An asset's status in a snapshot: its own, or the summary of its partitions' when it is partitioned."""
-    if snapshot.nodes.assets[asset].partitions is None:
-        return snapshot.statuses[asset]
-    return summarize(asset, snapshot.nodes.keys(asset), snapshot.statuses)
+    return _status(snapshot, snapshot.nodes.assets[asset])
 
 
 def asset_statuses(snapshot: Snapshot, chosen: Collection[str]) -> list[Status | PartitionSummary]:
     """:func:`asset_status` of each chosen asset, in dependency order (in one pass over the assets)."""
-    statuses, nodes = snapshot.statuses, snapshot.nodes
-    return [statuses[item.name] if item.partitions is None else summarize(item.name, nodes.keys(item.name), statuses)
-            for item in nodes.assets if item.name in chosen]
+    return [_status(snapshot, item) for item in snapshot.nodes.assets if item.name in chosen]
+
+
+def _status(snapshot: Snapshot, item: Asset) -> Status | PartitionSummary:
+    if item.partitions is None:
+        return snapshot.statuses[item.name]
+    return summarize(item.name, snapshot.nodes.keys(item.name), snapshot.statuses)
