@@ -25,6 +25,7 @@ from assets_core.errors import AssetsError
 from assets_core.imports import late_import
 from tui.cli import automation, backfill, commands, lineage
 from tui.cli.arguments import whole_number
+from tui.cli.ending import end_process
 from tui.cli.interrupt import EXIT_INTERRUPTED
 from tui.cli.later import later
 from tui.cli.later import stderr as stderr_console
@@ -234,7 +235,7 @@ def entry() -> None:
             with contextlib.suppress(Exception):
                 stream.flush()
         os._exit(code)
-    sys.exit(code)
+    end_process(code)  # as sys.exit(code), without freeing every object one by one (0.3 s of a big project)
 
 
 if __name__ == "__main__":
