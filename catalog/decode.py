@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import json.scanner
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
-from assets_core.planning.state import FailureRecord, MaterializationRecord, ObservationRecord
+from assets_core.planning.state import AssetState, FailureRecord, MaterializationRecord, ObservationRecord
 
 
 def from_json(value: Any) -> Any:
@@ -97,35 +97,45 @@ FAILURE_FIELDS = ("asset", "run_id", "error", "traceback", "attempt", "partition
 OBSERVATION_FIELDS = ("asset", "run_id", "data_version", "fingerprint", "partition", "created_at")
 
 
+# The records are named tuples (see assets_core.planning.state): each decoder makes its record from the row's
+# values at once with tuple.__new__, as _make does without its length check (the unpacking checks that), which
+# takes a fraction of the time of the record's __new__; a row has every value, so no default is needed.
+_new = tuple.__new__
+
+
 def materialization_from(values: Sequence[Any]) -> MaterializationRecord:
-    """The record of a row selected as :data:`MATERIALIZATION_COLUMNS`."""
-    asset, run_id, data_version, code_version, upstream, location, rows, *rest = values
-    schema, size, duration, metadata, partition, created_at = rest
-    return MaterializationRecord(
-        asset,
-        run_id,
-        data_version,
-        code_version,
-        from_json(upstream),
-        location,
-        rows,
-        schema_from(schema),
-        size,
-        duration,
-        from_json(metadata),
-        partition,
-        time_from(created_at),
-    )
+    """The record of a row selected as :data:`MATERIALIZATION_FIELDS`."""
+    asset, run_id, data_version, code_version, upstream, location, rows, schema, size, duration, metadata, \
+        partition, created_at = values
+    return _new(MaterializationRecord, (asset, run_id, data_version, code_version, from_json(upstream), location,
+                                        rows, schema_from(schema), size, duration, from_json(metadata), partition,
+                                        time_from(created_at)))
 
 
 def failure_from(values: Sequence[Any]) -> FailureRecord:
-    """The record of a row selected as :data:`FAILURE_COLUMNS`."""
+    """The record of a row selected as :data:`FAILURE_FIELDS`."""
     asset, run_id, error, traceback, attempt, partition, created_at = values
-    return FailureRecord(asset, run_id, error, traceback, attempt, partition, time_from(created_at))
+    return _new(FailureRecord, (asset, run_id, error, traceback, attempt, partition, time_from(created_at)))
 
 
 def observation_from(values: Sequence[Any]) -> ObservationRecord:
-    """The record of a row selected as :data:`OBSERVATION_COLUMNS`."""
+    """The record of a row selected as :data:`OBSERVATION_FIELDS`."""
     asset, run_id, data_version, fingerprint, partition, created_at = values
-    return ObservationRecord(asset, run_id, data_version, fingerprint, partition, time_from(created_at))
+    return _new(ObservationRecord, (asset, run_id, data_version, fingerprint, partition, time_from(created_at)))
 
+
+def states(names: Iterable[str], made: Mapping[str, MaterializationRecord], failed: Mapping[str, FailureRecord],
+           observed: Mapping[str, ObservationRecord]) -> dict[str, AssetState]:
+    """The state of each named asset that has any of the records found, in the order of ``names``.
+
+    >>> seen = ObservationRecord("raw", "r1", "v1", "f1")
+    >>> states(["orders", "raw"], {}, {}, {"raw": seen}) == {"raw": AssetState(observation=seen)}
+    True
+    """
+    get_made, get_failed, get_observed = made.get, failed.get, observed.get
+    result = {}
+    for name in names:
+        record, failure, observation = get_made(name), get_failed(name), get_observed(name)
+        if record is not None or failure is not None or observation is not None:
+            result[name] = _new(AssetState, (record, failure, observation))
+    return result

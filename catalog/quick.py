@@ -47,6 +47,7 @@ from catalog.decode import (
     failure_from,
     materialization_from,
     observation_from,
+    states,
 )
 from catalog.messages import BUSY_TIMEOUT_MS, explain
 from catalog.observed import SELECT as SELECT_OBSERVED
@@ -146,13 +147,7 @@ class QuickCatalog:
             for sql, decode in _RECORDS:
                 rows = [row for batch in batches for row in self._rows(sql, batch)]
                 found.append({row[0]: decode(row[1:]) for row in rows if row[0] in wanted})
-        made, failed, observed = found
-        result = {}
-        for name in names:
-            record, failure, observation = made.get(name), failed.get(name), observed.get(name)
-            if record is not None or failure is not None or observation is not None:
-                result[name] = AssetState(record, failure, observation)
-        return result
+        return states(names, *found)
 
     def read_observed(self, assets: Iterable[str]) -> dict[str, RecordedPartitions]:
         """The last observation of every observed partition of the named sources, by source."""

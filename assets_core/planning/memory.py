@@ -99,11 +99,11 @@ class MemoryCatalog:
             for record in materializations:
                 self.materializations.append(record)
                 old = self._state.get(record.node, AssetState())
-                self._state[record.node] = replace(old, materialization=record, failure=None)
+                self._state[record.node] = old._replace(materialization=record, failure=None)
             for failure in failures:
                 self.failures.append(failure)
                 old = self._state.get(failure.node, AssetState())
-                self._state[failure.node] = replace(old, failure=failure)
+                self._state[failure.node] = old._replace(failure=failure)
             self.events.extend(events)
 
     def record_observations(self, records: Sequence[ObservationRecord]) -> None:
@@ -111,7 +111,7 @@ class MemoryCatalog:
             for record in records:
                 self.observations.append(record)
                 old = self._state.get(record.node, AssetState())
-                self._state[record.node] = replace(old, observation=record)
+                self._state[record.node] = old._replace(observation=record)
 
     def acquire_leases(self, run_id: str, assets: Sequence[str]) -> dict[str, str]:
         with self._lock:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Protocol
+from types import MappingProxyType
+from typing import Any, NamedTuple, Protocol
 
 from assets_core.planning.recorded import RecordedPartitions
 
@@ -40,10 +41,36 @@ def split_node(node: str) -> tuple[str, str]:
     return node, ""
 
 
-@dataclass(frozen=True)
-class MaterializationRecord:
-    """One successful materialization of an asset."""
+class _Record:
+    """What the records below share: equal only to a record of the same class (as the frozen dataclasses they
+    replaced were), never to a plain tuple or to another kind of record that holds the same values.
 
+    They are named tuples because a catalog reads one per asset at every command: a tuple is made in a fraction
+    of a frozen dataclass's time (whose ``__init__`` sets each field through ``object.__setattr__``), and is
+    smaller. :mod:`catalog.decode` makes them from a row's values with ``tuple.__new__``, bypassing the
+    defaults ``__new__`` fills in (a row has every value).
+    """
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return tuple.__eq__(self, other)  # type: ignore[operator]  # self is a tuple too
+        return False if isinstance(other, tuple) else NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = tuple.__hash__
+
+
+_NOW = datetime(1, 1, 1, tzinfo=timezone.utc)  # created_at not given: the record is made now (compared by identity)
+_NEW_DICT: Mapping[str, Any] = MappingProxyType({})  # metadata not given: a new dict (compared by identity)
+_new = tuple.__new__
+
+
+class _Materialization(NamedTuple):
     asset: str
     run_id: str
     data_version: str
@@ -54,55 +81,89 @@ class MaterializationRecord:
     schema: tuple[tuple[str, str], ...] | None  # (column, type) in column order
     bytes: int
     duration: float  # seconds spent in the asset's own code and storage
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-    partition: str = ""
-    created_at: datetime = field(default_factory=now)
+    metadata: Mapping[str, Any]
+    partition: str
+    created_at: datetime
+
+
+class MaterializationRecord(_Record, _Materialization):
+    """One successful materialization of an asset (``metadata`` a new dict, ``created_at`` now, if not given)."""
+
+    __slots__ = ()
+
+    def __new__(cls, asset: str, run_id: str, data_version: str, code_version: str,
+                upstream_versions: Mapping[str, str], location: str, rows: int | None,
+                schema: tuple[tuple[str, str], ...] | None, bytes: int, duration: float,
+                metadata: Mapping[str, Any] = _NEW_DICT, partition: str = "",
+                created_at: datetime = _NOW) -> MaterializationRecord:
+        return _new(cls, (asset, run_id, data_version, code_version, upstream_versions, location, rows, schema, bytes,
+                          duration, {} if metadata is _NEW_DICT else metadata, partition,
+                          now() if created_at is _NOW else created_at))
 
     @property
     def node(self) -> str:
         return node_name(self.asset, self.partition)
 
 
-@dataclass(frozen=True)
-class FailureRecord:
-    """One failed attempt to materialize an asset."""
-
+class _Failure(NamedTuple):
     asset: str
     run_id: str
     error: str  # one-line message
     traceback: str
-    attempt: int = 1
-    partition: str = ""
-    created_at: datetime = field(default_factory=now)
+    attempt: int
+    partition: str
+    created_at: datetime
+
+
+class FailureRecord(_Record, _Failure):
+    """One failed attempt to materialize an asset (``created_at`` now, if not given)."""
+
+    __slots__ = ()
+
+    def __new__(cls, asset: str, run_id: str, error: str, traceback: str, attempt: int = 1, partition: str = "",
+                created_at: datetime = _NOW) -> FailureRecord:
+        return _new(cls, (asset, run_id, error, traceback, attempt, partition,
+                          now() if created_at is _NOW else created_at))
 
     @property
     def node(self) -> str:
         return node_name(self.asset, self.partition)
 
 
-@dataclass(frozen=True)
-class ObservationRecord:
-    """One observation of a source asset's files."""
-
+class _Observation(NamedTuple):
     asset: str
     run_id: str
     data_version: str
     fingerprint: str  # cheap summary (paths, sizes, mtimes) that lets an unchanged file skip re-hashing
-    partition: str = ""
-    created_at: datetime = field(default_factory=now)
+    partition: str
+    created_at: datetime
+
+
+class ObservationRecord(_Record, _Observation):
+    """One observation of a source asset's files (``created_at`` now, if not given)."""
+
+    __slots__ = ()
+
+    def __new__(cls, asset: str, run_id: str, data_version: str, fingerprint: str, partition: str = "",
+                created_at: datetime = _NOW) -> ObservationRecord:
+        return _new(cls, (asset, run_id, data_version, fingerprint, partition,
+                          now() if created_at is _NOW else created_at))
 
     @property
     def node(self) -> str:
         return node_name(self.asset, self.partition)
 
 
-@dataclass(frozen=True)
-class AssetState:
-    """The recorded past of one asset that staleness depends on."""
-
+class _AssetState(NamedTuple):
     materialization: MaterializationRecord | None = None
     failure: FailureRecord | None = None  # set only when the latest attempt failed
     observation: ObservationRecord | None = None
+
+
+class AssetState(_Record, _AssetState):
+    """The recorded past of one asset that staleness depends on."""
+
+    __slots__ = ()
 
     def made_since(self, moment: datetime, despite_failure: bool = False) -> bool:
         """Whether the latest value was recorded at or after ``moment`` (work done since then), and no attempt
