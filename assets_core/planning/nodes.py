@@ -243,6 +243,8 @@ def select_nodes(nodes: NodeGraph, assets: Collection[str], spec: str | None, up
         PartitionError: no selected asset has partitions that ``spec`` names.
     """
     if spec is None:
+        if not nodes.partitioned:  # every node is an asset
+            return set(assets)
         return {node for asset in assets for node in nodes.nodes(asset)}
     chosen = {asset for asset in assets if nodes.assets[asset].partitions is None}
     partitioned = [asset for asset in nodes.assets.order() if asset in assets and asset not in chosen]

@@ -19,12 +19,12 @@ def build_plan(graph: NodeGraph, selected: Collection[str], statuses: Mapping[st
     ``force`` reruns every selected node (``True``) or the named ones; the others run only when stale, and
     at run time early cutoff may still skip them when what they read did not change.
     """
-    chosen = {name for name in selected if not graph[name].is_source}
+    plain, by_name = graph.plain, graph.assets.by_name
+    chosen = {name for name in selected if not (by_name.get(name) or graph[name]).is_source}  # a node: its asset's
     forced = chosen if force is True else set(force or ())
     steps: list[Step] = []
     waiting: list[Step] = []
     planned: set[str] = set()
-    plain, by_name = graph.plain, graph.assets.by_name
     for name in graph.order():
         if name not in chosen:
             continue
