@@ -111,12 +111,10 @@ def encoded(asset: str, value: Any, io: str,
         return
     frame = value if isinstance(value, pl.DataFrame) else pl.from_arrow(value)
     assert isinstance(frame, pl.DataFrame)
-    _refuse_objects(asset, frame.schema)
-    schema = tuple((name, str(dtype)) for name, dtype in frame.schema.items())
+    schema = table_schema(asset, frame)
     if frame.height < SMALL_TABLE_ROWS:
-        sink = pa.BufferOutputStream()
-        pq.write_table(value if isinstance(value, pa.Table) else frame.to_arrow(), sink)
-        yield Encoded(TABLE_SUFFIX, frame.height, schema, frame, data=memoryview(sink.getvalue()))
+        data = parquet_bytes(value if isinstance(value, pa.Table) else frame.to_arrow())
+        yield Encoded(TABLE_SUFFIX, frame.height, schema, frame, data=data)
         return
     with temporary() as temp:
         frame.write_parquet(temp)
@@ -132,6 +130,50 @@ def _json(asset: str, value: Any) -> Encoded:
             "return a polars DataFrame or LazyFrame, a pyarrow Table, or JSON-able data") from error
     rows = len(value) if isinstance(value, list) else None
     return Encoded(JSON_SUFFIX, rows, None, json.loads(text), data=memoryview(text.encode()))
+
+
+def table_schema(asset: str, frame: pl.DataFrame) -> Schema:
+    """A table's columns and their types as recorded, once :func:`_refuse_objects` found no column of Python
+    objects: only a frame whose type names say ``Object`` somewhere (a nested one's too) is looked at closely,
+    for the names cost far less to read than the frame's ``schema`` and each type's comparisons.
+
+    >>> table_schema("a", pl.DataFrame({"k": [1], "s": [["x"]]}))
+    (('k', 'Int64'), ('s', 'List(String)'))
+    """
+    schema = tuple(zip(frame.columns, map(str, frame.dtypes), strict=True))
+    if any("Object" in name for _, name in schema):
+        _refuse_objects(asset, frame.schema)
+    return schema
+
+
+# What ``pyarrow.parquet.write_table(table, where)`` gives its writer: the same bytes, so the same data versions,
+# without what its wrappers do again for every table (resolving a file system for ``where``, checking the table's
+# schema against itself, handing some 30 options on twice): a tenth of the writing of a small table.
+_WRITER_OPTIONS: dict[str, Any] = {
+    "version": "2.6", "compression": "snappy", "use_dictionary": True, "write_statistics": True,
+    "use_deprecated_int96_timestamps": False, "writer_engine_version": "V2", "data_page_version": "1.0",
+    "use_compliant_nested_type": True, "store_schema": True}
+
+
+def parquet_bytes(table: Any) -> memoryview:
+    """A pyarrow Table as Parquet, in memory: the bytes ``pyarrow.parquet.write_table`` writes (by its writer,
+    made directly; by that function itself with a pyarrow whose writer takes other options)."""
+    with late_import():
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        from pyarrow import _parquet
+
+    sink = pa.BufferOutputStream()
+    try:
+        writer = _parquet.ParquetWriter(sink, table.schema, **_WRITER_OPTIONS)
+    except TypeError:  # not the options this pyarrow's writer takes
+        pq.write_table(table, sink)
+        return memoryview(sink.getvalue())
+    try:
+        writer.write_table(table)
+    finally:
+        writer.close()
+    return memoryview(sink.getvalue())
 
 
 def _refuse_objects(asset: str, schema: pl.Schema) -> None:
