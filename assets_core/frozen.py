@@ -23,40 +23,57 @@ class Maker(Generic[T]):
     """Makes instances of one frozen dataclass (without slots) from keyword field values."""
 
     def __init__(self, cls: type[T]):
-        fields = [f for f in dataclasses.fields(cls) if f.init]  # type: ignore[arg-type]
+        every = dataclasses.fields(cls)  # type: ignore[arg-type]
+        fields = [f for f in every if f.init]
         self.cls = cls
-        self._known = frozenset(f.name for f in fields)
-        self._plain = {f.name: f.default for f in fields if f.default is not dataclasses.MISSING}
+        plain = {f.name: f.default for f in fields if f.default is not dataclasses.MISSING}
         self._factories: tuple[tuple[str, Callable[[], Any]], ...] = tuple(
             (f.name, f.default_factory) for f in fields if f.default_factory is not dataclasses.MISSING)
         self._required = frozenset(f.name for f in fields if f.default is dataclasses.MISSING
                                    and f.default_factory is dataclasses.MISSING)
+        # Each field's default (_NO_DEFAULT without a plain one): one look per value tells a value to set from a
+        # default to leave, and from a name that is no field.
+        self._defaults = {f.name: plain.get(f.name, _NO_DEFAULT) for f in fields}
         self._post_init = getattr(cls, "__post_init__", None)
-        late = [f.name for f in dataclasses.fields(cls) if not f.init]  # type: ignore[arg-type]
+        late = [f for f in every if not f.init]
         if "__slots__" in cls.__dict__ or (late and self._post_init is None) or any(
-                cls.__dict__.get(name, _MISSING) is not default for name, default in self._plain.items()):
+                cls.__dict__.get(name, _MISSING) is not default for name, default in plain.items()) or any(
+                f.default_factory is not dataclasses.MISSING
+                or (f.default is not dataclasses.MISSING and cls.__dict__.get(f.name, _MISSING) is not f.default)
+                for f in late):
             raise TypeError(f"{cls.__name__} cannot be made by a Maker: it has slots, fields no __post_init__ sets, "
                             "or defaults that are not class attributes")
 
     def __call__(self, **values: Any) -> T:
         """``cls(**values)``, made at once."""
-        if not (self._required <= values.keys() <= self._known):
-            return self.cls(**values)  # raises the TypeError __init__ raises
-        item = object.__new__(self.cls)
-        plain, missing = self._plain, _MISSING
+        return self.made(values)
+
+    def made(self, values: dict[str, Any]) -> T:
+        """``cls(**values)``, made at once from a dict the caller built (and leaves alone): calling with
+        ``**values`` would copy it into a new one."""
+        item = _new(self.cls)
+        defaults, unknown = self._defaults, _MISSING
         for name, value in values.items():
-            if plain.get(name, missing) is not value:  # a field left at its default reads the class's
+            default = defaults.get(name, unknown)
+            if default is not value:  # a field left at its default reads the class's
+                if default is unknown:
+                    return self.cls(**values)  # no such field: raises the TypeError __init__ raises
                 _set(item, name, value)
-        for name, factory in self._factories:
-            if name not in values:
-                _set(item, name, factory())
+        if not values.keys() >= self._required:
+            return self.cls(**values)  # raises the TypeError __init__ raises
+        if self._factories:
+            for name, factory in self._factories:
+                if name not in values:
+                    _set(item, name, factory())
         if self._post_init is not None:
             self._post_init(item)
         return item
 
 
 _MISSING = object()
+_NO_DEFAULT = object()
 _set = object.__setattr__  # what a frozen dataclass's __init__ calls, field by field
+_new = object.__new__
 
 
 class _Empty(Mapping[Any, Any]):

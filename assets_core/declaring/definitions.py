@@ -99,12 +99,16 @@ class Asset:
     # Every upstream asset, inputs first, without repeats: asked for several times per asset in every
     # assessment, so computed once, when the asset is made.
     upstream: tuple[str, ...] = field(init=False, repr=False, compare=False)
-    is_source: bool = field(init=False, repr=False, compare=False)  # kind == "source", asked as often
+    # kind == "source", asked as often; the class's False unless set (one field less to set at every asset)
+    is_source: bool = field(init=False, default=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        found = self.inputs.values()
-        object.__setattr__(self, "upstream", tuple(dict.fromkeys([*found, *self.deps] if self.deps else found)))
-        object.__setattr__(self, "is_source", self.kind == "source")
+        upstream = tuple(self.inputs.values())
+        if self.deps or len(set(upstream)) < len(upstream):  # a repeat (rare) is dropped, its first place kept
+            upstream = tuple(dict.fromkeys([*upstream, *self.deps]))
+        _set(self, "upstream", upstream)
+        if self.kind == "source":
+            _set(self, "is_source", True)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the asset's function directly, e.g. in a unit test."""
@@ -152,12 +156,12 @@ def asset(
 
     if automation is not None:
         options = replace(options or AssetOptions(), automation=automation)
+    # One tuple for the closure to hold rather than a cell per argument: a factory's assets each make a decorator.
+    declared = (name, inputs or {}, deps, group, description, tags, owners, options, lineage, partitions, time_column,
+                backfill)
 
     def wrap(func: Callable[..., Any]) -> Asset:
-        made = _python_asset(func, name, inputs or {}, deps, group, description, tags, owners, options)
-        if lineage is not None:
-            made = declared_lineage(made, lineage)
-        return partitioned(made, partitions, time_column, backfill)
+        return _python_asset(func, *declared)
 
     return wrap(fn) if fn is not None else wrap
 
@@ -172,32 +176,23 @@ def _python_asset(
     tags: Iterable[str] | Mapping[str, str],
     owners: Iterable[str],
     options: AssetOptions | None,
+    lineage: Mapping[str, Sequence[str]] | None,
+    partitions: Partitions | None,
+    time_column: str | None,
+    backfill: str,
 ) -> Asset:
     asset_name = name or func.__name__
     location, parameters, variadic = signature(func)
-    problems: list[DefinitionError] = []
-    for parameter in variadic:
-        problems.append(DefinitionError(
-            f"has parameter '{parameter}', which names no upstream; declare each upstream as a named "
-            "parameter (or list extra ones in deps=...)", asset=asset_name, location=location))
     resolved, windows, mapped, odd = _resolved(parameters, inputs)
-    if odd:
-        problems.extend(DefinitionError(
-            f"maps inputs['{key}'] to {inputs[key]!r}, which names no asset; give the upstream asset's name, or "
-            "Upstream(name, window=...)", asset=asset_name, location=location) for key in odd)
-    if mapped < len(inputs):  # some keys of inputs are no parameters
-        known = ", ".join(parameters) or "none"
-        problems.extend(DefinitionError(
-            f"maps inputs['{key}'], but '{key}' is not a parameter of {func.__name__}() (its parameters: {known})",
-            asset=asset_name, location=location) for key in inputs if key not in parameters)
-    if options is not None:
-        problems += _option_problems(asset_name, location, options)
-    if not (isinstance(asset_name, str) and _valid_name(asset_name)):
-        problems += name_problems(asset_name, location)
     # Only the fields that differ from their defaults: a factory's assets mostly leave them all, and each one
     # passed costs the Maker a look (100,000 assets: 1 s less with 5 fields passed than with all 15).
     fields: dict[str, Any] = {"name": asset_name, "kind": "python", "inputs": resolved, "fn": func,
                               "location": location}
+    if variadic or odd or mapped < len(inputs) or options is not None or not (
+            isinstance(asset_name, str) and _valid_name(asset_name)):
+        problems = _problems(func, asset_name, location, parameters, variadic, inputs, odd, options)
+        if problems:
+            fields["problems"] = tuple(problems)
     if deps:
         fields["deps"] = tuple(deps)
     if group or "." in asset_name:
@@ -210,15 +205,38 @@ def _python_asset(
         fields["owners"] = tuple(owners)
     if options is not None:
         fields["options"] = options
-    if problems:
-        fields["problems"] = tuple(problems)
     if CONTEXT_PARAMETER in parameters and CONTEXT_PARAMETER not in inputs:
         fields["wants_context"] = True
     if PREVIOUS_PARAMETER in parameters and PREVIOUS_PARAMETER not in inputs:
         fields["wants_previous"] = True
     if windows:
         fields["windows"] = windows
-    return _make_asset(**fields)
+    made = _make_asset.made(fields)
+    if lineage is not None:
+        made = declared_lineage(made, lineage)
+    return partitioned(made, partitions, time_column, backfill)
+
+
+def _problems(func: Callable[..., Any], name: str, location: Location, parameters: tuple[str, ...],
+              variadic: tuple[str, ...], inputs: Mapping[str, str | Upstream], odd: list[str],
+              options: AssetOptions | None) -> list[DefinitionError]:
+    """The problems of a function's declaration: its ``*args`` / ``**kwargs``, its ``inputs`` mapped to no
+    asset (``odd``) or naming no parameter, its options and its name."""
+    problems = [DefinitionError(
+        f"has parameter '{parameter}', which names no upstream; declare each upstream as a named "
+        "parameter (or list extra ones in deps=...)", asset=name, location=location) for parameter in variadic]
+    problems.extend(DefinitionError(
+        f"maps inputs['{key}'] to {inputs[key]!r}, which names no asset; give the upstream asset's name, or "
+        "Upstream(name, window=...)", asset=name, location=location) for key in odd)
+    known = ", ".join(parameters) or "none"
+    problems.extend(DefinitionError(
+        f"maps inputs['{key}'], but '{key}' is not a parameter of {func.__name__}() (its parameters: {known})",
+        asset=name, location=location) for key in inputs if key not in parameters)
+    if options is not None:
+        problems += _option_problems(name, location, options)
+    if not (isinstance(name, str) and _valid_name(name)):
+        problems += name_problems(name, location)
+    return problems
 
 
 def _resolved(parameters: tuple[str, ...], inputs: Mapping[str, str | Upstream]) \
@@ -237,19 +255,20 @@ def _resolved(parameters: tuple[str, ...], inputs: Mapping[str, str | Upstream])
                 resolved[parameter] = parameter
             continue
         mapped += 1
-        if isinstance(given, Upstream):
+        if isinstance(given, str):
+            resolved[parameter] = given
+        elif isinstance(given, Upstream):
             if given.window:
                 windows = windows or {}
                 windows[given.name] = given.window
-            given = given.name
-        elif not isinstance(given, str):
+            resolved[parameter] = given.name
+        else:
             odd.append(parameter)
-            continue
-        resolved[parameter] = given
     return resolved, windows, mapped, odd
 
 
 _UNMAPPED: Any = object()
+_set = object.__setattr__
 
 
 _make_asset = Maker(Asset)

@@ -41,6 +41,42 @@ def test_an_asset_made_by_keyword_equals_the_one_init_makes(arguments: dict[str,
     assert made.is_source == (arguments["kind"] == "source")
 
 
+def test_an_asset_made_from_a_dict_equals_the_one_init_makes_and_leaves_the_dict_alone() -> None:
+    for arguments in ASSET_ARGUMENTS:
+        given = dict(arguments)
+        made = Maker(Asset).made(given)
+        assert given == arguments
+        _same(made, Asset(**arguments))
+        assert made.upstream == Asset(**arguments).upstream
+
+
+def test_only_the_fields_that_differ_from_their_defaults_are_set_on_the_instance() -> None:
+    duckdb = "".join(["duck", "db"])  # the default's equal but not itself: set, harmless
+    made = Maker(Asset)(name="a", kind="python", group=Asset.group, deps=(), dialect=duckdb, inputs={"left": "b"})
+    # group and deps are the defaults themselves: left to the class; is_source is set only for sources
+    assert set(vars(made)) == {"name", "kind", "inputs", "dialect", "upstream"}
+    assert not made.is_source and Maker(Asset)(name="s", kind="source").is_source
+    assert Asset(name="s", kind="source").is_source and not Asset(name="a", kind="python").is_source
+
+
+def test_repeated_upstreams_are_listed_once_in_their_first_place() -> None:
+    for make in (Asset, Maker(Asset)):
+        assert make(name="b", kind="python", inputs={"l": "a", "r": "a", "m": "c"}).upstream == ("a", "c")
+        assert make(name="b", kind="python", inputs={"l": "a", "r": "c"}, deps=("c", "d")).upstream == ("a", "c", "d")
+        assert make(name="b", kind="python", inputs={"l": "a"}).upstream == ("a",)
+        assert make(name="b", kind="python").upstream == ()
+
+
+def test_an_asset_made_by_the_maker_survives_pickling() -> None:
+    for arguments in ASSET_ARGUMENTS:
+        made = Maker(Asset)(**arguments)
+        back = pickle.loads(pickle.dumps(made))
+        _same(back, made)
+        assert back.upstream == made.upstream and back.is_source == made.is_source
+    raw = source_asset("raw", "data/raw.csv")
+    assert pickle.loads(pickle.dumps(raw)).is_source
+
+
 def test_a_factory_default_is_new_for_each_instance() -> None:
     @dataclasses.dataclass(frozen=True)
     class Listed:
@@ -67,6 +103,12 @@ def test_it_refuses_what_init_refuses() -> None:
         make(name="a")  # kind missing
     with pytest.raises(TypeError):
         make(name="a", kind="python", colour="red")  # no such field
+    with pytest.raises(TypeError):
+        make(colour="red", name="a", kind="python")  # no such field, before the others
+    with pytest.raises(TypeError):
+        make.made({"kind": "python", "inputs": {"x": "y"}})  # name missing, given as a dict
+    with pytest.raises(TypeError):
+        make.made({"name": "a", "kind": "python", 1: 2})  # type: ignore[dict-item]  # a key that is no name
     made = make(name="a", kind="python")
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.name = "b"  # type: ignore[misc]  # still frozen
@@ -88,7 +130,25 @@ def test_a_class_it_cannot_make_is_refused_at_once() -> None:
 
     Moved.x = 1  # type: ignore[misc]  # the default is no longer the class attribute
 
-    for cls in (Slotted, Late, Moved):
+    @dataclasses.dataclass(frozen=True)
+    class LateFactory:
+        x: int
+        y: list[int] = dataclasses.field(init=False, default_factory=list)
+
+        def __post_init__(self) -> None:
+            pass
+
+    @dataclasses.dataclass(frozen=True)
+    class LateMoved:
+        x: int
+        y: int = dataclasses.field(init=False, default=0)
+
+        def __post_init__(self) -> None:
+            pass
+
+    LateMoved.y = 1  # type: ignore[misc]
+
+    for cls in (Slotted, Late, Moved, LateFactory, LateMoved):
         with pytest.raises(TypeError, match="cannot be made by a Maker"):
             Maker(cls)
 
