@@ -156,7 +156,10 @@ class _RoutedStream(io.TextIOBase):
         if captured is None:
             self.original.flush()
             return
-        rest = self._pending().take()
+        partial: _Partial | None = getattr(self._partial, "value", None)
+        if partial is None or not partial.parts:  # no unfinished line: as after every attempt that ends its lines
+            return
+        rest = partial.take()
         if rest:
             captured.add(self.level, shown(rest))
 

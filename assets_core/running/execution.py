@@ -66,6 +66,7 @@ from assets_core.running.values import ValueCache
 # the reasons a run may resolve before the asset starts (a failed upstream that now succeeds with the data it
 # had before leaves its readers as they were)
 UPSTREAM_REASONS = ("upstream_changed", "upstream_stale", "upstream_failed")
+NO_RETRY = RetryPolicy()  # the policy of an asset given none, made once (a frozen value): one attempt
 
 
 class Execution(Adoption):
@@ -301,7 +302,7 @@ class Execution(Adoption):
         return "its upstreams hold the same data as when it last ran (early cutoff)"
 
     def _policy(self, name: str) -> RetryPolicy:
-        return self.graph[name].options.retry or self.settings.retry or RetryPolicy()
+        return self.graph[name].options.retry or self.settings.retry or NO_RETRY
 
     def _attempt(self, name: str) -> list[Outcome]:
         """Run one node (or single-run batch) in a worker thread, with retries; never raises for the asset's

@@ -136,6 +136,30 @@ def test_prints_and_logging_are_captured_per_asset(tmp_path):
     assert not [entry for entry in logs if entry[0] == "quiet"]
 
 
+def test_an_unfinished_last_line_is_kept_and_goes_to_its_own_asset(tmp_path):
+    """Written without a newline (to stdout and stderr), a line is kept when the attempt ends, and ends there:
+    nothing of it is left for the next asset the same worker thread runs."""
+    @asset
+    def unfinished():
+        import sys
+
+        print("done", end="")
+        sys.stderr.write("almost\rwarned")
+        return 1
+
+    @asset
+    def after(unfinished):
+        print("next")
+        return 2
+
+    catalog = MemoryCatalog()
+    settings = RunSettings(workers=1)
+    assert _project(tmp_path, unfinished, after, catalog=catalog).materialize(settings=settings).status == "success"
+    logs = [(e.asset, e.level, e.message) for e in catalog.events if e.kind == "log"]
+    assert sorted(logs) == [("after", "INFO", "next"), ("unfinished", "INFO", "done"),
+                            ("unfinished", "WARNING", "warned")]
+
+
 def test_failure_keeps_the_users_traceback(tmp_path):
     @asset
     def broken():
