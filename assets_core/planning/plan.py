@@ -15,6 +15,7 @@ from typing import NamedTuple
 from assets_core.declaring.definitions import Asset
 from assets_core.planning.nodes import NodeGraph, Reads, read_version
 from assets_core.planning.state import AssetState, MaterializationRecord, split_node
+from assets_core.value_tuples import ValueTuple
 
 
 class AssetStatus(StrEnum):
@@ -57,13 +58,17 @@ class Reason:
         return {"kind": self.kind, "detail": self.detail}
 
 
-class Status(NamedTuple):
-    """An asset's (or a partition's) status, with its reasons. A named tuple: an assessment makes one per node,
-    and a frozen dataclass took 2.6 us to make, 0.26 s of assessing 100,000 assets (a tuple: 0.3 us)."""
-
+class _Status(NamedTuple):
     asset: str
     status: AssetStatus
     reasons: tuple[Reason, ...] = ()
+
+
+class Status(ValueTuple, _Status):
+    """An asset's (or a partition's) status, with its reasons. A named tuple (see :mod:`assets_core.value_tuples`):
+    an assessment makes one per node, and as a frozen dataclass it took 0.26 s of assessing 100,000 assets."""
+
+    __slots__ = ()
 
     @property
     def fresh(self) -> bool:

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
 from assets_core.planning.recorded import RecordedPartitions
+from assets_core.value_tuples import ValueTuple
 
 
 def now() -> datetime:
@@ -41,30 +42,9 @@ def split_node(node: str) -> tuple[str, str]:
     return node, ""
 
 
-class _Record:
-    """What the records below share: equal only to a record of the same class (as the frozen dataclasses they
-    replaced were), never to a plain tuple or to another kind of record that holds the same values.
-
-    They are named tuples because a catalog reads one per asset at every command: a tuple is made in a fraction
-    of a frozen dataclass's time (whose ``__init__`` sets each field through ``object.__setattr__``), and is
-    smaller. :mod:`catalog.decode` makes them from a row's values with ``tuple.__new__``, bypassing the
-    defaults ``__new__`` fills in (a row has every value).
-    """
-
-    __slots__ = ()
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return tuple.__eq__(self, other)  # type: ignore[operator]  # self is a tuple too
-        return False if isinstance(other, tuple) else NotImplemented
-
-    def __ne__(self, other: object) -> bool:
-        equal = self.__eq__(other)
-        return equal if equal is NotImplemented else not equal
-
-    __hash__ = tuple.__hash__
-
-
+# The records below are named tuples (see assets_core.value_tuples): a catalog reads one per asset at every
+# command. catalog.decode makes them from a row's values with tuple.__new__, bypassing the defaults their
+# __new__ fills in (a row has every value).
 _NOW = datetime(1, 1, 1, tzinfo=timezone.utc)  # created_at not given: the record is made now (compared by identity)
 _NEW_DICT: Mapping[str, Any] = MappingProxyType({})  # metadata not given: a new dict (compared by identity)
 _new = tuple.__new__
@@ -86,7 +66,7 @@ class _Materialization(NamedTuple):
     created_at: datetime
 
 
-class MaterializationRecord(_Record, _Materialization):
+class MaterializationRecord(ValueTuple, _Materialization):
     """One successful materialization of an asset (``metadata`` a new dict, ``created_at`` now, if not given)."""
 
     __slots__ = ()
@@ -115,7 +95,7 @@ class _Failure(NamedTuple):
     created_at: datetime
 
 
-class FailureRecord(_Record, _Failure):
+class FailureRecord(ValueTuple, _Failure):
     """One failed attempt to materialize an asset (``created_at`` now, if not given)."""
 
     __slots__ = ()
@@ -139,7 +119,7 @@ class _Observation(NamedTuple):
     created_at: datetime
 
 
-class ObservationRecord(_Record, _Observation):
+class ObservationRecord(ValueTuple, _Observation):
     """One observation of a source asset's files (``created_at`` now, if not given)."""
 
     __slots__ = ()
@@ -160,7 +140,7 @@ class _AssetState(NamedTuple):
     observation: ObservationRecord | None = None
 
 
-class AssetState(_Record, _AssetState):
+class AssetState(ValueTuple, _AssetState):
     """The recorded past of one asset that staleness depends on."""
 
     __slots__ = ()

@@ -1,4 +1,4 @@
-"""The recorded state's records are named tuples that behave as the frozen dataclasses they replaced: immutable,
+"""The recorded state's records (and statuses) are named tuples that behave as the frozen dataclasses they replaced: immutable,
 equal only to a record of their own class, made with the same defaults, and sent to workers by pickle."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from assets_core.planning.plan import STALE, Reason, ReasonKind, Status
 from assets_core.planning.state import AssetState, FailureRecord, MaterializationRecord, ObservationRecord, now
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -27,7 +28,8 @@ def _every_kind() -> list[Any]:
     made = _made()
     failure = FailureRecord("a", "r2", "boom", "Traceback", 2, "2024", T0)
     seen = ObservationRecord("raw", "r3", "o1", "f1", "", T0)
-    return [made, failure, seen, AssetState(made, failure, seen), AssetState(), AssetState(observation=seen)]
+    stale = Status("a", STALE, (Reason(ReasonKind.CODE_CHANGED, "its code changed"),))
+    return [made, failure, seen, AssetState(made, failure, seen), AssetState(), AssetState(observation=seen), stale]
 
 
 @pytest.mark.parametrize("record", _every_kind(), ids=lambda record: type(record).__name__)
