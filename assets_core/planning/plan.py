@@ -75,7 +75,8 @@ class Status(ValueTuple, _Status):
         return self.status == FRESH
 
     def to_json(self) -> dict[str, object]:
-        return {"asset": self.asset, "status": self.status, "reasons": [r.to_json() for r in self.reasons]}
+        reasons = self.reasons
+        return {"asset": self.asset, "status": self.status, "reasons": [r.to_json() for r in reasons] if reasons else []}
 
 
 @dataclass(frozen=True)

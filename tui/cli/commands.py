@@ -90,8 +90,8 @@ def _source_refusals(workspace: Workspace, status: Status | PartitionSummary,
 
 def _status_json(status: Status | PartitionSummary, checks: dict[str, list[CheckRecord]]) -> dict[str, Any]:
     found = status.to_json()
-    asset, partition = split_node(status.asset)
-    if partition:
+    if status.asset.endswith("]"):  # a partition's node (the usual asset is decided without splitting its name)
+        asset, partition = split_node(status.asset)
         found = {**found, "asset": asset, "partition": partition}
     if isinstance(status, PartitionSummary):  # its partitions' failed checks only: there may be very many
         failed = [c for c in _checks_of(status, checks) if not c.passed]
