@@ -56,9 +56,10 @@ class Workspace:
 
 
 def open_workspace(options: Options, definitions: Sequence[Definition] | None = None, *,
-                   read_only: bool = False) -> Workspace:
+                   read_only: bool = False, recover: bool = True) -> Workspace:
     """Load the project the options point at (or take ``definitions`` as its assets), open its catalog and
-    storage, and recover dead runs (unless ``read_only``: a read-only look changes nothing on disk); raise
+    storage, and recover dead runs (unless ``read_only``: a read-only look changes nothing on disk; or not
+    ``recover``: for a caller that reads no run nor stored value, such as a list of the definitions); raise
     :class:`ProjectError` when there is nothing to load."""
     root, config = locate(options)
     source = None
@@ -77,7 +78,7 @@ def open_workspace(options: Options, definitions: Sequence[Definition] | None = 
     project.source = source
     project.openlineage = openlineage_settings(config.openlineage, os.environ, root)
     project.read_only = read_only
-    if not read_only:
+    if recover and not read_only:
         project.recover()  # runs whose process died become "interrupted" before anything reads them
     return Workspace(project, catalog, config, home)
 

@@ -47,7 +47,7 @@ def _print_lines(console: Console, lines: list[str]) -> None:
 
 
 def list_assets(args: argparse.Namespace, options: Options, console: Console) -> int:
-    workspace = open_workspace(options)
+    workspace = open_workspace(options, recover=False)  # definitions only: no run nor stored value is read
     graph = workspace.project.graph
     chosen = workspace.project.select(args.selection)
     items = [item for item in graph if item.name in chosen]
