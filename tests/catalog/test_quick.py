@@ -131,7 +131,7 @@ def test_status_and_a_no_op_materialize_never_import_sqlalchemy(tmp_path: Path) 
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
     found = json.loads(done.stdout)
     assert found["first"] == 0 and found["loaded"] and found["codes"] == [0, 0]
-    assert '"status": "fresh"' in found["out"]
+    assert '"status":"fresh"' in found["out"]
     assert found["after"] is False
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 from datetime import datetime
 from types import FrameType
@@ -14,6 +13,7 @@ from assets_core.errors import ProjectError, SelectionError, did_you_mean
 from assets_core.imports import LazyModule
 from assets_core.planning.state import now
 from tui.cli import later
+from tui.cli.json_text import print_json
 from tui.formatting import escape, table
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def daemon(args: argparse.Namespace, options: Options, console: Console) -> int:
     if args.once:
         evaluation = runner.once(_moment(args.now) if args.now else None)
         if args.json:
-            print(json.dumps({"at": evaluation.at.isoformat(), "ticks": [_tick_json(t) for t in evaluation.ticks]}))
+            print_json({"at": evaluation.at.isoformat(), "ticks": [_tick_json(t) for t in evaluation.ticks]})
         return 0
 
     def stop(number: int, frame: FrameType | None) -> None:
@@ -77,7 +77,7 @@ def ticks(args: argparse.Namespace, options: Options, console: Console) -> int:
         raise SelectionError(f"no automation named '{args.name}' has ticks{did_you_mean(args.name, known)}; "
                              "'assets automation' lists them")
     if args.json:
-        print(json.dumps([_tick_json(tick) for tick in found]))
+        print_json([_tick_json(tick) for tick in found])
         return 0
     if not found:
         console.print("no ticks yet: 'assets daemon' evaluates automation (or 'assets daemon --once')")
@@ -96,7 +96,7 @@ def automation(args: argparse.Namespace, options: Options, console: Console) -> 
             raise ProjectError(f"say what to {args.action}: assets automation {args.action} NAME")
         entry = automation_status.set_paused(workspace, args.name, args.action == "pause")
         if args.json:
-            print(json.dumps(entry.to_json()))
+            print_json(entry.to_json())
         else:
             console.print(f"{entry.kind} {entry.name} {'paused' if entry.paused else 'unpaused'}")
         return 0
@@ -107,7 +107,7 @@ def automation(args: argparse.Namespace, options: Options, console: Console) -> 
     if args.json:
         daemon_json = None if lease is None else {"pid": lease.pid, "host": lease.host, "alive": alive,
                                                   "heartbeat_at": lease.heartbeat_at.isoformat()}
-        print(json.dumps({"daemon": daemon_json, "automation": [entry.to_json() for entry in entries]}))
+        print_json({"daemon": daemon_json, "automation": [entry.to_json() for entry in entries]})
         return 0
     if not entries:
         console.print("no schedules, sensors or asset conditions are declared")

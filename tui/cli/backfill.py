@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
-import sys
 from typing import TYPE_CHECKING, Any
 
 from assets_core.application import backfills, usecases
@@ -16,6 +14,7 @@ from tui import formatting
 from tui.cli import later
 from tui.cli.commands import problem_lines, result_counts, run_reported
 from tui.cli.interrupt import EXIT_INTERRUPTED
+from tui.cli.json_text import print_json
 from tui.formatting import escape, table
 
 if TYPE_CHECKING:
@@ -62,14 +61,14 @@ def backfill(args: argparse.Namespace, options: Options, console: Console) -> in
         return _dry_run(args, console, prepared.plan)
     if not prepared.plan.steps:
         if args.json:
-            print(json.dumps({"backfill_id": None, "run_id": None, "status": "success", "materialized": [],
-                              "skipped": [], "failed": []}))
+            print_json({"backfill_id": None, "run_id": None, "status": "success", "materialized": [], "skipped": [],
+                        "failed": []})
         else:
             console.print("nothing to backfill: every chosen partition is done")
         return 0
     result = run_reported(args, console, len(prepared.plan), start)
     if args.json:
-        print(json.dumps({"backfill_id": record.backfill_id, **result.to_json()}, default=str))
+        print_json({"backfill_id": record.backfill_id, **result.to_json()})
     else:
         console.print(f"backfill {record.backfill_id}: {result_counts(result)} (run {result.run_id})")
         for line in problem_lines(result):
@@ -85,7 +84,7 @@ def backfill(args: argparse.Namespace, options: Options, console: Console) -> in
 
 def _dry_run(args: argparse.Namespace, console: Console, plan: Any) -> int:
     if args.json:
-        print(json.dumps({"dry_run": True, "steps": [step.to_json() for step in plan.steps]}))
+        print_json({"dry_run": True, "steps": [step.to_json() for step in plan.steps]})
         return 0
     rows = [[str(i), step.asset, "; ".join(r.detail for r in step.reasons)] for i, step in enumerate(plan.steps, 1)]
     for line in table(["#", "partition", "why"], rows):
@@ -98,11 +97,11 @@ def list_backfills(args: argparse.Namespace, options: Options, console: Console)
     catalog = open_catalog_only(options)
     found = backfills.backfills(catalog, args.limit)
     if args.json:
-        print(json.dumps([{"backfill_id": r.backfill_id, "status": r.status, "selection": list(r.selection),
-                           "partitions": r.partitions, "reprocess": r.reprocess, "targets": len(r.targets),
-                           "created_at": r.created_at.isoformat(),
-                           "ended_at": r.ended_at.isoformat() if r.ended_at else None, **p.to_json()}
-                          for r, p in found], default=str, indent=2 if sys.stdout.isatty() else None))
+        print_json([{"backfill_id": r.backfill_id, "status": r.status, "selection": list(r.selection),
+                     "partitions": r.partitions, "reprocess": r.reprocess, "targets": len(r.targets),
+                     "created_at": r.created_at.isoformat(),
+                     "ended_at": r.ended_at.isoformat() if r.ended_at else None, **p.to_json()}
+                    for r, p in found])
         return 0
     if not found:
         console.print("no backfills yet: try 'assets backfill --partition FIRST..LAST'")
@@ -122,7 +121,7 @@ def partitions(args: argparse.Namespace, options: Options, console: Console) -> 
             raise SelectionError("name the dynamic partitions: assets partitions add NAME KEY...")
         added = usecases.add_partitions(workspace, args.name, args.keys)
         if args.json:
-            print(json.dumps({"name": args.name, "added": added}))
+            print_json({"name": args.name, "added": added})
         else:
             console.print(f"added {len(added)} key(s) to '{escape(args.name)}'"
                           + (f" ({len(args.keys) - len(added)} already there)" if len(added) < len(args.keys) else ""))
@@ -131,7 +130,7 @@ def partitions(args: argparse.Namespace, options: Options, console: Console) -> 
     if args.name:
         found = {args.name: found.get(args.name, [])}
     if args.json:
-        print(json.dumps(found))
+        print_json(found)
         return 0
     for name, keys in found.items():
         console.print(f"{escape(name)}: {escape(', '.join(keys)) or '(no keys yet)'}")

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
-import json
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -21,15 +19,11 @@ from assets_core.running.runs import RunResult
 from tui import formatting
 from tui.cli import later
 from tui.cli.interrupt import EXIT_INTERRUPTED, ctrl_c_stops
+from tui.cli.json_text import print_json
 from tui.formatting import Cell, escape, status_cell, table, visible
 
 if TYPE_CHECKING:
     from rich.console import Console
-
-
-def _print_json(value: Any) -> None:
-    """JSON on stdout: indented for a person at a terminal, compact (and much faster) for a program."""
-    print(json.dumps(value, indent=2 if sys.stdout.isatty() else None, default=str))
 
 
 PRINTED_AT_ONCE = 1000  # lines of markup rich parses in one call (a call per line costs far more)
@@ -53,7 +47,7 @@ def list_assets(args: argparse.Namespace, options: Options, console: Console) ->
     items = [item for item in graph if item.name in chosen]
     if args.json:
         # tuples, which JSON writes as lists: copying four of them per asset took 0.4 s of 100,000 assets
-        _print_json([{"asset": i.name, "kind": i.kind, "group": i.group, "description": i.description,
+        print_json([{"asset": i.name, "kind": i.kind, "group": i.group, "description": i.description,
                       "upstream": graph.upstream(i.name), "downstream": graph.downstream(i.name),
                       "tags": i.tags, "owners": i.owners} for i in items])
         return 0
@@ -67,7 +61,7 @@ def status(args: argparse.Namespace, options: Options, console: Console) -> int:
     statuses = usecases.statuses(workspace, args.selection, partition=args.partition)
     checks = workspace.catalog.latest_checks() if workspace.project.graph.checks else {}
     if args.json:
-        _print_json([_status_json(s, checks) for s in statuses])
+        print_json([_status_json(s, checks) for s in statuses])
         return 0
     found = [(s, _checks_of(s, checks)) for s in statuses]
     rows = [_status_row(workspace, s, checked, args.partitions) for s, checked in found]
@@ -152,7 +146,7 @@ def plan(args: argparse.Namespace, options: Options, console: Console) -> int:
     workspace = open_workspace(options)
     result = usecases.plan(workspace, args.selection, force=args.force, partition=args.partition)
     if args.json:
-        _print_json([step.to_json() for step in result.steps])
+        print_json([step.to_json() for step in result.steps])
         return 0
     if not result.steps:
         _print_lines(console, nothing_to_do(result))
@@ -174,7 +168,7 @@ def materialize(args: argparse.Namespace, options: Options, console: Console) ->
                 _print_lines(console, _resumption_lines(resumed))
             if not resumed.assets:
                 if args.json:
-                    _print_json({"run_id": None, "status": "success", "materialized": [], "skipped": [], "failed": []})
+                    print_json({"run_id": None, "status": "success", "materialized": [], "skipped": [], "failed": []})
                 return 0
             prepared = usecases.prepare_resume(workspace, resumed)
             start = functools.partial(usecases.resume, workspace, resumed, prepared=prepared, executor=args.executor,
@@ -187,7 +181,7 @@ def materialize(args: argparse.Namespace, options: Options, console: Console) ->
     planned = prepared.plan
     result = run_reported(args, console, len(planned), start)
     if args.json:
-        _print_json(result.to_json())
+        print_json(result.to_json())
     else:
         _summarize(console, result, planned)
     if result.status == "interrupted":
@@ -287,7 +281,7 @@ def runs(args: argparse.Namespace, options: Options, console: Console) -> int:
     catalog = open_catalog_only(options)
     views = catalog.list_runs(limit=args.limit)
     if args.json:
-        _print_json([_run_json(v) for v in views])
+        print_json([_run_json(v) for v in views])
         return 0
     if not views:
         console.print("no runs yet: try 'assets materialize'")
@@ -313,7 +307,7 @@ def logs(args: argparse.Namespace, options: Options, console: Console) -> int:
     levels = [level.strip().upper() for level in args.level.split(",")] if args.level else None
     events = catalog.run_events(run.run_id, asset=args.asset, levels=levels)
     if args.json:
-        _print_json({"run": _run_json(run), "events": [
+        print_json({"run": _run_json(run), "events": [
             {"at": e.created_at, "asset": e.asset, "kind": e.kind, "level": e.level, "message": e.message}
             for e in events]})
         return 0
@@ -331,14 +325,14 @@ def show(args: argparse.Namespace, options: Options, console: Console) -> int:
         from tui.cli.show import show_asset
 
     workspace = open_workspace(options)
-    return show_asset(workspace, args.asset, args, console, _print_json)
+    return show_asset(workspace, args.asset, args, console, print_json)
 
 
 
 def prune(args: argparse.Namespace, options: Options, console: Console) -> int:
     removed = usecases.prune(open_workspace(options), args.selection, args.keep)
     if args.json:
-        _print_json({"removed": removed})
+        print_json({"removed": removed})
         return 0
     count = sum(len(v) for v in removed.values())
     console.print(f"removed {count} stored version(s) of {len(removed)} asset(s); kept the newest {args.keep} of each")

@@ -10,8 +10,6 @@ Prints text or JSON, or draws with Graphviz (:mod:`tui.drawing`), the view that
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +23,7 @@ from assets_core.planning.graph import AssetGraph
 from assets_core.planning.snapshot import Snapshot
 from assets_core.planning.summary import asset_status
 from tui.cli.arguments import whole_number
+from tui.cli.json_text import print_json
 from tui.formatting import DRAWING_FORMATS, Cell, asset_status_cell, escape, table
 
 if TYPE_CHECKING:
@@ -84,8 +83,7 @@ def lineage(args: argparse.Namespace, options: Options, console: Console) -> int
         else:
             print(data.decode(), end="")
     if args.json:
-        indent = 2 if sys.stdout.isatty() else None  # as every command: compact for a program
-        print(json.dumps(view_json(view, workspace.project.graph, snapshot), indent=indent))
+        print_json(view_json(view, workspace.project.graph, snapshot))
     elif args.output:
         console.print(f"wrote the {drawn_as} drawing of {len(view.assets)} asset(s) to {escape(args.output)}")
     elif drawn_as is None:

@@ -9,7 +9,6 @@ import argparse
 import contextlib
 import gc
 import io
-import json
 import os
 import signal
 import sys
@@ -27,6 +26,7 @@ from tui.cli import automation, backfill, commands, lineage
 from tui.cli.arguments import whole_number
 from tui.cli.ending import end_process
 from tui.cli.interrupt import EXIT_INTERRUPTED
+from tui.cli.json_text import json_text
 from tui.cli.later import later
 from tui.cli.later import stderr as stderr_console
 from tui.formatting import escape
@@ -157,7 +157,7 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
         return code
     except AssetsError as error:
         if getattr(args, "json", False):
-            print(json.dumps({"error": str(error), "type": type(error).__name__}))
+            print(json_text({"error": str(error), "type": type(error).__name__}))
         stderr_console().print(f"[red]error:[/] {escape(str(error))}")
         return EXIT_USAGE
     except KeyboardInterrupt:

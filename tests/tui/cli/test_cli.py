@@ -235,7 +235,7 @@ def test_a_json_command_never_imports_rich_and_a_printing_one_does(tmp_path: Pat
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
     found = json.loads(done.stdout)
     assert found["codes"] == [0, 0, 0] and found["quiet"] == [] and found["printing"] is True
-    assert '"status": "fresh"' in found["out"] and "✓ fresh" in found["out"]
+    assert '"status":"fresh"' in found["out"] and "✓ fresh" in found["out"]
 
 
 def test_a_ctrl_c_that_lands_as_the_last_asset_finishes_is_not_said_to_interrupt_the_run(capsys):

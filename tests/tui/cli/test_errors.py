@@ -260,7 +260,7 @@ def test_unstorable_value_fails_and_odd_metadata_is_kept_as_text(project, capsys
     code, output = run(capsys, "materialize")
     assert code == 1 and "odd: StorageError" in output and "neither a table nor JSON" in output
     code, output = run(capsys, "show", "meta", "--json")
-    assert code == 0 and "\"x\": \"<class 'object'>\"" in output.replace(": ", ": ")
+    assert code == 0 and "\"x\":\"<class 'object'>\"" in output
 
 
 def test_sql_reading_a_column_its_upstream_lacks_fails_as_its_sql_not_as_storage(project, capsys):
