@@ -6,8 +6,10 @@ took about 8 us to make, and a project of 100,000 assets makes that many at ever
 sets only the fields that differ from their default (a field left unset reads the class attribute that holds
 its default), through the same calls, so the instance keeps the compact attribute storage CPython gives
 instances (filling a ``__dict__`` at once was faster still, but tripled each instance's memory). It is the
-one place that bypasses ``__init__``: tests check, for every class it serves, that what it makes equals what
-``__init__`` makes, field by field, and that it refuses the arguments ``__init__`` refuses.
+one place that bypasses a dataclass's ``__init__``: tests check, for every class it serves, that what it makes
+equals what ``__init__`` makes, field by field, and that it refuses the arguments ``__init__`` refuses. (Values
+made by the hundred thousand that need no ``__init__`` are named tuples instead: see
+:mod:`assets_core.value_tuples`; :mod:`catalog.decode` makes records from a row's values at once.)
 """
 
 from __future__ import annotations
