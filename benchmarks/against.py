@@ -3,8 +3,8 @@
 Absolute times drift from machine to machine and hour to hour; a ratio taken in one run does not. This checks
 out REV into ``benchmarks/.work/against-REV`` (a git worktree), makes each tree's own 10,000-asset project with
 that tree's ``benchmarks/workloads.py``, materializes both, then times ``assets status --json`` and a no-op
-``assets materialize --json`` as whole commands, alternating the two trees, and writes the medians and their
-ratio into its own section of RESULTS.md.
+``assets materialize --json`` and ``assets list --json`` as whole commands, alternating the two trees (each
+first in every other round), and writes the medians and their ratio into its own section of RESULTS.md.
 
     python benchmarks/against.py REV [--runs N] [--size N]
 """
@@ -18,6 +18,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+
 import report  # noqa: E402  (this folder, as the script runs from it)
 
 HERE = Path(__file__).resolve().parent
@@ -75,10 +76,12 @@ def main() -> int:
     trees = {args.rev: worktree(args.rev), "this code": ROOT}
     folders = {label: project(tree, args.size) for label, tree in trees.items()}
     rows = []
-    for name in ("status", "materialize"):
+    for name in ("status", "materialize", "list"):
         times: dict[str, list[float]] = {label: [] for label in trees}
-        for _ in range(args.runs):
-            for label, tree in trees.items():
+        for run in range(args.runs):
+            # Each tree first in every other round: a machine that slows down after a command (or speeds up)
+            # must not favour the tree that always runs second.
+            for label, tree in (list(trees.items()) if run % 2 == 0 else list(trees.items())[::-1]):
                 times[label].append(command(tree, folders[label], name))
         old, new = (statistics.median(times[label]) for label in trees)
         rows.append(f"| no-op `assets {name} --json` | {old:.2f} s | {new:.2f} s | {new / old:.2f}x |")
