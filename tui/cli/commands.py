@@ -48,8 +48,8 @@ def list_assets(args: argparse.Namespace, options: Options, console: Console) ->
     if args.json:
         # tuples, which JSON writes as lists: copying four of them per asset took 0.4 s of 100,000 assets
         print_json([{"asset": i.name, "kind": i.kind, "group": i.group, "description": i.description,
-                      "upstream": graph.upstream(i.name), "downstream": graph.downstream(i.name),
-                      "tags": i.tags, "owners": i.owners} for i in items])
+                     "upstream": graph.upstream(i.name), "downstream": graph.downstream(i.name),
+                     "tags": i.tags, "owners": i.owners} for i in items])
         return 0
     rows = [[i.name, i.kind, i.group, ", ".join(graph.upstream(i.name)) or "-"] for i in items]
     _print_lines(console, table(["asset", "kind", "group", "upstream"], rows))
@@ -84,8 +84,8 @@ def _source_refusals(workspace: Workspace, status: Status | PartitionSummary,
 
 def _status_json(status: Status | PartitionSummary, checks: dict[str, list[CheckRecord]]) -> dict[str, Any]:
     found = status.to_json()
-    if status.asset.endswith("]"):  # a partition's node (the usual asset is decided without splitting its name)
-        asset, partition = split_node(status.asset)
+    asset, partition = split_node(status.asset)
+    if partition:
         found = {**found, "asset": asset, "partition": partition}
     if isinstance(status, PartitionSummary):  # its partitions' failed checks only: there may be very many
         failed = [c for c in _checks_of(status, checks) if not c.passed]
