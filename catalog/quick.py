@@ -40,6 +40,7 @@ from assets_core.planning.state import (
     ObservationRecord,
     RunRecord,
 )
+from catalog.ahead import ReadAhead
 from catalog.decode import (
     FAILURE_FIELDS,
     MATERIALIZATION_FIELDS,
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
     from catalog.store import SqlCatalog
 
 STATE_BATCH = 900  # names per IN (...) list: below SQLite's oldest limit of 999 bound parameters
+AHEAD_FROM = 20_000  # recorded assets from which reading their state ahead, in a helper process, pays
 
 
 def _columns(alias: str, names: Sequence[str]) -> str:
@@ -101,6 +103,7 @@ class QuickCatalog:
         self._path = path
         self._connection: sqlite3.Connection | None = connection
         self._full: SqlCatalog | None = None
+        self._ahead: ReadAhead | None = None  # a helper reading every asset's state (see read_ahead)
         # One connection, used by one thread at a time: the browser reads statuses in a worker thread while
         # a run, in another, reads what other runs recorded.
         self._lock = threading.RLock()
@@ -142,12 +145,34 @@ class QuickCatalog:
         if 2 * len(names) < stored:  # few of them: look each one up
             batches = [names[start:start + STATE_BATCH] for start in range(0, len(names), STATE_BATCH)]
         wanted = set(names)
-        found: list[dict[str, Any]] = []
-        with self._lock, collector_paused(), self._snapshot():  # the three reads see one commit of the catalog
-            for sql, decode in _RECORDS:
-                rows = [row for batch in batches for row in self._rows(sql, batch)]
-                found.append({row[0]: decode(row[1:]) for row in rows if row[0] in wanted})
+        with self._lock, collector_paused():
+            read = self._rows_ahead(every=batches == [None])
+            if read is None:
+                with self._snapshot():  # the three reads see one commit of the catalog
+                    read = [[row for batch in batches for row in self._rows(sql, batch)] for sql, _ in _RECORDS]
+            found: list[dict[str, Any]] = [{row[0]: decode(row[1:]) for row in rows if row[0] in wanted}
+                                           for rows, (_, decode) in zip(read, _RECORDS)]
         return states(names, *found)
+
+    def read_ahead(self, least: int = AHEAD_FROM) -> None:
+        """Start reading the state of every asset in a helper process (see :mod:`catalog.ahead`) when at least
+        ``least`` assets have one, for the next :meth:`read_state` to take while this process does other work."""
+        with self._lock:
+            [(stored,)] = self._fetch("SELECT COUNT(*) FROM asset_state")
+            if self._ahead is None and stored >= least:
+                self._ahead = ReadAhead.start(self._path, self._connect(), [sql for sql, _ in _RECORDS],
+                                              BUSY_TIMEOUT_MS / 1000)
+
+    def _rows_ahead(self, every: bool) -> list[list[Any]] | None:
+        """The rows a helper read ahead, if one did and they are the catalog's now (and ``every`` asset's are
+        wanted); the helper is done with either way."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None:
+            return None
+        if not every:
+            ahead.cancel()
+            return None
+        return ahead.rows(self._connection)
 
     def read_observed(self, assets: Iterable[str]) -> dict[str, RecordedPartitions]:
         """The last observation of every observed partition of the named sources, by source."""
@@ -274,6 +299,9 @@ class QuickCatalog:
     def close(self) -> None:
         """Close every connection; the catalog reconnects if used again."""
         with self._lock:
+            if self._ahead is not None:
+                self._ahead.cancel()
+                self._ahead = None
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
@@ -317,11 +345,15 @@ class QuickCatalog:
     def _fetch(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
         """Every row of one statement, read whole while holding the connection."""
         with self._lock:
+            try:
+                return self._connect().execute(sql, parameters).fetchall()
+            except sqlite3.Error as error:
+                raise CatalogError(explain(str(error), str(self._path))) from error
+
+    def _connect(self) -> sqlite3.Connection:
+        with self._lock:
             if self._connection is None:
                 self._connection = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT_MS / 1000,
                                                    isolation_level=None, check_same_thread=False)
-            try:
-                return self._connection.execute(sql, parameters).fetchall()
-            except sqlite3.Error as error:
-                raise CatalogError(explain(str(error), str(self._path))) from error
+            return self._connection
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from urllib.parse import quote, unquote
 
 from assets_core.automation.records import AutomationStore
@@ -85,6 +85,15 @@ class WorkspaceCatalog(Catalog, AutomationStore, Protocol):
 
     def close(self) -> None:
         """Release the connections."""
+        ...
+
+
+@runtime_checkable
+class ReadsAhead(Protocol):
+    """A catalog that can start reading the state of every asset before it is asked (a hint it may ignore)."""
+
+    def read_ahead(self) -> None:
+        """Start reading the recorded state of every asset, for a ``read_state`` of them soon after."""
         ...
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from assets_core.application.catalogs import WorkspaceCatalog, open_catalog, sqlite_path, sqlite_url
+from assets_core.application.catalogs import ReadsAhead, WorkspaceCatalog, open_catalog, sqlite_path, sqlite_url
 from assets_core.application.project import Project
 from assets_core.collector import collector_paused
 from assets_core.declaring.config import ProjectConfig, read_config
@@ -56,22 +56,33 @@ class Workspace:
 
 
 def open_workspace(options: Options, definitions: Sequence[Definition] | None = None, *,
-                   read_only: bool = False, recover: bool = True) -> Workspace:
+                   read_only: bool = False, recover: bool = True, reads_state: bool = False) -> Workspace:
     """Load the project the options point at (or take ``definitions`` as its assets), open its catalog and
     storage, and recover dead runs (unless ``read_only``: a read-only look changes nothing on disk; or not
     ``recover``: for a caller that reads no run nor stored value, such as a list of the definitions); raise
-    :class:`ProjectError` when there is nothing to load."""
+    :class:`ProjectError` when there is nothing to load. A caller that ``reads_state`` of every asset next
+    (status, plan, materialize) has an existing SQLite catalog opened first, to read it while the definitions
+    load (see :class:`ReadsAhead`)."""
     root, config = locate(options)
+    early = _catalog_ahead(options, root, config) if reads_state and definitions is None else None
     source = None
     if definitions is None:
-        definitions, source = _load_definitions(root, config, options)
+        try:
+            definitions, source = _load_definitions(root, config, options)
+        except BaseException:
+            if early is not None:
+                early[1].close()
+            raise
     home = resolve_home(root, options.home, config)
     url = catalog_url(options, config, home)
     missing = sqlite_path(url)
     if read_only and missing is not None and not missing.exists():
         raise ProjectError(f"nothing is recorded yet: there is no catalog at {missing}, and a read-only look "
                            "creates nothing; run 'assets materialize' first, or open it without --read-only")
-    catalog = open_catalog(url)
+    if early is not None and early[0] != url:  # the definitions' module changed where the catalog is
+        early[1].close()
+        early = None
+    catalog = early[1] if early is not None else open_catalog(url)
     storage = storage_for(options, config, home)
     assets = [*definitions, *_alert_hooks(config)]
     project = Project(assets, root, storage, catalog, home)
@@ -81,6 +92,19 @@ def open_workspace(options: Options, definitions: Sequence[Definition] | None = 
     if recover and not read_only:
         project.recover()  # runs whose process died become "interrupted" before anything reads them
     return Workspace(project, catalog, config, home)
+
+
+def _catalog_ahead(options: Options, root: Path, config: ProjectConfig) -> tuple[str, WorkspaceCatalog] | None:
+    """The project's catalog, if it is a SQLite file that exists, opened before the definitions load and
+    reading every asset's state meanwhile (see :class:`ReadsAhead`): its URL and itself."""
+    url = catalog_url(options, config, resolve_home(root, options.home, config))
+    found = sqlite_path(url)
+    if found is None or not found.is_file():
+        return None
+    catalog = open_catalog(url)
+    if isinstance(catalog, ReadsAhead):
+        catalog.read_ahead()
+    return url, catalog
 
 
 def _alert_hooks(config: ProjectConfig) -> list[AlertHook]:

@@ -57,7 +57,7 @@ def list_assets(args: argparse.Namespace, options: Options, console: Console) ->
 
 
 def status(args: argparse.Namespace, options: Options, console: Console) -> int:
-    workspace = open_workspace(options)
+    workspace = open_workspace(options, reads_state=True)
     statuses = usecases.statuses(workspace, args.selection, partition=args.partition)
     checks = workspace.catalog.latest_checks() if workspace.project.graph.checks else {}
     if args.json:
@@ -143,7 +143,7 @@ def _check_json(check: CheckRecord) -> dict[str, Any]:
 
 
 def plan(args: argparse.Namespace, options: Options, console: Console) -> int:
-    workspace = open_workspace(options)
+    workspace = open_workspace(options, reads_state=True)
     result = usecases.plan(workspace, args.selection, force=args.force, partition=args.partition)
     if args.json:
         print_json([step.to_json() for step in result.steps])
@@ -161,7 +161,7 @@ def materialize(args: argparse.Namespace, options: Options, console: Console) ->
     # Loading, saving the definitions and planning make many long-lived objects and no garbage: the collector's
     # passes over them cost a third of a no-op run of 100,000 assets. It runs again before any asset does.
     with collector_paused():
-        workspace = open_workspace(options)
+        workspace = open_workspace(options, reads_state=True)
         if args.resume is not None:
             resumed = usecases.resumption(workspace, args.resume or None)
             if not args.json:

@@ -1,0 +1,162 @@
+"""Reading every asset's state ahead in a helper process: the same state, and never a state the catalog has left."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from catalog import SqlCatalog, open_catalog, sqlite_url
+from catalog.ahead import ReadAhead
+from catalog.quick import _RECORDS, QuickCatalog
+from tests.catalog.conftest import materialization
+from tests.catalog.test_quick import _fill
+
+ROOT = Path(__file__).resolve().parents[2]
+STATEMENTS = [sql for sql, _ in _RECORDS]
+
+
+def _quick(path: Path) -> QuickCatalog:
+    catalog = open_catalog(sqlite_url(path))
+    assert isinstance(catalog, QuickCatalog)
+    return catalog
+
+
+def _spy(catalog: QuickCatalog) -> list[bool]:
+    """Whether each read_state took the helper's rows (True) or read them itself (False)."""
+    taken: list[bool] = []
+    rows_ahead = catalog._rows_ahead
+
+    def spying(every: bool) -> list[list[object]] | None:
+        found = rows_ahead(every)
+        taken.append(found is not None)
+        return found
+
+    catalog._rows_ahead = spying  # type: ignore[method-assign]
+    return taken
+
+
+def test_the_state_read_ahead_is_the_state_read_directly(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.db"
+    names = _fill(path)
+    with _quick(path) as ahead, _quick(path) as direct:
+        taken = _spy(ahead)
+        ahead.read_ahead(least=0)
+        assert ahead.read_state(names) == direct.read_state(names)
+        assert list(ahead.read_state(names)) == list(direct.read_state(names))  # in the order asked
+        assert taken == [True, False]  # the helper's rows serve one read; the next reads the catalog itself
+
+
+def test_the_rows_are_the_statements_rows(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.db"
+    _fill(path)
+    with _quick(path) as catalog:
+        connection = catalog._connect()
+        helper = ReadAhead.start(path, connection, STATEMENTS, 5.0)
+        assert helper is not None
+        assert helper.rows(connection) == [connection.execute(sql).fetchall() for sql in STATEMENTS]
+
+
+def test_a_commit_after_the_helper_started_makes_the_command_read_the_catalog_itself(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.db"
+    names = _fill(path)
+    with _quick(path) as catalog:
+        taken = _spy(catalog)
+        catalog.read_ahead(least=0)
+        with SqlCatalog(sqlite_url(path)) as other:  # another connection records a new value of m3 meanwhile
+            other.record_results([materialization("m3", version="after")], [], [])
+        state = catalog.read_state(names)
+        assert taken == [False]
+        assert state["m3"].materialization.data_version == "after"
+
+
+def test_a_commit_after_the_helper_read_is_seen_too(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.db"
+    with SqlCatalog(sqlite_url(path)) as first:  # few rows: the helper's answer fits in the pipe, so it ends
+        first.record_results([materialization(f"m{index}") for index in range(5)], [], [])
+    with _quick(path) as catalog:
+        connection = catalog._connect()
+        helper = ReadAhead.start(path, connection, STATEMENTS, 5.0)
+        assert helper is not None
+        assert helper._process.wait(timeout=30) == 0  # the helper has read, and handed its rows over...
+        with SqlCatalog(sqlite_url(path)) as other:  # ... what another connection then changes
+            other.record_results([materialization("m3", version="after")], [], [])
+        assert helper.rows(connection) is None
+
+
+def test_a_helper_that_fails_or_answers_another_connection_gives_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.db"
+    _fill(path)
+    with _quick(path) as catalog, _quick(path) as other:
+        connection = catalog._connect()
+        failing = ReadAhead.start(path, connection, ["SELECT * FROM no_such_table"], 5.0)
+        assert failing is not None and failing.rows(connection) is None and failing._process.returncode != 0
+        elsewhere = ReadAhead.start(path, connection, STATEMENTS, 5.0)
+        assert elsewhere is not None and elsewhere.rows(other._connect()) is None
+        missing = ReadAhead.start(tmp_path / "gone.db", connection, STATEMENTS, 5.0)  # never created by it
+        assert missing is not None and missing.rows(connection) is None
+        assert not (tmp_path / "gone.db").exists()
+
+
+def test_a_read_of_a_few_assets_or_a_close_stops_the_helper(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.db"
+    names = _fill(path)
+    with _quick(path) as catalog, _quick(path) as direct:
+        taken = _spy(catalog)
+        catalog.read_ahead(least=0)
+        helper = catalog._ahead
+        assert helper is not None
+        assert catalog.read_state(names[:3]) == direct.read_state(names[:3])  # looked up one by one instead
+        assert taken == [False] and helper._process.returncode is not None and catalog._ahead is None
+        catalog.read_ahead(least=0)
+        helper = catalog._ahead
+        assert helper is not None
+    assert helper._process.returncode is not None  # closed: ended, not left behind
+
+
+def test_a_catalog_with_fewer_assets_than_it_pays_for_starts_no_helper(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.db"
+    names = _fill(path)
+    with _quick(path) as catalog:
+        catalog.read_ahead(least=len(names) + 1)
+        assert catalog._ahead is None
+        catalog.read_ahead(least=len(names) - 1)  # _fill records all of them but one
+        assert catalog._ahead is not None
+
+
+def test_status_reads_the_state_ahead_while_the_definitions_load(tmp_path: Path) -> None:
+    (tmp_path / "defs.py").write_text(textwrap.dedent("""
+        import polars as pl
+        from assets_core.declaring.definitions import asset
+
+        @asset
+        def numbers():
+            return pl.DataFrame({"n": [1, 2, 3]})
+
+        @asset
+        def doubled(numbers):
+            return numbers * 2
+    """))
+    script = textwrap.dedent(f"""
+        import contextlib, io, json
+        import catalog.quick as quick
+        from tui.cli.main import main
+        args = ["-f", "defs.py", "--project", {str(tmp_path)!r}, "--json"]
+        with contextlib.redirect_stdout(io.StringIO()):
+            main(["materialize", *args])
+        started, taken = [], []
+        read_ahead, rows_ahead = quick.QuickCatalog.read_ahead, quick.QuickCatalog._rows_ahead
+        quick.QuickCatalog.read_ahead = lambda self: started.append(read_ahead(self, least=0))
+        quick.QuickCatalog._rows_ahead = lambda self, every: taken.append(rows_ahead(self, every)) or taken[-1]
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            code = main(["status", *args])
+        print(json.dumps({{"code": code, "started": len(started), "taken": [t is not None for t in taken],
+                          "out": json.loads(out.getvalue())}}))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    found = json.loads(done.stdout)
+    assert found["code"] == 0 and found["started"] == 1 and found["taken"] == [True]
+    assert [(s["asset"], s["status"]) for s in found["out"]] == [("numbers", "fresh"), ("doubled", "fresh")]
