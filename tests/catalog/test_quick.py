@@ -201,3 +201,22 @@ def test_definitions_as_rows_read_and_digest_as_the_views_they_hold() -> None:
     assert names_of(rows) == names_of(views) == ["b", "a"]
     assert definitions_digest(rows) == definitions_digest(views)
     assert definitions_digest(rows) != definitions_digest(views[:1])
+
+
+def test_the_digest_of_definitions_changes_with_every_field_and_not_with_their_order() -> None:
+    from dataclasses import replace
+
+    from catalog.version import definitions_digest
+    from catalog.views import DefinitionView
+
+    views = [DefinitionView("b", "python", code_version="c2", upstream=("a",), file="defs.py", line=9),
+             DefinitionView("a", "source", group="raw", description="Raw rows.", tags=("pii",), owners=("ann",))]
+    digest = definitions_digest(views)
+    assert definitions_digest(list(reversed(views))) == digest
+    changes = {"name": "c", "kind": "sql", "group": "g", "description": "Rows.", "code_version": "c3",
+               "upstream": ("a", "x"), "tags": ("pii", "x"), "owners": ("bob",), "file": "other.py", "line": 10}
+    changed = {definitions_digest([replace(views[0], **{field: value}), views[1]]) for field, value in changes.items()}
+    assert len(changed) == len(changes) and digest not in changed
+    assert definitions_digest([replace(views[0], line=None)]) != definitions_digest([replace(views[0], line=0)])
+    odd = [replace(views[0], tags=(object,))]  # a value JSON cannot hold: digested by its repr instead
+    assert len(definitions_digest(odd)) == len(digest) and definitions_digest(odd) != definitions_digest(views[:1])
