@@ -21,5 +21,20 @@ def collector_paused() -> Iterator[None]:
     try:
         yield
     finally:
+        if _freezing:
+            gc.freeze()
         if enabled:
             gc.enable()
+
+
+_freezing = False
+
+
+def freeze_after_pauses() -> None:
+    """For a process that runs one command and ends (the ``assets`` command): from now on, the end of a paused
+    block freezes every object (:func:`gc.freeze`), to live until the process ends without any later collection
+    walking it again. Else the collector, on again, first walks all the block made: 0.2 s of a no-op
+    materialize of 100,000 assets, and more in each full pass of the run that follows. Not for a process that
+    keeps going (the browser, the daemon), where the cyclic garbage of what it loaded again would stay."""
+    global _freezing
+    _freezing = True

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from assets_core.application import catalogs
 from assets_core.application.workspace import Options
-from assets_core.collector import collector_paused
+from assets_core.collector import collector_paused, freeze_after_pauses
 from assets_core.declaring.config import EXECUTORS
 from assets_core.errors import AssetsError
 from assets_core.imports import late_import
@@ -41,6 +41,7 @@ EXIT_READER_GONE = 128 + signal.SIGPIPE  # what a shell reports for a Unix tool 
 POSITIVE = whole_number(1)
 KEYS = "KEY, FIRST..LAST or K1,K2"
 LOOKS = frozenset({"list", "status", "plan"})  # commands that only read, briefly: run without the cyclic collector
+KEEPS_GOING = frozenset({"daemon", "tui"})  # commands that run until stopped, loading again and again
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -150,6 +151,8 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
     # A look at the project makes next to no cyclic garbage, but hundreds of thousands of young objects (one per
     # partition): the collector's passes over them cost a tenth of a 100,000-partition status.
     paused = collector_paused() if args.command in LOOKS else contextlib.nullcontext()
+    if own_process and args.command not in KEEPS_GOING:
+        freeze_after_pauses()  # what a pause made lives until the command ends: no collection walks it again
     try:
         with paused:
             code = HANDLERS[args.command](args, options, console)
