@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 # The goals by asset count (sizes without an entry are measured and judged by nothing). At 100,000 assets:
@@ -97,13 +97,23 @@ def summary(found: list[Goal]) -> str:
                      f"{g.measured} ({'goal' if not g.reference else 'reference'} {g.target})" for g in found)
 
 
+def _speed(speed: tuple[float, float] | None) -> str:
+    """The fixed loop's time at the start and at the end (see machine.python_speed): absolute figures of runs
+    taken at different speeds compare only through it."""
+    if speed is None:
+        return "not measured"
+    return (f"a fixed loop of 5,000,000 additions took {speed[0]:.3f} s at the start, {speed[1]:.3f} s at the end "
+            "(it drifts by tens of percent within minutes on a shared VM)")
+
+
 def render(meta: dict[str, Any], machine: list[tuple[str, str]], results: dict[str, Any], found: list[Goal],
            profiles: dict[str, str]) -> str:
     """The whole RESULTS.md."""
     parts = [
         _header(meta),
         _table(["", ""], [[what, value] for what, value in machine]
-               + [["load average at the start (1 / 5 / 15 min)", _load(meta["load_before"])], ["other processes", meta["other_load"]]],
+               + [["load average at the start (1 / 5 / 15 min)", _load(meta["load_before"])], ["other processes", meta["other_load"]],
+                  ["speed of Python on one core", _speed(meta.get("speed"))]],
                title="## Machine"),
         _goals(found, meta),
         _overhead(results["overhead"], results["components"]),

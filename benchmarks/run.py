@@ -373,7 +373,7 @@ def main() -> int:
     WORK.mkdir(parents=True)
     started, clock, before = datetime.now(timezone.utc), time.perf_counter(), machine.CpuSample.take()
     described = machine.describe(HERE)  # before the run: the commit measured, should someone commit meanwhile
-    load = machine.load_average()
+    load, speed = machine.load_average(), machine.python_speed()
     if load is not None and load[0] > 0.5:
         _progress(f"warning: the machine is not idle (load average {load[0]:.2f}); the figures will be noisier")
     try:
@@ -386,7 +386,8 @@ def main() -> int:
             shutil.rmtree(WORK, ignore_errors=True)
     meta = {"started": started, "seconds": time.perf_counter() - clock, "quick": args.quick, "repeat": repeat,
             "command": " ".join(["python benchmarks/run.py", *sys.argv[1:]]), "profiled": args.profile,
-            "load_before": load, "other_load": machine.other_load(before, machine.CpuSample.take())}
+            "load_before": load, "other_load": machine.other_load(before, machine.CpuSample.take()),
+            "speed": (speed, machine.python_speed())}
     args.output.write_text(report.render(meta, described, results, goals, texts)
                            + kept_sections(args.output))
     print(report.summary(goals))

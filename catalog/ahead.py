@@ -2,10 +2,10 @@
 
 At 100,000 assets, fetching the rows :meth:`~catalog.quick.QuickCatalog.read_state` decodes takes about 0.4 s of
 one core, and loading the definitions most of a second of the other. A command that reads the state of every
-asset (``status``, ``plan``, ``materialize``) therefore opens its catalog first and starts a helper, a bare
-Python (``-I -S``: no site, no project) that runs the same statements in one read transaction and hands the
-rows back through a pipe, :mod:`marshal`-ed (our own child's output, never a file). The command takes the rows
-when it reads the state.
+asset (``status``, ``plan``, ``materialize``, the browser) therefore opens its catalog first and starts a
+helper, a bare Python (``-I -S``: no site, no project) that runs the same statements in one read transaction
+and hands the rows back through a pipe, :mod:`marshal`-ed (our own child's output, never a file). The command
+takes the rows when it reads the state.
 
 The rows are used only if they are what the catalog holds *then*. SQLite's ``PRAGMA data_version`` of one
 connection changes whenever any other connection commits (another process, or this one's SQLAlchemy catalog); it
@@ -50,7 +50,7 @@ class ReadAhead:
               timeout: float) -> ReadAhead | None:
         """A helper reading the rows of ``statements`` from the SQLite file ``path``, whose rows will be
         checked against ``connection`` (this process's own to that file); None where no helper can start."""
-        if not sys.executable:  # an embedded interpreter: nothing to start
+        if not sys.executable or getattr(sys, "frozen", False):  # embedded, or an application: no bare Python
             return None
         version = _data_version(connection)
         if version is None:

@@ -61,8 +61,8 @@ def open_workspace(options: Options, definitions: Sequence[Definition] | None = 
     storage, and recover dead runs (unless ``read_only``: a read-only look changes nothing on disk; or not
     ``recover``: for a caller that reads no run nor stored value, such as a list of the definitions); raise
     :class:`ProjectError` when there is nothing to load. A caller that ``reads_state`` of every asset next
-    (status, plan, materialize) has an existing SQLite catalog opened first, to read it while the definitions
-    load (see :class:`ReadsAhead`)."""
+    (status, plan, materialize, the browser) has an existing SQLite catalog opened first, to read it while the
+    definitions load (see :class:`ReadsAhead`)."""
     root, config = locate(options)
     early = _catalog_ahead(options, root, config) if reads_state and definitions is None else None
     source = None

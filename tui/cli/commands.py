@@ -343,4 +343,5 @@ def tui(args: argparse.Namespace, options: Options, console: Console) -> int:
     with late_import():  # Textual is loaded by the browser only
         from tui.browser.app import run_browser
 
-    return run_browser(open_workspace(options, read_only=args.read_only), args.asset, args.read_only)
+    workspace = open_workspace(options, read_only=args.read_only, reads_state=True)  # its first look reads them all
+    return run_browser(workspace, args.asset, args.read_only)
