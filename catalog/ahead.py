@@ -18,6 +18,7 @@ rows itself, as it always did.
 from __future__ import annotations
 
 import marshal
+import os
 import sqlite3
 import subprocess
 import sys
@@ -50,12 +51,14 @@ class ReadAhead:
               timeout: float) -> ReadAhead | None:
         """A helper reading the rows of ``statements`` from the SQLite file ``path``, whose rows will be
         checked against ``connection`` (this process's own to that file); None where no helper can start."""
-        if not sys.executable or getattr(sys, "frozen", False):  # embedded, or an application: no bare Python
+        if not _bare_python():
+            return None
+        uri = f"{path.resolve().as_uri()}?mode=ro"  # the helper never creates nor changes the file
+        if uri.startswith("file://") and not uri.startswith("file:///"):  # a network share's, SQLite's refusal
             return None
         version = _data_version(connection)
         if version is None:
             return None
-        uri = f"{path.resolve().as_uri()}?mode=ro"  # the helper never creates nor changes the file
         try:
             process = subprocess.Popen([sys.executable, "-I", "-S", "-c", HELPER, uri, str(timeout), *statements],
                                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -67,8 +70,10 @@ class ReadAhead:
         """The rows of each statement, or None unless they are surely what ``connection`` would read now."""
         try:
             data = self._stream.read()
-        finally:
-            self._end()
+        except BaseException:  # Ctrl-C while waiting: the helper is not waited for
+            self.cancel()
+            raise
+        self._end()
         if self._process.returncode != 0 or connection is not self._connection:
             return None
         if _data_version(connection) != self._version:  # another connection committed since the helper started
@@ -93,6 +98,13 @@ class ReadAhead:
     def _end(self) -> None:
         self._stream.close()
         self._process.wait()
+
+
+def _bare_python() -> bool:
+    """Whether ``sys.executable`` is a Python to run a helper with (not an application made of it, nor a
+    program that embeds it, such as uWSGI)."""
+    name = os.path.basename(sys.executable or "").lower()
+    return not getattr(sys, "frozen", False) and name.startswith(("python", "pypy"))
 
 
 def _data_version(connection: sqlite3.Connection) -> int | None:

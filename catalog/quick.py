@@ -94,6 +94,20 @@ def open_catalog(url: str) -> WorkspaceCatalog:
     return SqlCatalog(url)
 
 
+def open_ahead(url: str) -> QuickCatalog | None:
+    """The catalog at ``url`` opened quickly, reading every asset's state ahead in a helper process (see
+    :mod:`catalog.ahead`); None where it is no current SQLite catalog file, which :func:`open_catalog` then
+    opens (creates, migrates or refuses). Never writes, never raises."""
+    quick = QuickCatalog.attempt(url)
+    if quick is not None:
+        try:
+            quick.read_ahead()
+        except CatalogError:  # locked, damaged since: opened later, as without reading ahead
+            quick.close()
+            return None
+    return quick
+
+
 class QuickCatalog:
     """A current SQLite catalog file: three questions answered on the ``sqlite3`` driver, everything else
     by a :class:`~catalog.store.SqlCatalog` opened on first need."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote, unquote
 
 from assets_core.automation.records import AutomationStore
@@ -88,24 +88,30 @@ class WorkspaceCatalog(Catalog, AutomationStore, Protocol):
         ...
 
 
-@runtime_checkable
-class ReadsAhead(Protocol):
-    """A catalog that can start reading the state of every asset before it is asked (a hint it may ignore)."""
-
-    def read_ahead(self) -> None:
-        """Start reading the recorded state of every asset, for a ``read_state`` of them soon after."""
-        ...
-
-
 Factory = Callable[[str], WorkspaceCatalog]
+# Opens a catalog that already exists, before the definitions load, and starts reading the recorded state of
+# every asset for a ``read_state`` soon after; None where it cannot do so at no risk. It never creates,
+# migrates nor raises: what it declines, the Factory opens later, as without it.
+AheadFactory = Callable[[str], "WorkspaceCatalog | None"]
 
 
 _WIRED: dict[str, Factory] = {}  # scheme -> the factory a front end handed over for it (see wire)
+_AHEAD: dict[str, AheadFactory] = {}  # scheme -> the factory that opens it ahead (see wire)
 
 
-def wire(factory: Factory, schemes: Collection[str]) -> None:
-    """Serve the URLs of these schemes with ``factory`` in this process, whatever the entry points say."""
+def wire(factory: Factory, schemes: Collection[str], ahead: AheadFactory | None = None) -> None:
+    """Serve the URLs of these schemes with ``factory`` in this process, whatever the entry points say (and
+    open them ahead with ``ahead``, see :func:`open_ahead`)."""
     _WIRED.update((scheme.lower(), factory) for scheme in schemes)
+    if ahead is not None:
+        _AHEAD.update((scheme.lower(), ahead) for scheme in schemes)
+
+
+def open_ahead(url: str) -> WorkspaceCatalog | None:
+    """The catalog at ``url`` opened before the definitions load, reading every asset's state meanwhile, by the
+    ahead factory wired for its scheme; None where there is none or it declines (see :data:`AheadFactory`)."""
+    ahead = _AHEAD.get(_scheme(url))
+    return None if ahead is None else ahead(url)
 
 
 def open_catalog(url: str) -> WorkspaceCatalog:
@@ -119,7 +125,7 @@ def find_factory(url: str) -> Factory:
     >>> find_factory("postgresql://host/db").__module__
     'catalog.quick'
     """
-    scheme = url.partition(":")[0].partition("+")[0].lower()
+    scheme = _scheme(url)
     wired = _WIRED.get(scheme)
     if wired is not None:
         return wired
@@ -134,6 +140,10 @@ def find_factory(url: str) -> Factory:
                 f"'catalog' package registers itself under the entry point group '{GROUP}'")
         factory: Factory = point.load()
     return factory
+
+
+def _scheme(url: str) -> str:
+    return url.partition(":")[0].partition("+")[0].lower()
 
 
 def sqlite_url(path: str | os.PathLike[str]) -> str:

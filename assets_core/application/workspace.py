@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from assets_core.application.catalogs import ReadsAhead, WorkspaceCatalog, open_catalog, sqlite_path, sqlite_url
+from assets_core.application.catalogs import WorkspaceCatalog, open_ahead, open_catalog, sqlite_path, sqlite_url
 from assets_core.application.project import Project
 from assets_core.collector import collector_paused
 from assets_core.declaring.config import ProjectConfig, read_config
@@ -61,25 +61,31 @@ def open_workspace(options: Options, definitions: Sequence[Definition] | None = 
     storage, and recover dead runs (unless ``read_only``: a read-only look changes nothing on disk; or not
     ``recover``: for a caller that reads no run nor stored value, such as a list of the definitions); raise
     :class:`ProjectError` when there is nothing to load. A caller that ``reads_state`` of every asset next
-    (status, plan, materialize, the browser) has an existing SQLite catalog opened first, to read it while the
-    definitions load (see :class:`ReadsAhead`)."""
+    (status, plan, materialize, the browser) has its catalog opened first where the front end wired a way to
+    (the ``assets`` command does, for a SQLite file), to read the state while the definitions load (see
+    :func:`open_ahead`)."""
     root, config = locate(options)
     early = _catalog_ahead(options, root, config) if reads_state and definitions is None else None
+    try:
+        return _open(options, root, config, definitions, read_only, recover, early)
+    except BaseException:
+        if early is not None:  # its helper is not left running
+            early[1].close()
+        raise
+
+
+def _open(options: Options, root: Path, config: ProjectConfig, definitions: Sequence[Definition] | None,
+          read_only: bool, recover: bool, early: tuple[tuple[str, str], WorkspaceCatalog] | None) -> Workspace:
     source = None
     if definitions is None:
-        try:
-            definitions, source = _load_definitions(root, config, options)
-        except BaseException:
-            if early is not None:
-                early[1].close()
-            raise
+        definitions, source = _load_definitions(root, config, options)
     home = resolve_home(root, options.home, config)
     url = catalog_url(options, config, home)
     missing = sqlite_path(url)
     if read_only and missing is not None and not missing.exists():
         raise ProjectError(f"nothing is recorded yet: there is no catalog at {missing}, and a read-only look "
                            "creates nothing; run 'assets materialize' first, or open it without --read-only")
-    if early is not None and early[0] != url:  # the definitions' module changed where the catalog is
+    if early is not None and early[0] != (url, os.getcwd()):  # the definitions' module moved the catalog
         early[1].close()
         early = None
     catalog = early[1] if early is not None else open_catalog(url)
@@ -94,17 +100,14 @@ def open_workspace(options: Options, definitions: Sequence[Definition] | None = 
     return Workspace(project, catalog, config, home)
 
 
-def _catalog_ahead(options: Options, root: Path, config: ProjectConfig) -> tuple[str, WorkspaceCatalog] | None:
-    """The project's catalog, if it is a SQLite file that exists, opened before the definitions load and
-    reading every asset's state meanwhile (see :class:`ReadsAhead`): its URL and itself."""
+def _catalog_ahead(options: Options, root: Path, config: ProjectConfig,
+                   ) -> tuple[tuple[str, str], WorkspaceCatalog] | None:
+    """The project's catalog opened before the definitions load, reading every asset's state meanwhile (see
+    :func:`open_ahead`; None where it is not), with the URL and working folder it was found from: the
+    definitions' module could change either (a catalog URL may be a relative path)."""
     url = catalog_url(options, config, resolve_home(root, options.home, config))
-    found = sqlite_path(url)
-    if found is None or not found.is_file():
-        return None
-    catalog = open_catalog(url)
-    if isinstance(catalog, ReadsAhead):
-        catalog.read_ahead()
-    return url, catalog
+    catalog = open_ahead(url)
+    return None if catalog is None else ((url, os.getcwd()), catalog)
 
 
 def _alert_hooks(config: ProjectConfig) -> list[AlertHook]:

@@ -13,16 +13,16 @@ ROOT = Path(__file__).resolve().parents[2]
 # In a fresh interpreter: objects made in a pause, then cyclic garbage made after it.
 _PAUSE = """
 import gc, json, sys
-from assets_core.collector import collector_paused, freeze_after_pauses
+from assets_core.collector import collector_paused, one_command_process
 
 class Node:
     def __init__(self):
         self.me = self  # a cycle: only the collector frees it
 
-if sys.argv[1] == "freeze":
-    freeze_after_pauses()
+if sys.argv[1] != "plain":
+    one_command_process()
 gc.collect()
-with collector_paused():
+with collector_paused(kept=sys.argv[1] != "unkept"):
     paused_off = not gc.isenabled()
     kept = [Node() for _ in range(1000)]
 young = {id(o) for generation in range(3) for o in gc.get_objects(generation)}
@@ -39,11 +39,12 @@ def _pause(mode: str) -> dict[str, object]:
     return dict(json.loads(done.stdout))
 
 
-def test_a_pause_leaves_what_it_made_to_the_collector_unless_told_to_freeze_it() -> None:
-    plain = _pause("plain")
-    assert plain["paused_off"] and plain["on_after"]
-    assert plain["frozen"] == 0 and plain["kept_in_generations"] == 1000
-    frozen = _pause("freeze")
+def test_a_pause_freezes_what_it_made_only_if_kept_in_a_process_of_one_command() -> None:
+    for mode in ("plain", "unkept"):  # kept in a process that goes on; not kept in one of one command
+        plain = _pause(mode)
+        assert plain["paused_off"] and plain["on_after"]
+        assert plain["frozen"] == 0 and plain["kept_in_generations"] == 1000
+    frozen = _pause("kept")
     assert frozen["paused_off"] and frozen["on_after"]
     assert isinstance(frozen["frozen"], int) and frozen["frozen"] >= 1000 and frozen["kept_in_generations"] == 0
     assert plain["collected"] == frozen["collected"] >= 10  # garbage made after the pause is still collected

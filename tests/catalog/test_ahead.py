@@ -160,3 +160,72 @@ def test_status_reads_the_state_ahead_while_the_definitions_load(tmp_path: Path)
     found = json.loads(done.stdout)
     assert found["code"] == 0 and found["started"] == 1 and found["taken"] == [True]
     assert [(s["asset"], s["status"]) for s in found["out"]] == [("numbers", "fresh"), ("doubled", "fresh")]
+
+
+def test_a_folder_with_spaces_and_uri_characters_is_read_ahead_too(tmp_path: Path) -> None:
+    folder = tmp_path / "a b?c=1#d %20 é"
+    folder.mkdir()
+    names = _fill(folder / "catalog.db")
+    with _quick(folder / "catalog.db") as ahead, _quick(folder / "catalog.db") as direct:
+        taken = _spy(ahead)
+        ahead.read_ahead(least=0)
+        assert ahead.read_state(names) == direct.read_state(names) and taken == [True]
+
+
+_PROJECT = """
+import os
+from assets_core.declaring.definitions import asset
+{move}
+
+@asset
+def numbers():
+    return [1, 2, 3]
+
+@asset
+def doubled({upstream}):
+    return [2 * n for n in numbers]
+"""
+
+# Runs a command in process with the helper started at any size; prints its code, how many helpers it started,
+# and whether each was done with (its pipe closed and the process waited for, not left to the interpreter's end).
+_COMMAND = """
+import contextlib, io, json, sys
+import catalog.ahead as ahead
+import catalog.quick as quick
+from tui.cli.main import main
+read_ahead, start, helpers = quick.QuickCatalog.read_ahead, ahead.ReadAhead.start, []
+quick.QuickCatalog.read_ahead = lambda self: read_ahead(self, least=0)
+ahead.ReadAhead.start = lambda *args: helpers.append(start(*args)) or helpers[-1]
+with contextlib.redirect_stdout(io.StringIO()):
+    code = main([*sys.argv[1:], "-f", "defs.py", "--json"])
+print(json.dumps({"code": code, "helpers": len(helpers), "ended": [h._process.stdout.closed and h._process.returncode is not None for h in helpers]}))
+"""
+
+
+def _command(folder: Path, *argv: str) -> dict[str, object]:
+    done = subprocess.run([sys.executable, "-c", _COMMAND, *argv], cwd=folder, capture_output=True, text=True,
+                          check=True)
+    return dict(json.loads(done.stdout))
+
+
+def test_a_module_that_moves_the_catalog_finds_the_one_it_names(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    (tmp_path / "defs.py").write_text(_PROJECT.format(move=f"os.environ['ASSETS_HOME'] = {str(elsewhere)!r}",
+                                                      upstream="numbers"))
+    (tmp_path / ".assets").mkdir()
+    junk = tmp_path / ".assets" / "catalog.db"
+    junk.write_text("not a catalog")  # where the catalog would be, were it not moved: neither read nor changed
+    assert _command(tmp_path, "materialize")["code"] == 0
+    found = _command(tmp_path, "status")
+    assert found == {"code": 0, "helpers": 0, "ended": []}
+    assert junk.read_text() == "not a catalog" and (elsewhere / "catalog.db").is_file()
+
+
+def test_definitions_that_fail_after_the_helper_started_leave_no_helper_running(tmp_path: Path) -> None:
+    (tmp_path / "defs.py").write_text(_PROJECT.format(move="", upstream="numbers"))
+    assert _command(tmp_path, "materialize")["code"] == 0
+    assert _command(tmp_path, "status") == {"code": 0, "helpers": 1, "ended": [True]}
+    (tmp_path / "defs.py").write_text(_PROJECT.format(move="", upstream="numbrs"))  # an unknown upstream
+    assert _command(tmp_path, "status") == {"code": 2, "helpers": 1, "ended": [True]}
+    (tmp_path / "defs.py").write_text(_PROJECT.format(move="raise RuntimeError('broken module')", upstream="x"))
+    assert _command(tmp_path, "status") == {"code": 2, "helpers": 1, "ended": [True]}

@@ -159,8 +159,9 @@ def plan(args: argparse.Namespace, options: Options, console: Console) -> int:
 
 def materialize(args: argparse.Namespace, options: Options, console: Console) -> int:
     # Loading, saving the definitions and planning make many long-lived objects and no garbage: the collector's
-    # passes over them cost a third of a no-op run of 100,000 assets. It runs again before any asset does.
-    with collector_paused():
+    # passes over them cost a third of a no-op run of 100,000 assets. It runs again before any asset does (and
+    # in the assets command, does not walk them again: see one_command_process).
+    with collector_paused(kept=True):
         workspace = open_workspace(options, reads_state=True)
         if args.resume is not None:
             resumed = usecases.resumption(workspace, args.resume or None)

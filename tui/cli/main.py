@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from assets_core.application import catalogs
 from assets_core.application.workspace import Options
-from assets_core.collector import collector_paused, freeze_after_pauses
+from assets_core.collector import collector_paused, one_command_process
 from assets_core.declaring.config import EXECUTORS
 from assets_core.errors import AssetsError
 from assets_core.imports import late_import
@@ -141,7 +141,7 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
     ``own_process``: the command is the process (``assets``), so what it sets up for --json stays until the
     process ends, when threads an asset left running may still print."""
     args = build_parser().parse_args(argv)
-    catalogs.wire(_project_catalog, ["sqlite"])
+    catalogs.wire(_project_catalog, ["sqlite"], ahead=_project_catalog_ahead)
     options = Options(args.project, args.module, args.file, args.home, args.catalog, args.storage)
     # The console keeps the real stdout: during a run, sys.stdout is swapped to capture what assets print.
     console = later(sys.stdout)
@@ -150,9 +150,9 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
         sys.stdout = _CommandThreadOnly(stdout, sys.stderr)
     # A look at the project makes next to no cyclic garbage, but hundreds of thousands of young objects (one per
     # partition): the collector's passes over them cost a tenth of a 100,000-partition status.
-    paused = collector_paused() if args.command in LOOKS else contextlib.nullcontext()
+    paused = collector_paused(kept=True) if args.command in LOOKS else contextlib.nullcontext()
     if own_process and args.command not in KEEPS_GOING:
-        freeze_after_pauses()  # what a pause made lives until the command ends: no collection walks it again
+        one_command_process()  # what the command's pauses made lives until it ends: no collection walks it again
     try:
         with paused:
             code = HANDLERS[args.command](args, options, console)
@@ -180,6 +180,14 @@ def _project_catalog(url: str) -> WorkspaceCatalog:
         from catalog.quick import open_catalog
 
     return open_catalog(url)
+
+
+def _project_catalog_ahead(url: str) -> WorkspaceCatalog | None:
+    """This project's catalog opened ahead, for a command that reads every asset's state (see open_ahead)."""
+    with late_import():
+        from catalog.quick import open_ahead
+
+    return open_ahead(url)
 
 
 class _CommandThreadOnly(io.TextIOBase):
