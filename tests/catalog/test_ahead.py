@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from catalog import SqlCatalog, open_catalog, sqlite_url
@@ -38,12 +40,20 @@ def _spy(catalog: QuickCatalog) -> list[bool]:
     return taken
 
 
-def test_the_state_read_ahead_is_the_state_read_directly(tmp_path: Path) -> None:
-    path = tmp_path / "catalog.db"
-    names = _fill(path)
+@contextmanager
+def _reading_ahead(path: Path) -> Iterator[tuple[QuickCatalog, QuickCatalog, list[bool]]]:
+    """A catalog reading every asset's state ahead (and whether each of its reads took the helper's rows), and
+    another on the same file, which reads directly."""
     with _quick(path) as ahead, _quick(path) as direct:
         taken = _spy(ahead)
         ahead.read_ahead(least=0)
+        yield ahead, direct, taken
+
+
+def test_the_state_read_ahead_is_the_state_read_directly(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.db"
+    names = _fill(path)
+    with _reading_ahead(path) as (ahead, direct, taken):
         assert ahead.read_state(names) == direct.read_state(names)
         assert list(ahead.read_state(names)) == list(direct.read_state(names))  # in the order asked
         assert taken == [True, False]  # the helper's rows serve one read; the next reads the catalog itself
@@ -103,9 +113,7 @@ def test_a_helper_that_fails_or_answers_another_connection_gives_nothing(tmp_pat
 def test_a_read_of_a_few_assets_or_a_close_stops_the_helper(tmp_path: Path) -> None:
     path = tmp_path / "catalog.db"
     names = _fill(path)
-    with _quick(path) as catalog, _quick(path) as direct:
-        taken = _spy(catalog)
-        catalog.read_ahead(least=0)
+    with _reading_ahead(path) as (catalog, direct, taken):
         helper = catalog._ahead
         assert helper is not None
         assert catalog.read_state(names[:3]) == direct.read_state(names[:3])  # looked up one by one instead
@@ -166,9 +174,7 @@ def test_a_folder_with_spaces_and_uri_characters_is_read_ahead_too(tmp_path: Pat
     folder = tmp_path / "a b?c=1#d %20 é"
     folder.mkdir()
     names = _fill(folder / "catalog.db")
-    with _quick(folder / "catalog.db") as ahead, _quick(folder / "catalog.db") as direct:
-        taken = _spy(ahead)
-        ahead.read_ahead(least=0)
+    with _reading_ahead(folder / "catalog.db") as (ahead, direct, taken):
         assert ahead.read_state(names) == direct.read_state(names) and taken == [True]
 
 
@@ -198,7 +204,8 @@ quick.QuickCatalog.read_ahead = lambda self: read_ahead(self, least=0)
 ahead.ReadAhead.start = lambda *args: helpers.append(start(*args)) or helpers[-1]
 with contextlib.redirect_stdout(io.StringIO()):
     code = main([*sys.argv[1:], "-f", "defs.py", "--json"])
-print(json.dumps({"code": code, "helpers": len(helpers), "ended": [h._process.stdout.closed and h._process.returncode is not None for h in helpers]}))
+ended = [h._process.stdout.closed and h._process.returncode is not None for h in helpers]
+print(json.dumps({"code": code, "helpers": len(helpers), "ended": ended}))
 """
 
 
