@@ -40,9 +40,9 @@ def flush_open_files() -> int:
     """Flush every open file object of the process (stdout and stderr last); return how many were flushed."""
     gc.unfreeze()  # objects frozen at start-up are in no generation gc.get_objects() lists
     flushed = 0
+    holding = _holding_classes()
     for stream in gc.get_objects():
-        if isinstance(stream, _HOLDING) and stream is not sys.stdout and stream is not sys.stderr \
-                and _flush(stream):
+        if type(stream) in holding and stream is not sys.stdout and stream is not sys.stderr and _flush(stream):
             flushed += 1
     for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
         if stream is not None and _flush(stream):
@@ -54,6 +54,20 @@ def flush_open_files() -> int:
 # Concrete classes, not io.IOBase, whose isinstance (an abstract class's) would cost more than the rest of the
 # walk over a big project's objects.
 _HOLDING = (io.TextIOWrapper, io.BufferedWriter, io.BufferedRandom, io.BufferedRWPair)
+
+
+def _holding_classes() -> frozenset[type]:
+    """The classes of :data:`_HOLDING` and every subclass of them defined so far: a file object is one of these
+    exactly when ``isinstance(stream, _HOLDING)``, and a look in a set costs half of that ``isinstance`` on the
+    few hundred thousand objects of a big project."""
+    found: set[type] = set()
+    waiting: list[type] = list(_HOLDING)
+    while waiting:
+        cls = waiting.pop()
+        if cls not in found:
+            found.add(cls)
+            waiting.extend(cls.__subclasses__())
+    return frozenset(found)
 
 
 def _flush(stream: object) -> bool:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from pathlib import Path
 
-from tui.cli.ending import flush_open_files
+from tui.cli.ending import _HOLDING, _holding_classes, flush_open_files
 
 # At import, the definitions leave behind everything Python's exit takes care of: a file written and never
-# closed, an atexit handler, a thread (not a daemon) that works once the command is over, an idle thread pool never shut down (its
-# worker stops only when told by what concurrent.futures registers with threading), and an object whose
-# __del__ would say it ran.
+# closed, an atexit handler, a thread (not a daemon) that works once the command is over, an idle thread pool
+# never shut down (its worker stops only when told by what concurrent.futures registers with threading), and an
+# object whose __del__ would say it ran.
 DEFINITIONS = '''
 import atexit, threading, time
 from concurrent.futures import ThreadPoolExecutor
@@ -80,3 +81,30 @@ def test_files_left_open_are_flushed_and_closed_ones_passed_over(tmp_path: Path)
     finally:
         text.close()
         binary.close()
+
+
+class _LoggedText(io.TextIOWrapper):
+    """A text file of some library's own class, below io.TextIOWrapper."""
+
+
+class _LoggedTwice(_LoggedText):
+    pass
+
+
+def test_files_of_a_subclass_are_flushed_too(tmp_path: Path) -> None:
+    raw = open(tmp_path / "sub.txt", "wb")  # noqa: SIM115  # left open on purpose
+    sub = _LoggedTwice(raw, encoding="utf-8")
+    try:
+        sub.write("from a subclass")
+        assert (tmp_path / "sub.txt").read_bytes() == b""
+        flush_open_files()
+        assert (tmp_path / "sub.txt").read_text() == "from a subclass"
+    finally:
+        sub.close()
+
+
+def test_the_classes_looked_for_are_those_isinstance_finds() -> None:
+    holding = _holding_classes()
+    assert {_LoggedText, _LoggedTwice, *_HOLDING} <= holding
+    assert io.StringIO not in holding and io.FileIO not in holding and io.BufferedReader not in holding
+    assert all(issubclass(cls, _HOLDING) for cls in holding)
