@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import json.scanner
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
-from assets_core.planning.state import AssetState, FailureRecord, MaterializationRecord, ObservationRecord
+from assets_core.planning.state import FailureRecord, MaterializationRecord, ObservationRecord
 
 
 def from_json(value: Any) -> Any:
@@ -122,20 +122,3 @@ def observation_from(values: Sequence[Any]) -> ObservationRecord:
     """The record of a row selected as :data:`OBSERVATION_FIELDS`."""
     asset, run_id, data_version, fingerprint, partition, created_at = values
     return _new(ObservationRecord, (asset, run_id, data_version, fingerprint, partition, time_from(created_at)))
-
-
-def states(names: Iterable[str], made: Mapping[str, MaterializationRecord], failed: Mapping[str, FailureRecord],
-           observed: Mapping[str, ObservationRecord]) -> dict[str, AssetState]:
-    """The state of each named asset that has any of the records found, in the order of ``names``.
-
-    >>> seen = ObservationRecord("raw", "r1", "v1", "f1")
-    >>> states(["orders", "raw"], {}, {}, {"raw": seen}) == {"raw": AssetState(observation=seen)}
-    True
-    """
-    get_made, get_failed, get_observed = made.get, failed.get, observed.get
-    result = {}
-    for name in names:
-        record, failure, observation = get_made(name), get_failed(name), get_observed(name)
-        if record is not None or failure is not None or observation is not None:
-            result[name] = _new(AssetState, (record, failure, observation))
-    return result

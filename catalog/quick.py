@@ -9,7 +9,9 @@ first time anything else is asked of it. Any other catalog (a new file, an older
 is opened as a ``SqlCatalog`` at once, which creates, migrates or refuses it.
 
 The statements here read the columns :mod:`catalog.decode` names, as :mod:`catalog.queries` does, and decode
-them with the same functions; tests compare the answers of both.
+them with the same functions; tests compare the answers of both. The state of every asset is handed over as
+:class:`~catalog.row_states.RowStates`, each materialization decoded from its row only when asked for: a status
+reads what it compares of each fresh asset straight from the rows (see :mod:`assets_core.planning.evidence`).
 """
 
 from __future__ import annotations
@@ -45,14 +47,11 @@ from catalog.decode import (
     FAILURE_FIELDS,
     MATERIALIZATION_FIELDS,
     OBSERVATION_FIELDS,
-    failure_from,
-    materialization_from,
-    observation_from,
-    states,
 )
 from catalog.messages import BUSY_TIMEOUT_MS, explain
 from catalog.observed import SELECT as SELECT_OBSERVED
 from catalog.observed import by_source
+from catalog.row_states import RowStates
 from catalog.version import CATALOG_ID, DEFINITIONS_DIGEST, SCHEMA_VERSION, definitions_digest
 from catalog.views import DefinitionView, RunView
 
@@ -71,12 +70,10 @@ def _columns(alias: str, names: Sequence[str]) -> str:
 
 # One statement per kind of record, each returning only the assets that have one: most assets have a
 # materialization and few a failure or an observation, so this reads half the columns one outer join would.
-_RECORDS = tuple(
-    (f'SELECT s.asset, {_columns("r", columns)} FROM asset_state AS s '
-     f'JOIN "{table}" AS r ON r.id = s.{table}_id', decode)
-    for table, columns, decode in (("materialization", MATERIALIZATION_FIELDS, materialization_from),
-                                   ("failure", FAILURE_FIELDS, failure_from),
-                                   ("observation", OBSERVATION_FIELDS, observation_from)))
+STATEMENTS = tuple(
+    f'SELECT s.asset, {_columns("r", columns)} FROM asset_state AS s JOIN "{table}" AS r ON r.id = s.{table}_id'
+    for table, columns in (("materialization", MATERIALIZATION_FIELDS), ("failure", FAILURE_FIELDS),
+                           ("observation", OBSERVATION_FIELDS)))
 
 
 def open_catalog(url: str) -> WorkspaceCatalog:
@@ -151,22 +148,19 @@ class QuickCatalog:
         [(count,)] = self._fetch("SELECT COUNT(*) FROM run WHERE status = 'running'")
         return self._open().running_runs() if count else []
 
-    def read_state(self, assets: Iterable[str]) -> dict[str, AssetState]:
+    def read_state(self, assets: Iterable[str]) -> Mapping[str, AssetState]:
         """The state of each named asset that has any record, in the order of ``assets``."""
         names = list(dict.fromkeys(assets))
         [(stored,)] = self._fetch("SELECT COUNT(*) FROM asset_state")  # a hint: may change meanwhile
         batches: list[list[str] | None] = [None]  # None: every asset, one pass over the table
         if 2 * len(names) < stored:  # few of them: look each one up
             batches = [names[start:start + STATE_BATCH] for start in range(0, len(names), STATE_BATCH)]
-        wanted = set(names)
         with self._lock, collector_paused():
             read = self._rows_ahead(every=batches == [None])
             if read is None:
                 with self._snapshot():  # the three reads see one commit of the catalog
-                    read = [[row for batch in batches for row in self._rows(sql, batch)] for sql, _ in _RECORDS]
-            found: list[dict[str, Any]] = [{row[0]: decode(row[1:]) for row in rows if row[0] in wanted}
-                                           for rows, (_, decode) in zip(read, _RECORDS)]
-        return states(names, *found)
+                    read = [[row for batch in batches for row in self._rows(sql, batch)] for sql in STATEMENTS]
+            return RowStates(names, *read)
 
     def read_ahead(self, least: int = AHEAD_FROM) -> None:
         """Start reading the state of every asset in a helper process (see :mod:`catalog.ahead`) when at least
@@ -174,7 +168,7 @@ class QuickCatalog:
         with self._lock:
             [(stored,)] = self._fetch("SELECT COUNT(*) FROM asset_state")
             if self._ahead is None and stored >= least:
-                self._ahead = ReadAhead.start(self._path, self._connect(), [sql for sql, _ in _RECORDS],
+                self._ahead = ReadAhead.start(self._path, self._connect(), list(STATEMENTS),
                                               BUSY_TIMEOUT_MS / 1000)
 
     def _rows_ahead(self, every: bool) -> list[list[Any]] | None:

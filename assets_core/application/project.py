@@ -26,6 +26,7 @@ from assets_core.declaring.sources import (
     source_schema,
 )
 from assets_core.imports import late_import
+from assets_core.planning.evidence import locations_of
 from assets_core.planning.graph import AssetGraph
 from assets_core.planning.memory import MemoryCatalog
 from assets_core.planning.nodes import NodeGraph, latest_record, select_nodes, uses_dynamic
@@ -121,12 +122,11 @@ class Project:
 
     def _lost(self, state: Mapping[str, AssetState]) -> set[str]:
         """The nodes whose recorded value is no longer in storage."""
-        locations = [record.location for own in state.values() if (record := own.materialization) is not None]
-        stored = self.storage.existing(locations)
-        if stored.issuperset(locations):  # the usual case: nothing lost, found without pairing nodes and locations
+        locations = locations_of(state)
+        stored = self.storage.existing(locations.values())
+        if stored.issuperset(locations.values()):  # the usual case: nothing lost, found without pairing nodes
             return set()
-        return {name for name, own in state.items()
-                if own.materialization is not None and own.materialization.location not in stored}
+        return {node for node, location in locations.items() if location not in stored}
 
     def select(self, words: Iterable[str] | Selection, snapshot: Snapshot | None = None) -> set[str]:
         """The selected assets."""

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from assets_core.declaring.definitions import Asset
+from assets_core.planning.evidence import Evidence, evidence_of
 from assets_core.planning.nodes import NodeGraph, Reads, read_version
 from assets_core.planning.state import AssetState, MaterializationRecord, split_node
 from assets_core.value_tuples import ValueTuple
@@ -123,26 +124,23 @@ def assess(graph: NodeGraph, state: Mapping[str, AssetState], versions: Versions
     assets, plain, sources = graph.assets, graph.plain, versions.sources
     by_name, code, lost, freshness = assets.by_name, versions.code, versions.lost, graph.freshness
     held = _held_by_sources(graph, sources)  # and, as they are found fresh, by the assets
+    evidence = evidence_of(state)  # what the fast paths compare, read without decoding whole records
 
     def version_of(node: str) -> str | None:
         return data_version(node, graph[node], state.get(node), versions)
 
     for name in graph.order(leave_out):
         item = by_name.get(name) or graph[name]
-        own = state.get(name)
-        if name in plain and name not in lost and name not in freshness \
-                and _fresh_as_recorded(item, own, code[name], held):
-            statuses[name] = _fresh(name)
-            held[name] = own.materialization.data_version  # type: ignore[union-attr]  # fresh: it holds one
-            continue
+        if name not in lost and item.name not in freshness and not item.is_source:
+            found = evidence(name)
+            if found is not None and (_fresh_as_recorded(item, found, code[name], held) if name in plain else
+                                      _fresh_as_read(found, code[item.name], graph.reads(name), statuses, by_name,
+                                                     sources, version_of)):
+                statuses[name] = _fresh(name)
+                held[name] = found[1]  # the data version it holds
+                continue
         if item.is_source:
             statuses[name] = _source_status(name, item, state.get(name), versions)
-            continue
-        if name not in plain and _fresh_as_read(own, code[item.name], graph.reads(name), statuses,
-                                                by_name, sources, version_of) \
-                and name not in lost and item.name not in freshness:
-            statuses[name] = _fresh(name)
-            held[name] = own.materialization.data_version  # type: ignore[union-attr]  # fresh: it holds one
             continue
         if name in plain:  # the usual case, an asset reading whole assets: no partitions to map
             stale_upstreams = {up for up in item.upstream if not assets[up].is_source and not statuses[up].fresh}
@@ -167,18 +165,16 @@ def assess(graph: NodeGraph, state: Mapping[str, AssetState], versions: Versions
     return statuses
 
 
-def _fresh_as_recorded(item: Asset, own: AssetState | None, code_version: str, held: Mapping[str, str]) -> bool:
-    """Whether an asset reading whole assets is fresh by the usual evidence alone: its last attempt succeeded
-    with the current code on exactly the data each upstream holds now, and every upstream is fresh (``held``:
-    the data each source holds now, and each asset found fresh so far; see :func:`_held_by_sources`). (What
-    this cannot tell, such as a lost value or a freshness policy, the caller checks; anything else goes the
-    long way, through :func:`reasons_for`, which finds the same for these.)"""
-    if own is None or own.failure is not None or item.is_source:
+def _fresh_as_recorded(item: Asset, evidence: Evidence, code_version: str, held: Mapping[str, str]) -> bool:
+    """Whether an asset reading whole assets is fresh by the usual evidence alone (that of its last
+    materialization, its last attempt not failed): it ran the current code on exactly the data each upstream
+    holds now, and every upstream is fresh (``held``: the data each source holds now, and each asset found fresh
+    so far; see :func:`_held_by_sources`). (What this cannot tell, such as a lost value or a freshness policy,
+    the caller checks; anything else goes the long way, through :func:`reasons_for`, which finds the same for
+    these.)"""
+    made_with, _, consumed = evidence
+    if made_with != code_version:
         return False
-    record = own.materialization
-    if record is None or record.code_version != code_version:
-        return False
-    consumed = record.upstream_versions
     for up in item.upstream:
         now = held.get(up)
         if now is None or consumed.get(up) != now:
@@ -198,17 +194,15 @@ def _held_by_sources(graph: NodeGraph, sources: Mapping[str, str | None]) -> dic
     return held
 
 
-def _fresh_as_read(own: AssetState | None, code_version: str, reads: Reads, statuses: Mapping[str, Status],
+def _fresh_as_read(evidence: Evidence, code_version: str, reads: Reads, statuses: Mapping[str, Status],
                    by_name: Mapping[str, Asset], sources: Mapping[str, str | None],
                    version_of: Callable[[str], str | None]) -> bool:
-    """:func:`_fresh_as_recorded` for a node that reads partitions (``reads``): its last attempt succeeded with
-    the current code on exactly the data it reads now, every node of which is fresh."""
-    if own is None or own.failure is not None:
+    """:func:`_fresh_as_recorded` for a node that reads partitions (``reads``): its last materialization (its
+    last attempt not failed) ran the current code on exactly the data it reads now, every node of which is
+    fresh."""
+    made_with, _, consumed = evidence
+    if made_with != code_version:
         return False
-    record = own.materialization
-    if record is None or record.code_version != code_version:
-        return False
-    consumed = record.upstream_versions
     for up, nodes in reads.items():
         if by_name[up].is_source:
             now = read_version(nodes, sources.get)

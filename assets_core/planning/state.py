@@ -251,7 +251,7 @@ class RunView(RunRecord):
 class StateReader(Protocol):
     """Reads the recorded state that planning needs."""
 
-    def read_state(self, assets: Iterable[str]) -> dict[str, AssetState]:
+    def read_state(self, assets: Iterable[str]) -> Mapping[str, AssetState]:
         """The state of each named asset that has any (assets with no record are left out)."""
         ...
 

@@ -12,12 +12,11 @@ from pathlib import Path
 
 from catalog import SqlCatalog, open_catalog, sqlite_url
 from catalog.ahead import ReadAhead
-from catalog.quick import _RECORDS, QuickCatalog
+from catalog.quick import STATEMENTS, QuickCatalog
 from tests.catalog.conftest import materialization
 from tests.catalog.test_quick import _fill
 
 ROOT = Path(__file__).resolve().parents[2]
-STATEMENTS = [sql for sql, _ in _RECORDS]
 
 
 def _quick(path: Path) -> QuickCatalog:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from assets_core.planning.state import AssetState, FailureRecord, MaterializationRecord, ObservationRecord
+from assets_core.planning.state import FailureRecord, MaterializationRecord, ObservationRecord
 from catalog.decode import (
     FAILURE_FIELDS,
     MATERIALIZATION_FIELDS,
@@ -18,7 +18,6 @@ from catalog.decode import (
     failure_from,
     materialization_from,
     observation_from,
-    states,
 )
 
 STORED_AT = "2024-05-01 12:30:00.000250"  # as SQLite keeps a time: text in UTC, without a zone
@@ -78,15 +77,3 @@ def test_a_decoded_failure_and_observation_are_the_ones_made_the_long_way() -> N
 def test_a_row_of_the_wrong_length_is_refused(decode: Any, row: tuple[Any, ...]) -> None:
     with pytest.raises(ValueError):
         decode(row)
-
-
-def test_states_hold_every_record_found_in_the_order_asked() -> None:
-    made = {"a": materialization_from(MATERIALIZATIONS[0]), "b": materialization_from(MATERIALIZATIONS[1])}
-    failed = {"b": failure_from(("b", "r1", "boom", "tb", 1, "", STORED_AT)),
-              "f": failure_from(("f", "r1", "boom", "tb", 1, "", STORED_AT))}
-    observed = {"raw": observation_from(("raw", "r1", "o1", "f1", "", STORED_AT))}
-    found = states(["raw", "nothing", "f", "b", "a"], made, failed, observed)
-    assert list(found) == ["raw", "f", "b", "a"] and all(type(state) is AssetState for state in found.values())
-    assert found == {"raw": AssetState(observation=observed["raw"]), "f": AssetState(failure=failed["f"]),
-                     "b": AssetState(made["b"], failed["b"]), "a": AssetState(made["a"])}
-    assert states([], made, failed, observed) == {} and states(["a"], {}, {}, {}) == {}
