@@ -4,8 +4,13 @@ At 100,000 assets, fetching the rows :meth:`~catalog.quick.QuickCatalog.read_sta
 one core, and loading the definitions most of a second of the other. A command that reads the state of every
 asset (``status``, ``plan``, ``materialize``, the browser) therefore opens its catalog first and starts a
 helper, a bare Python (``-I -S``: no site, no project) that runs the same statements in one read transaction
-and hands the rows back through a pipe, :mod:`marshal`-ed (our own child's output, never a file). The command
-takes the rows when it reads the state.
+and writes the rows, :mod:`marshal`-ed, into an anonymous file in memory (see :func:`_answer_file`): our own
+child's output, never a file anyone can see or open. The command takes the rows when it reads the state.
+
+Not through a pipe: at 100,000 assets the answer is some 34 MB, and a pipe holds 64 KB, so the helper could not
+finish ahead: it waited for the command to read, and the command then spent 0.1 s taking the answer through the
+pipe. Into the file, the helper writes all of it and ends while the definitions load; the command maps the file
+and decodes it from there, never copying it.
 
 The rows are used only if they are what the catalog holds *then*. SQLite's ``PRAGMA data_version`` of one
 connection changes whenever any other connection commits (another process, or this one's SQLAlchemy catalog); it
@@ -17,14 +22,17 @@ rows itself, as it always did.
 
 from __future__ import annotations
 
+import contextlib
 import marshal
+import mmap
 import os
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 # Run by a bare interpreter: argv is the catalog's URI (read-only), the busy timeout in seconds, the statements.
 HELPER = """\
@@ -41,8 +49,10 @@ sys.stdout.buffer.write(marshal.dumps(rows))
 class ReadAhead:
     """One helper process reading the rows of some statements; :meth:`rows` takes them (or None), once."""
 
-    def __init__(self, process: subprocess.Popen[bytes], connection: sqlite3.Connection, version: int) -> None:
+    def __init__(self, process: subprocess.Popen[bytes], answer: int, connection: sqlite3.Connection,
+                 version: int) -> None:
         self._process = process
+        self._answer: int | None = answer  # the file descriptor of the helper's answer (None: closed)
         self._connection = connection
         self._version = version
 
@@ -60,44 +70,71 @@ class ReadAhead:
         if version is None:
             return None
         try:
-            process = subprocess.Popen([sys.executable, "-I", "-S", "-c", HELPER, uri, str(timeout), *statements],
-                                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        except OSError:  # no process to spare: the caller reads the rows itself
+            answer = _answer_file()
+        except OSError:  # no memory or file to spare: the caller reads the rows itself
             return None
-        return cls(process, connection, version)
+        try:
+            process = subprocess.Popen([sys.executable, "-I", "-S", "-c", HELPER, uri, str(timeout), *statements],
+                                       stdin=subprocess.DEVNULL, stdout=answer, stderr=subprocess.DEVNULL)
+        except OSError:  # no process to spare: the caller reads the rows itself
+            os.close(answer)
+            return None
+        return cls(process, answer, connection, version)
 
     def rows(self, connection: sqlite3.Connection | None) -> list[list[tuple[Any, ...]]] | None:
         """The rows of each statement, or None unless they are surely what ``connection`` would read now."""
         try:
-            data = self._stream.read()
+            self._process.wait()
         except BaseException:  # Ctrl-C while waiting: the helper is not waited for
             self.cancel()
             raise
-        self._end()
-        if self._process.returncode != 0 or connection is not self._connection:
-            return None
-        if _data_version(connection) != self._version:  # another connection committed since the helper started
-            return None
         try:
-            found = marshal.loads(data)
-        except (EOFError, ValueError, TypeError):
-            return None
-        return found if isinstance(found, list) else None
+            if self._process.returncode != 0 or connection is not self._connection:
+                return None
+            if _data_version(connection) != self._version:  # another connection committed since the helper started
+                return None
+            return _decoded(self._answer)
+        finally:
+            self._close()
 
     def cancel(self) -> None:
         """Stop the helper (its rows are not wanted)."""
         self._process.kill()
-        self._end()
+        self._process.wait()
+        self._close()
 
     @property
-    def _stream(self) -> IO[bytes]:
-        stream = self._process.stdout
-        assert stream is not None  # started with stdout=PIPE
-        return stream
+    def ended(self) -> bool:
+        """Whether the helper was done with: its process ended and waited for, its answer closed."""
+        return self._process.returncode is not None and self._answer is None
 
-    def _end(self) -> None:
-        self._stream.close()
-        self._process.wait()
+    def _close(self) -> None:
+        if self._answer is not None:
+            os.close(self._answer)
+            self._answer = None
+
+
+def _answer_file() -> int:
+    """A new anonymous file for the helper's answer, open for reading and writing: in memory where the system
+    makes one (Linux), else a temporary file that no folder lists (removed as it is made, on POSIX systems)."""
+    if hasattr(os, "memfd_create"):
+        return os.memfd_create("assets-read-ahead", os.MFD_CLOEXEC)
+    with tempfile.TemporaryFile() as made:  # its descriptor outlives the file object, which closes its own
+        return os.dup(made.fileno())
+
+
+def _decoded(answer: int | None) -> list[list[tuple[Any, ...]]] | None:
+    """The helper's answer in the file ``answer``, decoded in place (None: empty, or not what it writes)."""
+    if answer is None:
+        return None
+    size = os.fstat(answer).st_size
+    if not size:
+        return None
+    with contextlib.suppress(EOFError, ValueError, TypeError, OSError), \
+            mmap.mmap(answer, size, access=mmap.ACCESS_READ) as mapped:
+        found = marshal.loads(mapped)
+        return found if isinstance(found, list) else None
+    return None
 
 
 def _bare_python() -> bool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import marshal
+import os
 import subprocess
 import sys
 import textwrap
@@ -10,7 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from catalog import SqlCatalog, open_catalog, sqlite_url
+import pytest
+
+from catalog import SqlCatalog, ahead, open_catalog, sqlite_url
 from catalog.ahead import ReadAhead
 from catalog.quick import STATEMENTS, QuickCatalog
 from tests.catalog.conftest import materialization
@@ -83,7 +87,7 @@ def test_a_commit_after_the_helper_started_makes_the_command_read_the_catalog_it
 
 def test_a_commit_after_the_helper_read_is_seen_too(tmp_path: Path) -> None:
     path = tmp_path / "catalog.db"
-    with SqlCatalog(sqlite_url(path)) as first:  # few rows: the helper's answer fits in the pipe, so it ends
+    with SqlCatalog(sqlite_url(path)) as first:
         first.record_results([materialization(f"m{index}") for index in range(5)], [], [])
     with _quick(path) as catalog:
         connection = catalog._connect()
@@ -93,6 +97,44 @@ def test_a_commit_after_the_helper_read_is_seen_too(tmp_path: Path) -> None:
         with SqlCatalog(sqlite_url(path)) as other:  # ... what another connection then changes
             other.record_results([materialization("m3", version="after")], [], [])
         assert helper.rows(connection) is None
+
+
+def test_the_helper_hands_over_more_than_a_pipe_holds_and_ends_before_it_is_asked(tmp_path: Path) -> None:
+    """The helper ends on its own, however large its answer (through a pipe, it would wait for a reader)."""
+    path = tmp_path / "catalog.db"
+    with SqlCatalog(sqlite_url(path)) as first:
+        first.record_results([materialization(f"asset_{index}", metadata={"note": "x" * 400})
+                              for index in range(5_000)], [], [])
+    with _quick(path) as catalog:
+        connection = catalog._connect()
+        helper = ReadAhead.start(path, connection, STATEMENTS, 5.0)
+        assert helper is not None
+        assert helper._process.wait(timeout=60) == 0  # done before anything reads its answer
+        assert helper._answer is not None and os.fstat(helper._answer).st_size > 2 * 1024 * 1024
+        assert helper.rows(connection) == [connection.execute(sql).fetchall() for sql in STATEMENTS]
+        assert helper.ended
+
+
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_the_answer_is_a_file_no_folder_lists_and_a_damaged_one_gives_nothing(
+        in_memory: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not in_memory:  # a system without memfd_create: a temporary file, removed as it is made
+        monkeypatch.delattr(os, "memfd_create")
+    answer = ahead._answer_file()
+    try:
+        linked = os.readlink(f"/proc/self/fd/{answer}")
+        assert not os.path.exists(linked.removesuffix(" (deleted)")), linked  # in memory, or removed as made
+        assert ahead._decoded(answer) is None  # empty: the helper wrote nothing
+        os.write(answer, marshal.dumps([[(1, "a")]])[:-3])  # cut short
+        assert ahead._decoded(answer) is None
+        os.ftruncate(answer, 0)
+        os.pwrite(answer, marshal.dumps({"not": "a list"}), 0)
+        assert ahead._decoded(answer) is None
+        os.ftruncate(answer, 0)
+        os.pwrite(answer, marshal.dumps([[(1, "a")]]), 0)
+        assert ahead._decoded(answer) == [[(1, "a")]]
+    finally:
+        os.close(answer)
 
 
 def test_a_helper_that_fails_or_answers_another_connection_gives_nothing(tmp_path: Path) -> None:
@@ -116,11 +158,11 @@ def test_a_read_of_a_few_assets_or_a_close_stops_the_helper(tmp_path: Path) -> N
         helper = catalog._ahead
         assert helper is not None
         assert catalog.read_state(names[:3]) == direct.read_state(names[:3])  # looked up one by one instead
-        assert taken == [False] and helper._process.returncode is not None and catalog._ahead is None
+        assert taken == [False] and helper.ended and catalog._ahead is None
         catalog.read_ahead(least=0)
         helper = catalog._ahead
         assert helper is not None
-    assert helper._process.returncode is not None  # closed: ended, not left behind
+    assert helper.ended  # closed: ended, not left behind
 
 
 def test_a_catalog_with_fewer_assets_than_it_pays_for_starts_no_helper(tmp_path: Path) -> None:
@@ -192,7 +234,7 @@ def doubled({upstream}):
 """
 
 # Runs a command in process with the helper started at any size; prints its code, how many helpers it started,
-# and whether each was done with (its pipe closed and the process waited for, not left to the interpreter's end).
+# and whether each was done with (its answer closed and the process waited for, not left to the interpreter's end).
 _COMMAND = """
 import contextlib, io, json, sys
 import catalog.ahead as ahead
@@ -203,7 +245,7 @@ quick.QuickCatalog.read_ahead = lambda self: read_ahead(self, least=0)
 ahead.ReadAhead.start = lambda *args: helpers.append(start(*args)) or helpers[-1]
 with contextlib.redirect_stdout(io.StringIO()):
     code = main([*sys.argv[1:], "-f", "defs.py", "--json"])
-ended = [h._process.stdout.closed and h._process.returncode is not None for h in helpers]
+ended = [h.ended for h in helpers]
 print(json.dumps({"code": code, "helpers": len(helpers), "ended": ended}))
 """
 
