@@ -179,16 +179,19 @@ class Project:
 
     def claim_storage(self) -> None:
         """Claim the storage for this project's catalog before writing or deleting values there (see
-        :func:`~assets_core.running.ownership.check_owner`, which raises when another catalog has it)."""
+        :func:`~assets_core.running.ownership.check_owner`, which raises when another catalog has it), and sweep
+        the temporary files killed writers left there."""
         check_owner(self.storage, self.catalog.catalog_id())
+        self.storage.sweep(process_alive)
 
-    def recover(self) -> list[str]:
-        """Mark runs whose process died as interrupted (releasing their leases) and sweep the temporary files
-        of killed writers; return the ids of the runs marked."""
+    def recover(self, sweep: bool = True) -> list[str]:
+        """Mark runs whose process died as interrupted (releasing their leases) and, with ``sweep``, delete the
+        temporary files of killed writers; return the ids of the runs marked."""
         dead = dead_runs(self.catalog.running_runs(), now())
         for run in dead:
             self.catalog.end_run(run.run_id, "interrupted")
-        self.storage.sweep(process_alive)
+        if sweep:
+            self.storage.sweep(process_alive)
         return [run.run_id for run in dead]
 
     def schemas(self, snapshot: Snapshot | None = None) -> dict[str, tuple[str, ...] | None]:

@@ -16,8 +16,8 @@ EXIT_INTERRUPTED = 128 + signal.SIGINT  # what a shell reports for a command end
 
 FIRST = (b"\ninterrupted: no asset starts now; what finished is recorded, the run ends as interrupted "
          b"(Ctrl-C again exits at once)\n")
-SECOND = (b"\ninterrupted again: exiting at once (the next command marks the run interrupted and sweeps "
-          b"what it left)\n")
+SECOND = (b"\ninterrupted again: exiting at once (the next command marks the run interrupted; the next run "
+          b"sweeps what it left)\n")
 
 
 @contextmanager

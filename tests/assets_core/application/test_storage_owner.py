@@ -4,12 +4,16 @@ are refused before one deletes the other's values, and homes sharing one catalog
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from assets_core.application.catalogs import sqlite_url
+from assets_core.running.leftovers import temporary_name
 from assets_core.running.object_storage import storage_at
 from tui.cli.main import main
 
@@ -99,3 +103,39 @@ def test_a_sqlite_catalog_in_memory_checks_no_owner_as_a_memory_catalog_does(
         code, out = _assets(capsys, "materialize", "--catalog", "sqlite://")
         assert code == 0, out
     assert not (project / ".assets" / "storage" / ".owner").exists()
+
+
+def _dead_pid() -> int:
+    """The process id of a process that has ended."""
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    return int(done.stdout)
+
+
+@pytest.mark.parametrize("writer", ["materialize", "prune"])
+def test_a_killed_writers_leftover_is_left_by_a_look_and_swept_by_what_writes_next(
+        project: Path, capsys: pytest.CaptureFixture[str], writer: str) -> None:
+    assert _assets(capsys, "materialize")[0] == 0
+    storage = project / ".assets" / "storage"
+    dead, alive = storage / temporary_name(_dead_pid()), storage / temporary_name(os.getpid())
+    for leftover in (dead, alive):
+        leftover.write_bytes(b"half a value")
+    for look in ("status", "plan", "list"):
+        assert _assets(capsys, look)[0] == 0
+    assert _assets(capsys, "materialize")[0] == 0  # nothing to run: nothing written, nothing swept
+    assert dead.exists() and alive.exists()
+    (project / "defs.py").write_text(DEFS.format(value=2))  # something to run, or an older value to prune
+    argv = ["prune", "--keep", "1"] if writer == "prune" else [writer]
+    code, out = _assets(capsys, *argv)
+    assert code == 0, out
+    assert not dead.exists() and alive.exists()  # a live writer's file is never touched
+
+
+def test_a_storage_refused_to_a_second_catalog_is_not_swept_by_it(project: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    shared = str(project / "shared")
+    assert _assets(capsys, "materialize", "--home", str(project / "b"), "--storage", shared)[0] == 0
+    leftover = Path(shared) / temporary_name(_dead_pid())
+    leftover.write_bytes(b"half a value of the first catalog's writer")
+    assert _assets(capsys, "materialize", "--home", str(project / "a"), "--storage", shared)[0] == 2
+    assert leftover.exists()
