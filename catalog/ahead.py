@@ -12,12 +12,17 @@ finish ahead: it waited for the command to read, and the command then spent 0.1 
 pipe. Into the file, the helper writes all of it and ends while the definitions load; the command maps the file
 and decodes it from there, never copying it.
 
-The rows are used only if they are what the catalog holds *then*. SQLite's ``PRAGMA data_version`` of one
-connection changes whenever any other connection commits (another process, or this one's SQLAlchemy catalog); it
-is read on this process's connection before the helper starts and again after it has finished: equal, nothing
-was committed in between, so the helper's rows, read in between, are the catalog's now. Any doubt (a change, a
-helper that failed or was killed, output that does not decode, another connection) and the caller reads the
-rows itself, as it always did.
+Asked to, the helper also lists a folder (the storage's) once it has read the rows, for the check that every
+recorded value is still stored (0.08 s of a status of 100,000 assets, now taken on the other core). A listing
+taken after the rows were read, with nothing recorded since, shows every stored value those rows name, unless it
+is gone: as a listing taken by the command itself after reading them would.
+
+The rows (and the listing) are used only if they are what the catalog holds *then*. SQLite's ``PRAGMA
+data_version`` of one connection changes whenever any other connection commits (another process, or this one's
+SQLAlchemy catalog); it is read on this process's connection before the helper starts and again after it has
+finished: equal, nothing was committed in between, so the helper's rows, read in between, are the catalog's now.
+Any doubt (a change, a helper that failed or was killed, output that does not decode, another connection) and the
+caller reads the rows itself, as it always did.
 """
 
 from __future__ import annotations
@@ -32,35 +37,59 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-# Run by a bare interpreter: argv is the catalog's URI (read-only), the busy timeout in seconds, the statements.
+from assets_core.planning.evidence import Listing
+
+# Run by a bare interpreter: argv is the catalog's URI (read-only), the busy timeout in seconds, a folder to list
+# once the rows are read ("": none), the statements. Of the folder, the names of its files (a missing folder has
+# none; one that cannot be read gives None, and the command lists it itself).
 HELPER = """\
-import marshal, sqlite3, sys
-uri, timeout, *statements = sys.argv[1:]
+import marshal, os, sqlite3, sys
+uri, timeout, folder, *statements = sys.argv[1:]
 connection = sqlite3.connect(uri, uri=True, timeout=float(timeout), isolation_level=None)
 connection.execute("BEGIN")
 rows = [connection.execute(statement).fetchall() for statement in statements]
 connection.execute("COMMIT")
-sys.stdout.buffer.write(marshal.dumps(rows))
+files = None
+if folder:
+    try:
+        with os.scandir(folder) as entries:
+            files = [entry.name for entry in entries if entry.is_file()]
+    except FileNotFoundError:
+        files = []
+    except OSError:
+        pass
+sys.stdout.buffer.write(marshal.dumps([rows, files]))
 """
 
 
+class Answer(NamedTuple):
+    """What a helper read: the rows of each statement, and the listing of the folder it was asked to list (None:
+    none asked, or it could not be read), taken after the rows were read."""
+
+    rows: list[list[tuple[Any, ...]]]
+    listing: Listing | None
+
+
 class ReadAhead:
-    """One helper process reading the rows of some statements; :meth:`rows` takes them (or None), once."""
+    """One helper process reading the rows of some statements; :meth:`answer` takes them (or None), once."""
 
     def __init__(self, process: subprocess.Popen[bytes], answer: int, connection: sqlite3.Connection,
-                 version: int) -> None:
+                 version: int, folder: str | None) -> None:
         self._process = process
+        self._folder = folder
         self._answer: int | None = answer  # the file descriptor of the helper's answer (None: closed)
         self._connection = connection
         self._version = version
 
     @classmethod
     def start(cls, path: Path, connection: sqlite3.Connection, statements: Sequence[str],
-              timeout: float) -> ReadAhead | None:
+              timeout: float, folder: str | os.PathLike[str] | None = None) -> ReadAhead | None:
         """A helper reading the rows of ``statements`` from the SQLite file ``path``, whose rows will be
-        checked against ``connection`` (this process's own to that file); None where no helper can start."""
+        checked against ``connection`` (this process's own to that file), then listing ``folder`` if given;
+        None where no helper can start."""
+        folder = None if folder is None else os.path.abspath(folder)
         if not _bare_python():
             return None
         uri = f"{path.resolve().as_uri()}?mode=ro"  # the helper never creates nor changes the file
@@ -74,15 +103,16 @@ class ReadAhead:
         except OSError:  # no memory or file to spare: the caller reads the rows itself
             return None
         try:
-            process = subprocess.Popen([sys.executable, "-I", "-S", "-c", HELPER, uri, str(timeout), *statements],
+            process = subprocess.Popen([sys.executable, "-I", "-S", "-c", HELPER, uri, str(timeout), folder or "",
+                                        *statements],
                                        stdin=subprocess.DEVNULL, stdout=answer, stderr=subprocess.DEVNULL)
         except OSError:  # no process to spare: the caller reads the rows itself
             os.close(answer)
             return None
-        return cls(process, answer, connection, version)
+        return cls(process, answer, connection, version, folder)
 
-    def rows(self, connection: sqlite3.Connection | None) -> list[list[tuple[Any, ...]]] | None:
-        """The rows of each statement, or None unless they are surely what ``connection`` would read now."""
+    def answer(self, connection: sqlite3.Connection | None) -> Answer | None:
+        """What the helper read, or None unless its rows are surely what ``connection`` would read now."""
         try:
             self._process.wait()
         except BaseException:  # Ctrl-C while waiting: the helper is not waited for
@@ -93,7 +123,11 @@ class ReadAhead:
                 return None
             if _data_version(connection) != self._version:  # another connection committed since the helper started
                 return None
-            return _decoded(self._answer)
+            found = _decoded(self._answer)
+            if found is None:
+                return None
+            rows, files = found
+            return Answer(rows, None if files is None or self._folder is None else (self._folder, files))
         finally:
             self._close()
 
@@ -123,7 +157,7 @@ def _answer_file() -> int:
         return os.dup(made.fileno())
 
 
-def _decoded(answer: int | None) -> list[list[tuple[Any, ...]]] | None:
+def _decoded(answer: int | None) -> tuple[list[list[tuple[Any, ...]]], list[str] | None] | None:
     """The helper's answer in the file ``answer``, decoded in place (None: empty, or not what it writes)."""
     if answer is None:
         return None
@@ -133,7 +167,9 @@ def _decoded(answer: int | None) -> list[list[tuple[Any, ...]]] | None:
     with contextlib.suppress(EOFError, ValueError, TypeError, OSError), \
             mmap.mmap(answer, size, access=mmap.ACCESS_READ) as mapped:
         found = marshal.loads(mapped)
-        return found if isinstance(found, list) else None
+        if isinstance(found, list) and len(found) == 2 and isinstance(found[0], list) \
+                and (found[1] is None or isinstance(found[1], list)):
+            return found[0], found[1]
     return None
 
 

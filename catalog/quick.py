@@ -16,6 +16,7 @@ reads what it compares of each fresh asset straight from the rows (see :mod:`ass
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
@@ -42,7 +43,7 @@ from assets_core.planning.state import (
     ObservationRecord,
     RunRecord,
 )
-from catalog.ahead import ReadAhead
+from catalog.ahead import Answer, ReadAhead
 from catalog.decode import (
     FAILURE_FIELDS,
     MATERIALIZATION_FIELDS,
@@ -91,14 +92,15 @@ def open_catalog(url: str) -> WorkspaceCatalog:
     return SqlCatalog(url)
 
 
-def open_ahead(url: str) -> QuickCatalog | None:
+def open_ahead(url: str, folder: str | os.PathLike[str] | None = None) -> QuickCatalog | None:
     """The catalog at ``url`` opened quickly, reading every asset's state ahead in a helper process (see
-    :mod:`catalog.ahead`); None where it is no current SQLite catalog file, which :func:`open_catalog` then
-    opens (creates, migrates or refuses). Never writes, never raises."""
+    :mod:`catalog.ahead`), which then lists ``folder`` (the storage's) if given; None where it is no current
+    SQLite catalog file, which :func:`open_catalog` then opens (creates, migrates or refuses). Never writes,
+    never raises."""
     quick = QuickCatalog.attempt(url)
     if quick is not None:
         try:
-            quick.read_ahead()
+            quick.read_ahead(folder=folder)
         except CatalogError:  # locked, damaged since: opened later, as without reading ahead
             quick.close()
             return None
@@ -156,23 +158,27 @@ class QuickCatalog:
         if 2 * len(names) < stored:  # few of them: look each one up
             batches = [names[start:start + STATE_BATCH] for start in range(0, len(names), STATE_BATCH)]
         with self._lock, collector_paused():
-            read = self._rows_ahead(every=batches == [None])
-            if read is None:
-                with self._snapshot():  # the three reads see one commit of the catalog
-                    read = [[row for batch in batches for row in self._rows(sql, batch)] for sql in STATEMENTS]
-            return RowStates(names, *read)
+            answer = self._answer_ahead(every=batches == [None])
+            if answer is not None:
+                made, failed, observed = answer.rows
+                return RowStates(names, made, failed, observed, listing=answer.listing)
+            with self._snapshot():  # the three reads see one commit of the catalog
+                made, failed, observed = ([row for batch in batches for row in self._rows(sql, batch)]
+                                          for sql in STATEMENTS)
+            return RowStates(names, made, failed, observed)
 
-    def read_ahead(self, least: int = AHEAD_FROM) -> None:
+    def read_ahead(self, least: int = AHEAD_FROM, folder: str | os.PathLike[str] | None = None) -> None:
         """Start reading the state of every asset in a helper process (see :mod:`catalog.ahead`) when at least
-        ``least`` assets have one, for the next :meth:`read_state` to take while this process does other work."""
+        ``least`` assets have one, for the next :meth:`read_state` to take while this process does other work;
+        the helper then lists ``folder`` (the storage's), handed over with the state (see ``RowStates.listing``)."""
         with self._lock:
             [(stored,)] = self._fetch("SELECT COUNT(*) FROM asset_state")
             if self._ahead is None and stored >= least:
                 self._ahead = ReadAhead.start(self._path, self._connect(), list(STATEMENTS),
-                                              BUSY_TIMEOUT_MS / 1000)
+                                              BUSY_TIMEOUT_MS / 1000, folder)
 
-    def _rows_ahead(self, every: bool) -> list[list[Any]] | None:
-        """The rows a helper read ahead, if one did and they are the catalog's now (and ``every`` asset's are
+    def _answer_ahead(self, every: bool) -> Answer | None:
+        """What a helper read ahead, if one did and its rows are the catalog's now (and ``every`` asset's are
         wanted); the helper is done with either way."""
         ahead, self._ahead = self._ahead, None
         if ahead is None:
@@ -180,7 +186,7 @@ class QuickCatalog:
         if not every:
             ahead.cancel()
             return None
-        return ahead.rows(self._connection)
+        return ahead.answer(self._connection)
 
     def read_observed(self, assets: Iterable[str]) -> dict[str, RecordedPartitions]:
         """The last observation of every observed partition of the named sources, by source."""

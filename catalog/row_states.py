@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from assets_core.errors import CatalogError
-from assets_core.planning.evidence import Evidence, LazyStates
+from assets_core.planning.evidence import Evidence, LazyStates, Listing
 from assets_core.planning.state import AssetState
 from catalog.decode import MATERIALIZATION_FIELDS, failure_from, from_json, materialization_from, observation_from
 from catalog.messages import HOW_TO_MOVE
@@ -23,10 +23,12 @@ _new = tuple.__new__
 class RowStates(LazyStates):
     """The state of each named node that has any record, in the order of the names, from the rows of its last
     materialization, failure and observation (other nodes' rows are left out): the few failures and observations
-    decoded at once, each materialization when first asked for."""
+    decoded at once, each materialization when first asked for; with the listing of a folder taken with them, if
+    one was (see :mod:`catalog.ahead`)."""
 
     def __init__(self, names: Iterable[str], made: Iterable[Row], failed: Iterable[Row],
-                 observed: Iterable[Row]) -> None:
+                 observed: Iterable[Row], listing: Listing | None = None) -> None:
+        self._listing = listing
         self._names = list(dict.fromkeys(names))
         wanted = set(self._names)
         self._made = {row[0]: row for row in made if row[0] in wanted}
@@ -72,6 +74,9 @@ class RowStates(LazyStates):
 
     def locations(self) -> dict[str, str]:
         return {node: row[_LOCATION] for node, row in self._made.items()}
+
+    def listing(self) -> Listing | None:
+        return self._listing
 
     def _nodes(self) -> list[str]:
         if self._order is None:

@@ -90,9 +90,10 @@ class WorkspaceCatalog(Catalog, AutomationStore, Protocol):
 
 Factory = Callable[[str], WorkspaceCatalog]
 # Opens a catalog that already exists, before the definitions load, and starts reading the recorded state of
-# every asset for a ``read_state`` soon after; None where it cannot do so at no risk. It never creates,
-# migrates nor raises: what it declines, the Factory opens later, as without it.
-AheadFactory = Callable[[str], "WorkspaceCatalog | None"]
+# every asset for a ``read_state`` soon after (then listing the folder given, the storage's, if any: see
+# assets_core.planning.evidence.Listing); None where it cannot do so at no risk. It never creates, migrates nor
+# raises: what it declines, the Factory opens later, as without it.
+AheadFactory = Callable[[str, "str | None"], "WorkspaceCatalog | None"]
 
 
 _WIRED: dict[str, Factory] = {}  # scheme -> the factory a front end handed over for it (see wire)
@@ -107,11 +108,12 @@ def wire(factory: Factory, schemes: Collection[str], ahead: AheadFactory | None 
         _AHEAD.update((scheme.lower(), ahead) for scheme in schemes)
 
 
-def open_ahead(url: str) -> WorkspaceCatalog | None:
-    """The catalog at ``url`` opened before the definitions load, reading every asset's state meanwhile, by the
-    ahead factory wired for its scheme; None where there is none or it declines (see :data:`AheadFactory`)."""
+def open_ahead(url: str, folder: str | None = None) -> WorkspaceCatalog | None:
+    """The catalog at ``url`` opened before the definitions load, reading every asset's state meanwhile (and then
+    listing ``folder``), by the ahead factory wired for its scheme; None where there is none or it declines (see
+    :data:`AheadFactory`)."""
     ahead = _AHEAD.get(_scheme(url))
-    return None if ahead is None else ahead(url)
+    return None if ahead is None else ahead(url, folder)
 
 
 def open_catalog(url: str) -> WorkspaceCatalog:

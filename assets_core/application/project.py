@@ -26,7 +26,7 @@ from assets_core.declaring.sources import (
     source_schema,
 )
 from assets_core.imports import late_import
-from assets_core.planning.evidence import locations_of
+from assets_core.planning.evidence import listing_of, locations_of
 from assets_core.planning.graph import AssetGraph
 from assets_core.planning.memory import MemoryCatalog
 from assets_core.planning.nodes import NodeGraph, latest_record, select_nodes, uses_dynamic
@@ -123,7 +123,7 @@ class Project:
     def _lost(self, state: Mapping[str, AssetState]) -> set[str]:
         """The nodes whose recorded value is no longer in storage."""
         locations = locations_of(state)
-        stored = self.storage.existing(locations.values())
+        stored = self.storage.existing(locations.values(), listing_of(state))
         if stored.issuperset(locations.values()):  # the usual case: nothing lost, found without pairing nodes
             return set()
         return {node for node, location in locations.items() if location not in stored}

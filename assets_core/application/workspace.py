@@ -13,7 +13,7 @@ from assets_core.application.project import Project
 from assets_core.collector import collector_paused
 from assets_core.declaring.config import ProjectConfig, read_config
 from assets_core.declaring.loading import Definition, DefinitionsSource, load_project_assets
-from assets_core.errors import ProjectError
+from assets_core.errors import ProjectError, StorageError
 from assets_core.imports import late_import
 from assets_core.planning.definition_rows import DefinitionRows
 from assets_core.planning.state import now
@@ -108,9 +108,21 @@ def _catalog_ahead(options: Options, root: Path, config: ProjectConfig,
     """The project's catalog opened before the definitions load, reading every asset's state meanwhile (see
     :func:`open_ahead`; None where it is not), with the URL and working folder it was found from: the
     definitions' module could change either (a catalog URL may be a relative path)."""
-    url = catalog_url(options, config, resolve_home(root, options.home, config))
-    catalog = open_ahead(url)
+    home = resolve_home(root, options.home, config)
+    url = catalog_url(options, config, home)
+    catalog = open_ahead(url, _storage_folder(options, config, home))
     return None if catalog is None else ((url, os.getcwd()), catalog)
+
+
+def _storage_folder(options: Options, config: ProjectConfig, home: Path) -> str | None:
+    """The folder of the project's storage, if it is one: listed ahead once the state is read (see
+    :data:`~assets_core.planning.evidence.Listing`; a storage moved by the definitions' module uses no listing
+    of another folder)."""
+    try:
+        storage = storage_for(options, config, home)
+    except StorageError:  # reported when the storage is opened, after any problem of the definitions
+        return None
+    return storage.folder if isinstance(storage, Storage) else None
 
 
 def _alert_hooks(config: ProjectConfig) -> list[AlertHook]:

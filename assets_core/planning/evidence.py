@@ -6,18 +6,25 @@ there. Decoding every record whole (times, metadata, schema) from the catalog's 
 100,000 fresh assets. A catalog may therefore hand its state over as :class:`LazyStates`, a mapping that decodes
 a record only when one is asked for, and gives these few values of any node straight from its rows; any other
 mapping of states gives them from its records. Both give the same values (tests check it).
+
+A catalog that reads ahead may also hand over a :data:`Listing` of the storage folder, taken right after the state
+was read: the lost-value check then looks the stored values up in it instead of listing 100,000 files again.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from assets_core.planning.state import AssetState
 
 # Of a node's last materialization, when its last attempt did not fail: the code version it ran, the data version
 # it made, and the data version it read of each upstream.
 Evidence = tuple[str, str, Mapping[str, str]]
+
+# A folder (as an absolute path) and the names of the files in it (regular files, or links to one), listed after the
+# state it comes with was read and before anything was recorded since: what the folder held for that state.
+Listing = tuple[str, Collection[str]]
 
 
 class LazyStates(Mapping[str, AssetState]):
@@ -30,6 +37,10 @@ class LazyStates(Mapping[str, AssetState]):
     @abstractmethod
     def locations(self) -> dict[str, str]:
         """The location of every node's stored value (of those with a materialization), by node."""
+
+    def listing(self) -> Listing | None:
+        """The :data:`Listing` of a folder taken with these states (None: none was)."""
+        return None
 
 
 def evidence_of(state: Mapping[str, AssetState]) -> Callable[[str], Evidence | None]:
@@ -52,3 +63,8 @@ def locations_of(state: Mapping[str, AssetState]) -> dict[str, str]:
     if isinstance(state, LazyStates):
         return state.locations()
     return {node: record.location for node, own in state.items() if (record := own.materialization) is not None}
+
+
+def listing_of(state: Mapping[str, AssetState]) -> Listing | None:
+    """The :data:`Listing` of a folder taken with ``state``, if one was."""
+    return state.listing() if isinstance(state, LazyStates) else None

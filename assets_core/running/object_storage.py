@@ -53,6 +53,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     import polars as pl
+
+    from assets_core.planning.evidence import Listing
 else:
     pl = LazyModule("polars")
 
@@ -195,8 +197,9 @@ class ObjectStorage:
         with self._failing("look for a stored value in"):
             return bool(fs.exists(self._key(location)))
 
-    def existing(self, locations: Iterable[str]) -> set[str]:
-        """Which of these stored values are still there, from one listing."""
+    def existing(self, locations: Iterable[str], listing: Listing | None = None) -> set[str]:
+        """Which of these stored values are still there, from one listing (of the store: a folder's ``listing``
+        is none of its)."""
         return set(self._names()).intersection(locations)
 
     def locations(self, asset: str) -> list[str]:

@@ -46,6 +46,8 @@ from assets_core.running.recovery import HOST
 
 if TYPE_CHECKING:
     import polars as pl
+
+    from assets_core.planning.evidence import Listing
 else:
     pl = LazyModule("polars")  # a status reads no value: polars is imported by the first that is read or written
 
@@ -82,8 +84,9 @@ class ValueStorage(Protocol):
         """Where a stored value is, as a user would look for it."""
         ...
 
-    def existing(self, locations: Iterable[str]) -> set[str]:
-        """Which of these stored values are still there."""
+    def existing(self, locations: Iterable[str], listing: Listing | None = None) -> set[str]:
+        """Which of these stored values are still there (``listing``: of a folder, taken after the state these
+        locations come from was read, which a storage in that folder may look them up in instead)."""
         ...
 
     def versions(self) -> dict[str, list[str]]:
@@ -184,13 +187,22 @@ class Storage:
         """Whether a stored value is still there (one ``stat``; :meth:`existing` checks many at once)."""
         return _is_name(location) and os.path.isfile(os.path.join(self._root, location))
 
-    def existing(self, locations: Iterable[str]) -> set[str]:
+    def existing(self, locations: Iterable[str], listing: Listing | None = None) -> set[str]:
         """Which of these stored values are still there: one listing of the folder when they are many (a
-        directory read is cheaper than thousands of ``stat`` calls), else one ``stat`` each."""
+        directory read is cheaper than thousands of ``stat`` calls), else one ``stat`` each. A ``listing`` of
+        this folder taken after the state these locations come from was read (see
+        :func:`~assets_core.planning.evidence.listing_of`) is used as it is, instead of listing it again."""
         asked = locations if isinstance(locations, Collection) else list(locations)
+        if listing is not None and listing[0] == self.folder:
+            return {name for name in set(listing[1]).intersection(asked) if SEPARATOR in name}
         if len(asked) < LISTING_FROM:
             return {location for location in asked if self.exists(location)}
         return _stored_names(self._root).intersection(asked)
+
+    @property
+    def folder(self) -> str:
+        """The folder the values are stored in, as an absolute path (what a :data:`Listing` of it names)."""
+        return os.path.abspath(self._root)
 
     def locations(self, asset: str) -> list[str]:
         """Every stored version of an asset, as locations."""

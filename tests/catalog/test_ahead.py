@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from catalog import SqlCatalog, ahead, open_catalog, sqlite_url
-from catalog.ahead import ReadAhead
+from catalog.ahead import Answer, ReadAhead
 from catalog.quick import STATEMENTS, QuickCatalog
 from tests.catalog.conftest import materialization
 from tests.catalog.test_quick import _fill
@@ -32,14 +32,14 @@ def _quick(path: Path) -> QuickCatalog:
 def _spy(catalog: QuickCatalog) -> list[bool]:
     """Whether each read_state took the helper's rows (True) or read them itself (False)."""
     taken: list[bool] = []
-    rows_ahead = catalog._rows_ahead
+    answer_ahead = catalog._answer_ahead
 
-    def spying(every: bool) -> list[list[object]] | None:
-        found = rows_ahead(every)
+    def spying(every: bool) -> Answer | None:
+        found = answer_ahead(every)
         taken.append(found is not None)
         return found
 
-    catalog._rows_ahead = spying  # type: ignore[method-assign]
+    catalog._answer_ahead = spying  # type: ignore[method-assign]
     return taken
 
 
@@ -69,7 +69,7 @@ def test_the_rows_are_the_statements_rows(tmp_path: Path) -> None:
         connection = catalog._connect()
         helper = ReadAhead.start(path, connection, STATEMENTS, 5.0)
         assert helper is not None
-        assert helper.rows(connection) == [connection.execute(sql).fetchall() for sql in STATEMENTS]
+        assert helper.answer(connection) == ([connection.execute(sql).fetchall() for sql in STATEMENTS], None)
 
 
 def test_a_commit_after_the_helper_started_makes_the_command_read_the_catalog_itself(tmp_path: Path) -> None:
@@ -96,7 +96,7 @@ def test_a_commit_after_the_helper_read_is_seen_too(tmp_path: Path) -> None:
         assert helper._process.wait(timeout=30) == 0  # the helper has read, and handed its rows over...
         with SqlCatalog(sqlite_url(path)) as other:  # ... what another connection then changes
             other.record_results([materialization("m3", version="after")], [], [])
-        assert helper.rows(connection) is None
+        assert helper.answer(connection) is None
 
 
 def test_the_helper_hands_over_more_than_a_pipe_holds_and_ends_before_it_is_asked(tmp_path: Path) -> None:
@@ -111,7 +111,7 @@ def test_the_helper_hands_over_more_than_a_pipe_holds_and_ends_before_it_is_aske
         assert helper is not None
         assert helper._process.wait(timeout=60) == 0  # done before anything reads its answer
         assert helper._answer is not None and os.fstat(helper._answer).st_size > 2 * 1024 * 1024
-        assert helper.rows(connection) == [connection.execute(sql).fetchall() for sql in STATEMENTS]
+        assert helper.answer(connection) == ([connection.execute(sql).fetchall() for sql in STATEMENTS], None)
         assert helper.ended
 
 
@@ -125,14 +125,15 @@ def test_the_answer_is_a_file_no_folder_lists_and_a_damaged_one_gives_nothing(
         linked = os.readlink(f"/proc/self/fd/{answer}")
         assert not os.path.exists(linked.removesuffix(" (deleted)")), linked  # in memory, or removed as made
         assert ahead._decoded(answer) is None  # empty: the helper wrote nothing
-        os.write(answer, marshal.dumps([[(1, "a")]])[:-3])  # cut short
+        os.write(answer, marshal.dumps([[[(1, "a")]], None])[:-3])  # cut short
         assert ahead._decoded(answer) is None
+        for foreign in ({"not": "a list"}, [[(1, "a")]], [[[(1, "a")]], "not a listing"]):
+            os.ftruncate(answer, 0)
+            os.pwrite(answer, marshal.dumps(foreign), 0)
+            assert ahead._decoded(answer) is None, foreign
         os.ftruncate(answer, 0)
-        os.pwrite(answer, marshal.dumps({"not": "a list"}), 0)
-        assert ahead._decoded(answer) is None
-        os.ftruncate(answer, 0)
-        os.pwrite(answer, marshal.dumps([[(1, "a")]]), 0)
-        assert ahead._decoded(answer) == [[(1, "a")]]
+        os.pwrite(answer, marshal.dumps([[[(1, "a")]], ["x@1.json"]]), 0)
+        assert ahead._decoded(answer) == ([[(1, "a")]], ["x@1.json"])
     finally:
         os.close(answer)
 
@@ -143,11 +144,11 @@ def test_a_helper_that_fails_or_answers_another_connection_gives_nothing(tmp_pat
     with _quick(path) as catalog, _quick(path) as other:
         connection = catalog._connect()
         failing = ReadAhead.start(path, connection, ["SELECT * FROM no_such_table"], 5.0)
-        assert failing is not None and failing.rows(connection) is None and failing._process.returncode != 0
+        assert failing is not None and failing.answer(connection) is None and failing._process.returncode != 0
         elsewhere = ReadAhead.start(path, connection, STATEMENTS, 5.0)
-        assert elsewhere is not None and elsewhere.rows(other._connect()) is None
+        assert elsewhere is not None and elsewhere.answer(other._connect()) is None
         missing = ReadAhead.start(tmp_path / "gone.db", connection, STATEMENTS, 5.0)  # never created by it
-        assert missing is not None and missing.rows(connection) is None
+        assert missing is not None and missing.answer(connection) is None
         assert not (tmp_path / "gone.db").exists()
 
 
@@ -192,23 +193,60 @@ def test_status_reads_the_state_ahead_while_the_definitions_load(tmp_path: Path)
         import contextlib, io, json
         import catalog.quick as quick
         from tui.cli.main import main
+        import os, pathlib
+        import assets_core.running.storage as storage
         args = ["-f", "defs.py", "--project", {str(tmp_path)!r}, "--json"]
         with contextlib.redirect_stdout(io.StringIO()):
             main(["materialize", *args])
-        started, taken = [], []
-        read_ahead, rows_ahead = quick.QuickCatalog.read_ahead, quick.QuickCatalog._rows_ahead
-        quick.QuickCatalog.read_ahead = lambda self: started.append(read_ahead(self, least=0))
-        quick.QuickCatalog._rows_ahead = lambda self, every: taken.append(rows_ahead(self, every)) or taken[-1]
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            code = main(["status", *args])
-        print(json.dumps({{"code": code, "started": len(started), "taken": [t is not None for t in taken],
-                          "out": json.loads(out.getvalue())}}))
+        started, taken, looked = [], [], []
+        read_ahead, answer_ahead = quick.QuickCatalog.read_ahead, quick.QuickCatalog._answer_ahead
+        quick.QuickCatalog.read_ahead = lambda self, **given: started.append(read_ahead(self, least=0, **given))
+        quick.QuickCatalog._answer_ahead = lambda self, every: taken.append(answer_ahead(self, every)) or taken[-1]
+        exists, names = storage.Storage.exists, storage._stored_names  # the command's own looks at the folder
+        storage.Storage.exists = lambda self, location: looked.append(location) or exists(self, location)
+        storage._stored_names = lambda folder: looked.append(folder) or names(folder)
+        answers = []
+        for step in ("as made", "a value deleted"):
+            if step == "a value deleted":
+                [value] = pathlib.Path({str(tmp_path)!r}, ".assets", "storage").glob("numbers@*")
+                value.unlink()
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                code = main(["status", *args])
+            answers.append({{"code": code, "out": json.loads(out.getvalue())}})
+        print(json.dumps({{"answers": answers, "started": len(started), "taken": [t is not None for t in taken],
+                          "looked": len(looked)}}))
     """)
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
     found = json.loads(done.stdout)
-    assert found["code"] == 0 and found["started"] == 1 and found["taken"] == [True]
-    assert [(s["asset"], s["status"]) for s in found["out"]] == [("numbers", "fresh"), ("doubled", "fresh")]
+    assert found["started"] == 2 and found["taken"] == [True, True]
+    assert found["looked"] == 0  # the stored values were looked up in the helper's listing of the storage folder
+    made, deleted = found["answers"]
+    assert made["code"] == 0 and [(s["asset"], s["status"]) for s in made["out"]] == [("numbers", "fresh"),
+                                                                                      ("doubled", "fresh")]
+    assert deleted["code"] == 0 and [s["status"] for s in deleted["out"]] == ["missing", "stale"]
+    assert "is gone" in deleted["out"][0]["reasons"][0]["detail"], deleted
+
+
+def test_the_helper_lists_the_folder_it_is_given_after_the_rows(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.db"
+    _fill(path)
+    folder = tmp_path / "storage"
+    folder.mkdir()
+    (folder / "a@1.json").write_text("1")
+    (folder / "d@4.json").mkdir()  # a folder is no file
+    os.symlink(folder / "a@1.json", folder / "b@2.json")  # a link to a file is one
+    os.symlink(folder / "gone@0.json", folder / "c@3.json")  # a dangling link is not
+    with _quick(path) as catalog:
+        connection = catalog._connect()
+        expected = [connection.execute(sql).fetchall() for sql in STATEMENTS]
+        for given, listing in ((folder, (str(folder), ["a@1.json", "b@2.json"])),
+                               (tmp_path / "never made", (str(tmp_path / "never made"), [])), (None, None)):
+            helper = ReadAhead.start(path, connection, STATEMENTS, 5.0, given)
+            assert helper is not None
+            answer = helper.answer(connection)
+            assert answer is not None and answer.rows == expected
+            assert (answer.listing and (answer.listing[0], sorted(answer.listing[1]))) == listing
 
 
 def test_a_folder_with_spaces_and_uri_characters_is_read_ahead_too(tmp_path: Path) -> None:
@@ -241,7 +279,7 @@ import catalog.ahead as ahead
 import catalog.quick as quick
 from tui.cli.main import main
 read_ahead, start, helpers = quick.QuickCatalog.read_ahead, ahead.ReadAhead.start, []
-quick.QuickCatalog.read_ahead = lambda self: read_ahead(self, least=0)
+quick.QuickCatalog.read_ahead = lambda self, **given: read_ahead(self, least=0, **given)
 ahead.ReadAhead.start = lambda *args: helpers.append(start(*args)) or helpers[-1]
 with contextlib.redirect_stdout(io.StringIO()):
     code = main([*sys.argv[1:], "-f", "defs.py", "--json"])

@@ -182,12 +182,12 @@ def _project_catalog(url: str) -> WorkspaceCatalog:
     return open_catalog(url)
 
 
-def _project_catalog_ahead(url: str) -> WorkspaceCatalog | None:
+def _project_catalog_ahead(url: str, folder: str | None) -> WorkspaceCatalog | None:
     """This project's catalog opened ahead, for a command that reads every asset's state (see open_ahead)."""
     with late_import():
         from catalog.quick import open_ahead
 
-    return open_ahead(url)
+    return open_ahead(url, folder)
 
 
 class _CommandThreadOnly(io.TextIOBase):

@@ -23,6 +23,20 @@ def test_the_listing_finds_what_a_stat_of_each_finds(tmp_path):
     expected = {"a@1.json", "b@2.json"}
     assert {location for location in many if storage.exists(location)} == expected
     assert storage.existing(many) == storage.existing(iter(many)) == storage.existing(asked) == expected
+    listed = (storage.folder, [entry.name for entry in os.scandir(folder) if entry.is_file()])  # as read ahead
+    assert storage.existing(asked, listed) == storage.existing(many, listed) == expected
+
+
+def test_a_listing_of_its_folder_is_used_as_it_is_and_one_of_another_folder_never(tmp_path):
+    folder = tmp_path / "storage"
+    folder.mkdir()
+    (folder / "a@1.json").write_text("1")
+    storage = Storage(folder)
+    assert storage.folder == str(folder) and Storage(os.path.relpath(folder)).folder == str(folder)
+    asked = ["a@1.json", "b@2.json", "plain.json"]
+    # A listing taken with the state says what the folder held then: b is stored, a is gone since.
+    assert storage.existing(asked, (str(folder), ["b@2.json", "plain.json"])) == {"b@2.json"}
+    assert storage.existing(asked, (str(tmp_path / "elsewhere"), ["b@2.json"])) == {"a@1.json"}  # listed itself
 
 
 def test_no_folder_holds_nothing(tmp_path):
