@@ -220,20 +220,31 @@ def _noop(noop: dict[str, Any], number: int) -> str:
     commands = noop["commands"]
     table = _table(
         ["command", "whole command (subprocess)", "in process (no start-up, no imports)",
-         "start-up + imports (probe)", "peak memory"],
+         "start-up + imports (probe)", "whole command, no bytecode cached", "peak memory"],
         [[f"`assets {c} --json`", f"{m['wall']:.2f} s", f"**{m['work']:.2f} s**",
-          f"{m['probe_wall'] - m['work']:.2f} s", f"{mb(m['rss_kib']):.0f} MB"] for c, m in commands.items()],
+          f"{m['probe_wall'] - m['work']:.2f} s", _compiling(m), f"{mb(m['rss_kib']):.0f} MB"]
+         for c, m in commands.items()],
         title=f"## {number}. No-op: {noop['n']:,} assets, nothing changed")
     return "\n\n".join([
         table,
         "The whole command is the installed `assets` executable, timed from outside. The in-process figure is "
         "the same command's `tui.cli.main.main` timed by the probe inside its subprocess; start-up + imports is the "
         "probe's whole wall time minus that. A no-op `materialize` also saves the definitions to the catalog, "
-        "as the command always does; neither command runs an asset.",
+        "as the command always does; neither command runs an asset. Every process runs with its bytecode cached, "
+        "as a user's installed project has it (`PYTHONPYCACHEPREFIX` in the work folder, written by the first "
+        "process that imported each module), but for the column with none cached: there every module the "
+        "command imports, the definitions file's too, is compiled from its source at every start "
+        "(`PYTHONDONTWRITEBYTECODE` with an empty cache), as on a machine that never keeps bytecode.",
         _phases("Where the in-process time goes (exclusive seconds)",
                 {f"`{c}`": m["phases"] for c, m in commands.items()}, commands["status"]["phases_not_found"]),
         _imports(noop),
     ])
+
+
+def _compiling(measured: dict[str, Any]) -> str:
+    """The whole command's time with no bytecode cached (results written before it was measured have none)."""
+    found = measured.get("wall_compiling")
+    return "not measured" if found is None else f"{found:.2f} s"
 
 
 def _imports(noop: dict[str, Any]) -> str:

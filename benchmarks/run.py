@@ -11,6 +11,7 @@ on disk and the SQLite catalog on disk, in ``benchmarks/.work/run/`` (removed at
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -71,13 +72,20 @@ class Runner:
 
     def __init__(self, work: Path):
         self.work = work
-        self.env = {k: v for k, v in os.environ.items() if k not in ("ASSETS_HOME", "ASSETS_CATALOG")}
+        kept = {k: v for k, v in os.environ.items()
+                if k not in ("ASSETS_HOME", "ASSETS_CATALOG", "PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")}
+        # Bytecode cached, as a user's installed project has it: written by the first process that imports each
+        # module (the framework's, the definitions file, the libraries) into the work folder, read by every later
+        # one, whatever this shell's PYTHONDONTWRITEBYTECODE says.
+        self.env = {**kept, "PYTHONPYCACHEPREFIX": str(work / "bytecode")}
+        # Nothing cached: every module compiled from its source at every start (a never-written, empty cache).
+        self.compiling_env = {**kept, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": str(work / "none")}
         self.assets = workloads.assets_command()
         self._count = 0
 
-    def assets_command(self, args: list[str]) -> Process:
-        """The bare ``assets`` command, as a user runs it."""
-        return self._spawn([*self.assets, *args])
+    def assets_command(self, args: list[str], compiling: bool = False) -> Process:
+        """The bare ``assets`` command, as a user runs it (``compiling``: with no bytecode cached)."""
+        return self._spawn([*self.assets, *args], self.compiling_env if compiling else None)
 
     def probe(self, args: list[str], profile: Path | None = None) -> Process:
         """The same command run by the probe, which also times its parts inside the process."""
@@ -112,7 +120,7 @@ class Runner:
                 seconds[package] = seconds.get(package, 0.0) + int(fields[0]) / 1e6
         return seconds
 
-    def _spawn(self, argv: list[str]) -> Process:
+    def _spawn(self, argv: list[str], env: dict[str, str] | None = None) -> Process:
         # What earlier processes wrote is flushed to disk first: otherwise the kernel writes it back while
         # this one runs (tens of thousands of files after an overhead run), taking CPU from it.
         os.sync()
@@ -123,7 +131,7 @@ class Runner:
         out_path, err_path = stem.with_suffix(".out"), stem.with_suffix(".err")
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             begun = time.perf_counter()
-            process = subprocess.Popen(argv, stdout=out, stderr=err, env=self.env, cwd=self.work)
+            process = subprocess.Popen(argv, stdout=out, stderr=err, env=env or self.env, cwd=self.work)
             _, status, usage = os.wait4(process.pid, 0)
             wall = time.perf_counter() - begun
         process.returncode = os.waitstatus_to_exitcode(status)
@@ -214,16 +222,18 @@ def noop(runner: Runner, n: int, repeat: int) -> dict[str, Any]:
         "list": lambda assets: len(assets) == n,
     }
     measured = {}
+    compiling = functools.partial(runner.assets_command, compiling=True)
     for command, check in checks.items():
-        whole, inside = [], []
+        whole, inside, compiled = [], [], []
         for attempt in range(repeat):
             _progress(f"no-op: {command} of {n:,} assets ({attempt + 1}/{repeat})")
-            for processes, spawn in ((whole, runner.assets_command), (inside, runner.probe)):
+            for processes, spawn in ((whole, runner.assets_command), (inside, runner.probe), (compiled, compiling)):
                 process = spawn(layered_args(command, folder))
                 expect(check(json.loads(process.stdout)), f"the no-op {command} did not find everything fresh")
                 processes.append(process)
         measured[command] = {
             "wall": median([p.wall for p in whole]),
+            "wall_compiling": median([p.wall for p in compiled]),
             "rss_kib": median([p.max_rss_kib for p in whole]),
             "probe_wall": median([p.wall for p in inside]),
             "imports": median([p.report["imports"] for p in inside]),
