@@ -15,7 +15,9 @@ and decodes it from there, never copying it.
 Asked to, the helper also lists a folder (the storage's) once it has read the rows, for the check that every
 recorded value is still stored (0.08 s of a status of 100,000 assets, now taken on the other core). A listing
 taken after the rows were read, with nothing recorded since, shows every stored value those rows name, unless it
-is gone: as a listing taken by the command itself after reading them would.
+is gone: as a listing taken by the command itself after reading them would. The listing names the folder by its
+device and inode, and the command's storage uses it only if its own folder is that one (not merely one reached by
+the same words: a path through a link, a working folder the definitions changed).
 
 The rows (and the listing) are used only if they are what the catalog holds *then*. SQLite's ``PRAGMA
 data_version`` of one connection changes whenever any other connection commits (another process, or this one's
@@ -42,8 +44,9 @@ from typing import Any, NamedTuple
 from assets_core.planning.evidence import Listing
 
 # Run by a bare interpreter: argv is the catalog's URI (read-only), the busy timeout in seconds, a folder to list
-# once the rows are read ("": none), the statements. Of the folder, the names of its files (a missing folder has
-# none; one that cannot be read gives None, and the command lists it itself).
+# once the rows are read ("": none), the statements. Of the folder: its device and inode, and the names of its
+# files, read through one open descriptor (so they are of one folder, whatever its path leads to meanwhile); none
+# when it cannot be read (or is missing), and the command looks itself.
 HELPER = """\
 import marshal, os, sqlite3, sys
 uri, timeout, folder, *statements = sys.argv[1:]
@@ -51,16 +54,21 @@ connection = sqlite3.connect(uri, uri=True, timeout=float(timeout), isolation_le
 connection.execute("BEGIN")
 rows = [connection.execute(statement).fetchall() for statement in statements]
 connection.execute("COMMIT")
-files = None
-if folder:
+listing = None
+try:
+    descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)) if folder else None
+except OSError:
+    descriptor = None
+if descriptor is not None:
     try:
-        with os.scandir(folder) as entries:
-            files = [entry.name for entry in entries if entry.is_file()]
-    except FileNotFoundError:
-        files = []
+        found = os.fstat(descriptor)
+        with os.scandir(descriptor) as entries:
+            listing = [found.st_dev, found.st_ino, [entry.name for entry in entries if entry.is_file()]]
     except OSError:
         pass
-sys.stdout.buffer.write(marshal.dumps([rows, files]))
+    finally:
+        os.close(descriptor)
+sys.stdout.buffer.write(marshal.dumps([rows, listing]))
 """
 
 
@@ -76,9 +84,8 @@ class ReadAhead:
     """One helper process reading the rows of some statements; :meth:`answer` takes them (or None), once."""
 
     def __init__(self, process: subprocess.Popen[bytes], answer: int, connection: sqlite3.Connection,
-                 version: int, folder: str | None) -> None:
+                 version: int) -> None:
         self._process = process
-        self._folder = folder
         self._answer: int | None = answer  # the file descriptor of the helper's answer (None: closed)
         self._connection = connection
         self._version = version
@@ -89,7 +96,6 @@ class ReadAhead:
         """A helper reading the rows of ``statements`` from the SQLite file ``path``, whose rows will be
         checked against ``connection`` (this process's own to that file), then listing ``folder`` if given;
         None where no helper can start."""
-        folder = None if folder is None else os.path.abspath(folder)
         if not _bare_python():
             return None
         uri = f"{path.resolve().as_uri()}?mode=ro"  # the helper never creates nor changes the file
@@ -103,13 +109,14 @@ class ReadAhead:
         except OSError:  # no memory or file to spare: the caller reads the rows itself
             return None
         try:
-            process = subprocess.Popen([sys.executable, "-I", "-S", "-c", HELPER, uri, str(timeout), folder or "",
+            process = subprocess.Popen([sys.executable, "-I", "-S", "-c", HELPER, uri, str(timeout),
+                                        "" if folder is None else os.fspath(folder),
                                         *statements],
                                        stdin=subprocess.DEVNULL, stdout=answer, stderr=subprocess.DEVNULL)
         except OSError:  # no process to spare: the caller reads the rows itself
             os.close(answer)
             return None
-        return cls(process, answer, connection, version, folder)
+        return cls(process, answer, connection, version)
 
     def answer(self, connection: sqlite3.Connection | None) -> Answer | None:
         """What the helper read, or None unless its rows are surely what ``connection`` would read now."""
@@ -126,8 +133,8 @@ class ReadAhead:
             found = _decoded(self._answer)
             if found is None:
                 return None
-            rows, files = found
-            return Answer(rows, None if files is None or self._folder is None else (self._folder, files))
+            rows, listing = found
+            return Answer(rows, None if listing is None else ((listing[0], listing[1]), listing[2]))
         finally:
             self._close()
 
@@ -157,7 +164,7 @@ def _answer_file() -> int:
         return os.dup(made.fileno())
 
 
-def _decoded(answer: int | None) -> tuple[list[list[tuple[Any, ...]]], list[str] | None] | None:
+def _decoded(answer: int | None) -> tuple[list[list[tuple[Any, ...]]], list[Any] | None] | None:
     """The helper's answer in the file ``answer``, decoded in place (None: empty, or not what it writes)."""
     if answer is None:
         return None
@@ -167,8 +174,8 @@ def _decoded(answer: int | None) -> tuple[list[list[tuple[Any, ...]]], list[str]
     with contextlib.suppress(EOFError, ValueError, TypeError, OSError), \
             mmap.mmap(answer, size, access=mmap.ACCESS_READ) as mapped:
         found = marshal.loads(mapped)
-        if isinstance(found, list) and len(found) == 2 and isinstance(found[0], list) \
-                and (found[1] is None or isinstance(found[1], list)):
+        if isinstance(found, list) and len(found) == 2 and isinstance(found[0], list) and (found[1] is None or (
+                isinstance(found[1], list) and len(found[1]) == 3 and isinstance(found[1][2], list))):
             return found[0], found[1]
     return None
 

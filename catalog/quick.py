@@ -159,7 +159,7 @@ class QuickCatalog:
             batches = [names[start:start + STATE_BATCH] for start in range(0, len(names), STATE_BATCH)]
         with self._lock, collector_paused():
             answer = self._answer_ahead(every=batches == [None])
-            if answer is not None:
+            if answer is not None and len(answer.rows) == len(STATEMENTS):
                 made, failed, observed = answer.rows
                 return RowStates(names, made, failed, observed, listing=answer.listing)
             with self._snapshot():  # the three reads see one commit of the catalog

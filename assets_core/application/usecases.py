@@ -228,8 +228,11 @@ def assets_in_use(graph: AssetGraph, runs: Iterable[RunRecord]) -> set[str] | No
 
 
 def recover(workspace: Workspace) -> list[str]:
-    """Mark runs whose process died as interrupted and sweep killed writers' files; return the runs marked."""
-    return workspace.project.recover()
+    """Mark runs whose process died as interrupted and sweep killed writers' files from the storage, once it is
+    found to be this catalog's (see :meth:`Project.claim_storage`); return the runs marked."""
+    marked = workspace.project.recover(sweep=False)
+    workspace.project.claim_storage()
+    return marked
 
 
 def column_lineage(workspace: Workspace, snapshot: Snapshot | None = None,

@@ -22,9 +22,10 @@ from assets_core.planning.state import AssetState
 # it made, and the data version it read of each upstream.
 Evidence = tuple[str, str, Mapping[str, str]]
 
-# A folder (as an absolute path) and the names of the files in it (regular files, or links to one), listed after the
-# state it comes with was read and before anything was recorded since: what the folder held for that state.
-Listing = tuple[str, Collection[str]]
+# A folder, known by its device and inode numbers (whatever path led to it), and the names of the files in it
+# (regular files, or links to one), listed after the state it comes with was read and before anything was
+# recorded since: what the folder held for that state.
+Listing = tuple[tuple[int, int], Collection[str]]
 
 
 class LazyStates(Mapping[str, AssetState]):

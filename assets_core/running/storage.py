@@ -193,7 +193,7 @@ class Storage:
         this folder taken after the state these locations come from was read (see
         :func:`~assets_core.planning.evidence.listing_of`) is used as it is, instead of listing it again."""
         asked = locations if isinstance(locations, Collection) else list(locations)
-        if listing is not None and listing[0] == self.folder:
+        if listing is not None and listing[0] == self.identity():
             return {name for name in set(listing[1]).intersection(asked) if SEPARATOR in name}
         if len(asked) < LISTING_FROM:
             return {location for location in asked if self.exists(location)}
@@ -201,8 +201,16 @@ class Storage:
 
     @property
     def folder(self) -> str:
-        """The folder the values are stored in, as an absolute path (what a :data:`Listing` of it names)."""
-        return os.path.abspath(self._root)
+        """The folder the values are stored in, as its path was given."""
+        return self._root
+
+    def identity(self) -> tuple[int, int] | None:
+        """The folder's device and inode numbers, as a :data:`Listing` of it holds them (None: no folder)."""
+        try:
+            found = os.stat(self._root)
+        except OSError:
+            return None
+        return found.st_dev, found.st_ino
 
     def locations(self, asset: str) -> list[str]:
         """Every stored version of an asset, as locations."""

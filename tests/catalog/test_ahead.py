@@ -127,13 +127,13 @@ def test_the_answer_is_a_file_no_folder_lists_and_a_damaged_one_gives_nothing(
         assert ahead._decoded(answer) is None  # empty: the helper wrote nothing
         os.write(answer, marshal.dumps([[[(1, "a")]], None])[:-3])  # cut short
         assert ahead._decoded(answer) is None
-        for foreign in ({"not": "a list"}, [[(1, "a")]], [[[(1, "a")]], "not a listing"]):
+        for foreign in ({"not": "a list"}, [[(1, "a")]], [[[(1, "a")]], "not a listing"], [[], [1, 2]]):
             os.ftruncate(answer, 0)
             os.pwrite(answer, marshal.dumps(foreign), 0)
             assert ahead._decoded(answer) is None, foreign
         os.ftruncate(answer, 0)
-        os.pwrite(answer, marshal.dumps([[[(1, "a")]], ["x@1.json"]]), 0)
-        assert ahead._decoded(answer) == ([[(1, "a")]], ["x@1.json"])
+        os.pwrite(answer, marshal.dumps([[[(1, "a")]], [1, 2, ["x@1.json"]]]), 0)
+        assert ahead._decoded(answer) == ([[(1, "a")]], [1, 2, ["x@1.json"]])
     finally:
         os.close(answer)
 
@@ -237,16 +237,17 @@ def test_the_helper_lists_the_folder_it_is_given_after_the_rows(tmp_path: Path) 
     (folder / "d@4.json").mkdir()  # a folder is no file
     os.symlink(folder / "a@1.json", folder / "b@2.json")  # a link to a file is one
     os.symlink(folder / "gone@0.json", folder / "c@3.json")  # a dangling link is not
+    identity = (os.stat(folder).st_dev, os.stat(folder).st_ino)
     with _quick(path) as catalog:
         connection = catalog._connect()
         expected = [connection.execute(sql).fetchall() for sql in STATEMENTS]
-        for given, listing in ((folder, (str(folder), ["a@1.json", "b@2.json"])),
-                               (tmp_path / "never made", (str(tmp_path / "never made"), [])), (None, None)):
+        for given, listing in ((folder, (identity, ["a@1.json", "b@2.json"])), (tmp_path / "never made", None),
+                               (folder / "a@1.json", None), (None, None)):
             helper = ReadAhead.start(path, connection, STATEMENTS, 5.0, given)
             assert helper is not None
             answer = helper.answer(connection)
             assert answer is not None and answer.rows == expected
-            assert (answer.listing and (answer.listing[0], sorted(answer.listing[1]))) == listing
+            assert (answer.listing and (answer.listing[0], sorted(answer.listing[1]))) == listing, given
 
 
 def test_a_folder_with_spaces_and_uri_characters_is_read_ahead_too(tmp_path: Path) -> None:
@@ -315,3 +316,57 @@ def test_definitions_that_fail_after_the_helper_started_leave_no_helper_running(
     assert _command(tmp_path, "status") == {"code": 2, "helpers": 1, "ended": [True]}
     (tmp_path / "defs.py").write_text(_PROJECT.format(move="raise RuntimeError('broken module')", upstream="x"))
     assert _command(tmp_path, "status") == {"code": 2, "helpers": 1, "ended": [True]}
+
+
+# Materializes a project, then runs status through a helper started at any size; prints the statuses, whether the
+# helper's answer was taken, and how often the command looked at the storage folder itself.
+_STATUS_AHEAD = """
+import contextlib, io, json, os, sys
+import assets_core.running.storage as storage
+import catalog.quick as quick
+from tui.cli.main import main
+args = [*sys.argv[1:], "-f", "defs.py", "--json"]
+with contextlib.redirect_stdout(io.StringIO()):
+    assert main(["materialize", *args]) == 0
+os.environ.pop("ASSETS_STORAGE", None)  # as in a new process: set again only by the definitions, if they do
+taken, looked = [], []
+read_ahead, answer_ahead = quick.QuickCatalog.read_ahead, quick.QuickCatalog._answer_ahead
+quick.QuickCatalog.read_ahead = lambda self, **given: read_ahead(self, least=0, **given)
+quick.QuickCatalog._answer_ahead = lambda self, every: taken.append(answer_ahead(self, every)) or taken[-1]
+exists, names = storage.Storage.exists, storage._stored_names
+storage.Storage.exists = lambda self, location: looked.append(location) or exists(self, location)
+storage._stored_names = lambda folder: looked.append(folder) or names(folder)
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    code = main(["status", *args])
+print(json.dumps({"code": code, "statuses": [s["status"] for s in json.loads(out.getvalue())],
+                  "taken": [t is not None for t in taken], "looked": len(looked)}))
+"""
+
+
+def _status_ahead(folder: Path, *argv: str) -> dict[str, object]:
+    done = subprocess.run([sys.executable, "-c", _STATUS_AHEAD, *argv], cwd=folder, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout))
+
+
+def test_a_storage_reached_through_a_link_and_up_again_uses_the_listing_of_the_folder_it_is(tmp_path: Path) -> None:
+    (tmp_path / "defs.py").write_text(_PROJECT.format(move="", upstream="numbers"))
+    (tmp_path / "real" / "deep").mkdir(parents=True)
+    (tmp_path / "values").mkdir()  # what the words name without the link: never the storage
+    (tmp_path / "x").mkdir()
+    os.symlink(tmp_path / "real" / "deep", tmp_path / "x" / "link")
+    found = _status_ahead(tmp_path, "--storage", str(tmp_path / "x" / "link" / ".." / "values"))
+    assert found == {"code": 0, "statuses": ["fresh", "fresh"], "taken": [True], "looked": 0}
+    assert len(list((tmp_path / "real" / "values").glob("*@*"))) == 2 and not list((tmp_path / "values").iterdir())
+
+
+def test_a_storage_the_definitions_move_is_looked_at_by_the_command_itself(tmp_path: Path) -> None:
+    moved = tmp_path / "moved"
+    (tmp_path / "defs.py").write_text(_PROJECT.format(move=f"os.environ['ASSETS_STORAGE'] = {str(moved)!r}",
+                                                      upstream="numbers"))
+    (tmp_path / ".assets" / "storage").mkdir(parents=True)  # the storage before the definitions load: listed...
+    found = _status_ahead(tmp_path)
+    assert found["code"] == 0 and found["statuses"] == ["fresh", "fresh"] and found["taken"] == [True]
+    assert found["looked"] != 0  # ... but it is not the one they name, which the command then looks at itself
+    assert len(list(moved.glob("*@*"))) == 2 and not list((tmp_path / ".assets" / "storage").iterdir())

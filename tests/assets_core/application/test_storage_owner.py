@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from assets_core.application import usecases
 from assets_core.application.catalogs import sqlite_url
+from assets_core.application.workspace import Options, open_workspace
+from assets_core.errors import StorageOwnedError
 from assets_core.running.leftovers import temporary_name
 from assets_core.running.object_storage import storage_at
 from tui.cli.main import main
@@ -106,10 +107,9 @@ def test_a_sqlite_catalog_in_memory_checks_no_owner_as_a_memory_catalog_does(
 
 
 def _dead_pid() -> int:
-    """The process id of a process that has ended."""
-    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
-                          check=True)
-    return int(done.stdout)
+    """A process id no process has: one above the largest the system gives (an ended process's id could be given
+    again meanwhile)."""
+    return int(Path("/proc/sys/kernel/pid_max").read_text()) + 1
 
 
 @pytest.mark.parametrize("writer", ["materialize", "prune"])
@@ -139,3 +139,17 @@ def test_a_storage_refused_to_a_second_catalog_is_not_swept_by_it(project: Path,
     leftover.write_bytes(b"half a value of the first catalog's writer")
     assert _assets(capsys, "materialize", "--home", str(project / "a"), "--storage", shared)[0] == 2
     assert leftover.exists()
+
+
+def test_recover_marks_dead_runs_and_sweeps_only_its_own_storage(project: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    shared = str(project / "shared")
+    assert _assets(capsys, "materialize", "--home", str(project / "b"), "--storage", shared)[0] == 0
+    leftover = Path(shared) / temporary_name(_dead_pid())
+    leftover.write_bytes(b"half a value")
+    theirs = open_workspace(Options(project=str(project), home=str(project / "a"), storage=shared))
+    with pytest.raises(StorageOwnedError):
+        usecases.recover(theirs)
+    assert leftover.exists()
+    ours = open_workspace(Options(project=str(project), home=str(project / "b"), storage=shared))
+    assert usecases.recover(ours) == [] and not leftover.exists()

@@ -23,20 +23,38 @@ def test_the_listing_finds_what_a_stat_of_each_finds(tmp_path):
     expected = {"a@1.json", "b@2.json"}
     assert {location for location in many if storage.exists(location)} == expected
     assert storage.existing(many) == storage.existing(iter(many)) == storage.existing(asked) == expected
-    listed = (storage.folder, [entry.name for entry in os.scandir(folder) if entry.is_file()])  # as read ahead
+    identity = storage.identity()
+    assert identity is not None
+    listed = (identity, [entry.name for entry in os.scandir(folder) if entry.is_file()])  # as read ahead
     assert storage.existing(asked, listed) == storage.existing(many, listed) == expected
 
 
 def test_a_listing_of_its_folder_is_used_as_it_is_and_one_of_another_folder_never(tmp_path):
-    folder = tmp_path / "storage"
+    folder, elsewhere = tmp_path / "storage", tmp_path / "elsewhere"
     folder.mkdir()
+    elsewhere.mkdir()
     (folder / "a@1.json").write_text("1")
     storage = Storage(folder)
-    assert storage.folder == str(folder) and Storage(os.path.relpath(folder)).folder == str(folder)
+    identity, other = storage.identity(), Storage(elsewhere).identity()
+    assert identity is not None and other is not None and identity != other
+    assert Storage(os.path.relpath(folder)).identity() == identity and Storage(tmp_path / "gone").identity() is None
     asked = ["a@1.json", "b@2.json", "plain.json"]
     # A listing taken with the state says what the folder held then: b is stored, a is gone since.
-    assert storage.existing(asked, (str(folder), ["b@2.json", "plain.json"])) == {"b@2.json"}
-    assert storage.existing(asked, (str(tmp_path / "elsewhere"), ["b@2.json"])) == {"a@1.json"}  # listed itself
+    assert storage.existing(asked, (identity, ["b@2.json", "plain.json"])) == {"b@2.json"}
+    assert storage.existing(asked, (other, ["b@2.json"])) == {"a@1.json"}  # another folder's: listed itself
+
+
+def test_a_path_through_a_link_and_up_again_is_the_folder_the_system_finds(tmp_path):
+    """``link/..`` is the parent of the link's target, not the folder the path's words name without the link."""
+    (tmp_path / "real" / "deep").mkdir(parents=True)
+    (tmp_path / "real" / "values").mkdir()
+    (tmp_path / "real" / "values" / "a@1.json").write_text("1")
+    (tmp_path / "values").mkdir()  # what the words "x/link/../values" name, were the link a plain folder
+    (tmp_path / "x").mkdir()
+    os.symlink(tmp_path / "real" / "deep", tmp_path / "x" / "link")
+    storage = Storage(tmp_path / "x" / "link" / ".." / "values")
+    assert storage.exists("a@1.json") and storage.identity() == Storage(tmp_path / "real" / "values").identity()
+    assert storage.identity() != Storage(tmp_path / "values").identity()
 
 
 def test_no_folder_holds_nothing(tmp_path):

@@ -288,7 +288,7 @@ def test_opening_read_only_changes_nothing_on_disk(shop_folder, monkeypatch):
     with sqlite3.connect(shop_folder / ".assets" / "catalog.db") as db:
         assert db.execute("select status from run where run_id = 'deadbeef0001'").fetchone() == ("running",)
     assert leftover.exists()
-    assert main(["tui"]) == 0  # without --read-only, the browser recovers them as every command does
+    assert main(["tui"]) == 0  # without --read-only, the browser marks the dead run as every command does
     with sqlite3.connect(shop_folder / ".assets" / "catalog.db") as db:
         assert db.execute("select status from run where run_id = 'deadbeef0001'").fetchone() == ("interrupted",)
 
