@@ -6,7 +6,7 @@ import enum
 import os
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -77,9 +77,14 @@ class Outcome:
 
     def settled(self) -> Outcome:
         """The outcome as a run keeps it once recorded: without its value (which the run's memory must not
-        hold to the end) nor its log lines (which are in the catalog)."""
-        stored = None if self.stored is None else replace(self.stored, value=None)
-        return replace(self, stored=stored, logs=())
+        hold to the end) nor its log lines (which are in the catalog). Made by the constructors, field by field
+        (a test checks that every other field is kept): ``dataclasses.replace`` took 5 us of the main thread's
+        time per asset of a run."""
+        stored = self.stored
+        if stored is not None and stored.value is not None:
+            stored = Stored(stored.location, stored.data_version, stored.rows, stored.schema, stored.bytes, None)
+        return Outcome(self.asset, self.status, self.detail, self.duration, stored, self.blocked_by, self.started_at,
+                       self.metadata, (), self.retries, self.traceback, self.checks)
 
     def to_json(self) -> dict[str, Any]:
         """The outcome as ``--json`` prints it."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from assets_core.application.project import Project
-from assets_core.declaring.checks import row_count
+from assets_core.declaring.checks import CheckResult, row_count
 from assets_core.declaring.definitions import RetryPolicy, asset
 from assets_core.planning.memory import MemoryCatalog
 from assets_core.planning.state import (
@@ -19,8 +21,8 @@ from assets_core.planning.state import (
 from assets_core.running.attempts import attempt
 from assets_core.running.buffer import RecordBuffer
 from assets_core.running.events import RunEvent, RunEventKind, RunEvents
-from assets_core.running.runs import OutcomeStatus, RunStatus
-from assets_core.running.storage import Storage
+from assets_core.running.runs import Outcome, OutcomeStatus, RunStatus
+from assets_core.running.storage import Storage, Stored
 
 
 class SlowToCommit(MemoryCatalog):
@@ -121,3 +123,22 @@ def test_an_outcome_names_the_failure_that_blocked_it(tmp_path: Path) -> None:
     assert outcomes["reader"].status == OutcomeStatus.SKIPPED and outcomes["reader"].blocked_by == ("broken",)
     assert outcomes["broken"].blocked_by == ()
     assert result.to_json()["status"] == "failed"
+
+
+def test_a_settled_outcome_keeps_every_field_but_its_value_and_log_lines() -> None:
+    """Every field is set apart from its default, so a field settled() forgot would show."""
+    stored = Stored("a@v.parquet", "v", 3, (("n", "Int64"),), 120, value=object())
+    given: dict[str, Any] = {
+        "asset": "a[2026]", "status": OutcomeStatus.FAILED, "detail": "check failed", "duration": 1.5,
+        "stored": stored, "blocked_by": ("up",), "started_at": datetime(2026, 1, 2, tzinfo=timezone.utc),
+        "metadata": {"k": 1}, "logs": (("log", "INFO", "x"),), "retries": ("boom",), "traceback": "Traceback",
+        "checks": ((row_count("a", min=1), CheckResult(False, "none")),)}
+    assert set(given) == {f.name for f in dataclasses.fields(Outcome)}
+    outcome = Outcome(**given)
+    assert all(getattr(outcome, name) != f.default for f in dataclasses.fields(Outcome)
+               if (name := f.name) and f.default is not dataclasses.MISSING)
+    settled = outcome.settled()
+    assert settled == dataclasses.replace(outcome, logs=(), stored=dataclasses.replace(stored, value=None))
+    assert outcome.stored is stored and stored.value is not None  # the outcome itself is left as it was
+    bare = Outcome("b", OutcomeStatus.SKIPPED)
+    assert bare.settled() == bare
