@@ -131,22 +131,25 @@ def test_a_killed_writers_leftover_is_left_by_a_look_and_swept_by_what_writes_ne
     assert not dead.exists() and alive.exists()  # a live writer's file is never touched
 
 
-def test_a_storage_refused_to_a_second_catalog_is_not_swept_by_it(project: Path,
-                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def _shared_with_leftover(project: Path, capsys: pytest.CaptureFixture[str]) -> tuple[str, Path]:
+    """A storage folder the catalog of home ``b`` materialized into and owns, holding a dead writer's file."""
     shared = str(project / "shared")
     assert _assets(capsys, "materialize", "--home", str(project / "b"), "--storage", shared)[0] == 0
     leftover = Path(shared) / temporary_name(_dead_pid())
     leftover.write_bytes(b"half a value of the first catalog's writer")
+    return shared, leftover
+
+
+def test_a_storage_refused_to_a_second_catalog_is_not_swept_by_it(project: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    shared, leftover = _shared_with_leftover(project, capsys)
     assert _assets(capsys, "materialize", "--home", str(project / "a"), "--storage", shared)[0] == 2
     assert leftover.exists()
 
 
 def test_recover_marks_dead_runs_and_sweeps_only_its_own_storage(project: Path,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    shared = str(project / "shared")
-    assert _assets(capsys, "materialize", "--home", str(project / "b"), "--storage", shared)[0] == 0
-    leftover = Path(shared) / temporary_name(_dead_pid())
-    leftover.write_bytes(b"half a value")
+    shared, leftover = _shared_with_leftover(project, capsys)
     theirs = open_workspace(Options(project=str(project), home=str(project / "a"), storage=shared))
     with pytest.raises(StorageOwnedError):
         usecases.recover(theirs)
