@@ -19,7 +19,8 @@ the next task to come back (0.9 ms a trivial task on a loaded 2-core machine). T
 before it does (:mod:`~assets_core.running.ahead`), and the run may take back a task its worker has not begun: to
 cancel it (a stopping run), or to give it to a worker with a thread free when none waits here. A task whose worker
 dies, or leaves the cluster, after it began fails at once with :class:`~assets_core.running.remote.WorkerDied`, and
-is retried as the asset's policy says; one that had not begun there, or never reached its worker, waits for another.
+is retried as the asset's policy says; one that had not begun there, or never reached its worker, waits for another
+(and that worker is sent no more: a closing worker refuses new tasks, but still answers those it began).
 Workers that join the cluster (a dead one restarted by its nanny, even at its old address) get a performer of their
 own and take tasks; a run started while every worker is busy (its threads full of other work) waits for one, as its
 tasks do (:mod:`~assets_core.running.dask_workers`).
@@ -110,7 +111,7 @@ class DaskBackend(Workers):
         self._waiting: collections.deque[Waiting] = collections.deque()
         self._placement = Placement()
         self._workers: dict[str, Worker] = {}
-        self._gone: dict[str, Any] = {}  # workers lost while still listed by the scheduler, with their performer
+        self._gone: dict[str, Worker] = {}  # workers lost while still listed by the scheduler
         self._placing: dict[str, Any] = {}  # workers whose performer is on its way (its Dask future)
         self._closed = False
         self._free = 0  # tasks the workers in use may still be sent (see AHEAD)
@@ -346,8 +347,10 @@ class DaskBackend(Workers):
         return outer.cancelled()
 
     def _again(self, worker: Worker, waiting: Waiting) -> None:
-        """A task that never reached ``worker`` (lost) waits for another, first in line."""
-        self._lose(worker)
+        """A task that never ran on ``worker`` waits for another, first in line; the worker takes no more tasks, and
+        those it began are not cancelled for this: a closing worker refuses new tasks but answers those it began
+        (see :meth:`_lose`)."""
+        self._lose(worker, cancel=False)
         self._back(waiting)
 
 

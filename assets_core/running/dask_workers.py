@@ -56,21 +56,29 @@ class Workers:
     _free: int  # tasks the workers in use may still be sent (see AHEAD)
     _waiting: collections.deque[Waiting]
     _workers: dict[str, Worker]
-    _gone: dict[str, Any]  # workers lost while still listed by the scheduler, with their performer
+    _gone: dict[str, Worker]  # workers lost while still listed by the scheduler (their performer, their calls)
     _placing: dict[str, Any]  # workers whose performer is on its way (its Dask future)
 
     def _pump(self) -> None:
         raise NotImplementedError
 
-    def _lose(self, worker: Worker) -> None:
-        """Stop using a worker that died or left (its other calls end on their own, or are cancelled). Its address
-        is not used again while the scheduler lists the worker that held the performer (see :meth:`_watch`)."""
+    def _lose(self, worker: Worker, cancel: bool = True) -> None:
+        """Stop sending tasks to a worker. Its calls under way are cancelled (``cancel``: it died, or left the
+        cluster), or left to end on their own (it could not take a task: a closing worker refuses new ones but
+        answers those it began; one that died breaks their connections) until the scheduler no longer lists it.
+        Its address is not used again while the scheduler lists the worker that held the performer (see
+        :meth:`_watch`)."""
         with self._lock:
             if self._workers.get(worker.address) is not worker:
                 return
             del self._workers[worker.address]
             self._free -= worker.free()
-            self._gone[worker.address] = worker.performer
+            self._gone[worker.address] = worker
+        if cancel:
+            self._cancel_calls(worker)
+
+    def _cancel_calls(self, worker: Worker) -> None:
+        with self._lock:
             calls = list(worker.calls)
         for call in calls:
             self._loop.add_callback(call.cancel)
@@ -92,12 +100,13 @@ class Workers:
             for worker in left:
                 self._lose(worker)
             with self._lock:
-                ended = {address: performer for address, performer in self._gone.items()
-                         if address not in threads or performer.status != "finished"}
-                for address in ended:
-                    del self._gone[address]
-            for performer in ended.values():
-                performer.release()
+                ended = [worker for address, worker in self._gone.items()
+                         if address not in threads or worker.performer.status != "finished"]
+                for worker in ended:
+                    del self._gone[worker.address]
+            for worker in ended:
+                self._cancel_calls(worker)  # left the cluster: what it began there is lost
+                worker.performer.release()
             self._place(threads)
 
     def _start(self, threads: dict[str, int]) -> ProjectError | None:

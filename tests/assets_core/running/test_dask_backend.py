@@ -505,6 +505,56 @@ def test_a_task_sent_ahead_to_a_worker_that_closes_before_it_begins_runs_on_anot
     workspace.catalog.close()
 
 
+# Its task lasts until the test lets it end.
+HELD = AHEAD + '''
+@asset
+def held():
+    folder = Path(__file__).parent
+    (folder / "held.started").write_text("yes")
+    deadline = time.monotonic() + 60
+    while not (folder / "held.go").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return {"x": 4}
+'''
+
+
+def test_a_task_that_cannot_reach_its_worker_leaves_the_task_under_way_there_to_answer(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker that takes no new connection (as one told to close, before the tasks it runs end) is sent no more
+    tasks: the task that could not reach it waits for another worker, and the one it runs is still answered, not
+    failed as if the worker had died (which a task that cannot reach a worker does not show)."""
+    from assets_core.running import dask_backend
+
+    monkeypatch.setattr(dask_backend, "CONNECT_SECONDS", 2)  # how long the run tries to reach a worker
+    (tmp_path / "defs.py").write_text(HELD)
+    (tmp_path / "pyproject.toml").write_text('[tool.assets]\nfile = "defs.py"\n')
+    workspace, (held, mark) = _tasks(tmp_path, "held", "mark")
+    with _cluster(0) as cluster:
+        worker = _worker_at(cluster.scheduler_address, _free_port(), threads=2)
+        try:
+            backend = dask_backend.DaskBackend(cluster.scheduler_address, 1)
+            try:
+                holding = backend.submit(held)
+                _wait_for(lambda: (tmp_path / "held.started").exists(), "the asset never started")
+                # what a worker told to close does first, before the tasks it runs end (a lambda: sent by value)
+                backend._client.run(lambda dask_worker: dask_worker._stop_listeners())
+                refused = backend.submit(mark)  # to the same worker: it has a thread free
+                _wait_for(lambda: not backend._workers and any(waiting.outer is refused
+                                                               for waiting in list(backend._waiting)),
+                          "the task that could not reach the worker never came back")  # and the worker is unused
+                assert not holding.done()
+                (tmp_path / "held.go").write_text("yes")
+                (sent,) = holding.result(timeout=60)
+                assert sent.outcome.status == "materialized"
+                assert not (tmp_path / "mark.ran").exists() and not refused.done()
+            finally:
+                backend.close(abandon=True)
+        finally:
+            worker.kill()
+            worker.wait()
+    workspace.catalog.close()
+
+
 @pytest.mark.parametrize("abandon", [False, True])
 def test_a_closed_backend_takes_no_task_and_cancels_those_waiting(tmp_path: Path, abandon: bool) -> None:
     from assets_core.errors import ProjectError
