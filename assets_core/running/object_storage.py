@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import re
 import tempfile
@@ -48,6 +47,7 @@ from assets_core.running.storage import (
     check_value,
     encoded,
 )
+from assets_core.running.store_errors import STORE_MODULES, first_line, from_store, quiet, remedy
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -60,7 +60,6 @@ else:
 
 # Object stores, where an object appears whole when its upload completes (fsspec's scheme names for them).
 OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "oss", "r2"})
-STORE_MODULES = ("botocore", "aiobotocore", "aiohttp", "s3fs", "fsspec")  # whose errors are the store's
 
 
 def storage_at(url: str, durable: bool = False, relative_to: Path | None = None) -> Storage | ObjectStorage:
@@ -289,7 +288,7 @@ class ObjectStorage:
         return opened[1], opened[2]
 
     def _open(self) -> tuple[Any, str]:
-        _quiet(STORE_MODULES)
+        quiet(STORE_MODULES)
         try:
             with late_import():
                 import fsspec  # type: ignore[import-untyped]  # fsspec ships no type information
@@ -309,20 +308,11 @@ class ObjectStorage:
         try:
             yield
         except Exception as error:
-            if not _from_store(error):
+            if not from_store(error):
                 raise
             bucket = urllib.parse.urlsplit(self.url).netloc
-            raise StorageError(f"cannot {action} {url or self.url} ({_detail(error)}); {untouched}"
-                               f"{_remedy(error, bucket)}") from error
-
-
-def _quiet(names: Iterable[str]) -> None:
-    """Keep the store's libraries to warnings (they log each credential and endpoint lookup at INFO, which a
-    run would show as stray lines), unless the user set their level."""
-    for name in names:
-        found = logging.getLogger(name)
-        if found.level == logging.NOTSET:
-            found.setLevel(logging.WARNING)
+            raise StorageError(f"cannot {action} {url or self.url} ({first_line(error)}); {untouched}"
+                               f"{remedy(error, bucket)}") from error
 
 
 def _new_key(asset: str, version: str, suffix: str) -> str:
@@ -332,51 +322,6 @@ def _new_key(asset: str, version: str, suffix: str) -> str:
     True
     """
     return f"{asset}{SEPARATOR}{version}.{uuid.uuid4().hex[:12]}{suffix}"
-
-
-def _from_store(error: BaseException) -> bool:
-    """Whether an error comes from the store (or the way to it), rather than from the value or a bug."""
-    if isinstance(error, OSError) or any(cls.__module__.partition(".")[0] in STORE_MODULES
-                                         for cls in type(error).__mro__):
-        return True
-    frame = error.__traceback__  # a plain ValueError the store's code raised (aiobotocore: "Invalid endpoint")
-    while frame is not None and frame.tb_next is not None:
-        frame = frame.tb_next
-    return frame is not None and str(frame.tb_frame.f_globals.get("__name__")).partition(".")[0] in STORE_MODULES
-
-
-def _detail(error: BaseException) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-
-
-def _remedy(error: BaseException, bucket: str) -> str:
-    """What to do about a store's error, told by its kind.
-
-    >>> _remedy(FileNotFoundError("The specified bucket does not exist"), "lake")
-    'create the bucket (e.g. aws s3 mb s3://lake), or fix the storage URL'
-    >>> _remedy(PermissionError("Access Denied"), "lake").split(";")[0]
-    'check the credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE) and the bucket policy'
-    """
-    kinds = {cls.__name__ for cls in type(error).__mro__}
-    if kinds & {"NoCredentialsError", "PartialCredentialsError"}:
-        return "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) for the store"
-    if kinds & {"InvalidEndpointConfigurationError", "EndpointResolutionError"} or "Invalid endpoint" in str(error):
-        return "AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_S3) must be a URL with its scheme, e.g. http://127.0.0.1:9000"
-    if kinds & {"ProfileNotFound"}:
-        return ("AWS_PROFILE names no profile of ~/.aws/config or ~/.aws/credentials: fix it, or unset it and set "
-                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
-    if kinds & {"ConnectionClosedError"}:
-        return ("the endpoint closed the connection without an answer, so it is not an S3-compatible server: set "
-                "AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_S3) to the URL of one")
-    if kinds & {"EndpointConnectionError", "ConnectionError", "ConnectTimeoutError", "ReadTimeoutError"}:
-        return ("the store's endpoint cannot be reached: start it, or set AWS_ENDPOINT_URL (or "
-                "AWS_ENDPOINT_URL_S3) to the URL of a running S3-compatible server")
-    if isinstance(error, PermissionError):
-        return ("check the credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE) and the "
-                "bucket policy; they must allow listing, reading, writing and deleting under the prefix")
-    if isinstance(error, FileNotFoundError):
-        return f"create the bucket (e.g. aws s3 mb s3://{bucket}), or fix the storage URL"
-    return "check that the store is reachable and the credentials are valid, then run again"
 
 
 @contextlib.contextmanager
