@@ -98,7 +98,7 @@ class Workers:
                 left = [worker for address, worker in self._workers.items()
                         if address not in threads or worker.performer.status != "finished"]
             for worker in left:
-                self._lose(worker)
+                self._lose(worker, cancel=False)  # its calls are cancelled below, with those of the others gone
             with self._lock:
                 ended = [worker for address, worker in self._gone.items()
                          if address not in threads or worker.performer.status != "finished"]
