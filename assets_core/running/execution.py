@@ -55,7 +55,7 @@ from assets_core.running.runs import (  # the run's settings and results are imp
     RunStatus,
     new_run_id,
 )
-from assets_core.running.schedule import Schedule, finished_attempts, late_modules, units
+from assets_core.running.schedule import Schedule, late_modules, units
 from assets_core.running.single_run import batches
 from assets_core.running.source_checks import Checked, blocking_failures, check_sources
 from assets_core.running.stopping import STOP_GRACE, Stop
@@ -189,7 +189,7 @@ class Execution(Adoption):
         reasons = self._reasons = {step.asset: step.reasons for step in plan.steps}
         reasons.update({batch: reasons[members[0]] for batch, members in self.values.batches.items()})
         schedule = Schedule(sorter, reasons, attempts)
-        self.stop.on_request(lambda: schedule.finished.put(None))
+        self.stop.on_request(schedule.finished.wake)
         with capturing_run():
             try:
                 while sorter.is_active() and not self.stop.requested:
@@ -215,9 +215,10 @@ class Execution(Adoption):
             if future.cancel():  # never started
                 del schedule.futures[future]
         deadline = time.monotonic() + grace
+        schedule.finished.eager()
         try:
             while schedule.futures:
-                for future in finished_attempts(schedule.finished, max(0.0, deadline - time.monotonic())):
+                for future in schedule.finished.take(max(0.0, deadline - time.monotonic())):
                     if schedule.futures.pop(future, None) is not None:  # not one just cancelled
                         for outcome in future.result():
                             self._complete(outcome)
@@ -239,8 +240,9 @@ class Execution(Adoption):
         if not schedule.futures:  # only waiting for other runs' leases
             time.sleep(POLL_SECONDS)
             return
-        wait = min(POLL_SECONDS if schedule.parked else HEARTBEAT_SECONDS, self.buffer.due_in())
-        for future in finished_attempts(schedule.finished, wait):
+        # at most the buffer's delay: what finished meanwhile is recorded as soon as if the loop had been woken
+        wait = min(POLL_SECONDS if schedule.parked else HEARTBEAT_SECONDS, self.buffer.due_in(), self.buffer.seconds)
+        for future in schedule.finished.take(wait):
             name = schedule.futures.pop(future)
             for outcome in future.result():
                 self._complete(outcome)
@@ -258,9 +260,7 @@ class Execution(Adoption):
                 self.listener(Event(self.run_id, "started", "; ".join(r.detail for r in schedule.reasons[name]),
                                     asset=member))
                 self.run_events.publish(RunEvent(RunEventKind.STARTED, self.run_id, member))
-            future = schedule.pool.submit(name)
-            schedule.futures[future] = name
-            future.add_done_callback(schedule.finished.put)
+            schedule.submit(name)
 
     def _skipped(self, name: str, planned: tuple[Reason, ...]) -> bool:
         """Skip a planned node that need not run after all (a batch: all of its partitions, when an upstream

@@ -30,6 +30,8 @@ from assets_core.running.runs import FAILED, Outcome
 class Attempts(Protocol):
     """Runs attempts at nodes somewhere, each submitted once its upstreams are done."""
 
+    capacity: int | None  # how many attempts it runs at once (None: it cannot tell, as a cluster that grows)
+
     def submit(self, name: str) -> Future[list[Outcome]]:
         """Start the attempt at a node (or single-run batch); the future gives its outcomes (never an error)."""
         ...
@@ -45,6 +47,7 @@ class Threads:
     def __init__(self, workers: int, run: Callable[[str], list[Outcome]]) -> None:
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="asset")
         self._run = run
+        self.capacity: int | None = workers
 
     def submit(self, name: str) -> Future[list[Outcome]]:
         return self._pool.submit(self._run, name)
@@ -93,8 +96,9 @@ class Remote:
     resolved (a failed outcome), so the loop never waits for it forever."""
 
     def __init__(self, backend: Backend, task: Callable[[str], Any], policy: Callable[[str], RetryPolicy],
-                 checks: Callable[[str], Mapping[str, Check]]) -> None:
+                 checks: Callable[[str], Mapping[str, Check]], capacity: int | None = None) -> None:
         self.backend, self._task, self._policy, self._checks = backend, task, policy, checks
+        self.capacity = capacity
         self._timers: set[threading.Timer] = set()
         self._closed = False
 
@@ -211,7 +215,7 @@ def start(executor: str, workers: int, dask_address: str | None, run: Callable[[
                            "from the project's files: open the project from its folder (the assets command, or "
                            "open_workspace) rather than from definitions made in memory")
     if executor == "processes":
-        return Remote(ProcessBackend(workers), task, policy, checks)
+        return Remote(ProcessBackend(workers), task, policy, checks, capacity=workers)
     if executor == "dask":
         with late_import():
             from assets_core.running.dask_backend import DaskBackend
