@@ -219,7 +219,7 @@ def _drop_early() -> None:
 def _can_help(executable: str | None) -> bool:
     """Whether a helper can run: a second core, in-memory files, and an interpreter that runs this module (an
     embedded or frozen Python's executable may run something else)."""
-    if _cores() < 2 or not hasattr(os, "memfd_create"):
+    if usable_cores() < 2 or not hasattr(os, "memfd_create"):
         return False
     return executable is not None or not (getattr(sys, "frozen", False) or not sys.executable)
 
@@ -255,7 +255,7 @@ def _write_all(descriptor: int, data: bytes) -> None:
         view = view[os.write(descriptor, view):]
 
 
-def _cores() -> int:
+def usable_cores() -> int:
     """The cores this process may run on."""
     affinity = getattr(os, "sched_getaffinity", None)
     return len(affinity(0)) if affinity is not None else os.cpu_count() or 1

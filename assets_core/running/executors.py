@@ -13,7 +13,7 @@ import contextlib
 import functools
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -25,6 +25,7 @@ from assets_core.imports import late_import
 from assets_core.planning.state import now
 from assets_core.running.attempts import retry_delay
 from assets_core.running.runs import FAILED, Outcome
+from assets_core.running.thread_pool import ThreadPool
 
 
 class Attempts(Protocol):
@@ -45,16 +46,15 @@ class Threads:
     """Attempts in a pool of threads of this process (the default)."""
 
     def __init__(self, workers: int, run: Callable[[str], list[Outcome]]) -> None:
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="asset")
-        self._run = run
+        self._pool = ThreadPool(workers, run)
         self.capacity: int | None = workers
 
     def submit(self, name: str) -> Future[list[Outcome]]:
-        return self._pool.submit(self._run, name)
+        return self._pool.submit(name)
 
     def close(self, abandon: bool) -> None:
         # Never wait for attempts under way that will not stop: their threads are abandoned.
-        self._pool.shutdown(wait=not abandon, cancel_futures=True)
+        self._pool.close(wait=not abandon)
 
 
 class Backend(Protocol):
