@@ -39,7 +39,7 @@ from assets_core.running.environment import RunEnvironment
 from assets_core.running.events import RunEvent, RunEventKind, RunEvents
 from assets_core.running.executors import Attempts
 from assets_core.running.executors import start as start_attempts
-from assets_core.running.leases import HEARTBEAT_SECONDS, POLL_SECONDS, Leases
+from assets_core.running.leases import POLL_SECONDS, Leases
 from assets_core.running.openlineage import OpenLineageSender
 from assets_core.running.recovery import HOST
 from assets_core.running.remote import Task, task_of
@@ -240,8 +240,9 @@ class Execution(Adoption):
         if not schedule.futures:  # only waiting for other runs' leases
             time.sleep(POLL_SECONDS)
             return
-        # at most the buffer's delay: what finished meanwhile is recorded as soon as if the loop had been woken
-        wait = min(POLL_SECONDS if schedule.parked else HEARTBEAT_SECONDS, self.buffer.due_in(), self.buffer.seconds)
+        # No longer than the buffer's delay (a finished attempt may not wake the loop: see Finished): what finished
+        # meanwhile is recorded and reported within about twice that delay.
+        wait = min(POLL_SECONDS if schedule.parked else self.buffer.seconds, self.buffer.due_in())
         for future in schedule.finished.take(wait):
             name = schedule.futures.pop(future)
             for outcome in future.result():

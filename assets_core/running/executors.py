@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from assets_core.declaring.checks import Check
 from assets_core.declaring.config import EXECUTORS
+from assets_core.declaring.file_stats import usable_cores
 from assets_core.declaring.retry import RetryPolicy
 from assets_core.errors import ProjectError
 from assets_core.imports import late_import
@@ -45,9 +46,11 @@ class Attempts(Protocol):
 class Threads:
     """Attempts in a pool of threads of this process (the default)."""
 
-    def __init__(self, workers: int, run: Callable[[str], list[Outcome]]) -> None:
-        self._pool = ThreadPool(workers, run)
-        self.capacity: int | None = workers
+    def __init__(self, workers: int | None, run: Callable[[str], list[Outcome]]) -> None:
+        # Workers chosen: that many threads, whatever the assets do. Else as many as the cores while assets finish
+        # quickly, and more, up to a default count, while they are slow (see thread_pool).
+        self._pool = ThreadPool(workers or default_workers(), run, cores=workers)
+        self.capacity: int | None = self._pool.workers
 
     def submit(self, name: str) -> Future[list[Outcome]]:
         return self._pool.submit(name)
@@ -203,7 +206,12 @@ class ProcessBackend:
         self._pool.close(abandon)
 
 
-def start(executor: str, workers: int, dask_address: str | None, run: Callable[[str], list[Outcome]],
+def default_workers() -> int:
+    """How many assets run at once at most when the run does not say: 4, or the cores if more."""
+    return max(4, usable_cores())
+
+
+def start(executor: str, workers: int | None, dask_address: str | None, run: Callable[[str], list[Outcome]],
           task: Callable[[str], Any], policy: Callable[[str], RetryPolicy],
           checks: Callable[[str], Mapping[str, Check]], from_files: bool = True) -> Attempts:
     """The run's attempts, executed as ``executor`` says (one of :data:`EXECUTORS`); other processes need
@@ -214,6 +222,7 @@ def start(executor: str, workers: int, dask_address: str | None, run: Callable[[
         raise ProjectError(f"the {executor} executor runs assets in other processes, which load the definitions "
                            "from the project's files: open the project from its folder (the assets command, or "
                            "open_workspace) rather than from definitions made in memory")
+    workers = workers or default_workers()
     if executor == "processes":
         return Remote(ProcessBackend(workers), task, policy, checks, capacity=workers)
     if executor == "dask":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import os
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -151,7 +150,9 @@ class RunResult:
 class RunSettings:
     """How to run a plan: parallelism, forcing, what started it, the default retry policy, the selection."""
 
-    workers: int = max(4, os.cpu_count() or 1)
+    # None: the executor decides (threads: as many as the cores while assets finish quickly, up to
+    # max(4, cores) while they are slow; processes and Dask: max(4, cores)); N: N at once, whatever they do
+    workers: int | None = None
     force: bool = False
     trigger: str = "manual"
     retry: RetryPolicy | None = None  # the project default; an asset's own policy wins

@@ -2,12 +2,13 @@
 while attempts finish quickly.
 
 Python runs the bytecode of one thread at a time (the GIL). Threads beyond the cores help only while attempts
-wait (on a database, the network, a sleep) or compute without the GIL, which long attempts do. Short ones gain
+wait (on a database, the network, a sleep) or compute without the GIL, which slow attempts do. Quick ones gain
 nothing from them and lose to them: each system call of one thread hands the GIL to another, a thread's wake-up
-every time (a tenth of a run of small assets). So ``cores`` threads take attempts as they come; once attempts
-wait in the queue and none was submitted nor finished for :data:`STARVED_SECONDS`, the ones under way are slow,
-and more threads join in, up to ``workers``, as the run asks. Each goes on while its own attempts are slow.
-Attempts that wait for each other (a barrier, a queue between two assets) therefore all run, a moment later.
+every time (a tenth of a run of small assets). So ``cores`` threads take attempts as they come; and for every
+attempt under way for :data:`SLOW_SECONDS` or more, one more thread may take the attempts waiting in the queue,
+up to ``workers`` in all: a slow attempt gives its place to another, as the run's ``workers`` asks. A thread that
+joined in leaves once it is no longer wanted (the slow attempts ended) or the queue is empty. Attempts that wait
+for each other (a barrier, a queue between two assets) therefore all run, a moment later.
 """
 
 from __future__ import annotations
@@ -21,52 +22,62 @@ from typing import Generic, TypeVar
 
 from assets_core.declaring.file_stats import usable_cores
 
-STARVED_SECONDS = 0.05  # no attempt submitted nor finished for this long, and some wait: the others join in
+SLOW_SECONDS = 0.02  # an attempt under way this long is slow: another thread may take the next one
+WATCH_SECONDS = 0.01  # how often the watch looks for slow attempts
 
 T = TypeVar("T")
 
 
 class ThreadPool(Generic[T]):
-    """Threads running ``run(name)`` for each submitted name: ``cores`` of them at all times, and up to ``workers``
-    while the attempts under way are slow."""
+    """Threads running ``run(name)`` for each submitted name: ``cores`` of them at all times, and one more for
+    each slow attempt, up to ``workers``."""
 
     def __init__(self, workers: int, run: Callable[[str], T], cores: int | None = None) -> None:
         self._run = run
+        self.workers = max(1, workers)
+        self.steady = min(self.workers, max(1, cores or usable_cores()))
         self._queue: queue.SimpleQueue[tuple[Future[T], str] | None] = queue.SimpleQueue()
-        self._closing = threading.Event()
-        self._moved_at = time.monotonic()  # the last time an attempt was submitted or finished
-        self.steady = max(1, min(workers, cores or usable_cores()))
-        self._spare = max(0, workers - self.steady)  # the threads that may join in, not running now
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _closing and _spares (the threads that joined in)
+        self._closing = False
+        self._stopped = threading.Event()  # set once closing: ends the watch's wait
+        self._spares: set[threading.Thread] = set()
+        # thread -> when its attempt began; each thread sets and removes only its own (single dict operations)
+        self._begun: dict[threading.Thread, float] = {}
         self._threads = [threading.Thread(target=self._take_always, name=f"asset_{index}")
                          for index in range(self.steady)]
-        if self._spare:
-            self._threads.append(threading.Thread(target=self._watch, name="asset_watch"))
-        for thread in self._threads:
-            thread.start()
+        if self.workers > self.steady:
+            self._threads.append(threading.Thread(target=self._watch, name="assets-pool-watch"))
+        try:
+            for thread in self._threads:
+                thread.start()
+        except BaseException:
+            self._threads = [thread for thread in self._threads if thread.ident is not None]
+            self.close(wait=False)
+            raise
 
     def submit(self, name: str) -> Future[T]:
         """Run ``run(name)`` in one of the threads; its future gives what it returned (or raised)."""
-        if self._closing.is_set():
+        if self._closing:
             raise RuntimeError("cannot submit an attempt to a closed thread pool")
         future: Future[T] = Future()
-        self._moved_at = time.monotonic()
         self._queue.put((future, name))
         return future
 
     def close(self, wait: bool) -> None:
         """Cancel what has not started, stop the threads once their attempts are done, and wait for them if
         ``wait`` (else they are abandoned: an attempt that will not stop must not hold the run)."""
-        if not self._closing.is_set():
-            self._closing.set()
+        with self._lock:
+            first, self._closing = not self._closing, True
+            spares = list(self._spares)  # none joins in once closing
+        if first:
+            self._stopped.set()
             self._cancel_waiting()
             for _ in range(self.steady):
                 self._queue.put(None)  # the end, for each thread that always takes
         if wait:
-            with self._lock:
-                threads = list(self._threads)
-            for thread in threads:
-                thread.join()
+            for thread in [*self._threads, *spares]:
+                if thread is not threading.current_thread():
+                    thread.join()
 
     def _cancel_waiting(self) -> None:
         while True:
@@ -77,33 +88,43 @@ class ThreadPool(Generic[T]):
             if item is not None:
                 item[0].cancel()
 
-    def _starved(self) -> bool:
-        return time.monotonic() - self._moved_at >= STARVED_SECONDS
+    def _wanted(self) -> int:
+        """How many threads may take attempts now: the cores, and one more for each slow attempt."""
+        now = time.monotonic()
+        slow = sum(1 for begun in list(self._begun.values()) if now - begun >= SLOW_SECONDS)
+        return min(self.workers, self.steady + slow)
 
     def _take_always(self) -> None:
         while (item := self._queue.get()) is not None:
             self._perform(*item)
 
     def _watch(self) -> None:
-        """While attempts wait and none was submitted nor finished for a while, start more threads."""
-        while not self._closing.wait(STARVED_SECONDS):
-            if not self._starved():
+        """While attempts wait in the queue, start a thread for each slow attempt under way."""
+        while not self._stopped.wait(WATCH_SECONDS):
+            waiting = self._queue.qsize()
+            if not waiting:
                 continue
             with self._lock:
-                joining = min(self._spare, self._queue.qsize())
-                self._spare -= joining
-                started = [threading.Thread(target=self._take_while_slow, name=f"asset_{len(self._threads) + index}")
-                           for index in range(joining)]
-                self._threads += started
-            for thread in started:
-                thread.start()
+                if self._closing:
+                    return
+                joining = min(self._wanted() - self.steady - len(self._spares), waiting)
+                for _ in range(max(0, joining)):
+                    thread = threading.Thread(target=self._take_while_wanted, name="asset_spare")
+                    try:
+                        thread.start()
+                    except RuntimeError:  # the system gives no more threads: the ones there go on
+                        break
+                    self._spares.add(thread)
 
-    def _take_while_slow(self) -> None:
-        """Take attempts while they are slow: until one of this thread's own was quick and the others are not
-        starved of threads."""
-        slow = True
+    def _take_while_wanted(self) -> None:
+        """Take attempts while slow ones keep this thread wanted and some wait in the queue."""
+        me = threading.current_thread()
         try:
-            while (slow or self._starved()) and not self._closing.is_set():
+            while not self._closing:
+                with self._lock:
+                    if self.steady + len(self._spares) > self._wanted():
+                        self._spares.discard(me)  # now, so that the next spare to ask counts without it
+                        return  # fewer slow attempts now: one thread too many, this one
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
@@ -111,21 +132,21 @@ class ThreadPool(Generic[T]):
                 if item is None:  # an end meant for a thread that always takes
                     self._queue.put(None)
                     return
-                begun = time.monotonic()
                 self._perform(*item)
-                slow = time.monotonic() - begun >= STARVED_SECONDS
         finally:
             with self._lock:
-                self._spare += 1
+                self._spares.discard(me)
 
     def _perform(self, future: Future[T], name: str) -> None:
         if not future.set_running_or_notify_cancel():  # cancelled while it waited
             return
+        me = threading.current_thread()
+        self._begun[me] = time.monotonic()
         try:
             result = self._run(name)
         except BaseException as error:  # noqa: BLE001 - handed to whoever waits for the future, as an executor does
-            self._moved_at = time.monotonic()
+            del self._begun[me]
             future.set_exception(error)
         else:
-            self._moved_at = time.monotonic()
+            del self._begun[me]
             future.set_result(result)

@@ -8,7 +8,10 @@ import time
 
 import pytest
 
+from assets_core.declaring.file_stats import usable_cores
 from assets_core.running import thread_pool
+from assets_core.running.executors import Threads
+from assets_core.running.runs import Outcome
 from assets_core.running.thread_pool import ThreadPool
 
 
@@ -32,36 +35,61 @@ class Counting:
         return name.upper()
 
 
+def _pool_threads() -> set[threading.Thread]:
+    return {thread for thread in threading.enumerate() if thread.name.startswith(("asset_", "assets-pool"))}
+
+
 def test_quick_attempts_run_no_more_at_once_than_the_cores(monkeypatch):
-    monkeypatch.setattr(thread_pool, "STARVED_SECONDS", 30.0)  # however loaded the machine, no thread joins in
+    monkeypatch.setattr(thread_pool, "SLOW_SECONDS", 30.0)  # however loaded the machine, no attempt is slow
+    together = threading.Barrier(3, timeout=20)  # the first three meet: all three cores' threads take attempts
     attempts = Counting(pause=0.001)
-    pool = ThreadPool(workers=6, run=attempts, cores=2)
+
+    def run(name: str) -> str:
+        if name in ("a0", "a1", "a2"):
+            together.wait()
+        return attempts(name)
+
+    pool = ThreadPool(workers=6, run=run, cores=3)
     futures = [pool.submit(f"a{index}") for index in range(200)]
     assert [future.result(timeout=60) for future in futures] == [f"A{index}" for index in range(200)]
     pool.close(wait=True)
-    assert attempts.most == 2 and sorted(attempts.ran) == sorted(f"a{index}" for index in range(200))
+    assert attempts.most == 3 and sorted(attempts.ran) == sorted(f"a{index}" for index in range(200))
 
 
 def test_slow_attempts_get_up_to_the_workers_threads_even_on_one_core():
-    # Each waits for all the others: they can only finish if all run at once, on 4 threads with 1 core.
-    barrier = threading.Barrier(4, timeout=20)
-    pool = ThreadPool(workers=4, run=lambda name: barrier.wait(), cores=1)
-    futures = [pool.submit(f"a{index}") for index in range(4)]
-    assert sorted(future.result(timeout=30) for future in futures) == [0, 1, 2, 3]
+    # Each waits for all the others: they can only finish if all run at once, on 8 threads with 1 core.
+    barrier = threading.Barrier(8, timeout=20)
+    pool = ThreadPool(workers=8, run=lambda name: barrier.wait(), cores=1)
+    futures = [pool.submit(f"a{index}") for index in range(8)]
+    assert sorted(future.result(timeout=30) for future in futures) == list(range(8))
     pool.close(wait=True)
 
 
-def test_threads_that_joined_in_go_on_while_their_attempts_are_slow():
-    attempts = Counting(pause=0.2)
-    pool = ThreadPool(workers=4, run=attempts, cores=1)
-    futures = [pool.submit(f"a{index}") for index in range(12)]
-    for future in futures:
-        future.result(timeout=60)
+def test_quick_attempts_go_on_while_a_slow_one_holds_the_only_core(monkeypatch):
+    quick_done = threading.Event()
+    joined = []
+    take = ThreadPool._take_while_wanted
+
+    def counted(self):
+        joined.append(1)
+        take(self)
+
+    monkeypatch.setattr(ThreadPool, "_take_while_wanted", counted)
+
+    def run(name: str) -> str:
+        if name == "slow" and not quick_done.wait(30):
+            raise AssertionError("the quick attempts waited behind the slow one")
+        return name
+
+    pool = ThreadPool(workers=4, run=run, cores=1)
+    slow = pool.submit("slow")
+    quick = [pool.submit(f"q{index}") for index in range(50)]
+    assert [future.result(timeout=30) for future in quick] == [f"q{index}" for index in range(50)]
+    quick_done.set()
+    assert slow.result(timeout=30) == "slow"
     pool.close(wait=True)
-    assert attempts.most == 4
-    # the one that always takes, the watch, and the 3 that joined in once and ran the later attempts too (a
-    # thread that left after each attempt would be started again for the next)
-    assert len(pool._threads) == 5
+    # one thread joined in for the slow attempt and took the quick ones, not a thread for each of them
+    assert 1 <= len(joined) <= 10
 
 
 def test_an_error_of_an_attempt_reaches_its_future_alone():
@@ -87,6 +115,7 @@ def test_closing_cancels_what_has_not_started_and_abandons_what_runs():
         release.wait(30)
         return name
 
+    before = _pool_threads()
     pool = ThreadPool(workers=1, run=run, cores=1)
     running, waiting = pool.submit("running"), pool.submit("waiting")
     assert started.wait(30)
@@ -97,12 +126,42 @@ def test_closing_cancels_what_has_not_started_and_abandons_what_runs():
     release.set()
     assert running.result(timeout=30) == "running"
     pool.close(wait=True)  # a second close waits for the threads
-    assert not any(thread.name.startswith("asset_") and thread.is_alive() for thread in pool._threads)
+    assert not _pool_threads() - before
 
 
-def test_a_closed_pool_leaves_no_thread_behind():
-    before = threading.active_count()
-    pool = ThreadPool(workers=5, run=str.upper, cores=2)
-    assert [pool.submit(name).result(timeout=30) for name in ("a", "b")] == ["A", "B"]
+def test_a_closed_pool_leaves_no_thread_behind_not_even_one_that_joined_in():
+    before = _pool_threads()
+    pool = ThreadPool(workers=5, run=lambda name: time.sleep(0.2 if name == "slow" else 0) or name, cores=1)
+    futures = [pool.submit(name) for name in ("slow", "a", "b", "c")]
+    assert [future.result(timeout=30) for future in futures] == ["slow", "a", "b", "c"]
     pool.close(wait=True)
-    assert threading.active_count() == before
+    assert not _pool_threads() - before
+
+
+def test_workers_chosen_run_that_many_at_once_even_quick_ones(monkeypatch):
+    monkeypatch.setattr(thread_pool, "SLOW_SECONDS", 30.0)  # no attempt is slow: only the choice counts
+    count = usable_cores() + 2
+    barrier = threading.Barrier(count, timeout=20)  # met only if all of them run at once
+    threads = Threads(count, lambda name: [Outcome(name, "materialized", str(barrier.wait()))])
+    futures = [threads.submit(f"a{index}") for index in range(count)]
+    assert sorted(future.result(timeout=30)[0].asset for future in futures) == sorted(f"a{i}" for i in range(count))
+    threads.close(abandon=False)
+    assert threads.capacity == count
+
+
+def test_without_workers_chosen_quick_attempts_run_as_many_at_once_as_the_cores(monkeypatch):
+    monkeypatch.setattr(thread_pool, "SLOW_SECONDS", 30.0)
+    cores = usable_cores()
+    together = threading.Barrier(cores, timeout=20)
+    attempts = Counting(pause=0.001)
+
+    def run(name: str) -> list[Outcome]:
+        if int(name[1:]) < cores:
+            together.wait()
+        return [Outcome(attempts(name), "materialized")]
+
+    threads = Threads(None, run)
+    futures = [threads.submit(f"a{index}") for index in range(50)]
+    assert [future.result(timeout=60)[0].asset for future in futures] == [f"A{index}" for index in range(50)]
+    threads.close(abandon=False)
+    assert attempts.most == cores and threads.capacity == max(4, cores)
