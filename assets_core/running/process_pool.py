@@ -28,6 +28,7 @@ from typing import Any
 from assets_core.errors import AssetsError
 from assets_core.running import remote
 from assets_core.running.remote import WorkerDied
+from assets_core.running.thread_pool import cancel_waiting
 
 PRELOAD = ["assets_core.running.remote"]  # what the fork server imports once for every worker
 JOIN_SECONDS = 5.0  # how long a closing pool waits for a worker to exit before it is killed
@@ -115,13 +116,7 @@ class ProcessPool:
             return
         self._closed = True
         if abandon:
-            while True:
-                try:
-                    item = self._tasks.get_nowait()
-                except queue.Empty:
-                    break
-                if item is not None:
-                    item[0].cancel()
+            cancel_waiting(self._tasks)
             with self._lock:
                 for process in self._processes.values():
                     process.kill()

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from assets_core.declaring.file_stats import usable_cores
 
@@ -26,6 +26,17 @@ SLOW_SECONDS = 0.02  # an attempt under way this long is slow: another thread ma
 WATCH_SECONDS = 0.01  # how often the watch looks for slow attempts
 
 T = TypeVar("T")
+
+
+def cancel_waiting(waiting: queue.SimpleQueue[tuple[Future[Any], Any] | None]) -> None:
+    """Cancel the future of every task left in a pool's queue (the ends put there for its threads are dropped)."""
+    while True:
+        try:
+            item = waiting.get_nowait()
+        except queue.Empty:
+            return
+        if item is not None:
+            item[0].cancel()
 
 
 class ThreadPool(Generic[T]):
@@ -71,22 +82,13 @@ class ThreadPool(Generic[T]):
             spares = list(self._spares)  # none joins in once closing
         if first:
             self._stopped.set()
-            self._cancel_waiting()
+            cancel_waiting(self._queue)
             for _ in range(self.steady):
                 self._queue.put(None)  # the end, for each thread that always takes
         if wait:
             for thread in [*self._threads, *spares]:
                 if thread is not threading.current_thread():
                     thread.join()
-
-    def _cancel_waiting(self) -> None:
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if item is not None:
-                item[0].cancel()
 
     def _wanted(self) -> int:
         """How many threads may take attempts now: the cores, and one more for each slow attempt."""
