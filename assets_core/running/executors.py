@@ -32,7 +32,9 @@ from assets_core.running.thread_pool import ThreadPool
 class Attempts(Protocol):
     """Runs attempts at nodes somewhere, each submitted once its upstreams are done."""
 
-    capacity: int | None  # how many attempts it runs at once (None: it cannot tell, as a cluster that grows)
+    # the most attempts it runs at once (an adaptive pool may run fewer while they are quick); None: it cannot
+    # tell, as a cluster that grows
+    capacity: int | None
 
     def submit(self, name: str) -> Future[list[Outcome]]:
         """Start the attempt at a node (or single-run batch); the future gives its outcomes (never an error)."""

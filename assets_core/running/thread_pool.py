@@ -1,5 +1,5 @@
-"""The run's worker threads: up to the run's ``workers`` attempts at once, but no more than the machine's cores
-while attempts finish quickly.
+"""The run's worker threads: up to ``workers`` attempts at once, but no more than ``cores`` (the machine's, unless
+told) while attempts finish quickly.
 
 Python runs the bytecode of one thread at a time (the GIL). Threads beyond the cores help only while attempts
 wait (on a database, the network, a sleep) or compute without the GIL, which slow attempts do. Quick ones gain
@@ -48,10 +48,11 @@ class ThreadPool(Generic[T]):
         self.workers = max(1, workers)
         self.steady = min(self.workers, max(1, cores or usable_cores()))
         self._queue: queue.SimpleQueue[tuple[Future[T], str] | None] = queue.SimpleQueue()
-        self._lock = threading.Lock()  # guards _closing and _spares (the threads that joined in)
+        self._lock = threading.Lock()  # guards _closing, _spares and _started
         self._closing = False
         self._stopped = threading.Event()  # set once closing: ends the watch's wait
-        self._spares: set[threading.Thread] = set()
+        self._spares: set[threading.Thread] = set()  # the threads that joined in and still take attempts
+        self._started: list[threading.Thread] = []  # every one that joined in and may not have ended yet
         # thread -> when its attempt began; each thread sets and removes only its own (single dict operations)
         self._begun: dict[threading.Thread, float] = {}
         self._threads = [threading.Thread(target=self._take_always, name=f"asset_{index}")
@@ -68,10 +69,11 @@ class ThreadPool(Generic[T]):
 
     def submit(self, name: str) -> Future[T]:
         """Run ``run(name)`` in one of the threads; its future gives what it returned (or raised)."""
-        if self._closing:
-            raise RuntimeError("cannot submit an attempt to a closed thread pool")
         future: Future[T] = Future()
-        self._queue.put((future, name))
+        with self._lock:  # never after the ends that close puts in the queue
+            if self._closing:
+                raise RuntimeError("cannot submit an attempt to a closed thread pool")
+            self._queue.put((future, name))
         return future
 
     def close(self, wait: bool) -> None:
@@ -79,7 +81,7 @@ class ThreadPool(Generic[T]):
         ``wait`` (else they are abandoned: an attempt that will not stop must not hold the run)."""
         with self._lock:
             first, self._closing = not self._closing, True
-            spares = list(self._spares)  # none joins in once closing
+            spares = list(self._started)  # none joins in once closing
         if first:
             self._stopped.set()
             cancel_waiting(self._queue)
@@ -110,13 +112,15 @@ class ThreadPool(Generic[T]):
                 if self._closing:
                     return
                 joining = min(self._wanted() - self.steady - len(self._spares), waiting)
+                self._started = [thread for thread in self._started if thread.is_alive()]
                 for _ in range(max(0, joining)):
                     thread = threading.Thread(target=self._take_while_wanted, name="asset_spare")
                     try:
                         thread.start()
-                    except RuntimeError:  # the system gives no more threads: the ones there go on
+                    except Exception:  # noqa: BLE001 - no more threads to be had: the ones there go on
                         break
                     self._spares.add(thread)
+                    self._started.append(thread)
 
     def _take_while_wanted(self) -> None:
         """Take attempts while slow ones keep this thread wanted and some wait in the queue."""

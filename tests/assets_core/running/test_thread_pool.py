@@ -129,13 +129,74 @@ def test_closing_cancels_what_has_not_started_and_abandons_what_runs():
     assert not _pool_threads() - before
 
 
-def test_a_closed_pool_leaves_no_thread_behind_not_even_one_that_joined_in():
+def test_closing_waits_for_a_thread_that_joined_in_and_leaves_no_thread_behind():
+    slow_may_end, held_may_end, held_begun = threading.Event(), threading.Event(), threading.Event()
+
+    def run(name: str) -> str:
+        if name == "slow":
+            slow_may_end.wait(30)
+        else:  # taken by a thread that joined in: the only one that always takes holds "slow"
+            held_begun.set()
+            held_may_end.wait(30)
+        return name
+
     before = _pool_threads()
-    pool = ThreadPool(workers=5, run=lambda name: time.sleep(0.2 if name == "slow" else 0) or name, cores=1)
-    futures = [pool.submit(name) for name in ("slow", "a", "b", "c")]
-    assert [future.result(timeout=30) for future in futures] == ["slow", "a", "b", "c"]
-    pool.close(wait=True)
+    pool = ThreadPool(workers=2, run=run, cores=1)
+    slow, held = pool.submit("slow"), pool.submit("held")
+    assert held_begun.wait(30)
+    slow_may_end.set()
+    threading.Timer(0.3, held_may_end.set).start()
+    pool.close(wait=True)  # returns only once "held" ended: its thread is waited for too
+    assert held.done() and slow.result(timeout=30) == "slow"
     assert not _pool_threads() - before
+
+
+def test_threads_that_joined_in_leave_once_the_slow_attempts_end_however_long_the_queue(monkeypatch):
+    monkeypatch.setattr(thread_pool, "SLOW_SECONDS", 0.2)  # a 1 ms attempt is never this slow, however loaded
+    slow_may_end, ended = threading.Event(), threading.Event()
+    lock = threading.Lock()
+    state = {"running": 0, "most_after": 0, "after": 0, "quick_done": 0}
+
+    def run(name: str) -> str:
+        if name.startswith("slow"):
+            slow_may_end.wait(30)
+            return name
+        with lock:
+            state["running"] += 1
+            if ended.is_set():
+                state["after"] += 1
+                state["most_after"] = max(state["most_after"], state["running"])
+        time.sleep(0.001)
+        with lock:
+            state["running"] -= 1
+            state["quick_done"] += 1
+        return name
+
+    pool = ThreadPool(workers=4, run=run, cores=1)
+    slow = [pool.submit(f"slow{index}") for index in range(3)]
+    quick = [pool.submit(f"q{index}") for index in range(600)]
+    deadline = time.monotonic() + 30
+    while state["quick_done"] < 5 and time.monotonic() < deadline:  # the fourth thread takes the quick ones
+        time.sleep(0.01)
+    slow_may_end.set()
+    for future in slow:
+        future.result(timeout=30)
+    ended.set()
+    for future in quick:
+        future.result(timeout=60)
+    pool.close(wait=True)
+    # after the slow ones, the thread that always takes and at most one that has not yet seen it is not wanted
+    assert state["after"] > 100 and state["most_after"] <= 2
+
+
+def test_slow_attempts_never_run_more_at_once_than_the_workers():
+    attempts = Counting(pause=0.1)
+    pool = ThreadPool(workers=4, run=attempts, cores=1)
+    futures = [pool.submit(f"a{index}") for index in range(20)]
+    for future in futures:
+        future.result(timeout=60)
+    pool.close(wait=True)
+    assert attempts.most == 4
 
 
 def test_workers_chosen_run_that_many_at_once_even_quick_ones(monkeypatch):
