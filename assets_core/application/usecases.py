@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from assets_core.application.workspace import Workspace
@@ -59,7 +59,8 @@ def settings(workspace: Workspace, trigger: str, selection: Iterable[str] = (), 
              dask_address: str | None = None) -> RunSettings:
     """A run's settings: the project's retry policy, worker count and executor unless the caller chose them
     (the executor: ``executor``, then ASSETS_EXECUTOR, then ``[tool.assets] executor``, then threads; the Dask
-    scheduler likewise, with ASSETS_DASK_ADDRESS). Processes and Dask run one asset per core by default."""
+    scheduler likewise, with ASSETS_DASK_ADDRESS). Unchosen workers are left to the executor (see
+    :func:`~assets_core.running.executors.start`)."""
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         # refused here, before a run is recorded, rather than by the thread pool once it has begun
         raise ProjectError(f"workers must be a whole number of at least 1, not {workers!r}")
@@ -69,10 +70,8 @@ def settings(workspace: Workspace, trigger: str, selection: Iterable[str] = (), 
         raise ProjectError(f"unknown executor '{executor}'{did_you_mean(executor, EXECUTORS)}; choose one of "
                            f"{', '.join(EXECUTORS)} (--executor, ASSETS_EXECUTOR or [tool.assets] executor)")
     address = dask_address or os.environ.get("ASSETS_DASK_ADDRESS") or config.dask_address
-    chosen = RunSettings(force=force, trigger=trigger, selection=tuple(selection), retry=config.retry,
-                         run_id=run_id, executor=executor, dask_address=address)
-    workers = workers or config.workers or (None if executor == "threads" else os.cpu_count())
-    return replace(chosen, workers=workers) if workers else chosen
+    return RunSettings(workers=workers or config.workers, force=force, trigger=trigger, selection=tuple(selection),
+                       retry=config.retry, run_id=run_id, executor=executor, dask_address=address)
 
 
 @dataclass(frozen=True)

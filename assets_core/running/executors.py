@@ -51,7 +51,7 @@ class Threads:
     def __init__(self, workers: int | None, run: Callable[[str], list[Outcome]]) -> None:
         # Workers chosen: that many threads, whatever the assets do. Else as many as the cores while assets finish
         # quickly, and more, up to a default count, while they are slow (see thread_pool).
-        self._pool = ThreadPool(workers or default_workers(), run, cores=workers)
+        self._pool = ThreadPool(workers or max(4, usable_cores()), run, cores=workers)
         self.capacity: int | None = self._pool.workers
 
     def submit(self, name: str) -> Future[list[Outcome]]:
@@ -208,23 +208,19 @@ class ProcessBackend:
         self._pool.close(abandon)
 
 
-def default_workers() -> int:
-    """How many assets run at once at most when the run does not say: 4, or the cores if more."""
-    return max(4, usable_cores())
-
-
 def start(executor: str, workers: int | None, dask_address: str | None, run: Callable[[str], list[Outcome]],
           task: Callable[[str], Any], policy: Callable[[str], RetryPolicy],
           checks: Callable[[str], Mapping[str, Check]], from_files: bool = True) -> Attempts:
     """The run's attempts, executed as ``executor`` says (one of :data:`EXECUTORS`); other processes need
-    definitions they can load ``from_files``."""
+    definitions they can load ``from_files``. ``workers`` None: threads adapt (see :class:`Threads`), processes
+    and Dask run one per core."""
     if executor == "threads":
         return Threads(workers, run)
     if not from_files:
         raise ProjectError(f"the {executor} executor runs assets in other processes, which load the definitions "
                            "from the project's files: open the project from its folder (the assets command, or "
                            "open_workspace) rather than from definitions made in memory")
-    workers = workers or default_workers()
+    workers = workers or usable_cores()
     if executor == "processes":
         return Remote(ProcessBackend(workers), task, policy, checks, capacity=workers)
     if executor == "dask":
