@@ -49,9 +49,9 @@ class Threads:
     """Attempts in a pool of threads of this process (the default)."""
 
     def __init__(self, workers: int | None, run: Callable[[str], list[Outcome]]) -> None:
-        # Workers chosen: that many threads, whatever the assets do. Else as many as the cores while assets finish
-        # quickly, and more, up to a default count, while they are slow (see thread_pool).
-        self._pool = ThreadPool(workers or max(4, usable_cores()), run, cores=workers)
+        # Workers chosen: that many threads, whatever the assets do. Else one while assets finish quickly, and
+        # more, up to max(4, cores), while they are slow (see thread_pool).
+        self._pool = ThreadPool(workers or max(4, usable_cores()), run, steady=workers)
         self.capacity: int | None = self._pool.workers
 
     def submit(self, name: str) -> Future[list[Outcome]]:

@@ -150,7 +150,7 @@ class RunResult:
 class RunSettings:
     """How to run a plan: parallelism, forcing, what started it, the default retry policy, the selection."""
 
-    # None: the executor decides (threads: as many as the cores while assets finish quickly, up to
+    # None: the executor decides (threads: one at a time while assets finish quickly, up to
     # max(4, cores) while they are slow; processes and Dask: one per core); N: N at once, whatever they do
     workers: int | None = None
     force: bool = False

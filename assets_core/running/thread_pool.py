@@ -1,19 +1,25 @@
-"""The run's worker threads: up to ``workers`` attempts at once, but no more than ``cores`` (the machine's, unless
-told) while attempts finish quickly.
+"""The run's worker threads: up to ``workers`` attempts at once, but one at a time while attempts finish quickly.
 
-Python runs the bytecode of one thread at a time (the GIL). Threads beyond the cores help only while attempts
-wait (on a database, the network, a sleep) or compute without the GIL, which slow attempts do. Quick ones gain
-nothing from them and lose to them: each system call of one thread hands the GIL to another, a thread's wake-up
-every time (a tenth of a run of small assets). So ``cores`` threads take attempts as they come; and for every
-attempt under way for :data:`SLOW_SECONDS` or more, one more thread may take the attempts waiting in the queue,
-up to ``workers`` in all: a slow attempt gives its place to another, as the run's ``workers`` asks. A thread that
-joined in leaves once it is no longer wanted (the slow attempts ended) or the queue is empty. Attempts that wait
-for each other (a barrier, a queue between two assets) therefore all run, a moment later.
+Python runs the bytecode of one thread at a time (the GIL). More threads help only while attempts wait (on a
+database, the network, a sleep) or compute without the GIL, which slow attempts do. Quick ones gain nothing from
+them and lose to them: each system call of one thread hands the GIL to another, a thread's wake-up every time.
+On a 2-core machine, a run of 10,000 small assets took a quarter longer with two threads than with one, the
+scheduling loop in the main thread being the other. So one thread takes attempts as they come (``steady``; as
+many as the cores on a Python without the GIL); and for every attempt under way for :data:`SLOW_SECONDS` or
+more, one more thread may take the attempts waiting in the queue, up to ``workers`` in all: a slow attempt
+gives its place to another, as the run's ``workers`` asks. A thread that joined in leaves once it is no longer
+wanted (the slow attempts ended) or the queue is empty. Attempts that wait for each other (a barrier, a queue
+between two assets) therefore all run, a moment later.
+
+A watch thread looks for slow attempts every :data:`WATCH_SECONDS` while it finds some or the last attempt to
+finish was slow, and every :data:`QUIET_SECONDS` while they are quick: each look takes the GIL from the thread
+at work, which costs a run of small assets a few percent at the faster pace.
 """
 
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -22,8 +28,9 @@ from typing import Any, Generic, TypeVar
 
 from assets_core.declaring.file_stats import usable_cores
 
-SLOW_SECONDS = 0.02  # an attempt under way this long is slow: another thread may take the next one
-WATCH_SECONDS = 0.01  # how often the watch looks for slow attempts
+SLOW_SECONDS = 0.005  # an attempt under way this long is slow: another thread may take the next one
+WATCH_SECONDS = 0.0025  # how often the watch looks for slow attempts while the last one to finish was slow
+QUIET_SECONDS = 0.05  # how often it looks while the last one to finish was quick
 
 T = TypeVar("T")
 
@@ -39,14 +46,21 @@ def cancel_waiting(waiting: queue.SimpleQueue[tuple[Future[Any], Any] | None]) -
             item[0].cancel()
 
 
-class ThreadPool(Generic[T]):
-    """Threads running ``run(name)`` for each submitted name: ``cores`` of them at all times, and one more for
-    each slow attempt, up to ``workers``."""
+def steady_threads() -> int:
+    """How many threads take quick attempts: one where Python has the GIL, else one per usable core."""
+    gil = getattr(sys, "_is_gil_enabled", None)  # Python 3.13 and later
+    return 1 if gil is None or gil() else usable_cores()
 
-    def __init__(self, workers: int, run: Callable[[str], T], cores: int | None = None) -> None:
+
+class ThreadPool(Generic[T]):
+    """Threads running ``run(name)`` for each submitted name: ``steady`` of them at all times (by default
+    :func:`steady_threads`), and one more for each slow attempt, up to ``workers``."""
+
+    def __init__(self, workers: int, run: Callable[[str], T], steady: int | None = None) -> None:
         self._run = run
         self.workers = max(1, workers)
-        self.steady = min(self.workers, max(1, cores or usable_cores()))
+        self.steady = min(self.workers, max(1, steady or steady_threads()))
+        self._quiet = True  # whether the last attempt to finish was quick (the watch then looks less often)
         self._queue: queue.SimpleQueue[tuple[Future[T], str] | None] = queue.SimpleQueue()
         self._lock = threading.Lock()  # guards _closing, _spares and _started
         self._closing = False
@@ -93,10 +107,14 @@ class ThreadPool(Generic[T]):
                     thread.join()
 
     def _wanted(self) -> int:
-        """How many threads may take attempts now: the cores, and one more for each slow attempt."""
+        """How many threads may take attempts now: the steady ones, and one more for each slow attempt."""
         now = time.monotonic()
         slow = sum(1 for begun in list(self._begun.values()) if now - begun >= SLOW_SECONDS)
         return min(self.workers, self.steady + slow)
+
+    def pace(self) -> float:
+        """How long the watch waits before it looks again: longer while attempts are quick."""
+        return QUIET_SECONDS if self._quiet else WATCH_SECONDS
 
     def _take_always(self) -> None:
         while (item := self._queue.get()) is not None:
@@ -104,14 +122,17 @@ class ThreadPool(Generic[T]):
 
     def _watch(self) -> None:
         """While attempts wait in the queue, start a thread for each slow attempt under way."""
-        while not self._stopped.wait(WATCH_SECONDS):
+        while not self._stopped.wait(self.pace()):
             waiting = self._queue.qsize()
             if not waiting:
                 continue
             with self._lock:
                 if self._closing:
                     return
-                joining = min(self._wanted() - self.steady - len(self._spares), waiting)
+                wanted = self._wanted()
+                if wanted > self.steady:
+                    self._quiet = False  # look again soon: the next attempt may be as slow
+                joining = min(wanted - self.steady - len(self._spares), waiting)
                 self._started = [thread for thread in self._started if thread.is_alive()]
                 for _ in range(max(0, joining)):
                     thread = threading.Thread(target=self._take_while_wanted, name="asset_spare")
@@ -147,12 +168,16 @@ class ThreadPool(Generic[T]):
         if not future.set_running_or_notify_cancel():  # cancelled while it waited
             return
         me = threading.current_thread()
-        self._begun[me] = time.monotonic()
+        self._begun[me] = begun = time.monotonic()
         try:
             result = self._run(name)
         except BaseException as error:  # noqa: BLE001 - handed to whoever waits for the future, as an executor does
-            del self._begun[me]
+            self._end(me, begun)
             future.set_exception(error)
         else:
-            del self._begun[me]
+            self._end(me, begun)
             future.set_result(result)
+
+    def _end(self, me: threading.Thread, begun: float) -> None:
+        del self._begun[me]
+        self._quiet = time.monotonic() - begun < SLOW_SECONDS

@@ -34,8 +34,8 @@ def add_arguments(add: Any, positive: Any) -> None:
     run.add_argument("--resume", nargs="?", const="", metavar="ID",
                      help="finish a backfill: only what is not done (default: the latest unfinished one)")
     run.add_argument("-j", "--workers", type=positive,
-                     help="partitions run at once (default, in threads: as many as the cores while they finish "
-                          "quickly, up to max(4, cores) while they are slow; in processes or Dask: one per core)")
+                     help="partitions run at once (default, in threads: one at a time while they finish quickly, "
+                          "up to max(4, cores) while they are slow; in processes or Dask: one per core)")
     listed = add("backfills", "list backfills with what is done, failed and remaining")
     listed.add_argument("--limit", type=positive, default=20, help="how many (default: 20)")
     keys = add("partitions", "list or add the keys of dynamic partitions")

@@ -82,8 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--partition", metavar="KEYS",
                      help=f"only these partitions of the partitioned assets ({KEYS}); default: every stale one")
     run.add_argument("-j", "--workers", type=POSITIVE,
-                     help="assets run at once (default, in threads: as many as the cores while they finish "
-                          "quickly, up to max(4, cores) while they are slow; in processes or Dask: one per core)")
+                     help="assets run at once (default, in threads: one at a time while they finish quickly, "
+                          "up to max(4, cores) while they are slow; in processes or Dask: one per core)")
     run.add_argument("--executor", choices=EXECUTORS,
                      help="where assets run: threads of this process (default), a pool of processes (for "
                           "CPU-bound Python), or a Dask cluster; also ASSETS_EXECUTOR, [tool.assets] executor")

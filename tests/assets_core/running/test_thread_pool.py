@@ -1,8 +1,10 @@
-"""The run's thread pool: as many attempts at once as cores while they are quick, up to the run's workers once they
-are slow; every attempt's result or error through its future; cancelled when not started at close."""
+"""The run's thread pool: its steady threads (one, on a Python with the GIL) while attempts are quick, up to the
+run's workers once they are slow; every attempt's result or error through its future; cancelled when not started
+at close."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -12,7 +14,7 @@ from assets_core.declaring.file_stats import usable_cores
 from assets_core.running import thread_pool
 from assets_core.running.executors import Threads
 from assets_core.running.runs import Outcome
-from assets_core.running.thread_pool import ThreadPool
+from assets_core.running.thread_pool import ThreadPool, steady_threads
 
 
 class Counting:
@@ -39,9 +41,9 @@ def _pool_threads() -> set[threading.Thread]:
     return {thread for thread in threading.enumerate() if thread.name.startswith(("asset_", "assets-pool"))}
 
 
-def test_quick_attempts_run_no_more_at_once_than_the_cores(monkeypatch):
+def test_quick_attempts_run_no_more_at_once_than_the_steady_threads(monkeypatch):
     monkeypatch.setattr(thread_pool, "SLOW_SECONDS", 30.0)  # however loaded the machine, no attempt is slow
-    together = threading.Barrier(3, timeout=20)  # the first three meet: all three cores' threads take attempts
+    together = threading.Barrier(3, timeout=20)  # the first three meet: all three steady threads take attempts
     attempts = Counting(pause=0.001)
 
     def run(name: str) -> str:
@@ -49,7 +51,7 @@ def test_quick_attempts_run_no_more_at_once_than_the_cores(monkeypatch):
             together.wait()
         return attempts(name)
 
-    pool = ThreadPool(workers=6, run=run, cores=3)
+    pool = ThreadPool(workers=6, run=run, steady=3)
     futures = [pool.submit(f"a{index}") for index in range(200)]
     assert [future.result(timeout=60) for future in futures] == [f"A{index}" for index in range(200)]
     pool.close(wait=True)
@@ -59,7 +61,7 @@ def test_quick_attempts_run_no_more_at_once_than_the_cores(monkeypatch):
 def test_slow_attempts_get_up_to_the_workers_threads_even_on_one_core():
     # Each waits for all the others: they can only finish if all run at once, on 8 threads with 1 core.
     barrier = threading.Barrier(8, timeout=20)
-    pool = ThreadPool(workers=8, run=lambda name: barrier.wait(), cores=1)
+    pool = ThreadPool(workers=8, run=lambda name: barrier.wait(), steady=1)
     futures = [pool.submit(f"a{index}") for index in range(8)]
     assert sorted(future.result(timeout=30) for future in futures) == list(range(8))
     pool.close(wait=True)
@@ -81,7 +83,7 @@ def test_quick_attempts_go_on_while_a_slow_one_holds_the_only_core(monkeypatch):
             raise AssertionError("the quick attempts waited behind the slow one")
         return name
 
-    pool = ThreadPool(workers=4, run=run, cores=1)
+    pool = ThreadPool(workers=4, run=run, steady=1)
     slow = pool.submit("slow")
     quick = [pool.submit(f"q{index}") for index in range(50)]
     assert [future.result(timeout=30) for future in quick] == [f"q{index}" for index in range(50)]
@@ -98,7 +100,7 @@ def test_an_error_of_an_attempt_reaches_its_future_alone():
             raise ValueError("no")
         return name
 
-    pool = ThreadPool(workers=2, run=run, cores=2)
+    pool = ThreadPool(workers=2, run=run, steady=2)
     bad, good = pool.submit("bad"), pool.submit("good")
     with pytest.raises(ValueError, match="no"):
         bad.result(timeout=30)
@@ -116,7 +118,7 @@ def test_closing_cancels_what_has_not_started_and_abandons_what_runs():
         return name
 
     before = _pool_threads()
-    pool = ThreadPool(workers=1, run=run, cores=1)
+    pool = ThreadPool(workers=1, run=run, steady=1)
     running, waiting = pool.submit("running"), pool.submit("waiting")
     assert started.wait(30)
     pool.close(wait=False)  # returns at once: the running attempt is abandoned, not waited for
@@ -141,7 +143,7 @@ def test_closing_waits_for_a_thread_that_joined_in_and_leaves_no_thread_behind()
         return name
 
     before = _pool_threads()
-    pool = ThreadPool(workers=2, run=run, cores=1)
+    pool = ThreadPool(workers=2, run=run, steady=1)
     slow, held = pool.submit("slow"), pool.submit("held")
     assert held_begun.wait(30)
     slow_may_end.set()
@@ -172,7 +174,7 @@ def test_threads_that_joined_in_leave_once_the_slow_attempts_end_however_long_th
             state["quick_done"] += 1
         return name
 
-    pool = ThreadPool(workers=4, run=run, cores=1)
+    pool = ThreadPool(workers=4, run=run, steady=1)
     slow = [pool.submit(f"slow{index}") for index in range(3)]
     quick = [pool.submit(f"q{index}") for index in range(600)]
     deadline = time.monotonic() + 30
@@ -191,7 +193,7 @@ def test_threads_that_joined_in_leave_once_the_slow_attempts_end_however_long_th
 
 def test_slow_attempts_never_run_more_at_once_than_the_workers():
     attempts = Counting(pause=0.1)
-    pool = ThreadPool(workers=4, run=attempts, cores=1)
+    pool = ThreadPool(workers=4, run=attempts, steady=1)
     futures = [pool.submit(f"a{index}") for index in range(20)]
     for future in futures:
         future.result(timeout=60)
@@ -210,19 +212,57 @@ def test_workers_chosen_run_that_many_at_once_even_quick_ones(monkeypatch):
     assert threads.capacity == count
 
 
-def test_without_workers_chosen_quick_attempts_run_as_many_at_once_as_the_cores(monkeypatch):
+def test_without_workers_chosen_quick_attempts_run_one_at_a_time(monkeypatch):
+    monkeypatch.setattr(thread_pool, "SLOW_SECONDS", 30.0)
+    attempts = Counting(pause=0.002)
+    threads = Threads(None, lambda name: [Outcome(attempts(name), "materialized")])
+    futures = [threads.submit(f"a{index}") for index in range(100)]
+    assert [future.result(timeout=60)[0].asset for future in futures] == [f"A{index}" for index in range(100)]
+    threads.close(abandon=False)
+    assert attempts.most == 1 and threads.capacity == max(4, usable_cores())
+
+
+def test_steady_threads_are_one_with_the_gil_and_the_cores_without_it(monkeypatch):
+    monkeypatch.delattr(sys, "_is_gil_enabled", raising=False)  # Python 3.12 and before: the GIL always
+    assert steady_threads() == 1
+    monkeypatch.setattr(sys, "_is_gil_enabled", lambda: True, raising=False)
+    assert steady_threads() == 1
+    monkeypatch.setattr(sys, "_is_gil_enabled", lambda: False, raising=False)  # a free-threaded Python
+    assert steady_threads() == usable_cores()
     monkeypatch.setattr(thread_pool, "SLOW_SECONDS", 30.0)
     cores = usable_cores()
-    together = threading.Barrier(cores, timeout=20)
-    attempts = Counting(pause=0.001)
-
-    def run(name: str) -> list[Outcome]:
-        if int(name[1:]) < cores:
-            together.wait()
-        return [Outcome(attempts(name), "materialized")]
-
-    threads = Threads(None, run)
-    futures = [threads.submit(f"a{index}") for index in range(50)]
-    assert [future.result(timeout=60)[0].asset for future in futures] == [f"A{index}" for index in range(50)]
+    together = threading.Barrier(cores, timeout=20)  # met only if as many as the cores run at once
+    threads = Threads(None, lambda name: [Outcome(name, "materialized", str(together.wait()))])
+    futures = [threads.submit(f"a{index}") for index in range(cores)]
+    assert sorted(future.result(timeout=30)[0].asset for future in futures) == sorted(f"a{i}" for i in range(cores))
     threads.close(abandon=False)
-    assert attempts.most == cores and threads.capacity == max(4, cores)
+
+
+def test_the_watch_looks_often_only_after_a_slow_attempt(monkeypatch):
+    monkeypatch.setattr(thread_pool, "SLOW_SECONDS", 0.05)
+    monkeypatch.setattr(thread_pool, "QUIET_SECONDS", 0.7)
+    monkeypatch.setattr(thread_pool, "WATCH_SECONDS", 0.01)
+    pauses = {"quick": 0.0, "slow": 0.06}
+    pool = ThreadPool(workers=2, run=lambda name: time.sleep(pauses[name]), steady=1)
+    assert pool.pace() == 0.7  # nothing finished yet
+    pool.submit("slow").result(timeout=30)
+    assert pool.pace() == 0.01
+    pool.submit("quick").result(timeout=30)
+    assert pool.pace() == 0.7
+    pool.close(wait=True)
+
+
+def test_once_the_watch_finds_a_slow_attempt_the_next_ones_get_threads_at_its_faster_pace(monkeypatch):
+    monkeypatch.setattr(thread_pool, "SLOW_SECONDS", 0.01)
+    monkeypatch.setattr(thread_pool, "QUIET_SECONDS", 2.0)
+    monkeypatch.setattr(thread_pool, "WATCH_SECONDS", 0.005)
+    # Three attempts that wait for each other: none finishes, so only what the watch found can quicken it.
+    together = threading.Barrier(3, timeout=20)
+    pool = ThreadPool(workers=3, run=lambda name: together.wait(), steady=1)
+    began = time.monotonic()
+    futures = [pool.submit(f"a{index}") for index in range(3)]
+    assert sorted(future.result(timeout=30) for future in futures) == [0, 1, 2]
+    took = time.monotonic() - began
+    pool.close(wait=True)
+    # the first look after 2 s starts one thread, the next, moments later, the other (not 2 s later)
+    assert 1.9 <= took < 3.5
