@@ -5,15 +5,23 @@ database, the network, a sleep) or compute without the GIL, which slow attempts 
 them and lose to them: each system call of one thread hands the GIL to another, a thread's wake-up every time.
 On a 2-core machine, a run of 10,000 small assets took a quarter longer with two threads than with one, the
 scheduling loop in the main thread being the other. So one thread takes attempts as they come (``steady``; as
-many as the cores on a Python without the GIL); and for every attempt under way for :data:`SLOW_SECONDS` or
-more, one more thread may take the attempts waiting in the queue, up to ``workers`` in all: a slow attempt
-gives its place to another, as the run's ``workers`` asks. A thread that joined in leaves once it is no longer
-wanted (the slow attempts ended) or the queue is empty. Attempts that wait for each other (a barrier, a queue
-between two assets) therefore all run, a moment later.
+many as the cores on a Python without the GIL); and for every slow attempt under way, one more thread may take
+the attempts waiting in the queue, up to ``workers`` in all: a slow attempt gives its place to another, as the
+run's ``workers`` asks. An attempt is slow once under way for :data:`SLOW_SECONDS`, or from its start if the
+one before it in the same thread :func:`waited`: assets that each wait 3 or 10 ms for a database are then all
+counted, not only those past 5 ms, and as many run at once as the workers allow. Attempts that compute are
+not counted so: with more threads each would only take longer, its share of the GIL smaller. A thread that
+joined in leaves once it is no longer wanted (fewer slow attempts under way than threads that joined in) or the
+queue is empty. Attempts that wait for each other (a barrier, a queue between two assets) therefore all run, a
+moment later.
 
-A watch thread looks for slow attempts every :data:`WATCH_SECONDS` while it finds some or the last attempt to
-finish was slow, and every :data:`QUIET_SECONDS` while they are quick: each look takes the GIL from the thread
-at work, which costs a run of small assets a few percent at the faster pace.
+A watch thread starts the threads that join in. It looks every :data:`WATCH_SECONDS` while some attempt under
+way is slow, and every :data:`QUIET_SECONDS` while none is: each look takes the GIL from the thread at work,
+which would cost a run of small assets a few percent at the faster pace.
+
+No thread waits for the queue with a timeout. In CPython 3.11, ``SimpleQueue.get(timeout=...)`` can wait for
+ever when its deadline passes while another thread takes the attempt that woke it (the time left, negative,
+then means no limit): a close of the pool hung on such a thread.
 """
 
 from __future__ import annotations
@@ -29,8 +37,9 @@ from typing import Any, Generic, TypeVar
 from assets_core.declaring.file_stats import usable_cores
 
 SLOW_SECONDS = 0.005  # an attempt under way this long is slow: another thread may take the next one
-WATCH_SECONDS = 0.0025  # how often the watch looks for slow attempts while the last one to finish was slow
-QUIET_SECONDS = 0.05  # how often it looks while the last one to finish was quick
+WATCH_SECONDS = 0.0025  # how often the watch looks for slow attempts while it finds some
+QUIET_SECONDS = 0.05  # how often it looks while it finds none
+WAITED_SECONDS = 0.001  # an attempt shorter than this never counts as having waited
 
 T = TypeVar("T")
 
@@ -44,6 +53,17 @@ def cancel_waiting(waiting: queue.SimpleQueue[tuple[Future[Any], Any] | None]) -
             return
         if item is not None:
             item[0].cancel()
+
+
+def waited(took: float, computed: float, together: int) -> bool:
+    """Whether an attempt that took ``took`` seconds, ``computed`` of them computing in its own thread, while
+    ``together`` attempts were under way, waited (on the network, a database, a sleep) more than it computed:
+    its thread computed less than half of its share of the time (Python runs one thread at a time).
+
+    >>> waited(0.003, 0.0001, 1), waited(0.003, 0.0028, 1), waited(0.008, 0.0019, 4), waited(0.0005, 0.0, 1)
+    (True, False, False, False)
+    """
+    return took >= WAITED_SECONDS and computed * together < took / 2
 
 
 def steady_threads() -> int:
@@ -60,7 +80,6 @@ class ThreadPool(Generic[T]):
         self._run = run
         self.workers = max(1, workers)
         self.steady = min(self.workers, max(1, steady or steady_threads()))
-        self._quiet = True  # whether the last attempt to finish was quick (the watch then looks less often)
         self._queue: queue.SimpleQueue[tuple[Future[T], str] | None] = queue.SimpleQueue()
         self._lock = threading.Lock()  # guards _closing, _spares and _started
         self._closing = False
@@ -69,6 +88,7 @@ class ThreadPool(Generic[T]):
         self._started: list[threading.Thread] = []  # every one that joined in and may not have ended yet
         # thread -> when its attempt began; each thread sets and removes only its own (single dict operations)
         self._begun: dict[threading.Thread, float] = {}
+        self._waited: dict[threading.Thread, bool] = {}  # thread -> whether its last attempt waited (the same)
         self._threads = [threading.Thread(target=self._take_always, name=f"asset_{index}")
                          for index in range(self.steady)]
         if self.workers > self.steady:
@@ -108,13 +128,14 @@ class ThreadPool(Generic[T]):
 
     def _wanted(self) -> int:
         """How many threads may take attempts now: the steady ones, and one more for each slow attempt."""
-        now = time.monotonic()
-        slow = sum(1 for begun in list(self._begun.values()) if now - begun >= SLOW_SECONDS)
-        return min(self.workers, self.steady + slow)
+        return min(self.workers, self.steady + self.slow())
 
-    def pace(self) -> float:
-        """How long the watch waits before it looks again: longer while attempts are quick."""
-        return QUIET_SECONDS if self._quiet else WATCH_SECONDS
+    def slow(self) -> int:
+        """How many attempts under way are slow: under way for :data:`SLOW_SECONDS`, or after one that waited in
+        the same thread."""
+        now, waited_before = time.monotonic(), self._waited
+        return sum(1 for thread, begun in list(self._begun.items())
+                   if now - begun >= SLOW_SECONDS or waited_before.get(thread, False))
 
     def _take_always(self) -> None:
         while (item := self._queue.get()) is not None:
@@ -122,17 +143,17 @@ class ThreadPool(Generic[T]):
 
     def _watch(self) -> None:
         """While attempts wait in the queue, start a thread for each slow attempt under way."""
-        while not self._stopped.wait(self.pace()):
+        pace = QUIET_SECONDS
+        while not self._stopped.wait(pace):
+            slow = self.slow() > 0
+            pace = WATCH_SECONDS if slow else QUIET_SECONDS
             waiting = self._queue.qsize()
-            if not waiting:
+            if not slow or not waiting:
                 continue
             with self._lock:
                 if self._closing:
                     return
-                wanted = self._wanted()
-                if wanted > self.steady:
-                    self._quiet = False  # look again soon: the next attempt may be as slow
-                joining = min(wanted - self.steady - len(self._spares), waiting)
+                joining = min(self._wanted() - self.steady - len(self._spares), waiting)
                 self._started = [thread for thread in self._started if thread.is_alive()]
                 for _ in range(max(0, joining)):
                     thread = threading.Thread(target=self._take_while_wanted, name="asset_spare")
@@ -148,11 +169,11 @@ class ThreadPool(Generic[T]):
         me = threading.current_thread()
         try:
             while not self._closing:
-                with self._lock:
-                    if self.steady + len(self._spares) > self._wanted():
+                with self._lock:  # this thread's next attempt is slow from its start if its last one waited
+                    if self.steady + len(self._spares) > self._wanted() + self._waited.get(me, False):
                         self._spares.discard(me)  # now, so that the next spare to ask counts without it
                         return  # fewer slow attempts now: one thread too many, this one
-                try:
+                try:  # never a wait with a timeout (see the module's text)
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     return
@@ -163,21 +184,22 @@ class ThreadPool(Generic[T]):
         finally:
             with self._lock:
                 self._spares.discard(me)
+            self._waited.pop(me, None)
 
     def _perform(self, future: Future[T], name: str) -> None:
         if not future.set_running_or_notify_cancel():  # cancelled while it waited
             return
-        me = threading.current_thread()
+        me, computed = threading.current_thread(), time.thread_time()
         self._begun[me] = begun = time.monotonic()
         try:
             result = self._run(name)
         except BaseException as error:  # noqa: BLE001 - handed to whoever waits for the future, as an executor does
-            self._end(me, begun)
+            self._end(me, begun, computed)
             future.set_exception(error)
         else:
-            self._end(me, begun)
+            self._end(me, begun, computed)
             future.set_result(result)
 
-    def _end(self, me: threading.Thread, begun: float) -> None:
+    def _end(self, me: threading.Thread, begun: float, computed: float) -> None:
+        self._waited[me] = waited(time.monotonic() - begun, time.thread_time() - computed, len(self._begun))
         del self._begun[me]
-        self._quiet = time.monotonic() - begun < SLOW_SECONDS

@@ -14,7 +14,7 @@ from assets_core.declaring.file_stats import usable_cores
 from assets_core.running import thread_pool
 from assets_core.running.executors import Threads
 from assets_core.running.runs import Outcome
-from assets_core.running.thread_pool import ThreadPool, steady_threads
+from assets_core.running.thread_pool import ThreadPool, steady_threads, waited
 
 
 class Counting:
@@ -42,7 +42,8 @@ def _pool_threads() -> set[threading.Thread]:
 
 
 def test_quick_attempts_run_no_more_at_once_than_the_steady_threads(monkeypatch):
-    monkeypatch.setattr(thread_pool, "SLOW_SECONDS", 30.0)  # however loaded the machine, no attempt is slow
+    monkeypatch.setattr(thread_pool, "SLOW_SECONDS", 30.0)
+    monkeypatch.setattr(thread_pool, "WAITED_SECONDS", 30.0)  # however loaded the machine, no attempt is slow
     together = threading.Barrier(3, timeout=20)  # the first three meet: all three steady threads take attempts
     attempts = Counting(pause=0.001)
 
@@ -155,6 +156,7 @@ def test_closing_waits_for_a_thread_that_joined_in_and_leaves_no_thread_behind()
 
 def test_threads_that_joined_in_leave_once_the_slow_attempts_end_however_long_the_queue(monkeypatch):
     monkeypatch.setattr(thread_pool, "SLOW_SECONDS", 0.2)  # a 1 ms attempt is never this slow, however loaded
+    monkeypatch.setattr(thread_pool, "WAITED_SECONDS", 0.1)  # nor counted as having waited
     slow_may_end, ended = threading.Event(), threading.Event()
     lock = threading.Lock()
     state = {"running": 0, "most_after": 0, "after": 0, "quick_done": 0}
@@ -167,7 +169,8 @@ def test_threads_that_joined_in_leave_once_the_slow_attempts_end_however_long_th
             state["running"] += 1
             if ended.is_set():
                 state["after"] += 1
-                state["most_after"] = max(state["most_after"], state["running"])
+                if state["after"] > 10:  # each thread's first attempt after a slow one counts as slow
+                    state["most_after"] = max(state["most_after"], state["running"])
         time.sleep(0.001)
         with lock:
             state["running"] -= 1
@@ -202,7 +205,8 @@ def test_slow_attempts_never_run_more_at_once_than_the_workers():
 
 
 def test_workers_chosen_run_that_many_at_once_even_quick_ones(monkeypatch):
-    monkeypatch.setattr(thread_pool, "SLOW_SECONDS", 30.0)  # no attempt is slow: only the choice counts
+    monkeypatch.setattr(thread_pool, "SLOW_SECONDS", 30.0)
+    monkeypatch.setattr(thread_pool, "WAITED_SECONDS", 30.0)  # no attempt is slow: only the choice counts
     count = usable_cores() + 2
     barrier = threading.Barrier(count, timeout=20)  # met only if all of them run at once
     threads = Threads(count, lambda name: [Outcome(name, "materialized", str(barrier.wait()))])
@@ -213,7 +217,9 @@ def test_workers_chosen_run_that_many_at_once_even_quick_ones(monkeypatch):
 
 
 def test_without_workers_chosen_quick_attempts_run_one_at_a_time(monkeypatch):
+    monkeypatch.setattr(sys, "_is_gil_enabled", lambda: True, raising=False)
     monkeypatch.setattr(thread_pool, "SLOW_SECONDS", 30.0)
+    monkeypatch.setattr(thread_pool, "WAITED_SECONDS", 30.0)
     attempts = Counting(pause=0.002)
     threads = Threads(None, lambda name: [Outcome(attempts(name), "materialized")])
     futures = [threads.submit(f"a{index}") for index in range(100)]
@@ -230,6 +236,7 @@ def test_steady_threads_are_one_with_the_gil_and_the_cores_without_it(monkeypatc
     monkeypatch.setattr(sys, "_is_gil_enabled", lambda: False, raising=False)  # a free-threaded Python
     assert steady_threads() == usable_cores()
     monkeypatch.setattr(thread_pool, "SLOW_SECONDS", 30.0)
+    monkeypatch.setattr(thread_pool, "WAITED_SECONDS", 30.0)
     cores = usable_cores()
     together = threading.Barrier(cores, timeout=20)  # met only if as many as the cores run at once
     threads = Threads(None, lambda name: [Outcome(name, "materialized", str(together.wait()))])
@@ -238,18 +245,59 @@ def test_steady_threads_are_one_with_the_gil_and_the_cores_without_it(monkeypatc
     threads.close(abandon=False)
 
 
-def test_the_watch_looks_often_only_after_a_slow_attempt(monkeypatch):
-    monkeypatch.setattr(thread_pool, "SLOW_SECONDS", 0.05)
-    monkeypatch.setattr(thread_pool, "QUIET_SECONDS", 0.7)
-    monkeypatch.setattr(thread_pool, "WATCH_SECONDS", 0.01)
-    pauses = {"quick": 0.0, "slow": 0.06}
-    pool = ThreadPool(workers=2, run=lambda name: time.sleep(pauses[name]), steady=1)
-    assert pool.pace() == 0.7  # nothing finished yet
-    pool.submit("slow").result(timeout=30)
-    assert pool.pace() == 0.01
-    pool.submit("quick").result(timeout=30)
-    assert pool.pace() == 0.7
+def test_an_attempt_after_one_that_waited_in_the_same_thread_is_slow_from_its_start(monkeypatch):
+    monkeypatch.setattr(thread_pool, "SLOW_SECONDS", 30.0)  # only what waited counts
+    began, release = threading.Event(), threading.Event()
+
+    def run(name: str) -> None:
+        if name == "waits":
+            time.sleep(0.005)
+        elif name == "held":
+            began.set()
+            release.wait(30)
+
+    def held_is_slow() -> int:
+        began.clear()
+        release.clear()
+        held = pool.submit("held")
+        assert began.wait(30)
+        slow = pool.slow()
+        release.set()
+        held.result(timeout=30)
+        return slow
+
+    pool = ThreadPool(workers=1, run=run, steady=1)
+    try:
+        pool.submit("quick").result(timeout=30)
+        assert held_is_slow() == 0  # after a quick one
+        pool.submit("waits").result(timeout=30)
+        assert held_is_slow() == 1  # after one that waited 5 ms: slow at once
+    finally:
+        release.set()
+        pool.close(wait=True)
+
+
+def test_the_watch_looks_seldom_while_attempts_are_quick(monkeypatch):
+    monkeypatch.setattr(thread_pool, "SLOW_SECONDS", 30.0)
+    monkeypatch.setattr(thread_pool, "WAITED_SECONDS", 30.0)
+    monkeypatch.setattr(thread_pool, "QUIET_SECONDS", 0.1)
+    monkeypatch.setattr(thread_pool, "WATCH_SECONDS", 0.001)
+    looks = []
+    slow = ThreadPool.slow
+
+    def counted(self):
+        looks.append(1)
+        return slow(self)
+
+    monkeypatch.setattr(ThreadPool, "slow", counted)
+    pool = ThreadPool(workers=4, run=lambda name: time.sleep(0.001), steady=1)
+    began = time.monotonic()
+    futures = [pool.submit(f"a{index}") for index in range(300)]
+    for future in futures:
+        future.result(timeout=60)
+    took = time.monotonic() - began
     pool.close(wait=True)
+    assert len(looks) <= took / 0.1 + 2  # at the faster pace: one look a millisecond
 
 
 def test_once_the_watch_finds_a_slow_attempt_the_next_ones_get_threads_at_its_faster_pace(monkeypatch):
@@ -258,11 +306,54 @@ def test_once_the_watch_finds_a_slow_attempt_the_next_ones_get_threads_at_its_fa
     monkeypatch.setattr(thread_pool, "WATCH_SECONDS", 0.005)
     # Three attempts that wait for each other: none finishes, so only what the watch found can quicken it.
     together = threading.Barrier(3, timeout=20)
-    pool = ThreadPool(workers=3, run=lambda name: together.wait(), steady=1)
     began = time.monotonic()
+    pool = ThreadPool(workers=3, run=lambda name: together.wait(), steady=1)
     futures = [pool.submit(f"a{index}") for index in range(3)]
     assert sorted(future.result(timeout=30) for future in futures) == [0, 1, 2]
     took = time.monotonic() - began
     pool.close(wait=True)
     # the first look after 2 s starts one thread, the next, moments later, the other (not 2 s later)
     assert 1.9 <= took < 3.5
+
+
+def test_attempts_that_are_all_slow_get_as_many_threads_as_the_workers(monkeypatch):
+    # Each attempt is under way for 20 ms only two thirds of its time: counting those alone, about three would
+    # run at once, not the eight workers.
+    monkeypatch.setattr(thread_pool, "SLOW_SECONDS", 0.02)
+    monkeypatch.setattr(thread_pool, "WATCH_SECONDS", 0.005)
+    attempts = Counting(pause=0.06)
+    pool = ThreadPool(workers=8, run=attempts, steady=1)
+    futures = [pool.submit(f"a{index}") for index in range(80)]
+    for future in futures:
+        future.result(timeout=60)
+    pool.close(wait=True)
+    assert attempts.most == 8
+    assert len(pool._waited) <= pool.steady  # nothing kept of the threads that joined in and left
+
+
+def test_a_chain_of_quick_attempts_beside_a_slow_one_waits_for_no_quiet_look(monkeypatch):
+    # The only steady thread is held: each quick attempt, submitted once the one before it ended (as the
+    # scheduling loop does along a chain of assets), needs a thread that joined in, with the queue empty between.
+    monkeypatch.setattr(thread_pool, "SLOW_SECONDS", 0.02)
+    monkeypatch.setattr(thread_pool, "WATCH_SECONDS", 0.005)
+    monkeypatch.setattr(thread_pool, "QUIET_SECONDS", 1.0)
+    release = threading.Event()
+    pool = ThreadPool(workers=2, run=lambda name: release.wait(30) if name == "held" else name, steady=1)
+    held = pool.submit("held")
+    pool.submit("first").result(timeout=30)  # after the watch's first (quiet) look
+    began = time.monotonic()
+    for index in range(20):
+        assert pool.submit(f"q{index}").result(timeout=30) == f"q{index}"
+    took = time.monotonic() - began
+    release.set()
+    held.result(timeout=30)
+    pool.close(wait=True)
+    assert took < 0.9  # a quiet look anywhere in the chain would take a second
+
+
+def test_an_attempt_waited_if_it_computed_less_than_half_its_share_of_the_time(monkeypatch):
+    assert waited(0.01, 0.0002, 1) and waited(0.01, 0.0002, 4)  # a 10 ms query, alone or with three others
+    assert not waited(0.01, 0.009, 1) and not waited(0.01, 0.003, 4)  # computing, alone or sharing the GIL
+    assert not waited(0.0009, 0.0, 1)  # too short to tell
+    monkeypatch.setattr(thread_pool, "WAITED_SECONDS", 0.02)
+    assert not waited(0.01, 0.0002, 1)
