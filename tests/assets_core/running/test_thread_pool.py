@@ -194,13 +194,17 @@ def test_threads_that_joined_in_leave_once_the_slow_attempts_end_however_long_th
     assert state["after"] > 100 and state["most_after"] <= 2
 
 
-def test_slow_attempts_never_run_more_at_once_than_the_workers():
-    attempts = Counting(pause=0.1)
-    pool = ThreadPool(workers=4, run=attempts, steady=1)
-    futures = [pool.submit(f"a{index}") for index in range(20)]
+def _all_done(pool: ThreadPool[str], count: int) -> None:
+    """Submit ``count`` attempts at once, wait for every one, close the pool."""
+    futures = [pool.submit(f"a{index}") for index in range(count)]
     for future in futures:
         future.result(timeout=60)
     pool.close(wait=True)
+
+
+def test_slow_attempts_never_run_more_at_once_than_the_workers():
+    attempts = Counting(pause=0.1)
+    _all_done(ThreadPool(workers=4, run=attempts, steady=1), 20)
     assert attempts.most == 4
 
 
@@ -323,10 +327,7 @@ def test_attempts_that_are_all_slow_get_as_many_threads_as_the_workers(monkeypat
     monkeypatch.setattr(thread_pool, "WATCH_SECONDS", 0.005)
     attempts = Counting(pause=0.06)
     pool = ThreadPool(workers=8, run=attempts, steady=1)
-    futures = [pool.submit(f"a{index}") for index in range(80)]
-    for future in futures:
-        future.result(timeout=60)
-    pool.close(wait=True)
+    _all_done(pool, 80)
     assert attempts.most == 8
     assert len(pool._waited) <= pool.steady  # nothing kept of the threads that joined in and left
 
