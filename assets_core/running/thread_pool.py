@@ -10,9 +10,10 @@ the attempts waiting in the queue, up to ``workers`` in all: a slow attempt give
 run's ``workers`` asks. An attempt is slow once under way for :data:`SLOW_SECONDS`, or from its start if the
 one before it in the same thread :func:`waited`: assets that each wait 3 or 10 ms for a database are then all
 counted, not only those past 5 ms, and as many run at once as the workers allow. Attempts that compute are
-not counted so: with more threads each would only take longer, its share of the GIL smaller. A thread that
-joined in leaves once it is no longer wanted (fewer slow attempts under way than threads that joined in) or the
-queue is empty. Attempts that wait for each other (a barrier, a queue between two assets) therefore all run, a
+not counted so from their start (with more threads each would only take longer, its share of the GIL smaller),
+only once under way for 5 ms. A thread that joined in leaves once it is no longer wanted (fewer slow attempts
+under way than threads that joined in, its own next one counted if its last one waited) or the queue is
+empty. Attempts that wait for each other (a barrier, a queue between two assets) therefore all run, a
 moment later.
 
 A watch thread starts the threads that join in. It looks every :data:`WATCH_SECONDS` while some attempt under
@@ -134,7 +135,7 @@ class ThreadPool(Generic[T]):
         """How many attempts under way are slow: under way for :data:`SLOW_SECONDS`, or after one that waited in
         the same thread."""
         now, waited_before = time.monotonic(), self._waited
-        return sum(1 for thread, begun in list(self._begun.items())
+        return sum(1 for thread, begun in self._begun.copy().items()  # a copy taken in one step
                    if now - begun >= SLOW_SECONDS or waited_before.get(thread, False))
 
     def _take_always(self) -> None:
@@ -201,5 +202,6 @@ class ThreadPool(Generic[T]):
             future.set_result(result)
 
     def _end(self, me: threading.Thread, begun: float, computed: float) -> None:
-        self._waited[me] = waited(time.monotonic() - begun, time.thread_time() - computed, len(self._begun))
+        it_waited = waited(time.monotonic() - begun, time.thread_time() - computed, len(self._begun))
         del self._begun[me]
+        self._waited[me] = it_waited

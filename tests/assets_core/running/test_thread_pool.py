@@ -251,11 +251,12 @@ def test_steady_threads_are_one_with_the_gil_and_the_cores_without_it(monkeypatc
 
 def test_an_attempt_after_one_that_waited_in_the_same_thread_is_slow_from_its_start(monkeypatch):
     monkeypatch.setattr(thread_pool, "SLOW_SECONDS", 30.0)  # only what waited counts
+    monkeypatch.setattr(thread_pool, "WAITED_SECONDS", 0.05)  # a quick attempt never does, however loaded
     began, release = threading.Event(), threading.Event()
 
     def run(name: str) -> None:
         if name == "waits":
-            time.sleep(0.005)
+            time.sleep(0.1)
         elif name == "held":
             began.set()
             release.wait(30)
@@ -275,7 +276,7 @@ def test_an_attempt_after_one_that_waited_in_the_same_thread_is_slow_from_its_st
         pool.submit("quick").result(timeout=30)
         assert held_is_slow() == 0  # after a quick one
         pool.submit("waits").result(timeout=30)
-        assert held_is_slow() == 1  # after one that waited 5 ms: slow at once
+        assert held_is_slow() == 1  # after one that waited 100 ms: slow at once
     finally:
         release.set()
         pool.close(wait=True)
