@@ -146,15 +146,15 @@ class ThreadPool(Generic[T]):
         """While attempts wait in the queue, start a thread for each slow attempt under way."""
         pace = QUIET_SECONDS
         while not self._stopped.wait(pace):
-            slow = self.slow() > 0
-            pace = WATCH_SECONDS if slow else QUIET_SECONDS
+            wanted = self._wanted()  # more than the steady threads (the watch runs only if it can be): slow ones
+            pace = WATCH_SECONDS if wanted > self.steady else QUIET_SECONDS
             waiting = self._queue.qsize()
-            if not slow or not waiting:
+            if wanted == self.steady or not waiting:
                 continue
             with self._lock:
                 if self._closing:
                     return
-                joining = min(self._wanted() - self.steady - len(self._spares), waiting)
+                joining = min(wanted - self.steady - len(self._spares), waiting)
                 self._started = [thread for thread in self._started if thread.is_alive()]
                 for _ in range(max(0, joining)):
                     thread = threading.Thread(target=self._take_while_wanted, name="asset_spare")
