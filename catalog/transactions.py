@@ -58,7 +58,8 @@ class WriteTransaction(Protocol):
         ...
 
     def delete_in(self, table: Table, equal: Values, key: str, values: Sequence[Any]) -> None:
-        """Delete the rows whose columns equal ``equal`` and whose ``key`` is one of ``values``."""
+        """Delete the rows whose columns equal ``equal`` and whose ``key`` is one of ``values``: the rows are
+        found through ``key`` (which should be indexed), ``equal`` only narrows them."""
         ...
 
     def select_in(self, table: Table, columns: Sequence[str], key: str, values: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -288,7 +289,10 @@ class DriverTransaction:
         self._cursor.execute(f'DELETE FROM "{table.name}" WHERE {where}', list(equal.values()))
 
     def delete_in(self, table: Table, equal: Values, key: str, values: Sequence[Any]) -> None:
-        where = "".join(f'"{column}" = ? AND ' for column in equal)
+        # The unary + keeps SQLite from finding the rows through an index on an ``equal`` column: without
+        # statistics it prefers that index to the key's, and every lease of a run has the same run_id, so each
+        # batch scanned all of the run's leases (quadratic: 4 s of releasing leases at 100,000 assets).
+        where = "".join(f'+"{column}" = ? AND ' for column in equal)
         for start in range(0, len(values), IN_BATCH):
             batch = list(values[start:start + IN_BATCH])
             marks = ", ".join("?" * len(batch))

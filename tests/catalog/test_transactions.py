@@ -91,3 +91,24 @@ def test_a_failed_write_leaves_nothing_behind(catalog: SqlCatalog, catalog_path:
     assert catalog.asset_history("b") == []
     record_materialization(catalog, materialization("c"), [])  # the catalog is still usable
     assert list(catalog.read_state(["a", "b", "c"])) == ["a", "c"]
+
+
+def test_releasing_leases_finds_each_lease_by_its_asset(tmp_path: Path) -> None:
+    """Every lease of a run has the same run_id: a release found through that column's index would read all of
+    the run's leases for each batch of results (quadratic in the run's assets)."""
+    with open_catalog(sqlite_url(tmp_path / "catalog.db")) as catalog:
+        assert isinstance(catalog, SqlCatalog) and isinstance(catalog._transactions, DriverTransactions)
+        many = [materialization(f"m{index}") for index in range(50)]
+        catalog.begin_run(run("r1", selection=tuple(record.asset for record in many)))
+        catalog.acquire_leases("r1", [record.asset for record in many])
+        driver = catalog._transactions._driver()
+        statements: list[str] = []
+        driver.set_trace_callback(statements.append)
+        catalog.record_results(many[:10], [], [])
+        driver.set_trace_callback(None)
+        deletes = [statement for statement in statements if statement.startswith('DELETE FROM "lease"')]
+        assert len(deletes) == 1
+        plan = " ".join(str(row[3]) for row in driver.execute(f"EXPLAIN QUERY PLAN {deletes[0]}"))
+        assert "sqlite_autoindex_lease_1 (asset=?)" in plan and "run_id" not in plan
+        assert sorted(catalog.acquire_leases("r2", [record.asset for record in many])) == \
+            [record.asset for record in many[10:]]  # the first ten released, the others still held by r1
