@@ -191,11 +191,12 @@ def run_command(argv: list[str], profile_path: Path | None) -> dict[str, Any]:
         phases.wrap_all()
     gc.freeze()  # as the `assets` entry point does before it calls main (see tui.cli.main.entry)
     begun = time.perf_counter()
+    # own_process: as the `assets` entry point runs it, its objects frozen at the end of its pauses
     if profiles is not None:
         with profiles:
-            code = assets_main(argv)
+            code = assets_main(argv, own_process=True)
     else:
-        code = assets_main(argv)
+        code = assets_main(argv, own_process=True)
     work = time.perf_counter() - begun
     sys.stdout.flush()
     if profiles is not None and profile_path is not None:
