@@ -7,6 +7,7 @@ from collections.abc import Collection, Mapping
 
 from assets_core.errors import SelectionError
 from assets_core.planning.nodes import NodeGraph
+from assets_core.planning.partition_status import with_reasons
 from assets_core.planning.plan import MISSING, WAITS_FOR_UPSTREAM, Plan, Reason, ReasonKind, Status, Step
 from assets_core.planning.state import AssetState, split_node
 
@@ -19,6 +20,8 @@ def build_plan(graph: NodeGraph, selected: Collection[str], statuses: Mapping[st
     ``force`` reruns every selected node (``True``) or the named ones; the others run only when stale, and
     at run time early cutoff may still skip them when what they read did not change.
     """
+    if not force and not any(node in selected for node in with_reasons(statuses)):
+        return Plan((), frozenset(selected), ())  # the usual no-op: no selected node has a reason to run
     plain, by_name = graph.plain, graph.assets.by_name
     chosen = {name for name in selected if not (by_name.get(name) or graph[name]).is_source}  # a node: its asset's
     forced = chosen if force is True else set(force or ())

@@ -45,6 +45,9 @@ def test_everything_fresh_after_materialize_and_rerun_runs_nothing(built):
     project = built.load()
     assert set(statuses_of(project).values()) == {"fresh"}
     assert len(project.plan()) == 0
+    assert project.plan().selected == {"raw", "cleaned", "scaled", "total"}  # the source too, though it never runs
+    assert project.plan(force=True).assets == ["cleaned", "scaled", "total"]
+    assert project.plan(force=["scaled"]).assets == ["scaled", "total"]  # what it feeds runs after it
     assert project.materialize().outcomes == ()
 
 
