@@ -35,7 +35,8 @@ TRIGGER = "python"
 def materialize(assets: Assets = None, selection: str | Iterable[str] | None = None, *, project: Path = None,
                 home: Path = None, catalog: str | None = None, force: bool = False,
                 workers: int | None = None, partition: str | None = None, storage: str | None = None,
-                executor: str | None = None, dask_address: str | None = None) -> RunResult:
+                executor: str | None = None, dask_address: str | None = None, raise_on_error: bool = False,
+                ) -> RunResult:
     """Materialize what is stale among ``assets`` (a list of assets, one asset, a module, or ``None`` for the project's
     own definitions), or only the ``selection`` (the command's syntax: ``"+report"``, ``["a", "tag:x"]``).
 
@@ -45,11 +46,14 @@ def materialize(assets: Assets = None, selection: str | Iterable[str] | None = N
     partitions of the partitioned assets (``"2026-01-15"``, ``"2026-01-01..2026-01-31"``, ``"eu,us"``); a
     partition is named ``asset[key]`` in the result. ``storage`` is where stored values live (a folder, or a
     URL such as ``s3://bucket/prefix``); ``executor`` where assets run (``threads``, ``processes`` or ``dask``,
-    at ``dask_address`` or on a local cluster): both default as the command chooses.
+    at ``dask_address`` or on a local cluster): both default as the command chooses. ``raise_on_error`` raises a
+    :class:`~assets_core.errors.MaterializationError` naming the first asset that failed (after the run, which
+    records every outcome as ever), as Dagster's ``materialize`` does, instead of returning a failed result.
     """
     with _workspace(assets, project, home, catalog, storage) as workspace:
-        return usecases.materialize(workspace, _words(selection), force=force, trigger=TRIGGER, workers=workers,
-                                    partition=partition, executor=executor, dask_address=dask_address)
+        result = usecases.materialize(workspace, _words(selection), force=force, trigger=TRIGGER, workers=workers,
+                                      partition=partition, executor=executor, dask_address=dask_address)
+    return result.raise_for_failure() if raise_on_error else result
 
 
 def plan(assets: Assets = None, selection: str | Iterable[str] | None = None, *, project: Path = None,

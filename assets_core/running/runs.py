@@ -11,6 +11,7 @@ from typing import Any
 
 from assets_core.declaring.checks import Check, CheckResult
 from assets_core.declaring.retry import RetryPolicy
+from assets_core.errors import MaterializationError
 from assets_core.planning.state import Event, split_node
 from assets_core.running.storage import Stored
 
@@ -31,6 +32,8 @@ class RunStatus(enum.StrEnum):
     FAILED = "failed"
     INTERRUPTED = "interrupted"  # its process stopped (or died) before the plan was done
 
+
+SHOWN_FAILED = 5  # the other failed assets a raised failure names (then "...")
 
 # The outcome statuses by their old names, which event kinds also use.
 MATERIALIZED, SKIPPED, FAILED = OutcomeStatus.MATERIALIZED, OutcomeStatus.SKIPPED, OutcomeStatus.FAILED
@@ -125,6 +128,26 @@ class RunResult:
     def blocked(self) -> list[str]:
         """The assets skipped because an upstream failed."""
         return [o.asset for o in self.outcomes if o.blocked_by]
+
+    def raise_for_failure(self) -> RunResult:
+        """Raise a :class:`~assets_core.errors.MaterializationError` naming the first asset that failed (its error,
+        then its traceback), if any did; else return this result. (A stopped run's abandoned assets did not fail.)
+
+        >>> RunResult("r1", RunStatus.SUCCESS, (Outcome("a", MATERIALIZED, "3 rows"),)).raise_for_failure().status
+        <RunStatus.SUCCESS: 'success'>
+        >>> RunResult("r1", RunStatus.FAILED, (Outcome("a", FAILED, "ValueError: bad"),
+        ...                                    Outcome("b", FAILED, "KeyError: 'x'"))).raise_for_failure()
+        Traceback (most recent call last):
+        assets_core.errors.MaterializationError: asset 'a' failed: ValueError: bad (1 more failed: b)
+        """
+        failed = [o for o in self.outcomes if o.status == FAILED]
+        if not failed:
+            return self
+        first, others = failed[0], [o.asset for o in failed[1:]]
+        more = f" ({len(others)} more failed: {', '.join(others[:SHOWN_FAILED])}" \
+               f"{', ...' if len(others) > SHOWN_FAILED else ''})" if others else ""
+        trace = f"\n{first.traceback.rstrip()}" if first.traceback else ""
+        raise MaterializationError(first.asset, f"{first.detail}{more}{trace}")
 
     @property
     def warnings(self) -> list[tuple[str, str, str]]:

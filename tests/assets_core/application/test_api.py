@@ -128,3 +128,25 @@ def test_readme_and_examples_import_only_from_the_package_top():
     taught = {name for text in texts.values()
               for names in re.findall(r"from assets_core import ([\w, ]+)", text) for name in names.split(", ")}
     assert taught and taught <= set(assets_core.__all__)
+
+
+@asset
+def broken(numbers):
+    raise ValueError(f"no good: {numbers.height} rows")
+
+
+@asset
+def after(broken):
+    return broken
+
+
+def test_raise_on_error_raises_for_the_first_failed_asset_once_the_run_is_recorded(tmp_path):
+    from assets_core import MaterializationError
+
+    assert materialize([numbers, broken, after], project=tmp_path).failed == ["broken"]  # returned, as ever
+    with pytest.raises(MaterializationError, match=r"asset 'broken' failed: ValueError: no good: 3 rows") as raised:
+        materialize([numbers, broken, after], project=tmp_path, raise_on_error=True)
+    assert raised.value.asset == "broken"
+    assert 'raise ValueError(f"no good' in str(raised.value)  # the traceback's line in the user's code
+    assert [s.status for s in status([numbers, broken, after], project=tmp_path)] == ["fresh", "failed", "missing"]
+    assert materialize([numbers, total], project=tmp_path, raise_on_error=True).status == "success"
