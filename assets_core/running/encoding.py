@@ -113,7 +113,7 @@ def encoded(asset: str, value: Any, io: str,
     assert isinstance(frame, pl.DataFrame)
     schema = table_schema(asset, frame)
     if frame.height < SMALL_TABLE_ROWS:
-        data = parquet_bytes(value if isinstance(value, pa.Table) else frame.to_arrow())
+        data = parquet_bytes(value if isinstance(value, pa.Table) else arrow_table(frame, schema))
         yield Encoded(TABLE_SUFFIX, frame.height, schema, frame, data=data)
         return
     with temporary() as temp:
@@ -144,6 +144,28 @@ def table_schema(asset: str, frame: pl.DataFrame) -> Schema:
     if any("Object" in name for _, name in schema):
         _refuse_objects(asset, frame.schema)
     return schema
+
+
+# Column types that ``pyarrow.table(frame)`` (through the Arrow C stream) gives exactly as ``frame.to_arrow()`` does,
+# so that their Parquet bytes, and data versions, are the same; a string column would not be (string_view there,
+# large_string here).
+_SAME_THROUGH_STREAM = frozenset({"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64",
+                                  "Float32", "Float64", "Boolean"})
+
+
+def arrow_table(frame: pl.DataFrame, schema: Schema) -> Any:
+    """A polars frame (whose :func:`table_schema` is ``schema``) as a pyarrow Table, the same as ``to_arrow()``
+    makes: through the Arrow C stream when every column is a number or a boolean, in a third of the time.
+
+    >>> frame = pl.DataFrame({"n": [1, None], "ok": [True, False]})
+    >>> arrow_table(frame, table_schema("a", frame)).equals(frame.to_arrow())
+    True
+    """
+    if all(kind in _SAME_THROUGH_STREAM for _, kind in schema):
+        with late_import():
+            import pyarrow as pa
+        return pa.table(frame)
+    return frame.to_arrow()
 
 
 # What ``pyarrow.parquet.write_table(table, where)`` gives its writer: the same bytes, so the same data versions,
