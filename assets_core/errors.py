@@ -106,7 +106,9 @@ class StorageOwnedError(StorageError):
 
 
 class MaterializationError(AssetsError):
-    """An asset's own code failed; the user's exception is kept as ``__cause__``."""
+    """An asset's own code failed. Raised where that code ran, it keeps the user's exception as ``__cause__``;
+    raised after a run (``materialize(..., raise_on_error=True)``), whose assets ran in other threads or
+    processes, it holds that exception's description and traceback in its message instead."""
 
     def __init__(self, asset: str, message: str):
         self.asset = asset

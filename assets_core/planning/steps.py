@@ -20,8 +20,10 @@ def build_plan(graph: NodeGraph, selected: Collection[str], statuses: Mapping[st
     ``force`` reruns every selected node (``True``) or the named ones; the others run only when stale, and
     at run time early cutoff may still skip them when what they read did not change.
     """
-    if not force and not any(node in selected for node in with_reasons(statuses)):
-        return Plan((), frozenset(selected), ())  # the usual no-op: no selected node has a reason to run
+    if not force:
+        every = frozenset(selected)
+        if not any(node in every for node in with_reasons(statuses)):
+            return Plan((), every, ())  # the usual no-op: no selected node has a reason to run
     plain, by_name = graph.plain, graph.assets.by_name
     chosen = {name for name in selected if not (by_name.get(name) or graph[name]).is_source}  # a node: its asset's
     forced = chosen if force is True else set(force or ())
