@@ -41,8 +41,9 @@ def flush_open_files() -> int:
     gc.unfreeze()  # objects frozen at start-up are in no generation gc.get_objects() lists
     flushed = 0
     holding = _holding_classes()
-    for stream in gc.get_objects():
-        if type(stream) in holding and stream is not sys.stdout and stream is not sys.stderr and _flush(stream):
+    files = [found for found in gc.get_objects() if type(found) in holding]  # one quick pass over them all
+    for stream in files:
+        if stream is not sys.stdout and stream is not sys.stderr and _flush(stream):
             flushed += 1
     for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
         if stream is not None and _flush(stream):
