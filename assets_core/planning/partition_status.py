@@ -129,12 +129,9 @@ def with_reasons(statuses: Mapping[str, Status]) -> list[str]:
     >>> with_reasons({"a": Status("a", FRESH)})
     []
     """
-    if not isinstance(statuses, NodeMap):
-        return [node for node, status in statuses.items() if status.reasons]
-    found = [node for node, status in statuses.single.items() if status.reasons]
-    for block in statuses.blocks.values():
-        if isinstance(block, PartitionStatuses):
-            found += [block.nodes[index] for index, status in block.unusual.items() if status.reasons]
-        else:
-            found += [node for node, status in block.items() if status.reasons]
-    return found
+    if isinstance(statuses, NodeMap):
+        return [*with_reasons(statuses.single), *(node for block in statuses.blocks.values()
+                                                  for node in with_reasons(block))]
+    if isinstance(statuses, PartitionStatuses):
+        return [statuses.nodes[index] for index, status in statuses.unusual.items() if status.reasons]
+    return [node for node, status in statuses.items() if status.reasons]
